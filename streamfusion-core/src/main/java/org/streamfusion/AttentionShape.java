@@ -1,0 +1,59 @@
+package org.streamfusion;
+
+/**
+ * The global attention problem: {@code B} sequences of {@code S} tokens, {@code H} heads of width {@code D}.
+ * Every Q, K, V, O shard is laid out {@code [B, S_local, H_local, D]}, row-major.
+ */
+public record AttentionShape(int batch, int seqLen, int heads, int headDim, DType dtype, double softmaxScale) {
+    public AttentionShape {
+        InvalidConfigurationException.positive("batch B", batch);
+        InvalidConfigurationException.positive("sequence length S", seqLen);
+        InvalidConfigurationException.positive("heads H", heads);
+        InvalidConfigurationException.positive("head dim D", headDim);
+        if (dtype == null) {
+            throw new InvalidConfigurationException("dtype=null", "dtype is one of " + java.util.Arrays.toString(DType.values()));
+        }
+        if (!(softmaxScale > 0) || Double.isInfinite(softmaxScale)) {
+            throw new InvalidConfigurationException("softmax scale=" + softmaxScale + " is not a positive finite number",
+                    "0 < scale < inf");
+        }
+    }
+
+    /** bf16 with the default scale {@code 1/sqrt(D)}. */
+    public static AttentionShape of(int batch, int seqLen, int heads, int headDim) {
+        return of(batch, seqLen, heads, headDim, DType.BF16);
+    }
+
+    public static AttentionShape of(int batch, int seqLen, int heads, int headDim, DType dtype) {
+        InvalidConfigurationException.positive("head dim D", headDim);
+        return new AttentionShape(batch, seqLen, heads, headDim, dtype, 1.0 / Math.sqrt(headDim));
+    }
+
+    public AttentionShape withDType(DType newType) {
+        return new AttentionShape(batch, seqLen, heads, headDim, newType, softmaxScale);
+    }
+
+    /** {@code E = B*S*H*D}: elements of one of Q, K, V over the whole sequence. */
+    public long elements() {
+        return (long) batch * seqLen * heads * headDim;
+    }
+
+    /** The FLOP count the benchmarks use: {@code 4*B*H*S*S*D}. */
+    public double flops() {
+        return 4.0 * batch * heads * (double) seqLen * seqLen * headDim;
+    }
+
+    /** Tokens per GPU, {@code S/N}; S must be divisible by N. */
+    public int localSeqLen(int worldSize) {
+        if (seqLen % worldSize != 0) {
+            throw new InvalidConfigurationException("sequence length S=" + seqLen + " is not divisible by the number of GPUs N="
+                    + worldSize, "S % N == 0");
+        }
+        return seqLen / worldSize;
+    }
+
+    @Override
+    public String toString() {
+        return "B=" + batch + " S=" + seqLen + " H=" + heads + " D=" + headDim + " " + dtype;
+    }
+}

@@ -1,0 +1,56 @@
+package org.streamfusion;
+
+import org.streamfusion.backend.RankDevice;
+import org.streamfusion.backend.Stream;
+import org.streamfusion.backend.TensorView;
+import org.streamfusion.schedule.TorusAttention;
+import org.streamfusion.schedule.UlyssesRingAttention;
+
+/**
+ * One attention layer spread over all ranks. Every rank builds it from the same plan (construction and
+ * {@link #close()} are collective: they allocate and free symmetric memory) and calls
+ * {@link #forward} with its local shards {@code [B, S/N, H, D]} of Q, K, V; O comes back in the same
+ * sharding, equal to single-device attention over the whole sequence.
+ */
+public interface DistributedAttention extends AutoCloseable {
+    Plan plan();
+
+    /** Inputs must be ready on this stream; the output is ready on it when {@code forward} returns. */
+    Stream stream();
+
+    /** Enqueues one layer. Stream-ordered: call {@code stream().synchronize(..)} to wait for it on the host. */
+    void forward(TensorView q, TensorView k, TensorView v, TensorView o);
+
+    @Override
+    void close();
+
+    static DistributedAttention create(Plan plan, RankDevice device) {
+        if (plan.mesh().worldSize() != device.communicator().worldSize()) {
+            throw new InvalidConfigurationException("mesh of " + plan.mesh().worldSize() + " GPUs (" + plan.mesh()
+                    + ") on a world of size " + device.communicator().worldSize(), "mesh size == world size");
+        }
+        if (!plan.mesh().topology().equals(device.topology())) {
+            throw new InvalidConfigurationException("mesh topology " + plan.mesh().topology()
+                    + " differs from the device topology " + device.topology(), "mesh topology == world topology");
+        }
+        return switch (plan.method()) {
+            case ULYSSES, RING, USP, TAS -> new UlyssesRingAttention(plan, device);
+            case TORUS_TWO_SIDED -> new TorusAttention(plan, device, false);
+            case STREAMFUSION -> new TorusAttention(plan, device, true);
+        };
+    }
+
+    /** Checks that a shard has the plan's local shape {@code [B, S/N, H, D]}. */
+    static void checkShard(String name, TensorView x, Plan plan) {
+        AttentionShape s = plan.shape();
+        int sl = plan.localSeqLen();
+        if (x == null) {
+            throw new InvalidConfigurationException(name + "=null", name + " is a [B, S/N, H, D] tensor");
+        }
+        if (x.batch() != s.batch() || x.rows() != sl || x.heads() != s.heads() || x.dim() != s.headDim()) {
+            throw new InvalidConfigurationException(name + " has shape " + x.shapeString() + " but the plan needs ["
+                    + s.batch() + ", " + sl + ", " + s.heads() + ", " + s.headDim() + "]",
+                    "q, k, v and o are [B, S/N, H, D] shards of the plan's shape");
+        }
+    }
+}

@@ -1,0 +1,27 @@
+package org.streamfusion;
+
+/**
+ * A shape, topology, mesh or tensor that breaks one of the spec's rules. The message always names
+ * the offending value and the rule, e.g. {@code "heads H=6 is not divisible by the Ulysses degree u=4
+ * (rule: H % u == 0)"}.
+ */
+public final class InvalidConfigurationException extends IllegalArgumentException {
+    private final String rule;
+
+    public InvalidConfigurationException(String what, String rule) {
+        super(what + " (rule: " + rule + ")");
+        this.rule = rule;
+    }
+
+    /** The rule that was broken, as written in the message. */
+    public String rule() {
+        return rule;
+    }
+
+    static int positive(String name, int value) {
+        if (value <= 0) {
+            throw new InvalidConfigurationException(name + "=" + value + " is not positive", name + " > 0");
+        }
+        return value;
+    }
+}

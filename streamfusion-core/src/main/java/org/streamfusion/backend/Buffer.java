@@ -1,0 +1,25 @@
+package org.streamfusion.backend;
+
+import org.streamfusion.DType;
+
+/**
+ * A range of elements in one rank's memory (device memory for CUDA, off-heap for the CPU backend).
+ * Slices share the memory of their parent. A buffer from {@link DeviceArena#allocateSymmetric} and its
+ * slices are symmetric: the same slice names the same range on every rank, which is what the one-sided
+ * primitives need.
+ */
+public interface Buffer {
+    /** Length in elements. */
+    long length();
+
+    DType dtype();
+
+    /** Whether peers may address this buffer through the one-sided primitives. */
+    boolean isSymmetric();
+
+    Buffer slice(long offset, long length);
+
+    default long byteSize() {
+        return length() * dtype().bytes();
+    }
+}

@@ -1,0 +1,16 @@
+package org.streamfusion.backend;
+
+import java.util.List;
+
+/** The device kernels a schedule launches. */
+public interface Kernels {
+    /**
+     * The fused multi-Q/multi-KV attention (spec, section 2): folds every KV chunk into the state of
+     * every Q chunk. With {@code init} the carried state is ignored (m = -inf, l = 0, o = 0); with
+     * {@code finalize} each chunk's {@code out} receives {@code o/l}.
+     */
+    void attention(List<QChunk> q, List<KvChunk> kv, double scale, boolean init, boolean finalize, Stream stream);
+
+    /** Copies a view into another of the same shape (head-slice pack and unpack). */
+    void copy(TensorView src, TensorView dst, Stream stream);
+}

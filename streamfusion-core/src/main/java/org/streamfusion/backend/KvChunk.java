@@ -1,0 +1,10 @@
+package org.streamfusion.backend;
+
+/** One (K, V) chunk pair of a fused launch: same batch, rows, heads and width. */
+public record KvChunk(TensorView k, TensorView v) {
+    public KvChunk {
+        if (!k.sameShape(v)) {
+            throw new IllegalArgumentException("k " + k.shapeString() + " and v " + v.shapeString() + " differ");
+        }
+    }
+}

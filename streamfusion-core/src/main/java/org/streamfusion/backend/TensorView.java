@@ -1,0 +1,55 @@
+package org.streamfusion.backend;
+
+/**
+ * A {@code [B, rows, heads, D]} view of a buffer whose element {@code [0,0,0,0]} is the buffer's first
+ * element, with its own batch, row and head strides (in elements; {@code D} is contiguous).
+ */
+public record TensorView(Buffer base, int batch, int rows, int heads, int dim, long batchStride, long rowStride,
+        long headStride) {
+
+    public TensorView {
+        if (batch <= 0 || rows <= 0 || heads <= 0 || dim <= 0) {
+            throw new IllegalArgumentException("empty view " + batch + "x" + rows + "x" + heads + "x" + dim);
+        }
+        long extent = (batch - 1) * batchStride + (rows - 1) * rowStride + (heads - 1) * headStride + dim;
+        if (extent > base.length()) {
+            throw new IllegalArgumentException("view " + batch + "x" + rows + "x" + heads + "x" + dim + " needs "
+                    + extent + " elements, buffer has " + base.length());
+        }
+    }
+
+    /** A packed {@code [B, rows, heads, D]} tensor at the start of {@code base}. */
+    public static TensorView contiguous(Buffer base, int batch, int rows, int heads, int dim) {
+        long hs = dim;
+        long rs = hs * heads;
+        long bs = rs * rows;
+        return new TensorView(base.slice(0, bs * batch), batch, rows, heads, dim, bs, rs, hs);
+    }
+
+    /** Heads {@code [first, first+count)} of this view, same rows. */
+    public TensorView headSlice(int first, int count) {
+        if (first < 0 || count <= 0 || first + count > heads) {
+            throw new IllegalArgumentException("heads [" + first + ", " + (first + count) + ") outside [0, " + heads + ")");
+        }
+        long start = first * headStride;
+        long extent = (batch - 1) * batchStride + (rows - 1) * rowStride + (count - 1) * headStride + dim;
+        return new TensorView(base.slice(start, extent), batch, rows, count, dim, batchStride, rowStride, headStride);
+    }
+
+    public long elements() {
+        return (long) batch * rows * heads * dim;
+    }
+
+    /** Offset of element {@code [b, s, h, 0]} inside {@link #base()}. */
+    public long offset(int b, int s, int h) {
+        return b * batchStride + s * rowStride + h * headStride;
+    }
+
+    public boolean sameShape(TensorView o) {
+        return batch == o.batch && rows == o.rows && heads == o.heads && dim == o.dim;
+    }
+
+    public String shapeString() {
+        return "[" + batch + ", " + rows + ", " + heads + ", " + dim + "]";
+    }
+}

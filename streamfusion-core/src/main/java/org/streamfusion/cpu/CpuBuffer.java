@@ -1,0 +1,86 @@
+package org.streamfusion.cpu;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import org.streamfusion.DType;
+import org.streamfusion.backend.Buffer;
+
+/**
+ * fp32 elements in off-heap memory of one rank. A symmetric buffer also knows its allocation index and
+ * offset in the symmetric heap, so that the same slice can be found on any peer.
+ */
+public final class CpuBuffer implements Buffer {
+    static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT;
+
+    private final MemorySegment segment;
+    private final int owner;
+    private final int symmetricIndex;
+    private final long symmetricOffset;
+
+    CpuBuffer(MemorySegment segment, int owner, int symmetricIndex, long symmetricOffset) {
+        this.segment = segment;
+        this.owner = owner;
+        this.symmetricIndex = symmetricIndex;
+        this.symmetricOffset = symmetricOffset;
+    }
+
+    MemorySegment segment() {
+        return segment;
+    }
+
+    int owner() {
+        return owner;
+    }
+
+    int symmetricIndex() {
+        return symmetricIndex;
+    }
+
+    long symmetricOffset() {
+        return symmetricOffset;
+    }
+
+    @Override
+    public long length() {
+        return segment.byteSize() / Float.BYTES;
+    }
+
+    @Override
+    public DType dtype() {
+        return DType.F32;
+    }
+
+    @Override
+    public boolean isSymmetric() {
+        return symmetricIndex >= 0;
+    }
+
+    @Override
+    public CpuBuffer slice(long offset, long length) {
+        if (offset < 0 || length < 0 || offset + length > length()) {
+            throw new IndexOutOfBoundsException("slice [" + offset + ", " + (offset + length) + ") of " + length());
+        }
+        return new CpuBuffer(segment.asSlice(offset * Float.BYTES, length * Float.BYTES), owner, symmetricIndex,
+                symmetricOffset + offset);
+    }
+
+    /** Host write, for inputs; not stream-ordered. */
+    public void write(float[] data) {
+        if (data.length != length()) {
+            throw new IllegalArgumentException(data.length + " values for a buffer of " + length());
+        }
+        MemorySegment.copy(data, 0, segment, F32, 0, data.length);
+    }
+
+    /** Host read, for outputs; synchronise the producing stream first. */
+    public float[] read() {
+        return segment.toArray(F32);
+    }
+
+    static CpuBuffer of(Buffer b) {
+        if (b instanceof CpuBuffer c) {
+            return c;
+        }
+        throw new IllegalArgumentException("not a CPU buffer: " + b);
+    }
+}

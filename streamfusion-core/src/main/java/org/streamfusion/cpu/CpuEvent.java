@@ -1,0 +1,20 @@
+package org.streamfusion.cpu;
+
+import java.util.concurrent.CountDownLatch;
+import org.streamfusion.backend.Event;
+
+/** The latest record of an event: a latch that its stream opens when it gets there. */
+final class CpuEvent implements Event {
+    record Mark(CountDownLatch reached, String step, String stream) {
+    }
+
+    private volatile Mark latest;
+
+    Mark latest() {
+        return latest;
+    }
+
+    void set(Mark m) {
+        latest = m;
+    }
+}

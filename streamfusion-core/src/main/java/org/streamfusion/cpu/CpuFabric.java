@@ -1,0 +1,346 @@
+package org.streamfusion.cpu;
+
+import java.lang.foreign.MemorySegment;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.function.BooleanSupplier;
+import org.streamfusion.CommunicationTimeoutException;
+import org.streamfusion.LinkClass;
+import org.streamfusion.RankFailedException;
+import org.streamfusion.Topology;
+
+/**
+ * What the ranks of one CPU world share: the symmetric heap, team barriers, the two-sided channels, the
+ * byte counters per link class, and the world's failure state. Every wait here is bounded by the
+ * configured timeout and gives up at once when another rank has failed.
+ */
+final class CpuFabric {
+    private static final long POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
+
+    final Topology topology;
+    final CpuOptions options;
+    final int worldSize;
+    private final LongAdder[][] bytes;
+    private final AtomicReference<Failure> failure = new AtomicReference<>();
+    private final Map<String, TeamBarrier> barriers = new ConcurrentHashMap<>();
+    private final Map<Long, LinkedBlockingQueue<PendingSend>> channels = new ConcurrentHashMap<>();
+    private final List<List<Runnable>> pendingPuts = new ArrayList<>();
+    private final Map<Integer, MemorySegment[]> symmetric = new HashMap<>();
+    private final Map<Integer, long[]> symmetricSizes = new HashMap<>();
+    private final int[] symmetricCount;
+    private final TeamBarrier hostBarrier;
+
+    record Failure(int rank, Throwable cause) {
+    }
+
+    record PendingSend(CpuBuffer src, CountDownLatch consumed, int from) {
+    }
+
+    CpuFabric(Topology topology, CpuOptions options) {
+        this.topology = topology;
+        this.options = options;
+        this.worldSize = topology.worldSize();
+        bytes = new LongAdder[worldSize][LinkClass.values().length];
+        for (LongAdder[] row : bytes) {
+            for (int i = 0; i < row.length; i++) {
+                row[i] = new LongAdder();
+            }
+        }
+        for (int i = 0; i < worldSize; i++) {
+            pendingPuts.add(new ArrayList<>());
+        }
+        symmetricCount = new int[worldSize];
+        int[] all = new int[worldSize];
+        Arrays.setAll(all, i -> i);
+        hostBarrier = new TeamBarrier(all);
+    }
+
+    // ---- failure and bounded waiting -------------------------------------------------------------
+
+    void fail(int rank, Throwable cause) {
+        failure.compareAndSet(null, new Failure(rank, cause));
+    }
+
+    Failure failure() {
+        return failure.get();
+    }
+
+    private void checkFailed(int rank) {
+        Failure f = failure.get();
+        if (f != null) {
+            throw new RankFailedException(f.rank(), "rank " + rank + " stopped: rank " + f.rank() + " failed: "
+                    + f.cause().getMessage(), f.cause());
+        }
+    }
+
+    /** Waits until {@code done} holds; throws a timeout naming the rank and step, or the world's failure. */
+    void await(BooleanSupplier done, int rank, String step, java.util.function.Supplier<String> detail) {
+        long deadline = System.nanoTime() + options.timeout().toNanos();
+        while (!done.getAsBoolean()) {
+            checkFailed(rank);
+            long left = deadline - System.nanoTime();
+            if (left <= 0) {
+                throw new CommunicationTimeoutException(rank, step, options.timeout(), detail.get());
+            }
+            try {
+                synchronized (this) {
+                    if (!done.getAsBoolean()) {
+                        TimeUnit.NANOSECONDS.timedWait(this, Math.min(left, POLL_NANOS));
+                    }
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new RankFailedException(rank, "rank " + rank + " interrupted at step '" + step + "'", e);
+            }
+        }
+    }
+
+    /** Wakes every waiter to re-check its condition. */
+    synchronized void signalAll() {
+        notifyAll();
+    }
+
+    void await(CountDownLatch latch, int rank, String step, String what) {
+        long deadline = System.nanoTime() + options.timeout().toNanos();
+        try {
+            while (!latch.await(Math.min(POLL_NANOS, Math.max(0, deadline - System.nanoTime())), TimeUnit.NANOSECONDS)) {
+                checkFailed(rank);
+                if (System.nanoTime() - deadline >= 0) {
+                    throw new CommunicationTimeoutException(rank, step, options.timeout(), what);
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new RankFailedException(rank, "rank " + rank + " interrupted at step '" + step + "'", e);
+        }
+    }
+
+    // ---- byte accounting -------------------------------------------------------------------------
+
+    void count(int initiator, int peer, long byteCount) {
+        bytes[initiator][topology.linkBetween(initiator, peer).ordinal()].add(byteCount);
+    }
+
+    long bytes(int rank, LinkClass c) {
+        return bytes[rank][c.ordinal()].sum();
+    }
+
+    void resetCounters() {
+        for (LongAdder[] row : bytes) {
+            for (LongAdder a : row) {
+                a.reset();
+            }
+        }
+    }
+
+    // ---- symmetric heap --------------------------------------------------------------------------
+
+    /** Collective, like {@code nvshmem_malloc}: every rank allocates the same size in the same order. */
+    int allocateSymmetric(int rank, MemorySegment segment, String step) {
+        int index;
+        synchronized (symmetric) {
+            index = symmetricCount[rank]++;
+            symmetric.computeIfAbsent(index, k -> new MemorySegment[worldSize])[rank] = segment;
+            symmetricSizes.computeIfAbsent(index, k -> new long[worldSize])[rank] = segment.byteSize();
+        }
+        hostBarrier(rank, step);
+        synchronized (symmetric) {
+            long[] sizes = symmetricSizes.get(index);
+            for (int p = 0; p < worldSize; p++) {
+                if (sizes[p] != segment.byteSize()) {
+                    throw new IllegalStateException("symmetric allocation #" + index + " differs between ranks: "
+                            + Arrays.toString(sizes) + " bytes (rule: every rank allocates the same sizes in the same order)");
+                }
+            }
+        }
+        return index;
+    }
+
+    MemorySegment symmetricSegment(int index, int pe) {
+        synchronized (symmetric) {
+            MemorySegment[] s = symmetric.get(index);
+            MemorySegment seg = s == null ? null : s[pe];
+            if (seg == null || !seg.scope().isAlive()) {
+                throw new IllegalStateException("symmetric allocation #" + index + " is not live on rank " + pe);
+            }
+            return seg;
+        }
+    }
+
+    /** The same slice of a symmetric buffer, on rank {@code pe}. */
+    MemorySegment resolve(CpuBuffer b, int pe) {
+        if (!b.isSymmetric()) {
+            throw new IllegalArgumentException("one-sided access to a buffer that is not symmetric (rule: peers address only symmetric memory)");
+        }
+        return symmetricSegment(b.symmetricIndex(), pe).asSlice(b.symmetricOffset() * Float.BYTES, b.segment().byteSize());
+    }
+
+    void freeSymmetric(int rank, int index) {
+        synchronized (symmetric) {
+            MemorySegment[] s = symmetric.get(index);
+            if (s != null) {
+                s[rank] = null;
+            }
+        }
+    }
+
+    /** A barrier of the host threads of all ranks, outside any stream (collective allocation and free). */
+    void hostBarrier(int rank, String step) {
+        hostBarrier.arrive(this, rank, step);
+    }
+
+    // ---- one-sided -------------------------------------------------------------------------------
+
+    void put(int rank, MemorySegment dst, MemorySegment src) {
+        if (options.delivery() == CpuOptions.PutDelivery.IMMEDIATE) {
+            MemorySegment.copy(src, 0, dst, 0, src.byteSize());
+            return;
+        }
+        // Stage the source now: after putmem_on_stream returns the source may be reused.
+        MemorySegment staged = MemorySegment.ofArray(new byte[(int) src.byteSize()]);
+        MemorySegment.copy(src, 0, staged, 0, src.byteSize());
+        synchronized (pendingPuts) {
+            pendingPuts.get(rank).add(() -> MemorySegment.copy(staged, 0, dst, 0, staged.byteSize()));
+        }
+    }
+
+    /** Completes this rank's outstanding puts (the quiet inside every barrier). */
+    void quiet(int rank) {
+        List<Runnable> mine;
+        synchronized (pendingPuts) {
+            mine = new ArrayList<>(pendingPuts.get(rank));
+            pendingPuts.get(rank).clear();
+        }
+        mine.forEach(Runnable::run);
+    }
+
+    void barrier(int rank, int[] team, String step) {
+        quiet(rank);
+        String key = Arrays.toString(team);
+        barriers.computeIfAbsent(key, k -> new TeamBarrier(team)).arrive(this, rank, step);
+    }
+
+    // ---- two-sided -------------------------------------------------------------------------------
+
+    private LinkedBlockingQueue<PendingSend> channel(int from, int to) {
+        return channels.computeIfAbsent((long) from * worldSize + to, k -> new LinkedBlockingQueue<>());
+    }
+
+    /** One NCCL-style group: post every send, satisfy every receive in order, then wait for the sends to be taken. */
+    void exchange(int rank, List<org.streamfusion.backend.Communicator.Transfer> sends,
+            List<org.streamfusion.backend.Communicator.Transfer> recvs, String step) {
+        List<CountDownLatch> posted = new ArrayList<>(sends.size());
+        for (var s : sends) {
+            checkPeer(s.peer(), rank, step);
+            CountDownLatch consumed = new CountDownLatch(1);
+            channel(rank, s.peer()).add(new PendingSend(CpuBuffer.of(s.buffer()), consumed, rank));
+            posted.add(consumed);
+        }
+        signalAll();
+        for (var r : recvs) {
+            checkPeer(r.peer(), rank, step);
+            LinkedBlockingQueue<PendingSend> ch = channel(r.peer(), rank);
+            await(() -> !ch.isEmpty(), rank, step, () -> "receive from rank " + r.peer() + " never matched by a send");
+            PendingSend p = ch.poll();
+            CpuBuffer dst = CpuBuffer.of(r.buffer());
+            if (p.src().length() != dst.length()) {
+                throw new IllegalStateException("rank " + rank + " at step '" + step + "': receive of " + dst.length()
+                        + " elements matched a send of " + p.src().length() + " from rank " + p.from());
+            }
+            MemorySegment.copy(p.src().segment(), 0, dst.segment(), 0, dst.segment().byteSize());
+            count(p.from(), rank, dst.segment().byteSize());
+            p.consumed().countDown();
+            signalAll();
+        }
+        for (int i = 0; i < posted.size(); i++) {
+            int peer = sends.get(i).peer();
+            await(posted.get(i), rank, step, "send to rank " + peer + " never received");
+        }
+    }
+
+    void checkPeer(int peer, int rank, String step) {
+        if (peer < 0 || peer >= worldSize) {
+            throw new IllegalArgumentException("rank " + rank + " at step '" + step + "': peer " + peer
+                    + " is outside the world of " + worldSize + " (rule: 0 <= peer < N)");
+        }
+    }
+
+    // ---- barriers --------------------------------------------------------------------------------
+
+    /** A reusable barrier of a fixed team; checks that every member arrives for the same step. */
+    static final class TeamBarrier {
+        private final int[] members;
+        private long generation;
+        private final boolean[] arrived;
+        private int count;
+        private String step;
+
+        TeamBarrier(int[] members) {
+            this.members = members.clone();
+            this.arrived = new boolean[members.length];
+        }
+
+        void arrive(CpuFabric fabric, int rank, String stepName) {
+            int idx = -1;
+            for (int i = 0; i < members.length; i++) {
+                if (members[i] == rank) {
+                    idx = i;
+                }
+            }
+            if (idx < 0) {
+                throw new IllegalArgumentException("rank " + rank + " is not a member of team " + Arrays.toString(members));
+            }
+            long gen;
+            synchronized (this) {
+                if (count == 0) {
+                    step = stepName;
+                } else if (!step.equals(stepName)) {
+                    throw new IllegalStateException("barrier mismatch in team " + Arrays.toString(members) + ": rank "
+                            + rank + " arrived for '" + stepName + "' while others wait at '" + step + "'");
+                }
+                gen = generation;
+                arrived[idx] = true;
+                count++;
+                if (count == members.length) {
+                    generation++;
+                    count = 0;
+                    Arrays.fill(arrived, false);
+                }
+            }
+            fabric.signalAll();
+            fabric.await(() -> passed(gen), rank, stepName, () -> "barrier of team " + Arrays.toString(members)
+                    + ": still missing ranks " + missing(gen));
+        }
+
+        private synchronized boolean passed(long gen) {
+            return generation > gen;
+        }
+
+        private synchronized String missing(long gen) {
+            if (generation > gen) {
+                return "[]";
+            }
+            List<Integer> m = new ArrayList<>();
+            for (int i = 0; i < members.length; i++) {
+                if (!arrived[i]) {
+                    m.add(members[i]);
+                }
+            }
+            return m.toString();
+        }
+    }
+
+    Duration timeout() {
+        return options.timeout();
+    }
+}

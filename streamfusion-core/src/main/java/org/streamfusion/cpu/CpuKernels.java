@@ -1,0 +1,174 @@
+package org.streamfusion.cpu;
+
+import java.lang.foreign.MemorySegment;
+import java.util.List;
+import org.streamfusion.backend.AttentionState;
+import org.streamfusion.backend.KvChunk;
+import org.streamfusion.backend.Kernels;
+import org.streamfusion.backend.QChunk;
+import org.streamfusion.backend.Stream;
+import org.streamfusion.backend.TensorView;
+
+/**
+ * The fused multi-Q/multi-KV attention and the copy kernel, in Java. fp32 storage, fp64 arithmetic
+ * inside a launch; the state between launches is fp32, as on the GPU.
+ */
+final class CpuKernels implements Kernels {
+    private static final float[] EMPTY = new float[0];
+
+    @Override
+    public void attention(List<QChunk> q, List<KvChunk> kv, double scale, boolean init, boolean finalize, Stream stream) {
+        List<QChunk> qs = List.copyOf(q);
+        List<KvChunk> kvs = List.copyOf(kv);
+        for (QChunk c : qs) {
+            for (KvChunk p : kvs) {
+                TensorView k = p.k();
+                if (k.batch() != c.q().batch() || k.heads() != c.q().heads() || k.dim() != c.q().dim()) {
+                    throw new IllegalArgumentException("KV chunk " + k.shapeString() + " does not fit Q chunk "
+                            + c.q().shapeString() + " (rule: same B, heads and D)");
+                }
+            }
+            if (finalize && c.out() == null) {
+                throw new IllegalArgumentException("finalize without an output view");
+            }
+        }
+        ((CpuStream) stream).enqueue("attention", () -> {
+            for (QChunk c : qs) {
+                fold(c, kvs, scale, init, finalize);
+            }
+        });
+    }
+
+    private static void fold(QChunk c, List<KvChunk> kvs, double scale, boolean init, boolean finalize) {
+        TensorView qv = c.q();
+        AttentionState st = c.state();
+        int d = qv.dim();
+        float[] row = new float[d];
+        double[] qd = new double[d];
+        double[] acc = new double[d];
+        for (int bb = 0; bb < qv.batch(); bb++) {
+            for (int h = 0; h < qv.heads(); h++) {
+                float[][] ks = new float[kvs.size()][];
+                float[][] vs = new float[kvs.size()][];
+                for (int j = 0; j < kvs.size(); j++) {
+                    ks[j] = gather(kvs.get(j).k(), bb, h);
+                    vs[j] = gather(kvs.get(j).v(), bb, h);
+                }
+                for (int i = 0; i < qv.rows(); i++) {
+                    read(qv, bb, i, h, row);
+                    for (int x = 0; x < d; x++) {
+                        qd[x] = row[x] * scale;
+                    }
+                    long si = ((long) bb * qv.rows() + i) * qv.heads() + h;
+                    double m;
+                    double l;
+                    if (init) {
+                        m = Double.NEGATIVE_INFINITY;
+                        l = 0;
+                        java.util.Arrays.fill(acc, 0);
+                    } else {
+                        m = get(st.m(), si);
+                        l = get(st.l(), si);
+                        read(st.o(), bb, i, h, row);
+                        for (int x = 0; x < d; x++) {
+                            acc[x] = row[x];
+                        }
+                    }
+                    for (int j = 0; j < kvs.size(); j++) {
+                        float[] kk = ks[j];
+                        float[] vv = vs[j];
+                        int n = kk.length / d;
+                        double[] s = new double[n];
+                        double mx = Double.NEGATIVE_INFINITY;
+                        for (int r = 0; r < n; r++) {
+                            double dot = 0;
+                            int base = r * d;
+                            for (int x = 0; x < d; x++) {
+                                dot += qd[x] * kk[base + x];
+                            }
+                            s[r] = dot;
+                            mx = Math.max(mx, dot);
+                        }
+                        double mNew = Math.max(m, mx);
+                        if (mNew == Double.NEGATIVE_INFINITY) {
+                            continue; // nothing but -inf scores so far: the state stays empty
+                        }
+                        double alpha = m == Double.NEGATIVE_INFINITY ? 0 : Math.exp(m - mNew);
+                        l *= alpha;
+                        for (int x = 0; x < d; x++) {
+                            acc[x] *= alpha;
+                        }
+                        for (int r = 0; r < n; r++) {
+                            double p = Math.exp(s[r] - mNew);
+                            l += p;
+                            int base = r * d;
+                            for (int x = 0; x < d; x++) {
+                                acc[x] += p * vv[base + x];
+                            }
+                        }
+                        m = mNew;
+                    }
+                    set(st.m(), si, (float) m);
+                    set(st.l(), si, (float) l);
+                    for (int x = 0; x < d; x++) {
+                        row[x] = (float) acc[x];
+                    }
+                    write(st.o(), bb, i, h, row);
+                    if (finalize) {
+                        for (int x = 0; x < d; x++) {
+                            row[x] = (float) (l > 0 ? acc[x] / l : 0);
+                        }
+                        write(c.out(), bb, i, h, row);
+                    }
+                }
+            }
+        }
+    }
+
+    /** Rows of one (batch, head) of a view, packed {@code [rows, D]}. */
+    private static float[] gather(TensorView v, int b, int h) {
+        if (v.rows() == 0) {
+            return EMPTY;
+        }
+        float[] out = new float[v.rows() * v.dim()];
+        MemorySegment seg = CpuBuffer.of(v.base()).segment();
+        for (int r = 0; r < v.rows(); r++) {
+            MemorySegment.copy(seg, CpuBuffer.F32, v.offset(b, r, h) * Float.BYTES, out, r * v.dim(), v.dim());
+        }
+        return out;
+    }
+
+    private static void read(TensorView v, int b, int r, int h, float[] row) {
+        MemorySegment.copy(CpuBuffer.of(v.base()).segment(), CpuBuffer.F32, v.offset(b, r, h) * Float.BYTES, row, 0, v.dim());
+    }
+
+    private static void write(TensorView v, int b, int r, int h, float[] row) {
+        MemorySegment.copy(row, 0, CpuBuffer.of(v.base()).segment(), CpuBuffer.F32, v.offset(b, r, h) * Float.BYTES, v.dim());
+    }
+
+    private static float get(org.streamfusion.backend.Buffer b, long i) {
+        return CpuBuffer.of(b).segment().getAtIndex(CpuBuffer.F32, i);
+    }
+
+    private static void set(org.streamfusion.backend.Buffer b, long i, float x) {
+        CpuBuffer.of(b).segment().setAtIndex(CpuBuffer.F32, i, x);
+    }
+
+    @Override
+    public void copy(TensorView src, TensorView dst, Stream stream) {
+        if (!src.sameShape(dst)) {
+            throw new IllegalArgumentException("copy from " + src.shapeString() + " to " + dst.shapeString());
+        }
+        ((CpuStream) stream).enqueue("copy", () -> {
+            float[] row = new float[src.dim()];
+            for (int b = 0; b < src.batch(); b++) {
+                for (int r = 0; r < src.rows(); r++) {
+                    for (int h = 0; h < src.heads(); h++) {
+                        read(src, b, r, h, row);
+                        write(dst, b, r, h, row);
+                    }
+                }
+            }
+        });
+    }
+}

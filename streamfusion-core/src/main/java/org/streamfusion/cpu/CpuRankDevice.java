@@ -1,0 +1,251 @@
+package org.streamfusion.cpu;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+import org.streamfusion.DType;
+import org.streamfusion.ProcessGroup;
+import org.streamfusion.Topology;
+import org.streamfusion.backend.Buffer;
+import org.streamfusion.backend.Communicator;
+import org.streamfusion.backend.DeviceArena;
+import org.streamfusion.backend.Event;
+import org.streamfusion.backend.Kernels;
+import org.streamfusion.backend.RankDevice;
+import org.streamfusion.backend.Stream;
+import org.streamfusion.backend.Team;
+
+/** One in-process rank of a {@link CpuWorld}. */
+public final class CpuRankDevice implements RankDevice {
+    private final CpuFabric fabric;
+    private final int rank;
+    private final String threadPrefix;
+    private final CpuKernels kernels = new CpuKernels();
+    private final CpuCommunicator communicator;
+    private final List<CpuArena> arenas = new ArrayList<>();
+    private long streamSeed;
+
+    CpuRankDevice(CpuFabric fabric, int rank, String threadPrefix) {
+        this.fabric = fabric;
+        this.rank = rank;
+        this.threadPrefix = threadPrefix;
+        this.communicator = new CpuCommunicator();
+        this.streamSeed = fabric.options.seed() * 7919 + rank;
+    }
+
+    @Override
+    public int rank() {
+        return rank;
+    }
+
+    @Override
+    public Topology topology() {
+        return fabric.topology;
+    }
+
+    @Override
+    public Communicator communicator() {
+        return communicator;
+    }
+
+    @Override
+    public Kernels kernels() {
+        return kernels;
+    }
+
+    @Override
+    public DType storageType(DType requested) {
+        return DType.F32;
+    }
+
+    @Override
+    public synchronized DeviceArena newArena() {
+        CpuArena a = new CpuArena();
+        arenas.add(a);
+        return a;
+    }
+
+    /** Arenas still open (leak checks). */
+    public synchronized int openArenas() {
+        return (int) arenas.stream().filter(a -> !a.closed).count();
+    }
+
+    synchronized void closeAll() {
+        for (CpuArena a : List.copyOf(arenas)) {
+            a.close();
+        }
+    }
+
+    /** Memory, streams and events with one lifetime. Freeing symmetric memory is collective. */
+    final class CpuArena implements DeviceArena {
+        private final Arena memory = Arena.ofShared();
+        private final List<CpuStream> streams = new ArrayList<>();
+        private final List<Integer> symmetric = new ArrayList<>();
+        private boolean closed;
+
+        @Override
+        public Buffer allocate(long elements, DType dtype) {
+            return new CpuBuffer(poisoned(elements), rank, -1, 0);
+        }
+
+        @Override
+        public Buffer allocateSymmetric(long elements, DType dtype) {
+            MemorySegment seg = poisoned(elements);
+            int index = fabric.allocateSymmetric(rank, seg, "symmetric allocation of " + elements + " elements");
+            synchronized (this) {
+                symmetric.add(index);
+            }
+            return new CpuBuffer(seg, rank, index, 0);
+        }
+
+        /** NaN-filled, so that a read of memory nothing wrote shows up in the result. */
+        private MemorySegment poisoned(long elements) {
+            if (elements <= 0) {
+                throw new IllegalArgumentException("allocation of " + elements + " elements");
+            }
+            MemorySegment seg = memory.allocate(elements * Float.BYTES, 64);
+            for (long i = 0; i < elements; i++) {
+                seg.setAtIndex(CpuBuffer.F32, i, Float.NaN);
+            }
+            return seg;
+        }
+
+        @Override
+        public synchronized Stream createStream(String name) {
+            CpuStream s = new CpuStream(fabric, rank, name, threadPrefix, streamSeed++);
+            streams.add(s);
+            return s;
+        }
+
+        @Override
+        public Event createEvent() {
+            return new CpuEvent();
+        }
+
+        @Override
+        public void close() {
+            synchronized (this) {
+                if (closed) {
+                    return;
+                }
+                closed = true;
+            }
+            for (CpuStream s : streams) {
+                s.close(fabric.timeout().toMillis());
+            }
+            if (!symmetric.isEmpty() && fabric.failure() == null) {
+                // nvshmem_free is collective: no peer may still read this memory.
+                fabric.hostBarrier(rank, "free symmetric memory");
+            }
+            for (int index : symmetric) {
+                fabric.freeSymmetric(rank, index);
+            }
+            memory.close();
+        }
+    }
+
+    private final class CpuCommunicator implements Communicator {
+        @Override
+        public int rank() {
+            return rank;
+        }
+
+        @Override
+        public int worldSize() {
+            return fabric.worldSize;
+        }
+
+        @Override
+        public Team team(ProcessGroup group) {
+            for (int r : group.ranks()) {
+                fabric.checkPeer(r, rank, "team " + group);
+            }
+            return () -> group;
+        }
+
+        @Override
+        public void scatterPush(List<Buffer> srcs, Buffer dst, int[] pes, Stream stream, String step) {
+            check(srcs.size(), pes, step);
+            CpuBuffer d = symmetricOf(dst, step);
+            List<CpuBuffer> s = srcs.stream().map(CpuBuffer::of).toList();
+            int[] p = pes.clone();
+            for (int i = 0; i < p.length; i++) {
+                fabric.checkPeer(p[i], rank, step);
+                requireSameLength(s.get(i), d, step);
+            }
+            ((CpuStream) stream).enqueue(step, () -> {
+                for (int i = 0; i < p.length; i++) {
+                    fabric.put(rank, fabric.resolve(d, p[i]), s.get(i).segment());
+                    fabric.count(rank, p[i], s.get(i).segment().byteSize());
+                }
+            });
+        }
+
+        @Override
+        public void gatherPull(List<Buffer> dsts, Buffer src, int[] pes, Stream stream, String step) {
+            check(dsts.size(), pes, step);
+            CpuBuffer sb = symmetricOf(src, step);
+            List<CpuBuffer> d = dsts.stream().map(CpuBuffer::of).toList();
+            int[] p = pes.clone();
+            for (int i = 0; i < p.length; i++) {
+                fabric.checkPeer(p[i], rank, step);
+                requireSameLength(sb, d.get(i), step);
+            }
+            ((CpuStream) stream).enqueue(step, () -> {
+                for (int i = 0; i < p.length; i++) {
+                    MemorySegment from = fabric.resolve(sb, p[i]);
+                    MemorySegment.copy(from, 0, d.get(i).segment(), 0, from.byteSize());
+                    fabric.count(rank, p[i], from.byteSize());
+                }
+            });
+        }
+
+        @Override
+        public void barrier(Team team, Stream stream, String step) {
+            int[] members = team.group().ranks();
+            ((CpuStream) stream).enqueue(step, () -> fabric.barrier(rank, members, step));
+        }
+
+        @Override
+        public void barrierAll(Stream stream, String step) {
+            int[] all = new int[fabric.worldSize];
+            java.util.Arrays.setAll(all, i -> i);
+            ((CpuStream) stream).enqueue(step, () -> fabric.barrier(rank, all, step));
+        }
+
+        @Override
+        public void exchange(List<Transfer> sends, List<Transfer> recvs, Stream stream, String step) {
+            List<Transfer> s = List.copyOf(sends);
+            List<Transfer> r = List.copyOf(recvs);
+            for (Transfer x : s) {
+                CpuBuffer.of(x.buffer());
+            }
+            for (Transfer x : r) {
+                CpuBuffer.of(x.buffer());
+            }
+            ((CpuStream) stream).enqueue(step, () -> fabric.exchange(rank, s, r, step));
+        }
+
+        private void check(int n, int[] pes, String step) {
+            if (n != pes.length) {
+                throw new IllegalArgumentException("step '" + step + "': " + n + " buffers for " + pes.length + " PEs");
+            }
+        }
+
+        private CpuBuffer symmetricOf(Buffer b, String step) {
+            CpuBuffer c = CpuBuffer.of(b);
+            if (!c.isSymmetric()) {
+                throw new IllegalArgumentException("step '" + step + "': one-sided access to memory that is not symmetric "
+                        + "(rule: peers address only symmetric buffers)");
+            }
+            return c;
+        }
+
+        private void requireSameLength(CpuBuffer a, CpuBuffer b, String step) {
+            if (a.length() != b.length()) {
+                throw new IllegalArgumentException("step '" + step + "': " + a.length() + " elements into " + b.length());
+            }
+        }
+    }
+}

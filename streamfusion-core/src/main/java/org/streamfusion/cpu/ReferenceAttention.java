@@ -1,0 +1,64 @@
+package org.streamfusion.cpu;
+
+/** Single-device attention in float64: the ground truth every method is checked against. */
+public final class ReferenceAttention {
+    private ReferenceAttention() {
+    }
+
+    /** {@code softmax(q k^T * scale) v} over {@code [B, S, H, D]} row-major tensors, non-causal. */
+    public static double[] attention(float[] q, float[] k, float[] v, int batch, int seq, int heads, int dim,
+            double scale) {
+        long n = (long) batch * seq * heads * dim;
+        if (q.length != n || k.length != n || v.length != n) {
+            throw new IllegalArgumentException("q, k, v must hold B*S*H*D = " + n + " values");
+        }
+        double[] out = new double[(int) n];
+        double[] s = new double[seq];
+        for (int b = 0; b < batch; b++) {
+            for (int h = 0; h < heads; h++) {
+                for (int i = 0; i < seq; i++) {
+                    int qi = ((b * seq + i) * heads + h) * dim;
+                    double mx = Double.NEGATIVE_INFINITY;
+                    for (int j = 0; j < seq; j++) {
+                        int kj = ((b * seq + j) * heads + h) * dim;
+                        double dot = 0;
+                        for (int x = 0; x < dim; x++) {
+                            dot += (double) q[qi + x] * k[kj + x];
+                        }
+                        s[j] = dot * scale;
+                        mx = Math.max(mx, s[j]);
+                    }
+                    double sum = 0;
+                    for (int j = 0; j < seq; j++) {
+                        s[j] = Math.exp(s[j] - mx);
+                        sum += s[j];
+                    }
+                    for (int j = 0; j < seq; j++) {
+                        int vj = ((b * seq + j) * heads + h) * dim;
+                        double p = s[j] / sum;
+                        for (int x = 0; x < dim; x++) {
+                            out[qi + x] += p * v[vj + x];
+                        }
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
+    /** {@code ||out - ref|| / ||ref||}. */
+    public static double relativeError(float[] out, double[] ref) {
+        if (out.length != ref.length) {
+            throw new IllegalArgumentException(out.length + " outputs for " + ref.length + " reference values");
+        }
+        double num = 0;
+        double den = 0;
+        for (int i = 0; i < out.length; i++) {
+            double d = out[i] - ref[i];
+            num += d * d;
+            den += ref[i] * ref[i];
+        }
+        double e = Math.sqrt(num / den);
+        return Double.isNaN(e) ? Double.POSITIVE_INFINITY : e;
+    }
+}

@@ -1,0 +1,61 @@
+package org.streamfusion.schedule;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.streamfusion.ProcessGroup;
+import org.streamfusion.backend.Chunks;
+import org.streamfusion.backend.Communicator;
+import org.streamfusion.backend.Communicator.Transfer;
+import org.streamfusion.backend.Kernels;
+import org.streamfusion.backend.Stream;
+import org.streamfusion.backend.TensorView;
+
+/**
+ * The two-sided Ulysses all-to-all of degree {@code u} over a group (spec, section 3): gather the
+ * sequence, scatter the heads. Member {@code j}'s tokens land in chunk {@code j} of the receiving
+ * {@link Chunks}; they are never copied into one long sequence, the fused kernel reads them in place.
+ */
+final class UlyssesAllToAll {
+    private final ProcessGroup group;
+    private final Communicator comm;
+    private final Kernels kernels;
+    private final Chunks staging;
+
+    /** {@code staging}: {@code u} chunks of {@code [B, S/N, H/u, D]}, for packing and for receiving O. */
+    UlyssesAllToAll(ProcessGroup group, Communicator comm, Kernels kernels, Chunks staging) {
+        this.group = group;
+        this.comm = comm;
+        this.kernels = kernels;
+        this.staging = staging;
+    }
+
+    /** {@code [B, S/N, H, D]} -> {@code u} chunks {@code [B, S/N, H/u, D]}, chunk j from member j. */
+    void scatterHeads(TensorView x, Chunks out, Stream stream, String step) {
+        int u = group.size();
+        int hu = x.heads() / u;
+        List<Transfer> sends = new ArrayList<>(u);
+        List<Transfer> recvs = new ArrayList<>(u);
+        for (int a = 0; a < u; a++) {
+            kernels.copy(x.headSlice(a * hu, hu), staging.chunk(a), stream);
+            sends.add(new Transfer(group.member(a), staging.chunkBuffer(a)));
+            recvs.add(new Transfer(group.member(a), out.chunkBuffer(a)));
+        }
+        comm.exchange(sends, recvs, stream, step);
+    }
+
+    /** The reverse: chunk j of {@code o} goes back to member j, which writes it into heads {@code H_a} of {@code out}. */
+    void gatherHeads(Chunks o, TensorView out, Stream stream, String step) {
+        int u = group.size();
+        int hu = out.heads() / u;
+        List<Transfer> sends = new ArrayList<>(u);
+        List<Transfer> recvs = new ArrayList<>(u);
+        for (int a = 0; a < u; a++) {
+            sends.add(new Transfer(group.member(a), o.chunkBuffer(a)));
+            recvs.add(new Transfer(group.member(a), staging.chunkBuffer(a)));
+        }
+        comm.exchange(sends, recvs, stream, step);
+        for (int a = 0; a < u; a++) {
+            kernels.copy(staging.chunk(a), out.headSlice(a * hu, hu), stream);
+        }
+    }
+}

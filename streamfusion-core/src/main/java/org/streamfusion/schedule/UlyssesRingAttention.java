@@ -1,0 +1,133 @@
+package org.streamfusion.schedule;
+
+import java.util.List;
+import org.streamfusion.AttentionShape;
+import org.streamfusion.DType;
+import org.streamfusion.DeviceMesh;
+import org.streamfusion.DistributedAttention;
+import org.streamfusion.Plan;
+import org.streamfusion.backend.AttentionState;
+import org.streamfusion.backend.Chunks;
+import org.streamfusion.backend.DeviceArena;
+import org.streamfusion.backend.Event;
+import org.streamfusion.backend.RankDevice;
+import org.streamfusion.backend.Stream;
+import org.streamfusion.backend.TensorView;
+
+/**
+ * Ulysses all-to-all of degree {@code u}, then two-sided ring attention of degree {@code r}, then the
+ * reverse all-to-all: USP (Fang and Zhao). ULYSSES ({@code r = 1}), RING ({@code u = 1}) and TAS are the
+ * same schedule on other meshes; only the groups the {@link DeviceMesh} hands out differ.
+ * Nothing is overlapped but the ring's transfers with its own launches.
+ */
+public final class UlyssesRingAttention implements DistributedAttention {
+    private final Plan plan;
+    private final RankDevice device;
+    private final DeviceArena arena;
+    private final Stream compute;
+    private final Stream ringStream;
+    private final Stream comm;
+    private final Event entry;
+    private final Event scattered;
+    private final Event gathered;
+    private final int u;
+    private final UlyssesAllToAll a2a;
+    /** {@code u} chunks {@code [B, S/N, H/u, D]} each: member j's tokens for this rank's heads. */
+    private final Chunks qU;
+    private final Chunks kU;
+    private final Chunks vU;
+    private final Chunks oU;
+    private final List<AttentionState> states;
+    private final RingAttn ring;
+    private boolean closed;
+
+    public UlyssesRingAttention(Plan plan, RankDevice device) {
+        this.plan = plan;
+        this.device = device;
+        AttentionShape s = plan.shape();
+        DeviceMesh mesh = plan.mesh();
+        int rank = device.rank();
+        this.u = mesh.ulysses();
+        int sl = plan.localSeqLen();
+        int hu = s.heads() / u;
+        DType dt = device.storageType(s.dtype());
+        this.arena = device.newArena();
+        try {
+            compute = arena.createStream("compute");
+            ringStream = arena.createStream("ring");
+            comm = arena.createStream("comm");
+            entry = arena.createEvent();
+            scattered = arena.createEvent();
+            gathered = arena.createEvent();
+            // With u = 1 the all-to-all is the identity; the shards are packed once into qU/kU/vU so the
+            // ring can forward one region whatever the caller's strides.
+            Chunks staging = Chunks.allocate(arena, false, dt, u, s.batch(), sl, hu, s.headDim());
+            a2a = u > 1 ? new UlyssesAllToAll(mesh.ulyssesGroup(rank), device.communicator(), device.kernels(), staging)
+                    : null;
+            qU = Chunks.allocate(arena, false, dt, u, s.batch(), sl, hu, s.headDim());
+            kU = Chunks.allocate(arena, false, dt, u, s.batch(), sl, hu, s.headDim());
+            vU = Chunks.allocate(arena, false, dt, u, s.batch(), sl, hu, s.headDim());
+            oU = Chunks.allocate(arena, false, dt, u, s.batch(), sl, hu, s.headDim());
+            states = AttentionState.allocate(arena, qU);
+            ring = RingAttn.pass(mesh.ringGroup(rank), rank, arena, device.communicator(), device.kernels(), compute,
+                    ringStream, s.softmaxScale(), kU.region().length(), dt);
+        } catch (RuntimeException e) {
+            arena.close();
+            throw e;
+        }
+    }
+
+    @Override
+    public Plan plan() {
+        return plan;
+    }
+
+    @Override
+    public Stream stream() {
+        return compute;
+    }
+
+    @Override
+    public void forward(TensorView q, TensorView k, TensorView v, TensorView o) {
+        if (closed) {
+            throw new IllegalStateException("attention is closed");
+        }
+        DistributedAttention.checkShard("q", q, plan);
+        DistributedAttention.checkShard("k", k, plan);
+        DistributedAttention.checkShard("v", v, plan);
+        DistributedAttention.checkShard("o", o, plan);
+        String m = plan.method().name();
+        compute.record(entry, m + " entry");
+        comm.waitFor(entry);
+        if (u > 1) {
+            a2a.scatterHeads(q, qU, comm, m + " all-to-all Q");
+            a2a.scatterHeads(k, kU, comm, m + " all-to-all K");
+            a2a.scatterHeads(v, vU, comm, m + " all-to-all V");
+        } else {
+            device.kernels().copy(q, qU.chunk(0), comm);
+            device.kernels().copy(k, kU.chunk(0), comm);
+            device.kernels().copy(v, vU.chunk(0), comm);
+        }
+        comm.record(scattered, m + " all-to-all Q,K,V");
+        compute.waitFor(scattered);
+        ringStream.waitFor(scattered);
+        QGroup group = new QGroup("O", qU.views(), states, oU.views());
+        Event fin = ring.run(List.of(group), kU, vU, true, true, m).get(0);
+        comm.waitFor(fin);
+        if (u > 1) {
+            a2a.gatherHeads(oU, o, comm, m + " all-to-all O");
+        } else {
+            device.kernels().copy(oU.chunk(0), o, comm);
+        }
+        comm.record(gathered, m + " all-to-all O");
+        compute.waitFor(gathered);
+    }
+
+    @Override
+    public void close() {
+        if (!closed) {
+            closed = true;
+            arena.close();
+        }
+    }
+}
