@@ -92,7 +92,7 @@ public final class CpuRankDevice implements RankDevice {
         @Override
         public Buffer allocateSymmetric(long elements, DType dtype) {
             MemorySegment seg = poisoned(elements);
-            int index = fabric.allocateSymmetric(rank, seg, "symmetric allocation of " + elements + " elements");
+            int index = fabric.allocateSymmetric(rank, seg, "symmetric allocation");
             synchronized (this) {
                 symmetric.add(index);
             }

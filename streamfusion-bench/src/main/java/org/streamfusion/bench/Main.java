@@ -1,0 +1,126 @@
+package org.streamfusion.bench;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.SplittableRandom;
+import org.streamfusion.AttentionShape;
+import org.streamfusion.CommunicationVolume;
+import org.streamfusion.LinkClass;
+import org.streamfusion.Method;
+import org.streamfusion.Plan;
+import org.streamfusion.Planner;
+import org.streamfusion.Topology;
+import org.streamfusion.cpu.CpuWorld;
+import org.streamfusion.cpu.ReferenceAttention;
+import org.streamfusion.cpu.ShardedAttention;
+
+/**
+ * The command-line runner. {@code demo} (the default): plan a scaled-down Flux layer (H=24, D=128) on a
+ * simulated 2x2 mesh, run StreamFusion and every baseline on the CPU reference path, check each against
+ * float64 attention, and print the chosen mesh, the bytes per link class of each method and the errors.
+ * {@code plan M G B S H D}: the planner's table for a real shape.
+ */
+public final class Main {
+    private Main() {
+    }
+
+    public static void main(String[] args) {
+        String cmd = args.length == 0 ? "demo" : args[0];
+        switch (cmd) {
+            case "demo" -> System.exit(demo(args.length > 1 ? Integer.parseInt(args[1]) : 512));
+            case "plan" -> {
+                if (args.length != 7) {
+                    usage();
+                }
+                int[] v = new int[6];
+                for (int i = 0; i < 6; i++) {
+                    v[i] = Integer.parseInt(args[i + 1]);
+                }
+                System.out.print(Planner.withDefaults().explain(AttentionShape.of(v[2], v[3], v[4], v[5]), Topology.of(v[0], v[1])));
+            }
+            default -> usage();
+        }
+    }
+
+    private static void usage() {
+        System.err.println("usage: streamfusion demo [S]          run every method on a simulated 2x2 mesh (CPU)");
+        System.err.println("       streamfusion plan M G B S H D  the planner's ranking of every mesh");
+        System.exit(2);
+    }
+
+    static int demo(int seqLen) {
+        long t0 = System.nanoTime();
+        Topology topo = Topology.of(2, 2);
+        AttentionShape shape = AttentionShape.of(1, seqLen, 24, 128);
+        Planner planner = Planner.withDefaults();
+        System.out.println("StreamFusion-J demo: a scaled-down Flux attention layer on a simulated 2x2 mesh (CPU reference path)");
+        System.out.print(planner.explain(shape, topo));
+        Plan sfu = planner.best(shape, topo, Method.STREAMFUSION);
+        System.out.println("StreamFusion mesh: " + sfu.mesh());
+
+        SplittableRandom rnd = new SplittableRandom(System.nanoTime());
+        float[][] qkv = new float[3][Math.toIntExact(shape.elements())];
+        for (float[] x : qkv) {
+            for (int i = 0; i < x.length; i++) {
+                x[i] = (float) (rnd.nextDouble() * 2 - 1) * 1.7f;
+            }
+        }
+        progress(t0, "float64 reference over " + shape);
+        double[] ref = ReferenceAttention.attention(qkv[0], qkv[1], qkv[2], shape.batch(), shape.seqLen(), shape.heads(),
+                shape.headDim(), shape.softmaxScale());
+
+        List<String> rows = new ArrayList<>();
+        double worst = 0;
+        boolean ok = true;
+        try (CpuWorld world = CpuWorld.create(topo)) {
+            List<Plan> plans = new ArrayList<>();
+            plans.add(sfu);
+            for (Method m : Method.values()) {
+                if (m != Method.STREAMFUSION) {
+                    plans.add(planner.best(shape, topo, m));
+                }
+            }
+            for (Plan p : plans) {
+                progress(t0, "running " + p.mesh());
+                world.resetCounters();
+                long s = System.nanoTime();
+                float[] out = ShardedAttention.forward(world, p, qkv[0], qkv[1], qkv[2]);
+                double ms = (System.nanoTime() - s) / 1e6;
+                double rel = ReferenceAttention.relativeError(out, ref);
+                double maxAbs = maxAbs(out, ref);
+                worst = Math.max(worst, maxAbs);
+                CommunicationVolume vol = CommunicationVolume.of(p);
+                long intra = world.bytes(LinkClass.INTRA_MACHINE);
+                long inter = world.bytes(LinkClass.INTER_MACHINE);
+                boolean exact = rel <= 1e-5;
+                boolean counted = intra == vol.total(LinkClass.INTRA_MACHINE) * Float.BYTES
+                        && inter == vol.total(LinkClass.INTER_MACHINE) * Float.BYTES;
+                ok &= exact && counted;
+                rows.add(String.format(Locale.ROOT, "%-42s %14d %14d %12.2e %12.2e %9.0f  %s", p.mesh(), intra, inter, rel,
+                        maxAbs, ms, (exact ? "exact" : "INEXACT") + (counted ? "" : ", bytes differ from closed form")));
+            }
+        }
+        System.out.println();
+        System.out.println("bytes per link class for one layer, all 4 ranks (fp32 on the CPU path; bf16 moves half):");
+        System.out.printf(Locale.ROOT, "%-42s %14s %14s %12s %12s %9s%n", "method (mesh)", "intra-machine", "inter-machine",
+                "rel. error", "max |err|", "wall ms");
+        rows.forEach(System.out::println);
+        System.out.printf(Locale.ROOT, "%nmax error against float64 attention over all methods: %.3e (norm-wise tolerance 1e-5)%n", worst);
+        System.out.printf(Locale.ROOT, "%s in %.1f s%n", ok ? "OK" : "FAILED", (System.nanoTime() - t0) / 1e9);
+        return ok ? 0 : 1;
+    }
+
+    private static double maxAbs(float[] out, double[] ref) {
+        double m = 0;
+        for (int i = 0; i < out.length; i++) {
+            double d = Math.abs(out[i] - ref[i]);
+            m = Double.isNaN(d) ? Double.POSITIVE_INFINITY : Math.max(m, d);
+        }
+        return m;
+    }
+
+    private static void progress(long t0, String what) {
+        System.out.printf(Locale.ROOT, "[%6.1f s] %s%n", (System.nanoTime() - t0) / 1e9, what);
+    }
+}

@@ -1,0 +1,209 @@
+package org.streamfusion;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.streamfusion.backend.Buffer;
+import org.streamfusion.backend.Communicator;
+import org.streamfusion.backend.DeviceArena;
+import org.streamfusion.backend.Kernels;
+import org.streamfusion.backend.RankDevice;
+import org.streamfusion.backend.Stream;
+import org.streamfusion.backend.Team;
+import org.streamfusion.backend.TensorView;
+import org.streamfusion.cpu.CpuOptions;
+import org.streamfusion.cpu.CpuRankDevice;
+import org.streamfusion.cpu.CpuWorld;
+
+/** Every rule of the spec, broken on purpose: a typed exception that names the value and the rule. */
+class BadInputTest {
+    private static final Topology TOPO = Topology.of(2, 2);
+
+    @Test
+    void headsNotDivisibleByTheUlyssesDegreeNameHAndU() {
+        var e = assertThrows(InvalidConfigurationException.class,
+                () -> Plan.of(AttentionShape.of(1, 16, 6, 16), DeviceMesh.of(TOPO, Method.ULYSSES, 1, 4, 1)));
+        assertTrue(e.getMessage().contains("H=6") && e.getMessage().contains("u=4"), e.getMessage());
+        assertEquals("H % u == 0", e.rule());
+        var torus = assertThrows(InvalidConfigurationException.class,
+                () -> Plan.of(AttentionShape.of(1, 16, 6, 16), DeviceMesh.of(TOPO, Method.STREAMFUSION, 2, 2, 1)));
+        assertTrue(torus.getMessage().contains("t*u'=4"), torus.getMessage());
+    }
+
+    @Test
+    void sequenceNotDivisibleByTheGpuCountNamesSAndN() {
+        var e = assertThrows(InvalidConfigurationException.class,
+                () -> Plan.of(AttentionShape.of(1, 18, 8, 16), DeviceMesh.of(TOPO, Method.RING, 1, 1, 4)));
+        assertTrue(e.getMessage().contains("S=18") && e.getMessage().contains("N=4"), e.getMessage());
+        assertEquals("S % N == 0", e.rule());
+        assertThrows(InvalidConfigurationException.class,
+                () -> Planner.withDefaults().enumerate(AttentionShape.of(1, 18, 8, 16), TOPO));
+    }
+
+    @Test
+    void nonPositiveDimensionsAreRejectedByName() {
+        assertEquals("heads H > 0", assertThrows(InvalidConfigurationException.class,
+                () -> AttentionShape.of(1, 16, 0, 16)).rule());
+        assertEquals("batch B > 0", assertThrows(InvalidConfigurationException.class,
+                () -> AttentionShape.of(-1, 16, 4, 16)).rule());
+        assertEquals("sequence length S > 0", assertThrows(InvalidConfigurationException.class,
+                () -> AttentionShape.of(1, 0, 4, 16)).rule());
+        assertEquals("head dim D > 0", assertThrows(InvalidConfigurationException.class,
+                () -> AttentionShape.of(1, 16, 4, -64)).rule());
+        assertEquals("machines M > 0", assertThrows(InvalidConfigurationException.class,
+                () -> Topology.of(0, 8)).rule());
+        assertEquals("ring degree r > 0", assertThrows(InvalidConfigurationException.class,
+                () -> DeviceMesh.of(TOPO, Method.RING, 1, 1, 0)).rule());
+        var e = assertThrows(InvalidConfigurationException.class, () -> AttentionShape.of(1, 16, 4, 0));
+        assertTrue(e.getMessage().contains("D=0"), e.getMessage());
+    }
+
+    @Test
+    void aMeshWhoseSizeDiffersFromTheWorldSizeIsRejected() {
+        DeviceMesh eight = DeviceMesh.of(Topology.of(2, 4), Method.RING, 1, 1, 8);
+        Plan plan = Plan.of(AttentionShape.of(1, 16, 8, 16), eight);
+        try (CpuWorld w = CpuWorld.create(TOPO)) {
+            var e = assertThrows(InvalidConfigurationException.class,
+                    () -> DistributedAttention.create(plan, w.device(0)));
+            assertTrue(e.getMessage().contains("8 GPUs") && e.getMessage().contains("world of size 4"), e.getMessage());
+            assertEquals("mesh size == world size", e.rule());
+        }
+        var degrees = assertThrows(InvalidConfigurationException.class, () -> DeviceMesh.of(TOPO, Method.USP, 1, 2, 4));
+        assertEquals("t*u*r == N", degrees.rule());
+    }
+
+    @Test
+    void mismatchedQkvShapesNameTheTensorAndItsShape() {
+        Plan plan = Plan.of(AttentionShape.of(1, 16, 8, 16), DeviceMesh.of(TOPO, Method.STREAMFUSION, 2, 2, 1));
+        try (CpuWorld w = CpuWorld.create(TOPO, CpuOptions.defaults().withTimeout(Duration.ofSeconds(5)))) {
+            List<String> messages = w.run(dev -> {
+                try (DeviceArena io = dev.newArena(); DistributedAttention attn = DistributedAttention.create(plan, dev)) {
+                    TensorView good = TensorView.contiguous(io.allocate(4 * 8 * 16, DType.F32), 1, 4, 8, 16);
+                    TensorView fewHeads = TensorView.contiguous(io.allocate(4 * 4 * 16, DType.F32), 1, 4, 4, 16);
+                    var e = assertThrows(InvalidConfigurationException.class,
+                            () -> attn.forward(good, fewHeads, good, good));
+                    return e.getMessage();
+                }
+            });
+            for (String m : messages) {
+                assertTrue(m.startsWith("k has shape [1, 4, 4, 16] but the plan needs [1, 4, 8, 16]"), m);
+            }
+        }
+    }
+
+    @Test
+    void aRankThatNeverReachesTheFinalBarrierTimesOutNamingRankAndStepWithoutLeakingThreads() throws Exception {
+        Duration timeout = Duration.ofMillis(1500);
+        Plan plan = Plan.of(AttentionShape.of(1, 16, 8, 16), DeviceMesh.of(TOPO, Method.STREAMFUSION, 2, 1, 2));
+        Inputs in = Inputs.fresh(plan.shape());
+        String prefix;
+        long start = System.nanoTime();
+        CommunicationTimeoutException e;
+        try (CpuWorld w = CpuWorld.create(TOPO, CpuOptions.defaults().withTimeout(timeout))) {
+            prefix = w.threadPrefix();
+            e = assertThrows(CommunicationTimeoutException.class, () -> w.run(dev -> {
+                RankDevice d = dev.rank() == 2 ? skippingBarrierAll(dev, "step 6") : dev;
+                try (DeviceArena io = d.newArena(); DistributedAttention attn = DistributedAttention.create(plan, d)) {
+                    TensorView[] x = new TensorView[4];
+                    for (int i = 0; i < 4; i++) {
+                        Buffer b = io.allocate(4 * 8 * 16, DType.F32);
+                        ((org.streamfusion.cpu.CpuBuffer) b).write(java.util.Arrays.copyOf(in.q, 4 * 8 * 16));
+                        x[i] = TensorView.contiguous(b, 1, 4, 8, 16);
+                    }
+                    attn.forward(x[0], x[1], x[2], x[3]);
+                    attn.stream().synchronize("forward");
+                    return null;
+                }
+            }));
+        }
+        double seconds = (System.nanoTime() - start) / 1e9;
+        assertTrue(e.getMessage().contains("SFU step 6 BarrierAll"), e.getMessage());
+        assertTrue(e.getMessage().contains("missing ranks [2]"), e.getMessage());
+        assertTrue(e.rank() != 2, "the timeout is reported by a rank that waited: " + e.getMessage());
+        assertTrue(seconds < timeout.toMillis() / 1000.0 * 3 + 2, "took " + seconds + " s");
+        assertNoThreadsLeft(prefix);
+    }
+
+    static void assertNoThreadsLeft(String prefix) throws InterruptedException {
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        List<String> alive;
+        do {
+            alive = Thread.getAllStackTraces().keySet().stream().filter(Thread::isAlive).map(Thread::getName)
+                    .filter(n -> n.startsWith(prefix)).toList();
+            if (alive.isEmpty()) {
+                return;
+            }
+            Thread.sleep(50);
+        } while (System.nanoTime() < deadline);
+        throw new AssertionError("threads still alive: " + alive);
+    }
+
+    /** A faulty rank: its communicator silently drops the BarrierAll of one step. */
+    private static RankDevice skippingBarrierAll(CpuRankDevice dev, String stepPart) {
+        Communicator c = dev.communicator();
+        Communicator faulty = new Communicator() {
+            public int rank() {
+                return c.rank();
+            }
+
+            public int worldSize() {
+                return c.worldSize();
+            }
+
+            public Team team(ProcessGroup group) {
+                return c.team(group);
+            }
+
+            public void scatterPush(List<Buffer> srcs, Buffer dst, int[] pes, Stream s, String step) {
+                c.scatterPush(srcs, dst, pes, s, step);
+            }
+
+            public void gatherPull(List<Buffer> dsts, Buffer src, int[] pes, Stream s, String step) {
+                c.gatherPull(dsts, src, pes, s, step);
+            }
+
+            public void barrier(Team team, Stream s, String step) {
+                c.barrier(team, s, step);
+            }
+
+            public void barrierAll(Stream s, String step) {
+                if (!step.contains(stepPart)) {
+                    c.barrierAll(s, step);
+                }
+            }
+
+            public void exchange(List<Transfer> sends, List<Transfer> recvs, Stream s, String step) {
+                c.exchange(sends, recvs, s, step);
+            }
+        };
+        return new RankDevice() {
+            public int rank() {
+                return dev.rank();
+            }
+
+            public Topology topology() {
+                return dev.topology();
+            }
+
+            public Communicator communicator() {
+                return faulty;
+            }
+
+            public Kernels kernels() {
+                return dev.kernels();
+            }
+
+            public DeviceArena newArena() {
+                return dev.newArena();
+            }
+
+            public DType storageType(DType requested) {
+                return dev.storageType(requested);
+            }
+        };
+    }
+}

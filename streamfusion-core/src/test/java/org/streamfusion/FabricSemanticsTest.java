@@ -1,0 +1,118 @@
+package org.streamfusion;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.streamfusion.backend.Buffer;
+import org.streamfusion.backend.Communicator.Transfer;
+import org.streamfusion.backend.DeviceArena;
+import org.streamfusion.backend.Stream;
+import org.streamfusion.cpu.CpuBuffer;
+import org.streamfusion.cpu.CpuOptions;
+import org.streamfusion.cpu.CpuWorld;
+
+/** The CPU fabric keeps NVSHMEM's and NCCL's contracts, and no more, so that schedule bugs surface. */
+class FabricSemanticsTest {
+    private static final Topology TOPO = Topology.of(2, 2);
+
+    @Test
+    void aPutIsVisibleAtItsDestinationAfterABarrierAndNotBefore() {
+        java.util.concurrent.CountDownLatch allRead = new java.util.concurrent.CountDownLatch(4);
+        try (CpuWorld w = CpuWorld.create(TOPO)) {
+            List<float[]> seen = w.run(dev -> {
+                try (DeviceArena arena = dev.newArena()) {
+                    Stream s = arena.createStream("comm");
+                    Buffer sym = arena.allocateSymmetric(4, DType.F32);
+                    Buffer src = arena.allocate(4, DType.F32);
+                    ((CpuBuffer) src).write(new float[] {dev.rank(), dev.rank(), dev.rank(), dev.rank()});
+                    int next = (dev.rank() + 1) % 4;
+                    dev.communicator().scatterPush(List.of(src), sym, new int[] {next}, s, "push");
+                    s.synchronize("after push");
+                    float before = ((CpuBuffer) sym).read()[0];
+                    // No rank may reach its barrier (where its puts land) before every rank has looked.
+                    allRead.countDown();
+                    try {
+                        allRead.await();
+                    } catch (InterruptedException e) {
+                        throw new AssertionError(e);
+                    }
+                    dev.communicator().barrierAll(s, "barrier");
+                    s.synchronize("after barrier");
+                    float[] after = ((CpuBuffer) sym).read();
+                    return new float[] {before, after[0]};
+                }
+            });
+            for (int g = 0; g < 4; g++) {
+                assertTrue(Float.isNaN(seen.get(g)[0]), "rank " + g + " saw a put before the barrier");
+                assertEquals((g + 3) % 4, seen.get(g)[1], "rank " + g);
+            }
+            assertEquals(4 * 4 * Float.BYTES, w.bytes(LinkClass.INTRA_MACHINE) + w.bytes(LinkClass.INTER_MACHINE));
+        }
+    }
+
+    @Test
+    void grouppedSendAndReceiveMatchInOrderPerPeerAndCountTheSenderLink() {
+        try (CpuWorld w = CpuWorld.create(TOPO)) {
+            List<float[]> got = w.run(dev -> {
+                try (DeviceArena arena = dev.newArena()) {
+                    Stream s = arena.createStream("comm");
+                    int peer = dev.rank() ^ 2; // the other machine
+                    Buffer a = arena.allocate(2, DType.F32);
+                    Buffer b = arena.allocate(2, DType.F32);
+                    ((CpuBuffer) a).write(new float[] {dev.rank(), 1});
+                    ((CpuBuffer) b).write(new float[] {dev.rank(), 2});
+                    Buffer ra = arena.allocate(2, DType.F32);
+                    Buffer rb = arena.allocate(2, DType.F32);
+                    dev.communicator().exchange(List.of(new Transfer(peer, a), new Transfer(peer, b)),
+                            List.of(new Transfer(peer, ra), new Transfer(peer, rb)), s, "exchange");
+                    s.synchronize("exchange");
+                    float[] x = ((CpuBuffer) ra).read();
+                    float[] y = ((CpuBuffer) rb).read();
+                    return new float[] {x[0], x[1], y[0], y[1]};
+                }
+            });
+            for (int g = 0; g < 4; g++) {
+                assertArrayEquals(new float[] {g ^ 2, 1, g ^ 2, 2}, got.get(g));
+            }
+            assertEquals(4 * 2 * 2 * Float.BYTES, w.bytes(LinkClass.INTER_MACHINE));
+            assertEquals(0, w.bytes(LinkClass.INTRA_MACHINE));
+        }
+    }
+
+    @Test
+    void aReceiveThatNoRankSendsTimesOutNamingRankAndStep() {
+        try (CpuWorld w = CpuWorld.create(TOPO, CpuOptions.defaults().withTimeout(Duration.ofMillis(300)))) {
+            var e = assertThrows(CommunicationTimeoutException.class, () -> w.run(dev -> {
+                try (DeviceArena arena = dev.newArena()) {
+                    Stream s = arena.createStream("comm");
+                    if (dev.rank() == 1) {
+                        dev.communicator().exchange(List.of(), List.of(new Transfer(3, arena.allocate(1, DType.F32))), s,
+                                "orphan receive");
+                    }
+                    s.synchronize("done");
+                    return null;
+                }
+            }));
+            assertEquals(1, e.rank());
+            assertTrue(e.getMessage().contains("'orphan receive'") && e.getMessage().contains("rank 3"), e.getMessage());
+        }
+    }
+
+    @Test
+    void symmetricAllocationsOfDifferentSizesAreRejected() {
+        try (CpuWorld w = CpuWorld.create(TOPO, CpuOptions.defaults().withTimeout(Duration.ofSeconds(2)))) {
+            var e = assertThrows(IllegalStateException.class, () -> w.run(dev -> {
+                try (DeviceArena arena = dev.newArena()) {
+                    arena.allocateSymmetric(dev.rank() == 0 ? 8 : 4, DType.F32);
+                    return null;
+                }
+            }));
+            assertTrue(e.getMessage().contains("same sizes in the same order"), e.getMessage());
+        }
+    }
+}
