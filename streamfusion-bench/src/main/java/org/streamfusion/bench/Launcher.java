@@ -1,0 +1,219 @@
+package org.streamfusion.bench;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.PrintStream;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Starts one JVM per GPU of this host and watches them, like torchrun: sets {@code RANK, WORLD_SIZE,
+ * LOCAL_RANK, LOCAL_WORLD_SIZE, MASTER_ADDR, MASTER_PORT} (and keeps NVLink multicast off with
+ * {@code NCCL_NVLS_ENABLE=0} and {@code NVSHMEM_DISABLE_NVLS=1} unless set), prefixes every output line
+ * with the rank, and when any rank fails stops every other one within the grace period and exits with
+ * the failed rank's code and message.
+ *
+ * <pre>
+ * launch --nproc N [--nnodes K --node-rank I --master-addr HOST --master-port PORT] [--grace-s S]
+ *        [--jvm-arg ARG]... MAIN_CLASS [ARGS...]
+ * </pre>
+ */
+public final class Launcher {
+    /** How the job ended: the exit code, and the rank and last lines of the first rank that failed. */
+    public record Result(int exitCode, int failedRank, String failure) {
+    }
+
+    /** The parsed command line. */
+    public record Options(int nproc, int nnodes, int nodeRank, String masterAddr, int masterPort, Duration grace,
+            List<String> jvmArgs, String mainClass, List<String> args) {
+        public Options {
+            if (nproc <= 0 || nnodes <= 0 || nodeRank < 0 || nodeRank >= nnodes) {
+                throw new IllegalArgumentException("--nproc " + nproc + " --nnodes " + nnodes + " --node-rank " + nodeRank
+                        + " (rule: nproc > 0, nnodes > 0, 0 <= node-rank < nnodes)");
+            }
+            if (mainClass == null || mainClass.isBlank()) {
+                throw new IllegalArgumentException("no main class given");
+            }
+        }
+
+        static Options parse(List<String> argv) {
+            int nproc = 1;
+            int nnodes = 1;
+            int nodeRank = 0;
+            String addr = "127.0.0.1";
+            int port = 0;
+            Duration grace = Duration.ofSeconds(5);
+            List<String> jvm = new ArrayList<>();
+            int i = 0;
+            while (i < argv.size() && argv.get(i).startsWith("--")) {
+                String flag = argv.get(i);
+                if (i + 1 >= argv.size()) {
+                    throw new IllegalArgumentException(flag + " needs a value");
+                }
+                String v = argv.get(i + 1);
+                switch (flag) {
+                    case "--nproc" -> nproc = Integer.parseInt(v);
+                    case "--nnodes" -> nnodes = Integer.parseInt(v);
+                    case "--node-rank" -> nodeRank = Integer.parseInt(v);
+                    case "--master-addr" -> addr = v;
+                    case "--master-port" -> port = Integer.parseInt(v);
+                    case "--grace-s" -> grace = Duration.ofSeconds(Long.parseLong(v));
+                    case "--jvm-arg" -> jvm.add(v);
+                    default -> throw new IllegalArgumentException("unknown flag " + flag);
+                }
+                i += 2;
+            }
+            if (i >= argv.size()) {
+                throw new IllegalArgumentException("no main class given");
+            }
+            return new Options(nproc, nnodes, nodeRank, addr, port, grace, jvm, argv.get(i), argv.subList(i + 1, argv.size()));
+        }
+    }
+
+    private Launcher() {
+    }
+
+    public static void main(String[] args) {
+        Result r;
+        try {
+            r = run(Options.parse(List.of(args)), System.out);
+        } catch (IllegalArgumentException e) {
+            System.err.println("launch: " + e.getMessage());
+            System.exit(2);
+            return;
+        }
+        if (r.exitCode() != 0) {
+            System.err.println("launch: rank " + r.failedRank() + " failed with exit code " + r.exitCode() + ":\n" + r.failure());
+        }
+        System.exit(r.exitCode());
+    }
+
+    public static Result run(Options o, PrintStream console) {
+        int port = o.masterPort() == 0 ? freePort() : o.masterPort();
+        String java = ProcessHandle.current().info().command().orElse("java");
+        List<Process> procs = new ArrayList<>();
+        List<Deque<String>> tails = new ArrayList<>();
+        List<Thread> pumps = new ArrayList<>();
+        try {
+            for (int local = 0; local < o.nproc(); local++) {
+                int rank = o.nodeRank() * o.nproc() + local;
+                List<String> cmd = new ArrayList<>();
+                cmd.add(java);
+                cmd.addAll(o.jvmArgs());
+                cmd.add("-cp");
+                cmd.add(System.getProperty("java.class.path"));
+                cmd.add(o.mainClass());
+                cmd.addAll(o.args());
+                ProcessBuilder pb = new ProcessBuilder(cmd);
+                Map<String, String> env = pb.environment();
+                env.put("RANK", String.valueOf(rank));
+                env.put("WORLD_SIZE", String.valueOf(o.nnodes() * o.nproc()));
+                env.put("LOCAL_RANK", String.valueOf(local));
+                env.put("LOCAL_WORLD_SIZE", String.valueOf(o.nproc()));
+                env.put("MASTER_ADDR", o.masterAddr());
+                env.put("MASTER_PORT", String.valueOf(port));
+                env.putIfAbsent("NCCL_NVLS_ENABLE", "0");
+                env.putIfAbsent("NVSHMEM_DISABLE_NVLS", "1");
+                pb.redirectErrorStream(true);
+                Process p = pb.start();
+                procs.add(p);
+                Deque<String> tail = new ArrayDeque<>();
+                tails.add(tail);
+                pumps.add(pump(p.getInputStream(), "[rank " + rank + "] ", console, tail));
+            }
+            // Wait for the first failure, or for everyone.
+            while (true) {
+                boolean allDone = true;
+                for (int i = 0; i < procs.size(); i++) {
+                    Process p = procs.get(i);
+                    if (p.isAlive()) {
+                        allDone = false;
+                    } else if (p.exitValue() != 0) {
+                        int rank = o.nodeRank() * o.nproc() + i;
+                        stopAll(procs, o.grace());
+                        joinAll(pumps);
+                        String msg;
+                        synchronized (tails.get(i)) {
+                            msg = String.join("\n", tails.get(i));
+                        }
+                        return new Result(p.exitValue(), rank, msg);
+                    }
+                }
+                if (allDone) {
+                    joinAll(pumps);
+                    return new Result(0, -1, "");
+                }
+                Thread.sleep(50);
+            }
+        } catch (IOException e) {
+            stopAll(procs, o.grace());
+            return new Result(1, -1, "cannot start a rank: " + e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            stopAll(procs, o.grace());
+            return new Result(130, -1, "interrupted");
+        }
+    }
+
+    private static Thread pump(InputStream in, String prefix, PrintStream console, Deque<String> tail) {
+        return Thread.ofPlatform().daemon().name("launch-pump").start(() -> {
+            try (BufferedReader r = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
+                String line;
+                while ((line = r.readLine()) != null) {
+                    console.println(prefix + line);
+                    synchronized (tail) {
+                        tail.addLast(line);
+                        if (tail.size() > 20) {
+                            tail.removeFirst();
+                        }
+                    }
+                }
+            } catch (IOException ignored) {
+                // the rank is gone
+            }
+        });
+    }
+
+    /** SIGTERM to every rank still running, then SIGKILL after the grace period. */
+    private static void stopAll(List<Process> procs, Duration grace) {
+        procs.forEach(Process::destroy);
+        long deadline = System.nanoTime() + grace.toNanos();
+        for (Process p : procs) {
+            try {
+                long left = deadline - System.nanoTime();
+                if (left <= 0 || !p.waitFor(left, java.util.concurrent.TimeUnit.NANOSECONDS)) {
+                    p.destroyForcibly().waitFor();
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                p.destroyForcibly();
+            }
+        }
+    }
+
+    private static void joinAll(List<Thread> threads) {
+        for (Thread t : threads) {
+            try {
+                t.join(2000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    private static int freePort() {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        } catch (IOException e) {
+            throw new IllegalStateException("no free port for the rendezvous store: " + e.getMessage(), e);
+        }
+    }
+}

@@ -1,0 +1,78 @@
+package org.streamfusion.launch;
+
+import java.util.Map;
+import org.streamfusion.InvalidConfigurationException;
+
+/**
+ * Where this process stands in a multi-process job: its global rank, the world size, its rank and the
+ * process count on its host, and where rank 0's rendezvous store listens. Read from the variables of the
+ * project's launcher and torchrun ({@code RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE, MASTER_ADDR,
+ * MASTER_PORT}), Slurm ({@code SLURM_PROCID, SLURM_NTASKS, SLURM_LOCALID, SLURM_NTASKS_PER_NODE}) or
+ * Open MPI ({@code OMPI_COMM_WORLD_*}); {@code MASTER_ADDR}/{@code MASTER_PORT} are needed with all three.
+ */
+public record DistributedEnvironment(int rank, int worldSize, int localRank, int localWorldSize, String masterAddr,
+        int masterPort, String source) {
+
+    public DistributedEnvironment {
+        if (worldSize <= 0 || rank < 0 || rank >= worldSize) {
+            throw new InvalidConfigurationException("rank=" + rank + " of world size " + worldSize + " (from " + source + ")",
+                    "0 <= rank < world size");
+        }
+        if (localWorldSize <= 0 || localRank < 0 || localRank >= localWorldSize || worldSize % localWorldSize != 0) {
+            throw new InvalidConfigurationException("local rank=" + localRank + " of " + localWorldSize + " per host, world "
+                    + worldSize + " (from " + source + ")", "0 <= local rank < local world size, which divides the world size");
+        }
+        if (masterPort <= 0 || masterPort > 65535) {
+            throw new InvalidConfigurationException("MASTER_PORT=" + masterPort, "1 <= MASTER_PORT <= 65535");
+        }
+    }
+
+    /** Hosts in the job. */
+    public int nodes() {
+        return worldSize / localWorldSize;
+    }
+
+    public static DistributedEnvironment fromSystem() {
+        return from(System.getenv());
+    }
+
+    /** Reads the first launcher's variables present, in the order: torchrun/ours, Slurm, Open MPI. */
+    public static DistributedEnvironment from(Map<String, String> env) {
+        String addr = env.getOrDefault("MASTER_ADDR", "127.0.0.1");
+        if (env.containsKey("RANK") && env.containsKey("WORLD_SIZE")) {
+            int world = num(env, "WORLD_SIZE");
+            return new DistributedEnvironment(num(env, "RANK"), world, numOr(env, "LOCAL_RANK", num(env, "RANK")),
+                    numOr(env, "LOCAL_WORLD_SIZE", world), addr, num(env, "MASTER_PORT"), "torchrun variables");
+        }
+        if (env.containsKey("SLURM_PROCID") && env.containsKey("SLURM_NTASKS")) {
+            int world = num(env, "SLURM_NTASKS");
+            String perNode = env.getOrDefault("SLURM_NTASKS_PER_NODE", String.valueOf(world));
+            int local = Integer.parseInt(perNode.replaceAll("\\(.*", "").split(",")[0].trim());
+            return new DistributedEnvironment(num(env, "SLURM_PROCID"), world, num(env, "SLURM_LOCALID"), local, addr,
+                    num(env, "MASTER_PORT"), "Slurm variables");
+        }
+        if (env.containsKey("OMPI_COMM_WORLD_RANK")) {
+            return new DistributedEnvironment(num(env, "OMPI_COMM_WORLD_RANK"), num(env, "OMPI_COMM_WORLD_SIZE"),
+                    num(env, "OMPI_COMM_WORLD_LOCAL_RANK"), num(env, "OMPI_COMM_WORLD_LOCAL_SIZE"), addr,
+                    num(env, "MASTER_PORT"), "Open MPI variables");
+        }
+        throw new InvalidConfigurationException("no launcher variables (RANK/WORLD_SIZE, SLURM_PROCID, OMPI_COMM_WORLD_RANK)",
+                "start the process with the streamfusion launcher, torchrun, srun or mpirun");
+    }
+
+    private static int num(Map<String, String> env, String key) {
+        String v = env.get(key);
+        if (v == null) {
+            throw new InvalidConfigurationException(key + " is not set", key + " is set to an integer");
+        }
+        try {
+            return Integer.parseInt(v.trim());
+        } catch (NumberFormatException e) {
+            throw new InvalidConfigurationException(key + "=" + v + " is not an integer", key + " is set to an integer");
+        }
+    }
+
+    private static int numOr(Map<String, String> env, String key, int fallback) {
+        return env.containsKey(key) ? num(env, key) : fallback;
+    }
+}
