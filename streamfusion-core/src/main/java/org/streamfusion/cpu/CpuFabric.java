@@ -110,13 +110,27 @@ final class CpuFabric {
         notifyAll();
     }
 
+    /** Bounded wait for a peer (barrier, receive, send): the wait that reports a hang. */
     void await(CountDownLatch latch, int rank, String step, String what) {
-        long deadline = System.nanoTime() + options.timeout().toNanos();
+        await(latch, rank, step, what, 1);
+    }
+
+    /**
+     * Wait for work of this rank's own streams (an event, a stream drain). What it waits for is itself
+     * a bounded wait that fails the world when it runs out, so this one only backstops at twice the
+     * timeout: the report then names the peer wait that hung, not a stream stuck behind it.
+     */
+    void awaitLocal(CountDownLatch latch, int rank, String step, String what) {
+        await(latch, rank, step, what, 2);
+    }
+
+    private void await(CountDownLatch latch, int rank, String step, String what, int factor) {
+        long deadline = System.nanoTime() + options.timeout().toNanos() * factor;
         try {
             while (!latch.await(Math.min(POLL_NANOS, Math.max(0, deadline - System.nanoTime())), TimeUnit.NANOSECONDS)) {
                 checkFailed(rank);
                 if (System.nanoTime() - deadline >= 0) {
-                    throw new CommunicationTimeoutException(rank, step, options.timeout(), what);
+                    throw new CommunicationTimeoutException(rank, step, options.timeout().multipliedBy(factor), what);
                 }
             }
         } catch (InterruptedException e) {

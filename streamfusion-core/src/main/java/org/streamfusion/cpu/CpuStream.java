@@ -92,7 +92,7 @@ final class CpuStream implements Stream {
         if (m == null) {
             return; // as cudaStreamWaitEvent on an event never recorded
         }
-        enqueue("wait " + m.step(), () -> fabric.await(m.reached(), rank, m.step(),
+        enqueue("wait " + m.step(), () -> fabric.awaitLocal(m.reached(), rank, m.step(),
                 "stream " + name + " waiting for an event recorded on stream " + m.stream()));
     }
 
@@ -101,7 +101,7 @@ final class CpuStream implements Stream {
         CountDownLatch drained = new CountDownLatch(1);
         enqueue(step, drained::countDown);
         try {
-            fabric.await(drained, rank, step, "host waiting for stream " + name);
+            fabric.awaitLocal(drained, rank, step, "host waiting for stream " + name);
         } catch (RuntimeException e) {
             if (failed != null) {
                 throw new RankFailedException(rank, "stream " + name + " of rank " + rank + " failed: " + failed.getMessage(), failed);
