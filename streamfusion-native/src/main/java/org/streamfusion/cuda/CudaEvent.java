@@ -1,0 +1,85 @@
+package org.streamfusion.cuda;
+
+import org.streamfusion.bindings.cudart.Cudart;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
+
+/** A {@code cudaEvent_t}, destroyed by {@link #close()}. */
+public final class CudaEvent implements AutoCloseable {
+    private final MemorySegment handle;
+    private final boolean timing;
+    private boolean closed;
+
+    private CudaEvent(MemorySegment handle, boolean timing) {
+        this.handle = handle;
+        this.timing = timing;
+    }
+
+    /** An event that records timestamps (for {@link #elapsedMillis}). */
+    public static CudaEvent create() {
+        return create(true);
+    }
+
+    /** {@code timing = false} gives a cheaper event usable only for ordering. */
+    public static CudaEvent create(boolean timing) {
+        CudaRuntime.library();
+        try (Arena call = Arena.ofConfined()) {
+            MemorySegment out = call.allocate(ADDRESS);
+            int flags = timing ? Cudart.cudaEventDefault() : Cudart.cudaEventDisableTiming();
+            CudaRuntime.check("cudaEventCreateWithFlags", Cudart.cudaEventCreateWithFlags(out, flags));
+            return new CudaEvent(out.get(ADDRESS, 0), timing);
+        }
+    }
+
+    public MemorySegment handle() {
+        if (closed) {
+            throw new IllegalStateException("event is closed");
+        }
+        return handle;
+    }
+
+    public boolean isTiming() {
+        return timing;
+    }
+
+    /** Captures the work queued on {@code stream} so far. */
+    public void record(CudaStream stream) {
+        CudaRuntime.check("cudaEventRecord", Cudart.cudaEventRecord(handle(), stream.handle()));
+    }
+
+    public void synchronize() {
+        CudaRuntime.check("cudaEventSynchronize", Cudart.cudaEventSynchronize(handle()));
+    }
+
+    /** True when all captured work has completed (cudaEventQuery); false while it is pending. */
+    public boolean isComplete() {
+        int rc = Cudart.cudaEventQuery(handle());
+        if (rc == Cudart.cudaErrorNotReady()) {
+            return false; // not an error: "still running"
+        }
+        CudaRuntime.check("cudaEventQuery", rc);
+        return true;
+    }
+
+    /** Milliseconds between two recorded, completed timing events (cudaEventElapsedTime). */
+    public static float elapsedMillis(CudaEvent start, CudaEvent end) {
+        try (Arena call = Arena.ofConfined()) {
+            MemorySegment ms = call.allocate(JAVA_FLOAT);
+            CudaRuntime.check("cudaEventElapsedTime", Cudart.cudaEventElapsedTime(ms, start.handle(), end.handle()));
+            return ms.get(JAVA_FLOAT, 0);
+        }
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        CudaRuntime.check("cudaEventDestroy", Cudart.cudaEventDestroy(handle));
+    }
+}

@@ -1,0 +1,218 @@
+package org.streamfusion.cuda;
+
+import org.streamfusion.bindings.cudart.Cudart;
+import org.streamfusion.cuda.loader.LoadedLibrary;
+import org.streamfusion.cuda.loader.NativeLibrary;
+import org.streamfusion.cuda.loader.NativeLoader;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.Optional;
+
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+
+/**
+ * Entry point to the CUDA runtime: availability, device selection and error checking.
+ *
+ * <p>Nothing here loads a library or calls CUDA during class initialisation. {@link #isAvailable()}
+ * probes once, lazily, and reports failure as a value ({@link #unavailabilityCause()}) instead of
+ * throwing, so callers can fall back to the CPU path.
+ */
+public final class CudaRuntime {
+    private CudaRuntime() {
+    }
+
+    // Initialization-on-demand holder: the probe runs on first use and can never fail class init.
+    private static final class Probe {
+        static final Throwable CAUSE = probe(NativeLoader.global());
+    }
+
+    /** True when libcudart loads and reports at least one device. Never throws. */
+    public static boolean isAvailable() {
+        return Probe.CAUSE == null;
+    }
+
+    /** Why CUDA cannot be used here (names the library); empty when {@link #isAvailable()}. */
+    public static Optional<Throwable> unavailabilityCause() {
+        return Optional.ofNullable(Probe.CAUSE);
+    }
+
+    /**
+     * Tries {@code loader}: loads libcudart and counts devices. Returns null when usable, else the
+     * cause (a {@link NativeLibraryException} or an {@link IllegalStateException} naming the file).
+     * Never throws.
+     */
+    public static Throwable probe(NativeLoader loader) {
+        LoadedLibrary lib;
+        try {
+            lib = loader.load(NativeLibrary.CUDART);
+        } catch (NativeLibraryException e) {
+            return e;
+        } catch (Throwable t) {
+            return new IllegalStateException("Cannot load " + NativeLibrary.CUDART.displayName() + ": " + t, t);
+        }
+        String where = NativeLibrary.CUDART.displayName() + " loaded from " + lib.path();
+        try {
+            int count = deviceCount();
+            return count > 0 ? null
+                    : new IllegalStateException(where + ", but cudaGetDeviceCount reports no device");
+        } catch (CudaException e) {
+            return new IllegalStateException(where + ", but no device is usable: " + e.getMessage(), e);
+        } catch (Throwable t) {
+            return new IllegalStateException(where + ", but calling it failed: " + t, t);
+        }
+    }
+
+    /** Loads libcudart if needed; throws {@link NativeLibraryException} when it cannot be loaded. */
+    public static LoadedLibrary library() {
+        return NativeLoader.global().load(NativeLibrary.CUDART);
+    }
+
+    /** Throws the availability cause, wrapped, unless CUDA is usable. */
+    public static void requireAvailable() {
+        Throwable cause = Probe.CAUSE;
+        if (cause instanceof NativeLibraryException e) {
+            throw e;
+        }
+        if (cause != null) {
+            throw new IllegalStateException(cause.getMessage(), cause);
+        }
+    }
+
+    /** Throws a {@link CudaException} for {@code rc != cudaSuccess}. */
+    public static void check(String call, int rc) {
+        if (rc != Cudart.cudaSuccess()) {
+            throw error(call, rc);
+        }
+    }
+
+    /**
+     * The exception for a failed call, with cudaGetErrorName/cudaGetErrorString text. Also clears
+     * the runtime's last-error slot, so an unrelated later cudaGetLastError does not report it again.
+     */
+    public static CudaException error(String call, int rc) {
+        library();
+        Cudart.cudaGetLastError();
+        return new CudaException(call, rc, errorName(rc), errorString(rc));
+    }
+
+    /** {@code cudaGetErrorName}, e.g. "cudaErrorInvalidDevice". */
+    public static String errorName(int code) {
+        library();
+        return Cudart.cudaGetErrorName(code).getString(0);
+    }
+
+    /** {@code cudaGetErrorString}, e.g. "invalid device ordinal". */
+    public static String errorString(int code) {
+        library();
+        return Cudart.cudaGetErrorString(code).getString(0);
+    }
+
+    /** {@code cudaGetLastError}: returns and clears the last error of this thread's runtime state. */
+    public static int lastError() {
+        library();
+        return Cudart.cudaGetLastError();
+    }
+
+    public static int deviceCount() {
+        library();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment n = arena.allocate(JAVA_INT);
+            check("cudaGetDeviceCount", Cudart.cudaGetDeviceCount(n));
+            return n.get(JAVA_INT, 0);
+        }
+    }
+
+    public static void setDevice(int device) {
+        library();
+        check("cudaSetDevice", Cudart.cudaSetDevice(device));
+    }
+
+    public static int currentDevice() {
+        library();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment d = arena.allocate(JAVA_INT);
+            check("cudaGetDevice", Cudart.cudaGetDevice(d));
+            return d.get(JAVA_INT, 0);
+        }
+    }
+
+    /** Creates the primary context of the current device now (cudaFree(NULL)), as NVSHMEM requires. */
+    public static void initContext() {
+        library();
+        check("cudaFree", Cudart.cudaFree(MemorySegment.NULL));
+    }
+
+    public static void synchronizeDevice() {
+        library();
+        check("cudaDeviceSynchronize", Cudart.cudaDeviceSynchronize());
+    }
+
+    /** e.g. 13000 for CUDA 13.0. */
+    public static int runtimeVersion() {
+        library();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment v = arena.allocate(JAVA_INT);
+            check("cudaRuntimeGetVersion", Cudart.cudaRuntimeGetVersion(v));
+            return v.get(JAVA_INT, 0);
+        }
+    }
+
+    /** The newest CUDA version the installed driver supports; 0 when no driver is installed. */
+    public static int driverVersion() {
+        library();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment v = arena.allocate(JAVA_INT);
+            check("cudaDriverGetVersion", Cudart.cudaDriverGetVersion(v));
+            return v.get(JAVA_INT, 0);
+        }
+    }
+
+    /** {@code cudaDeviceGetAttribute}; {@code attribute} is a {@code cudaDevAttr*} constant. */
+    public static int deviceAttribute(int attribute, int device) {
+        library();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment v = arena.allocate(JAVA_INT);
+            check("cudaDeviceGetAttribute", Cudart.cudaDeviceGetAttribute(v, attribute, device));
+            return v.get(JAVA_INT, 0);
+        }
+    }
+
+    /** Compute capability as major * 10 + minor, e.g. 90 for an H100/H200. */
+    public static int computeCapability(int device) {
+        return deviceAttribute(Cudart.cudaDevAttrComputeCapabilityMajor(), device) * 10
+                + deviceAttribute(Cudart.cudaDevAttrComputeCapabilityMinor(), device);
+    }
+
+    public static int multiprocessorCount(int device) {
+        return deviceAttribute(Cudart.cudaDevAttrMultiProcessorCount(), device);
+    }
+
+    /**
+     * Synchronous copy between any two segments of equal size (host or device; unified addressing
+     * picks the direction). Host segments must be native (Arena-allocated), not heap arrays.
+     */
+    public static void copy(MemorySegment dst, MemorySegment src) {
+        checkCopy(dst, src);
+        library();
+        check("cudaMemcpy", Cudart.cudaMemcpy(dst, src, src.byteSize(), Cudart.cudaMemcpyDefault()));
+    }
+
+    /** Asynchronous {@link #copy}: ordered on {@code stream}; host memory must stay alive until it runs. */
+    public static void copyAsync(MemorySegment dst, MemorySegment src, CudaStream stream) {
+        checkCopy(dst, src);
+        library();
+        check("cudaMemcpyAsync",
+                Cudart.cudaMemcpyAsync(dst, src, src.byteSize(), Cudart.cudaMemcpyDefault(), stream.handle()));
+    }
+
+    private static void checkCopy(MemorySegment dst, MemorySegment src) {
+        if (dst.byteSize() != src.byteSize()) {
+            throw new IllegalArgumentException("copy size mismatch: dst " + dst.byteSize() + " bytes, src "
+                    + src.byteSize() + " bytes");
+        }
+        if (!dst.isNative() || !src.isNative()) {
+            throw new IllegalArgumentException("heap segments cannot be passed to CUDA; allocate host buffers from an Arena");
+        }
+    }
+}

@@ -1,0 +1,68 @@
+package org.streamfusion.cuda;
+
+import org.streamfusion.bindings.cudart.Cudart;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+
+/** A {@code cudaStream_t}. Owned streams are destroyed by {@link #close()}. */
+public final class CudaStream implements AutoCloseable {
+    private static final CudaStream LEGACY_DEFAULT = new CudaStream(MemorySegment.NULL, false);
+
+    private final MemorySegment handle;
+    private final boolean owned;
+    private boolean closed;
+
+    private CudaStream(MemorySegment handle, boolean owned) {
+        this.handle = handle;
+        this.owned = owned;
+    }
+
+    /** A non-blocking stream: it does not synchronise with the legacy default stream. */
+    public static CudaStream create() {
+        return create(true);
+    }
+
+    public static CudaStream create(boolean nonBlocking) {
+        CudaRuntime.library();
+        try (Arena call = Arena.ofConfined()) {
+            MemorySegment out = call.allocate(ADDRESS);
+            int flags = nonBlocking ? Cudart.cudaStreamNonBlocking() : Cudart.cudaStreamDefault();
+            CudaRuntime.check("cudaStreamCreateWithFlags", Cudart.cudaStreamCreateWithFlags(out, flags));
+            return new CudaStream(out.get(ADDRESS, 0), true);
+        }
+    }
+
+    /** The legacy default stream (NULL handle); closing it does nothing. */
+    public static CudaStream legacyDefault() {
+        return LEGACY_DEFAULT;
+    }
+
+    /** The raw {@code cudaStream_t} for native calls. */
+    public MemorySegment handle() {
+        if (closed) {
+            throw new IllegalStateException("stream is closed");
+        }
+        return handle;
+    }
+
+    public void synchronize() {
+        CudaRuntime.check("cudaStreamSynchronize", Cudart.cudaStreamSynchronize(handle()));
+    }
+
+    /** Work queued on this stream after this call waits until {@code event} has completed. */
+    public void waitFor(CudaEvent event) {
+        CudaRuntime.check("cudaStreamWaitEvent", Cudart.cudaStreamWaitEvent(handle(), event.handle(), 0));
+    }
+
+    @Override
+    public void close() {
+        if (closed || !owned) {
+            return;
+        }
+        closed = true;
+        CudaRuntime.check("cudaStreamDestroy", Cudart.cudaStreamDestroy(handle));
+    }
+}

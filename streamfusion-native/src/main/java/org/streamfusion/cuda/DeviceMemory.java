@@ -1,0 +1,102 @@
+package org.streamfusion.cuda;
+
+import org.streamfusion.bindings.cudart.Cudart;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.Objects;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+
+/**
+ * A {@code cudaMalloc}'d block: device pointer plus byte size.
+ *
+ * <p>{@link #segment()} and {@link #slice} are MemorySegments whose address is the device pointer.
+ * They are for passing to native calls only: the host must never read or write them. They belong
+ * to an arena that {@link #close()} closes before freeing, so a slice used after close fails in
+ * Java instead of handing a dangling pointer to CUDA.
+ */
+public final class DeviceMemory implements AutoCloseable {
+    private final Arena arena;
+    private final MemorySegment segment;
+    private boolean closed;
+
+    private DeviceMemory(Arena arena, MemorySegment segment) {
+        this.arena = arena;
+        this.segment = segment;
+    }
+
+    /** cudaMalloc on the current device. */
+    public static DeviceMemory allocate(long bytes) {
+        if (bytes <= 0) {
+            throw new IllegalArgumentException("bytes must be > 0: " + bytes);
+        }
+        CudaRuntime.library();
+        MemorySegment ptr;
+        try (Arena call = Arena.ofConfined()) {
+            MemorySegment out = call.allocate(ADDRESS);
+            CudaRuntime.check("cudaMalloc", Cudart.cudaMalloc(out, bytes));
+            ptr = out.get(ADDRESS, 0);
+        }
+        // Shared: the memory may be used and freed from threads other than the allocating one.
+        Arena arena = Arena.ofShared();
+        return new DeviceMemory(arena, ptr.reinterpret(bytes, arena, null));
+    }
+
+    /** The whole block (device address; never dereference on the host). */
+    public MemorySegment segment() {
+        return segment;
+    }
+
+    /** A bounds-checked view of {@code [offset, offset + length)}. */
+    public MemorySegment slice(long offset, long length) {
+        return segment.asSlice(offset, length);
+    }
+
+    public long address() {
+        return segment.address();
+    }
+
+    public long byteSize() {
+        return segment.byteSize();
+    }
+
+    /** Copies all of {@code src} (host or device) to the start of this block. */
+    public void copyFrom(MemorySegment src) {
+        CudaRuntime.copy(slice(0, src.byteSize()), src);
+    }
+
+    /** Copies the start of this block into all of {@code dst}. */
+    public void copyTo(MemorySegment dst) {
+        CudaRuntime.copy(dst, slice(0, dst.byteSize()));
+    }
+
+    /** cudaMemsetAsync of the whole block to {@code value} on {@code stream}. */
+    public void fill(byte value, CudaStream stream) {
+        fill(segment, value, stream);
+    }
+
+    /** cudaMemsetAsync of a device segment (e.g. a {@link #slice}) on {@code stream}. */
+    public static void fill(MemorySegment device, byte value, CudaStream stream) {
+        Objects.requireNonNull(stream, "stream");
+        CudaRuntime.check("cudaMemsetAsync",
+                Cudart.cudaMemsetAsync(device, Byte.toUnsignedInt(value), device.byteSize(), stream.handle()));
+    }
+
+    /** Frees the block; later use of its segments throws IllegalStateException. Idempotent. */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        MemorySegment ptr = MemorySegment.ofAddress(segment.address());
+        arena.close(); // throws, leaving the block allocated, if a native call still uses a slice
+        closed = true;
+        CudaRuntime.check("cudaFree", Cudart.cudaFree(ptr));
+    }
+
+    @Override
+    public String toString() {
+        return "DeviceMemory[0x" + Long.toHexString(address()) + ", " + byteSize() + " bytes" + (closed ? ", closed]" : "]");
+    }
+}

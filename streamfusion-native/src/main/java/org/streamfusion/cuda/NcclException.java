@@ -1,0 +1,26 @@
+package org.streamfusion.cuda;
+
+/** An NCCL call returned something other than {@code ncclSuccess}. */
+public final class NcclException extends NativeCallException {
+    private static final long serialVersionUID = 1L;
+
+    private final String lastError;
+
+    /**
+     * @param call        the NCCL function, e.g. {@code ncclCommInitRank}
+     * @param code        its {@code ncclResult_t}
+     * @param errorString {@code ncclGetErrorString(code)}
+     * @param lastError   {@code ncclGetLastError(comm)}: NCCL's detail for the last failure; may be empty
+     */
+    public NcclException(String call, int code, String errorString, String lastError) {
+        super(call + " failed: " + errorString + " (ncclResult_t " + code + ")"
+                + (lastError == null || lastError.isBlank() ? "" : "; last error: " + lastError),
+              call, code, errorString);
+        this.lastError = lastError == null ? "" : lastError;
+    }
+
+    /** NCCL's own description of the last failure ({@code ncclGetLastError}), possibly empty. */
+    public String lastError() {
+        return lastError;
+    }
+}
