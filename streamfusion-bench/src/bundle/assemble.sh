@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Assembles the self-contained GPU bundle (profile gpu-bundle of streamfusion-bench):
+#   <target>/bundle/streamfusion/{runtime/ (jlink'd JDK 25), lib/*.jar, bin/streamfusion}
+#   <target>/bundle/streamfusion.tar.gz
+# Args: $1 JDK 25 home (jlink links from its run-time image; it has no jmods)  $2 target dir  $3 version
+set -euo pipefail
+jdk=$1 target=$2 version=$3
+say() { echo "[gpu-bundle] $*"; }
+out=$target/bundle/streamfusion
+rm -rf "$out" "$target/bundle/streamfusion.tar.gz"
+mkdir -p "$out/lib" "$out/bin"
+"$jdk/bin/java" -version 2>&1 | grep -q '"25' || { say "$jdk is not a JDK 25"; exit 1; }
+# java.base + java.logging (JUnit) + jdk.zipfs (JUnit scans jars as file systems) + jdk.unsupported
+# + java.management and jdk.management (JMH): what the runner, the tests and JMH touch.
+"$jdk/bin/jlink" --add-modules java.base,java.logging,jdk.zipfs,jdk.unsupported,java.management,jdk.management \
+  --strip-debug --no-man-pages --no-header-files --compress=zip-9 --output "$out/runtime"
+cp "$target/bundle/deps/"*.jar "$out/lib/"
+cp "$target/streamfusion-bench-$version.jar" "$out/lib/streamfusion-bench.jar"
+cp "$target/streamfusion-bench-$version-tests.jar" "$out/lib/streamfusion-bench-tests.jar"
+cp "$target/benchmarks.jar" "$out/lib/benchmarks.jar"
+install -m 755 "$(dirname "$0")/streamfusion" "$out/bin/streamfusion"
+if [[ $(unzip -l "$out/lib/streamfusion-native.jar") == *META-INF/native/*/libstreamfusion.so* ]]; then
+  say "libstreamfusion.so is in streamfusion-native.jar"
+else
+  say "WARNING: streamfusion-native.jar carries no libstreamfusion.so (built without nvcc?)"
+fi
+tar -C "$target/bundle" -czf "$target/bundle/streamfusion.tar.gz" streamfusion
+say "unpacked: $(du -sb "$out" | cut -f1) bytes in $out"
+say "archive:  $(stat -c %s "$target/bundle/streamfusion.tar.gz") bytes in $target/bundle/streamfusion.tar.gz"

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# One device call, from the repository root of a GPU host, with the bundle tarball at .bundle/:
+# the gpu-tagged tests, the attention check of every mesh, all-to-all bandwidth from Java against
+# PyTorch's all_to_all_single, and the downcall overhead from Java (JMH) against C. Logs go to $OUT.
+#   ATTN="2x2 8192 8 128 20"  the GpuCheck arguments (topology S H D reps)
+set -uo pipefail
+OUT=${OUT:-/tmp/sf-out}
+mkdir -p "$OUT" /tmp/sfb
+export NCCL_NVLS_ENABLE=0 NVSHMEM_DISABLE_NVLS=1
+# One host: NVSHMEM bootstraps over loopback and needs no network transport.
+export NVSHMEM_BOOTSTRAP_UID_SOCK_IFNAME=${NVSHMEM_BOOTSTRAP_UID_SOCK_IFNAME:-lo}
+export NVSHMEM_REMOTE_TRANSPORT=${NVSHMEM_REMOTE_TRANSPORT:-none}
+tar -C /tmp/sfb -xzf .bundle/streamfusion.tar.gz
+SF=/tmp/sfb/streamfusion/bin/streamfusion
+N=$(nvidia-smi -L | wc -l)
+echo "== $(date -u +%FT%TZ) $(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | sort | uniq -c)"
+echo "== gpu-tagged tests"
+timeout 300 "$SF" test --include-tag gpu > "$OUT/gpu-tests.log" 2>&1; echo "exit $?"
+grep -E "✘|tests (successful|failed|aborted|skipped)" "$OUT/gpu-tests.log" | head -20
+echo "== attention check: GpuCheck ${ATTN:=2x2 8192 8 128 20}"
+# shellcheck disable=SC2086
+timeout 300 "$SF" launch --nproc "$N" org.streamfusion.bench.GpuCheck $ATTN > "$OUT/gpucheck.log" 2>&1; echo "exit $?"
+grep -E "^\[rank 0\]|PASS|FAIL|Exception" "$OUT/gpucheck.log" | head -60
+echo "== all-to-all, Java"
+timeout 200 "$SF" launch --nproc "$N" org.streamfusion.bench.AllToAllBandwidth 64,256 20 > "$OUT/a2a-java.log" 2>&1; echo "exit $?"
+grep -E "^\[rank 0\]|FAIL|Exception" "$OUT/a2a-java.log" | head -20
+echo "== all-to-all, PyTorch (same machine, same call)"
+timeout 200 python3 -m torch.distributed.run --nproc_per_node "$N" streamfusion-bench/src/python/a2a_anchor.py 64,256 20 \
+  > "$OUT/a2a-torch.log" 2>&1; echo "exit $?"
+grep -E "MiB|PyTorch|Error" "$OUT/a2a-torch.log" | head -10
+echo "== downcall overhead: C, then Java (JMH)"
+nvcc -O2 -o /tmp/sf-downcall streamfusion-bench/src/native/downcall_overhead.c && /tmp/sf-downcall | tail -2
+timeout 120 "$SF" jmh DowncallBenchmark -f 1 -wi 3 -i 5 > "$OUT/jmh-downcall.log" 2>&1; echo "exit $?"
+grep -E "^Benchmark|DowncallBenchmark\." "$OUT/jmh-downcall.log" | tail -3

@@ -1,0 +1,116 @@
+package org.streamfusion.bench;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import org.streamfusion.DType;
+import org.streamfusion.Topology;
+import org.streamfusion.backend.Buffer;
+import org.streamfusion.backend.Communicator;
+import org.streamfusion.backend.Communicator.Transfer;
+import org.streamfusion.backend.DeviceArena;
+import org.streamfusion.backend.Stream;
+import org.streamfusion.gpu.CudaRankDevice;
+import org.streamfusion.gpu.GpuOptions;
+import org.streamfusion.gpu.HostTransfer;
+import org.streamfusion.launch.DistributedEnvironment;
+
+/**
+ * One rank of an all-to-all bandwidth run from Java: NCCL (one group of sends and receives) and
+ * NVSHMEM (put-based: ScatterPush of every chunk, then BarrierAll), each over the same bytes per rank,
+ * checked for the exact bytes after the first round, timed with CUDA events (median of {@code reps}
+ * after warm-up). Bus bandwidth as nccl-tests and PyTorch report it: {@code size*(N-1)/N / time}.
+ *
+ * <pre>AllToAllBandwidth MiB[,MiB...] [reps]</pre>
+ */
+public final class AllToAllBandwidth {
+    private AllToAllBandwidth() {
+    }
+
+    public static void main(String[] args) {
+        DistributedEnvironment env = DistributedEnvironment.fromSystem();
+        int n = env.worldSize();
+        int me = env.rank();
+        int reps = args.length > 1 ? Integer.parseInt(args[1]) : 20;
+        boolean ok = true;
+        List<String> rows = new ArrayList<>();
+        try (CudaRankDevice dev = CudaRankDevice.join(env, Topology.of(1, n), GpuOptions.defaults());
+                DeviceArena arena = dev.newArena()) {
+            Stream stream = arena.createStream("a2a");
+            Communicator comm = dev.communicator();
+            for (String mib : args[0].split(",")) {
+                long bytes = Long.parseLong(mib) << 20;
+                long chunk = bytes / 4 / n; // fp32 elements per peer
+                Buffer send = arena.allocate(chunk * n, DType.F32);
+                Buffer recv = arena.allocate(chunk * n, DType.F32);
+                Buffer symRecv = arena.allocateSymmetric(chunk * n, DType.F32);
+                float[] pattern = new float[Math.toIntExact(chunk * n)];
+                for (int i = 0; i < pattern.length; i++) {
+                    pattern[i] = me * 1000 + (i / chunk) + (i % 251) * 1e-3f; // chunk j to peer j, tagged by sender
+                }
+                HostTransfer.upload(send, pattern);
+                List<Transfer> sends = new ArrayList<>();
+                List<Transfer> recvs = new ArrayList<>();
+                for (int p = 0; p < n; p++) {
+                    sends.add(new Transfer(p, send.slice(p * chunk, chunk)));
+                    recvs.add(new Transfer(p, recv.slice(p * chunk, chunk)));
+                }
+                Runnable nccl = () -> comm.exchange(sends, recvs, stream, "nccl all-to-all");
+                Runnable shmem = () -> {
+                    for (int p = 0; p < n; p++) {
+                        comm.scatterPush(List.of(send.slice(p * chunk, chunk)), symRecv.slice(me * chunk, chunk),
+                                new int[] {p}, stream, "nvshmem put all-to-all");
+                    }
+                    comm.barrierAll(stream, "nvshmem put all-to-all barrier");
+                };
+                ok &= check("nccl", nccl, recv, stream, chunk, n, me);
+                ok &= check("nvshmem", shmem, symRecv, stream, chunk, n, me);
+                double ncclMs = median(nccl, stream, reps);
+                double shmemMs = median(shmem, stream, reps);
+                double busBytes = (double) bytes * (n - 1) / n;
+                rows.add(String.format(Locale.ROOT, "%8s MiB  NCCL %8.3f ms %7.1f GB/s   NVSHMEM put %8.3f ms %7.1f GB/s",
+                        mib, ncclMs, busBytes / ncclMs / 1e6, shmemMs, busBytes / shmemMs / 1e6));
+            }
+        }
+        if (me == 0) {
+            System.out.printf(Locale.ROOT, "all-to-all from Java, %d ranks, bytes per rank, median of %d (CUDA events), bus bandwidth%n",
+                    n, reps);
+            rows.forEach(System.out::println);
+        }
+        System.out.println((ok ? "PASS" : "FAIL") + " rank " + me);
+        System.exit(ok ? 0 : 1);
+    }
+
+    /** After one round, chunk p of the receive buffer holds exactly what rank p sent to this rank. */
+    private static boolean check(String what, Runnable round, Buffer recv, Stream stream, long chunk, int n, int me) {
+        round.run();
+        stream.synchronize(what + " check");
+        float[] got = HostTransfer.download(recv);
+        for (int p = 0; p < n; p++) {
+            for (long i = 0; i < chunk; i += 997) {
+                long idx = p * chunk + i;
+                float want = p * 1000 + me + ((me * chunk + i) % 251) * 1e-3f;
+                if (got[(int) idx] != want) {
+                    System.out.println(what + ": rank " + me + " element " + idx + " from rank " + p + " is " + got[(int) idx]
+                            + ", expected " + want);
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
+    private static double median(Runnable round, Stream stream, int reps) {
+        for (int i = 0; i < 5; i++) {
+            round.run();
+        }
+        stream.synchronize("warm-up");
+        float[] ms = new float[reps];
+        for (int i = 0; i < reps; i++) {
+            ms[i] = HostTransfer.time(stream, round);
+        }
+        Arrays.sort(ms);
+        return ms[reps / 2];
+    }
+}

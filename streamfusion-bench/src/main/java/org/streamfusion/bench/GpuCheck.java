@@ -1,0 +1,160 @@
+package org.streamfusion.bench;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.SplittableRandom;
+import org.streamfusion.AttentionShape;
+import org.streamfusion.DType;
+import org.streamfusion.DistributedAttention;
+import org.streamfusion.LinkClass;
+import org.streamfusion.Method;
+import org.streamfusion.Plan;
+import org.streamfusion.Planner;
+import org.streamfusion.Topology;
+import org.streamfusion.backend.Buffer;
+import org.streamfusion.backend.DeviceArena;
+import org.streamfusion.backend.TensorView;
+import org.streamfusion.cpu.ReferenceAttention;
+import org.streamfusion.cpu.ShardedAttention;
+import org.streamfusion.gpu.CudaRankDevice;
+import org.streamfusion.gpu.GpuOptions;
+import org.streamfusion.gpu.HostTransfer;
+import org.streamfusion.launch.DistributedEnvironment;
+
+/**
+ * One rank of a GPU job (start it with {@link Launcher}, torchrun, srun or mpirun): runs every valid mesh
+ * of every method on real GPUs, checks each rank's output against float64 attention over the same
+ * bf16-rounded inputs, and times each layer with CUDA events (median of {@code reps} after warm-up),
+ * reporting each method against this run's own USP.
+ *
+ * <pre>GpuCheck MxG S H D [reps] [check|nocheck]</pre>
+ */
+public final class GpuCheck {
+    static final double TOLERANCE = 1e-2; // bf16 inputs and output
+
+    private GpuCheck() {
+    }
+
+    public static void main(String[] args) {
+        DistributedEnvironment env = DistributedEnvironment.fromSystem();
+        String[] mg = (args.length > 0 ? args[0] : "1x" + env.worldSize()).split("x");
+        Topology topo = Topology.of(Integer.parseInt(mg[0]), Integer.parseInt(mg[1]));
+        int n = topo.worldSize();
+        int s = args.length > 1 ? Integer.parseInt(args[1]) : 1024 * n;
+        int h = args.length > 2 ? Integer.parseInt(args[2]) : 8;
+        int d = args.length > 3 ? Integer.parseInt(args[3]) : 128;
+        int reps = args.length > 4 ? Integer.parseInt(args[4]) : 20;
+        boolean check = args.length <= 5 || args[5].equals("check");
+        AttentionShape shape = AttentionShape.of(1, s, h, d, DType.BF16);
+        int rank = env.rank();
+        boolean ok = true;
+        try (CudaRankDevice dev = CudaRankDevice.join(env, topo, GpuOptions.defaults())) {
+            float[][] global = inputs(shape, 20261122L);
+            double[] ref = check ? localReference(shape, global, n, rank) : null;
+            int sl = s / n;
+            List<String> rows = new ArrayList<>();
+            double uspMs = Double.NaN;
+            List<Planner.Candidate> candidates = Planner.withDefaults().enumerate(shape, topo);
+            candidates.sort((a, b) -> a.method() == Method.USP && b.method() != Method.USP ? -1
+                    : b.method() == Method.USP && a.method() != Method.USP ? 1 : 0);
+            for (Planner.Candidate c : candidates) {
+                if (!c.valid()) {
+                    continue;
+                }
+                Plan plan = c.plan();
+                long before = dev.bytes(LinkClass.INTRA_MACHINE) + dev.bytes(LinkClass.INTER_MACHINE);
+                try (DeviceArena io = dev.newArena(); DistributedAttention attn = DistributedAttention.create(plan, dev)) {
+                    TensorView[] x = new TensorView[4];
+                    for (int i = 0; i < 4; i++) {
+                        Buffer b = io.allocate((long) sl * h * d, DType.BF16);
+                        if (i < 3) {
+                            HostTransfer.upload(b, ShardedAttention.shard(global[i], shape, n, rank));
+                        }
+                        x[i] = TensorView.contiguous(b, 1, sl, h, d);
+                    }
+                    attn.forward(x[0], x[1], x[2], x[3]);
+                    attn.stream().synchronize(plan + " first layer");
+                    long moved = dev.bytes(LinkClass.INTRA_MACHINE) + dev.bytes(LinkClass.INTER_MACHINE) - before;
+                    double err = Double.NaN;
+                    if (check) {
+                        err = ReferenceAttention.relativeError(HostTransfer.download(x[3].base()), ref);
+                        if (!(err <= TOLERANCE)) {
+                            ok = false;
+                        }
+                    }
+                    for (int i = 0; i < 3; i++) {
+                        attn.forward(x[0], x[1], x[2], x[3]);
+                    }
+                    float[] ms = new float[reps];
+                    for (int i = 0; i < reps; i++) {
+                        ms[i] = HostTransfer.time(attn.stream(), () -> attn.forward(x[0], x[1], x[2], x[3]));
+                    }
+                    Arrays.sort(ms);
+                    double median = ms[reps / 2];
+                    if (plan.method() == Method.USP && Double.isNaN(uspMs)) {
+                        uspMs = median; // the planner's best USP mesh: the anchor of this run
+                    }
+                    double tflops = shape.flops() / (median * 1e-3) / 1e12;
+                    rows.add(String.format(Locale.ROOT, "%-44s %10.2e %6s %9.3f %9.1f %8.2f %12d", plan.mesh(), err,
+                            check ? (err <= TOLERANCE ? "ok" : "FAIL") : "-", median, tflops, uspMs / median, moved));
+                }
+            }
+            System.out.printf(Locale.ROOT, "rank %d of %d on GPU %d: %s, %s, layer time median of %d (CUDA events)%n", rank,
+                    n, dev.cudaDevice(), topo, shape, reps);
+            System.out.printf(Locale.ROOT, "%-44s %10s %6s %9s %9s %8s %12s%n", "method (mesh)", "rel.err", "", "ms",
+                    "TFLOP/s", "vs USP", "bytes sent");
+            rows.forEach(System.out::println);
+            System.out.println((ok ? "PASS" : "FAIL") + " rank " + rank);
+        }
+        System.exit(ok ? 0 : 1);
+    }
+
+    /** The same seeded inputs on every rank, rounded to bf16 as the device will hold them. */
+    static float[][] inputs(AttentionShape shape, long seed) {
+        SplittableRandom rnd = new SplittableRandom(seed);
+        float[][] x = new float[3][Math.toIntExact(shape.elements())];
+        for (float[] t : x) {
+            for (int i = 0; i < t.length; i++) {
+                t[i] = HostTransfer.round((float) rnd.nextDouble(-1.7, 1.7), DType.BF16);
+            }
+        }
+        return x;
+    }
+
+    /** float64 attention of this rank's query rows against the whole sequence. */
+    static double[] localReference(AttentionShape shape, float[][] g, int n, int rank) {
+        int sl = shape.seqLen() / n;
+        float[] q = ShardedAttention.shard(g[0], shape, n, rank);
+        int h = shape.heads();
+        int d = shape.headDim();
+        double[] out = new double[q.length];
+        double[] p = new double[shape.seqLen()];
+        for (int i = 0; i < sl; i++) {
+            for (int hh = 0; hh < h; hh++) {
+                double mx = Double.NEGATIVE_INFINITY;
+                for (int j = 0; j < shape.seqLen(); j++) {
+                    double dot = 0;
+                    for (int x = 0; x < d; x++) {
+                        dot += (double) q[(i * h + hh) * d + x] * g[1][(j * h + hh) * d + x];
+                    }
+                    p[j] = dot * shape.softmaxScale();
+                    mx = Math.max(mx, p[j]);
+                }
+                double sum = 0;
+                for (int j = 0; j < shape.seqLen(); j++) {
+                    p[j] = Math.exp(p[j] - mx);
+                    sum += p[j];
+                }
+                for (int j = 0; j < shape.seqLen(); j++) {
+                    double w = p[j] / sum;
+                    for (int x = 0; x < d; x++) {
+                        out[(i * h + hh) * d + x] += w * g[2][(j * h + hh) * d + x];
+                    }
+                }
+            }
+        }
+        return out;
+    }
+}

@@ -1,0 +1,60 @@
+package org.streamfusion.bench;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.streamfusion.cuda.CudaRuntime;
+
+/**
+ * The schedules on real GPUs, one process per GPU through the launcher: every valid mesh of every
+ * method, bf16, checked on every rank against float64 attention (GpuCheck). Also the all-to-all from
+ * Java over NCCL and NVSHMEM, checked for exact bytes.
+ */
+@Tag("gpu")
+class GpuAttentionTest {
+    private static int gpus() {
+        assumeTrue(CudaRuntime.isAvailable(), () -> "no GPU: " + CudaRuntime.unavailabilityCause().map(Throwable::getMessage).orElse(""));
+        int n = Math.min(CudaRuntime.deviceCount(), 4);
+        assumeTrue(n >= 2, "needs 2 GPUs, has " + n);
+        return n;
+    }
+
+    private static Launcher.Result launch(int nproc, String main, String... args) {
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        List<String> argv = new java.util.ArrayList<>(List.of("--nproc", String.valueOf(nproc), "--jvm-arg",
+                "--enable-native-access=ALL-UNNAMED", main));
+        argv.addAll(List.of(args));
+        Launcher.Result r = Launcher.run(Launcher.Options.parse(argv), new PrintStream(buf, true, StandardCharsets.UTF_8));
+        String console = buf.toString(StandardCharsets.UTF_8);
+        System.out.println(console);
+        return new Launcher.Result(r.exitCode(), r.failedRank(), r.failure() + "\n" + console);
+    }
+
+    @Test
+    void everyMethodOnEveryMeshMatchesFloat64AttentionOnEveryGpu() {
+        int n = gpus();
+        String topo = n == 4 ? "2x2" : "2x1";
+        Launcher.Result r = launch(n, GpuCheck.class.getName(), topo, String.valueOf(512 * n), "8", "64", "3", "check");
+        assertEquals(0, r.exitCode(), r.failure());
+        for (int rank = 0; rank < n; rank++) {
+            assertTrue(r.failure().contains("[rank " + rank + "] PASS rank " + rank), r.failure());
+        }
+    }
+
+    @Test
+    void ncclAndNvshmemAllToAllDeliverExactlyTheSentBytes() {
+        int n = gpus();
+        Launcher.Result r = launch(n, AllToAllBandwidth.class.getName(), "4", "3");
+        assertEquals(0, r.exitCode(), r.failure());
+        for (int rank = 0; rank < n; rank++) {
+            assertTrue(r.failure().contains("PASS rank " + rank), r.failure());
+        }
+    }
+}

@@ -1,0 +1,17 @@
+package org.streamfusion.gpu;
+
+import org.streamfusion.backend.Event;
+import org.streamfusion.cuda.CudaEvent;
+
+/** A CUDA event without timing (cheaper to record and wait on). */
+final class CudaEventHandle implements Event {
+    private final CudaEvent event = CudaEvent.create(false);
+
+    CudaEvent cuda() {
+        return event;
+    }
+
+    void close() {
+        event.close();
+    }
+}

@@ -1,0 +1,62 @@
+package org.streamfusion.gpu;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.streamfusion.DType;
+import org.streamfusion.backend.AttentionState;
+import org.streamfusion.backend.Buffer;
+import org.streamfusion.backend.Kernels;
+import org.streamfusion.backend.KvChunk;
+import org.streamfusion.backend.QChunk;
+import org.streamfusion.backend.Stream;
+import org.streamfusion.backend.TensorView;
+import org.streamfusion.cuda.sf.SfKernels;
+
+/** The schedules' kernels, launched from libstreamfusion (csrc/). */
+final class CudaKernels implements Kernels {
+    @Override
+    public void attention(List<QChunk> q, List<KvChunk> kv, double scale, boolean init, boolean finalize, Stream stream) {
+        List<SfKernels.QChunk> qs = new ArrayList<>(q.size());
+        for (QChunk c : q) {
+            AttentionState st = c.state();
+            qs.add(new SfKernels.QChunk(view(c.q()), view(st.o()), scalars(st.m(), c.q()), scalars(st.l(), c.q()),
+                    c.out() == null ? null : view(c.out())));
+        }
+        List<SfKernels.KvChunk> kvs = new ArrayList<>(kv.size());
+        for (KvChunk c : kv) {
+            kvs.add(new SfKernels.KvChunk(view(c.k()), view(c.v())));
+        }
+        TensorView first = q.get(0).q();
+        SfKernels.attention(qs, kvs, first.dim(), type(first.base().dtype()), (float) scale, init, finalize,
+                ((CudaStreamHandle) stream).cuda());
+        ((CudaStreamHandle) stream).enqueued("attention");
+    }
+
+    @Override
+    public void copy(TensorView src, TensorView dst, Stream stream) {
+        if (!src.sameShape(dst) || src.base().dtype() != dst.base().dtype()) {
+            throw new IllegalArgumentException("copy from " + src.shapeString() + " " + src.base().dtype() + " to "
+                    + dst.shapeString() + " " + dst.base().dtype());
+        }
+        SfKernels.copy(view(src), view(dst), src.dim(), type(src.base().dtype()), ((CudaStreamHandle) stream).cuda());
+    }
+
+    private static SfKernels.View view(TensorView v) {
+        return new SfKernels.View(CudaBuffer.of(v.base()).segment(), v.batch(), v.rows(), v.heads(), v.batchStride(),
+                v.rowStride(), v.headStride());
+    }
+
+    /** m or l of a state: fp32 {@code [B, rows, heads]}, packed. */
+    private static SfKernels.View scalars(Buffer b, TensorView q) {
+        return new SfKernels.View(CudaBuffer.of(b).segment(), q.batch(), q.rows(), q.heads(), (long) q.rows() * q.heads(),
+                q.heads(), 1);
+    }
+
+    static SfKernels.ElementType type(DType t) {
+        return switch (t) {
+            case BF16 -> SfKernels.ElementType.BF16;
+            case F16 -> SfKernels.ElementType.FP16;
+            case F32 -> SfKernels.ElementType.FP32;
+        };
+    }
+}

@@ -1,0 +1,379 @@
+package org.streamfusion.gpu;
+
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.atomic.LongAdder;
+import org.streamfusion.DType;
+import org.streamfusion.InvalidConfigurationException;
+import org.streamfusion.LinkClass;
+import org.streamfusion.ProcessGroup;
+import org.streamfusion.StreamFusionException;
+import org.streamfusion.Topology;
+import org.streamfusion.backend.Buffer;
+import org.streamfusion.backend.Communicator;
+import org.streamfusion.backend.DeviceArena;
+import org.streamfusion.backend.Event;
+import org.streamfusion.backend.Kernels;
+import org.streamfusion.backend.RankDevice;
+import org.streamfusion.backend.Stream;
+import org.streamfusion.backend.Team;
+import org.streamfusion.cuda.CudaRuntime;
+import org.streamfusion.cuda.CudaStream;
+import org.streamfusion.cuda.DeviceMemory;
+import org.streamfusion.cuda.nccl.NcclCommunicator;
+import org.streamfusion.cuda.nccl.NcclDataType;
+import org.streamfusion.cuda.nvshmem.NvshmemRuntime;
+import org.streamfusion.cuda.nvshmem.NvshmemTeam;
+import org.streamfusion.cuda.nvshmem.SymmetricMemory;
+import org.streamfusion.launch.DistributedEnvironment;
+import org.streamfusion.launch.KeyValueStore;
+
+/**
+ * One GPU of a multi-process job, as a {@link RankDevice}: memory, streams and events from the CUDA
+ * runtime, the kernels of libstreamfusion, two-sided transfers over NCCL and one-sided ones over
+ * NVSHMEM. The schedules run on it unchanged. {@link #join} is collective over all ranks.
+ */
+public final class CudaRankDevice implements RankDevice, AutoCloseable {
+    private final DistributedEnvironment env;
+    private final Topology topology;
+    private final GpuOptions options;
+    private final int device;
+    private final KeyValueStore store;
+    private final NcclCommunicator nccl;
+    private final NvshmemRuntime nvshmem;
+    private final CudaKernels kernels = new CudaKernels();
+    private final GpuCommunicator communicator = new GpuCommunicator();
+    private final Map<String, Optional<NvshmemTeam>> teams = new HashMap<>();
+    private final List<GpuArena> arenas = new ArrayList<>();
+    private final LongAdder[] bytes = {new LongAdder(), new LongAdder(), new LongAdder()};
+    private boolean closed;
+
+    private CudaRankDevice(DistributedEnvironment env, Topology topology, GpuOptions options, int device,
+            KeyValueStore store, NcclCommunicator nccl, NvshmemRuntime nvshmem) {
+        this.env = env;
+        this.topology = topology;
+        this.options = options;
+        this.device = device;
+        this.store = store;
+        this.nccl = nccl;
+        this.nvshmem = nvshmem;
+    }
+
+    /**
+     * Joins the job described by {@code env}: selects GPU {@code LOCAL_RANK}, exchanges the NCCL and
+     * NVSHMEM unique ids through rank 0's store, and initialises both. {@code topology} is the logical
+     * {@code M x G} the plans use; it must cover the world.
+     */
+    public static CudaRankDevice join(DistributedEnvironment env, Topology topology, GpuOptions options) {
+        if (topology.worldSize() != env.worldSize()) {
+            throw new InvalidConfigurationException("topology " + topology + " has " + topology.worldSize()
+                    + " GPUs but the job has WORLD_SIZE=" + env.worldSize(), "M*G == world size");
+        }
+        CudaRuntime.requireAvailable();
+        int count = CudaRuntime.deviceCount();
+        if (env.localRank() >= count) {
+            throw new InvalidConfigurationException("LOCAL_RANK=" + env.localRank() + " but this host has " + count
+                    + " GPUs", "LOCAL_RANK < visible GPUs");
+        }
+        int device = env.localRank();
+        CudaRuntime.setDevice(device);
+        CudaRuntime.initContext();
+        KeyValueStore store = KeyValueStore.connect(env, options.timeout());
+        NcclCommunicator nccl = null;
+        NvshmemRuntime shmem = null;
+        try {
+            byte[] ncclId = exchange(store, env, "sf/nccl-unique-id", NcclCommunicator::uniqueId);
+            nccl = NcclCommunicator.initRank(env.worldSize(), ncclId, env.rank());
+            if (options.nvshmem()) {
+                byte[] shmemId = exchange(store, env, "sf/nvshmem-unique-id", () -> NvshmemRuntime.uniqueId(device));
+                shmem = NvshmemRuntime.init(device, env.rank(), env.worldSize(), shmemId);
+            }
+            store.barrier("sf/joined", env.worldSize());
+            return new CudaRankDevice(env, topology, options, device, store, nccl, shmem);
+        } catch (RuntimeException | Error e) {
+            try {
+                store.abort("failed to join: " + e);
+            } catch (RuntimeException ignored) {
+                // the store may be what failed
+            }
+            if (shmem != null) {
+                shmem.close();
+            }
+            if (nccl != null) {
+                nccl.abort();
+            }
+            store.close();
+            throw e;
+        }
+    }
+
+    private static byte[] exchange(KeyValueStore store, DistributedEnvironment env, String key,
+            java.util.function.Supplier<byte[]> make) {
+        if (env.rank() == 0) {
+            byte[] id = make.get();
+            store.set(key, id);
+            return id;
+        }
+        return store.get(key);
+    }
+
+    @Override
+    public int rank() {
+        return env.rank();
+    }
+
+    @Override
+    public Topology topology() {
+        return topology;
+    }
+
+    public int cudaDevice() {
+        return device;
+    }
+
+    public KeyValueStore store() {
+        return store;
+    }
+
+    @Override
+    public Communicator communicator() {
+        return communicator;
+    }
+
+    @Override
+    public Kernels kernels() {
+        return kernels;
+    }
+
+    @Override
+    public DType storageType(DType requested) {
+        return requested;
+    }
+
+    @Override
+    public synchronized DeviceArena newArena() {
+        if (closed) {
+            throw new IllegalStateException("rank device is closed");
+        }
+        GpuArena a = new GpuArena();
+        arenas.add(a);
+        return a;
+    }
+
+    /** Bytes this rank initiated over one link class (sends, puts, gets) since it joined. */
+    public long bytes(LinkClass c) {
+        return bytes[c.ordinal()].sum();
+    }
+
+    /** Collective: frees every arena, the teams, NVSHMEM and NCCL, then leaves the store. */
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        for (GpuArena a : List.copyOf(arenas)) {
+            a.close();
+        }
+        teams.values().forEach(t -> t.ifPresent(NvshmemTeam::close));
+        try {
+            store.barrier("sf/leave", env.worldSize());
+        } finally {
+            if (nvshmem != null) {
+                nvshmem.close();
+            }
+            nccl.close();
+            store.close();
+        }
+    }
+
+    private void count(int peer, long n) {
+        bytes[topology.linkBetween(env.rank(), peer).ordinal()].add(n);
+    }
+
+    private NvshmemRuntime shmem(String step) {
+        if (nvshmem == null) {
+            throw new IllegalStateException("step '" + step + "' needs the one-sided primitives, but this rank joined"
+                    + " without NVSHMEM (GpuOptions.nvshmem = false)");
+        }
+        return nvshmem;
+    }
+
+    /** Memory, streams and events of one lifetime. Freeing symmetric memory is collective. */
+    private final class GpuArena implements DeviceArena {
+        private final List<DeviceMemory> memory = new ArrayList<>();
+        private final List<SymmetricMemory> symmetric = new ArrayList<>();
+        private final List<CudaStreamHandle> streams = new ArrayList<>();
+        private final List<CudaEventHandle> events = new ArrayList<>();
+        private final CudaStream setup = CudaStream.create(true);
+        private boolean closed;
+
+        @Override
+        public synchronized Buffer allocate(long elements, DType dtype) {
+            DeviceMemory m = DeviceMemory.allocate(elements * dtype.bytes());
+            memory.add(m);
+            poison(m.segment());
+            return new CudaBuffer(m.segment(), dtype, null, 0);
+        }
+
+        @Override
+        public synchronized Buffer allocateSymmetric(long elements, DType dtype) {
+            SymmetricMemory m = shmem("symmetric allocation").allocate(elements * dtype.bytes());
+            symmetric.add(m);
+            poison(m.segment());
+            return new CudaBuffer(m.segment(), dtype, m, 0);
+        }
+
+        /** All-ones bytes: NaN in bf16, fp16 and fp32. */
+        private void poison(MemorySegment seg) {
+            if (options.poison()) {
+                DeviceMemory.fill(seg, (byte) 0xFF, setup);
+                setup.synchronize();
+            }
+        }
+
+        @Override
+        public synchronized Stream createStream(String name) {
+            CudaStreamHandle s = new CudaStreamHandle(name, CudaStream.create(true), env.rank(), options.timeout(),
+                    nccl::checkAsyncError);
+            streams.add(s);
+            return s;
+        }
+
+        @Override
+        public synchronized Event createEvent() {
+            CudaEventHandle e = new CudaEventHandle();
+            events.add(e);
+            return e;
+        }
+
+        @Override
+        public synchronized void close() {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            for (CudaStreamHandle s : streams) {
+                s.synchronize("close arena");
+            }
+            events.forEach(CudaEventHandle::close);
+            streams.forEach(CudaStreamHandle::close);
+            memory.forEach(DeviceMemory::close);
+            symmetric.forEach(SymmetricMemory::close); // collective: nvshmem_free
+            setup.close();
+        }
+    }
+
+    private final class GpuCommunicator implements Communicator {
+        @Override
+        public int rank() {
+            return env.rank();
+        }
+
+        @Override
+        public int worldSize() {
+            return env.worldSize();
+        }
+
+        @Override
+        public Team team(ProcessGroup group) {
+            if (group.size() > 1 && nvshmem != null) {
+                String key = group.start() + "/" + group.stride() + "/" + group.size();
+                // Collective over the world: every rank asks for every group, in the same order.
+                teams.computeIfAbsent(key, k -> nvshmem.world().splitStrided(group.start(), group.stride(), group.size()));
+            }
+            return () -> group;
+        }
+
+        @Override
+        public void scatterPush(List<Buffer> srcs, Buffer dst, int[] pes, Stream stream, String step) {
+            CudaBuffer d = symmetric(dst, step);
+            CudaStreamHandle s = (CudaStreamHandle) stream;
+            shmem(step);
+            for (int i = 0; i < pes.length; i++) {
+                CudaBuffer src = CudaBuffer.of(srcs.get(i));
+                requireSameSize(src, d, step);
+                d.symmetricBlock().put(d.symmetricOffset(), src.segment(), pes[i], s.cuda());
+                count(pes[i], src.segment().byteSize());
+            }
+            s.enqueued(step);
+        }
+
+        @Override
+        public void gatherPull(List<Buffer> dsts, Buffer src, int[] pes, Stream stream, String step) {
+            CudaBuffer sb = symmetric(src, step);
+            CudaStreamHandle s = (CudaStreamHandle) stream;
+            shmem(step);
+            for (int i = 0; i < pes.length; i++) {
+                CudaBuffer dst = CudaBuffer.of(dsts.get(i));
+                requireSameSize(sb, dst, step);
+                sb.symmetricBlock().get(dst.segment(), sb.symmetricOffset(), pes[i], s.cuda());
+                count(pes[i], dst.segment().byteSize());
+            }
+            s.enqueued(step);
+        }
+
+        @Override
+        public void barrier(Team team, Stream stream, String step) {
+            CudaStreamHandle s = (CudaStreamHandle) stream;
+            ProcessGroup g = team.group();
+            if (g.size() == 1) {
+                shmem(step).quiet(s.cuda()); // a team of one: only the puts to complete
+            } else {
+                Optional<NvshmemTeam> t = teams.get(g.start() + "/" + g.stride() + "/" + g.size());
+                if (t == null || t.isEmpty()) {
+                    throw new IllegalStateException("step '" + step + "': rank " + env.rank() + " has no team for " + g);
+                }
+                t.get().barrier(s.cuda());
+            }
+            s.enqueued(step);
+        }
+
+        @Override
+        public void barrierAll(Stream stream, String step) {
+            CudaStreamHandle s = (CudaStreamHandle) stream;
+            shmem(step).barrierAll(s.cuda());
+            s.enqueued(step);
+        }
+
+        @Override
+        public void exchange(List<Transfer> sends, List<Transfer> recvs, Stream stream, String step) {
+            CudaStreamHandle s = (CudaStreamHandle) stream;
+            NcclCommunicator.groupStart();
+            try {
+                for (Transfer t : sends) {
+                    MemorySegment seg = CudaBuffer.of(t.buffer()).segment();
+                    nccl.send(seg, seg.byteSize(), NcclDataType.UINT8, t.peer(), s.cuda());
+                    count(t.peer(), seg.byteSize());
+                }
+                for (Transfer t : recvs) {
+                    MemorySegment seg = CudaBuffer.of(t.buffer()).segment();
+                    nccl.recv(seg, seg.byteSize(), NcclDataType.UINT8, t.peer(), s.cuda());
+                }
+            } finally {
+                NcclCommunicator.groupEnd();
+            }
+            s.enqueued(step);
+        }
+
+        private CudaBuffer symmetric(Buffer b, String step) {
+            CudaBuffer c = CudaBuffer.of(b);
+            if (!c.isSymmetric()) {
+                throw new IllegalArgumentException("step '" + step + "': one-sided access to memory that is not symmetric "
+                        + "(rule: peers address only symmetric buffers)");
+            }
+            return c;
+        }
+
+        private void requireSameSize(CudaBuffer a, CudaBuffer b, String step) {
+            if (a.segment().byteSize() != b.segment().byteSize()) {
+                throw new StreamFusionException("step '" + step + "': " + a.segment().byteSize() + " bytes into "
+                        + b.segment().byteSize());
+            }
+        }
+    }
+}

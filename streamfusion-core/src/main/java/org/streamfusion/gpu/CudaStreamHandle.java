@@ -1,0 +1,73 @@
+package org.streamfusion.gpu;
+
+import java.time.Duration;
+import org.streamfusion.CommunicationTimeoutException;
+import org.streamfusion.backend.Event;
+import org.streamfusion.backend.Stream;
+import org.streamfusion.cuda.CudaEvent;
+import org.streamfusion.cuda.CudaStream;
+
+/** A CUDA stream as a schedule sees it; the host wait is bounded and names the last step enqueued. */
+final class CudaStreamHandle implements Stream {
+    private final String name;
+    private final CudaStream stream;
+    private final CudaEvent drained;
+    private final int rank;
+    private final Duration timeout;
+    private final Runnable asyncErrorCheck;
+    private volatile String lastStep = "(nothing enqueued)";
+
+    CudaStreamHandle(String name, CudaStream stream, int rank, Duration timeout, Runnable asyncErrorCheck) {
+        this.name = name;
+        this.stream = stream;
+        this.drained = CudaEvent.create(false);
+        this.rank = rank;
+        this.timeout = timeout;
+        this.asyncErrorCheck = asyncErrorCheck;
+    }
+
+    CudaStream cuda() {
+        return stream;
+    }
+
+    void enqueued(String step) {
+        lastStep = step;
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public void record(Event event, String step) {
+        ((CudaEventHandle) event).cuda().record(stream);
+        lastStep = step;
+    }
+
+    @Override
+    public void waitFor(Event event) {
+        stream.waitFor(((CudaEventHandle) event).cuda());
+    }
+
+    @Override
+    public void synchronize(String step) {
+        drained.record(stream);
+        long deadline = System.nanoTime() + timeout.toNanos();
+        long sleep = 1_000;
+        while (!drained.isComplete()) {
+            asyncErrorCheck.run();
+            if (System.nanoTime() - deadline > 0) {
+                throw new CommunicationTimeoutException(rank, step, timeout, "stream " + name
+                        + " did not drain; the last step enqueued on it was '" + lastStep + "'");
+            }
+            java.util.concurrent.locks.LockSupport.parkNanos(sleep);
+            sleep = Math.min(sleep * 2, 1_000_000);
+        }
+    }
+
+    void close() {
+        drained.close();
+        stream.close();
+    }
+}

@@ -1,0 +1,88 @@
+package org.streamfusion.gpu;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import org.streamfusion.DType;
+import org.streamfusion.backend.Buffer;
+import org.streamfusion.backend.Stream;
+import org.streamfusion.cuda.CudaEvent;
+import org.streamfusion.cuda.CudaRuntime;
+
+/** Host floats in and out of device buffers (converting to the buffer's type), and event timing. */
+public final class HostTransfer {
+    private HostTransfer() {
+    }
+
+    /** Synchronous upload of {@code values}, rounded to the buffer's element type. */
+    public static void upload(Buffer dst, float[] values) {
+        CudaBuffer d = CudaBuffer.of(dst);
+        if (values.length != d.length()) {
+            throw new IllegalArgumentException(values.length + " values for a buffer of " + d.length());
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment host = arena.allocate(d.segment().byteSize(), 16);
+            for (int i = 0; i < values.length; i++) {
+                switch (d.dtype()) {
+                    case BF16 -> host.setAtIndex(ValueLayout.JAVA_SHORT, i, toBf16(values[i]));
+                    case F16 -> host.setAtIndex(ValueLayout.JAVA_SHORT, i, Float.floatToFloat16(values[i]));
+                    case F32 -> host.setAtIndex(ValueLayout.JAVA_FLOAT, i, values[i]);
+                }
+            }
+            CudaRuntime.copy(d.segment(), host);
+        }
+    }
+
+    /** Synchronous download, widened to float. */
+    public static float[] download(Buffer src) {
+        CudaBuffer s = CudaBuffer.of(src);
+        float[] out = new float[Math.toIntExact(s.length())];
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment host = arena.allocate(s.segment().byteSize(), 16);
+            CudaRuntime.copy(host, s.segment());
+            for (int i = 0; i < out.length; i++) {
+                out[i] = switch (s.dtype()) {
+                    case BF16 -> fromBf16(host.getAtIndex(ValueLayout.JAVA_SHORT, i));
+                    case F16 -> Float.float16ToFloat(host.getAtIndex(ValueLayout.JAVA_SHORT, i));
+                    case F32 -> host.getAtIndex(ValueLayout.JAVA_FLOAT, i);
+                };
+            }
+        }
+        return out;
+    }
+
+    /** Round to nearest even, as the GPU converts. */
+    public static short toBf16(float f) {
+        int bits = Float.floatToRawIntBits(f);
+        if (Float.isNaN(f)) {
+            return (short) 0x7FC0;
+        }
+        int rounding = 0x7FFF + ((bits >>> 16) & 1);
+        return (short) ((bits + rounding) >>> 16);
+    }
+
+    public static float fromBf16(short h) {
+        return Float.intBitsToFloat((h & 0xFFFF) << 16);
+    }
+
+    /** {@code x} rounded through {@code type} and back, as the device will see it. */
+    public static float round(float x, DType type) {
+        return switch (type) {
+            case BF16 -> fromBf16(toBf16(x));
+            case F16 -> Float.float16ToFloat(Float.floatToFloat16(x));
+            case F32 -> x;
+        };
+    }
+
+    /** Milliseconds of device time that {@code body} enqueues on {@code stream}, by CUDA events. */
+    public static float time(Stream stream, Runnable body) {
+        CudaStreamHandle s = (CudaStreamHandle) stream;
+        try (CudaEvent start = CudaEvent.create(true); CudaEvent end = CudaEvent.create(true)) {
+            start.record(s.cuda());
+            body.run();
+            end.record(s.cuda());
+            s.synchronize("timed region");
+            return CudaEvent.elapsedMillis(start, end);
+        }
+    }
+}

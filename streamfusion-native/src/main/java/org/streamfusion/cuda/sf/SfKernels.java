@@ -1,0 +1,130 @@
+package org.streamfusion.cuda.sf;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.List;
+import org.streamfusion.bindings.sf.Streamfusion;
+import org.streamfusion.bindings.sf.sf_kv_chunk;
+import org.streamfusion.bindings.sf.sf_q_chunk;
+import org.streamfusion.bindings.sf.sf_state;
+import org.streamfusion.bindings.sf.sf_view;
+import org.streamfusion.cuda.CudaStream;
+
+/**
+ * The kernels of libstreamfusion behind a safe, binding-free API: views are records of device
+ * addresses and strides; every status is checked ({@link StreamfusionLibrary#check}), so a failure
+ * carries sf_last_error_message or CUDA's own error string.
+ */
+public final class SfKernels {
+    /** Element types of the C ABI. */
+    public enum ElementType {
+        BF16, FP16, FP32;
+
+        int code() {
+            return switch (this) {
+                case BF16 -> Streamfusion.SF_DTYPE_BF16();
+                case FP16 -> Streamfusion.SF_DTYPE_FP16();
+                case FP32 -> Streamfusion.SF_DTYPE_FP32();
+            };
+        }
+    }
+
+    /** A strided {@code [batch, rows, heads, D]} view of device memory (strides in elements). */
+    public record View(MemorySegment ptr, long batch, long rows, long heads, long strideBatch, long strideRow,
+            long strideHead) {
+    }
+
+    /** One Q chunk: the query view, its fp32 state (o, m, l) and the output view ({@code null} unless finalising). */
+    public record QChunk(View q, View o, View m, View l, View out) {
+    }
+
+    /** One (K, V) chunk pair. */
+    public record KvChunk(View k, View v) {
+    }
+
+    private static final int MAX_Q = 32;
+    private static final int MAX_KV = 32;
+
+    private SfKernels() {
+    }
+
+    static {
+        StreamfusionLibrary.load();
+    }
+
+    /**
+     * {@code sf_attention_fused}. Lists longer than the ABI's per-launch maximum (32) are split: Q chunks
+     * into independent launches, KV chunks into consecutive launches that carry the state, with
+     * {@code init} on the first and {@code finalize} on the last.
+     */
+    public static void attention(List<QChunk> q, List<KvChunk> kv, int headDim, ElementType type, float scale,
+            boolean init, boolean finalize, CudaStream stream) {
+        if (q.isEmpty() || kv.isEmpty()) {
+            throw new IllegalArgumentException("sf_attention_fused needs at least one Q and one KV chunk (got " + q.size()
+                    + ", " + kv.size() + ")");
+        }
+        for (int qs = 0; qs < q.size(); qs += MAX_Q) {
+            List<QChunk> qPart = q.subList(qs, Math.min(q.size(), qs + MAX_Q));
+            for (int ks = 0; ks < kv.size(); ks += MAX_KV) {
+                List<KvChunk> kvPart = kv.subList(ks, Math.min(kv.size(), ks + MAX_KV));
+                boolean first = ks == 0;
+                boolean last = ks + MAX_KV >= kv.size();
+                int flags = (init && first ? Streamfusion.SF_INIT() : 0) | (finalize && last ? Streamfusion.SF_FINALIZE() : 0);
+                launch(qPart, kvPart, headDim, type, scale, flags, stream);
+            }
+        }
+    }
+
+    private static void launch(List<QChunk> q, List<KvChunk> kv, int headDim, ElementType type, float scale, int flags,
+            CudaStream stream) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment qs = sf_q_chunk.allocateArray(q.size(), arena);
+            for (int i = 0; i < q.size(); i++) {
+                MemorySegment c = sf_q_chunk.asSlice(qs, i);
+                QChunk x = q.get(i);
+                fill(sf_q_chunk.q(c), x.q());
+                MemorySegment st = sf_q_chunk.state(c);
+                fill(sf_state.o(st), x.o());
+                fill(sf_state.m(st), x.m());
+                fill(sf_state.l(st), x.l());
+                fill(sf_q_chunk.out(c), x.out());
+                fill(sf_q_chunk.lse(c), null);
+            }
+            MemorySegment kvs = sf_kv_chunk.allocateArray(kv.size(), arena);
+            for (int i = 0; i < kv.size(); i++) {
+                MemorySegment c = sf_kv_chunk.asSlice(kvs, i);
+                fill(sf_kv_chunk.k(c), kv.get(i).k());
+                fill(sf_kv_chunk.v(c), kv.get(i).v());
+            }
+            StreamfusionLibrary.check("sf_attention_fused", Streamfusion.sf_attention_fused(qs, q.size(), kvs, kv.size(),
+                    headDim, type.code(), scale, flags, stream.handle()));
+        }
+    }
+
+    /** {@code sf_copy_strided}: {@code dst[b, s, h, :] = src[b, s, h, :]} (head-slice pack and unpack). */
+    public static void copy(View src, View dst, int headDim, ElementType type, CudaStream stream) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment s = sf_view.allocate(arena);
+            MemorySegment d = sf_view.allocate(arena);
+            fill(s, src);
+            fill(d, dst);
+            StreamfusionLibrary.check("sf_copy_strided", Streamfusion.sf_copy_strided(s, d, headDim, type.code(),
+                    stream.handle()));
+        }
+    }
+
+    /** Writes a view into an {@code sf_view}; {@code null} gives the all-zero (absent) view. */
+    private static void fill(MemorySegment struct, View v) {
+        if (v == null) {
+            struct.fill((byte) 0);
+            return;
+        }
+        sf_view.ptr(struct, v.ptr());
+        sf_view.batch(struct, v.batch());
+        sf_view.rows(struct, v.rows());
+        sf_view.heads(struct, v.heads());
+        sf_view.stride_batch(struct, v.strideBatch());
+        sf_view.stride_row(struct, v.strideRow());
+        sf_view.stride_head(struct, v.strideHead());
+    }
+}
