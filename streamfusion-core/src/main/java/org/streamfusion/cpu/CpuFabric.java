@@ -85,12 +85,16 @@ final class CpuFabric {
 
     /** Waits until {@code done} holds; throws a timeout naming the rank and step, or the world's failure. */
     void await(BooleanSupplier done, int rank, String step, java.util.function.Supplier<String> detail) {
-        long deadline = System.nanoTime() + options.timeout().toNanos();
+        await(done, rank, step, detail, 1);
+    }
+
+    private void await(BooleanSupplier done, int rank, String step, java.util.function.Supplier<String> detail, int factor) {
+        long deadline = System.nanoTime() + options.timeout().toNanos() * factor;
         while (!done.getAsBoolean()) {
             checkFailed(rank);
             long left = deadline - System.nanoTime();
             if (left <= 0) {
-                throw new CommunicationTimeoutException(rank, step, options.timeout(), detail.get());
+                throw new CommunicationTimeoutException(rank, step, options.timeout().multipliedBy(factor), detail.get());
             }
             try {
                 synchronized (this) {
@@ -208,9 +212,17 @@ final class CpuFabric {
         }
     }
 
-    /** A barrier of the host threads of all ranks, outside any stream (collective allocation and free). */
+    /** A barrier of the host threads of all ranks, outside any stream (collective allocation). */
     void hostBarrier(int rank, String step) {
-        hostBarrier.arrive(this, rank, step);
+        hostBarrier.arrive(this, rank, step, 1);
+    }
+
+    /**
+     * The host barrier of a collective free. Peers that have not arrived are usually stuck in a wait of
+     * the layer itself, which reports the hang; this one only backstops, at twice the timeout.
+     */
+    void cleanupBarrier(int rank, String step) {
+        hostBarrier.arrive(this, rank, step, 2);
     }
 
     // ---- one-sided -------------------------------------------------------------------------------
@@ -241,7 +253,7 @@ final class CpuFabric {
     void barrier(int rank, int[] team, String step) {
         quiet(rank);
         String key = Arrays.toString(team);
-        barriers.computeIfAbsent(key, k -> new TeamBarrier(team)).arrive(this, rank, step);
+        barriers.computeIfAbsent(key, k -> new TeamBarrier(team)).arrive(this, rank, step, 1);
     }
 
     // ---- two-sided -------------------------------------------------------------------------------
@@ -304,7 +316,7 @@ final class CpuFabric {
             this.arrived = new boolean[members.length];
         }
 
-        void arrive(CpuFabric fabric, int rank, String stepName) {
+        void arrive(CpuFabric fabric, int rank, String stepName, int timeoutFactor) {
             int idx = -1;
             for (int i = 0; i < members.length; i++) {
                 if (members[i] == rank) {
@@ -333,7 +345,7 @@ final class CpuFabric {
             }
             fabric.signalAll();
             fabric.await(() -> passed(gen), rank, stepName, () -> "barrier of team " + Arrays.toString(members)
-                    + ": still missing ranks " + missing(gen));
+                    + ": still missing ranks " + missing(gen), timeoutFactor);
         }
 
         private synchronized boolean passed(long gen) {

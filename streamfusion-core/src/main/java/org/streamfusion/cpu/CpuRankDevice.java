@@ -136,7 +136,7 @@ public final class CpuRankDevice implements RankDevice {
             }
             if (!symmetric.isEmpty() && fabric.failure() == null) {
                 // nvshmem_free is collective: no peer may still read this memory.
-                fabric.hostBarrier(rank, "free symmetric memory");
+                fabric.cleanupBarrier(rank, "free symmetric memory");
             }
             for (int index : symmetric) {
                 fabric.freeSymmetric(rank, index);
