@@ -40,8 +40,15 @@ public interface DistributedAttention extends AutoCloseable {
         };
     }
 
-    /** Checks that a shard has the plan's local shape {@code [B, S/N, H, D]}. */
-    static void checkShard(String name, TensorView x, Plan plan) {
+    /** Checks that q, k, v and o all have the plan's local shape {@code [B, S/N, H, D]}. */
+    static void checkShards(Plan plan, TensorView q, TensorView k, TensorView v, TensorView o) {
+        checkShard("q", q, plan);
+        checkShard("k", k, plan);
+        checkShard("v", v, plan);
+        checkShard("o", o, plan);
+    }
+
+    private static void checkShard(String name, TensorView x, Plan plan) {
         AttentionShape s = plan.shape();
         int sl = plan.localSeqLen();
         if (x == null) {

@@ -74,7 +74,7 @@ class FusedKernelTest {
                     dev.kernels().attention(qs, kvs, scale, true, true, s);
                 }
                 s.synchronize("kernel");
-                double[] ref = referenceRows(qi.q, kvi.k, kvi.v, sq, skv, scale);
+                double[] ref = ReferenceAttention.attention(qi.q, kvi.k, kvi.v, 1, sq, skv, H, D, scale);
                 float[] out = new float[sq * H * D];
                 off = 0;
                 for (Buffer ob : outs) {
@@ -92,35 +92,5 @@ class FusedKernelTest {
         Buffer b = arena.allocate(data.length, DType.F32);
         ((CpuBuffer) b).write(data);
         return TensorView.contiguous(b, 1, rows, H, D);
-    }
-
-    /** Attention of sq query rows against skv key rows (they may differ), float64. */
-    private static double[] referenceRows(float[] q, float[] k, float[] v, int sq, int skv, double scale) {
-        double[] out = new double[sq * H * D];
-        for (int h = 0; h < H; h++) {
-            for (int i = 0; i < sq; i++) {
-                double[] s = new double[skv];
-                double mx = Double.NEGATIVE_INFINITY;
-                for (int j = 0; j < skv; j++) {
-                    double dot = 0;
-                    for (int x = 0; x < D; x++) {
-                        dot += (double) q[(i * H + h) * D + x] * k[(j * H + h) * D + x];
-                    }
-                    s[j] = dot * scale;
-                    mx = Math.max(mx, s[j]);
-                }
-                double sum = 0;
-                for (int j = 0; j < skv; j++) {
-                    s[j] = Math.exp(s[j] - mx);
-                    sum += s[j];
-                }
-                for (int j = 0; j < skv; j++) {
-                    for (int x = 0; x < D; x++) {
-                        out[(i * H + h) * D + x] += s[j] / sum * v[(j * H + h) * D + x];
-                    }
-                }
-            }
-        }
-        return out;
     }
 }

@@ -123,38 +123,10 @@ public final class GpuCheck {
         return x;
     }
 
-    /** float64 attention of this rank's query rows against the whole sequence. */
+    /** float64 attention of this rank's query rows against the whole sequence (B = 1). */
     static double[] localReference(AttentionShape shape, float[][] g, int n, int rank) {
-        int sl = shape.seqLen() / n;
         float[] q = ShardedAttention.shard(g[0], shape, n, rank);
-        int h = shape.heads();
-        int d = shape.headDim();
-        double[] out = new double[q.length];
-        double[] p = new double[shape.seqLen()];
-        for (int i = 0; i < sl; i++) {
-            for (int hh = 0; hh < h; hh++) {
-                double mx = Double.NEGATIVE_INFINITY;
-                for (int j = 0; j < shape.seqLen(); j++) {
-                    double dot = 0;
-                    for (int x = 0; x < d; x++) {
-                        dot += (double) q[(i * h + hh) * d + x] * g[1][(j * h + hh) * d + x];
-                    }
-                    p[j] = dot * shape.softmaxScale();
-                    mx = Math.max(mx, p[j]);
-                }
-                double sum = 0;
-                for (int j = 0; j < shape.seqLen(); j++) {
-                    p[j] = Math.exp(p[j] - mx);
-                    sum += p[j];
-                }
-                for (int j = 0; j < shape.seqLen(); j++) {
-                    double w = p[j] / sum;
-                    for (int x = 0; x < d; x++) {
-                        out[(i * h + hh) * d + x] += w * g[2][(j * h + hh) * d + x];
-                    }
-                }
-            }
-        }
-        return out;
+        return ReferenceAttention.attention(q, g[1], g[2], 1, shape.seqLen() / n, shape.seqLen(), shape.heads(),
+                shape.headDim(), shape.softmaxScale());
     }
 }

@@ -8,19 +8,29 @@ public final class ReferenceAttention {
     /** {@code softmax(q k^T * scale) v} over {@code [B, S, H, D]} row-major tensors, non-causal. */
     public static double[] attention(float[] q, float[] k, float[] v, int batch, int seq, int heads, int dim,
             double scale) {
-        long n = (long) batch * seq * heads * dim;
-        if (q.length != n || k.length != n || v.length != n) {
-            throw new IllegalArgumentException("q, k, v must hold B*S*H*D = " + n + " values");
+        return attention(q, k, v, batch, seq, seq, heads, dim, scale);
+    }
+
+    /**
+     * The same with {@code sq} query rows ({@code q} is {@code [B, sq, H, D]}) against {@code skv} key and
+     * value rows ({@code [B, skv, H, D]}): a shard's rows against the whole sequence, or ragged chunks.
+     */
+    public static double[] attention(float[] q, float[] k, float[] v, int batch, int sq, int skv, int heads, int dim,
+            double scale) {
+        long nq = (long) batch * sq * heads * dim;
+        long nkv = (long) batch * skv * heads * dim;
+        if (q.length != nq || k.length != nkv || v.length != nkv) {
+            throw new IllegalArgumentException("q must hold B*Sq*H*D = " + nq + " values, k and v B*Skv*H*D = " + nkv);
         }
-        double[] out = new double[(int) n];
-        double[] s = new double[seq];
+        double[] out = new double[(int) nq];
+        double[] s = new double[skv];
         for (int b = 0; b < batch; b++) {
             for (int h = 0; h < heads; h++) {
-                for (int i = 0; i < seq; i++) {
-                    int qi = ((b * seq + i) * heads + h) * dim;
+                for (int i = 0; i < sq; i++) {
+                    int qi = ((b * sq + i) * heads + h) * dim;
                     double mx = Double.NEGATIVE_INFINITY;
-                    for (int j = 0; j < seq; j++) {
-                        int kj = ((b * seq + j) * heads + h) * dim;
+                    for (int j = 0; j < skv; j++) {
+                        int kj = ((b * skv + j) * heads + h) * dim;
                         double dot = 0;
                         for (int x = 0; x < dim; x++) {
                             dot += (double) q[qi + x] * k[kj + x];
@@ -29,12 +39,12 @@ public final class ReferenceAttention {
                         mx = Math.max(mx, s[j]);
                     }
                     double sum = 0;
-                    for (int j = 0; j < seq; j++) {
+                    for (int j = 0; j < skv; j++) {
                         s[j] = Math.exp(s[j] - mx);
                         sum += s[j];
                     }
-                    for (int j = 0; j < seq; j++) {
-                        int vj = ((b * seq + j) * heads + h) * dim;
+                    for (int j = 0; j < skv; j++) {
+                        int vj = ((b * skv + j) * heads + h) * dim;
                         double p = s[j] / sum;
                         for (int x = 0; x < dim; x++) {
                             out[qi + x] += p * v[vj + x];

@@ -165,10 +165,7 @@ public final class TorusAttention implements DistributedAttention {
         if (closed) {
             throw new IllegalStateException("attention is closed");
         }
-        DistributedAttention.checkShard("q", q, plan);
-        DistributedAttention.checkShard("k", k, plan);
-        DistributedAttention.checkShard("v", v, plan);
-        DistributedAttention.checkShard("o", o, plan);
+        DistributedAttention.checkShards(plan, q, k, v, o);
         String n = name();
         compute.record(entry, n + " entry");
         commStream.waitFor(entry);

@@ -92,10 +92,7 @@ public final class UlyssesRingAttention implements DistributedAttention {
         if (closed) {
             throw new IllegalStateException("attention is closed");
         }
-        DistributedAttention.checkShard("q", q, plan);
-        DistributedAttention.checkShard("k", k, plan);
-        DistributedAttention.checkShard("v", v, plan);
-        DistributedAttention.checkShard("o", o, plan);
+        DistributedAttention.checkShards(plan, q, k, v, o);
         String m = plan.method().name();
         compute.record(entry, m + " entry");
         comm.waitFor(entry);
