@@ -1,0 +1,197 @@
+/*
+ * streamfusion.h -- C ABI of libstreamfusion (StreamFusion-J native kernels).
+ *
+ * Pure C (C99): parsed by jextract (libclang) to generate the Java bindings.
+ * Includes only <stdint.h> and <stddef.h>; no CUDA headers. CUDA streams are
+ * passed as `void*` (a cudaStream_t; NULL = the legacy default stream).
+ *
+ * Layout convention. Every tensor is a *view* of a logical array
+ *     [batch, rows, heads, D]
+ * with D contiguous (stride 1) and the other three strides given in ELEMENTS
+ * of the view's own dtype. Per-row/per-head scalars (m, l, lse) use the same
+ * sf_view with an implied D = 1.
+ *
+ * Status. Every function returns an int: 0 (SF_OK) on success; a positive
+ * value is a cudaError_t (from the launch or from a CUDA runtime call); a
+ * negative value is one of the SF_ERR_* codes below (bad argument, detected
+ * before anything is launched). sf_status_string() names any status;
+ * sf_last_error_message() returns thread-local text describing the last
+ * failure on the calling thread (the argument and the rule it broke, or
+ * CUDA's own error string). All launches are asynchronous on `stream`; errors
+ * that happen while a kernel runs surface at the next synchronising call, as
+ * usual in CUDA.
+ *
+ * Thread safety: functions may be called from several host threads at once.
+ * The library keeps no global device state apart from a one-time
+ * cudaFuncSetAttribute per kernel and device.
+ */
+#ifndef STREAMFUSION_H
+#define STREAMFUSION_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32)
+#define SF_API __declspec(dllexport)
+#else
+#define SF_API __attribute__((visibility("default")))
+#endif
+
+/* ABI version: bumped on any incompatible change of this header. */
+#define SF_ABI_VERSION 1
+
+/* ---- status codes (negative: argument errors; positive: cudaError_t) ---- */
+#define SF_OK 0
+#define SF_ERR_NULL_POINTER (-1)       /* a required pointer is NULL            */
+#define SF_ERR_INVALID_SHAPE (-2)      /* batch/rows/heads < 1 or mismatched     */
+#define SF_ERR_INVALID_STRIDE (-3)     /* a stride is negative or misaligned     */
+#define SF_ERR_MISALIGNED (-4)         /* a base pointer is not 16-byte aligned  */
+#define SF_ERR_UNSUPPORTED_DTYPE (-5)  /* dtype not allowed for this call        */
+#define SF_ERR_UNSUPPORTED_HEAD_DIM (-6) /* head_dim not 64 or 128 (attention)   */
+#define SF_ERR_TOO_MANY_CHUNKS (-7)    /* nq > SF_MAX_Q_CHUNKS or nkv > SF_MAX_KV_CHUNKS */
+#define SF_ERR_INVALID_FLAGS (-8)      /* unknown flag bits or bad combination   */
+#define SF_ERR_INVALID_ARGUMENT (-9)   /* any other bad argument (see message)   */
+#define SF_ERR_UNSUPPORTED_DEVICE (-10) /* current device is older than sm_80    */
+
+/* ---- data types ---- */
+typedef enum sf_dtype {
+    SF_DTYPE_BF16 = 0, /* Q, K, V, O; copy kernel           */
+    SF_DTYPE_FP16 = 1, /* Q, K, V, O; copy kernel           */
+    SF_DTYPE_FP32 = 2  /* state (o, m, l, lse); copy kernel  */
+} sf_dtype;
+
+/* ---- flags of sf_attention_fused ---- */
+/* Ignore the carried-in state: start from m = -inf, l = 0, o = 0
+ * (the state buffers are then write-only; they may hold garbage/NaN). */
+#define SF_INIT 1u
+/* After folding all KV chunks, write O = o / l in the input dtype to the
+ * chunk's `out` view (which must then be non-NULL). The state (o, m, l) is
+ * still written back as well, so a FINALIZE launch can be continued. */
+#define SF_FINALIZE 2u
+/* Also write lse = m + log(l) (natural log, fp32) to the chunk's `lse` view
+ * (which must then be non-NULL). Rows with l == 0 get lse = -inf. */
+#define SF_WRITE_LSE 4u
+
+/* Fixed maximum chunk counts of one fused launch (the descriptors travel in a
+ * __grid_constant__ kernel parameter of fixed size). */
+#define SF_MAX_Q_CHUNKS 32
+#define SF_MAX_KV_CHUNKS 32
+
+/* A strided view of a logical [batch, rows, heads, D] array, D contiguous.
+ * Strides are in elements of the view's dtype and must be >= 0. */
+typedef struct sf_view {
+    void* ptr;            /* device pointer                                   */
+    int64_t batch;        /* B  (>= 1)                                        */
+    int64_t rows;         /* S  (>= 1; any value, not only tile multiples)    */
+    int64_t heads;        /* H  (>= 1)                                        */
+    int64_t stride_batch; /* elements between [b,s,h,0] and [b+1,s,h,0]      */
+    int64_t stride_row;   /* elements between [b,s,h,0] and [b,s+1,h,0]      */
+    int64_t stride_head;  /* elements between [b,s,h,0] and [b,s,h+1,0]      */
+} sf_view;
+
+/* Partial attention state of one Q chunk, all fp32:
+ *   o [batch, rows, heads, D]   unnormalised output  sum_j exp(s_j - m) v_j
+ *   m [batch, rows, heads]      running max of the SCALED scores (natural units)
+ *   l [batch, rows, heads]      running sum exp(s_j - m)
+ * For o/m/l the shape fields batch/rows/heads may be 0 (= same as the owning
+ * Q view / the call's shape); if non-zero they must match. */
+typedef struct sf_state {
+    sf_view o;
+    sf_view m;
+    sf_view l;
+} sf_state;
+
+/* One Q chunk of a fused launch. */
+typedef struct sf_q_chunk {
+    sf_view q;       /* [B, rows_q, H, D] in the call's dtype                  */
+    sf_state state;  /* read at start (unless SF_INIT), written at the end     */
+    sf_view out;     /* O in the call's dtype; used only with SF_FINALIZE      */
+    sf_view lse;     /* fp32 [B, rows_q, H]; used only with SF_WRITE_LSE       */
+} sf_q_chunk;
+
+/* One (K, V) chunk pair of a fused launch: same batch, rows and heads. */
+typedef struct sf_kv_chunk {
+    sf_view k;       /* [B, rows_kv, H, D] in the call's dtype */
+    sf_view v;       /* [B, rows_kv, H, D] in the call's dtype */
+} sf_kv_chunk;
+
+/*
+ * sf_attention_fused -- fold every KV chunk into the state of every Q chunk,
+ * in one kernel launch (non-causal, no mask):
+ *
+ *   for each Q chunk i, batch b, head h, row r:
+ *     s_j = scale * <q[b,r,h,:], k[b,j,h,:]>   over all rows j of all KV chunks
+ *     (m, l, o) <- merge((m, l, o)_carried, (max s, sum exp(s-max), sum exp(s-max) v))
+ *
+ * Requirements:
+ *  - 1 <= nq <= SF_MAX_Q_CHUNKS, 1 <= nkv <= SF_MAX_KV_CHUNKS;
+ *  - head_dim 64 or 128; dtype SF_DTYPE_BF16 or SF_DTYPE_FP16;
+ *  - all chunks share batch and heads; each chunk has its own rows (>= 1);
+ *  - q/k/v/out pointers 16-byte aligned, their row/head/batch strides
+ *    multiples of 8 elements; state o strides multiples of 4 elements;
+ *    m/l/lse any stride (fp32 scalars);
+ *  - softmax_scale > 0 and finite (typically 1/sqrt(head_dim));
+ *  - flags: any OR of SF_INIT, SF_FINALIZE, SF_WRITE_LSE;
+ *  - outputs (state, out, lse) must not overlap any input of the same call
+ *    except that a chunk's state is read and written in place;
+ *  - stateless one-shot use: with SF_INIT | SF_FINALIZE a chunk's state.o,
+ *    state.m and state.l ptr may all be NULL together; the state is then
+ *    neither read nor written (only out, and lse if asked). Otherwise all
+ *    three are required.
+ * Grid: x = sum over Q chunks of ceil(rows_q / 128) tiles (each block finds
+ * its chunk by binary search over the prefix sum), y = batch * heads.
+ * The kernel runs on the current CUDA device; pointers must be on it.
+ */
+SF_API int sf_attention_fused(const sf_q_chunk* q_chunks, int nq,
+                              const sf_kv_chunk* kv_chunks, int nkv,
+                              int head_dim, sf_dtype dtype, float softmax_scale,
+                              uint32_t flags, void* stream);
+
+/*
+ * sf_state_merge -- out = merge(a, b), elementwise over [batch, rows, heads]
+ * (and D for o), as in spec section 2. -inf maxima are handled without NaN
+ * (merging two empty states gives m = -inf, l = 0, o = 0). `out` may alias
+ * `a` or `b` exactly (same pointers and strides). All fp32. head_dim any >= 1;
+ * o strides need no alignment (vectorised when aligned).
+ */
+SF_API int sf_state_merge(const sf_state* a, const sf_state* b, const sf_state* out,
+                          int64_t batch, int64_t rows, int64_t heads, int head_dim,
+                          void* stream);
+
+/*
+ * sf_state_finalize -- out = o / l in `out_dtype` (bf16, fp16 or fp32); rows
+ * with l == 0 give 0. Optional lse (fp32, may have ptr NULL) = m + log(l).
+ */
+SF_API int sf_state_finalize(const sf_state* state, const sf_view* out, sf_dtype out_dtype,
+                             const sf_view* lse, int64_t batch, int64_t rows,
+                             int64_t heads, int head_dim, void* stream);
+
+/*
+ * sf_copy_strided -- dst[b, s, h, :] = src[b, s, h, :] for the logical shape
+ * [src.batch, src.rows, src.heads, head_dim] (head-slice gather/scatter between
+ * [B,S,H,D] buffers). dst's batch/rows/heads may be 0 (= same as src) or must
+ * match. Same dtype on both sides: bf16, fp16 or fp32. 16-byte vectorised
+ * when pointers and strides allow, element-wise otherwise. src and dst must
+ * not overlap.
+ */
+SF_API int sf_copy_strided(const sf_view* src, const sf_view* dst, int head_dim,
+                           sf_dtype dtype, void* stream);
+
+/* Name of a status (SF_* codes and cudaError_t values). Never NULL. */
+SF_API const char* sf_status_string(int status);
+
+/* Thread-local description of the last failure on this thread ("" if none). */
+SF_API const char* sf_last_error_message(void);
+
+/* SF_ABI_VERSION of the built library. */
+SF_API int sf_abi_version(void);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* STREAMFUSION_H */
