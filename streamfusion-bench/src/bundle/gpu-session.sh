@@ -14,7 +14,19 @@ tar -C /tmp/sfb -xzf .bundle/streamfusion.tar.gz
 SF=/tmp/sfb/streamfusion/bin/streamfusion
 N=$(nvidia-smi -L | wc -l)
 echo "== $(date -u +%FT%TZ) $(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | sort | uniq -c)"
-echo "== gpu-tagged tests"
+# The same NCCL as the PyTorch anchor (its wheel's), so that the comparison is of the callers only.
+if [ -z "${STREAMFUSION_NCCL_PATH:-}" ]; then
+  nccl=$(python3 -c 'import os, nvidia.nccl as m; print(os.path.join(list(m.__path__)[0], "lib", "libnccl.so.2"))' 2>/dev/null || true)
+  [ -f "$nccl" ] && export STREAMFUSION_NCCL_PATH=$nccl
+fi
+echo "== NCCL for Java: ${STREAMFUSION_NCCL_PATH:-system libnccl.so.2}"
+echo "== the CPU suite from the bundle"
+timeout 300 "$SF" test --exclude-tag gpu > "$OUT/tests-cpu.log" 2>&1; echo "exit $?"
+grep -E "✘|tests (successful|failed|aborted|skipped)" "$OUT/tests-cpu.log" | head -20
+echo "== gpu-tagged tests on 1 GPU"
+CUDA_VISIBLE_DEVICES=0 timeout 200 "$SF" test --include-tag gpu > "$OUT/gpu-tests-1gpu.log" 2>&1; echo "exit $?"
+grep -E "✘|↷|tests (successful|failed|aborted|skipped)" "$OUT/gpu-tests-1gpu.log" | head -20
+echo "== gpu-tagged tests on $N GPUs"
 timeout 300 "$SF" test --include-tag gpu > "$OUT/gpu-tests.log" 2>&1; echo "exit $?"
 grep -E "✘|tests (successful|failed|aborted|skipped)" "$OUT/gpu-tests.log" | head -20
 echo "== attention check: GpuCheck ${ATTN:=2x2 8192 8 128 20}"

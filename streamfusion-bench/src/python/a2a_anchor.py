@@ -26,6 +26,8 @@ def main():
         torch.cuda.synchronize()
         times = []
         for _ in range(reps):
+            dist.barrier()  # each round alone, as the Java side does
+            torch.cuda.synchronize()
             a = torch.cuda.Event(enable_timing=True)
             b = torch.cuda.Event(enable_timing=True)
             a.record()

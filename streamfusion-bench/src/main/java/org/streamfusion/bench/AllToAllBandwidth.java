@@ -20,7 +20,7 @@ import org.streamfusion.launch.DistributedEnvironment;
  * One rank of an all-to-all bandwidth run from Java: NCCL (one group of sends and receives) and
  * NVSHMEM (put-based: ScatterPush of every chunk, then BarrierAll), each over the same bytes per rank,
  * checked for the exact bytes after the first round, timed with CUDA events (median of {@code reps}
- * after warm-up). Bus bandwidth as nccl-tests and PyTorch report it: {@code size*(N-1)/N / time}.
+ * after warm-up, each round alone after a barrier, as the PyTorch anchor does). Bus bandwidth as nccl-tests and PyTorch report it: {@code size*(N-1)/N / time}.
  *
  * <pre>AllToAllBandwidth MiB[,MiB...] [reps]</pre>
  */
@@ -57,17 +57,22 @@ public final class AllToAllBandwidth {
                     recvs.add(new Transfer(p, recv.slice(p * chunk, chunk)));
                 }
                 Runnable nccl = () -> comm.exchange(sends, recvs, stream, "nccl all-to-all");
+                List<Buffer> chunks = new ArrayList<>();
+                int[] everyone = new int[n];
+                for (int p = 0; p < n; p++) {
+                    chunks.add(send.slice(p * chunk, chunk));
+                    everyone[p] = p;
+                }
+                // One ScatterPush of chunk p to PE p for every p, into this rank's slot, then BarrierAll.
                 Runnable shmem = () -> {
-                    for (int p = 0; p < n; p++) {
-                        comm.scatterPush(List.of(send.slice(p * chunk, chunk)), symRecv.slice(me * chunk, chunk),
-                                new int[] {p}, stream, "nvshmem put all-to-all");
-                    }
+                    comm.scatterPush(chunks, symRecv.slice(me * chunk, chunk), everyone, stream, "nvshmem put all-to-all");
                     comm.barrierAll(stream, "nvshmem put all-to-all barrier");
                 };
                 ok &= check("nccl", nccl, recv, stream, chunk, n, me);
                 ok &= check("nvshmem", shmem, symRecv, stream, chunk, n, me);
-                double ncclMs = median(nccl, stream, reps);
-                double shmemMs = median(shmem, stream, reps);
+                Runnable align = () -> comm.barrierAll(stream, "align ranks before a timed round");
+                double ncclMs = median(nccl, align, stream, reps);
+                double shmemMs = median(shmem, align, stream, reps);
                 double busBytes = (double) bytes * (n - 1) / n;
                 rows.add(String.format(Locale.ROOT, "%8s MiB  NCCL %8.3f ms %7.1f GB/s   NVSHMEM put %8.3f ms %7.1f GB/s",
                         mib, ncclMs, busBytes / ncclMs / 1e6, shmemMs, busBytes / shmemMs / 1e6));
@@ -101,13 +106,16 @@ public final class AllToAllBandwidth {
         return true;
     }
 
-    private static double median(Runnable round, Stream stream, int reps) {
+    /** Median over {@code reps} rounds, each timed alone after a barrier so rank skew stays out of it. */
+    private static double median(Runnable round, Runnable align, Stream stream, int reps) {
         for (int i = 0; i < 5; i++) {
             round.run();
         }
         stream.synchronize("warm-up");
         float[] ms = new float[reps];
         for (int i = 0; i < reps; i++) {
+            align.run();
+            stream.synchronize("aligned");
             ms[i] = HostTransfer.time(stream, round);
         }
         Arrays.sort(ms);

@@ -49,6 +49,16 @@ class GpuAttentionTest {
     }
 
     @Test
+    void ringSendRecvGatherPullTeamsOfTwoAndBarrierAllMoveExactBytesAcrossProcesses() {
+        int n = gpus();
+        Launcher.Result r = launch(n, CommunicatorCheck.class.getName());
+        assertEquals(0, r.exitCode(), r.failure());
+        for (int rank = 0; rank < n; rank++) {
+            assertTrue(r.failure().contains("[rank " + rank + "] PASS rank " + rank), r.failure());
+        }
+    }
+
+    @Test
     void ncclAndNvshmemAllToAllDeliverExactlyTheSentBytes() {
         int n = gpus();
         Launcher.Result r = launch(n, AllToAllBandwidth.class.getName(), "4", "3");

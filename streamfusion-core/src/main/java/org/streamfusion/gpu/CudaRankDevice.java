@@ -47,6 +47,9 @@ public final class CudaRankDevice implements RankDevice, AutoCloseable {
     private final NvshmemRuntime nvshmem;
     private final CudaKernels kernels = new CudaKernels();
     private final GpuCommunicator communicator = new GpuCommunicator();
+    private final List<CudaStream> sideStreams = new ArrayList<>();
+    private final List<org.streamfusion.cuda.CudaEvent> sideEvents = new ArrayList<>();
+    private org.streamfusion.cuda.CudaEvent forkEvent;
     private final Map<String, Optional<NvshmemTeam>> teams = new HashMap<>();
     private final List<GpuArena> arenas = new ArrayList<>();
     private final LongAdder[] bytes = {new LongAdder(), new LongAdder(), new LongAdder()};
@@ -180,6 +183,12 @@ public final class CudaRankDevice implements RankDevice, AutoCloseable {
             a.close();
         }
         teams.values().forEach(t -> t.ifPresent(NvshmemTeam::close));
+        sideStreams.forEach(CudaStream::synchronize);
+        sideEvents.forEach(org.streamfusion.cuda.CudaEvent::close);
+        sideStreams.forEach(CudaStream::close);
+        if (forkEvent != null) {
+            forkEvent.close();
+        }
         try {
             store.barrier("sf/leave", env.worldSize());
         } finally {
@@ -268,6 +277,14 @@ public final class CudaRankDevice implements RankDevice, AutoCloseable {
         }
     }
 
+    private static final int MAX_SIDE_STREAMS = 8;
+
+    /** One put or get of a fanned-out primitive, issued on the stream it is given. */
+    @FunctionalInterface
+    private interface CopyOp {
+        void issue(int index, CudaStream on);
+    }
+
     private final class GpuCommunicator implements Communicator {
         @Override
         public int rank() {
@@ -295,11 +312,13 @@ public final class CudaRankDevice implements RankDevice, AutoCloseable {
             CudaStreamHandle s = (CudaStreamHandle) stream;
             shmem(step);
             for (int i = 0; i < pes.length; i++) {
-                CudaBuffer src = CudaBuffer.of(srcs.get(i));
-                requireSameSize(src, d, step);
-                d.symmetricBlock().put(d.symmetricOffset(), src.segment(), pes[i], s.cuda());
-                count(pes[i], src.segment().byteSize());
+                requireSameSize(CudaBuffer.of(srcs.get(i)), d, step);
             }
+            fanOut(s.cuda(), pes.length, (i, on) -> {
+                CudaBuffer src = CudaBuffer.of(srcs.get(i));
+                d.symmetricBlock().put(d.symmetricOffset(), src.segment(), pes[i], on);
+                count(pes[i], src.segment().byteSize());
+            });
             s.enqueued(step);
         }
 
@@ -309,12 +328,48 @@ public final class CudaRankDevice implements RankDevice, AutoCloseable {
             CudaStreamHandle s = (CudaStreamHandle) stream;
             shmem(step);
             for (int i = 0; i < pes.length; i++) {
-                CudaBuffer dst = CudaBuffer.of(dsts.get(i));
-                requireSameSize(sb, dst, step);
-                sb.symmetricBlock().get(dst.segment(), sb.symmetricOffset(), pes[i], s.cuda());
-                count(pes[i], dst.segment().byteSize());
+                requireSameSize(sb, CudaBuffer.of(dsts.get(i)), step);
             }
+            fanOut(s.cuda(), pes.length, (i, on) -> {
+                CudaBuffer dst = CudaBuffer.of(dsts.get(i));
+                sb.symmetricBlock().get(dst.segment(), sb.symmetricOffset(), pes[i], on);
+                count(pes[i], dst.segment().byteSize());
+            });
             s.enqueued(step);
+        }
+
+        /**
+         * Runs {@code n} one-sided copies so that they overlap: over NVLink each put or get is a copy-engine
+         * copy ordered on its stream, so on one stream they would take the links one peer at a time. With
+         * more than one, they go on side streams forked from {@code main} and joined back into it, so
+         * everything after them on {@code main} (a barrier, a launch) still sees them complete.
+         */
+        private void fanOut(CudaStream main, int n, CopyOp op) {
+            if (n == 1) {
+                op.issue(0, main);
+                return;
+            }
+            synchronized (CudaRankDevice.this) {
+                if (forkEvent == null) {
+                    forkEvent = org.streamfusion.cuda.CudaEvent.create(false);
+                }
+                int k = Math.min(n, MAX_SIDE_STREAMS);
+                while (sideStreams.size() < k) {
+                    sideStreams.add(CudaStream.create(true));
+                    sideEvents.add(org.streamfusion.cuda.CudaEvent.create(false));
+                }
+                forkEvent.record(main);
+                for (int i = 0; i < k; i++) {
+                    sideStreams.get(i).waitFor(forkEvent);
+                }
+                for (int i = 0; i < n; i++) {
+                    op.issue(i, sideStreams.get(i % k));
+                }
+                for (int i = 0; i < k; i++) {
+                    sideEvents.get(i).record(sideStreams.get(i));
+                    main.waitFor(sideEvents.get(i));
+                }
+            }
         }
 
         @Override

@@ -53,16 +53,22 @@ final class CudaStreamHandle implements Stream {
     @Override
     public void synchronize(String step) {
         drained.record(stream);
-        long deadline = System.nanoTime() + timeout.toNanos();
-        long sleep = 1_000;
+        long start = System.nanoTime();
+        long deadline = start + timeout.toNanos();
+        // Spin for the first 200 us (ranks that leave a wait late skew the next collective), then poll
+        // every 50 us, checking NCCL's asynchronous errors and the deadline.
         while (!drained.isComplete()) {
+            long now = System.nanoTime();
+            if (now - start < 200_000) {
+                Thread.onSpinWait();
+                continue;
+            }
             asyncErrorCheck.run();
-            if (System.nanoTime() - deadline > 0) {
+            if (now - deadline > 0) {
                 throw new CommunicationTimeoutException(rank, step, timeout, "stream " + name
                         + " did not drain; the last step enqueued on it was '" + lastStep + "'");
             }
-            java.util.concurrent.locks.LockSupport.parkNanos(sleep);
-            sleep = Math.min(sleep * 2, 1_000_000);
+            java.util.concurrent.locks.LockSupport.parkNanos(50_000);
         }
     }
 
