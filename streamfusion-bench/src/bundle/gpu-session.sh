@@ -20,6 +20,10 @@ if [ -z "${STREAMFUSION_NCCL_PATH:-}" ]; then
   [ -f "$nccl" ] && export STREAMFUSION_NCCL_PATH=$nccl
 fi
 echo "== NCCL for Java: ${STREAMFUSION_NCCL_PATH:-system libnccl.so.2}"
+echo "== csrc: build here, C++ correctness driver (ctest)"
+cmake -S csrc -B /tmp/sfc -DCMAKE_BUILD_TYPE=Release > "$OUT/csrc-cmake.log" 2>&1 && cmake --build /tmp/sfc -j16 > "$OUT/csrc-build.log" 2>&1 \
+  && (cd /tmp/sfc && timeout 200 ctest --timeout 180 -V -R 'sf_correctness$' > "$OUT/ctest.log" 2>&1; echo "ctest exit $?")
+grep -E "packed exact|FAIL|tests passed|tests failed" "$OUT/ctest.log" | head -12
 echo "== the CPU suite from the bundle"
 timeout 300 "$SF" test --exclude-tag gpu > "$OUT/tests-cpu.log" 2>&1; echo "exit $?"
 grep -E "✘|tests (successful|failed|aborted|skipped)" "$OUT/tests-cpu.log" | head -20
@@ -29,13 +33,17 @@ grep -E "✘|↷|tests (successful|failed|aborted|skipped)" "$OUT/gpu-tests-1gpu
 echo "== gpu-tagged tests on $N GPUs"
 timeout 300 "$SF" test --include-tag gpu > "$OUT/gpu-tests.log" 2>&1; echo "exit $?"
 grep -E "✘|tests (successful|failed|aborted|skipped)" "$OUT/gpu-tests.log" | head -20
-echo "== attention check: GpuCheck ${ATTN:=2x2 8192 8 128 20}"
+echo "== attention check: GpuCheck ${ATTN:=2x2 8192 8 128 20 check}"
 # shellcheck disable=SC2086
 timeout 300 "$SF" launch --nproc "$N" org.streamfusion.bench.GpuCheck $ATTN > "$OUT/gpucheck.log" 2>&1; echo "exit $?"
 grep -E "^\[rank 0\]|PASS|FAIL|Exception" "$OUT/gpucheck.log" | head -60
+echo "== layer timing, Flux-sized: GpuCheck ${ATTN_BIG:=2x2 65536 24 128 10 nocheck}"
+# shellcheck disable=SC2086
+timeout 300 "$SF" launch --nproc "$N" org.streamfusion.bench.GpuCheck $ATTN_BIG > "$OUT/gpucheck-big.log" 2>&1; echo "exit $?"
+grep -E "^\[rank 0\]|FAIL|Exception" "$OUT/gpucheck-big.log" | head -60
 echo "== all-to-all, Java"
-timeout 200 "$SF" launch --nproc "$N" org.streamfusion.bench.AllToAllBandwidth 64,256 20 > "$OUT/a2a-java.log" 2>&1; echo "exit $?"
-grep -E "^\[rank 0\]|FAIL|Exception" "$OUT/a2a-java.log" | head -20
+timeout 200 "$SF" launch --nproc "$N" org.streamfusion.bench.AllToAllBandwidth 64,256 20 > "$OUT/a2a-java.log" 2>&1
+echo "exit $?"; grep -E "^\[rank 0\]|FAIL|Exception" "$OUT/a2a-java.log" | head -20
 echo "== all-to-all, PyTorch (same machine, same call)"
 timeout 200 python3 -m torch.distributed.run --nproc_per_node "$N" streamfusion-bench/src/python/a2a_anchor.py 64,256 20 \
   > "$OUT/a2a-torch.log" 2>&1; echo "exit $?"
