@@ -76,6 +76,12 @@ public final class Main {
         try (CpuWorld world = CpuWorld.create(topo)) {
             List<Plan> plans = new ArrayList<>();
             plans.add(sfu);
+            // The torus itself (t = M), whatever the planner prefers at this small size.
+            for (Planner.Candidate c : planner.enumerate(shape, topo, Method.STREAMFUSION)) {
+                if (c.valid() && c.t() == topo.machines() && !c.plan().equals(sfu)) {
+                    plans.add(c.plan());
+                }
+            }
             for (Method m : Method.values()) {
                 if (m != Method.STREAMFUSION) {
                     plans.add(planner.best(shape, topo, m));
