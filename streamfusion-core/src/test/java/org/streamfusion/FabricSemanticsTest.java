@@ -85,6 +85,46 @@ class FabricSemanticsTest {
     }
 
     @Test
+    void allToAllOverAStridedGroupDeliversSlotJToMemberJAndSendRecvPairUp() {
+        ProcessGroup odd = new ProcessGroup("odd", 1, 2, 2); // ranks 1 and 3
+        ProcessGroup even = new ProcessGroup("even", 0, 2, 2); // ranks 0 and 2
+        try (CpuWorld w = CpuWorld.create(TOPO)) {
+            List<float[]> got = w.run(dev -> {
+                try (DeviceArena arena = dev.newArena()) {
+                    Stream s = arena.createStream("comm");
+                    ProcessGroup g = dev.rank() % 2 == 0 ? even : odd;
+                    List<Buffer> sends = new java.util.ArrayList<>();
+                    List<Buffer> recvs = new java.util.ArrayList<>();
+                    for (int j = 0; j < 2; j++) {
+                        Buffer b = arena.allocate(1, DType.F32);
+                        ((CpuBuffer) b).write(new float[] {dev.rank() * 10 + g.member(j)});
+                        sends.add(b);
+                        recvs.add(arena.allocate(1, DType.F32));
+                    }
+                    dev.communicator().allToAll(sends, recvs, g, s, "all-to-all");
+                    Buffer one = arena.allocate(1, DType.F32);
+                    ((CpuBuffer) one).write(new float[] {100 + dev.rank()});
+                    Buffer in = arena.allocate(1, DType.F32);
+                    if (dev.rank() == 0) {
+                        dev.communicator().send(one, 1, s, "send");
+                    } else if (dev.rank() == 1) {
+                        dev.communicator().recv(in, 0, s, "recv");
+                    }
+                    s.synchronize("done");
+                    return new float[] {((CpuBuffer) recvs.get(0)).read()[0], ((CpuBuffer) recvs.get(1)).read()[0],
+                            ((CpuBuffer) in).read()[0]};
+                }
+            });
+            for (int r = 0; r < 4; r++) {
+                ProcessGroup g = r % 2 == 0 ? even : odd;
+                assertEquals(g.member(0) * 10 + r, got.get(r)[0], "rank " + r + " slot 0");
+                assertEquals(g.member(1) * 10 + r, got.get(r)[1], "rank " + r + " slot 1");
+            }
+            assertEquals(100f, got.get(1)[2]);
+        }
+    }
+
+    @Test
     void aReceiveThatNoRankSendsTimesOutNamingRankAndStep() {
         try (CpuWorld w = CpuWorld.create(TOPO, CpuOptions.defaults().withTimeout(Duration.ofMillis(300)))) {
             var e = assertThrows(CommunicationTimeoutException.class, () -> w.run(dev -> {

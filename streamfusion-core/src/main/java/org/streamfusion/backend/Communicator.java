@@ -30,6 +30,35 @@ public interface Communicator {
     /** One group of sends and receives (NCCL group semantics); matched in order per peer pair. */
     void exchange(List<Transfer> sends, List<Transfer> recvs, Stream stream, String step);
 
+    /** Two-sided send of {@code buffer} to {@code peer}; completes when the peer's matching receive has it. */
+    default void send(Buffer buffer, int peer, Stream stream, String step) {
+        exchange(List.of(new Transfer(peer, buffer)), List.of(), stream, step);
+    }
+
+    /** Two-sided receive into {@code buffer} from {@code peer}. */
+    default void recv(Buffer buffer, int peer, Stream stream, String step) {
+        exchange(List.of(), List.of(new Transfer(peer, buffer)), stream, step);
+    }
+
+    /**
+     * All-to-all over a group: {@code sends.get(j)} goes to member {@code j}, {@code recvs.get(j)} receives
+     * from member {@code j} (this rank's own slot included), in one group.
+     */
+    default void allToAll(List<Buffer> sends, List<Buffer> recvs, org.streamfusion.ProcessGroup group, Stream stream,
+            String step) {
+        if (sends.size() != group.size() || recvs.size() != group.size()) {
+            throw new IllegalArgumentException("step '" + step + "': all-to-all over " + group + " needs " + group.size()
+                    + " send and receive buffers, got " + sends.size() + " and " + recvs.size());
+        }
+        List<Transfer> s = new java.util.ArrayList<>(group.size());
+        List<Transfer> r = new java.util.ArrayList<>(group.size());
+        for (int j = 0; j < group.size(); j++) {
+            s.add(new Transfer(group.member(j), sends.get(j)));
+            r.add(new Transfer(group.member(j), recvs.get(j)));
+        }
+        exchange(s, r, stream, step);
+    }
+
     /** A send to, or a receive from, {@code peer}. */
     record Transfer(int peer, Buffer buffer) {
     }

@@ -5,7 +5,7 @@ import java.util.List;
 import org.streamfusion.ProcessGroup;
 import org.streamfusion.backend.Chunks;
 import org.streamfusion.backend.Communicator;
-import org.streamfusion.backend.Communicator.Transfer;
+import org.streamfusion.backend.Buffer;
 import org.streamfusion.backend.Kernels;
 import org.streamfusion.backend.Stream;
 import org.streamfusion.backend.TensorView;
@@ -33,27 +33,25 @@ final class UlyssesAllToAll {
     void scatterHeads(TensorView x, Chunks out, Stream stream, String step) {
         int u = group.size();
         int hu = x.heads() / u;
-        List<Transfer> sends = new ArrayList<>(u);
-        List<Transfer> recvs = new ArrayList<>(u);
         for (int a = 0; a < u; a++) {
             kernels.copy(x.headSlice(a * hu, hu), staging.chunk(a), stream);
-            sends.add(new Transfer(group.member(a), staging.chunkBuffer(a)));
-            recvs.add(new Transfer(group.member(a), out.chunkBuffer(a)));
         }
-        comm.exchange(sends, recvs, stream, step);
+        comm.allToAll(chunkBuffers(staging), chunkBuffers(out), group, stream, step);
+    }
+
+    private static List<Buffer> chunkBuffers(Chunks c) {
+        List<Buffer> b = new ArrayList<>(c.count());
+        for (int i = 0; i < c.count(); i++) {
+            b.add(c.chunkBuffer(i));
+        }
+        return b;
     }
 
     /** The reverse: chunk j of {@code o} goes back to member j, which writes it into heads {@code H_a} of {@code out}. */
     void gatherHeads(Chunks o, TensorView out, Stream stream, String step) {
         int u = group.size();
         int hu = out.heads() / u;
-        List<Transfer> sends = new ArrayList<>(u);
-        List<Transfer> recvs = new ArrayList<>(u);
-        for (int a = 0; a < u; a++) {
-            sends.add(new Transfer(group.member(a), o.chunkBuffer(a)));
-            recvs.add(new Transfer(group.member(a), staging.chunkBuffer(a)));
-        }
-        comm.exchange(sends, recvs, stream, step);
+        comm.allToAll(chunkBuffers(o), chunkBuffers(staging), group, stream, step);
         for (int a = 0; a < u; a++) {
             kernels.copy(staging.chunk(a), out.headSlice(a * hu, hu), stream);
         }
