@@ -63,7 +63,8 @@ public final class ShardedAttention {
         return out;
     }
 
-    static void unshard(float[] part, float[] x, AttentionShape s, int n, int g) {
+    /** The inverse of {@link #shard}: writes rank {@code g}'s tokens back into the whole-sequence array. */
+    public static void unshard(float[] part, float[] x, AttentionShape s, int n, int g) {
         int sl = s.seqLen() / n;
         int row = s.heads() * s.headDim();
         for (int b = 0; b < s.batch(); b++) {
