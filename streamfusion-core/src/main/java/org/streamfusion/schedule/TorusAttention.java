@@ -99,8 +99,9 @@ public final class TorusAttention implements DistributedAttention {
             ringStream = arena.createStream("ring");
             commStream = arena.createStream("comm");
             Team mine = null;
-            // Team creation is collective: every rank creates every ring team, in the same order.
-            for (int ll = 0; ll < t; ll++) {
+            // Only the one-sided form barriers its ring team. Team creation is collective: every rank
+            // creates every ring team, in the same order.
+            for (int ll = 0; oneSided && ll < t; ll++) {
                 for (int aa = 0; aa < u; aa++) {
                     Team team = comm.team(mesh.ringGroup(mesh.rankOf(ll, aa, 0)));
                     if (ll == l && aa == a) {
@@ -110,16 +111,17 @@ public final class TorusAttention implements DistributedAttention {
             }
             ringTeam = mine;
             pack = Chunks.allocate(arena, false, dt, u * t, s.batch(), sl, ht, s.headDim());
+            // Peers read and write these directly in the one-sided form: symmetric memory there only.
             for (int i = 0; i < 3; i++) {
-                x1[i] = Chunks.allocate(arena, true, dt, t * u, s.batch(), sl, ht, s.headDim());
-                tc[i] = Chunks.allocate(arena, true, dt, t * u, s.batch(), sl, ht, s.headDim());
+                x1[i] = Chunks.allocate(arena, oneSided, dt, t * u, s.batch(), sl, ht, s.headDim());
+                tc[i] = Chunks.allocate(arena, oneSided, dt, t * u, s.batch(), sl, ht, s.headDim());
             }
             out = new Chunks[t];
             for (int c = 0; c < t; c++) {
                 out[c] = Chunks.allocate(arena, false, dt, u, s.batch(), sl, ht, s.headDim());
                 states.add(AttentionState.allocate(arena, out[c]));
             }
-            oRet = Chunks.allocate(arena, true, dt, u * t, s.batch(), sl, ht, s.headDim());
+            oRet = Chunks.allocate(arena, oneSided, dt, u * t, s.batch(), sl, ht, s.headDim());
             long block = x1[0].range(0, u).region().length();
             ring = oneSided
                     ? RingAttn.pull(mesh.ringGroup(rank), rank, arena, comm, kernels, compute, ringStream, s.softmaxScale(), block, dt)
