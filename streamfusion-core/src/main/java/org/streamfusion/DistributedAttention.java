@@ -33,6 +33,7 @@ public interface DistributedAttention extends AutoCloseable {
             throw new InvalidConfigurationException("mesh topology " + plan.mesh().topology()
                     + " differs from the device topology " + device.topology(), "mesh topology == world topology");
         }
+        device.kernels().checkSupported(plan.shape());
         return switch (plan.method()) {
             case ULYSSES, RING, USP, TAS -> new UlyssesRingAttention(plan, device);
             case TORUS_TWO_SIDED -> new TorusAttention(plan, device, false);

@@ -11,6 +11,13 @@ public interface Kernels {
      */
     void attention(List<QChunk> q, List<KvChunk> kv, double scale, boolean init, boolean finalize, Stream stream);
 
+    /**
+     * Throws an {@link org.streamfusion.InvalidConfigurationException} if these kernels cannot run
+     * {@code shape} (head width, element type). Called before any collective setup.
+     */
+    default void checkSupported(org.streamfusion.AttentionShape shape) {
+    }
+
     /** Copies a view into another of the same shape (head-slice pack and unpack). */
     void copy(TensorView src, TensorView dst, Stream stream);
 }

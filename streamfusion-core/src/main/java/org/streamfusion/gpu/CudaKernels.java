@@ -15,6 +15,18 @@ import org.streamfusion.cuda.sf.SfKernels;
 /** The schedules' kernels, launched from libstreamfusion (csrc/). */
 final class CudaKernels implements Kernels {
     @Override
+    public void checkSupported(org.streamfusion.AttentionShape shape) {
+        if (shape.headDim() != 64 && shape.headDim() != 128) {
+            throw new org.streamfusion.InvalidConfigurationException("head dim D=" + shape.headDim()
+                    + " is not supported by the CUDA kernels", "D is 64 or 128 on the GPU");
+        }
+        if (shape.dtype() == DType.F32) {
+            throw new org.streamfusion.InvalidConfigurationException("dtype F32 is not supported by the CUDA attention kernel",
+                    "Q, K, V are BF16 or F16 on the GPU");
+        }
+    }
+
+    @Override
     public void attention(List<QChunk> q, List<KvChunk> kv, double scale, boolean init, boolean finalize, Stream stream) {
         List<SfKernels.QChunk> qs = new ArrayList<>(q.size());
         for (QChunk c : q) {

@@ -54,6 +54,8 @@ public final class CudaRankDevice implements RankDevice, AutoCloseable {
     private final List<GpuArena> arenas = new ArrayList<>();
     private final LongAdder[] bytes = {new LongAdder(), new LongAdder(), new LongAdder()};
     private boolean closed;
+    /** Set when a host wait failed: collective frees are then skipped, since peers may never join them. */
+    private volatile boolean failed;
 
     private CudaRankDevice(DistributedEnvironment env, Topology topology, GpuOptions options, int device,
             KeyValueStore store, NcclCommunicator nccl, NvshmemRuntime nvshmem) {
@@ -162,6 +164,8 @@ public final class CudaRankDevice implements RankDevice, AutoCloseable {
         if (closed) {
             throw new IllegalStateException("rank device is closed");
         }
+        // The CUDA device is per host thread: an arena made on another thread must still land on this GPU.
+        CudaRuntime.setDevice(device);
         GpuArena a = new GpuArena();
         arenas.add(a);
         return a;
@@ -172,31 +176,54 @@ public final class CudaRankDevice implements RankDevice, AutoCloseable {
         return bytes[c.ordinal()].sum();
     }
 
-    /** Collective: frees every arena, the teams, NVSHMEM and NCCL, then leaves the store. */
+    /**
+     * Collective: frees every arena, the teams, NVSHMEM and NCCL, then leaves the store. After a failed
+     * host wait it is not collective: it aborts NCCL, tells the other ranks through the store, skips
+     * what would wait for them (symmetric frees, NVSHMEM finalize), and releases the rest.
+     */
     @Override
     public synchronized void close() {
         if (closed) {
             return;
         }
         closed = true;
+        List<RuntimeException> errors = new ArrayList<>();
         for (GpuArena a : List.copyOf(arenas)) {
-            a.close();
+            attempt(errors, a::close);
         }
-        teams.values().forEach(t -> t.ifPresent(NvshmemTeam::close));
-        sideStreams.forEach(CudaStream::synchronize);
-        sideEvents.forEach(org.streamfusion.cuda.CudaEvent::close);
-        sideStreams.forEach(CudaStream::close);
+        teams.values().forEach(t -> t.ifPresent(team -> attempt(errors, team::close)));
+        sideStreams.forEach(s -> attempt(errors, s::synchronize));
+        sideEvents.forEach(e -> attempt(errors, e::close));
+        sideStreams.forEach(s -> attempt(errors, s::close));
         if (forkEvent != null) {
-            forkEvent.close();
+            attempt(errors, forkEvent::close);
         }
-        try {
-            store.barrier("sf/leave", env.worldSize());
-        } finally {
+        if (!failed) {
+            attempt(errors, () -> store.barrier("sf/leave", env.worldSize()));
+        }
+        if (failed || !errors.isEmpty()) {
+            attempt(errors, () -> store.abort("rank " + env.rank() + " failed; closing without its peers"));
+            attempt(errors, nccl::abort);
+        } else {
             if (nvshmem != null) {
-                nvshmem.close();
+                attempt(errors, nvshmem::close);
             }
-            nccl.close();
-            store.close();
+            attempt(errors, nccl::close);
+        }
+        store.close();
+        if (!errors.isEmpty()) {
+            RuntimeException first = errors.get(0);
+            errors.subList(1, errors.size()).forEach(first::addSuppressed);
+            throw first;
+        }
+    }
+
+    private void attempt(List<RuntimeException> errors, Runnable step) {
+        try {
+            step.run();
+        } catch (RuntimeException e) {
+            failed = true;
+            errors.add(e);
         }
     }
 
@@ -248,7 +275,7 @@ public final class CudaRankDevice implements RankDevice, AutoCloseable {
         @Override
         public synchronized Stream createStream(String name) {
             CudaStreamHandle s = new CudaStreamHandle(name, CudaStream.create(true), env.rank(), options.timeout(),
-                    nccl::checkAsyncError);
+                    nccl::checkAsyncError, () -> failed = true);
             streams.add(s);
             return s;
         }
@@ -266,8 +293,19 @@ public final class CudaRankDevice implements RankDevice, AutoCloseable {
                 return;
             }
             closed = true;
+            RuntimeException error = null;
             for (CudaStreamHandle s : streams) {
-                s.synchronize("close arena");
+                try {
+                    s.synchronize("close arena");
+                } catch (RuntimeException e) {
+                    error = error == null ? e : error;
+                }
+            }
+            if (error != null || failed) {
+                // Work may still be in flight and peers may never reach nvshmem_free: leave the memory to
+                // the process's exit rather than free it under a running kernel or hang in a collective.
+                throw error != null ? error : new IllegalStateException("rank " + env.rank() + " failed earlier; "
+                        + "its device memory is left to the process's exit");
             }
             events.forEach(CudaEventHandle::close);
             streams.forEach(CudaStreamHandle::close);
@@ -398,21 +436,38 @@ public final class CudaRankDevice implements RankDevice, AutoCloseable {
         @Override
         public void exchange(List<Transfer> sends, List<Transfer> recvs, Stream stream, String step) {
             CudaStreamHandle s = (CudaStreamHandle) stream;
+            // Everything that can be refused is checked before the group opens: a group ended half
+            // issued would leave the peers waiting for the rest.
+            List<MemorySegment> out = new ArrayList<>(sends.size());
+            List<MemorySegment> in = new ArrayList<>(recvs.size());
+            for (Transfer t : sends) {
+                checkPeer(t.peer(), step);
+                out.add(CudaBuffer.of(t.buffer()).segment());
+            }
+            for (Transfer t : recvs) {
+                checkPeer(t.peer(), step);
+                in.add(CudaBuffer.of(t.buffer()).segment());
+            }
             NcclCommunicator.groupStart();
             try {
-                for (Transfer t : sends) {
-                    MemorySegment seg = CudaBuffer.of(t.buffer()).segment();
-                    nccl.send(seg, seg.byteSize(), NcclDataType.UINT8, t.peer(), s.cuda());
-                    count(t.peer(), seg.byteSize());
+                for (int i = 0; i < out.size(); i++) {
+                    nccl.send(out.get(i), out.get(i).byteSize(), NcclDataType.UINT8, sends.get(i).peer(), s.cuda());
+                    count(sends.get(i).peer(), out.get(i).byteSize());
                 }
-                for (Transfer t : recvs) {
-                    MemorySegment seg = CudaBuffer.of(t.buffer()).segment();
-                    nccl.recv(seg, seg.byteSize(), NcclDataType.UINT8, t.peer(), s.cuda());
+                for (int i = 0; i < in.size(); i++) {
+                    nccl.recv(in.get(i), in.get(i).byteSize(), NcclDataType.UINT8, recvs.get(i).peer(), s.cuda());
                 }
             } finally {
                 NcclCommunicator.groupEnd();
             }
             s.enqueued(step);
+        }
+
+        private void checkPeer(int peer, String step) {
+            if (peer < 0 || peer >= env.worldSize()) {
+                throw new IllegalArgumentException("step '" + step + "': peer " + peer + " is outside the world of "
+                        + env.worldSize() + " (rule: 0 <= peer < N)");
+            }
         }
 
         private CudaBuffer symmetric(Buffer b, String step) {

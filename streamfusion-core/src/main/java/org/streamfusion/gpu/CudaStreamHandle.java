@@ -15,15 +15,18 @@ final class CudaStreamHandle implements Stream {
     private final int rank;
     private final Duration timeout;
     private final Runnable asyncErrorCheck;
+    private final Runnable onFailure;
     private volatile String lastStep = "(nothing enqueued)";
 
-    CudaStreamHandle(String name, CudaStream stream, int rank, Duration timeout, Runnable asyncErrorCheck) {
+    CudaStreamHandle(String name, CudaStream stream, int rank, Duration timeout, Runnable asyncErrorCheck,
+            Runnable onFailure) {
         this.name = name;
         this.stream = stream;
         this.drained = CudaEvent.create(false);
         this.rank = rank;
         this.timeout = timeout;
         this.asyncErrorCheck = asyncErrorCheck;
+        this.onFailure = onFailure;
     }
 
     CudaStream cuda() {
@@ -52,6 +55,15 @@ final class CudaStreamHandle implements Stream {
 
     @Override
     public void synchronize(String step) {
+        try {
+            drain(step);
+        } catch (RuntimeException e) {
+            onFailure.run(); // the device must not take part in collective frees after this
+            throw e;
+        }
+    }
+
+    private void drain(String step) {
         drained.record(stream);
         long start = System.nanoTime();
         long deadline = start + timeout.toNanos();

@@ -30,6 +30,17 @@ public final class HostTransfer {
                 }
             }
             CudaRuntime.copy(d.segment(), host);
+            // From pageable memory cudaMemcpy may return before the DMA lands; peers and non-blocking
+            // streams must see the data.
+            CudaRuntime.synchronizeDevice();
+        }
+    }
+
+    /** Fills a buffer with all-ones bytes (NaN in bf16, fp16 and fp32) and waits: an output nothing wrote fails a check. */
+    public static void poison(Buffer b) {
+        try (org.streamfusion.cuda.CudaStream s = org.streamfusion.cuda.CudaStream.create(true)) {
+            org.streamfusion.cuda.DeviceMemory.fill(CudaBuffer.of(b).segment(), (byte) 0xFF, s);
+            s.synchronize();
         }
     }
 
