@@ -42,6 +42,10 @@ public final class Launcher {
             if (mainClass == null || mainClass.isBlank()) {
                 throw new IllegalArgumentException("no main class given");
             }
+            if (nnodes > 1 && (masterPort == 0 || masterAddr.equals("127.0.0.1"))) {
+                throw new IllegalArgumentException("--nnodes " + nnodes + " needs --master-addr (rank 0's host, not "
+                        + masterAddr + ") and --master-port (not " + masterPort + ") given the same on every node");
+            }
         }
 
         static Options parse(List<String> argv) {
@@ -102,6 +106,22 @@ public final class Launcher {
         List<Process> procs = new ArrayList<>();
         List<Deque<String>> tails = new ArrayList<>();
         List<Thread> pumps = new ArrayList<>();
+        // Ctrl-C or a kill of the launcher must not leave ranks holding GPUs.
+        Thread reaper = new Thread(() -> procs.forEach(Process::destroyForcibly), "launch-reaper");
+        Runtime.getRuntime().addShutdownHook(reaper);
+        try {
+            return watch(o, console, port, java, procs, tails, pumps);
+        } finally {
+            try {
+                Runtime.getRuntime().removeShutdownHook(reaper);
+            } catch (IllegalStateException shuttingDown) {
+                // the hook is running already
+            }
+        }
+    }
+
+    private static Result watch(Options o, PrintStream console, int port, String java, List<Process> procs,
+            List<Deque<String>> tails, List<Thread> pumps) {
         try {
             for (int local = 0; local < o.nproc(); local++) {
                 int rank = o.nodeRank() * o.nproc() + local;

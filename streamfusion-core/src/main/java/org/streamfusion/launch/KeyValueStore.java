@@ -69,12 +69,17 @@ public final class KeyValueStore implements AutoCloseable {
                 try {
                     s.connect(new InetSocketAddress(host, port), (int) Math.max(1, Math.min(1000, timeout.toMillis())));
                     s.setTcpNoDelay(true);
+                    // A reply takes at most the store's own wait; beyond that the connection is dead.
+                    s.setSoTimeout((int) Math.min(Integer.MAX_VALUE, timeout.toMillis() + 10_000));
                     return new KeyValueStore(rank, timeout, server, s);
                 } catch (IOException e) {
                     last = e;
                     s.close();
                     Thread.sleep(50);
                 }
+            }
+            if (server != null) {
+                server.close();
             }
             throw new CommunicationTimeoutException(rank, "connect to the rendezvous store at " + host + ":" + port, timeout,
                     "rank 0's store did not answer: " + (last == null ? "no attempt" : last.getMessage()));
