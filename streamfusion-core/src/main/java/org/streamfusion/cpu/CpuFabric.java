@@ -233,7 +233,7 @@ final class CpuFabric {
             return;
         }
         // Stage the source now: after putmem_on_stream returns the source may be reused.
-        MemorySegment staged = MemorySegment.ofArray(new byte[(int) src.byteSize()]);
+        MemorySegment staged = java.lang.foreign.Arena.ofAuto().allocate(src.byteSize());
         MemorySegment.copy(src, 0, staged, 0, src.byteSize());
         synchronized (pendingPuts) {
             pendingPuts.get(rank).add(() -> MemorySegment.copy(staged, 0, dst, 0, staged.byteSize()));
@@ -276,8 +276,11 @@ final class CpuFabric {
         for (var r : recvs) {
             checkPeer(r.peer(), rank, step);
             LinkedBlockingQueue<PendingSend> ch = channel(r.peer(), rank);
-            await(() -> !ch.isEmpty(), rank, step, () -> "receive from rank " + r.peer() + " never matched by a send");
-            PendingSend p = ch.poll();
+            PendingSend[] taken = new PendingSend[1];
+            // Idempotent: await evaluates the condition more than once, and a taken send must stay taken.
+            await(() -> taken[0] != null || (taken[0] = ch.poll()) != null, rank, step,
+                    () -> "receive from rank " + r.peer() + " never matched by a send");
+            PendingSend p = taken[0];
             CpuBuffer dst = CpuBuffer.of(r.buffer());
             if (p.src().length() != dst.length()) {
                 throw new IllegalStateException("rank " + rank + " at step '" + step + "': receive of " + dst.length()
