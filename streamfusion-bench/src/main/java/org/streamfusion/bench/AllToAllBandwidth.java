@@ -35,11 +35,12 @@ public final class AllToAllBandwidth {
         int reps = args.length > 1 ? Integer.parseInt(args[1]) : 20;
         boolean ok = true;
         List<String> rows = new ArrayList<>();
-        try (CudaRankDevice dev = CudaRankDevice.join(env, Topology.of(1, n), GpuOptions.defaults());
-                DeviceArena arena = dev.newArena()) {
-            Stream stream = arena.createStream("a2a");
+        try (CudaRankDevice dev = CudaRankDevice.join(env, Topology.of(1, n), GpuOptions.defaults())) {
             Communicator comm = dev.communicator();
             for (String mib : args[0].split(",")) {
+                // One arena per size: the symmetric heap holds only one size's buffers at a time.
+                try (DeviceArena arena = dev.newArena()) {
+                Stream stream = arena.createStream("a2a");
                 long bytes = Long.parseLong(mib) << 20;
                 long chunk = bytes / 4 / n; // fp32 elements per peer
                 Buffer send = arena.allocate(chunk * n, DType.F32);
@@ -76,6 +77,7 @@ public final class AllToAllBandwidth {
                 double busBytes = (double) bytes * (n - 1) / n;
                 rows.add(String.format(Locale.ROOT, "%8s MiB  NCCL %8.3f ms %7.1f GB/s   NVSHMEM put %8.3f ms %7.1f GB/s",
                         mib, ncclMs, busBytes / ncclMs / 1e6, shmemMs, busBytes / shmemMs / 1e6));
+                }
             }
         }
         if (me == 0) {
