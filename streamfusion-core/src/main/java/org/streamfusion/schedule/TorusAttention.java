@@ -5,7 +5,6 @@ import java.util.List;
 import org.streamfusion.AttentionShape;
 import org.streamfusion.DType;
 import org.streamfusion.DeviceMesh;
-import org.streamfusion.DistributedAttention;
 import org.streamfusion.Plan;
 import org.streamfusion.ProcessGroup;
 import org.streamfusion.backend.AttentionState;
@@ -13,11 +12,9 @@ import org.streamfusion.backend.Buffer;
 import org.streamfusion.backend.Chunks;
 import org.streamfusion.backend.Communicator;
 import org.streamfusion.backend.Communicator.Transfer;
-import org.streamfusion.backend.DeviceArena;
 import org.streamfusion.backend.Event;
 import org.streamfusion.backend.Kernels;
 import org.streamfusion.backend.RankDevice;
-import org.streamfusion.backend.Stream;
 import org.streamfusion.backend.Team;
 import org.streamfusion.backend.TensorView;
 
@@ -40,15 +37,10 @@ import org.streamfusion.backend.TensorView;
  * return and the reverse intra-machine Ulysses in one transfer, so the layer needs no machine-crossing
  * barrier between them, only the two at its start and end.
  */
-public final class TorusAttention implements DistributedAttention {
-    private final Plan plan;
+public final class TorusAttention extends ScheduledAttention {
     private final boolean oneSided;
     private final Communicator comm;
     private final Kernels kernels;
-    private final DeviceArena arena;
-    private final Stream compute;
-    private final Stream ringStream;
-    private final Stream commStream;
     private final DeviceMesh mesh;
     private final int t;
     private final int u;
@@ -73,10 +65,9 @@ public final class TorusAttention implements DistributedAttention {
     private final Event computeDone;
     private final Event ringDone;
     private final Event done;
-    private boolean closed;
 
     public TorusAttention(Plan plan, RankDevice device, boolean oneSided) {
-        this.plan = plan;
+        super(plan, device);
         this.oneSided = oneSided;
         this.comm = device.communicator();
         this.kernels = device.kernels();
@@ -93,11 +84,7 @@ public final class TorusAttention implements DistributedAttention {
         torus = mesh.torusGroup(rank);
         int sl = plan.localSeqLen();
         DType dt = device.storageType(s.dtype());
-        arena = device.newArena();
         try {
-            compute = arena.createStream("compute");
-            ringStream = arena.createStream("ring");
-            commStream = arena.createStream("comm");
             Team mine = null;
             // Only the one-sided form barriers its ring team. Team creation is collective: every rank
             // creates every ring team, in the same order.
@@ -143,16 +130,6 @@ public final class TorusAttention implements DistributedAttention {
         }
     }
 
-    @Override
-    public Plan plan() {
-        return plan;
-    }
-
-    @Override
-    public Stream stream() {
-        return compute;
-    }
-
     private String name() {
         return oneSided ? "SFU" : "TORUS2";
     }
@@ -163,11 +140,7 @@ public final class TorusAttention implements DistributedAttention {
     }
 
     @Override
-    public void forward(TensorView q, TensorView k, TensorView v, TensorView o) {
-        if (closed) {
-            throw new IllegalStateException("attention is closed");
-        }
-        DistributedAttention.checkShards(plan, q, k, v, o);
+    protected void enqueue(TensorView q, TensorView k, TensorView v, TensorView o) {
         String n = name();
         compute.record(entry, n + " entry");
         commStream.waitFor(entry);
@@ -262,14 +235,18 @@ public final class TorusAttention implements DistributedAttention {
         if (oneSided) {
             comm.barrierAll(commStream, n + " step 6 BarrierAll");
         }
-        int hIntra = plan.shape().heads() / u;
         for (int aa = 0; aa < u; aa++) {
             for (int s = 0; s < t; s++) {
-                kernels.copy(oRet.chunk(aa * t + s), o.headSlice(aa * hIntra + s * ht, ht), commStream);
+                kernels.copy(oRet.chunk(aa * t + s), headGroup(o, aa, s), commStream);
             }
         }
         commStream.record(done, n + " done");
         compute.waitFor(done);
+    }
+
+    /** Heads {@code H_{a',s}} of a {@code [B, S/N, H, D]} shard: sub-group {@code s} of intra group {@code a'}. */
+    private TensorView headGroup(TensorView x, int aa, int s) {
+        return x.headSlice(aa * (plan.shape().heads() / u) + s * ht, ht);
     }
 
     private QGroup group(int c) {
@@ -278,10 +255,9 @@ public final class TorusAttention implements DistributedAttention {
 
     /** Step 1 for one tensor: pack heads {@code H_{a',s}} and send them to {@code X1[s*u' + a]} of member {@code a'}. */
     private void scatterIntra(TensorView x, Chunks dst, String step) {
-        int hIntra = plan.shape().heads() / u;
         for (int aa = 0; aa < u; aa++) {
             for (int s = 0; s < t; s++) {
-                kernels.copy(x.headSlice(aa * hIntra + s * ht, ht), pack.chunk(aa * t + s), commStream);
+                kernels.copy(headGroup(x, aa, s), pack.chunk(aa * t + s), commStream);
             }
         }
         if (oneSided) {
@@ -329,13 +305,5 @@ public final class TorusAttention implements DistributedAttention {
             comm.exchange(sends, recvs, commStream, step + " send/recv");
         }
         commStream.record(arrived[c], step);
-    }
-
-    @Override
-    public void close() {
-        if (!closed) {
-            closed = true;
-            arena.close();
-        }
     }
 }

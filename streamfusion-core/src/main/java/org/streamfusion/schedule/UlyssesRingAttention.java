@@ -4,11 +4,9 @@ import java.util.List;
 import org.streamfusion.AttentionShape;
 import org.streamfusion.DType;
 import org.streamfusion.DeviceMesh;
-import org.streamfusion.DistributedAttention;
 import org.streamfusion.Plan;
 import org.streamfusion.backend.AttentionState;
 import org.streamfusion.backend.Chunks;
-import org.streamfusion.backend.DeviceArena;
 import org.streamfusion.backend.Event;
 import org.streamfusion.backend.RankDevice;
 import org.streamfusion.backend.Stream;
@@ -20,13 +18,7 @@ import org.streamfusion.backend.TensorView;
  * same schedule on other meshes; only the groups the {@link DeviceMesh} hands out differ.
  * Nothing is overlapped but the ring's transfers with its own launches.
  */
-public final class UlyssesRingAttention implements DistributedAttention {
-    private final Plan plan;
-    private final RankDevice device;
-    private final DeviceArena arena;
-    private final Stream compute;
-    private final Stream ringStream;
-    private final Stream comm;
+public final class UlyssesRingAttention extends ScheduledAttention {
     private final Event entry;
     private final Event scattered;
     private final Event gathered;
@@ -39,11 +31,9 @@ public final class UlyssesRingAttention implements DistributedAttention {
     private final Chunks oU;
     private final List<AttentionState> states;
     private final RingAttn ring;
-    private boolean closed;
 
     public UlyssesRingAttention(Plan plan, RankDevice device) {
-        this.plan = plan;
-        this.device = device;
+        super(plan, device);
         AttentionShape s = plan.shape();
         DeviceMesh mesh = plan.mesh();
         int rank = device.rank();
@@ -51,11 +41,7 @@ public final class UlyssesRingAttention implements DistributedAttention {
         int sl = plan.localSeqLen();
         int hu = s.heads() / u;
         DType dt = device.storageType(s.dtype());
-        this.arena = device.newArena();
         try {
-            compute = arena.createStream("compute");
-            ringStream = arena.createStream("ring");
-            comm = arena.createStream("comm");
             entry = arena.createEvent();
             scattered = arena.createEvent();
             gathered = arena.createEvent();
@@ -78,21 +64,8 @@ public final class UlyssesRingAttention implements DistributedAttention {
     }
 
     @Override
-    public Plan plan() {
-        return plan;
-    }
-
-    @Override
-    public Stream stream() {
-        return compute;
-    }
-
-    @Override
-    public void forward(TensorView q, TensorView k, TensorView v, TensorView o) {
-        if (closed) {
-            throw new IllegalStateException("attention is closed");
-        }
-        DistributedAttention.checkShards(plan, q, k, v, o);
+    protected void enqueue(TensorView q, TensorView k, TensorView v, TensorView o) {
+        Stream comm = commStream;
         String m = plan.method().name();
         compute.record(entry, m + " entry");
         comm.waitFor(entry);
@@ -118,13 +91,5 @@ public final class UlyssesRingAttention implements DistributedAttention {
         }
         comm.record(gathered, m + " all-to-all O");
         compute.waitFor(gathered);
-    }
-
-    @Override
-    public void close() {
-        if (!closed) {
-            closed = true;
-            arena.close();
-        }
     }
 }
