@@ -144,6 +144,31 @@ class FabricSemanticsTest {
     }
 
     @Test
+    void oneSidedCallsRefuseLocalMemoryMissizedBuffersAndPeersOutsideTheWorld() {
+        try (CpuWorld w = CpuWorld.create(Topology.of(1, 1))) {
+            var dev = w.device(0);
+            try (DeviceArena arena = dev.newArena()) {
+                Stream s = arena.createStream("comm");
+                Buffer local = arena.allocate(4, DType.F32);
+                Buffer sym = arena.allocateSymmetric(4, DType.F32);
+                var comm = dev.communicator();
+                var notSymmetric = assertThrows(IllegalArgumentException.class,
+                        () -> comm.scatterPush(List.of(sym), local, new int[] {0}, s, "push"));
+                assertTrue(notSymmetric.getMessage().contains("rule: peers address only symmetric buffers"));
+                var size = assertThrows(IllegalArgumentException.class,
+                        () -> comm.gatherPull(List.of(arena.allocate(2, DType.F32)), sym, new int[] {0}, s, "pull"));
+                assertTrue(size.getMessage().contains("16 bytes into 8"), size.getMessage());
+                var count = assertThrows(IllegalArgumentException.class,
+                        () -> comm.scatterPush(List.of(local, local), sym, new int[] {0}, s, "push"));
+                assertTrue(count.getMessage().contains("2 buffers for 1 PEs"), count.getMessage());
+                var peer = assertThrows(IllegalArgumentException.class,
+                        () -> comm.gatherPull(List.of(local), sym, new int[] {1}, s, "pull"));
+                assertTrue(peer.getMessage().contains("peer 1 is outside the world of 1"), peer.getMessage());
+            }
+        }
+    }
+
+    @Test
     void symmetricAllocationsOfDifferentSizesAreRejected() {
         try (CpuWorld w = CpuWorld.create(TOPO, CpuOptions.defaults().withTimeout(Duration.ofSeconds(2)))) {
             var e = assertThrows(IllegalStateException.class, () -> w.run(dev -> {

@@ -197,9 +197,7 @@ final class CpuFabric {
 
     /** The same slice of a symmetric buffer, on rank {@code pe}. */
     MemorySegment resolve(CpuBuffer b, int pe) {
-        if (!b.isSymmetric()) {
-            throw new IllegalArgumentException("one-sided access to a buffer that is not symmetric (rule: peers address only symmetric memory)");
-        }
+        org.streamfusion.backend.TransferChecks.symmetric(b, "resolve on rank " + pe);
         return symmetricSegment(b.symmetricIndex(), pe).asSlice(b.symmetricOffset() * Float.BYTES, b.segment().byteSize());
     }
 
@@ -298,10 +296,7 @@ final class CpuFabric {
     }
 
     void checkPeer(int peer, int rank, String step) {
-        if (peer < 0 || peer >= worldSize) {
-            throw new IllegalArgumentException("rank " + rank + " at step '" + step + "': peer " + peer
-                    + " is outside the world of " + worldSize + " (rule: 0 <= peer < N)");
-        }
+        org.streamfusion.backend.TransferChecks.peer(peer, worldSize, rank, step);
     }
 
     // ---- barriers --------------------------------------------------------------------------------

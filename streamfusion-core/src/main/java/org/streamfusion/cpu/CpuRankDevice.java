@@ -15,6 +15,7 @@ import org.streamfusion.backend.Kernels;
 import org.streamfusion.backend.RankDevice;
 import org.streamfusion.backend.Stream;
 import org.streamfusion.backend.Team;
+import org.streamfusion.backend.TransferChecks;
 
 /** One in-process rank of a {@link CpuWorld}. */
 public final class CpuRankDevice implements RankDevice {
@@ -166,13 +167,13 @@ public final class CpuRankDevice implements RankDevice {
 
         @Override
         public void scatterPush(List<Buffer> srcs, Buffer dst, int[] pes, Stream stream, String step) {
-            check(srcs.size(), pes, step);
-            CpuBuffer d = symmetricOf(dst, step);
+            TransferChecks.onePerPe(srcs.size(), pes, fabric.worldSize, rank, step);
+            TransferChecks.symmetric(dst, step);
+            CpuBuffer d = CpuBuffer.of(dst);
             List<CpuBuffer> s = srcs.stream().map(CpuBuffer::of).toList();
             int[] p = pes.clone();
-            for (int i = 0; i < p.length; i++) {
-                fabric.checkPeer(p[i], rank, step);
-                requireSameLength(s.get(i), d, step);
+            for (CpuBuffer src : s) {
+                TransferChecks.sameSize(src, d, step);
             }
             ((CpuStream) stream).enqueue(step, () -> {
                 for (int i = 0; i < p.length; i++) {
@@ -184,13 +185,13 @@ public final class CpuRankDevice implements RankDevice {
 
         @Override
         public void gatherPull(List<Buffer> dsts, Buffer src, int[] pes, Stream stream, String step) {
-            check(dsts.size(), pes, step);
-            CpuBuffer sb = symmetricOf(src, step);
+            TransferChecks.onePerPe(dsts.size(), pes, fabric.worldSize, rank, step);
+            TransferChecks.symmetric(src, step);
+            CpuBuffer sb = CpuBuffer.of(src);
             List<CpuBuffer> d = dsts.stream().map(CpuBuffer::of).toList();
             int[] p = pes.clone();
-            for (int i = 0; i < p.length; i++) {
-                fabric.checkPeer(p[i], rank, step);
-                requireSameLength(sb, d.get(i), step);
+            for (CpuBuffer dst : d) {
+                TransferChecks.sameSize(sb, dst, step);
             }
             ((CpuStream) stream).enqueue(step, () -> {
                 for (int i = 0; i < p.length; i++) {
@@ -225,27 +226,6 @@ public final class CpuRankDevice implements RankDevice {
                 CpuBuffer.of(x.buffer());
             }
             ((CpuStream) stream).enqueue(step, () -> fabric.exchange(rank, s, r, step));
-        }
-
-        private void check(int n, int[] pes, String step) {
-            if (n != pes.length) {
-                throw new IllegalArgumentException("step '" + step + "': " + n + " buffers for " + pes.length + " PEs");
-            }
-        }
-
-        private CpuBuffer symmetricOf(Buffer b, String step) {
-            CpuBuffer c = CpuBuffer.of(b);
-            if (!c.isSymmetric()) {
-                throw new IllegalArgumentException("step '" + step + "': one-sided access to memory that is not symmetric "
-                        + "(rule: peers address only symmetric buffers)");
-            }
-            return c;
-        }
-
-        private void requireSameLength(CpuBuffer a, CpuBuffer b, String step) {
-            if (a.length() != b.length()) {
-                throw new IllegalArgumentException("step '" + step + "': " + a.length() + " elements into " + b.length());
-            }
         }
     }
 }

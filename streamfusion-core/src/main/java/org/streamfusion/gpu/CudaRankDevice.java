@@ -11,7 +11,6 @@ import org.streamfusion.DType;
 import org.streamfusion.InvalidConfigurationException;
 import org.streamfusion.LinkClass;
 import org.streamfusion.ProcessGroup;
-import org.streamfusion.StreamFusionException;
 import org.streamfusion.Topology;
 import org.streamfusion.backend.Buffer;
 import org.streamfusion.backend.Communicator;
@@ -21,6 +20,7 @@ import org.streamfusion.backend.Kernels;
 import org.streamfusion.backend.RankDevice;
 import org.streamfusion.backend.Stream;
 import org.streamfusion.backend.Team;
+import org.streamfusion.backend.TransferChecks;
 import org.streamfusion.cuda.CudaRuntime;
 import org.streamfusion.cuda.CudaStream;
 import org.streamfusion.cuda.DeviceMemory;
@@ -317,6 +317,11 @@ public final class CudaRankDevice implements RankDevice, AutoCloseable {
 
     private static final int MAX_SIDE_STREAMS = 8;
 
+    /** Teams are per member set; the group's axis name does not matter. */
+    private static String teamKey(ProcessGroup g) {
+        return g.start() + "/" + g.stride() + "/" + g.size();
+    }
+
     /** One put or get of a fanned-out primitive, issued on the stream it is given. */
     @FunctionalInterface
     private interface CopyOp {
@@ -337,20 +342,22 @@ public final class CudaRankDevice implements RankDevice, AutoCloseable {
         @Override
         public Team team(ProcessGroup group) {
             if (group.size() > 1 && nvshmem != null) {
-                String key = group.start() + "/" + group.stride() + "/" + group.size();
                 // Collective over the world: every rank asks for every group, in the same order.
-                teams.computeIfAbsent(key, k -> nvshmem.world().splitStrided(group.start(), group.stride(), group.size()));
+                teams.computeIfAbsent(teamKey(group),
+                        k -> nvshmem.world().splitStrided(group.start(), group.stride(), group.size()));
             }
             return () -> group;
         }
 
         @Override
         public void scatterPush(List<Buffer> srcs, Buffer dst, int[] pes, Stream stream, String step) {
-            CudaBuffer d = symmetric(dst, step);
+            TransferChecks.onePerPe(srcs.size(), pes, env.worldSize(), env.rank(), step);
+            TransferChecks.symmetric(dst, step);
+            CudaBuffer d = CudaBuffer.of(dst);
             CudaStreamHandle s = (CudaStreamHandle) stream;
             shmem(step);
-            for (int i = 0; i < pes.length; i++) {
-                requireSameSize(CudaBuffer.of(srcs.get(i)), d, step);
+            for (Buffer src : srcs) {
+                TransferChecks.sameSize(CudaBuffer.of(src), d, step);
             }
             fanOut(s.cuda(), pes.length, (i, on) -> {
                 CudaBuffer src = CudaBuffer.of(srcs.get(i));
@@ -362,11 +369,13 @@ public final class CudaRankDevice implements RankDevice, AutoCloseable {
 
         @Override
         public void gatherPull(List<Buffer> dsts, Buffer src, int[] pes, Stream stream, String step) {
-            CudaBuffer sb = symmetric(src, step);
+            TransferChecks.onePerPe(dsts.size(), pes, env.worldSize(), env.rank(), step);
+            TransferChecks.symmetric(src, step);
+            CudaBuffer sb = CudaBuffer.of(src);
             CudaStreamHandle s = (CudaStreamHandle) stream;
             shmem(step);
-            for (int i = 0; i < pes.length; i++) {
-                requireSameSize(sb, CudaBuffer.of(dsts.get(i)), step);
+            for (Buffer dst : dsts) {
+                TransferChecks.sameSize(sb, CudaBuffer.of(dst), step);
             }
             fanOut(s.cuda(), pes.length, (i, on) -> {
                 CudaBuffer dst = CudaBuffer.of(dsts.get(i));
@@ -417,7 +426,7 @@ public final class CudaRankDevice implements RankDevice, AutoCloseable {
             if (g.size() == 1) {
                 shmem(step).quiet(s.cuda()); // a team of one: only the puts to complete
             } else {
-                Optional<NvshmemTeam> t = teams.get(g.start() + "/" + g.stride() + "/" + g.size());
+                Optional<NvshmemTeam> t = teams.get(teamKey(g));
                 if (t == null || t.isEmpty()) {
                     throw new IllegalStateException("step '" + step + "': rank " + env.rank() + " has no team for " + g);
                 }
@@ -441,11 +450,11 @@ public final class CudaRankDevice implements RankDevice, AutoCloseable {
             List<MemorySegment> out = new ArrayList<>(sends.size());
             List<MemorySegment> in = new ArrayList<>(recvs.size());
             for (Transfer t : sends) {
-                checkPeer(t.peer(), step);
+                TransferChecks.peer(t.peer(), env.worldSize(), env.rank(), step);
                 out.add(CudaBuffer.of(t.buffer()).segment());
             }
             for (Transfer t : recvs) {
-                checkPeer(t.peer(), step);
+                TransferChecks.peer(t.peer(), env.worldSize(), env.rank(), step);
                 in.add(CudaBuffer.of(t.buffer()).segment());
             }
             NcclCommunicator.groupStart();
@@ -461,29 +470,6 @@ public final class CudaRankDevice implements RankDevice, AutoCloseable {
                 NcclCommunicator.groupEnd();
             }
             s.enqueued(step);
-        }
-
-        private void checkPeer(int peer, String step) {
-            if (peer < 0 || peer >= env.worldSize()) {
-                throw new IllegalArgumentException("step '" + step + "': peer " + peer + " is outside the world of "
-                        + env.worldSize() + " (rule: 0 <= peer < N)");
-            }
-        }
-
-        private CudaBuffer symmetric(Buffer b, String step) {
-            CudaBuffer c = CudaBuffer.of(b);
-            if (!c.isSymmetric()) {
-                throw new IllegalArgumentException("step '" + step + "': one-sided access to memory that is not symmetric "
-                        + "(rule: peers address only symmetric buffers)");
-            }
-            return c;
-        }
-
-        private void requireSameSize(CudaBuffer a, CudaBuffer b, String step) {
-            if (a.segment().byteSize() != b.segment().byteSize()) {
-                throw new StreamFusionException("step '" + step + "': " + a.segment().byteSize() + " bytes into "
-                        + b.segment().byteSize());
-            }
         }
     }
 }
