@@ -42,7 +42,7 @@ extern "C" {
 #endif
 
 /* ABI version: bumped on any incompatible change of this header. */
-#define SF_ABI_VERSION 1
+#define SF_ABI_VERSION 2
 
 /* ---- status codes (negative: argument errors; positive: cudaError_t) ---- */
 #define SF_OK 0
@@ -180,6 +180,32 @@ SF_API int sf_state_finalize(const sf_state* state, const sf_view* out, sf_dtype
  */
 SF_API int sf_copy_strided(const sf_view* src, const sf_view* dst, int head_dim,
                            sf_dtype dtype, void* stream);
+
+/* ---- sf_copy_segments ---- */
+#define SF_MAX_COPY_SEGMENTS 64
+
+/* One byte range to copy: dst and src may be peer addresses (NVLink mappings such as
+ * nvshmem_ptr returns) as well as local ones. */
+typedef struct sf_copy_segment {
+    void* dst;
+    const void* src;
+    int64_t bytes;
+} sf_copy_segment;
+
+/*
+ * sf_copy_segments -- copy every segment with one kernel in which each segment has
+ * its own blocks, so copies to (or from) different peers run side by side, each
+ * block loading 16-byte vectors before storing them. This is the mover of the
+ * one-sided primitives over NVLink: SM stores reach the links' aggregate bandwidth
+ * where copy engines do not. Each thread ends with a system-scope fence, so the
+ * stores are performed before the kernel completes (a barrier on the same stream
+ * then publishes them). Segments must not overlap each other's destinations or
+ * their own sources. 16-byte vectors where dst, src and bytes allow, bytes
+ * otherwise. count in [0, SF_MAX_COPY_SEGMENTS]; bytes >= 0 (0 = nothing);
+ * blocks_per_segment <= 0 picks one from the segment count.
+ */
+SF_API int sf_copy_segments(const sf_copy_segment* segments, int count, int blocks_per_segment,
+                            void* stream);
 
 /* Name of a status (SF_* codes and cudaError_t values). Never NULL. */
 SF_API const char* sf_status_string(int status);

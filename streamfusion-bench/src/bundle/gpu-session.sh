@@ -2,7 +2,10 @@
 # One device call, from the repository root of a GPU host, with the bundle tarball at .bundle/:
 # the gpu-tagged tests, the attention check of every mesh, all-to-all bandwidth from Java against
 # PyTorch's all_to_all_single, and the downcall overhead from Java (JMH) against C. Logs go to $OUT.
-#   ATTN="2x2 8192 8 128 20"  the GpuCheck arguments (topology S H D reps)
+#   STAGES="csrc cpu gpu1 gpuN check big a2a downcall"  which parts to run (default: all)
+#   ATTN / ATTN_BIG                                    the GpuCheck arguments (topology S H D reps mode)
+# csrc: with .bundle/csrc/sf_test (built on the development machine, next to its libstreamfusion.so) it
+# runs that; otherwise it builds csrc here first.
 set -uo pipefail
 OUT=${OUT:-/tmp/sf-out}
 mkdir -p "$OUT" /tmp/sfb
@@ -20,35 +23,68 @@ if [ -z "${STREAMFUSION_NCCL_PATH:-}" ]; then
   [ -f "$nccl" ] && export STREAMFUSION_NCCL_PATH=$nccl
 fi
 echo "== NCCL for Java: ${STREAMFUSION_NCCL_PATH:-system libnccl.so.2}"
-echo "== csrc: build here, C++ correctness driver (ctest)"
-cmake -S csrc -B /tmp/sfc -DCMAKE_BUILD_TYPE=Release > "$OUT/csrc-cmake.log" 2>&1 && cmake --build /tmp/sfc -j16 > "$OUT/csrc-build.log" 2>&1 \
-  && (cd /tmp/sfc && timeout 200 ctest --timeout 180 -V -R 'sf_correctness$' > "$OUT/ctest.log" 2>&1; echo "ctest exit $?")
-grep -E "packed exact|FAIL|tests passed|tests failed" "$OUT/ctest.log" | head -12
-echo "== the CPU suite from the bundle"
-timeout 300 "$SF" test --exclude-tag gpu > "$OUT/tests-cpu.log" 2>&1; echo "exit $?"
-grep -E "✘|tests (successful|failed|aborted|skipped)" "$OUT/tests-cpu.log" | head -20
-echo "== gpu-tagged tests on 1 GPU"
-CUDA_VISIBLE_DEVICES=0 timeout 200 "$SF" test --include-tag gpu > "$OUT/gpu-tests-1gpu.log" 2>&1; echo "exit $?"
-grep -E "✘|↷|tests (successful|failed|aborted|skipped)" "$OUT/gpu-tests-1gpu.log" | head -20
-echo "== gpu-tagged tests on $N GPUs"
-timeout 300 "$SF" test --include-tag gpu > "$OUT/gpu-tests.log" 2>&1; echo "exit $?"
-grep -E "✘|tests (successful|failed|aborted|skipped)" "$OUT/gpu-tests.log" | head -20
-echo "== attention check: GpuCheck ${ATTN:=2x2 8192 8 128 20 check}"
-# shellcheck disable=SC2086
-timeout 300 "$SF" launch --nproc "$N" org.streamfusion.bench.GpuCheck $ATTN > "$OUT/gpucheck.log" 2>&1; echo "exit $?"
-grep -E "^\[rank 0\]|PASS|FAIL|Exception" "$OUT/gpucheck.log" | head -60
-echo "== layer timing, Flux-sized: GpuCheck ${ATTN_BIG:=2x2 65536 24 128 10 nocheck}"
-# shellcheck disable=SC2086
-timeout 300 "$SF" launch --nproc "$N" org.streamfusion.bench.GpuCheck $ATTN_BIG > "$OUT/gpucheck-big.log" 2>&1; echo "exit $?"
-grep -E "^\[rank 0\]|FAIL|Exception" "$OUT/gpucheck-big.log" | head -60
-echo "== all-to-all, Java"
-timeout 200 "$SF" launch --nproc "$N" org.streamfusion.bench.AllToAllBandwidth 64,256 20 > "$OUT/a2a-java.log" 2>&1
-echo "exit $?"; grep -E "^\[rank 0\]|FAIL|Exception" "$OUT/a2a-java.log" | head -20
-echo "== all-to-all, PyTorch (same machine, same call)"
-timeout 200 python3 -m torch.distributed.run --nproc_per_node "$N" streamfusion-bench/src/python/a2a_anchor.py 64,256 20 \
-  > "$OUT/a2a-torch.log" 2>&1; echo "exit $?"
-grep -E "MiB|PyTorch|Error" "$OUT/a2a-torch.log" | head -10
-echo "== downcall overhead: C, then Java (JMH)"
-nvcc -O2 -o /tmp/sf-downcall streamfusion-bench/src/native/downcall_overhead.c && /tmp/sf-downcall | tail -2
-timeout 120 "$SF" jmh DowncallBenchmark -f 1 -wi 3 -i 5 > "$OUT/jmh-downcall.log" 2>&1; echo "exit $?"
-grep -E "^Benchmark|DowncallBenchmark\." "$OUT/jmh-downcall.log" | tail -3
+has() { case " ${STAGES:=csrc cpu gpu1 gpuN check big a2a downcall} " in *" $1 "*) return 0;; esac; return 1; }
+if has csrc; then
+  echo "== csrc: C++ correctness driver (sf_test --test)"
+  if [ -x .bundle/csrc/sf_test ]; then
+    (LD_LIBRARY_PATH=$PWD/.bundle/csrc timeout 200 .bundle/csrc/sf_test --test > "$OUT/ctest.log" 2>&1; echo "sf_test exit $?")
+  else
+    cmake -S csrc -B /tmp/sfc -DCMAKE_BUILD_TYPE=Release > "$OUT/csrc-cmake.log" 2>&1 && cmake --build /tmp/sfc -j16 > "$OUT/csrc-build.log" 2>&1 \
+      && (cd /tmp/sfc && timeout 200 ctest --timeout 180 -V -R 'sf_correctness$' > "$OUT/ctest.log" 2>&1; echo "ctest exit $?")
+  fi
+  grep -E "segments|packed exact|FAIL|ALL PASSED|failure" "$OUT/ctest.log" | head -16
+fi
+if has cpu; then
+  echo "== the CPU suite from the bundle"
+  timeout 300 "$SF" test --exclude-tag gpu > "$OUT/tests-cpu.log" 2>&1; echo "exit $?"
+  grep -E "✘|tests (successful|failed|aborted|skipped)" "$OUT/tests-cpu.log" | head -20
+fi
+if has gpu1; then
+  echo "== gpu-tagged tests on 1 GPU"
+  CUDA_VISIBLE_DEVICES=0 timeout 200 "$SF" test --include-tag gpu > "$OUT/gpu-tests-1gpu.log" 2>&1; echo "exit $?"
+  grep -E "✘|↷|tests (successful|failed|aborted|skipped)" "$OUT/gpu-tests-1gpu.log" | head -20
+fi
+if has gpuN; then
+  echo "== gpu-tagged tests on $N GPUs"
+  timeout 400 "$SF" test --include-tag gpu > "$OUT/gpu-tests.log" 2>&1; echo "exit $?"
+  grep -E "✘|tests (successful|failed|aborted|skipped)" "$OUT/gpu-tests.log" | head -20
+fi
+if has check; then
+  echo "== attention check: GpuCheck ${ATTN:=2x2 8192 8 128 20 check}"
+  # shellcheck disable=SC2086
+  timeout 300 "$SF" launch --nproc "$N" org.streamfusion.bench.GpuCheck $ATTN > "$OUT/gpucheck.log" 2>&1; echo "exit $?"
+  grep -E "^\[rank 0\]|PASS|FAIL|Exception" "$OUT/gpucheck.log" | head -60
+fi
+if has big; then
+  for mover in sm-kernel copy-engine; do
+    echo "== layer timing, Flux-sized, one-sided mover $mover: GpuCheck ${ATTN_BIG:=2x2 65536 24 128 10 nocheck}"
+    # shellcheck disable=SC2086
+    timeout 300 "$SF" launch --nproc "$N" --jvm-arg -Dstreamfusion.oneSided=$mover org.streamfusion.bench.GpuCheck $ATTN_BIG \
+      > "$OUT/gpucheck-big-$mover.log" 2>&1; echo "exit $?"
+    grep -E "^\[rank 0\]|FAIL|Exception" "$OUT/gpucheck-big-$mover.log" | head -40
+  done
+fi
+if has a2a; then
+  # Java, PyTorch, Java again: the anchor sits between two Java runs of each mover.
+  for round in 1 2; do
+    for mover in sm-kernel copy-engine; do
+      echo "== all-to-all, Java, one-sided mover $mover (round $round)"
+      timeout 200 "$SF" launch --nproc "$N" --jvm-arg -Dstreamfusion.oneSided=$mover org.streamfusion.bench.AllToAllBandwidth 64,256 20 \
+        > "$OUT/a2a-java-$mover-$round.log" 2>&1
+      echo "exit $?"; grep -E "^\[rank 0\]|FAIL|Exception" "$OUT/a2a-java-$mover-$round.log" | head -20
+    done
+    if [ $round = 1 ]; then
+      echo "== all-to-all, PyTorch (same machine, same call)"
+      timeout 200 python3 -m torch.distributed.run --nproc_per_node "$N" streamfusion-bench/src/python/a2a_anchor.py 64,256 20 \
+        > "$OUT/a2a-torch.log" 2>&1; echo "exit $?"
+      grep -E "MiB|PyTorch|Error" "$OUT/a2a-torch.log" | head -10
+    fi
+  done
+fi
+if has downcall; then
+  echo "== downcall overhead: C, then Java (JMH)"
+  nvcc -O2 -o /tmp/sf-downcall streamfusion-bench/src/native/downcall_overhead.c && /tmp/sf-downcall | tail -2
+  timeout 120 "$SF" jmh DowncallBenchmark -f 1 -wi 3 -i 5 > "$OUT/jmh-downcall.log" 2>&1; echo "exit $?"
+  grep -E "^Benchmark|DowncallBenchmark\." "$OUT/jmh-downcall.log" | tail -3
+fi
+echo "== done $(date -u +%FT%TZ)"

@@ -18,7 +18,8 @@ import org.streamfusion.launch.DistributedEnvironment;
 
 /**
  * One rank of an all-to-all bandwidth run from Java: NCCL (one group of sends and receives) and
- * NVSHMEM (put-based: ScatterPush of every chunk, then BarrierAll), each over the same bytes per rank,
+ * NVSHMEM (put-based: ScatterPush of every chunk, then BarrierAll; the mover is {@link GpuOptions#defaults()}'s,
+ * {@code -Dstreamfusion.oneSided=copy-engine} for the copy engines), each over the same bytes per rank,
  * checked for the exact bytes after the first round, timed with CUDA events (median of {@code reps}
  * after warm-up, each round alone after a barrier, as the PyTorch anchor does). Bus bandwidth as nccl-tests and PyTorch report it: {@code size*(N-1)/N / time}.
  *
@@ -35,7 +36,8 @@ public final class AllToAllBandwidth {
         int reps = args.length > 1 ? Integer.parseInt(args[1]) : 20;
         boolean ok = true;
         List<String> rows = new ArrayList<>();
-        try (CudaRankDevice dev = CudaRankDevice.join(env, Topology.of(1, n), GpuOptions.defaults())) {
+        GpuOptions options = GpuOptions.defaults();
+        try (CudaRankDevice dev = CudaRankDevice.join(env, Topology.of(1, n), options)) {
             Communicator comm = dev.communicator();
             for (String mib : args[0].split(",")) {
                 // One arena per size: the symmetric heap holds only one size's buffers at a time.
@@ -75,8 +77,8 @@ public final class AllToAllBandwidth {
                 double ncclMs = median(nccl, align, stream, reps);
                 double shmemMs = median(shmem, align, stream, reps);
                 double busBytes = (double) bytes * (n - 1) / n;
-                rows.add(String.format(Locale.ROOT, "%8s MiB  NCCL %8.3f ms %7.1f GB/s   NVSHMEM put %8.3f ms %7.1f GB/s",
-                        mib, ncclMs, busBytes / ncclMs / 1e6, shmemMs, busBytes / shmemMs / 1e6));
+                rows.add(String.format(Locale.ROOT, "%8s MiB  NCCL %8.3f ms %7.1f GB/s   NVSHMEM put (%s) %8.3f ms %7.1f GB/s",
+                        mib, ncclMs, busBytes / ncclMs / 1e6, options.oneSided(), shmemMs, busBytes / shmemMs / 1e6));
                 }
             }
         }

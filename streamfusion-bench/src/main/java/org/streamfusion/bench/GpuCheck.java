@@ -51,7 +51,8 @@ public final class GpuCheck {
         int rank = env.rank();
         int sl = s / n;
         boolean ok = true;
-        try (CudaRankDevice dev = CudaRankDevice.join(env, topo, GpuOptions.defaults());
+        GpuOptions options = GpuOptions.defaults();
+        try (CudaRankDevice dev = CudaRankDevice.join(env, topo, options);
                 DeviceArena io = dev.newArena()) {
             // With a host reference every rank needs the whole sequence; without, only its own shard.
             float[][] global = check ? inputs(shape, 20261122L) : null;
@@ -98,9 +99,9 @@ public final class GpuCheck {
                 rows.add(String.format(Locale.ROOT, "%-44s %10.2e %6s %9.3f %9.1f %8.2f %12d", plan.mesh(), err,
                         check ? (err <= TOLERANCE ? "ok" : "FAIL") : "-", median, tflops, uspMs / median, moved));
             }
-            System.out.printf(Locale.ROOT, "rank %d of %d on GPU %d: %s, %s, layer time median of %d (CUDA events) after a"
-                    + " warm-up pass over every plan; TFLOP/s = 4*B*H*S^2*D / time, all GPUs together%n", rank, n,
-                    dev.cudaDevice(), topo, shape, reps);
+            System.out.printf(Locale.ROOT, "rank %d of %d on GPU %d: %s, %s, one-sided mover %s, layer time median of %d"
+                    + " (CUDA events) after a warm-up pass over every plan; TFLOP/s = 4*B*H*S^2*D / time, all GPUs"
+                    + " together%n", rank, n, dev.cudaDevice(), topo, shape, options.oneSided(), reps);
             System.out.printf(Locale.ROOT, "%-44s %10s %6s %9s %9s %8s %12s%n", "method (mesh)", "rel.err", "", "ms",
                     "TFLOP/s", "vs USP", "bytes sent");
             rows.forEach(System.out::println);

@@ -10,7 +10,10 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.streamfusion.cuda.CudaRuntime;
+import org.streamfusion.gpu.GpuOptions;
 
 /**
  * The schedules on real GPUs, one process per GPU through the launcher: every valid mesh of every
@@ -27,9 +30,13 @@ class GpuAttentionTest {
     }
 
     private static Launcher.Result launch(int nproc, String main, String... args) {
+        return launch(nproc, GpuOptions.OneSidedMover.SM_KERNEL, main, args);
+    }
+
+    private static Launcher.Result launch(int nproc, GpuOptions.OneSidedMover mover, String main, String... args) {
         ByteArrayOutputStream buf = new ByteArrayOutputStream();
         List<String> argv = new java.util.ArrayList<>(List.of("--nproc", String.valueOf(nproc), "--jvm-arg",
-                "--enable-native-access=ALL-UNNAMED", main));
+                "--enable-native-access=ALL-UNNAMED", "--jvm-arg", "-Dstreamfusion.oneSided=" + mover, main));
         argv.addAll(List.of(args));
         Launcher.Result r = Launcher.run(Launcher.Options.parse(argv), new PrintStream(buf, true, StandardCharsets.UTF_8));
         String console = buf.toString(StandardCharsets.UTF_8);
@@ -48,21 +55,24 @@ class GpuAttentionTest {
         }
     }
 
-    @Test
-    void ringSendRecvGatherPullTeamsOfTwoAndBarrierAllMoveExactBytesAcrossProcesses() {
+    @ParameterizedTest
+    @EnumSource(GpuOptions.OneSidedMover.class)
+    void ringSendRecvGatherPullTeamsOfTwoAndBarrierAllMoveExactBytesAcrossProcesses(GpuOptions.OneSidedMover mover) {
         int n = gpus();
-        Launcher.Result r = launch(n, CommunicatorCheck.class.getName());
+        Launcher.Result r = launch(n, mover, CommunicatorCheck.class.getName());
         assertEquals(0, r.exitCode(), r.failure());
         for (int rank = 0; rank < n; rank++) {
             assertTrue(r.failure().contains("[rank " + rank + "] PASS rank " + rank), r.failure());
         }
     }
 
-    @Test
-    void ncclAndNvshmemAllToAllDeliverExactlyTheSentBytes() {
+    @ParameterizedTest
+    @EnumSource(GpuOptions.OneSidedMover.class)
+    void ncclAndNvshmemAllToAllDeliverExactlyTheSentBytes(GpuOptions.OneSidedMover mover) {
         int n = gpus();
-        Launcher.Result r = launch(n, AllToAllBandwidth.class.getName(), "4", "3");
+        Launcher.Result r = launch(n, mover, AllToAllBandwidth.class.getName(), "4", "3");
         assertEquals(0, r.exitCode(), r.failure());
+        assertTrue(r.failure().contains("NVSHMEM put (" + mover + ")"), r.failure());
         for (int rank = 0; rank < n; rank++) {
             assertTrue(r.failure().contains("PASS rank " + rank), r.failure());
         }

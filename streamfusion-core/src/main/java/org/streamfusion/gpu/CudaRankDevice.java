@@ -29,6 +29,8 @@ import org.streamfusion.cuda.nccl.NcclDataType;
 import org.streamfusion.cuda.nvshmem.NvshmemRuntime;
 import org.streamfusion.cuda.nvshmem.NvshmemTeam;
 import org.streamfusion.cuda.nvshmem.SymmetricMemory;
+import org.streamfusion.cuda.sf.SfKernels;
+import org.streamfusion.cuda.sf.SfKernels.CopySegment;
 import org.streamfusion.launch.DistributedEnvironment;
 import org.streamfusion.launch.KeyValueStore;
 
@@ -359,10 +361,25 @@ public final class CudaRankDevice implements RankDevice, AutoCloseable {
             for (Buffer src : srcs) {
                 TransferChecks.sameSize(CudaBuffer.of(src), d, step);
             }
-            fanOut(s.cuda(), pes.length, (i, on) -> {
-                CudaBuffer src = CudaBuffer.of(srcs.get(i));
-                d.symmetricBlock().put(d.symmetricOffset(), src.segment(), pes[i], on);
-                count(pes[i], src.segment().byteSize());
+            SymmetricMemory block = d.symmetricBlock();
+            List<CopySegment> direct = new ArrayList<>();
+            List<Integer> viaShmem = new ArrayList<>();
+            for (int i = 0; i < pes.length; i++) {
+                MemorySegment src = CudaBuffer.of(srcs.get(i)).segment();
+                Optional<MemorySegment> peer = mapped(block, d.symmetricOffset(), src.byteSize(), pes[i]);
+                if (peer.isPresent()) {
+                    direct.add(new CopySegment(peer.get(), src));
+                } else {
+                    viaShmem.add(i);
+                }
+                count(pes[i], src.byteSize());
+            }
+            if (!direct.isEmpty()) {
+                SfKernels.copySegments(direct, 0, s.cuda());
+            }
+            fanOut(s.cuda(), viaShmem.size(), (j, on) -> {
+                int i = viaShmem.get(j);
+                block.put(d.symmetricOffset(), CudaBuffer.of(srcs.get(i)).segment(), pes[i], on);
             });
             s.enqueued(step);
         }
@@ -377,12 +394,37 @@ public final class CudaRankDevice implements RankDevice, AutoCloseable {
             for (Buffer dst : dsts) {
                 TransferChecks.sameSize(sb, CudaBuffer.of(dst), step);
             }
-            fanOut(s.cuda(), pes.length, (i, on) -> {
-                CudaBuffer dst = CudaBuffer.of(dsts.get(i));
-                sb.symmetricBlock().get(dst.segment(), sb.symmetricOffset(), pes[i], on);
-                count(pes[i], dst.segment().byteSize());
+            SymmetricMemory block = sb.symmetricBlock();
+            List<CopySegment> direct = new ArrayList<>();
+            List<Integer> viaShmem = new ArrayList<>();
+            for (int i = 0; i < pes.length; i++) {
+                MemorySegment dst = CudaBuffer.of(dsts.get(i)).segment();
+                Optional<MemorySegment> peer = mapped(block, sb.symmetricOffset(), dst.byteSize(), pes[i]);
+                if (peer.isPresent()) {
+                    direct.add(new CopySegment(dst, peer.get()));
+                } else {
+                    viaShmem.add(i);
+                }
+                count(pes[i], dst.byteSize());
+            }
+            if (!direct.isEmpty()) {
+                SfKernels.copySegments(direct, 0, s.cuda());
+            }
+            fanOut(s.cuda(), viaShmem.size(), (j, on) -> {
+                int i = viaShmem.get(j);
+                block.get(CudaBuffer.of(dsts.get(i)).segment(), sb.symmetricOffset(), pes[i], on);
             });
             s.enqueued(step);
+        }
+
+        /**
+         * The peer's bytes as an address this GPU can store to and load from, when the SM-kernel mover is
+         * chosen and NVSHMEM maps that PE here (NVLink, or this PE); otherwise empty, and the copy goes
+         * through NVSHMEM's own put or get.
+         */
+        private Optional<MemorySegment> mapped(SymmetricMemory block, long offset, long length, int pe) {
+            return options.oneSided() == GpuOptions.OneSidedMover.SM_KERNEL ? block.peer(offset, length, pe)
+                    : Optional.empty();
         }
 
         /**
@@ -392,6 +434,9 @@ public final class CudaRankDevice implements RankDevice, AutoCloseable {
          * everything after them on {@code main} (a barrier, a launch) still sees them complete.
          */
         private void fanOut(CudaStream main, int n, CopyOp op) {
+            if (n == 0) {
+                return;
+            }
             if (n == 1) {
                 op.issue(0, main);
                 return;

@@ -6,19 +6,60 @@ import org.streamfusion.InvalidConfigurationException;
 /**
  * Settings of a CUDA rank.
  *
- * @param timeout bound on the rendezvous and on every host wait for a stream
- * @param nvshmem initialise NVSHMEM (needed by STREAMFUSION's one-sided primitives; the two-sided
- *                methods need only NCCL)
- * @param poison  fill new allocations with NaN, so that a read of memory nothing wrote shows in results
+ * @param timeout  bound on the rendezvous and on every host wait for a stream
+ * @param nvshmem  initialise NVSHMEM (needed by STREAMFUSION's one-sided primitives; the two-sided
+ *                 methods need only NCCL)
+ * @param poison   fill new allocations with NaN, so that a read of memory nothing wrote shows in results
+ * @param oneSided what moves the bytes of ScatterPush and GatherPull between GPUs of one host
  */
-public record GpuOptions(Duration timeout, boolean nvshmem, boolean poison) {
+public record GpuOptions(Duration timeout, boolean nvshmem, boolean poison, OneSidedMover oneSided) {
+    /**
+     * The mover of a put or get to a PE that NVSHMEM maps into this GPU's address space (NVLink).
+     * PEs without a mapping (another machine) always go through {@code nvshmemx_putmem_on_stream}.
+     */
+    public enum OneSidedMover {
+        /**
+         * One {@code sf_copy_segments} kernel per primitive whose blocks store (or load) through the peers'
+         * {@code nvshmem_ptr} mappings, every peer at once: full NVLink bandwidth, at the cost of SMs.
+         */
+        SM_KERNEL,
+        /**
+         * {@code nvshmemx_putmem_on_stream} / {@code getmem_on_stream}, which over NVLink are copy-engine
+         * copies, fanned out over side streams: no SMs taken from a kernel that overlaps them, about 70%
+         * of NCCL's all-to-all bandwidth on 4 H200s at 256 MiB (docs/native.md).
+         */
+        COPY_ENGINE;
+
+        /** The mover named by {@code name} ("sm-kernel" or "copy-engine", any case, '-' or '_'). */
+        public static OneSidedMover parse(String name) {
+            for (OneSidedMover m : values()) {
+                if (m.name().equalsIgnoreCase(name.replace('-', '_'))) {
+                    return m;
+                }
+            }
+            throw new InvalidConfigurationException("one-sided mover '" + name + "'", "sm-kernel or copy-engine");
+        }
+    }
+
     public GpuOptions {
         if (timeout == null || timeout.isNegative() || timeout.isZero()) {
             throw new InvalidConfigurationException("timeout=" + timeout + " is not positive", "timeout > 0");
         }
+        if (oneSided == null) {
+            throw new InvalidConfigurationException("oneSided=null", "a one-sided mover must be given");
+        }
     }
 
+    /**
+     * 120 s timeout, NVSHMEM on, poisoned allocations, and the SM-kernel mover unless the system property
+     * {@code streamfusion.oneSided} names another.
+     */
     public static GpuOptions defaults() {
-        return new GpuOptions(Duration.ofSeconds(120), true, true);
+        return new GpuOptions(Duration.ofSeconds(120), true, true,
+                OneSidedMover.parse(System.getProperty("streamfusion.oneSided", "sm-kernel")));
+    }
+
+    public GpuOptions withOneSided(OneSidedMover mover) {
+        return new GpuOptions(timeout, nvshmem, poison, mover);
     }
 }

@@ -670,6 +670,67 @@ public class Nvshmem extends Nvshmem$shared {
         }
     }
 
+    private static class nvshmem_ptr {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Nvshmem.C_POINTER,
+            Nvshmem.C_POINTER,
+            Nvshmem.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("nvshmem_ptr");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * void *nvshmem_ptr(const void *ptr, int pe)
+     * }
+     */
+    public static FunctionDescriptor nvshmem_ptr$descriptor() {
+        return nvshmem_ptr.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * void *nvshmem_ptr(const void *ptr, int pe)
+     * }
+     */
+    public static MethodHandle nvshmem_ptr$handle() {
+        return nvshmem_ptr.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * void *nvshmem_ptr(const void *ptr, int pe)
+     * }
+     */
+    public static MemorySegment nvshmem_ptr$address() {
+        return nvshmem_ptr.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * void *nvshmem_ptr(const void *ptr, int pe)
+     * }
+     */
+    public static MemorySegment nvshmem_ptr(MemorySegment ptr, int pe) {
+        var mh$ = nvshmem_ptr.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("nvshmem_ptr", ptr, pe);
+            }
+            return (MemorySegment)mh$.invokeExact(ptr, pe);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class nvshmem_team_my_pe {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             Nvshmem.C_INT,

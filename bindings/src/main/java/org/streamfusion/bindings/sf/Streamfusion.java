@@ -23,10 +23,10 @@ public class Streamfusion extends Streamfusion$shared {
     static final SymbolLookup SYMBOL_LOOKUP = SymbolLookup.loaderLookup()
             .or(Linker.nativeLinker().defaultLookup());
 
-    private static final int SF_ABI_VERSION = (int)1L;
+    private static final int SF_ABI_VERSION = (int)2L;
     /**
      * {@snippet lang=c :
-     * #define SF_ABI_VERSION 1
+     * #define SF_ABI_VERSION 2
      * }
      */
     public static int SF_ABI_VERSION() {
@@ -58,6 +58,15 @@ public class Streamfusion extends Streamfusion$shared {
      */
     public static int SF_MAX_KV_CHUNKS() {
         return SF_MAX_KV_CHUNKS;
+    }
+    private static final int SF_MAX_COPY_SEGMENTS = (int)64L;
+    /**
+     * {@snippet lang=c :
+     * #define SF_MAX_COPY_SEGMENTS 64
+     * }
+     */
+    public static int SF_MAX_COPY_SEGMENTS() {
+        return SF_MAX_COPY_SEGMENTS;
     }
     private static final int SF_DTYPE_BF16 = (int)0L;
     /**
@@ -347,6 +356,69 @@ public class Streamfusion extends Streamfusion$shared {
                 traceDowncall("sf_copy_strided", src, dst, head_dim, dtype, stream);
             }
             return (int)mh$.invokeExact(src, dst, head_dim, dtype, stream);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class sf_copy_segments {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Streamfusion.C_INT,
+            Streamfusion.C_POINTER,
+            Streamfusion.C_INT,
+            Streamfusion.C_INT,
+            Streamfusion.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("sf_copy_segments");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int sf_copy_segments(const sf_copy_segment *segments, int count, int blocks_per_segment, void *stream)
+     * }
+     */
+    public static FunctionDescriptor sf_copy_segments$descriptor() {
+        return sf_copy_segments.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int sf_copy_segments(const sf_copy_segment *segments, int count, int blocks_per_segment, void *stream)
+     * }
+     */
+    public static MethodHandle sf_copy_segments$handle() {
+        return sf_copy_segments.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int sf_copy_segments(const sf_copy_segment *segments, int count, int blocks_per_segment, void *stream)
+     * }
+     */
+    public static MemorySegment sf_copy_segments$address() {
+        return sf_copy_segments.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int sf_copy_segments(const sf_copy_segment *segments, int count, int blocks_per_segment, void *stream)
+     * }
+     */
+    public static int sf_copy_segments(MemorySegment segments, int count, int blocks_per_segment, MemorySegment stream) {
+        var mh$ = sf_copy_segments.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("sf_copy_segments", segments, count, blocks_per_segment, stream);
+            }
+            return (int)mh$.invokeExact(segments, count, blocks_per_segment, stream);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {

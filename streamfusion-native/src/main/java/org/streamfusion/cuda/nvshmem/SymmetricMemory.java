@@ -6,6 +6,7 @@ import org.streamfusion.cuda.NvshmemException;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.Optional;
 
 /**
  * A block of the NVSHMEM symmetric heap ({@code nvshmem_malloc}): the same offsets are valid on
@@ -45,6 +46,20 @@ public final class SymmetricMemory implements AutoCloseable {
 
     public long byteSize() {
         return segment.byteSize();
+    }
+
+    /**
+     * {@code nvshmem_ptr}: the bytes {@code [offset, offset + length)} of this block on {@code pe} as an
+     * address this GPU can load from and store to (NVLink peer mapping, or the local block itself), or
+     * empty where the PE is reachable only through a network transport.
+     */
+    public Optional<MemorySegment> peer(long offset, long length, int pe) {
+        MemorySegment base = Nvshmem.nvshmem_ptr(segment, pe);
+        if (base.equals(MemorySegment.NULL)) {
+            return Optional.empty();
+        }
+        // Same arena as the block: the mapping goes when the block is freed.
+        return Optional.of(base.reinterpret(segment.byteSize(), arena, null).asSlice(offset, length));
     }
 
     /** ScatterPush element: writes all of {@code src} at {@code dstOffset} of this block on {@code pe}. */

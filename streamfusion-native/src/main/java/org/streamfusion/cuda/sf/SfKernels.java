@@ -4,6 +4,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.List;
 import org.streamfusion.bindings.sf.Streamfusion;
+import org.streamfusion.bindings.sf.sf_copy_segment;
 import org.streamfusion.bindings.sf.sf_kv_chunk;
 import org.streamfusion.bindings.sf.sf_q_chunk;
 import org.streamfusion.bindings.sf.sf_state;
@@ -110,6 +111,41 @@ public final class SfKernels {
             fill(d, dst);
             StreamfusionLibrary.check("sf_copy_strided", Streamfusion.sf_copy_strided(s, d, headDim, type.code(),
                     stream.handle()));
+        }
+    }
+
+    /** One byte range for {@link #copySegments}: {@code dst} and {@code src} may be NVLink peer addresses. */
+    public record CopySegment(MemorySegment dst, MemorySegment src) {
+        public CopySegment {
+            if (dst.byteSize() != src.byteSize()) {
+                throw new IllegalArgumentException("copy segment sizes differ: dst " + dst.byteSize() + " bytes, src "
+                        + src.byteSize() + " bytes");
+            }
+        }
+    }
+
+    /** The C ABI's {@code SF_MAX_COPY_SEGMENTS}: longer lists go in several launches. */
+    public static final int MAX_COPY_SEGMENTS = Streamfusion.SF_MAX_COPY_SEGMENTS();
+
+    /**
+     * {@code sf_copy_segments}: every segment copied by one kernel (per {@link #MAX_COPY_SEGMENTS}), each
+     * segment with its own blocks, so copies to different peers proceed together. {@code blocksPerSegment}
+     * {@code <= 0} lets the library choose.
+     */
+    public static void copySegments(List<CopySegment> segments, int blocksPerSegment, CudaStream stream) {
+        for (int from = 0; from < segments.size(); from += MAX_COPY_SEGMENTS) {
+            List<CopySegment> part = segments.subList(from, Math.min(segments.size(), from + MAX_COPY_SEGMENTS));
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment table = sf_copy_segment.allocateArray(part.size(), arena);
+                for (int i = 0; i < part.size(); i++) {
+                    MemorySegment e = sf_copy_segment.asSlice(table, i);
+                    sf_copy_segment.dst(e, part.get(i).dst());
+                    sf_copy_segment.src(e, part.get(i).src());
+                    sf_copy_segment.bytes(e, part.get(i).dst().byteSize());
+                }
+                StreamfusionLibrary.check("sf_copy_segments", Streamfusion.sf_copy_segments(table, part.size(),
+                        blocksPerSegment, stream.handle()));
+            }
         }
     }
 

@@ -5,9 +5,11 @@ import org.junit.jupiter.api.Test;
 import org.streamfusion.cuda.CudaRuntime;
 import org.streamfusion.cuda.CudaStream;
 import org.streamfusion.cuda.DeviceMemory;
+import org.streamfusion.cuda.sf.SfKernels;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.List;
 
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -27,7 +29,7 @@ class NvshmemGpuTest {
              CudaStream stream = CudaStream.create()) {
             assertEquals(0, shmem.myPe());
             assertEquals(1, shmem.nPes());
-            try (SymmetricMemory sym = shmem.allocate(2L * n);
+            try (SymmetricMemory sym = shmem.allocate(3L * n);
                  SymmetricMemory signals = shmem.allocate(64);
                  DeviceMemory src = DeviceMemory.allocate(n);
                  DeviceMemory dst = DeviceMemory.allocate(n)) {
@@ -49,6 +51,15 @@ class NvshmemGpuTest {
                 MemorySegment back = arena.allocate(n);
                 CudaRuntime.copy(back, sym.slice(0, n));
                 assertEquals(-1L, back.mismatch(host));
+
+                // The SM-kernel mover: a store kernel through nvshmem_ptr's mapping of this PE's block.
+                MemorySegment mapped = sym.peer(2L * n, n, 0).orElseThrow();
+                assertEquals(sym.segment().address() + 2L * n, mapped.address(), "a PE's own block maps to itself");
+                SfKernels.copySegments(List.of(new SfKernels.CopySegment(mapped, src.segment())), 0, stream);
+                stream.synchronize();
+                MemorySegment viaKernel = arena.allocate(n);
+                CudaRuntime.copy(viaKernel, sym.slice(2L * n, n));
+                assertEquals(-1L, viaKernel.mismatch(host));
 
                 NvshmemTeam world = shmem.world();
                 assertEquals(1, world.nPes());

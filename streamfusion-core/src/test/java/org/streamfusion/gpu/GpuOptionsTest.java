@@ -1,0 +1,32 @@
+package org.streamfusion.gpu;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+import org.streamfusion.InvalidConfigurationException;
+import org.streamfusion.gpu.GpuOptions.OneSidedMover;
+
+class GpuOptionsTest {
+    @Test
+    void moverNamesParseInEitherSpellingAndAnUnknownOneNamesTheRule() {
+        assertEquals(OneSidedMover.SM_KERNEL, OneSidedMover.parse("sm-kernel"));
+        assertEquals(OneSidedMover.COPY_ENGINE, OneSidedMover.parse("COPY_ENGINE"));
+        assertEquals(OneSidedMover.COPY_ENGINE, OneSidedMover.parse(OneSidedMover.COPY_ENGINE.toString()));
+        InvalidConfigurationException e = assertThrows(InvalidConfigurationException.class,
+                () -> OneSidedMover.parse("dma"));
+        assertTrue(e.getMessage().contains("'dma'") && e.getMessage().contains("sm-kernel or copy-engine"), e.getMessage());
+    }
+
+    @Test
+    void defaultsUseTheSmKernelMoverAndWithOneSidedChangesOnlyThat() {
+        GpuOptions d = GpuOptions.defaults();
+        assertEquals(OneSidedMover.SM_KERNEL, d.oneSided());
+        GpuOptions ce = d.withOneSided(OneSidedMover.COPY_ENGINE);
+        assertEquals(new GpuOptions(d.timeout(), d.nvshmem(), d.poison(), OneSidedMover.COPY_ENGINE), ce);
+        assertThrows(InvalidConfigurationException.class, () -> new GpuOptions(Duration.ofSeconds(1), true, true, null));
+        assertThrows(InvalidConfigurationException.class, () -> new GpuOptions(Duration.ZERO, true, true, OneSidedMover.SM_KERNEL));
+    }
+}
