@@ -56,20 +56,22 @@ if has check; then
   grep -E "^\[rank 0\]|PASS|FAIL|Exception" "$OUT/gpucheck.log" | head -60
 fi
 if has big; then
-  for mover in sm-kernel copy-engine; do
-    echo "== layer timing, Flux-sized, one-sided mover $mover: GpuCheck ${ATTN_BIG:=2x2 65536 24 128 10 nocheck}"
+  # push/pull movers: the defaults first, then each mover for both primitives.
+  for movers in sm-kernel/copy-engine sm-kernel/sm-kernel copy-engine/copy-engine; do
+    push=${movers%/*} pull=${movers#*/}
+    echo "== layer timing, Flux-sized, push $push pull $pull: GpuCheck ${ATTN_BIG:=2x2 65536 24 128 10 nocheck}"
     # shellcheck disable=SC2086
-    timeout 300 "$SF" launch --nproc "$N" --jvm-arg -Dstreamfusion.oneSided=$mover org.streamfusion.bench.GpuCheck $ATTN_BIG \
-      > "$OUT/gpucheck-big-$mover.log" 2>&1; echo "exit $?"
-    grep -E "^\[rank 0\]|FAIL|Exception" "$OUT/gpucheck-big-$mover.log" | head -40
+    timeout 300 "$SF" launch --nproc "$N" --jvm-arg -Dstreamfusion.push=$push --jvm-arg -Dstreamfusion.pull=$pull \
+      org.streamfusion.bench.GpuCheck $ATTN_BIG > "$OUT/gpucheck-big-$push-$pull.log" 2>&1; echo "exit $?"
+    grep -E "^\[rank 0\]|FAIL|Exception" "$OUT/gpucheck-big-$push-$pull.log" | head -40
   done
 fi
 if has a2a; then
   # Java, PyTorch, Java again: the anchor sits between two Java runs of each mover.
   for round in 1 2; do
     for mover in sm-kernel copy-engine; do
-      echo "== all-to-all, Java, one-sided mover $mover (round $round)"
-      timeout 200 "$SF" launch --nproc "$N" --jvm-arg -Dstreamfusion.oneSided=$mover org.streamfusion.bench.AllToAllBandwidth 64,256 20 \
+      echo "== all-to-all, Java, ScatterPush by $mover (round $round)"
+      timeout 200 "$SF" launch --nproc "$N" --jvm-arg -Dstreamfusion.push=$mover org.streamfusion.bench.AllToAllBandwidth 64,256 20 \
         > "$OUT/a2a-java-$mover-$round.log" 2>&1
       echo "exit $?"; grep -E "^\[rank 0\]|FAIL|Exception" "$OUT/a2a-java-$mover-$round.log" | head -20
     done

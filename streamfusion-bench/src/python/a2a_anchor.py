@@ -1,6 +1,8 @@
 """PyTorch all_to_all_single bus bandwidth: the anchor for AllToAllBandwidth, run in the same device call.
 
-python3 -m torch.distributed.run --nproc_per_node N a2a_anchor.py 64,256 [reps]
+python3 -m torch.distributed.run --nproc_per_node N a2a_anchor.py 64,256 [reps] [jit_warmup]
+
+The first size is warmed up jit_warmup times (default 1000), as AllToAllBandwidth does for its JIT.
 """
 import os
 import sys
@@ -12,16 +14,17 @@ import torch.distributed as dist
 def main():
     sizes = [int(s) for s in sys.argv[1].split(",")]
     reps = int(sys.argv[2]) if len(sys.argv) > 2 else 20
+    jit_warmup = int(sys.argv[3]) if len(sys.argv) > 3 else 1000
     rank = int(os.environ["RANK"])
     n = int(os.environ["WORLD_SIZE"])
     torch.cuda.set_device(int(os.environ["LOCAL_RANK"]))
     dist.init_process_group("nccl")
     rows = []
-    for mib in sizes:
+    for k, mib in enumerate(sizes):
         numel = (mib << 20) // 4
         x = torch.randn(numel, device="cuda")
         y = torch.empty_like(x)
-        for _ in range(5):
+        for _ in range(jit_warmup if k == 0 else 5):
             dist.all_to_all_single(y, x)
         torch.cuda.synchronize()
         times = []

@@ -30,13 +30,18 @@ class GpuAttentionTest {
     }
 
     private static Launcher.Result launch(int nproc, String main, String... args) {
-        return launch(nproc, GpuOptions.OneSidedMover.SM_KERNEL, main, args);
+        return launch(nproc, null, main, args);
     }
 
+    /** {@code mover} null: the defaults; else both ScatterPush and GatherPull use it. */
     private static Launcher.Result launch(int nproc, GpuOptions.OneSidedMover mover, String main, String... args) {
         ByteArrayOutputStream buf = new ByteArrayOutputStream();
         List<String> argv = new java.util.ArrayList<>(List.of("--nproc", String.valueOf(nproc), "--jvm-arg",
-                "--enable-native-access=ALL-UNNAMED", "--jvm-arg", "-Dstreamfusion.oneSided=" + mover, main));
+                "--enable-native-access=ALL-UNNAMED"));
+        if (mover != null) {
+            argv.addAll(List.of("--jvm-arg", "-Dstreamfusion.push=" + mover, "--jvm-arg", "-Dstreamfusion.pull=" + mover));
+        }
+        argv.add(main);
         argv.addAll(List.of(args));
         Launcher.Result r = Launcher.run(Launcher.Options.parse(argv), new PrintStream(buf, true, StandardCharsets.UTF_8));
         String console = buf.toString(StandardCharsets.UTF_8);
@@ -70,7 +75,7 @@ class GpuAttentionTest {
     @EnumSource(GpuOptions.OneSidedMover.class)
     void ncclAndNvshmemAllToAllDeliverExactlyTheSentBytes(GpuOptions.OneSidedMover mover) {
         int n = gpus();
-        Launcher.Result r = launch(n, mover, AllToAllBandwidth.class.getName(), "4", "3");
+        Launcher.Result r = launch(n, mover, AllToAllBandwidth.class.getName(), "4", "3", "5");
         assertEquals(0, r.exitCode(), r.failure());
         assertTrue(r.failure().contains("NVSHMEM put (" + mover + ")"), r.failure());
         for (int rank = 0; rank < n; rank++) {

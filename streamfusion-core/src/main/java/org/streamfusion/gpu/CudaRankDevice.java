@@ -366,7 +366,7 @@ public final class CudaRankDevice implements RankDevice, AutoCloseable {
             List<Integer> viaShmem = new ArrayList<>();
             for (int i = 0; i < pes.length; i++) {
                 MemorySegment src = CudaBuffer.of(srcs.get(i)).segment();
-                Optional<MemorySegment> peer = mapped(block, d.symmetricOffset(), src.byteSize(), pes[i]);
+                Optional<MemorySegment> peer = mapped(options.push(), block, d.symmetricOffset(), src.byteSize(), pes[i]);
                 if (peer.isPresent()) {
                     direct.add(new CopySegment(peer.get(), src));
                 } else {
@@ -399,7 +399,7 @@ public final class CudaRankDevice implements RankDevice, AutoCloseable {
             List<Integer> viaShmem = new ArrayList<>();
             for (int i = 0; i < pes.length; i++) {
                 MemorySegment dst = CudaBuffer.of(dsts.get(i)).segment();
-                Optional<MemorySegment> peer = mapped(block, sb.symmetricOffset(), dst.byteSize(), pes[i]);
+                Optional<MemorySegment> peer = mapped(options.pull(), block, sb.symmetricOffset(), dst.byteSize(), pes[i]);
                 if (peer.isPresent()) {
                     direct.add(new CopySegment(dst, peer.get()));
                 } else {
@@ -418,13 +418,13 @@ public final class CudaRankDevice implements RankDevice, AutoCloseable {
         }
 
         /**
-         * The peer's bytes as an address this GPU can store to and load from, when the SM-kernel mover is
-         * chosen and NVSHMEM maps that PE here (NVLink, or this PE); otherwise empty, and the copy goes
+         * The peer's bytes as an address this GPU can store to and load from, when {@code mover} is the SM
+         * kernel and NVSHMEM maps that PE here (NVLink, or this PE); otherwise empty, and the copy goes
          * through NVSHMEM's own put or get.
          */
-        private Optional<MemorySegment> mapped(SymmetricMemory block, long offset, long length, int pe) {
-            return options.oneSided() == GpuOptions.OneSidedMover.SM_KERNEL ? block.peer(offset, length, pe)
-                    : Optional.empty();
+        private Optional<MemorySegment> mapped(GpuOptions.OneSidedMover mover, SymmetricMemory block, long offset,
+                long length, int pe) {
+            return mover == GpuOptions.OneSidedMover.SM_KERNEL ? block.peer(offset, length, pe) : Optional.empty();
         }
 
         /**

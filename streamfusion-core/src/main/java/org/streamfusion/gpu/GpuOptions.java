@@ -10,9 +10,10 @@ import org.streamfusion.InvalidConfigurationException;
  * @param nvshmem  initialise NVSHMEM (needed by STREAMFUSION's one-sided primitives; the two-sided
  *                 methods need only NCCL)
  * @param poison   fill new allocations with NaN, so that a read of memory nothing wrote shows in results
- * @param oneSided what moves the bytes of ScatterPush and GatherPull between GPUs of one host
+ * @param push     what moves ScatterPush's bytes to GPUs of this host
+ * @param pull     what moves GatherPull's bytes from GPUs of this host
  */
-public record GpuOptions(Duration timeout, boolean nvshmem, boolean poison, OneSidedMover oneSided) {
+public record GpuOptions(Duration timeout, boolean nvshmem, boolean poison, OneSidedMover push, OneSidedMover pull) {
     /**
      * The mover of a put or get to a PE that NVSHMEM maps into this GPU's address space (NVLink).
      * PEs without a mapping (another machine) always go through {@code nvshmemx_putmem_on_stream}.
@@ -45,21 +46,25 @@ public record GpuOptions(Duration timeout, boolean nvshmem, boolean poison, OneS
         if (timeout == null || timeout.isNegative() || timeout.isZero()) {
             throw new InvalidConfigurationException("timeout=" + timeout + " is not positive", "timeout > 0");
         }
-        if (oneSided == null) {
-            throw new InvalidConfigurationException("oneSided=null", "a one-sided mover must be given");
+        if (push == null || pull == null) {
+            throw new InvalidConfigurationException("push=" + push + ", pull=" + pull, "both one-sided movers must be given");
         }
     }
 
     /**
-     * 120 s timeout, NVSHMEM on, poisoned allocations, and the SM-kernel mover unless the system property
-     * {@code streamfusion.oneSided} names another.
+     * 120 s timeout, NVSHMEM on, poisoned allocations; ScatterPush by the SM kernel and GatherPull by the
+     * copy engines, unless the system properties {@code streamfusion.push} / {@code streamfusion.pull}
+     * name others. Why this split: at Flux size on 4 H200s the SM kernel made the all-to-all-shaped meshes
+     * (r = 1) about 2% faster but the ring meshes, whose KV pulls overlap attention, up to 6% slower, since
+     * its blocks take SMs from the attention kernel while copy engines take none (docs/gpu-results.md).
      */
     public static GpuOptions defaults() {
         return new GpuOptions(Duration.ofSeconds(120), true, true,
-                OneSidedMover.parse(System.getProperty("streamfusion.oneSided", "sm-kernel")));
+                OneSidedMover.parse(System.getProperty("streamfusion.push", "sm-kernel")),
+                OneSidedMover.parse(System.getProperty("streamfusion.pull", "copy-engine")));
     }
 
-    public GpuOptions withOneSided(OneSidedMover mover) {
-        return new GpuOptions(timeout, nvshmem, poison, mover);
+    public GpuOptions withMovers(OneSidedMover push, OneSidedMover pull) {
+        return new GpuOptions(timeout, nvshmem, poison, push, pull);
     }
 }

@@ -21,12 +21,16 @@ class GpuOptionsTest {
     }
 
     @Test
-    void defaultsUseTheSmKernelMoverAndWithOneSidedChangesOnlyThat() {
+    void defaultsPushWithTheSmKernelAndPullWithCopyEnginesAndWithMoversChangesOnlyThose() {
         GpuOptions d = GpuOptions.defaults();
-        assertEquals(OneSidedMover.SM_KERNEL, d.oneSided());
-        GpuOptions ce = d.withOneSided(OneSidedMover.COPY_ENGINE);
-        assertEquals(new GpuOptions(d.timeout(), d.nvshmem(), d.poison(), OneSidedMover.COPY_ENGINE), ce);
-        assertThrows(InvalidConfigurationException.class, () -> new GpuOptions(Duration.ofSeconds(1), true, true, null));
-        assertThrows(InvalidConfigurationException.class, () -> new GpuOptions(Duration.ZERO, true, true, OneSidedMover.SM_KERNEL));
+        assertEquals(OneSidedMover.SM_KERNEL, d.push());
+        assertEquals(OneSidedMover.COPY_ENGINE, d.pull());
+        GpuOptions swapped = d.withMovers(OneSidedMover.COPY_ENGINE, OneSidedMover.SM_KERNEL);
+        assertEquals(new GpuOptions(d.timeout(), d.nvshmem(), d.poison(), OneSidedMover.COPY_ENGINE, OneSidedMover.SM_KERNEL),
+                swapped);
+        assertThrows(InvalidConfigurationException.class,
+                () -> new GpuOptions(Duration.ofSeconds(1), true, true, null, OneSidedMover.SM_KERNEL));
+        assertThrows(InvalidConfigurationException.class,
+                () -> new GpuOptions(Duration.ZERO, true, true, OneSidedMover.SM_KERNEL, OneSidedMover.SM_KERNEL));
     }
 }
