@@ -2,7 +2,7 @@
 # One device call, from the repository root of a GPU host, with the bundle tarball at .bundle/:
 # the gpu-tagged tests, the attention check of every mesh, all-to-all bandwidth from Java against
 # PyTorch's all_to_all_single, and the downcall overhead from Java (JMH) against C. Logs go to $OUT.
-#   STAGES="csrc cpu gpu1 gpuN check big a2a downcall"  which parts to run (default: all)
+#   STAGES="csrc cpu gpu1 gpuN nodes2 check big a2a downcall"  which parts to run (default: all)
 #   ATTN / ATTN_BIG                                    the GpuCheck arguments (topology S H D reps mode)
 # csrc: with .bundle/csrc/sf_test (built on the development machine, next to its libstreamfusion.so) it
 # runs that; otherwise it builds csrc here first.
@@ -23,7 +23,7 @@ if [ -z "${STREAMFUSION_NCCL_PATH:-}" ]; then
   [ -f "$nccl" ] && export STREAMFUSION_NCCL_PATH=$nccl
 fi
 echo "== NCCL for Java: ${STREAMFUSION_NCCL_PATH:-system libnccl.so.2}"
-has() { case " ${STAGES:=csrc cpu gpu1 gpuN check big a2a downcall} " in *" $1 "*) return 0;; esac; return 1; }
+has() { case " ${STAGES:=csrc cpu gpu1 gpuN nodes2 check big a2a downcall} " in *" $1 "*) return 0;; esac; return 1; }
 if has csrc; then
   echo "== csrc: C++ correctness driver (sf_test --test)"
   if [ -x .bundle/csrc/sf_test ]; then
@@ -48,6 +48,20 @@ if has gpuN; then
   echo "== gpu-tagged tests on $N GPUs"
   timeout 400 "$SF" test --include-tag gpu > "$OUT/gpu-tests.log" 2>&1; echo "exit $?"
   grep -E "✘|tests (successful|failed|aborted|skipped)" "$OUT/gpu-tests.log" | head -20
+fi
+if has nodes2 && [ "$N" -ge 4 ]; then
+  # The several-host path on one host: two launchers, each a "node" of 2 GPUs, meeting at rank 0's
+  # store through --master-addr/--master-port (topology 2x2 = 2 machines of 2 GPUs).
+  echo "== two launchers as two nodes (--nnodes 2, 2 GPUs each): GpuCheck 2x2 2048 8 64 3 check"
+  pids=""
+  for node in 0 1; do
+    CUDA_VISIBLE_DEVICES=$((2 * node)),$((2 * node + 1)) timeout 300 "$SF" launch --nproc 2 --nnodes 2 --node-rank $node \
+      --master-addr localhost --master-port 29577 org.streamfusion.bench.GpuCheck 2x2 2048 8 64 3 check \
+      > "$OUT/nodes2-node$node.log" 2>&1 &
+    pids="$pids $!"
+  done
+  for p in $pids; do wait "$p"; echo "node exit $?"; done
+  grep -hE "PASS|FAIL|Exception|STREAMFUSION\(t=2" "$OUT"/nodes2-node*.log | head -12
 fi
 if has check; then
   echo "== attention check: GpuCheck ${ATTN:=2x2 8192 8 128 20 check}"
