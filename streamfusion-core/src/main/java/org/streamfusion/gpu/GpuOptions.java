@@ -54,9 +54,10 @@ public record GpuOptions(Duration timeout, boolean nvshmem, boolean poison, OneS
     /**
      * 120 s timeout, NVSHMEM on, poisoned allocations; ScatterPush by the SM kernel and GatherPull by the
      * copy engines, unless the system properties {@code streamfusion.push} / {@code streamfusion.pull}
-     * name others. Why this split: at Flux size on 4 H200s the SM kernel made the all-to-all-shaped meshes
-     * (r = 1) about 2% faster but the ring meshes, whose KV pulls overlap attention, up to 6% slower, since
-     * its blocks take SMs from the attention kernel while copy engines take none (docs/gpu-results.md).
+     * name others. Why this split (4 H200s, docs/gpu-results.md and docs/native.md): SM-kernel pulls made
+     * the ring-heavy mesh about 6% slower at Flux size, since the ring's KV pulls overlap attention and the
+     * kernel's blocks take SMs from it, while copy engines take none; the SM kernel's pushes changed the
+     * layer by less than run-to-run noise there, and make an exposed all-to-all about 1.5x faster.
      */
     public static GpuOptions defaults() {
         return new GpuOptions(Duration.ofSeconds(120), true, true,
