@@ -4,6 +4,7 @@
 # PyTorch's all_to_all_single, and the downcall overhead from Java (JMH) against C. Logs go to $OUT.
 #   STAGES="csrc cpu gpu1 gpuN nodes2 check big a2a downcall"  which parts to run (default: all)
 #   ATTN / ATTN_BIG                                    the GpuCheck arguments (topology S H D reps mode)
+#   BIG_MOVERS="sm-kernel/copy-engine ..."             push/pull mover pairs of the Flux-sized timing
 # csrc: with .bundle/csrc/sf_test (built on the development machine, next to its libstreamfusion.so) it
 # runs that; otherwise it builds csrc here first.
 set -uo pipefail
@@ -71,7 +72,7 @@ if has check; then
 fi
 if has big; then
   # push/pull movers: the defaults first, then each mover for both primitives.
-  for movers in sm-kernel/copy-engine sm-kernel/sm-kernel copy-engine/copy-engine; do
+  for movers in ${BIG_MOVERS:-sm-kernel/copy-engine sm-kernel/sm-kernel copy-engine/copy-engine}; do
     push=${movers%/*} pull=${movers#*/}
     echo "== layer timing, Flux-sized, push $push pull $pull: GpuCheck ${ATTN_BIG:=2x2 65536 24 128 10 nocheck}"
     # shellcheck disable=SC2086

@@ -125,6 +125,46 @@ class FabricSemanticsTest {
     }
 
     @Test
+    void twoSidedTransfersMatchOnlyWithinTheirLaneAsOnTheGpusNcclCommunicators() {
+        // A send on the ring lane meets a receive on the ring lane; a receive on another stream does not
+        // see it (on the GPU the two lanes are different NCCL communicators), and times out.
+        try (CpuWorld w = CpuWorld.create(TOPO, CpuOptions.defaults().withTimeout(Duration.ofMillis(300)))) {
+            List<Float> got = w.run(dev -> {
+                try (DeviceArena arena = dev.newArena()) {
+                    Stream ring = arena.createStream(org.streamfusion.backend.Communicator.RING_LANE);
+                    Buffer out = arena.allocate(1, DType.F32);
+                    ((CpuBuffer) out).write(new float[] {dev.rank()});
+                    Buffer in = arena.allocate(1, DType.F32);
+                    dev.communicator().exchange(List.of(new Transfer(dev.rank() ^ 1, out)),
+                            List.of(new Transfer(dev.rank() ^ 1, in)), ring, "ring-lane exchange");
+                    ring.synchronize("ring lane");
+                    return ((CpuBuffer) in).read()[0];
+                }
+            });
+            for (int g = 0; g < 4; g++) {
+                assertEquals(g ^ 1, got.get(g), "rank " + g);
+            }
+            var e = assertThrows(CommunicationTimeoutException.class, () -> w.run(dev -> {
+                try (DeviceArena arena = dev.newArena()) {
+                    Stream ring = arena.createStream(org.streamfusion.backend.Communicator.RING_LANE);
+                    Stream comm = arena.createStream("comm");
+                    Buffer b = arena.allocate(1, DType.F32);
+                    if (dev.rank() == 0) {
+                        dev.communicator().send(b, 1, ring, "send on the ring lane");
+                        ring.synchronize("sent");
+                    } else if (dev.rank() == 1) {
+                        dev.communicator().recv(b, 0, comm, "receive on the comm lane");
+                        comm.synchronize("received");
+                    }
+                    return null;
+                }
+            }));
+            assertTrue(e.getMessage().contains("lane") && (e.getMessage().contains("never received")
+                    || e.getMessage().contains("never matched")), e.getMessage());
+        }
+    }
+
+    @Test
     void aReceiveThatNoRankSendsTimesOutNamingRankAndStep() {
         try (CpuWorld w = CpuWorld.create(TOPO, CpuOptions.defaults().withTimeout(Duration.ofMillis(300)))) {
             var e = assertThrows(CommunicationTimeoutException.class, () -> w.run(dev -> {

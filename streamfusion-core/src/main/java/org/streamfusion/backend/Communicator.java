@@ -27,6 +27,14 @@ public interface Communicator {
     /** {@code BarrierAll}: the same over all ranks. */
     void barrierAll(Stream stream, String step);
 
+    /**
+     * The name of the stream whose two-sided transfers form their own lane: a backend whose transfers on
+     * one channel run in issue order whatever their streams (NCCL: one communicator) gives this stream's
+     * transfers a channel of their own, so a ring pass does not wait behind all-to-alls issued before it
+     * on another stream. Both sides of a transfer must use streams of the same lane.
+     */
+    String RING_LANE = "ring";
+
     /** One group of sends and receives (NCCL group semantics); matched in order per peer pair. */
     void exchange(List<Transfer> sends, List<Transfer> recvs, Stream stream, String step);
 

@@ -256,24 +256,29 @@ final class CpuFabric {
 
     // ---- two-sided -------------------------------------------------------------------------------
 
-    private LinkedBlockingQueue<PendingSend> channel(int from, int to) {
-        return channels.computeIfAbsent((long) from * worldSize + to, k -> new LinkedBlockingQueue<>());
+    /** Lane 1 is {@link org.streamfusion.backend.Communicator#RING_LANE}'s, lane 0 every other stream's. */
+    private LinkedBlockingQueue<PendingSend> channel(int lane, int from, int to) {
+        return channels.computeIfAbsent(((long) lane * worldSize + from) * worldSize + to, k -> new LinkedBlockingQueue<>());
     }
 
-    /** One NCCL-style group: post every send, satisfy every receive in order, then wait for the sends to be taken. */
+    /**
+     * One NCCL-style group: post every send, satisfy every receive in order, then wait for the sends to be
+     * taken. Sends and receives match per lane, as on the GPU (one NCCL communicator per lane), so a
+     * schedule that pairs a ring-lane send with another lane's receive hangs here too, and times out.
+     */
     void exchange(int rank, List<org.streamfusion.backend.Communicator.Transfer> sends,
-            List<org.streamfusion.backend.Communicator.Transfer> recvs, String step) {
+            List<org.streamfusion.backend.Communicator.Transfer> recvs, int lane, String step) {
         List<CountDownLatch> posted = new ArrayList<>(sends.size());
         for (var s : sends) {
             checkPeer(s.peer(), rank, step);
             CountDownLatch consumed = new CountDownLatch(1);
-            channel(rank, s.peer()).add(new PendingSend(CpuBuffer.of(s.buffer()), consumed, rank));
+            channel(lane, rank, s.peer()).add(new PendingSend(CpuBuffer.of(s.buffer()), consumed, rank));
             posted.add(consumed);
         }
         signalAll();
         for (var r : recvs) {
             checkPeer(r.peer(), rank, step);
-            LinkedBlockingQueue<PendingSend> ch = channel(r.peer(), rank);
+            LinkedBlockingQueue<PendingSend> ch = channel(lane, r.peer(), rank);
             PendingSend[] taken = new PendingSend[1];
             // Idempotent: await evaluates the condition more than once, and a taken send must stay taken.
             await(() -> taken[0] != null || (taken[0] = ch.poll()) != null, rank, step,

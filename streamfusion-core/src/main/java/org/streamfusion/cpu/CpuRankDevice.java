@@ -225,7 +225,8 @@ public final class CpuRankDevice implements RankDevice {
             for (Transfer x : r) {
                 CpuBuffer.of(x.buffer());
             }
-            ((CpuStream) stream).enqueue(step, () -> fabric.exchange(rank, s, r, step));
+            int lane = Communicator.RING_LANE.equals(stream.name()) ? 1 : 0;
+            ((CpuStream) stream).enqueue(step, () -> fabric.exchange(rank, s, r, lane, step));
         }
     }
 }

@@ -46,6 +46,8 @@ public final class CudaRankDevice implements RankDevice, AutoCloseable {
     private final int device;
     private final KeyValueStore store;
     private final NcclCommunicator nccl;
+    /** Two-sided transfers on the {@link Communicator#RING_LANE} stream: NCCL runs one communicator's work in issue order. */
+    private final NcclCommunicator ringLane;
     private final NvshmemRuntime nvshmem;
     private final CudaKernels kernels = new CudaKernels();
     private final GpuCommunicator communicator = new GpuCommunicator();
@@ -60,13 +62,14 @@ public final class CudaRankDevice implements RankDevice, AutoCloseable {
     private volatile boolean failed;
 
     private CudaRankDevice(DistributedEnvironment env, Topology topology, GpuOptions options, int device,
-            KeyValueStore store, NcclCommunicator nccl, NvshmemRuntime nvshmem) {
+            KeyValueStore store, NcclCommunicator nccl, NcclCommunicator ringLane, NvshmemRuntime nvshmem) {
         this.env = env;
         this.topology = topology;
         this.options = options;
         this.device = device;
         this.store = store;
         this.nccl = nccl;
+        this.ringLane = ringLane;
         this.nvshmem = nvshmem;
     }
 
@@ -91,16 +94,20 @@ public final class CudaRankDevice implements RankDevice, AutoCloseable {
         CudaRuntime.initContext();
         KeyValueStore store = KeyValueStore.connect(env, options.timeout());
         NcclCommunicator nccl = null;
+        NcclCommunicator ringLane = null;
         NvshmemRuntime shmem = null;
         try {
             byte[] ncclId = exchange(store, env, "sf/nccl-unique-id", NcclCommunicator::uniqueId);
             nccl = NcclCommunicator.initRank(env.worldSize(), ncclId, env.rank());
+            int rank = env.rank();
+            ringLane = nccl.split(0, rank).orElseThrow(() -> new IllegalStateException("rank " + rank
+                    + ": ncclCommSplit with color 0 gave no communicator for the ring lane"));
             if (options.nvshmem()) {
                 byte[] shmemId = exchange(store, env, "sf/nvshmem-unique-id", () -> NvshmemRuntime.uniqueId(device));
                 shmem = NvshmemRuntime.init(device, env.rank(), env.worldSize(), shmemId);
             }
             store.barrier("sf/joined", env.worldSize());
-            return new CudaRankDevice(env, topology, options, device, store, nccl, shmem);
+            return new CudaRankDevice(env, topology, options, device, store, nccl, ringLane, shmem);
         } catch (RuntimeException | Error e) {
             try {
                 store.abort("failed to join: " + e);
@@ -109,6 +116,9 @@ public final class CudaRankDevice implements RankDevice, AutoCloseable {
             }
             if (shmem != null) {
                 shmem.close();
+            }
+            if (ringLane != null) {
+                ringLane.abort();
             }
             if (nccl != null) {
                 nccl.abort();
@@ -205,11 +215,13 @@ public final class CudaRankDevice implements RankDevice, AutoCloseable {
         }
         if (failed || !errors.isEmpty()) {
             attempt(errors, () -> store.abort("rank " + env.rank() + " failed; closing without its peers"));
+            attempt(errors, ringLane::abort);
             attempt(errors, nccl::abort);
         } else {
             if (nvshmem != null) {
                 attempt(errors, nvshmem::close);
             }
+            attempt(errors, ringLane::close);
             attempt(errors, nccl::close);
         }
         store.close();
@@ -277,7 +289,10 @@ public final class CudaRankDevice implements RankDevice, AutoCloseable {
         @Override
         public synchronized Stream createStream(String name) {
             CudaStreamHandle s = new CudaStreamHandle(name, CudaStream.create(true), env.rank(), options.timeout(),
-                    nccl::checkAsyncError, () -> failed = true);
+                    () -> {
+                        nccl.checkAsyncError();
+                        ringLane.checkAsyncError();
+                    }, () -> failed = true);
             streams.add(s);
             return s;
         }
@@ -502,14 +517,15 @@ public final class CudaRankDevice implements RankDevice, AutoCloseable {
                 TransferChecks.peer(t.peer(), env.worldSize(), env.rank(), step);
                 in.add(CudaBuffer.of(t.buffer()).segment());
             }
+            NcclCommunicator lane = Communicator.RING_LANE.equals(s.name()) ? ringLane : nccl;
             NcclCommunicator.groupStart();
             try {
                 for (int i = 0; i < out.size(); i++) {
-                    nccl.send(out.get(i), out.get(i).byteSize(), NcclDataType.UINT8, sends.get(i).peer(), s.cuda());
+                    lane.send(out.get(i), out.get(i).byteSize(), NcclDataType.UINT8, sends.get(i).peer(), s.cuda());
                     count(sends.get(i).peer(), out.get(i).byteSize());
                 }
                 for (int i = 0; i < in.size(); i++) {
-                    nccl.recv(in.get(i), in.get(i).byteSize(), NcclDataType.UINT8, recvs.get(i).peer(), s.cuda());
+                    lane.recv(in.get(i), in.get(i).byteSize(), NcclDataType.UINT8, recvs.get(i).peer(), s.cuda());
                 }
             } finally {
                 NcclCommunicator.groupEnd();

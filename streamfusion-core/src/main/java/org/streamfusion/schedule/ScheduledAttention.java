@@ -2,6 +2,7 @@ package org.streamfusion.schedule;
 
 import org.streamfusion.DistributedAttention;
 import org.streamfusion.Plan;
+import org.streamfusion.backend.Communicator;
 import org.streamfusion.backend.DeviceArena;
 import org.streamfusion.backend.RankDevice;
 import org.streamfusion.backend.Stream;
@@ -28,7 +29,7 @@ abstract class ScheduledAttention implements DistributedAttention {
         this.arena = device.newArena();
         try {
             compute = arena.createStream("compute");
-            ringStream = arena.createStream("ring");
+            ringStream = arena.createStream(Communicator.RING_LANE);
             commStream = arena.createStream("comm");
         } catch (RuntimeException e) {
             arena.close();
