@@ -200,9 +200,10 @@ typedef struct sf_copy_segment {
  * where copy engines do not. Each thread ends with a system-scope fence, so the
  * stores are performed before the kernel completes (a barrier on the same stream
  * then publishes them). Segments must not overlap each other's destinations or
- * their own sources. 16-byte vectors where dst, src and bytes allow, bytes
- * otherwise. count in [0, SF_MAX_COPY_SEGMENTS]; bytes >= 0 (0 = nothing);
- * blocks_per_segment <= 0 picks one from the segment count.
+ * their own sources. Each segment moves vectors of the widest of 16, 8, 4, 2
+ * or 1 bytes to which both its dst and src are aligned, then its tail bytes.
+ * count in [0, SF_MAX_COPY_SEGMENTS]; bytes >= 0 (0 = nothing);
+ * blocks_per_segment <= 0 picks one from the segment count (at most 4096 are used).
  */
 SF_API int sf_copy_segments(const sf_copy_segment* segments, int count, int blocks_per_segment,
                             void* stream);

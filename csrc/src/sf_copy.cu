@@ -102,7 +102,8 @@ extern "C" SF_API int sf_copy_segments(const sf_copy_segment* segments, int coun
     if (count == 0) return SF_OK;
     if (!segments) return fail(SF_ERR_NULL_POINTER, "segments is NULL");
     // About one block per SM over all segments for 4 peers (measured best at 16-32 per segment).
-    const int per = blocks_per_segment > 0 ? blocks_per_segment
+    // Capped so that 64 segments stay far below the grid's limit.
+    const int per = blocks_per_segment > 0 ? (blocks_per_segment < 4096 ? blocks_per_segment : 4096)
                                            : (count >= 32 ? 4 : count >= 16 ? 8 : count >= 8 ? 16 : 32);
     SegTable t{};
     t.count = count;

@@ -536,14 +536,27 @@ static void copy_suite() {
 
 static void segments_suite() {
     printf("== segment copy (the one-sided mover)\n");
-    // Segments of every vector width and tail, packed into one destination arena with guard bytes
-    // around each, copied by one launch; every byte checked, guards intact.
-    const long long sizes[] = {0, 1, 15, 16, 17, 4096 + 3, (1 << 20) + 5, 3 * 512 * 8 * 16 + 16};
-    const int dst_off[] = {0, 1, 2, 4, 8, 16, 3, 0};
-    const int src_off[] = {0, 3, 2, 4, 8, 0, 1, 16};
-    const int n = 8;
+    // Segments at every vector width (16, 8, 4, 2, 1 bytes: set by the pointers' alignment), some large
+    // enough for several passes of several blocks, with odd tails and an empty one; each starts on a
+    // 256-byte boundary plus its offset, with guard bytes around it. One launch copies all of them;
+    // every byte and every guard byte is checked.
+    struct Case { long long bytes; int dst_off, src_off; };
+    const Case cases[] = {
+        {3 * (1 << 20) + 7, 0, 0},   // width 16, 48 passes of 4096 vectors at 1 block/segment, 7-byte tail
+        {(1 << 20) + 5, 16, 32},     // width 16 again, other offsets
+        {(1 << 20) + 5, 8, 24},      // width 8
+        {(256 << 10) + 3, 4, 12},    // width 4
+        {100000 + 1, 2, 6},          // width 2
+        {70001, 1, 3},               // width 1
+        {0, 0, 0}, {1, 5, 9}, {15, 0, 0}, {17, 8, 8},
+    };
+    const int n = sizeof cases / sizeof cases[0];
+    std::vector<long long> base(n);
     long long total = 0;
-    for (long long b : sizes) total += b + 64;
+    for (int i = 0; i < n; i++) {
+        base[i] = total;
+        total = (total + 64 + cases[i].bytes + 64 + 255) / 256 * 256;
+    }
     std::vector<unsigned char> hs(total), hd(total, 0xA5);
     std::uniform_int_distribution<int> byte(0, 255);
     for (auto& c : hs) c = (unsigned char)byte(g_rng);
@@ -551,41 +564,49 @@ static void segments_suite() {
     CK(cudaMalloc(&ds, total));
     CK(cudaMalloc(&dd, total));
     CK(cudaMemcpy(ds, hs.data(), total, cudaMemcpyHostToDevice));
-    CK(cudaMemcpy(dd, hd.data(), total, cudaMemcpyHostToDevice));
-    sf_copy_segment seg[n];
-    long long at = 0;
-    std::vector<long long> base(n);
+    std::vector<sf_copy_segment> seg(n);
+    bool widths[17] = {false};
     for (int i = 0; i < n; i++) {
-        base[i] = at;
-        seg[i] = sf_copy_segment{dd + at + 16 + dst_off[i], ds + at + 16 + src_off[i], sizes[i]};
-        at += sizes[i] + 64;
+        unsigned char* d = dd + base[i] + 64 + cases[i].dst_off;
+        const unsigned char* src = ds + base[i] + 64 + cases[i].src_off;
+        seg[i] = sf_copy_segment{d, src, cases[i].bytes};
+        const uintptr_t a = reinterpret_cast<uintptr_t>(d) | reinterpret_cast<uintptr_t>(src);
+        int w = 16;
+        while (w > 1 && a % w) w /= 2;
+        if (cases[i].bytes >= 4096) widths[w] = true;
     }
+    const bool all_widths = widths[16] && widths[8] && widths[4] && widths[2] && widths[1];
+    report_bool("segment cases cover vector widths 16, 8, 4, 2 and 1 with >= 4 KiB each", all_widths);
     for (int per : {0, 1, 3}) {
         CK(cudaMemcpy(dd, hd.data(), total, cudaMemcpyHostToDevice));
-        SFCK(sf_copy_segments(seg, n, per, nullptr));
+        SFCK(sf_copy_segments(seg.data(), n, per, nullptr));
         after_launch();
         std::vector<unsigned char> got(total);
         CK(cudaMemcpy(got.data(), dd, total, cudaMemcpyDeviceToHost));
-        bool ok = true;
-        for (int i = 0; i < n && ok; i++) {
-            const long long lo = base[i] + 16 + dst_off[i], hi = lo + sizes[i];
-            for (long long j = base[i]; j < base[i] + sizes[i] + 64; j++) {
-                const unsigned char want = (j >= lo && j < hi) ? hs[base[i] + 16 + src_off[i] + (j - lo)] : 0xA5;
-                if (got[j] != want) { ok = false; break; }
+        long long bad_at = -1;
+        for (int i = 0; i < n && bad_at < 0; i++) {
+            const long long lo = base[i] + 64 + cases[i].dst_off, hi = lo + cases[i].bytes;
+            const long long end = i + 1 < n ? base[i + 1] : total;
+            for (long long j = base[i]; j < end; j++) {
+                const unsigned char want = (j >= lo && j < hi) ? hs[base[i] + 64 + cases[i].src_off + (j - lo)] : 0xA5;
+                if (got[j] != want) { bad_at = j; break; }
             }
         }
-        char nm[96];
-        snprintf(nm, sizeof nm, "8 segments (0 B .. 1 MiB, widths 1..16) blocks/segment %d: exact, guards intact", per);
-        report_bool(nm, ok);
+        if (bad_at >= 0) printf("  first wrong byte at offset %lld\n", bad_at);
+        char nm[128];
+        snprintf(nm, sizeof nm, "%d segments (0 B .. 3 MiB + 7) blocks/segment %d%s: every byte exact, guards intact", n,
+                 per, per == 0 ? " (library's choice)" : "");
+        report_bool(nm, bad_at < 0);
     }
     report_bool("count 0 -> SF_OK, nothing launched", sf_copy_segments(nullptr, 0, 0, nullptr) == SF_OK);
-    report_bool("count 65 -> SF_ERR_INVALID_ARGUMENT", sf_copy_segments(seg, SF_MAX_COPY_SEGMENTS + 1, 0, nullptr) == SF_ERR_INVALID_ARGUMENT);
-    sf_copy_segment bad = seg[1];
+    std::vector<sf_copy_segment> many(SF_MAX_COPY_SEGMENTS + 1, seg[7]);
+    report_bool("count 65 -> SF_ERR_INVALID_ARGUMENT", sf_copy_segments(many.data(), SF_MAX_COPY_SEGMENTS + 1, 0, nullptr) == SF_ERR_INVALID_ARGUMENT);
+    sf_copy_segment bad = seg[7];
     bad.bytes = -1;
     report_bool("bytes -1 -> SF_ERR_INVALID_ARGUMENT naming segments[0].bytes",
                 sf_copy_segments(&bad, 1, 0, nullptr) == SF_ERR_INVALID_ARGUMENT &&
                     strstr(sf_last_error_message(), "segments[0].bytes") != nullptr);
-    bad = seg[1];
+    bad = seg[7];
     bad.src = nullptr;
     report_bool("NULL src -> SF_ERR_NULL_POINTER", sf_copy_segments(&bad, 1, 0, nullptr) == SF_ERR_NULL_POINTER);
     CK(cudaFree(ds));

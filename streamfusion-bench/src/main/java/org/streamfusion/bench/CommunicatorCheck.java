@@ -20,7 +20,8 @@ import org.streamfusion.launch.DistributedEnvironment;
  * One rank of a check of the communicator's primitives across processes, each for exact values:
  * two-sided ring send/recv; GatherPull of every PE's symmetric buffer; the world split into teams of
  * two ranks, each team doing ScatterPush to its partner and a team Barrier; BarrierAll after a
- * ScatterPush to every PE. Prints {@code PASS rank r} or what differed.
+ * ScatterPush to every PE; and each primitive's bytes moved by the mover chosen for it (all PEs on one
+ * host, so none falls back). Prints {@code PASS rank r} or what differed.
  */
 public final class CommunicatorCheck {
     private static final int LEN = 1 << 16;
@@ -33,7 +34,8 @@ public final class CommunicatorCheck {
         int n = env.worldSize();
         int me = env.rank();
         List<String> failures = new ArrayList<>();
-        try (CudaRankDevice dev = CudaRankDevice.join(env, Topology.of(1, n), GpuOptions.defaults());
+        GpuOptions options = GpuOptions.defaults();
+        try (CudaRankDevice dev = CudaRankDevice.join(env, Topology.of(1, n), options);
                 DeviceArena arena = dev.newArena()) {
             Communicator comm = dev.communicator();
             Stream s = arena.createStream("check");
@@ -97,6 +99,18 @@ public final class CommunicatorCheck {
             for (int p = 0; p < n; p++) {
                 float[] part = java.util.Arrays.copyOfRange(got, p * LEN, (p + 1) * LEN);
                 expect(failures, "ScatterPush + BarrierAll slot of rank " + p, part, tagged(p, 0));
+            }
+
+            // One host: NVSHMEM maps every PE, so each primitive's bytes went by the mover chosen for it
+            // (no silent fallback to the copy engines), and no byte by a mover chosen for neither.
+            GpuOptions o = options;
+            for (GpuOptions.OneSidedMover m : GpuOptions.OneSidedMover.values()) {
+                long moved = dev.oneSidedBytes(m);
+                boolean chosen = m == o.push() || m == o.pull();
+                System.out.println("rank " + me + ": one-sided bytes by " + m + ": " + moved);
+                if (chosen != (moved > 0)) {
+                    failures.add("mover " + m + " moved " + moved + " bytes, but push=" + o.push() + " pull=" + o.pull());
+                }
             }
         }
         failures.forEach(f -> System.out.println("rank " + me + ": " + f));

@@ -282,7 +282,7 @@ final class CpuFabric {
             PendingSend[] taken = new PendingSend[1];
             // Idempotent: await evaluates the condition more than once, and a taken send must stay taken.
             await(() -> taken[0] != null || (taken[0] = ch.poll()) != null, rank, step,
-                    () -> "receive from rank " + r.peer() + " never matched by a send");
+                    () -> "receive from rank " + r.peer() + " on " + laneName(lane) + " never matched by a send");
             PendingSend p = taken[0];
             CpuBuffer dst = CpuBuffer.of(r.buffer());
             if (p.src().length() != dst.length()) {
@@ -296,8 +296,12 @@ final class CpuFabric {
         }
         for (int i = 0; i < posted.size(); i++) {
             int peer = sends.get(i).peer();
-            await(posted.get(i), rank, step, "send to rank " + peer + " never received");
+            await(posted.get(i), rank, step, "send to rank " + peer + " on " + laneName(lane) + " never received");
         }
+    }
+
+    private static String laneName(int lane) {
+        return lane == 1 ? "the ring lane" : "the default lane";
     }
 
     void checkPeer(int peer, int rank, String step) {

@@ -46,7 +46,10 @@ public final class CudaRankDevice implements RankDevice, AutoCloseable {
     private final int device;
     private final KeyValueStore store;
     private final NcclCommunicator nccl;
-    /** Two-sided transfers on the {@link Communicator#RING_LANE} stream: NCCL runs one communicator's work in issue order. */
+    /**
+     * Two-sided transfers on the {@link Communicator#RING_LANE} stream, since NCCL runs one communicator's
+     * work in issue order; {@code nccl} itself when {@link GpuOptions#ringLane()} is off.
+     */
     private final NcclCommunicator ringLane;
     private final NvshmemRuntime nvshmem;
     private final CudaKernels kernels = new CudaKernels();
@@ -57,6 +60,7 @@ public final class CudaRankDevice implements RankDevice, AutoCloseable {
     private final Map<String, Optional<NvshmemTeam>> teams = new HashMap<>();
     private final List<GpuArena> arenas = new ArrayList<>();
     private final LongAdder[] bytes = {new LongAdder(), new LongAdder(), new LongAdder()};
+    private final LongAdder[] moverBytes = {new LongAdder(), new LongAdder()};
     private boolean closed;
     /** Set when a host wait failed: collective frees are then skipped, since peers may never join them. */
     private volatile boolean failed;
@@ -100,8 +104,11 @@ public final class CudaRankDevice implements RankDevice, AutoCloseable {
             byte[] ncclId = exchange(store, env, "sf/nccl-unique-id", NcclCommunicator::uniqueId);
             nccl = NcclCommunicator.initRank(env.worldSize(), ncclId, env.rank());
             int rank = env.rank();
-            ringLane = nccl.split(0, rank).orElseThrow(() -> new IllegalStateException("rank " + rank
-                    + ": ncclCommSplit with color 0 gave no communicator for the ring lane"));
+            // A second communicator whose kernels may run beside the first's: NCCL's guide warns that
+            // concurrent communicators can deadlock when their kernels do not fit on the GPU together
+            // (GpuOptions.ringLane = false avoids it).
+            ringLane = !options.ringLane() ? nccl : nccl.split(0, rank).orElseThrow(() -> new IllegalStateException(
+                    "rank " + rank + ": ncclCommSplit with color 0 gave no communicator for the ring lane"));
             if (options.nvshmem()) {
                 byte[] shmemId = exchange(store, env, "sf/nvshmem-unique-id", () -> NvshmemRuntime.uniqueId(device));
                 shmem = NvshmemRuntime.init(device, env.rank(), env.worldSize(), shmemId);
@@ -117,7 +124,7 @@ public final class CudaRankDevice implements RankDevice, AutoCloseable {
             if (shmem != null) {
                 shmem.close();
             }
-            if (ringLane != null) {
+            if (ringLane != null && ringLane != nccl) {
                 ringLane.abort();
             }
             if (nccl != null) {
@@ -183,6 +190,14 @@ public final class CudaRankDevice implements RankDevice, AutoCloseable {
         return a;
     }
 
+    /**
+     * Bytes of this rank's ScatterPush and GatherPull moved by {@code mover} since it joined: a PE without
+     * an NVLink mapping goes to the copy engines (NVSHMEM's own put or get) whatever the option says.
+     */
+    public long oneSidedBytes(GpuOptions.OneSidedMover mover) {
+        return moverBytes[mover.ordinal()].sum();
+    }
+
     /** Bytes this rank initiated over one link class (sends, puts, gets) since it joined. */
     public long bytes(LinkClass c) {
         return bytes[c.ordinal()].sum();
@@ -215,13 +230,17 @@ public final class CudaRankDevice implements RankDevice, AutoCloseable {
         }
         if (failed || !errors.isEmpty()) {
             attempt(errors, () -> store.abort("rank " + env.rank() + " failed; closing without its peers"));
-            attempt(errors, ringLane::abort);
+            if (ringLane != nccl) {
+                attempt(errors, ringLane::abort);
+            }
             attempt(errors, nccl::abort);
         } else {
             if (nvshmem != null) {
                 attempt(errors, nvshmem::close);
             }
-            attempt(errors, ringLane::close);
+            if (ringLane != nccl) {
+                attempt(errors, ringLane::close);
+            }
             attempt(errors, nccl::close);
         }
         store.close();
@@ -291,7 +310,9 @@ public final class CudaRankDevice implements RankDevice, AutoCloseable {
             CudaStreamHandle s = new CudaStreamHandle(name, CudaStream.create(true), env.rank(), options.timeout(),
                     () -> {
                         nccl.checkAsyncError();
-                        ringLane.checkAsyncError();
+                        if (ringLane != nccl) {
+                            ringLane.checkAsyncError();
+                        }
                     }, () -> failed = true);
             streams.add(s);
             return s;
@@ -388,14 +409,13 @@ public final class CudaRankDevice implements RankDevice, AutoCloseable {
                     viaShmem.add(i);
                 }
                 count(pes[i], src.byteSize());
-            }
-            if (!direct.isEmpty()) {
-                SfKernels.copySegments(direct, 0, s.cuda());
+                moverBytes[(peer.isPresent() ? GpuOptions.OneSidedMover.SM_KERNEL : GpuOptions.OneSidedMover.COPY_ENGINE)
+                        .ordinal()].add(src.byteSize());
             }
             fanOut(s.cuda(), viaShmem.size(), (j, on) -> {
                 int i = viaShmem.get(j);
                 block.put(d.symmetricOffset(), CudaBuffer.of(srcs.get(i)).segment(), pes[i], on);
-            });
+            }, direct);
             s.enqueued(step);
         }
 
@@ -421,14 +441,13 @@ public final class CudaRankDevice implements RankDevice, AutoCloseable {
                     viaShmem.add(i);
                 }
                 count(pes[i], dst.byteSize());
-            }
-            if (!direct.isEmpty()) {
-                SfKernels.copySegments(direct, 0, s.cuda());
+                moverBytes[(peer.isPresent() ? GpuOptions.OneSidedMover.SM_KERNEL : GpuOptions.OneSidedMover.COPY_ENGINE)
+                        .ordinal()].add(dst.byteSize());
             }
             fanOut(s.cuda(), viaShmem.size(), (j, on) -> {
                 int i = viaShmem.get(j);
                 block.get(CudaBuffer.of(dsts.get(i)).segment(), sb.symmetricOffset(), pes[i], on);
-            });
+            }, direct);
             s.enqueued(step);
         }
 
@@ -443,16 +462,19 @@ public final class CudaRankDevice implements RankDevice, AutoCloseable {
         }
 
         /**
-         * Runs {@code n} one-sided copies so that they overlap: over NVLink each put or get is a copy-engine
-         * copy ordered on its stream, so on one stream they would take the links one peer at a time. With
-         * more than one, they go on side streams forked from {@code main} and joined back into it, so
-         * everything after them on {@code main} (a barrier, a launch) still sees them complete.
+         * Runs {@code n} NVSHMEM puts or gets and the copy kernel over {@code direct} so that they overlap:
+         * each put or get is ordered on its stream, so on one stream they would take one peer at a time.
+         * The puts go on side streams forked from {@code main}, the kernel on {@code main} between the fork
+         * and the join, so everything after them on {@code main} (a barrier, a launch) sees all complete.
          */
-        private void fanOut(CudaStream main, int n, CopyOp op) {
+        private void fanOut(CudaStream main, int n, CopyOp op, List<CopySegment> direct) {
             if (n == 0) {
+                if (!direct.isEmpty()) {
+                    SfKernels.copySegments(direct, 0, main);
+                }
                 return;
             }
-            if (n == 1) {
+            if (n == 1 && direct.isEmpty()) {
                 op.issue(0, main);
                 return;
             }
@@ -471,6 +493,9 @@ public final class CudaRankDevice implements RankDevice, AutoCloseable {
                 }
                 for (int i = 0; i < n; i++) {
                     op.issue(i, sideStreams.get(i % k));
+                }
+                if (!direct.isEmpty()) {
+                    SfKernels.copySegments(direct, 0, main);
                 }
                 for (int i = 0; i < k; i++) {
                     sideEvents.get(i).record(sideStreams.get(i));

@@ -12,8 +12,12 @@ import org.streamfusion.InvalidConfigurationException;
  * @param poison   fill new allocations with NaN, so that a read of memory nothing wrote shows in results
  * @param push     what moves ScatterPush's bytes to GPUs of this host
  * @param pull     what moves GatherPull's bytes from GPUs of this host
+ * @param ringLane give two-sided transfers on the ring stream their own NCCL communicator (see
+ *                 {@link org.streamfusion.backend.Communicator#RING_LANE}); {@code false} runs every
+ *                 two-sided transfer over one communicator, in issue order
  */
-public record GpuOptions(Duration timeout, boolean nvshmem, boolean poison, OneSidedMover push, OneSidedMover pull) {
+public record GpuOptions(Duration timeout, boolean nvshmem, boolean poison, OneSidedMover push, OneSidedMover pull,
+        boolean ringLane) {
     /**
      * The mover of a put or get to a PE that NVSHMEM maps into this GPU's address space (NVLink).
      * PEs without a mapping (another machine) always go through {@code nvshmemx_putmem_on_stream}.
@@ -52,20 +56,28 @@ public record GpuOptions(Duration timeout, boolean nvshmem, boolean poison, OneS
     }
 
     /**
-     * 120 s timeout, NVSHMEM on, poisoned allocations; ScatterPush by the SM kernel and GatherPull by the
-     * copy engines, unless the system properties {@code streamfusion.push} / {@code streamfusion.pull}
-     * name others. Why this split (4 H200s, docs/gpu-results.md and docs/native.md): SM-kernel pulls made
-     * the ring-heavy mesh about 6% slower at Flux size, since the ring's KV pulls overlap attention and the
-     * kernel's blocks take SMs from it, while copy engines take none; the SM kernel's pushes changed the
-     * layer by less than run-to-run noise there, and make an exposed all-to-all about 1.5x faster.
+     * 120 s timeout, NVSHMEM on, poisoned allocations, the ring lane on; ScatterPush by the SM kernel and
+     * GatherPull by the copy engines. The system properties {@code streamfusion.push} /
+     * {@code streamfusion.pull} ({@code sm-kernel} or {@code copy-engine}) and
+     * {@code streamfusion.ncclRingLane} ({@code false} to turn the lane off) override them. Why pulls stay
+     * on the copy engines: the ring's KV pulls overlap the attention kernel, and the copy kernel's blocks
+     * would take SMs from it while copy engines take none; at Flux size on 4 H200s, SM-kernel movers for
+     * both primitives made the ring-heavy mesh about 6% slower than copy engines for both, though neither
+     * primitive's share was resolved above the run-to-run noise (docs/gpu-results.md). Pushes use the SM
+     * kernel because it makes an exposed all-to-all about 1.5x faster (docs/native.md).
      */
     public static GpuOptions defaults() {
         return new GpuOptions(Duration.ofSeconds(120), true, true,
                 OneSidedMover.parse(System.getProperty("streamfusion.push", "sm-kernel")),
-                OneSidedMover.parse(System.getProperty("streamfusion.pull", "copy-engine")));
+                OneSidedMover.parse(System.getProperty("streamfusion.pull", "copy-engine")),
+                !"false".equalsIgnoreCase(System.getProperty("streamfusion.ncclRingLane", "true")));
     }
 
     public GpuOptions withMovers(OneSidedMover push, OneSidedMover pull) {
-        return new GpuOptions(timeout, nvshmem, poison, push, pull);
+        return new GpuOptions(timeout, nvshmem, poison, push, pull, ringLane);
+    }
+
+    public GpuOptions withRingLane(boolean on) {
+        return new GpuOptions(timeout, nvshmem, poison, push, pull, on);
     }
 }

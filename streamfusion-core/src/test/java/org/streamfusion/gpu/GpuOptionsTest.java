@@ -3,6 +3,7 @@ package org.streamfusion.gpu;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
@@ -22,15 +23,20 @@ class GpuOptionsTest {
 
     @Test
     void defaultsPushWithTheSmKernelAndPullWithCopyEnginesAndWithMoversChangesOnlyThose() {
+        assumeTrue(System.getProperty("streamfusion.push") == null && System.getProperty("streamfusion.pull") == null
+                && System.getProperty("streamfusion.ncclRingLane") == null, "mover properties set for this JVM");
         GpuOptions d = GpuOptions.defaults();
+        assertTrue(d.ringLane());
         assertEquals(OneSidedMover.SM_KERNEL, d.push());
         assertEquals(OneSidedMover.COPY_ENGINE, d.pull());
         GpuOptions swapped = d.withMovers(OneSidedMover.COPY_ENGINE, OneSidedMover.SM_KERNEL);
-        assertEquals(new GpuOptions(d.timeout(), d.nvshmem(), d.poison(), OneSidedMover.COPY_ENGINE, OneSidedMover.SM_KERNEL),
-                swapped);
+        assertEquals(new GpuOptions(d.timeout(), d.nvshmem(), d.poison(), OneSidedMover.COPY_ENGINE, OneSidedMover.SM_KERNEL,
+                true), swapped);
+        assertEquals(false, swapped.withRingLane(false).ringLane());
+        assertEquals(OneSidedMover.COPY_ENGINE, swapped.withRingLane(false).push());
         assertThrows(InvalidConfigurationException.class,
-                () -> new GpuOptions(Duration.ofSeconds(1), true, true, null, OneSidedMover.SM_KERNEL));
+                () -> new GpuOptions(Duration.ofSeconds(1), true, true, null, OneSidedMover.SM_KERNEL, true));
         assertThrows(InvalidConfigurationException.class,
-                () -> new GpuOptions(Duration.ZERO, true, true, OneSidedMover.SM_KERNEL, OneSidedMover.SM_KERNEL));
+                () -> new GpuOptions(Duration.ZERO, true, true, OneSidedMover.SM_KERNEL, OneSidedMover.SM_KERNEL, true));
     }
 }
