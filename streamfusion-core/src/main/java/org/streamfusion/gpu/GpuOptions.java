@@ -30,8 +30,8 @@ public record GpuOptions(Duration timeout, boolean nvshmem, boolean poison, OneS
         SM_KERNEL,
         /**
          * {@code nvshmemx_putmem_on_stream} / {@code getmem_on_stream}, which over NVLink are copy-engine
-         * copies, fanned out over side streams: no SMs taken from a kernel that overlaps them, about 70%
-         * of NCCL's all-to-all bandwidth on 4 H200s at 256 MiB (docs/native.md).
+         * copies, fanned out over side streams: no SMs taken from a kernel that overlaps them, but
+         * 64-72% of PyTorch's NCCL all-to-all bandwidth on 4 H200s at 256 MiB (docs/native.md).
          */
         COPY_ENGINE;
 
