@@ -389,64 +389,54 @@ public final class CudaRankDevice implements RankDevice, AutoCloseable {
 
         @Override
         public void scatterPush(List<Buffer> srcs, Buffer dst, int[] pes, Stream stream, String step) {
-            TransferChecks.onePerPe(srcs.size(), pes, env.worldSize(), env.rank(), step);
-            TransferChecks.symmetric(dst, step);
-            CudaBuffer d = CudaBuffer.of(dst);
-            CudaStreamHandle s = (CudaStreamHandle) stream;
-            shmem(step);
-            for (Buffer src : srcs) {
-                TransferChecks.sameSize(CudaBuffer.of(src), d, step);
-            }
-            SymmetricMemory block = d.symmetricBlock();
-            List<CopySegment> direct = new ArrayList<>();
-            List<Integer> viaShmem = new ArrayList<>();
-            for (int i = 0; i < pes.length; i++) {
-                MemorySegment src = CudaBuffer.of(srcs.get(i)).segment();
-                Optional<MemorySegment> peer = mapped(options.push(), block, d.symmetricOffset(), src.byteSize(), pes[i]);
-                if (peer.isPresent()) {
-                    direct.add(new CopySegment(peer.get(), src));
-                } else {
-                    viaShmem.add(i);
-                }
-                count(pes[i], src.byteSize());
-                moverBytes[(peer.isPresent() ? GpuOptions.OneSidedMover.SM_KERNEL : GpuOptions.OneSidedMover.COPY_ENGINE)
-                        .ordinal()].add(src.byteSize());
-            }
-            fanOut(s.cuda(), viaShmem.size(), (j, on) -> {
-                int i = viaShmem.get(j);
-                block.put(d.symmetricOffset(), CudaBuffer.of(srcs.get(i)).segment(), pes[i], on);
-            }, direct);
-            s.enqueued(step);
+            oneSided(true, srcs, dst, pes, stream, step);
         }
 
         @Override
         public void gatherPull(List<Buffer> dsts, Buffer src, int[] pes, Stream stream, String step) {
-            TransferChecks.onePerPe(dsts.size(), pes, env.worldSize(), env.rank(), step);
-            TransferChecks.symmetric(src, step);
-            CudaBuffer sb = CudaBuffer.of(src);
+            oneSided(false, dsts, src, pes, stream, step);
+        }
+
+        /**
+         * ScatterPush ({@code push}: {@code locals[i]} into {@code sym} on {@code pes[i]}) or GatherPull
+         * ({@code sym} on {@code pes[i]} into {@code locals[i]}): one copy kernel for the PEs that the
+         * primitive's mover reaches through a mapping, NVSHMEM's put or get for the rest.
+         */
+        private void oneSided(boolean push, List<Buffer> locals, Buffer sym, int[] pes, Stream stream, String step) {
+            TransferChecks.onePerPe(locals.size(), pes, env.worldSize(), env.rank(), step);
+            TransferChecks.symmetric(sym, step);
+            CudaBuffer sb = CudaBuffer.of(sym);
             CudaStreamHandle s = (CudaStreamHandle) stream;
             shmem(step);
-            for (Buffer dst : dsts) {
-                TransferChecks.sameSize(sb, CudaBuffer.of(dst), step);
+            for (Buffer local : locals) {
+                CudaBuffer l = CudaBuffer.of(local);
+                TransferChecks.sameSize(push ? l : sb, push ? sb : l, step);
             }
+            GpuOptions.OneSidedMover mover = push ? options.push() : options.pull();
             SymmetricMemory block = sb.symmetricBlock();
+            long offset = sb.symmetricOffset();
             List<CopySegment> direct = new ArrayList<>();
             List<Integer> viaShmem = new ArrayList<>();
             for (int i = 0; i < pes.length; i++) {
-                MemorySegment dst = CudaBuffer.of(dsts.get(i)).segment();
-                Optional<MemorySegment> peer = mapped(options.pull(), block, sb.symmetricOffset(), dst.byteSize(), pes[i]);
+                MemorySegment local = CudaBuffer.of(locals.get(i)).segment();
+                Optional<MemorySegment> peer = mapped(mover, block, offset, local.byteSize(), pes[i]);
                 if (peer.isPresent()) {
-                    direct.add(new CopySegment(dst, peer.get()));
+                    direct.add(push ? new CopySegment(peer.get(), local) : new CopySegment(local, peer.get()));
                 } else {
                     viaShmem.add(i);
                 }
-                count(pes[i], dst.byteSize());
+                count(pes[i], local.byteSize());
                 moverBytes[(peer.isPresent() ? GpuOptions.OneSidedMover.SM_KERNEL : GpuOptions.OneSidedMover.COPY_ENGINE)
-                        .ordinal()].add(dst.byteSize());
+                        .ordinal()].add(local.byteSize());
             }
             fanOut(s.cuda(), viaShmem.size(), (j, on) -> {
                 int i = viaShmem.get(j);
-                block.get(CudaBuffer.of(dsts.get(i)).segment(), sb.symmetricOffset(), pes[i], on);
+                MemorySegment local = CudaBuffer.of(locals.get(i)).segment();
+                if (push) {
+                    block.put(offset, local, pes[i], on);
+                } else {
+                    block.get(local, offset, pes[i], on);
+                }
             }, direct);
             s.enqueued(step);
         }
