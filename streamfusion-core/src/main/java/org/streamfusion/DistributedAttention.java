@@ -3,8 +3,8 @@ package org.streamfusion;
 import org.streamfusion.backend.RankDevice;
 import org.streamfusion.backend.Stream;
 import org.streamfusion.backend.TensorView;
-import org.streamfusion.schedule.TorusAttention;
-import org.streamfusion.schedule.UlyssesRingAttention;
+import org.streamfusion.schedule.Schedules;
+import org.streamfusion.spi.RankBackend;
 
 /**
  * One attention layer spread over all ranks. Every rank builds it from the same plan (construction and
@@ -25,20 +25,19 @@ public interface DistributedAttention extends AutoCloseable {
     void close();
 
     static DistributedAttention create(Plan plan, RankDevice device) {
-        if (plan.mesh().worldSize() != device.communicator().worldSize()) {
+        if (plan.mesh().worldSize() != device.topology().worldSize()) {
             throw new InvalidConfigurationException("mesh of " + plan.mesh().worldSize() + " GPUs (" + plan.mesh()
-                    + ") on a world of size " + device.communicator().worldSize(), "mesh size == world size");
+                    + ") on a world of size " + device.topology().worldSize(), "mesh size == world size");
         }
         if (!plan.mesh().topology().equals(device.topology())) {
             throw new InvalidConfigurationException("mesh topology " + plan.mesh().topology()
                     + " differs from the device topology " + device.topology(), "mesh topology == world topology");
         }
-        device.kernels().checkSupported(plan.shape());
-        return switch (plan.method()) {
-            case ULYSSES, RING, USP, TAS -> new UlyssesRingAttention(plan, device);
-            case TORUS_TWO_SIDED -> new TorusAttention(plan, device, false);
-            case STREAMFUSION -> new TorusAttention(plan, device, true);
+        RankBackend backend = switch (device) {
+            case RankBackend b -> b;
         };
+        backend.kernels().checkSupported(plan.shape());
+        return Schedules.create(plan, backend);
     }
 
     /** Checks that q, k, v and o all have the plan's local shape {@code [B, S/N, H, D]}. */

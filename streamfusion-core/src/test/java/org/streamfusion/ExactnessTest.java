@@ -6,86 +6,100 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.EnumMap;
 import java.util.List;
-import java.util.Map;
+import java.util.stream.Stream;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 import org.streamfusion.cpu.CpuOptions;
 import org.streamfusion.cpu.CpuWorld;
 import org.streamfusion.cpu.ReferenceAttention;
 import org.streamfusion.cpu.ShardedAttention;
 
 /**
- * The spec's central claim: every method on every valid mesh computes exactly single-device attention.
- * Topologies: the nine of the acceptance list plus 1x1, 1x2, 2x1, 1x3 and 3x1, so that every N in
- * {1, 2, 3, 4, 6, 8} is covered. For each topology: every method, every mesh the planner enumerates, B in {1,2}, H in {4,6,8,12,24},
- * D in {16,64}, S cycling through N, 2N and 3N; fresh random inputs each run; norm-wise relative error
- * against a float64 reference at most 1e-5. Invalid meshes must be reported with the rule they break,
- * and forcing one must throw that same error.
+ * The central claim (docs/algorithms.md, section 1): every method on every valid mesh computes exactly
+ * single-device attention. One case per (topology, method, mesh), so that a failure names them.
+ * Topologies: 1x1, 1x2, 2x1, 1x3, 3x1, 1x4, 4x1, 2x2, 2x3, 3x2, 2x4, 4x2, 1x8 and 8x1, so that every N in
+ * {1, 2, 3, 4, 6, 8} is covered. Each case runs its mesh over B in {1,2}, H in {4,6,8,12,24}, D in {16,64},
+ * S cycling through N, 2N and 3N, on fresh random inputs, and requires a norm-wise relative error against
+ * a float64 reference of at most 1e-5. Where the mesh is invalid for a shape, forcing it must throw the
+ * error the planner reports for it, rule included.
  */
 class ExactnessTest {
     static final double TOLERANCE = 1e-5;
     static final int[] BATCHES = {1, 2};
     static final int[] HEADS = {4, 6, 8, 12, 24};
     static final int[] DIMS = {16, 64};
+    static final int[][] TOPOLOGIES = {{1, 1}, {1, 2}, {2, 1}, {1, 3}, {3, 1}, {1, 4}, {4, 1}, {2, 2}, {2, 3}, {3, 2},
+        {2, 4}, {4, 2}, {1, 8}, {8, 1}};
 
-    @ParameterizedTest(name = "{0}x{1}")
-    @CsvSource({"1,1", "1,2", "2,1", "1,3", "3,1", "1,4", "4,1", "2,2", "2,3", "3,2", "2,4", "4,2", "1,8", "8,1"})
-    void everyMethodOnEveryValidMeshEqualsSingleDeviceAttention(int machines, int gpus) {
-        Topology topo = Topology.of(machines, gpus);
-        int n = topo.worldSize();
-        Planner planner = Planner.withDefaults();
-        List<String> failures = new ArrayList<>();
-        Map<Method, int[]> counts = new EnumMap<>(Method.class); // valid runs, invalid meshes
-        int combo = 0;
-        // Alternate the fabric's put delivery and jitter so both the earliest and the latest legal
-        // delivery of a put, and shuffled stream timing, are exercised.
-        CpuOptions[] opts = {
+    /** Every (topology, method, t, u', r) the planner enumerates. */
+    static Stream<Arguments> meshes() {
+        List<Arguments> cases = new ArrayList<>();
+        for (int[] mg : TOPOLOGIES) {
+            Topology topology = Topology.of(mg[0], mg[1]);
+            AttentionShape any = AttentionShape.of(1, topology.worldSize(), 24, 16);
+            for (Planner.Candidate c : Planner.withDefaults().enumerate(any, topology)) {
+                cases.add(Arguments.of(topology, c.method(), c.t(), c.u(), c.r()));
+            }
+        }
+        return cases.stream();
+    }
+
+    @ParameterizedTest(name = "{0} {1} t={2} u''={3} r={4}")
+    @MethodSource("meshes")
+    void everyValidShapeOnThisMeshEqualsSingleDeviceAttention(Topology topology, Method method, int t, int u, int r) {
+        int n = topology.worldSize();
+        // Alternate the fabric's put delivery and jitter so both the earliest and the latest legal delivery
+        // of a put, and shuffled stream timing, are exercised.
+        CpuOptions[] options = {
             CpuOptions.defaults().withTimeout(Duration.ofSeconds(30)),
             CpuOptions.defaults().withTimeout(Duration.ofSeconds(30)).withDelivery(CpuOptions.PutDelivery.IMMEDIATE)
                     .withJitter(true, n)};
-        CpuWorld[] worlds = {CpuWorld.create(topo, opts[0]), CpuWorld.create(topo, opts[1])};
-        try {
+        List<String> failures = new ArrayList<>();
+        int valid = 0;
+        int combo = 0;
+        try (CpuWorld latest = CpuWorld.create(topology, options[0]);
+                CpuWorld immediate = CpuWorld.create(topology, options[1])) {
             for (int b : BATCHES) {
                 for (int h : HEADS) {
                     for (int d : DIMS) {
                         int s = n * (1 + combo % 3);
                         combo++;
                         AttentionShape shape = AttentionShape.of(b, s, h, d);
+                        Planner.Candidate c = candidate(shape, topology, method, t, u, r);
+                        if (!c.valid()) {
+                            assertInvalidWhenForced(shape, topology, c);
+                            continue;
+                        }
+                        valid++;
                         Inputs in = Inputs.fresh(shape);
                         double[] ref = ReferenceAttention.attention(in.q, in.k, in.v, b, s, h, d, shape.softmaxScale());
-                        for (Planner.Candidate c : planner.enumerate(shape, topo)) {
-                            int[] cnt = counts.computeIfAbsent(c.method(), m -> new int[2]);
-                            if (!c.valid()) {
-                                cnt[1]++;
-                                assertInvalidWhenForced(shape, topo, c);
-                                continue;
-                            }
-                            cnt[0]++;
-                            CpuWorld w = worlds[(combo + cnt[0]) % 2];
-                            float[] out = ShardedAttention.forward(w, c.plan(), in.q, in.k, in.v);
-                            double err = ReferenceAttention.relativeError(out, ref);
-                            if (!(err <= TOLERANCE)) {
-                                failures.add(c.plan() + " error " + err + " (seed " + in.seed + ")");
-                            }
+                        float[] out = ShardedAttention.forward(valid % 2 == 0 ? latest : immediate, c.plan(), in.q,
+                                in.k, in.v);
+                        double err = ReferenceAttention.relativeError(out, ref);
+                        if (!(err <= TOLERANCE)) {
+                            failures.add(shape + ": error " + err + " (seed " + in.seed + ")");
                         }
                     }
                 }
             }
-        } finally {
-            for (CpuWorld w : worlds) {
-                w.close();
+        }
+        if (!failures.isEmpty()) {
+            fail(method + " t=" + t + " u'=" + u + " r=" + r + " on " + topology + " is inexact for " + failures.size()
+                    + " of " + valid + " shapes:\n" + String.join("\n", failures));
+        }
+    }
+
+    private static Planner.Candidate candidate(AttentionShape shape, Topology topology, Method method, int t, int u,
+            int r) {
+        for (Planner.Candidate c : Planner.withDefaults().enumerate(shape, topology, method)) {
+            if (c.t() == t && c.u() == u && c.r() == r) {
+                return c;
             }
         }
-        System.out.println(topo + ": " + counts.entrySet().stream()
-                .map(e -> e.getKey() + " " + e.getValue()[0] + " runs/" + e.getValue()[1] + " invalid").toList());
-        if (!failures.isEmpty()) {
-            fail(failures.size() + " inexact results on " + topo + ":\n" + String.join("\n", failures));
-        }
-        for (Method m : Method.values()) {
-            assertTrue(counts.get(m)[0] > 0, m + " never ran on " + topo);
-        }
+        throw new AssertionError(method + " t=" + t + " u'=" + u + " r=" + r + " is not enumerated for " + shape
+                + " on " + topology);
     }
 
     private static void assertInvalidWhenForced(AttentionShape shape, Topology topo, Planner.Candidate c) {

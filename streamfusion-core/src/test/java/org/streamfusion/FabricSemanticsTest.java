@@ -9,7 +9,7 @@ import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.streamfusion.backend.Buffer;
-import org.streamfusion.backend.Communicator.Transfer;
+import org.streamfusion.spi.Communicator.Transfer;
 import org.streamfusion.backend.DeviceArena;
 import org.streamfusion.backend.Stream;
 import org.streamfusion.cpu.CpuBuffer;
@@ -131,7 +131,7 @@ class FabricSemanticsTest {
         try (CpuWorld w = CpuWorld.create(TOPO, CpuOptions.defaults().withTimeout(Duration.ofMillis(300)))) {
             List<Float> got = w.run(dev -> {
                 try (DeviceArena arena = dev.newArena()) {
-                    Stream ring = arena.createStream(org.streamfusion.backend.Communicator.RING_LANE);
+                    Stream ring = arena.createStream(org.streamfusion.spi.Communicator.RING_LANE);
                     Buffer out = arena.allocate(1, DType.F32);
                     ((CpuBuffer) out).write(new float[] {dev.rank()});
                     Buffer in = arena.allocate(1, DType.F32);
@@ -146,7 +146,7 @@ class FabricSemanticsTest {
             }
             var e = assertThrows(CommunicationTimeoutException.class, () -> w.run(dev -> {
                 try (DeviceArena arena = dev.newArena()) {
-                    Stream ring = arena.createStream(org.streamfusion.backend.Communicator.RING_LANE);
+                    Stream ring = arena.createStream(org.streamfusion.spi.Communicator.RING_LANE);
                     Stream comm = arena.createStream("comm");
                     Buffer b = arena.allocate(1, DType.F32);
                     if (dev.rank() == 0) {

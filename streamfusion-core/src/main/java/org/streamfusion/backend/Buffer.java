@@ -8,7 +8,7 @@ import org.streamfusion.DType;
  * slices are symmetric: the same slice names the same range on every rank, which is what the one-sided
  * primitives need.
  */
-public interface Buffer {
+public sealed interface Buffer permits org.streamfusion.cpu.CpuBuffer, org.streamfusion.gpu.CudaBuffer {
     /** Length in elements. */
     long length();
 

@@ -4,19 +4,17 @@ import org.streamfusion.DType;
 import org.streamfusion.Topology;
 
 /**
- * Everything a schedule needs on one rank: memory, streams and events (through arenas), the kernels,
- * and the communicator. The CPU backend implements it with threads; the CUDA backend with the CUDA
- * runtime, NCCL and NVSHMEM. Schedules see nothing else.
+ * One rank of a job as its caller holds it: which rank it is, the logical topology, and arenas for the
+ * caller's own buffers, streams and events. Built by a backend ({@code CpuWorld.device(rank)},
+ * {@code CudaRankDevice.join(..)}) and handed to {@link org.streamfusion.DistributedAttention#create}.
+ * Sealed: what a schedule needs beyond this (the communicator, the kernels) is the library's inside.
  */
-public interface RankDevice {
+public sealed interface RankDevice permits org.streamfusion.spi.RankBackend {
     int rank();
 
     Topology topology();
 
-    Communicator communicator();
-
-    Kernels kernels();
-
+    /** A new arena on this rank; close it to free what it holds. */
     DeviceArena newArena();
 
     /** The element type this device stores for a requested type (the CPU backend keeps fp32). */

@@ -78,9 +78,11 @@ public final class CpuBuffer implements Buffer {
     }
 
     static CpuBuffer of(Buffer b) {
-        if (b instanceof CpuBuffer c) {
-            return c;
-        }
-        throw new IllegalArgumentException("not a CPU buffer: " + b);
+        return of(b, "buffer");
+    }
+
+    /** {@code b} as a CPU buffer, or a {@link org.streamfusion.WrongBackendException} naming {@code argument}. */
+    static CpuBuffer of(Buffer b, String argument) {
+        return org.streamfusion.WrongBackendException.require(CpuBuffer.class, b, argument);
     }
 }

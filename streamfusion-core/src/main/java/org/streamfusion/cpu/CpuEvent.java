@@ -4,11 +4,14 @@ import java.util.concurrent.CountDownLatch;
 import org.streamfusion.backend.Event;
 
 /** The latest record of an event: a latch that its stream opens when it gets there. */
-final class CpuEvent implements Event {
+public final class CpuEvent implements Event {
     record Mark(CountDownLatch reached, String step, String stream) {
     }
 
     private volatile Mark latest;
+
+    CpuEvent() {
+    }
 
     Mark latest() {
         return latest;
@@ -16,5 +19,9 @@ final class CpuEvent implements Event {
 
     void set(Mark m) {
         latest = m;
+    }
+
+    static CpuEvent of(Event e) {
+        return org.streamfusion.WrongBackendException.require(CpuEvent.class, e, "event");
     }
 }

@@ -197,7 +197,7 @@ final class CpuFabric {
 
     /** The same slice of a symmetric buffer, on rank {@code pe}. */
     MemorySegment resolve(CpuBuffer b, int pe) {
-        org.streamfusion.backend.TransferChecks.symmetric(b, "resolve on rank " + pe);
+        org.streamfusion.spi.TransferChecks.symmetric(b, "resolve on rank " + pe);
         return symmetricSegment(b.symmetricIndex(), pe).asSlice(b.symmetricOffset() * Float.BYTES, b.segment().byteSize());
     }
 
@@ -256,7 +256,7 @@ final class CpuFabric {
 
     // ---- two-sided -------------------------------------------------------------------------------
 
-    /** Lane 1 is {@link org.streamfusion.backend.Communicator#RING_LANE}'s, lane 0 every other stream's. */
+    /** Lane 1 is {@link org.streamfusion.spi.Communicator#RING_LANE}'s, lane 0 every other stream's. */
     private LinkedBlockingQueue<PendingSend> channel(int lane, int from, int to) {
         return channels.computeIfAbsent(((long) lane * worldSize + from) * worldSize + to, k -> new LinkedBlockingQueue<>());
     }
@@ -266,8 +266,8 @@ final class CpuFabric {
      * taken. Sends and receives match per lane, as on the GPU (one NCCL communicator per lane), so a
      * schedule that pairs a ring-lane send with another lane's receive hangs here too, and times out.
      */
-    void exchange(int rank, List<org.streamfusion.backend.Communicator.Transfer> sends,
-            List<org.streamfusion.backend.Communicator.Transfer> recvs, int lane, String step) {
+    void exchange(int rank, List<org.streamfusion.spi.Communicator.Transfer> sends,
+            List<org.streamfusion.spi.Communicator.Transfer> recvs, int lane, String step) {
         List<CountDownLatch> posted = new ArrayList<>(sends.size());
         for (var s : sends) {
             checkPeer(s.peer(), rank, step);
@@ -305,7 +305,7 @@ final class CpuFabric {
     }
 
     void checkPeer(int peer, int rank, String step) {
-        org.streamfusion.backend.TransferChecks.peer(peer, worldSize, rank, step);
+        org.streamfusion.spi.TransferChecks.peer(peer, worldSize, rank, step);
     }
 
     // ---- barriers --------------------------------------------------------------------------------

@@ -2,10 +2,10 @@ package org.streamfusion.cpu;
 
 import java.lang.foreign.MemorySegment;
 import java.util.List;
-import org.streamfusion.backend.AttentionState;
-import org.streamfusion.backend.KvChunk;
-import org.streamfusion.backend.Kernels;
-import org.streamfusion.backend.QChunk;
+import org.streamfusion.spi.AttentionState;
+import org.streamfusion.spi.KvChunk;
+import org.streamfusion.spi.Kernels;
+import org.streamfusion.spi.QChunk;
 import org.streamfusion.backend.Stream;
 import org.streamfusion.backend.TensorView;
 
@@ -31,8 +31,16 @@ final class CpuKernels implements Kernels {
             if (finalize && c.out() == null) {
                 throw new IllegalArgumentException("finalize without an output view");
             }
+            CpuBuffer.of(c.q().base(), "a Q chunk's buffer");
+            if (c.out() != null) {
+                CpuBuffer.of(c.out().base(), "an output chunk's buffer");
+            }
         }
-        ((CpuStream) stream).enqueue("attention", () -> {
+        for (KvChunk p : kvs) {
+            CpuBuffer.of(p.k().base(), "a K chunk's buffer");
+            CpuBuffer.of(p.v().base(), "a V chunk's buffer");
+        }
+        CpuStream.of(stream).enqueue("attention", () -> {
             for (QChunk c : qs) {
                 fold(c, kvs, scale, init, finalize);
             }
@@ -159,7 +167,9 @@ final class CpuKernels implements Kernels {
         if (!src.sameShape(dst)) {
             throw new IllegalArgumentException("copy from " + src.shapeString() + " to " + dst.shapeString());
         }
-        ((CpuStream) stream).enqueue("copy", () -> {
+        CpuBuffer.of(src.base(), "the copy's source buffer");
+        CpuBuffer.of(dst.base(), "the copy's destination buffer");
+        CpuStream.of(stream).enqueue("copy", () -> {
             float[] row = new float[src.dim()];
             for (int b = 0; b < src.batch(); b++) {
                 for (int r = 0; r < src.rows(); r++) {

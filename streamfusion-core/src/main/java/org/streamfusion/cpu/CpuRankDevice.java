@@ -8,17 +8,18 @@ import org.streamfusion.DType;
 import org.streamfusion.ProcessGroup;
 import org.streamfusion.Topology;
 import org.streamfusion.backend.Buffer;
-import org.streamfusion.backend.Communicator;
+import org.streamfusion.spi.Communicator;
 import org.streamfusion.backend.DeviceArena;
 import org.streamfusion.backend.Event;
-import org.streamfusion.backend.Kernels;
-import org.streamfusion.backend.RankDevice;
+import org.streamfusion.spi.Kernels;
+import org.streamfusion.spi.RankBackend;
 import org.streamfusion.backend.Stream;
-import org.streamfusion.backend.Team;
-import org.streamfusion.backend.TransferChecks;
+import org.streamfusion.spi.Team;
+import org.streamfusion.spi.TransferChecks;
 
 /** One in-process rank of a {@link CpuWorld}. */
-public final class CpuRankDevice implements RankDevice {
+@SuppressWarnings("exports") // RankBackend is the library's inside; callers hold it as a RankDevice
+public final class CpuRankDevice implements RankBackend {
     private final CpuFabric fabric;
     private final int rank;
     private final String threadPrefix;
@@ -46,11 +47,13 @@ public final class CpuRankDevice implements RankDevice {
     }
 
     @Override
+    @SuppressWarnings("exports") // the type is the library's inside: exported to the bench module only
     public Communicator communicator() {
         return communicator;
     }
 
     @Override
+    @SuppressWarnings("exports")
     public Kernels kernels() {
         return kernels;
     }
@@ -175,7 +178,7 @@ public final class CpuRankDevice implements RankDevice {
             for (CpuBuffer src : s) {
                 TransferChecks.sameSize(src, d, step);
             }
-            ((CpuStream) stream).enqueue(step, () -> {
+            CpuStream.of(stream).enqueue(step, () -> {
                 for (int i = 0; i < p.length; i++) {
                     fabric.put(rank, fabric.resolve(d, p[i]), s.get(i).segment());
                     fabric.count(rank, p[i], s.get(i).segment().byteSize());
@@ -193,7 +196,7 @@ public final class CpuRankDevice implements RankDevice {
             for (CpuBuffer dst : d) {
                 TransferChecks.sameSize(sb, dst, step);
             }
-            ((CpuStream) stream).enqueue(step, () -> {
+            CpuStream.of(stream).enqueue(step, () -> {
                 for (int i = 0; i < p.length; i++) {
                     MemorySegment from = fabric.resolve(sb, p[i]);
                     MemorySegment.copy(from, 0, d.get(i).segment(), 0, from.byteSize());
@@ -205,14 +208,14 @@ public final class CpuRankDevice implements RankDevice {
         @Override
         public void barrier(Team team, Stream stream, String step) {
             int[] members = team.group().ranks();
-            ((CpuStream) stream).enqueue(step, () -> fabric.barrier(rank, members, step));
+            CpuStream.of(stream).enqueue(step, () -> fabric.barrier(rank, members, step));
         }
 
         @Override
         public void barrierAll(Stream stream, String step) {
             int[] all = new int[fabric.worldSize];
             java.util.Arrays.setAll(all, i -> i);
-            ((CpuStream) stream).enqueue(step, () -> fabric.barrier(rank, all, step));
+            CpuStream.of(stream).enqueue(step, () -> fabric.barrier(rank, all, step));
         }
 
         @Override
@@ -226,7 +229,7 @@ public final class CpuRankDevice implements RankDevice {
                 CpuBuffer.of(x.buffer());
             }
             int lane = Communicator.RING_LANE.equals(stream.name()) ? 1 : 0;
-            ((CpuStream) stream).enqueue(step, () -> fabric.exchange(rank, s, r, lane, step));
+            CpuStream.of(stream).enqueue(step, () -> fabric.exchange(rank, s, r, lane, step));
         }
     }
 }

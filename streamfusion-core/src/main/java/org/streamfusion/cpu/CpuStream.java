@@ -12,7 +12,7 @@ import org.streamfusion.backend.Stream;
  * A stream of the CPU backend: one worker thread running its ops in order. An op that throws stops the
  * stream and fails the world, so that no peer waits for this rank until its timeout.
  */
-final class CpuStream implements Stream {
+public final class CpuStream implements Stream {
     private record Op(String step, Runnable body) {
     }
 
@@ -80,7 +80,7 @@ final class CpuStream implements Stream {
 
     @Override
     public void record(Event event, String step) {
-        CpuEvent e = (CpuEvent) event;
+        CpuEvent e = CpuEvent.of(event);
         CountDownLatch reached = new CountDownLatch(1);
         e.set(new CpuEvent.Mark(reached, step, name));
         enqueue(step, reached::countDown);
@@ -88,7 +88,7 @@ final class CpuStream implements Stream {
 
     @Override
     public void waitFor(Event event) {
-        CpuEvent.Mark m = ((CpuEvent) event).latest();
+        CpuEvent.Mark m = CpuEvent.of(event).latest();
         if (m == null) {
             return; // as cudaStreamWaitEvent on an event never recorded
         }
@@ -133,5 +133,9 @@ final class CpuStream implements Stream {
 
     boolean isAlive() {
         return worker.isAlive();
+    }
+
+    static CpuStream of(Stream s) {
+        return org.streamfusion.WrongBackendException.require(CpuStream.class, s, "stream");
     }
 }

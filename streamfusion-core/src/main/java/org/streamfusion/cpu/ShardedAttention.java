@@ -33,7 +33,7 @@ public final class ShardedAttention {
                 float[][] glob = {q, k, v};
                 for (int i = 0; i < 3; i++) {
                     Buffer b = io.allocate((long) s.batch() * sl * s.heads() * s.headDim(), s.dtype());
-                    ((CpuBuffer) b).write(shard(glob[i], s, n, g));
+                    CpuBuffer.of(b).write(shard(glob[i], s, n, g));
                     in[i] = TensorView.contiguous(b, s.batch(), sl, s.heads(), s.headDim());
                 }
                 Buffer ob = io.allocate((long) s.batch() * sl * s.heads() * s.headDim(), s.dtype());
@@ -42,7 +42,7 @@ public final class ShardedAttention {
                     attn.forward(in[0], in[1], in[2], o);
                 }
                 attn.stream().synchronize("rank " + g + " forward done");
-                return ((CpuBuffer) ob).read();
+                return CpuBuffer.of(ob).read();
             }
         });
         float[] out = new float[q.length];

@@ -4,8 +4,11 @@ import org.streamfusion.backend.Event;
 import org.streamfusion.cuda.CudaEvent;
 
 /** A CUDA event without timing (cheaper to record and wait on). */
-final class CudaEventHandle implements Event {
+public final class CudaEventHandle implements Event {
     private final CudaEvent event = CudaEvent.create(false);
+
+    CudaEventHandle() {
+    }
 
     CudaEvent cuda() {
         return event;

@@ -13,14 +13,14 @@ import org.streamfusion.LinkClass;
 import org.streamfusion.ProcessGroup;
 import org.streamfusion.Topology;
 import org.streamfusion.backend.Buffer;
-import org.streamfusion.backend.Communicator;
+import org.streamfusion.spi.Communicator;
 import org.streamfusion.backend.DeviceArena;
 import org.streamfusion.backend.Event;
-import org.streamfusion.backend.Kernels;
-import org.streamfusion.backend.RankDevice;
+import org.streamfusion.spi.Kernels;
+import org.streamfusion.spi.RankBackend;
 import org.streamfusion.backend.Stream;
-import org.streamfusion.backend.Team;
-import org.streamfusion.backend.TransferChecks;
+import org.streamfusion.spi.Team;
+import org.streamfusion.spi.TransferChecks;
 import org.streamfusion.cuda.CudaRuntime;
 import org.streamfusion.cuda.CudaStream;
 import org.streamfusion.cuda.DeviceMemory;
@@ -39,7 +39,8 @@ import org.streamfusion.launch.KeyValueStore;
  * runtime, the kernels of libstreamfusion, two-sided transfers over NCCL and one-sided ones over
  * NVSHMEM. The schedules run on it unchanged. {@link #join} is collective over all ranks.
  */
-public final class CudaRankDevice implements RankDevice, AutoCloseable {
+@SuppressWarnings("exports") // RankBackend is the library's inside; callers hold it as a RankDevice
+public final class CudaRankDevice implements RankBackend, AutoCloseable {
     private final DistributedEnvironment env;
     private final Topology topology;
     private final GpuOptions options;
@@ -164,11 +165,13 @@ public final class CudaRankDevice implements RankDevice, AutoCloseable {
     }
 
     @Override
+    @SuppressWarnings("exports") // the type is the library's inside: exported to the bench module only
     public Communicator communicator() {
         return communicator;
     }
 
     @Override
+    @SuppressWarnings("exports")
     public Kernels kernels() {
         return kernels;
     }

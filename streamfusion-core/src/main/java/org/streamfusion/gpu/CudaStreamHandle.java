@@ -8,7 +8,7 @@ import org.streamfusion.cuda.CudaEvent;
 import org.streamfusion.cuda.CudaStream;
 
 /** A CUDA stream as a schedule sees it; the host wait is bounded and names the last step enqueued. */
-final class CudaStreamHandle implements Stream {
+public final class CudaStreamHandle implements Stream {
     private final String name;
     private final CudaStream stream;
     private final CudaEvent drained;

@@ -13,7 +13,7 @@ import org.streamfusion.InvalidConfigurationException;
  * @param push     what moves ScatterPush's bytes to GPUs of this host
  * @param pull     what moves GatherPull's bytes from GPUs of this host
  * @param ringLane give two-sided transfers on the ring stream their own NCCL communicator (see
- *                 {@link org.streamfusion.backend.Communicator#RING_LANE}); {@code false} runs every
+ *                 {@link org.streamfusion.spi.Communicator#RING_LANE}); {@code false} runs every
  *                 two-sided transfer over one communicator, in issue order
  */
 public record GpuOptions(Duration timeout, boolean nvshmem, boolean poison, OneSidedMover push, OneSidedMover pull,

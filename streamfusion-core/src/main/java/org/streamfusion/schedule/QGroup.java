@@ -2,8 +2,8 @@ package org.streamfusion.schedule;
 
 import java.util.ArrayList;
 import java.util.List;
-import org.streamfusion.backend.AttentionState;
-import org.streamfusion.backend.QChunk;
+import org.streamfusion.spi.AttentionState;
+import org.streamfusion.spi.QChunk;
 import org.streamfusion.backend.TensorView;
 
 /** Q chunks that are folded and finalised together, with their states and output views. */

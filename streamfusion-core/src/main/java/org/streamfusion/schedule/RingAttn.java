@@ -2,78 +2,61 @@ package org.streamfusion.schedule;
 
 import java.util.ArrayList;
 import java.util.List;
+import org.streamfusion.DType;
 import org.streamfusion.ProcessGroup;
 import org.streamfusion.backend.Buffer;
-import org.streamfusion.backend.Chunks;
-import org.streamfusion.backend.Communicator;
-import org.streamfusion.backend.Communicator.Transfer;
 import org.streamfusion.backend.DeviceArena;
 import org.streamfusion.backend.Event;
-import org.streamfusion.backend.KvChunk;
-import org.streamfusion.backend.Kernels;
-import org.streamfusion.backend.QChunk;
 import org.streamfusion.backend.Stream;
+import org.streamfusion.schedule.RingTransport.RingStep;
+import org.streamfusion.spi.Chunks;
+import org.streamfusion.spi.Kernels;
+import org.streamfusion.spi.KvChunk;
+import org.streamfusion.spi.QChunk;
 
 /**
- * Ring attention over a ring group of {@code r} members (spec, section 3): every member keeps its Q and
- * folds the K, V block of every member into the state, one fused launch per ring step, while the next
- * block travels on the ring stream into the other of two slots.
+ * Ring attention over a ring group of {@code r} members (docs/algorithms.md, section 3): every member
+ * keeps its Q and folds the K, V block of every member into the state, one fused launch per ring step,
+ * while the block of the next step travels on the ring stream into the other of two slots. How it
+ * travels is the {@link RingTransport}'s business: pulled from its owner (StreamFusion's RingAttn) or
+ * passed along the ring (two-sided).
  *
- * <ul>
- *   <li>{@link #pull} (one-sided, {@code RingAttn} of StreamFusion): at step {@code s} GatherPull the block
- *       of member {@code (b+s) % r} straight from its symmetric memory; no forwarding chain.</li>
- *   <li>{@link #pass} (two-sided): pass the block to the next member {@code r-1} times.</li>
- * </ul>
- *
- * The caller orders the local K, V before the first step on both the compute and the ring stream.
+ * <p>The block of step {@code s} is member {@code (b + s) mod r}'s and lands in slot {@code s mod 2}; the
+ * caller orders the local K, V before the first step on both the compute and the ring stream.
  */
 final class RingAttn {
-    private final boolean pull;
     private final ProcessGroup ring;
-    private final int b;
-    private final Communicator comm;
+    private final int position;
+    private final RingTransport transport;
     private final Kernels kernels;
     private final Stream compute;
     private final Stream ringStream;
     private final double scale;
+    private final DeviceArena arena;
     private final Buffer[] slotK = new Buffer[2];
     private final Buffer[] slotV = new Buffer[2];
     private final Event[] slotFull = new Event[2];
     private final Event[] slotFree = new Event[2];
     private final List<Event> finalised = new ArrayList<>();
-    private final DeviceArena arena;
 
-    private RingAttn(boolean pull, ProcessGroup ring, int rank, DeviceArena arena, Communicator comm, Kernels kernels,
-            Stream compute, Stream ringStream, double scale, long slotElements, org.streamfusion.DType dtype) {
-        this.pull = pull;
+    RingAttn(ProcessGroup ring, int rank, DeviceArena arena, RingTransport transport, Kernels kernels, Stream compute,
+            Stream ringStream, double scale, long slotElements, DType dtype) {
         this.ring = ring;
-        this.b = ring.indexOf(rank);
-        this.comm = comm;
+        this.position = ring.indexOf(rank);
+        this.transport = transport;
         this.kernels = kernels;
         this.compute = compute;
         this.ringStream = ringStream;
         this.scale = scale;
         this.arena = arena;
         if (ring.size() > 1) {
-            for (int i = 0; i < 2; i++) {
-                slotK[i] = arena.allocate(slotElements, dtype);
-                slotV[i] = arena.allocate(slotElements, dtype);
-                slotFull[i] = arena.createEvent();
-                slotFree[i] = arena.createEvent();
+            for (int slot = 0; slot < 2; slot++) {
+                slotK[slot] = arena.allocate(slotElements, dtype);
+                slotV[slot] = arena.allocate(slotElements, dtype);
+                slotFull[slot] = arena.createEvent();
+                slotFree[slot] = arena.createEvent();
             }
         }
-    }
-
-    /** One-sided form: the K, V blocks handed to {@link #run} must be symmetric. */
-    static RingAttn pull(ProcessGroup ring, int rank, DeviceArena arena, Communicator comm, Kernels kernels,
-            Stream compute, Stream ringStream, double scale, long slotElements, org.streamfusion.DType dtype) {
-        return new RingAttn(true, ring, rank, arena, comm, kernels, compute, ringStream, scale, slotElements, dtype);
-    }
-
-    /** Two-sided form. */
-    static RingAttn pass(ProcessGroup ring, int rank, DeviceArena arena, Communicator comm, Kernels kernels,
-            Stream compute, Stream ringStream, double scale, long slotElements, org.streamfusion.DType dtype) {
-        return new RingAttn(false, ring, rank, arena, comm, kernels, compute, ringStream, scale, slotElements, dtype);
     }
 
     /**
@@ -88,26 +71,17 @@ final class RingAttn {
         }
         List<Event> done = new ArrayList<>();
         for (int s = 0; s < r; s++) {
-            // Issue the transfer for step s+1 before the launch of step s, so that the two overlap.
             if (s + 1 < r) {
-                if (pull) {
-                    pullInto(s + 1, k, v, stage);
-                } else {
-                    passInto(s, k, v, stage);
-                }
+                fetch(s + 1, k, v, stage); // issued before step s's launch, so that the two overlap
             }
-            Chunks ks = k;
-            Chunks vs = v;
-            int slot = -1;
+            Chunks blockK = s == 0 ? k : k.over(slotK[s % 2]);
+            Chunks blockV = s == 0 ? v : v.over(slotV[s % 2]);
             if (s > 0) {
-                slot = pull ? s % 2 : (s - 1) % 2;
-                compute.waitFor(slotFull[slot]);
-                ks = k.over(slotK[slot]);
-                vs = v.over(slotV[slot]);
+                compute.waitFor(slotFull[s % 2]);
             }
             List<KvChunk> kv = new ArrayList<>(k.count());
             for (int i = 0; i < k.count(); i++) {
-                kv.add(new KvChunk(ks.chunk(i), vs.chunk(i)));
+                kv.add(new KvChunk(blockK.chunk(i), blockV.chunk(i)));
             }
             boolean first = init && s == 0;
             if (finalize && s == r - 1) {
@@ -124,38 +98,23 @@ final class RingAttn {
                 }
                 kernels.attention(all, kv, scale, first, false, compute);
             }
-            if (slot >= 0) {
-                compute.record(slotFree[slot], stage + " ring step " + s);
+            if (s > 0) {
+                compute.record(slotFree[s % 2], stage + " ring step " + s);
             }
         }
         return done;
     }
 
-    /** Step {@code s} of the pull form: GatherPull member {@code (b+s) % r}'s block into slot {@code s % 2}. */
-    private void pullInto(int s, Chunks k, Chunks v, String stage) {
+    /** Brings the block of step {@code s} into slot {@code s mod 2} once the launch that last read it is done. */
+    private void fetch(int s, Chunks k, Chunks v, String stage) {
+        long length = k.region().length();
         int slot = s % 2;
-        int peer = ring.member((b + s) % ring.size());
-        String step = stage + " RingAttn pull step " + s + " from rank " + peer;
+        Buffer previousK = s == 1 ? k.region() : slotK[(s - 1) % 2].slice(0, length);
+        Buffer previousV = s == 1 ? v.region() : slotV[(s - 1) % 2].slice(0, length);
+        String step = stage + " RingAttn step " + s;
         ringStream.waitFor(slotFree[slot]);
-        comm.gatherPull(List.of(slotK[slot].slice(0, k.region().length())), k.region(), new int[] {peer}, ringStream, step);
-        comm.gatherPull(List.of(slotV[slot].slice(0, v.region().length())), v.region(), new int[] {peer}, ringStream, step);
-        ringStream.record(slotFull[slot], step);
-    }
-
-    /** Exchange {@code s} of the pass form: send the block of step {@code s} on, receive the next into slot {@code s % 2}. */
-    private void passInto(int s, Chunks k, Chunks v, String stage) {
-        int r = ring.size();
-        int slot = s % 2;
-        Buffer srcK = s == 0 ? k.region() : slotK[(s - 1) % 2].slice(0, k.region().length());
-        Buffer srcV = s == 0 ? v.region() : slotV[(s - 1) % 2].slice(0, v.region().length());
-        int next = ring.member((b + 1) % r);
-        int prev = ring.member((b - 1 + r) % r);
-        String step = stage + " ring pass " + s;
-        ringStream.waitFor(slotFree[slot]);
-        comm.exchange(List.of(new Transfer(next, srcK), new Transfer(next, srcV)),
-                List.of(new Transfer(prev, slotK[slot].slice(0, k.region().length())),
-                        new Transfer(prev, slotV[slot].slice(0, v.region().length()))),
-                ringStream, step);
+        transport.fetch(new RingStep(s, ring, position, k.region(), v.region(), previousK, previousV,
+                slotK[slot].slice(0, length), slotV[slot].slice(0, length)), ringStream, step);
         ringStream.record(slotFull[slot], step);
     }
 

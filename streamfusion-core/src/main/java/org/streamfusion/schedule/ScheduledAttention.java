@@ -2,28 +2,28 @@ package org.streamfusion.schedule;
 
 import org.streamfusion.DistributedAttention;
 import org.streamfusion.Plan;
-import org.streamfusion.backend.Communicator;
+import org.streamfusion.spi.Communicator;
 import org.streamfusion.backend.DeviceArena;
-import org.streamfusion.backend.RankDevice;
 import org.streamfusion.backend.Stream;
 import org.streamfusion.backend.TensorView;
+import org.streamfusion.spi.RankBackend;
 
 /**
- * What every schedule shares: the arena that owns its workspace, the three streams of spec section 4
+ * What every schedule shares: the arena that owns its workspace, the three streams of docs/algorithms.md, section 4
  * (compute; ring traffic; everything else), the shard checks and the lifecycle. A subclass allocates
  * its workspace from {@link #arena} in its constructor (closing the arena if that fails) and enqueues
  * one layer in {@link #enqueue}.
  */
 abstract class ScheduledAttention implements DistributedAttention {
     protected final Plan plan;
-    protected final RankDevice device;
+    protected final RankBackend device;
     protected final DeviceArena arena;
     protected final Stream compute;
     protected final Stream ringStream;
     protected final Stream commStream;
     private boolean closed;
 
-    ScheduledAttention(Plan plan, RankDevice device) {
+    ScheduledAttention(Plan plan, RankBackend device) {
         this.plan = plan;
         this.device = device;
         this.arena = device.newArena();

@@ -4,122 +4,91 @@ import java.util.ArrayList;
 import java.util.List;
 import org.streamfusion.AttentionShape;
 import org.streamfusion.DType;
-import org.streamfusion.DeviceMesh;
 import org.streamfusion.Plan;
-import org.streamfusion.ProcessGroup;
-import org.streamfusion.backend.AttentionState;
-import org.streamfusion.backend.Buffer;
-import org.streamfusion.backend.Chunks;
-import org.streamfusion.backend.Communicator;
-import org.streamfusion.backend.Communicator.Transfer;
 import org.streamfusion.backend.Event;
-import org.streamfusion.backend.Kernels;
-import org.streamfusion.backend.RankDevice;
-import org.streamfusion.backend.Team;
+import org.streamfusion.backend.Stream;
 import org.streamfusion.backend.TensorView;
+import org.streamfusion.spi.AttentionState;
+import org.streamfusion.spi.Chunks;
+import org.streamfusion.spi.Communicator;
+import org.streamfusion.spi.RankBackend;
 
 /**
- * Torus attention on the mesh {@code (t, u', r)} (spec, section 4), for GPU {@code (l, a, b)}:
- * ScatterPush Q, K, V inside the machine; issue every torus GatherPull at once; Pull Q stages
- * ({@code Q[c]} against the stationary K, V chunk {@code l} over the ring); Pull KV stages (all Q chunks
- * against K, V chunk {@code c}); Push O as each chunk is finalised; BarrierAll.
- *
- * <p>{@code oneSided} selects StreamFusion proper (ScatterPush/GatherPull/Barrier and the pull form of
- * {@link RingAttn}); otherwise the same stages run on two-sided grouped send/recv (TORUS_TWO_SIDED).
- *
- * <p>Layouts, with {@code Ht = H/(t*u')} and every chunk a packed {@code [B, S/N, Ht, D]}:
- * {@code X1[s*u' + j]}: head sub-group {@code H_{a,s}} of the tokens of GPU {@code (l, j, b)}, after the
- * intra-machine step; {@code X1[l*u' ..]} is the stationary torus chunk. {@code T[c*u' + j]}: torus chunk
- * {@code c} pulled from GPU {@code (c, a, b)}. {@code ORet[a'*t + l']}: this GPU's tokens, heads
- * {@code H_{a',l'}}, pushed by GPU {@code (l', a', b)}.
+ * Torus attention on the mesh {@code (t, u', r)} (docs/algorithms.md, section 4), for GPU
+ * {@code (l, a, b)}: the intra-machine scatter of Q, K, V; every torus transfer issued at once; Pull Q
+ * stages ({@code Q[c]} against the stationary K, V chunk {@code l} over the ring); Pull KV stages (all Q
+ * chunks against K, V chunk {@code c}); Push O as each chunk is finalised; the closing barrier. Written
+ * once: the {@link TorusTransport} moves the bytes, one-sided (STREAMFUSION) or two-sided
+ * (TORUS_TWO_SIDED).
  *
  * <p>Push O writes each finished chunk straight to its home GPU {@code (c, j, b)}: that is the torus
  * return and the reverse intra-machine Ulysses in one transfer, so the layer needs no machine-crossing
  * barrier between them, only the two at its start and end.
  */
-public final class TorusAttention extends ScheduledAttention {
-    private final boolean oneSided;
-    private final Communicator comm;
-    private final Kernels kernels;
-    private final DeviceMesh mesh;
-    private final int t;
-    private final int u;
-    private final int l;
-    private final int a;
-    private final int b;
-    private final int ht;
-    private final ProcessGroup intra;
-    private final ProcessGroup torus;
-    private final Team ringTeam;
-    private final Chunks pack;
-    private final Chunks[] x1 = new Chunks[3];
-    private final Chunks[] tc = new Chunks[3];
-    private final Chunks[] out;
+final class TorusAttention extends ScheduledAttention {
+    /** Makes the transport once the schedule's streams exist. */
+    interface TransportFactory {
+        TorusTransport create(TorusPosition at, Communicator comm, Stream commStream, Stream ringStream);
+    }
+
+    private static final String TENSORS = "QKV";
+    private final TorusTransport transport;
+    private final TorusPosition at;
+    /** {@code Ht = H/(t*u')}: the heads of one torus chunk. */
+    private final int headsPerChunk;
+    private final Chunks packed;
+    /** Q, K, V after the intra-machine step: {@code X1[s*u' + j]}. */
+    private final List<Chunks> afterScatter = new ArrayList<>();
+    /** Q, K, V torus chunks pulled from the other machines: {@code T[c*u' + j]}. */
+    private final List<Chunks> pulled = new ArrayList<>();
+    private final List<Chunks> out = new ArrayList<>();
     private final List<List<AttentionState>> states = new ArrayList<>();
-    private final Chunks oRet;
+    /** {@code ORet[a'*t + l']}: this GPU's tokens, heads {@code H_{a',l'}}, pushed home by {@code (l', a', b)}. */
+    private final Chunks outputsHome;
     private final RingAttn ring;
     private final Event entry;
-    private final Event started;
-    private final Event[] qArrived;
-    private final Event[] kvArrived;
+    private final Event scattered;
+    private final Event[] queryArrived;
+    private final Event[] keyValueArrived;
     private final Event computeDone;
     private final Event ringDone;
     private final Event done;
 
-    public TorusAttention(Plan plan, RankDevice device, boolean oneSided) {
+    TorusAttention(Plan plan, RankBackend device, TransportFactory transports) {
         super(plan, device);
-        this.oneSided = oneSided;
-        this.comm = device.communicator();
-        this.kernels = device.kernels();
-        this.mesh = plan.mesh();
-        AttentionShape s = plan.shape();
-        int rank = device.rank();
-        t = mesh.torus();
-        u = mesh.ulysses();
-        l = mesh.torusIndex(rank);
-        a = mesh.ulyssesIndex(rank);
-        b = mesh.ringIndex(rank);
-        ht = s.heads() / (t * u);
-        intra = mesh.ulyssesGroup(rank);
-        torus = mesh.torusGroup(rank);
-        int sl = plan.localSeqLen();
-        DType dt = device.storageType(s.dtype());
+        AttentionShape shape = plan.shape();
+        at = TorusPosition.of(plan.mesh(), device.rank());
+        int t = at.torusDegree();
+        int u = at.ulyssesDegree();
+        headsPerChunk = shape.heads() / (t * u);
+        int rows = plan.localSeqLen();
+        DType dtype = device.storageType(shape.dtype());
         try {
-            Team mine = null;
-            // Only the one-sided form barriers its ring team. Team creation is collective: every rank
-            // creates every ring team, in the same order.
-            for (int ll = 0; oneSided && ll < t; ll++) {
-                for (int aa = 0; aa < u; aa++) {
-                    Team team = comm.team(mesh.ringGroup(mesh.rankOf(ll, aa, 0)));
-                    if (ll == l && aa == a) {
-                        mine = team;
-                    }
-                }
+            transport = transports.create(at, device.communicator(), commStream, ringStream);
+            boolean symmetric = transport.symmetricWorkspace();
+            packed = Chunks.allocate(arena, false, dtype, u * t, shape.batch(), rows, headsPerChunk, shape.headDim());
+            for (int tensor = 0; tensor < 3; tensor++) {
+                afterScatter.add(Chunks.allocate(arena, symmetric, dtype, t * u, shape.batch(), rows, headsPerChunk,
+                        shape.headDim()));
+                pulled.add(Chunks.allocate(arena, symmetric, dtype, t * u, shape.batch(), rows, headsPerChunk,
+                        shape.headDim()));
             }
-            ringTeam = mine;
-            pack = Chunks.allocate(arena, false, dt, u * t, s.batch(), sl, ht, s.headDim());
-            // Peers read and write these directly in the one-sided form: symmetric memory there only.
-            for (int i = 0; i < 3; i++) {
-                x1[i] = Chunks.allocate(arena, oneSided, dt, t * u, s.batch(), sl, ht, s.headDim());
-                tc[i] = Chunks.allocate(arena, oneSided, dt, t * u, s.batch(), sl, ht, s.headDim());
+            for (int chunk = 0; chunk < t; chunk++) {
+                out.add(Chunks.allocate(arena, false, dtype, u, shape.batch(), rows, headsPerChunk, shape.headDim()));
+                states.add(AttentionState.allocate(arena, out.get(chunk)));
             }
-            out = new Chunks[t];
-            for (int c = 0; c < t; c++) {
-                out[c] = Chunks.allocate(arena, false, dt, u, s.batch(), sl, ht, s.headDim());
-                states.add(AttentionState.allocate(arena, out[c]));
-            }
-            oRet = Chunks.allocate(arena, oneSided, dt, u * t, s.batch(), sl, ht, s.headDim());
-            long block = x1[0].range(0, u).region().length();
-            ring = oneSided
-                    ? RingAttn.pull(mesh.ringGroup(rank), rank, arena, comm, kernels, compute, ringStream, s.softmaxScale(), block, dt)
-                    : RingAttn.pass(mesh.ringGroup(rank), rank, arena, comm, kernels, compute, ringStream, s.softmaxScale(), block, dt);
+            outputsHome = Chunks.allocate(arena, symmetric, dtype, u * t, shape.batch(), rows, headsPerChunk,
+                    shape.headDim());
+            long block = afterScatter.get(0).range(0, u).region().length();
+            ring = new RingAttn(at.ring(), device.rank(), arena, transport.ring(), device.kernels(), compute, ringStream,
+                    shape.softmaxScale(), block, dtype);
             entry = arena.createEvent();
-            started = arena.createEvent();
-            qArrived = new Event[t];
-            kvArrived = new Event[t];
-            for (int c = 0; c < t; c++) {
-                qArrived[c] = arena.createEvent();
-                kvArrived[c] = arena.createEvent();
+            scattered = arena.createEvent();
+            queryArrived = new Event[t];
+            keyValueArrived = new Event[t];
+            for (int chunk = 0; chunk < t; chunk++) {
+                queryArrived[chunk] = arena.createEvent();
+                keyValueArrived[chunk] = arena.createEvent();
             }
             computeDone = arena.createEvent();
             ringDone = arena.createEvent();
@@ -130,180 +99,113 @@ public final class TorusAttention extends ScheduledAttention {
         }
     }
 
-    private String name() {
-        return oneSided ? "SFU" : "TORUS2";
-    }
-
-    /** Torus chunk {@code c} of tensor {@code i} (0 = Q, 1 = K, 2 = V): stationary for {@code c == l}. */
-    private Chunks chunk(int i, int c) {
-        return c == l ? x1[i].range(l * u, u) : tc[i].range(c * u, u);
-    }
-
     @Override
     protected void enqueue(TensorView q, TensorView k, TensorView v, TensorView o) {
-        String n = name();
-        compute.record(entry, n + " entry");
+        String name = transport.name();
+        int t = at.torusDegree();
+        compute.record(entry, name + " entry");
         commStream.waitFor(entry);
 
-        // 1. ScatterPush Q, K, V inside the machine: heads H_{a',s} of our tokens to X1[s*u' + a] on (l, a', b).
-        TensorView[] in = {q, k, v};
-        for (int i = 0; i < 3; i++) {
-            scatterIntra(in[i], x1[i], n + " step 1 intra-machine " + "QKV".charAt(i));
+        // 1. Intra-machine scatter: heads H_{a',s} of our tokens to X1[s*u' + a] on (l, a', b).
+        TensorView[] inputs = {q, k, v};
+        for (int tensor = 0; tensor < 3; tensor++) {
+            packHeadGroups(inputs[tensor]);
+            transport.scatterIntraMachine(packed, afterScatter.get(tensor),
+                    name + " step 1 intra-machine " + TENSORS.charAt(tensor));
         }
-        if (oneSided) {
-            comm.barrierAll(commStream, n + " step 1 BarrierAll");
-        }
-        commStream.record(started, n + " step 1");
+        transport.intraMachineComplete(name + " step 1 BarrierAll");
+        commStream.record(scattered, name + " step 1");
 
-        // 2. Issue every torus transfer at once, in the order the stages consume them.
-        for (int i = 1; i < t; i++) {
-            torusTransfer(i, new int[] {0}, qArrived, n + " step 2 torus Q stage " + i);
+        // 2. Every torus transfer at once, in the order the stages consume them.
+        for (int shift = 1; shift < t; shift++) {
+            String step = name + " step 2 torus Q stage " + shift;
+            transport.torusShift(shift, afterScatter.subList(0, 1), pulled.subList(0, 1), step);
+            commStream.record(queryArrived[at.torusIndexAfter(shift)], step);
         }
-        for (int i = 1; i < t; i++) {
-            torusTransfer(i, new int[] {1, 2}, kvArrived, n + " step 2 torus KV stage " + i);
+        for (int shift = 1; shift < t; shift++) {
+            String step = name + " step 2 torus KV stage " + shift;
+            transport.torusShift(shift, afterScatter.subList(1, 3), pulled.subList(1, 3), step);
+            commStream.record(keyValueArrived[at.torusIndexAfter(shift)], step);
         }
 
-        // 3. Pull Q stages: Q[c] against the stationary K, V chunk l spread over the ring.
-        compute.waitFor(started);
-        ringStream.waitFor(started);
-        List<Event> finals = List.of();
-        for (int i = 0; i < t; i++) {
-            int c = (l + i) % t;
-            if (i > 0) {
-                compute.waitFor(qArrived[c]);
+        // 3. Pull Q stages: Q[c] against the stationary K, V chunk l, spread over the ring.
+        compute.waitFor(scattered);
+        ringStream.waitFor(scattered);
+        List<Event> finished = List.of();
+        for (int stage = 0; stage < t; stage++) {
+            int chunk = at.torusIndexAfter(stage);
+            if (stage > 0) {
+                compute.waitFor(queryArrived[chunk]);
             }
-            List<Event> f = ring.run(List.of(group(c)), chunk(1, l), chunk(2, l), true, t == 1, n + " PullQStage " + i);
+            List<Event> f = ring.run(List.of(queryGroup(chunk)), torusChunk(1, at.torusIndex()),
+                    torusChunk(2, at.torusIndex()), true, t == 1, name + " PullQStage " + stage);
             if (t == 1) {
-                finals = f;
+                finished = f;
             }
         }
 
-        // 4. Pull KV stages: every Q chunk against K, V chunk c; the last one finalises c != l first.
-        List<QGroup> all = new ArrayList<>();
+        // 4. Pull KV stages: every Q chunk against K, V chunk c; the last finalises the chunks that travel first.
         List<Integer> order = new ArrayList<>();
-        for (int i = 1; i <= t; i++) {
-            order.add((l + i) % t);
-            all.add(group((l + i) % t));
+        List<QGroup> everyChunk = new ArrayList<>();
+        for (int shift = 1; shift <= t; shift++) {
+            order.add(at.torusIndexAfter(shift));
+            everyChunk.add(queryGroup(at.torusIndexAfter(shift)));
         }
-        for (int i = 1; i < t; i++) {
-            int c = (l + i) % t;
-            String stage = n + " PullKVStage " + i;
-            compute.waitFor(kvArrived[c]);
-            ringStream.waitFor(kvArrived[c]);
-            if (oneSided) {
-                comm.barrier(ringTeam, ringStream, stage + " ring Barrier");
-            }
-            List<Event> f = ring.run(all, chunk(1, c), chunk(2, c), false, i == t - 1, stage);
-            if (i == t - 1) {
-                finals = f;
+        for (int stage = 1; stage < t; stage++) {
+            int chunk = at.torusIndexAfter(stage);
+            String step = name + " PullKVStage " + stage;
+            compute.waitFor(keyValueArrived[chunk]);
+            ringStream.waitFor(keyValueArrived[chunk]);
+            transport.ringBlocksReady(step + " ring Barrier");
+            List<Event> f = ring.run(everyChunk, torusChunk(1, chunk), torusChunk(2, chunk), false, stage == t - 1, step);
+            if (stage == t - 1) {
+                finished = f;
             }
         }
 
         // 5. Push O: each finished chunk straight home, to (c, j, b) as ORet[a*t + l].
-        if (oneSided) {
-            for (int g = 0; g < order.size(); g++) {
-                int c = order.get(g);
-                commStream.waitFor(finals.get(g));
-                List<Buffer> srcs = new ArrayList<>(u);
-                int[] pes = new int[u];
-                for (int j = 0; j < u; j++) {
-                    srcs.add(out[c].chunkBuffer(j));
-                    pes[j] = mesh.rankOf(c, j, b);
-                }
-                comm.scatterPush(srcs, oRet.chunkBuffer(a * t + l), pes, commStream, n + " PushOStage chunk " + c);
-            }
-        } else {
-            for (Event e : finals) {
-                commStream.waitFor(e);
-            }
-            List<Transfer> sends = new ArrayList<>();
-            List<Transfer> recvs = new ArrayList<>();
-            for (int c = 0; c < t; c++) {
-                for (int j = 0; j < u; j++) {
-                    sends.add(new Transfer(mesh.rankOf(c, j, b), out[c].chunkBuffer(j)));
-                    recvs.add(new Transfer(mesh.rankOf(c, j, b), oRet.chunkBuffer(j * t + c)));
-                }
-            }
-            comm.exchange(sends, recvs, commStream, n + " step 5 O exchange");
-        }
+        transport.pushOutputs(order, finished, out, outputsHome, name + " PushOStage");
 
-        // 6. Join the streams; after the closing BarrierAll every O chunk is home: unpack.
-        compute.record(computeDone, n + " compute done");
-        ringStream.record(ringDone, n + " ring done");
+        // 6. Join the streams; once every O chunk is home, unpack it into o.
+        compute.record(computeDone, name + " compute done");
+        ringStream.record(ringDone, name + " ring done");
         commStream.waitFor(computeDone);
         commStream.waitFor(ringDone);
-        if (oneSided) {
-            comm.barrierAll(commStream, n + " step 6 BarrierAll");
-        }
-        for (int aa = 0; aa < u; aa++) {
-            for (int s = 0; s < t; s++) {
-                kernels.copy(oRet.chunk(aa * t + s), headGroup(o, aa, s), commStream);
+        transport.outputsHome(name + " step 6 BarrierAll");
+        for (int member = 0; member < at.ulyssesDegree(); member++) {
+            for (int headGroup = 0; headGroup < t; headGroup++) {
+                device.kernels().copy(outputsHome.chunk(member * t + headGroup), headGroup(o, member, headGroup),
+                        commStream);
             }
         }
-        commStream.record(done, n + " done");
+        commStream.record(done, name + " done");
         compute.waitFor(done);
     }
 
-    /** Heads {@code H_{a',s}} of a {@code [B, S/N, H, D]} shard: sub-group {@code s} of intra group {@code a'}. */
-    private TensorView headGroup(TensorView x, int aa, int s) {
-        return x.headSlice(aa * (plan.shape().heads() / u) + s * ht, ht);
+    /** Heads {@code H_{a',s}} of a {@code [B, S/N, H, D]} shard: sub-group {@code s} of intra-machine group {@code a'}. */
+    private TensorView headGroup(TensorView x, int member, int headGroup) {
+        return x.headSlice(member * (plan.shape().heads() / at.ulyssesDegree()) + headGroup * headsPerChunk,
+                headsPerChunk);
     }
 
-    private QGroup group(int c) {
-        return new QGroup("Q[" + c + "]", chunk(0, c).views(), states.get(c), out[c].views());
-    }
-
-    /** Step 1 for one tensor: pack heads {@code H_{a',s}} and send them to {@code X1[s*u' + a]} of member {@code a'}. */
-    private void scatterIntra(TensorView x, Chunks dst, String step) {
-        for (int aa = 0; aa < u; aa++) {
-            for (int s = 0; s < t; s++) {
-                kernels.copy(headGroup(x, aa, s), pack.chunk(aa * t + s), commStream);
+    /** {@code packed[a'*t + s]} = heads {@code H_{a',s}} of {@code x}. */
+    private void packHeadGroups(TensorView x) {
+        int t = at.torusDegree();
+        for (int member = 0; member < at.ulyssesDegree(); member++) {
+            for (int headGroup = 0; headGroup < t; headGroup++) {
+                device.kernels().copy(headGroup(x, member, headGroup), packed.chunk(member * t + headGroup), commStream);
             }
-        }
-        if (oneSided) {
-            for (int s = 0; s < t; s++) {
-                List<Buffer> srcs = new ArrayList<>(u);
-                for (int aa = 0; aa < u; aa++) {
-                    srcs.add(pack.chunkBuffer(aa * t + s));
-                }
-                comm.scatterPush(srcs, dst.chunkBuffer(s * u + a), intra.ranks(), commStream, step + " ScatterPush");
-            }
-        } else {
-            List<Transfer> sends = new ArrayList<>();
-            List<Transfer> recvs = new ArrayList<>();
-            for (int aa = 0; aa < u; aa++) {
-                for (int s = 0; s < t; s++) {
-                    sends.add(new Transfer(intra.member(aa), pack.chunkBuffer(aa * t + s)));
-                    recvs.add(new Transfer(intra.member(aa), dst.chunkBuffer(s * u + aa)));
-                }
-            }
-            comm.exchange(sends, recvs, commStream, step + " all-to-all");
         }
     }
 
-    /**
-     * Torus stage {@code i} for the given tensors: bring torus chunk {@code c = (l+i) % t}, heads
-     * {@code H_{a,l}}, from GPU {@code (c, a, b)} and record {@code arrived[c]}.
-     */
-    private void torusTransfer(int i, int[] tensors, Event[] arrived, String step) {
-        int c = (l + i) % t;
-        int from = torus.member(c);
-        if (oneSided) {
-            for (int x : tensors) {
-                comm.gatherPull(List.of(tc[x].range(c * u, u).region()), x1[x].range(l * u, u).region(),
-                        new int[] {from}, commStream, step + " GatherPull");
-            }
-        } else {
-            // The shift-by-i permutation: send our copy of sub-group (l-i) to (l-i, a, b), receive from (l+i, a, b).
-            int to = (l - i + t) % t;
-            List<Transfer> sends = new ArrayList<>();
-            List<Transfer> recvs = new ArrayList<>();
-            for (int x : tensors) {
-                sends.add(new Transfer(torus.member(to), x1[x].range(to * u, u).region()));
-                recvs.add(new Transfer(from, tc[x].range(c * u, u).region()));
-            }
-            comm.exchange(sends, recvs, commStream, step + " send/recv");
-        }
-        commStream.record(arrived[c], step);
+    /** Torus chunk {@code c} of tensor {@code i} (0 = Q, 1 = K, 2 = V): stationary in X1 for {@code c == l}. */
+    private Chunks torusChunk(int tensor, int chunk) {
+        int u = at.ulyssesDegree();
+        return chunk == at.torusIndex() ? afterScatter.get(tensor).range(chunk * u, u)
+                : pulled.get(tensor).range(chunk * u, u);
+    }
+
+    private QGroup queryGroup(int chunk) {
+        return new QGroup("Q[" + chunk + "]", torusChunk(0, chunk).views(), states.get(chunk), out.get(chunk).views());
     }
 }

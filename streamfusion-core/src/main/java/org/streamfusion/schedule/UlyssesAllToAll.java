@@ -3,10 +3,10 @@ package org.streamfusion.schedule;
 import java.util.ArrayList;
 import java.util.List;
 import org.streamfusion.ProcessGroup;
-import org.streamfusion.backend.Chunks;
-import org.streamfusion.backend.Communicator;
+import org.streamfusion.spi.Chunks;
+import org.streamfusion.spi.Communicator;
 import org.streamfusion.backend.Buffer;
-import org.streamfusion.backend.Kernels;
+import org.streamfusion.spi.Kernels;
 import org.streamfusion.backend.Stream;
 import org.streamfusion.backend.TensorView;
 

@@ -5,10 +5,10 @@ import org.streamfusion.AttentionShape;
 import org.streamfusion.DType;
 import org.streamfusion.DeviceMesh;
 import org.streamfusion.Plan;
-import org.streamfusion.backend.AttentionState;
-import org.streamfusion.backend.Chunks;
+import org.streamfusion.spi.AttentionState;
+import org.streamfusion.spi.Chunks;
+import org.streamfusion.spi.RankBackend;
 import org.streamfusion.backend.Event;
-import org.streamfusion.backend.RankDevice;
 import org.streamfusion.backend.Stream;
 import org.streamfusion.backend.TensorView;
 
@@ -18,7 +18,7 @@ import org.streamfusion.backend.TensorView;
  * same schedule on other meshes; only the groups the {@link DeviceMesh} hands out differ.
  * Nothing is overlapped but the ring's transfers with its own launches.
  */
-public final class UlyssesRingAttention extends ScheduledAttention {
+final class UlyssesRingAttention extends ScheduledAttention {
     private final Event entry;
     private final Event scattered;
     private final Event gathered;
@@ -32,7 +32,7 @@ public final class UlyssesRingAttention extends ScheduledAttention {
     private final List<AttentionState> states;
     private final RingAttn ring;
 
-    public UlyssesRingAttention(Plan plan, RankDevice device) {
+    UlyssesRingAttention(Plan plan, RankBackend device) {
         super(plan, device);
         AttentionShape s = plan.shape();
         DeviceMesh mesh = plan.mesh();
@@ -55,8 +55,8 @@ public final class UlyssesRingAttention extends ScheduledAttention {
             vU = Chunks.allocate(arena, false, dt, u, s.batch(), sl, hu, s.headDim());
             oU = Chunks.allocate(arena, false, dt, u, s.batch(), sl, hu, s.headDim());
             states = AttentionState.allocate(arena, qU);
-            ring = RingAttn.pass(mesh.ringGroup(rank), rank, arena, device.communicator(), device.kernels(), compute,
-                    ringStream, s.softmaxScale(), kU.region().length(), dt);
+            ring = new RingAttn(mesh.ringGroup(rank), rank, arena, RingTransport.pass(device.communicator()), device.kernels(),
+                    compute, ringStream, s.softmaxScale(), kU.region().length(), dt);
         } catch (RuntimeException e) {
             arena.close();
             throw e;

@@ -1,5 +1,7 @@
-package org.streamfusion.backend;
+package org.streamfusion.spi;
 
+import org.streamfusion.backend.Buffer;
+import org.streamfusion.backend.Stream;
 import java.util.List;
 
 /**

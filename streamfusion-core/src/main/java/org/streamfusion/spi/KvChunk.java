@@ -1,5 +1,6 @@
-package org.streamfusion.backend;
+package org.streamfusion.spi;
 
+import org.streamfusion.backend.TensorView;
 /** One (K, V) chunk pair of a fused launch: same batch, rows, heads and width. */
 public record KvChunk(TensorView k, TensorView v) {
     public KvChunk {

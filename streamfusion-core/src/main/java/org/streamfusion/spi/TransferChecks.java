@@ -1,5 +1,6 @@
-package org.streamfusion.backend;
+package org.streamfusion.spi;
 
+import org.streamfusion.backend.Buffer;
 /**
  * The argument rules every {@link Communicator} enforces before it enqueues anything, in one place so
  * that both backends refuse the same calls with the same words.

@@ -1,4 +1,4 @@
-package org.streamfusion.backend;
+package org.streamfusion.spi;
 
 import org.streamfusion.ProcessGroup;
 

@@ -1,5 +1,8 @@
-package org.streamfusion.backend;
+package org.streamfusion.spi;
 
+import org.streamfusion.backend.Buffer;
+import org.streamfusion.backend.DeviceArena;
+import org.streamfusion.backend.TensorView;
 import java.util.ArrayList;
 import java.util.List;
 

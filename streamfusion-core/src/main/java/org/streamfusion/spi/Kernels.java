@@ -1,5 +1,7 @@
-package org.streamfusion.backend;
+package org.streamfusion.spi;
 
+import org.streamfusion.backend.Stream;
+import org.streamfusion.backend.TensorView;
 import java.util.List;
 
 /** The device kernels a schedule launches. */

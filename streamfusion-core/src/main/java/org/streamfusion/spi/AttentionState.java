@@ -1,5 +1,8 @@
-package org.streamfusion.backend;
+package org.streamfusion.spi;
 
+import org.streamfusion.backend.Buffer;
+import org.streamfusion.backend.DeviceArena;
+import org.streamfusion.backend.TensorView;
 /**
  * The partial attention state of one Q chunk (spec, section 2): unnormalised output {@code o} (fp32,
  * same shape as the chunk) and the row maximum {@code m} and sum {@code l} (fp32, {@code [B, rows, heads]}).

@@ -1,5 +1,6 @@
-package org.streamfusion.backend;
+package org.streamfusion.spi;
 
+import org.streamfusion.backend.TensorView;
 /** One Q chunk of a fused launch with its state, and where to write {@code O = o/l} when finalising. */
 public record QChunk(TensorView q, AttentionState state, TensorView out) {
     public QChunk {

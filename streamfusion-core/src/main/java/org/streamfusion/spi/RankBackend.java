@@ -1,0 +1,14 @@
+package org.streamfusion.spi;
+
+import org.streamfusion.backend.RankDevice;
+
+/**
+ * Everything a schedule needs on one rank: the caller's view ({@link RankDevice}) plus the communicator
+ * and the kernels. The CPU backend implements it with threads; the CUDA backend with the CUDA runtime,
+ * NCCL and NVSHMEM. Schedules see nothing else. Not exported: a user cannot implement or call it.
+ */
+public non-sealed interface RankBackend extends RankDevice {
+    Communicator communicator();
+
+    Kernels kernels();
+}
