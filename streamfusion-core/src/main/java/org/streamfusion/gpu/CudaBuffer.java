@@ -59,13 +59,6 @@ public final class CudaBuffer implements Buffer {
         return new CudaBuffer(segment.asSlice(offset * b, length * b), dtype, symmetric, symmetricOffset + offset * b);
     }
 
-    static CudaBuffer of(Buffer b) {
-        if (b instanceof CudaBuffer c) {
-            return c;
-        }
-        throw new IllegalArgumentException("not a CUDA buffer: " + b);
-    }
-
     @Override
     public String toString() {
         return "CudaBuffer[0x" + Long.toHexString(segment.address()) + ", " + length() + " x " + dtype

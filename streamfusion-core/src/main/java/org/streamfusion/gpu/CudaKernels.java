@@ -3,6 +3,7 @@ package org.streamfusion.gpu;
 import java.util.ArrayList;
 import java.util.List;
 import org.streamfusion.DType;
+import org.streamfusion.WrongBackendException;
 import org.streamfusion.spi.AttentionState;
 import org.streamfusion.backend.Buffer;
 import org.streamfusion.spi.Kernels;
@@ -31,17 +32,18 @@ final class CudaKernels implements Kernels {
         List<SfKernels.QChunk> qs = new ArrayList<>(q.size());
         for (QChunk c : q) {
             AttentionState st = c.state();
-            qs.add(new SfKernels.QChunk(view(c.q()), view(st.o()), scalars(st.m(), c.q()), scalars(st.l(), c.q()),
-                    c.out() == null ? null : view(c.out())));
+            qs.add(new SfKernels.QChunk(view(c.q(), "q of a Q chunk"), view(st.o(), "o of a Q chunk's state"),
+                    scalars(st.m(), c.q(), "m of a Q chunk's state"), scalars(st.l(), c.q(), "l of a Q chunk's state"),
+                    c.out() == null ? null : view(c.out(), "out of a Q chunk")));
         }
         List<SfKernels.KvChunk> kvs = new ArrayList<>(kv.size());
         for (KvChunk c : kv) {
-            kvs.add(new SfKernels.KvChunk(view(c.k()), view(c.v())));
+            kvs.add(new SfKernels.KvChunk(view(c.k(), "k of a KV chunk"), view(c.v(), "v of a KV chunk")));
         }
         TensorView first = q.get(0).q();
-        SfKernels.attention(qs, kvs, first.dim(), type(first.base().dtype()), (float) scale, init, finalize,
-                ((CudaStreamHandle) stream).cuda());
-        ((CudaStreamHandle) stream).enqueued("attention");
+        CudaStreamHandle s = WrongBackendException.require(CudaStreamHandle.class, stream, "stream of attention");
+        SfKernels.attention(qs, kvs, first.dim(), type(first.base().dtype()), (float) scale, init, finalize, s.cuda());
+        s.enqueued("attention");
     }
 
     @Override
@@ -50,18 +52,23 @@ final class CudaKernels implements Kernels {
             throw new IllegalArgumentException("copy from " + src.shapeString() + " " + src.base().dtype() + " to "
                     + dst.shapeString() + " " + dst.base().dtype());
         }
-        SfKernels.copy(view(src), view(dst), src.dim(), type(src.base().dtype()), ((CudaStreamHandle) stream).cuda());
+        SfKernels.copy(view(src, "src of copy"), view(dst, "dst of copy"), src.dim(), type(src.base().dtype()),
+                WrongBackendException.require(CudaStreamHandle.class, stream, "stream of copy").cuda());
     }
 
-    private static SfKernels.View view(TensorView v) {
-        return new SfKernels.View(CudaBuffer.of(v.base()).segment(), v.batch(), v.rows(), v.heads(), v.batchStride(),
-                v.rowStride(), v.headStride());
+    private static SfKernels.View view(TensorView v, String argument) {
+        return new SfKernels.View(cudaBuffer(v.base(), argument).segment(), v.batch(), v.rows(), v.heads(),
+                v.batchStride(), v.rowStride(), v.headStride());
     }
 
     /** m or l of a state: fp32 {@code [B, rows, heads]}, packed. */
-    private static SfKernels.View scalars(Buffer b, TensorView q) {
-        return new SfKernels.View(CudaBuffer.of(b).segment(), q.batch(), q.rows(), q.heads(), (long) q.rows() * q.heads(),
-                q.heads(), 1);
+    private static SfKernels.View scalars(Buffer b, TensorView q, String argument) {
+        return new SfKernels.View(cudaBuffer(b, argument).segment(), q.batch(), q.rows(), q.heads(),
+                (long) q.rows() * q.heads(), q.heads(), 1);
+    }
+
+    private static CudaBuffer cudaBuffer(Buffer b, String argument) {
+        return WrongBackendException.require(CudaBuffer.class, b, argument);
     }
 
     static SfKernels.ElementType type(DType t) {

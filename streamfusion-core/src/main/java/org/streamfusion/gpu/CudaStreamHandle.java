@@ -2,6 +2,7 @@ package org.streamfusion.gpu;
 
 import java.time.Duration;
 import org.streamfusion.CommunicationTimeoutException;
+import org.streamfusion.WrongBackendException;
 import org.streamfusion.backend.Event;
 import org.streamfusion.backend.Stream;
 import org.streamfusion.cuda.CudaEvent;
@@ -44,13 +45,14 @@ public final class CudaStreamHandle implements Stream {
 
     @Override
     public void record(Event event, String step) {
-        ((CudaEventHandle) event).cuda().record(stream);
+        CudaEventHandle e = WrongBackendException.require(CudaEventHandle.class, event, "event of step '" + step + "'");
+        e.cuda().record(stream);
         lastStep = step;
     }
 
     @Override
     public void waitFor(Event event) {
-        stream.waitFor(((CudaEventHandle) event).cuda());
+        stream.waitFor(WrongBackendException.require(CudaEventHandle.class, event, "event").cuda());
     }
 
     @Override

@@ -4,6 +4,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import org.streamfusion.DType;
+import org.streamfusion.WrongBackendException;
 import org.streamfusion.backend.Buffer;
 import org.streamfusion.backend.Stream;
 import org.streamfusion.cuda.CudaEvent;
@@ -16,7 +17,7 @@ public final class HostTransfer {
 
     /** Synchronous upload of {@code values}, rounded to the buffer's element type. */
     public static void upload(Buffer dst, float[] values) {
-        CudaBuffer d = CudaBuffer.of(dst);
+        CudaBuffer d = WrongBackendException.require(CudaBuffer.class, dst, "dst");
         if (values.length != d.length()) {
             throw new IllegalArgumentException(values.length + " values for a buffer of " + d.length());
         }
@@ -39,14 +40,15 @@ public final class HostTransfer {
     /** Fills a buffer with all-ones bytes (NaN in bf16, fp16 and fp32) and waits: an output nothing wrote fails a check. */
     public static void poison(Buffer b) {
         try (org.streamfusion.cuda.CudaStream s = org.streamfusion.cuda.CudaStream.create(true)) {
-            org.streamfusion.cuda.DeviceMemory.fill(CudaBuffer.of(b).segment(), (byte) 0xFF, s);
+            CudaBuffer buffer = WrongBackendException.require(CudaBuffer.class, b, "buffer");
+            org.streamfusion.cuda.DeviceMemory.fill(buffer.segment(), (byte) 0xFF, s);
             s.synchronize();
         }
     }
 
     /** Synchronous download, widened to float. */
     public static float[] download(Buffer src) {
-        CudaBuffer s = CudaBuffer.of(src);
+        CudaBuffer s = WrongBackendException.require(CudaBuffer.class, src, "src");
         float[] out = new float[Math.toIntExact(s.length())];
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment host = arena.allocate(s.segment().byteSize(), 16);
@@ -87,7 +89,7 @@ public final class HostTransfer {
 
     /** Milliseconds of device time that {@code body} enqueues on {@code stream}, by CUDA events. */
     public static float time(Stream stream, Runnable body) {
-        CudaStreamHandle s = (CudaStreamHandle) stream;
+        CudaStreamHandle s = WrongBackendException.require(CudaStreamHandle.class, stream, "stream");
         try (CudaEvent start = CudaEvent.create(true); CudaEvent end = CudaEvent.create(true)) {
             start.record(s.cuda());
             body.run();

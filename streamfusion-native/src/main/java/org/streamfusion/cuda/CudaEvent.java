@@ -1,12 +1,9 @@
 package org.streamfusion.cuda;
 
+import org.streamfusion.cuda.internal.OutParameter;
 import org.streamfusion.bindings.cudart.Cudart;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-
-import static java.lang.foreign.ValueLayout.ADDRESS;
-import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 
 /** A {@code cudaEvent_t}, destroyed by {@link #close()}. */
 public final class CudaEvent implements AutoCloseable {
@@ -27,12 +24,9 @@ public final class CudaEvent implements AutoCloseable {
     /** {@code timing = false} gives a cheaper event usable only for ordering. */
     public static CudaEvent create(boolean timing) {
         CudaRuntime.library();
-        try (Arena call = Arena.ofConfined()) {
-            MemorySegment out = call.allocate(ADDRESS);
-            int flags = timing ? Cudart.cudaEventDefault() : Cudart.cudaEventDisableTiming();
-            CudaRuntime.check("cudaEventCreateWithFlags", Cudart.cudaEventCreateWithFlags(out, flags));
-            return new CudaEvent(out.get(ADDRESS, 0), timing);
-        }
+        int flags = timing ? Cudart.cudaEventDefault() : Cudart.cudaEventDisableTiming();
+        return new CudaEvent(OutParameter.pointer("cudaEventCreateWithFlags", CudaRuntime::check,
+                out -> Cudart.cudaEventCreateWithFlags(out, flags)), timing);
     }
 
     public MemorySegment handle() {
@@ -67,11 +61,8 @@ public final class CudaEvent implements AutoCloseable {
 
     /** Milliseconds between two recorded, completed timing events (cudaEventElapsedTime). */
     public static float elapsedMillis(CudaEvent start, CudaEvent end) {
-        try (Arena call = Arena.ofConfined()) {
-            MemorySegment ms = call.allocate(JAVA_FLOAT);
-            CudaRuntime.check("cudaEventElapsedTime", Cudart.cudaEventElapsedTime(ms, start.handle(), end.handle()));
-            return ms.get(JAVA_FLOAT, 0);
-        }
+        return OutParameter.floatValue("cudaEventElapsedTime", CudaRuntime::check,
+                milliseconds -> Cudart.cudaEventElapsedTime(milliseconds, start.handle(), end.handle()));
     }
 
     @Override

@@ -1,15 +1,13 @@
 package org.streamfusion.cuda;
 
+import org.streamfusion.cuda.internal.OutParameter;
 import org.streamfusion.bindings.cudart.Cudart;
 import org.streamfusion.cuda.loader.LoadedLibrary;
 import org.streamfusion.cuda.loader.NativeLibrary;
 import org.streamfusion.cuda.loader.NativeLoader;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.Optional;
-
-import static java.lang.foreign.ValueLayout.JAVA_INT;
 
 /**
  * Entry point to the CUDA runtime: availability, device selection and error checking.
@@ -116,11 +114,7 @@ public final class CudaRuntime {
 
     public static int deviceCount() {
         library();
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment n = arena.allocate(JAVA_INT);
-            check("cudaGetDeviceCount", Cudart.cudaGetDeviceCount(n));
-            return n.get(JAVA_INT, 0);
-        }
+        return OutParameter.intValue("cudaGetDeviceCount", CudaRuntime::check, Cudart::cudaGetDeviceCount);
     }
 
     public static void setDevice(int device) {
@@ -130,11 +124,7 @@ public final class CudaRuntime {
 
     public static int currentDevice() {
         library();
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment d = arena.allocate(JAVA_INT);
-            check("cudaGetDevice", Cudart.cudaGetDevice(d));
-            return d.get(JAVA_INT, 0);
-        }
+        return OutParameter.intValue("cudaGetDevice", CudaRuntime::check, Cudart::cudaGetDevice);
     }
 
     /** Creates the primary context of the current device now (cudaFree(NULL)), as NVSHMEM requires. */
@@ -151,31 +141,20 @@ public final class CudaRuntime {
     /** e.g. 13000 for CUDA 13.0. */
     public static int runtimeVersion() {
         library();
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment v = arena.allocate(JAVA_INT);
-            check("cudaRuntimeGetVersion", Cudart.cudaRuntimeGetVersion(v));
-            return v.get(JAVA_INT, 0);
-        }
+        return OutParameter.intValue("cudaRuntimeGetVersion", CudaRuntime::check, Cudart::cudaRuntimeGetVersion);
     }
 
     /** The newest CUDA version the installed driver supports; 0 when no driver is installed. */
     public static int driverVersion() {
         library();
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment v = arena.allocate(JAVA_INT);
-            check("cudaDriverGetVersion", Cudart.cudaDriverGetVersion(v));
-            return v.get(JAVA_INT, 0);
-        }
+        return OutParameter.intValue("cudaDriverGetVersion", CudaRuntime::check, Cudart::cudaDriverGetVersion);
     }
 
     /** {@code cudaDeviceGetAttribute}; {@code attribute} is a {@code cudaDevAttr*} constant. */
     public static int deviceAttribute(int attribute, int device) {
         library();
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment v = arena.allocate(JAVA_INT);
-            check("cudaDeviceGetAttribute", Cudart.cudaDeviceGetAttribute(v, attribute, device));
-            return v.get(JAVA_INT, 0);
-        }
+        return OutParameter.intValue("cudaDeviceGetAttribute", CudaRuntime::check,
+                value -> Cudart.cudaDeviceGetAttribute(value, attribute, device));
     }
 
     /** Compute capability as major * 10 + minor, e.g. 90 for an H100/H200. */

@@ -1,11 +1,9 @@
 package org.streamfusion.cuda;
 
+import org.streamfusion.cuda.internal.OutParameter;
 import org.streamfusion.bindings.cudart.Cudart;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-
-import static java.lang.foreign.ValueLayout.ADDRESS;
 
 /** A {@code cudaStream_t}. Owned streams are destroyed by {@link #close()}. */
 public final class CudaStream implements AutoCloseable {
@@ -27,12 +25,9 @@ public final class CudaStream implements AutoCloseable {
 
     public static CudaStream create(boolean nonBlocking) {
         CudaRuntime.library();
-        try (Arena call = Arena.ofConfined()) {
-            MemorySegment out = call.allocate(ADDRESS);
-            int flags = nonBlocking ? Cudart.cudaStreamNonBlocking() : Cudart.cudaStreamDefault();
-            CudaRuntime.check("cudaStreamCreateWithFlags", Cudart.cudaStreamCreateWithFlags(out, flags));
-            return new CudaStream(out.get(ADDRESS, 0), true);
-        }
+        int flags = nonBlocking ? Cudart.cudaStreamNonBlocking() : Cudart.cudaStreamDefault();
+        return new CudaStream(OutParameter.pointer("cudaStreamCreateWithFlags", CudaRuntime::check,
+                out -> Cudart.cudaStreamCreateWithFlags(out, flags)), true);
     }
 
     /** The legacy default stream (NULL handle); closing it does nothing. */

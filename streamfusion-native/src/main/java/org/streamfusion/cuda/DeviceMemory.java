@@ -1,12 +1,11 @@
 package org.streamfusion.cuda;
 
+import org.streamfusion.cuda.internal.OutParameter;
 import org.streamfusion.bindings.cudart.Cudart;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.Objects;
-
-import static java.lang.foreign.ValueLayout.ADDRESS;
 
 /**
  * A {@code cudaMalloc}'d block: device pointer plus byte size.
@@ -32,12 +31,8 @@ public final class DeviceMemory implements AutoCloseable {
             throw new IllegalArgumentException("bytes must be > 0: " + bytes);
         }
         CudaRuntime.library();
-        MemorySegment ptr;
-        try (Arena call = Arena.ofConfined()) {
-            MemorySegment out = call.allocate(ADDRESS);
-            CudaRuntime.check("cudaMalloc", Cudart.cudaMalloc(out, bytes));
-            ptr = out.get(ADDRESS, 0);
-        }
+        MemorySegment ptr = OutParameter.pointer("cudaMalloc", CudaRuntime::check,
+                out -> Cudart.cudaMalloc(out, bytes));
         // Shared: the memory may be used and freed from threads other than the allocating one.
         Arena arena = Arena.ofShared();
         return new DeviceMemory(arena, ptr.reinterpret(bytes, arena, null));

@@ -4,6 +4,7 @@ import org.streamfusion.bindings.nccl.Nccl;
 import org.streamfusion.bindings.nccl.ncclUniqueId;
 import org.streamfusion.cuda.CudaStream;
 import org.streamfusion.cuda.NcclException;
+import org.streamfusion.cuda.internal.OutParameter;
 import org.streamfusion.cuda.loader.LoadedLibrary;
 import org.streamfusion.cuda.loader.NativeLibrary;
 import org.streamfusion.cuda.loader.NativeLoader;
@@ -11,10 +12,6 @@ import org.streamfusion.cuda.loader.NativeLoader;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.Optional;
-
-import static java.lang.foreign.ValueLayout.ADDRESS;
-import static java.lang.foreign.ValueLayout.JAVA_BYTE;
-import static java.lang.foreign.ValueLayout.JAVA_INT;
 
 /**
  * An {@code ncclComm_t}. Destroyed by {@link #close()} (ncclCommDestroy) or torn down by
@@ -49,21 +46,14 @@ public final class NcclCommunicator implements AutoCloseable {
     /** ncclGetVersion, e.g. 22807 for 2.28.7. */
     public static int version() {
         library();
-        try (Arena call = Arena.ofConfined()) {
-            MemorySegment v = call.allocate(JAVA_INT);
-            check("ncclGetVersion", Nccl.ncclGetVersion(v), MemorySegment.NULL);
-            return v.get(JAVA_INT, 0);
-        }
+        return OutParameter.intValue("ncclGetVersion", NcclCommunicator::checkWithoutComm, Nccl::ncclGetVersion);
     }
 
     /** ncclGetUniqueId: rank 0 makes it and hands the bytes to every other rank out of band. */
     public static byte[] uniqueId() {
         library();
-        try (Arena call = Arena.ofConfined()) {
-            MemorySegment id = ncclUniqueId.allocate(call);
-            check("ncclGetUniqueId", Nccl.ncclGetUniqueId(id), MemorySegment.NULL);
-            return id.toArray(JAVA_BYTE);
-        }
+        return OutParameter.bytes("ncclGetUniqueId", NcclCommunicator::checkWithoutComm, ncclUniqueId::allocate,
+                Nccl::ncclGetUniqueId);
     }
 
     /** ncclCommInitRank on the current CUDA device. Collective over all {@code nranks} ranks. */
@@ -75,9 +65,8 @@ public final class NcclCommunicator implements AutoCloseable {
         try (Arena call = Arena.ofConfined()) {
             MemorySegment id = ncclUniqueId.allocate(call);
             id.copyFrom(MemorySegment.ofArray(uniqueId));
-            MemorySegment out = call.allocate(ADDRESS);
-            check("ncclCommInitRank", Nccl.ncclCommInitRank(out, nranks, id, rank), MemorySegment.NULL);
-            return new NcclCommunicator(out.get(ADDRESS, 0));
+            return new NcclCommunicator(OutParameter.pointer("ncclCommInitRank", NcclCommunicator::checkWithoutComm,
+                    out -> Nccl.ncclCommInitRank(out, nranks, id, rank)));
         }
     }
 
@@ -87,28 +76,18 @@ public final class NcclCommunicator implements AutoCloseable {
      */
     public Optional<NcclCommunicator> split(int color, int key) {
         int c = color < 0 ? Nccl.NCCL_SPLIT_NOCOLOR() : color;
-        try (Arena call = Arena.ofConfined()) {
-            MemorySegment out = call.allocate(ADDRESS);
-            check("ncclCommSplit", Nccl.ncclCommSplit(handle(), c, key, out, MemorySegment.NULL), comm);
-            MemorySegment child = out.get(ADDRESS, 0);
-            return child.equals(MemorySegment.NULL) ? Optional.empty() : Optional.of(new NcclCommunicator(child));
-        }
+        MemorySegment child = OutParameter.pointer("ncclCommSplit", this::checkOnComm,
+                out -> Nccl.ncclCommSplit(handle(), c, key, out, MemorySegment.NULL));
+        return child.equals(MemorySegment.NULL) ? Optional.empty() : Optional.of(new NcclCommunicator(child));
     }
 
     public int rank() {
-        try (Arena call = Arena.ofConfined()) {
-            MemorySegment v = call.allocate(JAVA_INT);
-            check("ncclCommUserRank", Nccl.ncclCommUserRank(handle(), v), comm);
-            return v.get(JAVA_INT, 0);
-        }
+        return OutParameter.intValue("ncclCommUserRank", this::checkOnComm,
+                out -> Nccl.ncclCommUserRank(handle(), out));
     }
 
     public int size() {
-        try (Arena call = Arena.ofConfined()) {
-            MemorySegment v = call.allocate(JAVA_INT);
-            check("ncclCommCount", Nccl.ncclCommCount(handle(), v), comm);
-            return v.get(JAVA_INT, 0);
-        }
+        return OutParameter.intValue("ncclCommCount", this::checkOnComm, out -> Nccl.ncclCommCount(handle(), out));
     }
 
     /** Sends {@code count} elements of a device buffer to {@code peer}, ordered on {@code stream}. */
@@ -143,13 +122,10 @@ public final class NcclCommunicator implements AutoCloseable {
 
     /** ncclCommGetAsyncError: throws if a background operation of this communicator failed. */
     public void checkAsyncError() {
-        try (Arena call = Arena.ofConfined()) {
-            MemorySegment err = call.allocate(JAVA_INT);
-            check("ncclCommGetAsyncError", Nccl.ncclCommGetAsyncError(handle(), err), comm);
-            int code = err.get(JAVA_INT, 0);
-            if (code != Nccl.ncclSuccess() && code != Nccl.ncclInProgress()) {
-                throw exception("ncclCommGetAsyncError (async)", code, comm);
-            }
+        int code = OutParameter.intValue("ncclCommGetAsyncError", this::checkOnComm,
+                error -> Nccl.ncclCommGetAsyncError(handle(), error));
+        if (code != Nccl.ncclSuccess() && code != Nccl.ncclInProgress()) {
+            throw exception("ncclCommGetAsyncError (async)", code, comm);
         }
     }
 
@@ -188,6 +164,15 @@ public final class NcclCommunicator implements AutoCloseable {
         if (rc != Nccl.ncclSuccess()) {
             throw exception(call, rc, comm);
         }
+    }
+
+    /** For calls made before there is a communicator: ncclGetLastError(NULL). */
+    private static void checkWithoutComm(String call, int rc) {
+        check(call, rc, MemorySegment.NULL);
+    }
+
+    private void checkOnComm(String call, int rc) {
+        check(call, rc, comm);
     }
 
     /** Builds the exception with ncclGetErrorString and ncclGetLastError (comm may be NULL). */

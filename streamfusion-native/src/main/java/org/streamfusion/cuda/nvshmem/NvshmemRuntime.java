@@ -8,6 +8,7 @@ import org.streamfusion.bindings.nvshmem.nvshmemx_uniqueid_v1;
 import org.streamfusion.cuda.CudaRuntime;
 import org.streamfusion.cuda.CudaStream;
 import org.streamfusion.cuda.NvshmemException;
+import org.streamfusion.cuda.internal.OutParameter;
 import org.streamfusion.cuda.loader.LoadedLibrary;
 import org.streamfusion.cuda.loader.NativeLibrary;
 import org.streamfusion.cuda.loader.NativeLoader;
@@ -16,7 +17,6 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.concurrent.atomic.AtomicBoolean;
 
-import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 
 /**
@@ -84,12 +84,11 @@ public final class NvshmemRuntime implements AutoCloseable {
         library();
         CudaRuntime.setDevice(device);
         CudaRuntime.initContext();
-        try (Arena call = Arena.ofConfined()) {
-            MemorySegment id = nvshmemx_uniqueid_v1.allocate(call);
+        return OutParameter.bytes("nvshmemx_get_uniqueid", NvshmemRuntime::check, allocator -> {
+            MemorySegment id = nvshmemx_uniqueid_v1.allocate(allocator);
             nvshmemx_uniqueid_v1.version(id, structVersion(nvshmemx_uniqueid_v1.sizeof()));
-            check("nvshmemx_get_uniqueid", Nvshmem.nvshmemx_get_uniqueid(id));
-            return id.toArray(JAVA_BYTE);
-        }
+            return id;
+        }, Nvshmem::nvshmemx_get_uniqueid);
     }
 
     /**

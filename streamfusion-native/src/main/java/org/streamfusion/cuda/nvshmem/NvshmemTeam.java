@@ -2,8 +2,8 @@ package org.streamfusion.cuda.nvshmem;
 
 import org.streamfusion.bindings.nvshmem.Nvshmem;
 import org.streamfusion.cuda.CudaStream;
+import org.streamfusion.cuda.internal.OutParameter;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.Optional;
 
@@ -32,14 +32,11 @@ public final class NvshmemTeam implements AutoCloseable {
      * team. Collective over this team. Empty on PEs that are not members.
      */
     public Optional<NvshmemTeam> splitStrided(int start, int stride, int size) {
-        try (Arena call = Arena.ofConfined()) {
-            MemorySegment out = call.allocate(JAVA_INT);
-            out.set(JAVA_INT, 0, Nvshmem.NVSHMEM_TEAM_INVALID());
-            NvshmemRuntime.check("nvshmem_team_split_strided",
-                    Nvshmem.nvshmem_team_split_strided(handle(), start, stride, size, MemorySegment.NULL, 0L, out));
-            int child = out.get(JAVA_INT, 0);
-            return child == Nvshmem.NVSHMEM_TEAM_INVALID() ? Optional.empty() : Optional.of(new NvshmemTeam(child, true));
-        }
+        int child = OutParameter.intValue("nvshmem_team_split_strided", NvshmemRuntime::check, out -> {
+            out.set(JAVA_INT, 0, Nvshmem.NVSHMEM_TEAM_INVALID()); // what a non-member gets
+            return Nvshmem.nvshmem_team_split_strided(handle(), start, stride, size, MemorySegment.NULL, 0L, out);
+        });
+        return child == Nvshmem.NVSHMEM_TEAM_INVALID() ? Optional.empty() : Optional.of(new NvshmemTeam(child, true));
     }
 
     public int handle() {
