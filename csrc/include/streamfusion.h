@@ -153,7 +153,7 @@ SF_API int sf_attention_fused(const sf_q_chunk* q_chunks, int nq,
 
 /*
  * sf_state_merge -- out = merge(a, b), elementwise over [batch, rows, heads]
- * (and D for o), as in spec section 2. -inf maxima are handled without NaN
+ * (and D for o), as in docs/algorithms.md, section 2. -inf maxima are handled without NaN
  * (merging two empty states gives m = -inf, l = 0, o = 0). `out` may alias
  * `a` or `b` exactly (same pointers and strides). All fp32. head_dim any >= 1;
  * o strides need no alignment (vectorised when aligned).

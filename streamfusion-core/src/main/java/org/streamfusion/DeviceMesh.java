@@ -4,7 +4,7 @@ package org.streamfusion;
  * The ranks of {@code N = M*G} GPUs arranged on three axes for one method: torus ({@code t}, index
  * {@code l}), Ulysses ({@code u}, index {@code a}) and ring ({@code r}, index {@code b}), {@code t*u*r = N}.
  *
- * <p>For every method but USP the ring is innermost: {@code g = l*(u*r) + a*r + b} (spec, section 3), so
+ * <p>For every method but USP the ring is innermost: {@code g = l*(u*r) + a*r + b} (docs/algorithms.md, section 3), so
  * with {@code t = M} the Ulysses and ring groups stay inside a machine. USP puts Ulysses innermost,
  * {@code g = b*u + a}, so its Ulysses group is consecutive and its ring strided. The Ulysses degree
  * seen by the attention is {@code t*u}: the torus step is a Ulysses all-to-all across machines.

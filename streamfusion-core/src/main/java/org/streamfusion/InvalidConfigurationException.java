@@ -1,7 +1,7 @@
 package org.streamfusion;
 
 /**
- * A shape, topology, mesh or tensor that breaks one of the spec's rules. The message always names
+ * A shape, topology, mesh or tensor that breaks one of the rules of docs/algorithms.md, section 3. The message always names
  * the offending value and the rule, e.g. {@code "heads H=6 is not divisible by the Ulysses degree u=4
  * (rule: H % u == 0)"}.
  */

@@ -1,6 +1,6 @@
 package org.streamfusion;
 
-/** The sequence-parallel attention methods (spec, section 3). */
+/** The sequence-parallel attention methods (docs/algorithms.md, section 3). */
 public enum Method {
     /** One Ulysses all-to-all group of all N GPUs. */
     ULYSSES,

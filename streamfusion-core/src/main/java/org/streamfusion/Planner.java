@@ -7,7 +7,7 @@ import java.util.Locale;
 
 /**
  * Enumerates every mesh of every method for a shape and topology, says why each invalid one is invalid,
- * ranks the valid ones with a {@link CostModel}, and explains the choice (spec, section 3, paper 4.2).
+ * ranks the valid ones with a {@link CostModel}, and explains the choice (docs/algorithms.md, sections 3.4-3.5; the paper's section 4.2).
  */
 public final class Planner {
     private final CostModel model;

@@ -16,7 +16,7 @@ import org.streamfusion.cpu.CpuOptions;
 import org.streamfusion.cpu.CpuRankDevice;
 import org.streamfusion.cpu.CpuWorld;
 
-/** Every rule of the spec, broken on purpose: a typed exception that names the value and the rule. */
+/** Every rule of docs/algorithms.md, section 3, broken on purpose: a typed exception that names the value and the rule. */
 class BadInputTest {
     private static final Topology TOPO = Topology.of(2, 2);
 

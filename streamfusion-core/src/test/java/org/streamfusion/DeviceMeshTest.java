@@ -8,7 +8,7 @@ import java.util.HashSet;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 
-/** Rank coordinates and groups of the spec, section 3. */
+/** Rank coordinates and groups of docs/algorithms.md, section 3. */
 class DeviceMeshTest {
     @Test
     void streamFusionRanksAreLTimesGPlusATimesRPlusB() {

@@ -18,7 +18,7 @@ import org.streamfusion.cpu.CpuRankDevice;
 import org.streamfusion.cpu.CpuWorld;
 import org.streamfusion.cpu.ReferenceAttention;
 
-/** The CPU fused multi-Q/multi-KV kernel against float64 attention (spec, section 2). */
+/** The CPU fused multi-Q/multi-KV kernel against float64 attention (docs/algorithms.md, section 2). */
 class FusedKernelTest {
     private static final int H = 3;
     private static final int D = 16;

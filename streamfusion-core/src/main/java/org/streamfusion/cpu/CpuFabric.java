@@ -88,7 +88,7 @@ final class CpuFabric {
         await(done, rank, step, detail, 1);
     }
 
-    private void await(BooleanSupplier done, int rank, String step, java.util.function.Supplier<String> detail, int factor) {
+    void await(BooleanSupplier done, int rank, String step, java.util.function.Supplier<String> detail, int factor) {
         long deadline = System.nanoTime() + options.timeout().toNanos() * factor;
         while (!done.getAsBoolean()) {
             checkFailed(rank);
@@ -306,71 +306,6 @@ final class CpuFabric {
 
     void checkPeer(int peer, int rank, String step) {
         org.streamfusion.spi.TransferChecks.peer(peer, worldSize, rank, step);
-    }
-
-    // ---- barriers --------------------------------------------------------------------------------
-
-    /** A reusable barrier of a fixed team; checks that every member arrives for the same step. */
-    static final class TeamBarrier {
-        private final int[] members;
-        private long generation;
-        private final boolean[] arrived;
-        private int count;
-        private String step;
-
-        TeamBarrier(int[] members) {
-            this.members = members.clone();
-            this.arrived = new boolean[members.length];
-        }
-
-        void arrive(CpuFabric fabric, int rank, String stepName, int timeoutFactor) {
-            int idx = -1;
-            for (int i = 0; i < members.length; i++) {
-                if (members[i] == rank) {
-                    idx = i;
-                }
-            }
-            if (idx < 0) {
-                throw new IllegalArgumentException("rank " + rank + " is not a member of team " + Arrays.toString(members));
-            }
-            long gen;
-            synchronized (this) {
-                if (count == 0) {
-                    step = stepName;
-                } else if (!step.equals(stepName)) {
-                    throw new IllegalStateException("barrier mismatch in team " + Arrays.toString(members) + ": rank "
-                            + rank + " arrived for '" + stepName + "' while others wait at '" + step + "'");
-                }
-                gen = generation;
-                arrived[idx] = true;
-                count++;
-                if (count == members.length) {
-                    generation++;
-                    count = 0;
-                    Arrays.fill(arrived, false);
-                }
-            }
-            fabric.signalAll();
-            fabric.await(() -> passed(gen), rank, stepName, () -> "barrier of team " + Arrays.toString(members)
-                    + ": still missing ranks " + missing(gen), timeoutFactor);
-        }
-
-        private synchronized boolean passed(long gen) {
-            return generation > gen;
-        }
-
-        private synchronized String missing(long gen) {
-            if (generation > gen) {
-                return "[]";
-            }
-            List<Integer> m = new ArrayList<>();
-            for (int i = 0; i < members.length; i++) {
-                if (!arrived[i]) {
-                    m.add(members[i]);
-                }
-            }
-            return m.toString();
-        }
     }
 
     Duration timeout() {

@@ -11,7 +11,7 @@ import org.streamfusion.backend.Stream;
 import org.streamfusion.backend.TensorView;
 
 /**
- * The two-sided Ulysses all-to-all of degree {@code u} over a group (spec, section 3): gather the
+ * The two-sided Ulysses all-to-all of degree {@code u} over a group (docs/algorithms.md, section 3): gather the
  * sequence, scatter the heads. Member {@code j}'s tokens land in chunk {@code j} of the receiving
  * {@link Chunks}; they are never copied into one long sequence, the fused kernel reads them in place.
  */

@@ -4,7 +4,7 @@ import org.streamfusion.backend.Buffer;
 import org.streamfusion.backend.DeviceArena;
 import org.streamfusion.backend.TensorView;
 /**
- * The partial attention state of one Q chunk (spec, section 2): unnormalised output {@code o} (fp32,
+ * The partial attention state of one Q chunk (docs/algorithms.md, section 2): unnormalised output {@code o} (fp32,
  * same shape as the chunk) and the row maximum {@code m} and sum {@code l} (fp32, {@code [B, rows, heads]}).
  */
 public record AttentionState(TensorView o, Buffer m, Buffer l) {

@@ -5,7 +5,7 @@ import org.streamfusion.backend.Stream;
 import java.util.List;
 
 /**
- * Moves bytes between ranks. The four one-sided primitives of the spec (section 5) and the two-sided
+ * Moves bytes between ranks. The four one-sided primitives of docs/algorithms.md, section 5, and the two-sided
  * grouped send/recv that NCCL offers. Every operation is stream-ordered; {@code step} names the
  * schedule step in timeout and failure messages.
  */

@@ -7,7 +7,7 @@ import java.util.List;
 /** The device kernels a schedule launches. */
 public interface Kernels {
     /**
-     * The fused multi-Q/multi-KV attention (spec, section 2): folds every KV chunk into the state of
+     * The fused multi-Q/multi-KV attention (docs/algorithms.md, section 2): folds every KV chunk into the state of
      * every Q chunk. With {@code init} the carried state is ignored (m = -inf, l = 0, o = 0); with
      * {@code finalize} each chunk's {@code out} receives {@code o/l}.
      */
