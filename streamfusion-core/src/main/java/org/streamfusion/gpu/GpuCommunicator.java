@@ -201,10 +201,10 @@ final class GpuCommunicator implements Communicator {
         }
         NcclCommunicator lane = join.lane(s.name());
         // Both sides wait: the sender's stream for its NIC's outgoing clock, the receiver's for its incoming one.
-        Optional<EmulatedLinkClocks.Reservation> sent = reserve(EmulatedLinkModel.Direction.OUTGOING,
-                sends.stream().mapToInt(Transfer::peer).toArray(), out, s);
-        Optional<EmulatedLinkClocks.Reservation> received = reserve(EmulatedLinkModel.Direction.INCOMING,
-                recvs.stream().mapToInt(Transfer::peer).toArray(), in, s);
+        Optional<EmulatedLinkClocks.Reservation> sent = links.isEmpty() ? Optional.empty()
+                : reserve(EmulatedLinkModel.Direction.OUTGOING, sends.stream().mapToInt(Transfer::peer).toArray(), out, s);
+        Optional<EmulatedLinkClocks.Reservation> received = links.isEmpty() ? Optional.empty()
+                : reserve(EmulatedLinkModel.Direction.INCOMING, recvs.stream().mapToInt(Transfer::peer).toArray(), in, s);
         NcclCommunicator.groupStart();
         try {
             for (int i = 0; i < out.size(); i++) {
