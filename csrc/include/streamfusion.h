@@ -42,7 +42,7 @@ extern "C" {
 #endif
 
 /* ABI version: bumped on any incompatible change of this header. */
-#define SF_ABI_VERSION 2
+#define SF_ABI_VERSION 3
 
 /* ---- status codes (negative: argument errors; positive: cudaError_t) ---- */
 #define SF_OK 0
@@ -207,6 +207,29 @@ typedef struct sf_copy_segment {
  */
 SF_API int sf_copy_segments(const sf_copy_segment* segments, int count, int blocks_per_segment,
                             void* stream);
+
+/* ---- emulated inter-machine links (sf_link.cu) ---- */
+
+/*
+ * A NIC is a clock: one 8-byte-aligned uint64_t in device memory holding the %globaltimer time (ns)
+ * until which the NIC is busy (0 = idle since ever). It may be another GPU's word mapped here
+ * (nvshmem_ptr over NVLink), shared by several GPUs: it is updated with system-scope atomics.
+ * A transfer that crosses the emulated link is bracketed, in stream order, by
+ *
+ * sf_link_reserve -- one thread, before the transfer: start = max(now, *busy_until_ns);
+ * done = start + duration_ns; *busy_until_ns = done (compare-and-swap); *done_at_ns = done.
+ * The emulated transfer thus starts when the real one does, and transfers through one NIC queue in
+ * the order their reservations run, with no host round trip. duration_ns = latency per message
+ * times messages + bytes / bandwidth, computed by the caller.
+ *
+ * sf_link_wait -- one thread, after the transfer: spins (with __nanosleep) until %globaltimer >=
+ * *done_at_ns, so work after it on the stream, and events recorded behind it, see the transfer no
+ * earlier than the emulated link would deliver it. It holds one block of one SM while it waits.
+ *
+ * done_at_ns is a per-transfer slot the caller owns until the wait has run.
+ */
+SF_API int sf_link_reserve(uint64_t* busy_until_ns, uint64_t* done_at_ns, uint64_t duration_ns, void* stream);
+SF_API int sf_link_wait(const uint64_t* done_at_ns, void* stream);
 
 /* Name of a status (SF_* codes and cudaError_t values). Never NULL. */
 SF_API const char* sf_status_string(int status);

@@ -28,7 +28,10 @@ import org.streamfusion.launch.DistributedEnvironment;
  * with 5 warm-up rounds it ran interpreted, and the host's gap between the start event and the launch
  * was timed too. The PyTorch anchor does the same warm-up.
  *
- * <pre>AllToAllBandwidth MiB[,MiB...] [reps] [jitWarmup]</pre>
+ * <pre>AllToAllBandwidth MiB[,MiB...] [reps] [jitWarmup] [MxG]</pre>
+ *
+ * The logical topology {@code MxG} (default {@code 1xN}) decides which transfers cross machines, and so
+ * which ones an emulated link ({@code -Dstreamfusion.emulatedLink}) slows; the header names the link.
  */
 public final class AllToAllBandwidth {
     private AllToAllBandwidth() {
@@ -44,7 +47,11 @@ public final class AllToAllBandwidth {
         boolean ok = true;
         List<String> rows = new ArrayList<>();
         GpuOptions options = GpuOptions.defaults();
-        try (CudaRankDevice dev = CudaRankDevice.join(env, Topology.of(1, n), options)) {
+        String[] mg = (args.length > 3 ? args[3] : "1x" + n).split("x");
+        Topology topology = Topology.of(Integer.parseInt(mg[0]), Integer.parseInt(mg[1]));
+        String link = "no emulated link";
+        try (CudaRankDevice dev = CudaRankDevice.join(env, topology, options)) {
+            link = dev.emulatedLinkReport();
             Communicator comm = dev.communicator();
             for (String mib : args[0].split(",")) {
                 // One arena per size: the symmetric heap holds only one size's buffers at a time.
@@ -92,8 +99,8 @@ public final class AllToAllBandwidth {
             }
         }
         if (me == 0) {
-            System.out.printf(Locale.ROOT, "all-to-all from Java, %d ranks, bytes per rank, median of %d (CUDA events), bus bandwidth%n",
-                    n, reps);
+            System.out.printf(Locale.ROOT, "all-to-all from Java, %d ranks as %s, %s, bytes per rank, median of %d (CUDA events),"
+                    + " bus bandwidth%n", n, topology, link, reps);
             rows.forEach(System.out::println);
         }
         System.out.println((ok ? "PASS" : "FAIL") + " rank " + me);

@@ -99,9 +99,10 @@ public final class GpuCheck {
                 rows.add(String.format(Locale.ROOT, "%-44s %10.2e %6s %9.3f %9.1f %8.2f %12d", plan.mesh(), err,
                         check ? (err <= TOLERANCE ? "ok" : "FAIL") : "-", median, tflops, uspMs / median, moved));
             }
-            System.out.printf(Locale.ROOT, "rank %d of %d on GPU %d: %s, %s, one-sided movers push %s pull %s, layer time median of %d"
-                    + " (CUDA events) after a warm-up pass over every plan; TFLOP/s = 4*B*H*S^2*D / time, all GPUs"
-                    + " together%n", rank, n, dev.cudaDevice(), topo, shape, options.push(), options.pull(), reps);
+            System.out.printf(Locale.ROOT, "rank %d of %d on GPU %d: %s, %s, one-sided movers push %s pull %s, %s, layer time"
+                    + " median of %d (CUDA events) after a warm-up pass over every plan; TFLOP/s = 4*B*H*S^2*D / time, all"
+                    + " GPUs together%n", rank, n, dev.cudaDevice(), topo, shape, options.push(), options.pull(),
+                    dev.emulatedLinkReport(), reps);
             System.out.printf(Locale.ROOT, "%-44s %10s %6s %9s %9s %8s %12s%n", "method (mesh)", "rel.err", "", "ms",
                     "TFLOP/s", "vs USP", "bytes sent");
             rows.forEach(System.out::println);

@@ -2,7 +2,9 @@ package org.streamfusion.gpu;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import org.streamfusion.DType;
+import org.streamfusion.InterMachineLink;
 import org.streamfusion.LinkClass;
 import org.streamfusion.Topology;
 import org.streamfusion.spi.Communicator;
@@ -31,6 +33,8 @@ public final class CudaRankDevice implements RankBackend, AutoCloseable {
     /** Synchronised on this device, as are {@link #newArena} and {@link #close}. */
     private final SideStreams sideStreams = new SideStreams(this);
     private final GpuCommunicator communicator;
+    /** Present when {@link GpuOptions#emulatedLink()} is. */
+    private final Optional<EmulatedLinkClocks> links;
     private final List<GpuArena> arenas = new ArrayList<>();
     private boolean closed;
 
@@ -39,7 +43,8 @@ public final class CudaRankDevice implements RankBackend, AutoCloseable {
         this.topology = topology;
         this.options = options;
         this.counters = new LinkCounters(topology, join.rank());
-        this.communicator = new GpuCommunicator(join, options, sideStreams, counters);
+        this.links = options.emulatedLink().map(link -> EmulatedLinkClocks.create(link, topology, join));
+        this.communicator = new GpuCommunicator(join, options, sideStreams, counters, links);
     }
 
     /**
@@ -48,7 +53,30 @@ public final class CudaRankDevice implements RankBackend, AutoCloseable {
      * {@code M x G} the plans use; it must cover the world.
      */
     public static CudaRankDevice join(DistributedEnvironment env, Topology topology, GpuOptions options) {
-        return new CudaRankDevice(CudaJoin.join(env, topology, options), topology, options);
+        CudaJoin join = CudaJoin.join(env, topology, options);
+        try {
+            return new CudaRankDevice(join, topology, options);
+        } catch (RuntimeException | Error e) {
+            // The clocks could not be made: leave the job without the collectives the peers may skip.
+            join.markFailed();
+            Teardown teardown = new Teardown(join::markFailed);
+            join.leave(teardown);
+            throw e;
+        }
+    }
+
+    /**
+     * The inter-machine link this rank's crossing transfers are emulated over, as its durations use it: the
+     * configured one, or each GPU's share of it when a NIC per machine has no shared clock
+     * ({@link #emulatedLinkReport}); empty when transfers are not emulated.
+     */
+    public Optional<InterMachineLink> emulatedLink() {
+        return links.map(l -> l.model().effective());
+    }
+
+    /** The line every output that used this rank prints: the emulated link and its clocks, or "no emulated link". */
+    public String emulatedLinkReport() {
+        return links.map(l -> l.model().report()).orElse("no emulated link");
     }
 
     @Override
@@ -126,6 +154,7 @@ public final class CudaRankDevice implements RankBackend, AutoCloseable {
         }
         communicator.closeTeams(teardown);
         sideStreams.close(teardown);
+        links.ifPresent(l -> l.close(teardown, !join.failed() && !teardown.hasErrors()));
         join.leave(teardown);
         teardown.throwFirstError();
     }

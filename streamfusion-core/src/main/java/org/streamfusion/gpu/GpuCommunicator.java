@@ -19,19 +19,26 @@ import org.streamfusion.cuda.nvshmem.NvshmemTeam;
 import org.streamfusion.cuda.nvshmem.SymmetricMemory;
 import org.streamfusion.cuda.sf.SfKernels.CopySegment;
 
-/** The primitives over NCCL (two-sided) and NVSHMEM with the copy kernel (one-sided). */
+/**
+ * The primitives over NCCL (two-sided) and NVSHMEM with the copy kernel (one-sided). With an emulated link,
+ * every transfer to or from another logical machine is bracketed by the link's reservation and wait on the
+ * issuing stream ({@link EmulatedLinkClocks}); same-machine transfers are untouched.
+ */
 final class GpuCommunicator implements Communicator {
     private final CudaJoin join;
     private final GpuOptions options;
     private final SideStreams sideStreams;
     private final LinkCounters counters;
+    private final Optional<EmulatedLinkClocks> links;
     private final Map<String, Optional<NvshmemTeam>> teams = new HashMap<>();
 
-    GpuCommunicator(CudaJoin join, GpuOptions options, SideStreams sideStreams, LinkCounters counters) {
+    GpuCommunicator(CudaJoin join, GpuOptions options, SideStreams sideStreams, LinkCounters counters,
+            Optional<EmulatedLinkClocks> links) {
         this.join = join;
         this.options = options;
         this.sideStreams = sideStreams;
         this.counters = counters;
+        this.links = links;
     }
 
     @Override
@@ -96,6 +103,10 @@ final class GpuCommunicator implements Communicator {
         long offset = sb.symmetricOffset();
         List<CopySegment> direct = new ArrayList<>();
         List<Integer> viaShmem = new ArrayList<>();
+        // A put leaves through this GPU's NIC; a get arrives through it. The sender waits for its put, and
+        // the put is observed after the sender's next barrier, which is behind the wait on this stream.
+        Optional<EmulatedLinkClocks.Reservation> crossing = reserve(push ? EmulatedLinkModel.Direction.OUTGOING
+                : EmulatedLinkModel.Direction.INCOMING, pes, localSegments, s);
         for (int i = 0; i < pes.length; i++) {
             MemorySegment local = localSegments.get(i);
             Optional<MemorySegment> peer = mapped(mover, block, offset, local.byteSize(), pes[i]);
@@ -117,7 +128,25 @@ final class GpuCommunicator implements Communicator {
                 block.get(local, offset, pes[i], on);
             }
         }, direct);
+        links.ifPresent(l -> l.await(crossing, s.cuda()));
         s.enqueued(step);
+    }
+
+    /** Reserves the emulated link for the transfers of {@code segments} to (or from) crossing {@code peers}. */
+    private Optional<EmulatedLinkClocks.Reservation> reserve(EmulatedLinkModel.Direction direction, int[] peers,
+            List<MemorySegment> segments, CudaStreamHandle s) {
+        if (links.isEmpty()) {
+            return Optional.empty();
+        }
+        long bytes = 0;
+        int messages = 0;
+        for (int i = 0; i < peers.length; i++) {
+            if (links.get().model().crosses(peers[i])) {
+                bytes += segments.get(i).byteSize();
+                messages++;
+            }
+        }
+        return links.get().reserve(direction, bytes, messages, s.cuda());
     }
 
     /**
@@ -171,6 +200,11 @@ final class GpuCommunicator implements Communicator {
             in.add(cudaBuffer(t.buffer(), "buffer of recvs[" + i + "]", step).segment());
         }
         NcclCommunicator lane = join.lane(s.name());
+        // Both sides wait: the sender's stream for its NIC's outgoing clock, the receiver's for its incoming one.
+        Optional<EmulatedLinkClocks.Reservation> sent = links.isEmpty() ? Optional.empty()
+                : reserve(EmulatedLinkModel.Direction.OUTGOING, sends.stream().mapToInt(Transfer::peer).toArray(), out, s);
+        Optional<EmulatedLinkClocks.Reservation> received = links.isEmpty() ? Optional.empty()
+                : reserve(EmulatedLinkModel.Direction.INCOMING, recvs.stream().mapToInt(Transfer::peer).toArray(), in, s);
         NcclCommunicator.groupStart();
         try {
             for (int i = 0; i < out.size(); i++) {
@@ -183,6 +217,10 @@ final class GpuCommunicator implements Communicator {
         } finally {
             NcclCommunicator.groupEnd();
         }
+        links.ifPresent(l -> {
+            l.await(sent, s.cuda());
+            l.await(received, s.cuda());
+        });
         s.enqueued(step);
     }
 

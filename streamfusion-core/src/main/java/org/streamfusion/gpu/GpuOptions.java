@@ -1,6 +1,8 @@
 package org.streamfusion.gpu;
 
 import java.time.Duration;
+import java.util.Optional;
+import org.streamfusion.InterMachineLink;
 import org.streamfusion.InvalidConfigurationException;
 
 /**
@@ -15,9 +17,15 @@ import org.streamfusion.InvalidConfigurationException;
  * @param ringLane give two-sided transfers on the ring stream their own NCCL communicator (see
  *                 {@link org.streamfusion.spi.Communicator#RING_LANE}); {@code false} runs every
  *                 two-sided transfer over one communicator, in issue order
+ * @param emulatedLink when present, every transfer between GPUs that the logical topology puts on different
+ *                 machines still moves its bytes over NVLink but completes no earlier than it would over
+ *                 this link (docs/native.md, "Emulated inter-machine links"); empty: no emulation
  */
 public record GpuOptions(Duration timeout, boolean nvshmem, boolean poison, OneSidedMover push, OneSidedMover pull,
-        boolean ringLane) {
+        boolean ringLane, Optional<InterMachineLink> emulatedLink) {
+    /** The system property that turns the emulation on: a spec for {@link InterMachineLink#parse}. */
+    public static final String EMULATED_LINK_PROPERTY = "streamfusion.emulatedLink";
+
     /**
      * The mover of a put or get to a PE that NVSHMEM maps into this GPU's address space (NVLink).
      * PEs without a mapping (another machine) always go through {@code nvshmemx_putmem_on_stream}.
@@ -53,6 +61,15 @@ public record GpuOptions(Duration timeout, boolean nvshmem, boolean poison, OneS
         if (push == null || pull == null) {
             throw new InvalidConfigurationException("push=" + push + ", pull=" + pull, "both one-sided movers must be given");
         }
+        if (emulatedLink == null) {
+            throw new InvalidConfigurationException("emulatedLink=null", "Optional.empty() for no emulation");
+        }
+    }
+
+    /** Without an emulated link. */
+    public GpuOptions(Duration timeout, boolean nvshmem, boolean poison, OneSidedMover push, OneSidedMover pull,
+            boolean ringLane) {
+        this(timeout, nvshmem, poison, push, pull, ringLane, Optional.empty());
     }
 
     /**
@@ -64,20 +81,43 @@ public record GpuOptions(Duration timeout, boolean nvshmem, boolean poison, OneS
      * would take SMs from it while copy engines take none; at Flux size on 4 H200s, SM-kernel movers for
      * both primitives made the ring-heavy mesh about 6% slower than copy engines for both, though neither
      * primitive's share was resolved above the run-to-run noise (docs/gpu-results.md). Pushes use the SM
-     * kernel because it makes an exposed all-to-all about 1.5x faster (docs/native.md).
+     * kernel because it makes an exposed all-to-all about 1.5x faster (docs/native.md). No emulated link
+     * unless the system property {@value #EMULATED_LINK_PROPERTY} names one ({@link #emulatedLinkFrom}).
      */
     public static GpuOptions defaults() {
         return new GpuOptions(Duration.ofSeconds(120), true, true,
                 OneSidedMover.parse(System.getProperty("streamfusion.push", "sm-kernel")),
                 OneSidedMover.parse(System.getProperty("streamfusion.pull", "copy-engine")),
-                !"false".equalsIgnoreCase(System.getProperty("streamfusion.ncclRingLane", "true")));
+                !"false".equalsIgnoreCase(System.getProperty("streamfusion.ncclRingLane", "true")),
+                emulatedLinkFrom(System.getProperty(EMULATED_LINK_PROPERTY)));
+    }
+
+    /**
+     * The link a value of {@value #EMULATED_LINK_PROPERTY} names ({@link InterMachineLink#parse}, e.g.
+     * {@code rail-400G}, {@code p4de-400G/gpu-of-8}, {@code 12.5,10,per-gpu}); {@code null} or blank: none.
+     */
+    public static Optional<InterMachineLink> emulatedLinkFrom(String spec) {
+        return spec == null || spec.isBlank() ? Optional.empty() : Optional.of(InterMachineLink.parse(spec));
     }
 
     public GpuOptions withMovers(OneSidedMover push, OneSidedMover pull) {
-        return new GpuOptions(timeout, nvshmem, poison, push, pull, ringLane);
+        return new GpuOptions(timeout, nvshmem, poison, push, pull, ringLane, emulatedLink);
     }
 
     public GpuOptions withRingLane(boolean on) {
-        return new GpuOptions(timeout, nvshmem, poison, push, pull, on);
+        return new GpuOptions(timeout, nvshmem, poison, push, pull, on, emulatedLink);
+    }
+
+    /** The same options with inter-machine transfers emulated over {@code link}. */
+    public GpuOptions withEmulatedLink(InterMachineLink link) {
+        if (link == null) {
+            throw new InvalidConfigurationException("emulated link null", "a link; withoutEmulatedLink() for none");
+        }
+        return new GpuOptions(timeout, nvshmem, poison, push, pull, ringLane, Optional.of(link));
+    }
+
+    /** The same options with no emulated link. */
+    public GpuOptions withoutEmulatedLink() {
+        return new GpuOptions(timeout, nvshmem, poison, push, pull, ringLane, Optional.empty());
     }
 }

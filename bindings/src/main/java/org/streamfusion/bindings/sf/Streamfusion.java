@@ -23,10 +23,10 @@ public class Streamfusion extends Streamfusion$shared {
     static final SymbolLookup SYMBOL_LOOKUP = SymbolLookup.loaderLookup()
             .or(Linker.nativeLinker().defaultLookup());
 
-    private static final int SF_ABI_VERSION = (int)2L;
+    private static final int SF_ABI_VERSION = (int)3L;
     /**
      * {@snippet lang=c :
-     * #define SF_ABI_VERSION 2
+     * #define SF_ABI_VERSION 3
      * }
      */
     public static int SF_ABI_VERSION() {
@@ -419,6 +419,130 @@ public class Streamfusion extends Streamfusion$shared {
                 traceDowncall("sf_copy_segments", segments, count, blocks_per_segment, stream);
             }
             return (int)mh$.invokeExact(segments, count, blocks_per_segment, stream);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class sf_link_reserve {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Streamfusion.C_INT,
+            Streamfusion.C_POINTER,
+            Streamfusion.C_POINTER,
+            Streamfusion.C_LONG,
+            Streamfusion.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("sf_link_reserve");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int sf_link_reserve(uint64_t *busy_until_ns, uint64_t *done_at_ns, uint64_t duration_ns, void *stream)
+     * }
+     */
+    public static FunctionDescriptor sf_link_reserve$descriptor() {
+        return sf_link_reserve.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int sf_link_reserve(uint64_t *busy_until_ns, uint64_t *done_at_ns, uint64_t duration_ns, void *stream)
+     * }
+     */
+    public static MethodHandle sf_link_reserve$handle() {
+        return sf_link_reserve.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int sf_link_reserve(uint64_t *busy_until_ns, uint64_t *done_at_ns, uint64_t duration_ns, void *stream)
+     * }
+     */
+    public static MemorySegment sf_link_reserve$address() {
+        return sf_link_reserve.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int sf_link_reserve(uint64_t *busy_until_ns, uint64_t *done_at_ns, uint64_t duration_ns, void *stream)
+     * }
+     */
+    public static int sf_link_reserve(MemorySegment busy_until_ns, MemorySegment done_at_ns, long duration_ns, MemorySegment stream) {
+        var mh$ = sf_link_reserve.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("sf_link_reserve", busy_until_ns, done_at_ns, duration_ns, stream);
+            }
+            return (int)mh$.invokeExact(busy_until_ns, done_at_ns, duration_ns, stream);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class sf_link_wait {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Streamfusion.C_INT,
+            Streamfusion.C_POINTER,
+            Streamfusion.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("sf_link_wait");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int sf_link_wait(const uint64_t *done_at_ns, void *stream)
+     * }
+     */
+    public static FunctionDescriptor sf_link_wait$descriptor() {
+        return sf_link_wait.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int sf_link_wait(const uint64_t *done_at_ns, void *stream)
+     * }
+     */
+    public static MethodHandle sf_link_wait$handle() {
+        return sf_link_wait.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int sf_link_wait(const uint64_t *done_at_ns, void *stream)
+     * }
+     */
+    public static MemorySegment sf_link_wait$address() {
+        return sf_link_wait.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int sf_link_wait(const uint64_t *done_at_ns, void *stream)
+     * }
+     */
+    public static int sf_link_wait(MemorySegment done_at_ns, MemorySegment stream) {
+        var mh$ = sf_link_wait.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("sf_link_wait", done_at_ns, stream);
+            }
+            return (int)mh$.invokeExact(done_at_ns, stream);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {
