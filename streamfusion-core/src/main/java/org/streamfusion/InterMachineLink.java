@@ -94,7 +94,12 @@ public record InterMachineLink(String name, double bytesPerSecond, double latenc
         String s = spec.trim();
         int share = s.toLowerCase(Locale.ROOT).indexOf("/gpu-of-");
         if (share > 0) {
-            return parse(s.substring(0, share)).perGpuShareOf(Integer.parseInt(s.substring(share + 8)));
+            String gpus = s.substring(share + 8);
+            if (!gpus.matches("[0-9]{1,6}")) {
+                throw new InvalidConfigurationException("inter-machine link '" + spec + "': GPU count '" + gpus + "'",
+                        "PRESET/gpu-of-N with N a positive integer");
+            }
+            return parse(s.substring(0, share)).perGpuShareOf(Integer.parseInt(gpus));
         }
         for (InterMachineLink preset : new InterMachineLink[] {rail400G(), p4de400G(), ethernet100G(), unlimited()}) {
             if (preset.name().equalsIgnoreCase(s)) {

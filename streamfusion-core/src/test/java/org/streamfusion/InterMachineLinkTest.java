@@ -42,5 +42,7 @@ class InterMachineLinkTest {
                 () -> new InterMachineLink("x", 1e9, -1, InterMachineLink.Nics.PER_GPU));
         assertTrue(e.getMessage().contains("latencySeconds=-1.0"), e.getMessage());
         assertThrows(InvalidConfigurationException.class, () -> InterMachineLink.rail400G().perGpuShareOf(0));
+        e = assertThrows(InvalidConfigurationException.class, () -> InterMachineLink.parse("p4de-400G/gpu-of-abc"));
+        assertTrue(e.getMessage().contains("'abc'"), e.getMessage());
     }
 }
