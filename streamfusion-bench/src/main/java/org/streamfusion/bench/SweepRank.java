@@ -65,7 +65,7 @@ public final class SweepRank {
                         x = inputs(io, held, topo.worldSize(), env.rank());
                     }
                     Plan plan = Plan.of(held, DeviceMesh.of(topo, row.method(), row.t(), row.u(), row.r()));
-                    LayerTiming.Timing timing = LayerTiming.measure(dev, plan, x, 3, reps);
+                    LayerTiming.Timing timing = LayerTiming.measure(dev, plan, x, warmup, reps);
                     if (env.rank() == 0) {
                         System.out.printf(Locale.ROOT, "%s ... %.2f ms (p10 %.2f, p90 %.2f; predicted %.2f)%n", row.describe(),
                                 timing.medianMs(), timing.p10Ms(), timing.p90Ms(), row.predictedMs());
