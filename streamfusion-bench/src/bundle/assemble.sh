@@ -11,8 +11,9 @@ rm -rf "$out" "$target/bundle/streamfusion.tar.gz"
 mkdir -p "$out/lib" "$out/bin"
 "$jdk/bin/java" -version 2>&1 | grep -q '"25' || { say "$jdk is not a JDK 25"; exit 1; }
 # java.base + java.logging (JUnit) + jdk.zipfs (JUnit scans jars as file systems) + jdk.unsupported
-# + java.management and jdk.management (JMH): what the runner, the tests and JMH touch.
-"$jdk/bin/jlink" --add-modules java.base,java.logging,jdk.zipfs,jdk.unsupported,java.management,jdk.management \
+# + java.management and jdk.management (JMH) + java.desktop (the sweep report's PNGs, headless AWT):
+# what the runner, the tests and JMH touch.
+"$jdk/bin/jlink" --add-modules java.base,java.logging,jdk.zipfs,jdk.unsupported,java.management,jdk.management,java.desktop \
   --strip-debug --no-man-pages --no-header-files --compress=zip-9 --output "$out/runtime"
 cp "$target/bundle/deps/"*.jar "$out/lib/"
 cp "$target/streamfusion-bench-$version.jar" "$out/lib/streamfusion-bench.jar"

@@ -5,6 +5,7 @@
 #   STAGES="csrc cpu gpu1 gpuN nodes2 check big a2a downcall"  which parts to run (default: all)
 #   ATTN / ATTN_BIG                                    the GpuCheck arguments (topology S H D reps mode)
 #   BIG_MOVERS="sm-kernel/copy-engine ..."             push/pull mover pairs of the Flux-sized timing
+#   SWEEP_ARGS                                         the sweep's arguments (stage sweep; default below)
 # csrc: with .bundle/csrc/sf_test (built on the development machine, next to its libstreamfusion.so) it
 # runs that; otherwise it builds csrc here first.
 set -uo pipefail
@@ -103,5 +104,15 @@ if has downcall; then
   nvcc -O2 -o /tmp/sf-downcall streamfusion-bench/src/native/downcall_overhead.c && /tmp/sf-downcall | tail -2
   timeout 120 "$SF" jmh DowncallBenchmark -f 1 -wi 3 -i 5 > "$OUT/jmh-downcall.log" 2>&1; echo "exit $?"
   grep -E "^Benchmark|DowncallBenchmark\." "$OUT/jmh-downcall.log" | tail -3
+fi
+if has sweep && [ "$N" -ge 2 ]; then
+  # The layerwise sweep on the GPUs at hand (logical 2x(N/2) machines), then its report (CPU).
+  : "${SWEEP_ARGS:=--topology 2x$((N / 2)) --links none,unlimited,rail-400G,p4de-400G/gpu-of-8,eth-100G --dims 64,128 --batches 1,2,4 --heads 24}"
+  echo "== sweep: streamfusion sweep $SWEEP_ARGS --out $OUT/sweep"
+  # shellcheck disable=SC2086
+  timeout 3000 "$SF" sweep $SWEEP_ARGS --out "$OUT/sweep" > "$OUT/sweep.log" 2>&1; echo "exit $?"
+  grep -E "^\[rank 0\] \[sweep|failed|Exception" "$OUT/sweep.log" | tail -40
+  timeout 300 "$SF" sweep-report "$OUT/sweep/sweep.csv" "$OUT/sweep/report" > "$OUT/sweep-report.log" 2>&1; echo "report exit $?"
+  ls "$OUT/sweep/report" 2>/dev/null
 fi
 echo "== done $(date -u +%FT%TZ)"

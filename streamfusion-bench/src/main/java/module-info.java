@@ -1,12 +1,16 @@
 /**
- * The command-line runner (the README's main job, the planner's table, the GPU checks), the
- * multi-process launcher and the JMH benchmarks. JMH is needed only to run the benchmarks, which run
- * from {@code benchmarks.jar} on the class path.
+ * The command-line runner (the README's main job, the planner's table, the GPU checks, the layerwise
+ * sweep and its report), the multi-process launcher and the JMH benchmarks. JMH is needed only to run
+ * the benchmarks, which run from {@code benchmarks.jar} on the class path.
  */
-@SuppressWarnings("requires-automatic") // JMH ships no module descriptor
+@SuppressWarnings("requires-automatic") // JMH and JFreeChart ship no module descriptor
 module org.streamfusion.bench {
     requires org.streamfusion;
     requires static jmh.core; // an automatic module (jmh-core has no descriptor)
+    requires info.picocli;
+    requires org.jfree.jfreechart; // an automatic module
+    requires java.desktop; // the report draws PNGs with AWT, headless
 
     exports org.streamfusion.bench;
+    opens org.streamfusion.bench to info.picocli; // picocli fills annotated fields reflectively
 }

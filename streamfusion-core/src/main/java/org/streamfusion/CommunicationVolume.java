@@ -17,17 +17,20 @@ public final class CommunicationVolume {
     public static final class RankVolume {
         private final Map<LinkClass, Long> exposed = new EnumMap<>(LinkClass.class);
         private final Map<LinkClass, Long> overlapped = new EnumMap<>(LinkClass.class);
+        private final Map<LinkClass, Integer> transfersByClass = new EnumMap<>(LinkClass.class);
         private int transfers;
 
         RankVolume() {
             for (LinkClass c : LinkClass.values()) {
                 exposed.put(c, 0L);
                 overlapped.put(c, 0L);
+                transfersByClass.put(c, 0);
             }
         }
 
         void add(LinkClass c, long elements, boolean hidden) {
             (hidden ? overlapped : exposed).merge(c, elements, Long::sum);
+            transfersByClass.merge(c, 1, Integer::sum);
             transfers++;
         }
 
@@ -47,6 +50,11 @@ public final class CommunicationVolume {
 
         public int transfers() {
             return transfers;
+        }
+
+        /** Transfers over class {@code c}: the messages an inter-machine link adds its latency to. */
+        public int transfers(LinkClass c) {
+            return transfersByClass.get(c);
         }
     }
 

@@ -1,36 +1,53 @@
 package org.streamfusion;
 
+import java.util.List;
+import java.util.Locale;
+
 /**
- * The planner's cost model, every term explicit:
+ * The planner's cost model, every term explicit (derivation and sources: {@code docs/cost-model.md}):
  * <pre>
- *   time = exposed + max(overlapped, compute) + transfers * latency
- *   exposed/overlapped = max over ranks of  intra/intraBw + inter*G/interBw     (bytes)
- *   compute = 4*B*H*S^2*D / N / (peak * efficiency(r))
- *   efficiency(r) = baseEfficiency / (1 + ringPenalty*(r-1))
+ *   time       = overhead + exposed + max(overlapped, compute) + latency
+ *   exposed, overlapped = max over ranks of  intra/intraBw + inter/link.perGpuBytesPerSecond(G)     (bytes)
+ *   compute    = 4*B*H*S^2*D / N / (kernel(D, launch FLOPs) * layerEfficiency * ringEfficiency(r))
+ *   ringEfficiency(r) = 1 / (1 + ringPenalty*(r-1))
+ *   latency    = steps * stepSeconds(one- or two-sided) + nicMessages * link.latencySeconds
+ *   nicMessages = inter-machine messages of the busiest rank, times G when a machine's GPUs share one NIC
  * </pre>
- * Inter-machine bandwidth is per machine and shared by its {@code G} GPUs; intra-machine bandwidth is
- * per GPU. The efficiency falls as the ring cuts the attention into more, smaller launches. The
- * defaults describe the paper's testbed (A100 NVSwitch machines, 400 Gbps EFA); measure and override.
+ * The link between machines is an {@link InterMachineLink}: with a NIC per machine its {@code G} GPUs
+ * share it and each gets 1/G; with a NIC per GPU each gets all of it. Bandwidth inside a machine is per
+ * GPU. The kernel's rate is measured by head width and launch size ({@link KernelThroughput}); the ring
+ * cuts the attention into {@code r} launches and merges, which the ring penalty charges.
  *
- * @param intraBytesPerSecond per-GPU bandwidth inside a machine
- * @param interBytesPerSecond per-machine bandwidth between machines
- * @param peakFlops           dense bf16 peak of one GPU
- * @param baseEfficiency      fraction of peak the fused kernel reaches on one large chunk
- * @param ringPenalty         relative efficiency loss per extra ring member
- * @param oneSidedLatency     seconds per one-sided transfer or barrier
- * @param twoSidedLatency     seconds per two-sided transfer (group launch and rendezvous)
+ * @param hardware             which calibration this is, as {@link Planner#explain} names it
+ * @param intraBytesPerSecond  per-GPU bandwidth inside a machine
+ * @param link                 the network between machines
+ * @param kernel               the fused kernel's FLOP/s on one GPU
+ * @param layerEfficiency      fraction of the kernel's rate a whole layer's attention launches reach
+ * @param ringPenalty          relative efficiency loss per extra ring member
+ * @param oneSidedStepSeconds  seconds per communication step of STREAMFUSION (launches, barriers)
+ * @param twoSidedStepSeconds  seconds per communication step of the two-sided methods (group launch, rendezvous)
+ * @param layerSeconds         seconds every layer costs whatever its mesh (launch-bound floor)
  */
-public record CostModel(double intraBytesPerSecond, double interBytesPerSecond, double peakFlops, double baseEfficiency,
-        double ringPenalty, double oneSidedLatency, double twoSidedLatency) {
+public record CostModel(String hardware, double intraBytesPerSecond, InterMachineLink link, KernelThroughput kernel,
+        double layerEfficiency, double ringPenalty, double oneSidedStepSeconds, double twoSidedStepSeconds,
+        double layerSeconds) {
 
     public CostModel {
+        if (hardware == null || hardware.isBlank() || link == null || kernel == null) {
+            throw new InvalidConfigurationException("hardware='" + hardware + "' link=" + link + " kernel=" + kernel,
+                    "a cost model names its hardware, link and kernel");
+        }
         positive("intraBytesPerSecond", intraBytesPerSecond);
-        positive("interBytesPerSecond", interBytesPerSecond);
-        positive("peakFlops", peakFlops);
-        positive("baseEfficiency", baseEfficiency);
-        if (!(ringPenalty >= 0) || !(oneSidedLatency >= 0) || !(twoSidedLatency >= 0)) {
-            throw new InvalidConfigurationException("ringPenalty=" + ringPenalty + " oneSidedLatency=" + oneSidedLatency
-                    + " twoSidedLatency=" + twoSidedLatency, "penalty and latencies >= 0");
+        positive("layerEfficiency", layerEfficiency);
+        if (layerEfficiency > 1) {
+            throw new InvalidConfigurationException("layerEfficiency=" + layerEfficiency, "layerEfficiency <= 1");
+        }
+        for (double v : new double[] {ringPenalty, oneSidedStepSeconds, twoSidedStepSeconds, layerSeconds}) {
+            if (!(v >= 0) || Double.isInfinite(v)) {
+                throw new InvalidConfigurationException("ringPenalty=" + ringPenalty + " oneSidedStepSeconds="
+                        + oneSidedStepSeconds + " twoSidedStepSeconds=" + twoSidedStepSeconds + " layerSeconds="
+                        + layerSeconds, "penalty, step latencies and layer overhead finite and >= 0");
+            }
         }
     }
 
@@ -40,13 +57,62 @@ public record CostModel(double intraBytesPerSecond, double interBytesPerSecond, 
         }
     }
 
-    /** A100-40GB NVSwitch machines with 400 Gbps between them (the paper's testbed). */
+    /**
+     * A100-40GB NVSwitch machines with 400 Gb/s per machine between them (the paper's testbed): assumed
+     * figures, 55% of the 312 TFLOP/s bf16 peak at any head width, not measured by this project.
+     */
     public static CostModel a100Efa() {
-        return new CostModel(240e9, 50e9, 312e12, 0.55, 0.03, 5e-6, 20e-6);
+        return new CostModel("A100-40GB NVSwitch, the paper's testbed (assumed, not measured here)", 240e9,
+                InterMachineLink.p4de400G(), KernelThroughput.uniform("A100 assumed: 0.55 x 312 TFLOP/s", 0.55 * 312e12),
+                1.0, 0.03, 5e-6, 20e-6, 0);
     }
 
-    public double efficiency(int ring) {
-        return baseEfficiency / (1 + ringPenalty * (ring - 1));
+    /**
+     * H200 NVLink machines, calibrated from this project's measurements (docs/cost-model.md names each
+     * source), joined by {@code link}.
+     */
+    public static CostModel h200(InterMachineLink link) {
+        KernelThroughput kernel = new KernelThroughput("sf_single on one H200, docs/kernels.md (B=1, H=24)", List.of(
+                new KernelThroughput.Point(64, AttentionShape.of(1, 16384, 24, 64).flops(), 467.0e12),
+                new KernelThroughput.Point(64, AttentionShape.of(1, 65536, 24, 64).flops(), 466.6e12),
+                new KernelThroughput.Point(128, AttentionShape.of(1, 16384, 24, 128).flops(), 640.4e12),
+                new KernelThroughput.Point(128, AttentionShape.of(1, 65536, 24, 128).flops(), 646.6e12)));
+        return new CostModel("H200 NVLink, calibrated from docs/native.md, docs/kernels.md, docs/gpu-results.md"
+                + " (docs/cost-model.md)", H200_NVLINK_BYTES_PER_SECOND, link, kernel, 0.95, 0.015, 15e-6, 30e-6, 200e-6);
+    }
+
+    /** Per-GPU all-to-all bus bandwidth over NVLink from Java at 256 MiB per rank (docs/native.md, call D). */
+    public static final double H200_NVLINK_BYTES_PER_SECOND = 300e9;
+
+    /** The same model with another link between machines. */
+    public CostModel withLink(InterMachineLink newLink) {
+        return new CostModel(hardware, intraBytesPerSecond, newLink, kernel, layerEfficiency, ringPenalty,
+                oneSidedStepSeconds, twoSidedStepSeconds, layerSeconds);
+    }
+
+    /** The logical machines share one host: what crosses between them goes over the same NVLink. */
+    public InterMachineLink sameHostLink() {
+        return new InterMachineLink("none (NVLink, no emulation)", intraBytesPerSecond, 0, InterMachineLink.Nics.PER_GPU);
+    }
+
+    public double ringEfficiency(int ring) {
+        return 1 / (1 + ringPenalty * (ring - 1));
+    }
+
+    /**
+     * Communication steps one rank takes in sequence: an all-to-all of one tensor, a ring step, a torus
+     * stage's issue, Push O (each a launch or group and, one-sided, a barrier).
+     */
+    public static int steps(Plan plan) {
+        DeviceMesh mesh = plan.mesh();
+        int t = mesh.torus();
+        int u = mesh.ulysses();
+        int r = mesh.ring();
+        return switch (plan.method()) {
+            case ULYSSES, RING, USP, TAS -> (u > 1 ? 4 : 0) + (r - 1);
+            // intra-machine scatter, torus transfers (t > 1), (2t-1) ring passes of r-1 steps, Push O
+            case TORUS_TWO_SIDED, STREAMFUSION -> 1 + (t > 1 ? 1 : 0) + (2 * t - 1) * (r - 1) + 1;
+        };
     }
 
     /** The estimate for one plan. */
@@ -55,30 +121,52 @@ public record CostModel(double intraBytesPerSecond, double interBytesPerSecond, 
         DeviceMesh mesh = plan.mesh();
         int bytes = plan.shape().dtype().bytes();
         int g = mesh.topology().gpusPerMachine();
+        double interPerGpu = link.perGpuBytesPerSecond(g);
         double exposed = 0;
         double overlapped = 0;
-        int transfers = 0;
+        int interMessages = 0;
         for (int rank = 0; rank < mesh.worldSize(); rank++) {
             CommunicationVolume.RankVolume rv = vol.rank(rank);
             exposed = Math.max(exposed, seconds(rv.exposedElements(LinkClass.INTRA_MACHINE) * bytes,
-                    rv.exposedElements(LinkClass.INTER_MACHINE) * bytes, g));
+                    rv.exposedElements(LinkClass.INTER_MACHINE) * bytes, interPerGpu));
             overlapped = Math.max(overlapped, seconds(rv.overlappedElements(LinkClass.INTRA_MACHINE) * bytes,
-                    rv.overlappedElements(LinkClass.INTER_MACHINE) * bytes, g));
-            transfers = Math.max(transfers, rv.transfers());
+                    rv.overlappedElements(LinkClass.INTER_MACHINE) * bytes, interPerGpu));
+            interMessages = Math.max(interMessages, rv.transfers(LinkClass.INTER_MACHINE));
         }
-        double compute = plan.shape().flops() / mesh.worldSize() / (peakFlops * efficiency(mesh.ring()));
-        double latency = transfers * (plan.method() == Method.STREAMFUSION ? oneSidedLatency : twoSidedLatency);
-        double total = exposed + Math.max(overlapped, compute) + latency;
-        return new Estimate(total, compute, exposed, overlapped, latency, vol.maxPerRank(LinkClass.INTRA_MACHINE) * bytes,
-                vol.maxPerRank(LinkClass.INTER_MACHINE) * bytes);
+        int nicMessages = interMessages * (link.nics() == InterMachineLink.Nics.PER_MACHINE ? g : 1);
+        double perGpuFlops = plan.shape().flops() / mesh.worldSize();
+        double rate = kernel.flopsPerSecond(plan.shape().headDim(), perGpuFlops / mesh.ring()) * layerEfficiency
+                * ringEfficiency(mesh.ring());
+        double compute = perGpuFlops / rate;
+        int steps = steps(plan);
+        double stepLatency = steps * (plan.method() == Method.STREAMFUSION ? oneSidedStepSeconds : twoSidedStepSeconds);
+        double latency = stepLatency + nicMessages * link.latencySeconds();
+        double total = layerSeconds + exposed + Math.max(overlapped, compute) + latency;
+        return new Estimate(total, compute, exposed, overlapped, latency, layerSeconds, steps, nicMessages,
+                vol.maxPerRank(LinkClass.INTRA_MACHINE) * bytes, vol.maxPerRank(LinkClass.INTER_MACHINE) * bytes);
     }
 
-    private double seconds(long intra, long inter, int gpusPerMachine) {
-        return intra / intraBytesPerSecond + (double) inter * gpusPerMachine / interBytesPerSecond;
+    private double seconds(long intra, long inter, double interPerGpu) {
+        return intra / intraBytesPerSecond + (Double.isInfinite(interPerGpu) ? 0 : inter / interPerGpu);
     }
 
-    /** Seconds per layer and where they go; bytes are the largest per-rank volumes. */
+    /** Which calibration and which link, in one line. */
+    public String describe() {
+        return String.format(Locale.ROOT, "hardware %s: NVLink %.0f GB/s per GPU, layer efficiency %.2f, ring penalty %.3f,"
+                + " step %.0f us one-sided / %.0f us two-sided, layer overhead %.0f us; kernel %s", hardware,
+                intraBytesPerSecond / 1e9, layerEfficiency, ringPenalty, oneSidedStepSeconds * 1e6, twoSidedStepSeconds * 1e6,
+                layerSeconds * 1e6, kernel);
+    }
+
+    /**
+     * Seconds per layer and where they go; bytes are the largest per-rank volumes.
+     *
+     * @param overheadSeconds the fixed per-layer term
+     * @param steps           communication steps per rank
+     * @param nicMessages     inter-machine messages through the busiest NIC
+     */
     public record Estimate(double seconds, double computeSeconds, double exposedCommSeconds,
-            double overlappedCommSeconds, double latencySeconds, long intraBytes, long interBytes) {
+            double overlappedCommSeconds, double latencySeconds, double overheadSeconds, int steps, int nicMessages,
+            long intraBytes, long interBytes) {
     }
 }

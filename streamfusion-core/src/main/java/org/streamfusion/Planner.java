@@ -16,8 +16,14 @@ public final class Planner {
         this.model = model;
     }
 
+    /** The paper's testbed ({@link CostModel#a100Efa()}). */
     public static Planner withDefaults() {
         return new Planner(CostModel.a100Efa());
+    }
+
+    /** H200 machines calibrated from this project's measurements, joined by {@code link}. */
+    public static Planner h200(InterMachineLink link) {
+        return new Planner(CostModel.h200(link));
     }
 
     public CostModel model() {
@@ -106,8 +112,10 @@ public final class Planner {
     /** A table of every candidate with its estimate, and the choice. */
     public String explain(AttentionShape shape, Topology topology) {
         StringBuilder sb = new StringBuilder();
-        sb.append(String.format(Locale.ROOT, "%s on %d machines x %d GPUs; cost model %s%n", shape, topology.machines(),
-                topology.gpusPerMachine(), model));
+        sb.append(String.format(Locale.ROOT, "%s on %d machines x %d GPUs%n", shape, topology.machines(),
+                topology.gpusPerMachine()));
+        sb.append("inter-machine link: ").append(model.link()).append('\n');
+        sb.append("cost model: ").append(model.describe()).append('\n');
         sb.append(String.format(Locale.ROOT, "%-16s %-16s %10s %10s %10s %10s %12s %12s  %s%n", "method", "mesh", "est. ms",
                 "compute", "exposed", "overlap", "intra MB/GPU", "inter MB/GPU", "note"));
         for (Candidate c : enumerate(shape, topology)) {

@@ -1,7 +1,6 @@
 package org.streamfusion.bench;
 
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.SplittableRandom;
@@ -113,21 +112,7 @@ public final class GpuCheck {
 
     /** Median milliseconds of {@code reps} layers (CUDA events) after 3 untimed ones; with 0 reps only warms up. */
     private static double measure(CudaRankDevice dev, Plan plan, TensorView[] x, int reps) {
-        try (DistributedAttention attn = DistributedAttention.create(plan, dev)) {
-            for (int i = 0; i < 3; i++) {
-                attn.forward(x[0], x[1], x[2], x[3]);
-            }
-            attn.stream().synchronize(plan + " warm-up");
-            if (reps == 0) {
-                return Double.NaN;
-            }
-            float[] ms = new float[reps];
-            for (int i = 0; i < reps; i++) {
-                ms[i] = HostTransfer.time(attn.stream(), () -> attn.forward(x[0], x[1], x[2], x[3]));
-            }
-            Arrays.sort(ms);
-            return ms[reps / 2];
-        }
+        return LayerTiming.measure(dev, plan, x, 3, reps).medianMs();
     }
 
     /** The same seeded inputs on every rank, rounded to bf16 as the device will hold them. */

@@ -101,6 +101,14 @@ public final class Launcher {
     }
 
     public static Result run(Options o, PrintStream console) {
+        return run(o, console, null);
+    }
+
+    /**
+     * Like {@link #run(Options, PrintStream)}, but stops every rank and returns exit code 124 once
+     * {@code limit} has passed ({@code null}: no limit).
+     */
+    public static Result run(Options o, PrintStream console, Duration limit) {
         int port = o.masterPort() == 0 ? freePort() : o.masterPort();
         String java = ProcessHandle.current().info().command().orElse("java");
         List<Process> procs = new ArrayList<>();
@@ -110,7 +118,8 @@ public final class Launcher {
         Thread reaper = new Thread(() -> procs.forEach(Process::destroyForcibly), "launch-reaper");
         Runtime.getRuntime().addShutdownHook(reaper);
         try {
-            return watch(o, console, port, java, procs, tails, pumps);
+            long deadline = limit == null ? 0 : System.nanoTime() + limit.toNanos();
+            return watch(o, console, port, java, procs, tails, pumps, limit, deadline);
         } finally {
             try {
                 Runtime.getRuntime().removeShutdownHook(reaper);
@@ -121,7 +130,7 @@ public final class Launcher {
     }
 
     private static Result watch(Options o, PrintStream console, int port, String java, List<Process> procs,
-            List<Deque<String>> tails, List<Thread> pumps) {
+            List<Deque<String>> tails, List<Thread> pumps, Duration limit, long deadline) {
         try {
             for (int local = 0; local < o.nproc(); local++) {
                 int rank = o.nodeRank() * o.nproc() + local;
@@ -170,6 +179,11 @@ public final class Launcher {
                 if (allDone) {
                     joinAll(pumps);
                     return new Result(0, -1, "");
+                }
+                if (limit != null && System.nanoTime() - deadline > 0) {
+                    stopAll(procs, o.grace());
+                    joinAll(pumps);
+                    return new Result(124, -1, "the job ran past its limit of " + limit + " and was stopped");
                 }
                 Thread.sleep(50);
             }

@@ -39,6 +39,8 @@ public final class Main {
                 }
                 System.out.print(Planner.withDefaults().explain(AttentionShape.of(v[2], v[3], v[4], v[5]), Topology.of(v[0], v[1])));
             }
+            case "sweep" -> System.exit(SweepCommand.run(java.util.Arrays.copyOfRange(args, 1, args.length), System.out));
+            case "sweep-report" -> System.exit(SweepReport.run(java.util.Arrays.copyOfRange(args, 1, args.length), System.out));
             default -> usage();
         }
     }
@@ -46,6 +48,8 @@ public final class Main {
     private static void usage() {
         System.err.println("usage: streamfusion demo [S]          run every method on a simulated 2x2 mesh (CPU)");
         System.err.println("       streamfusion plan M G B S H D  the planner's ranking of every mesh");
+        System.err.println("       streamfusion sweep [--help]    every method and mesh under each link setting (GPUs; --dry-run: CPU)");
+        System.err.println("       streamfusion sweep-report CSV OUTDIR  markdown table and PNG plots of a sweep (CPU)");
         System.exit(2);
     }
 

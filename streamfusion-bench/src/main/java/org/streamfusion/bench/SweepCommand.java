@@ -1,0 +1,203 @@
+package org.streamfusion.bench;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+import org.streamfusion.CostModel;
+import org.streamfusion.InterMachineLink;
+import org.streamfusion.Method;
+import org.streamfusion.Topology;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code streamfusion sweep}: every method at every valid mesh of a logical topology, under each link
+ * setting, over S, D and B; one launch of {@link SweepRank} per link setting (one JVM per GPU), the
+ * emulated link passed as {@code -Dstreamfusion.emulatedLink=SPEC}; results appended to
+ * {@code OUT/sweep.csv} with the H200 cost model's prediction. {@code --dry-run} prints the rows with
+ * their predictions and runs nothing.
+ */
+@Command(name = "sweep", mixinStandardHelpOptions = true,
+        description = "Layerwise sweep: every method at every valid mesh, under each inter-machine link setting.")
+public final class SweepCommand implements Callable<Integer> {
+    /** The system property the CUDA backend reads its emulated link from (unset: no emulation). */
+    public static final String EMULATED_LINK_PROPERTY = "streamfusion.emulatedLink";
+
+    @Option(names = "--topology", defaultValue = "2x1", description = "logical MxG (machines x GPUs each); M*G GPUs are used")
+    String topology;
+
+    @Option(names = "--links", defaultValue = "none,unlimited,rail-400G,p4de-400G/gpu-of-8,eth-100G",
+            description = "link settings, comma-separated: none (no emulation), a preset, PRESET/gpu-of-N, or GBPS,LATENCY_US,per-gpu|per-machine")
+    String links;
+
+    @Option(names = "--seq", split = ",", description = "sequence lengths S (default: 4096, 8192, 16384 tokens per GPU)")
+    List<Integer> seqLens;
+
+    @Option(names = "--dims", split = ",", defaultValue = "64,128", description = "head widths D")
+    List<Integer> headDims;
+
+    @Option(names = "--batches", split = ",", defaultValue = "1,2,4", description = "batch sizes B")
+    List<Integer> batches;
+
+    @Option(names = "--heads", defaultValue = "24", description = "heads H")
+    int heads;
+
+    @Option(names = "--methods", split = ",", defaultValue = "ULYSSES,RING,USP,TAS,TORUS_TWO_SIDED,STREAMFUSION",
+            description = "methods")
+    List<Method> methods;
+
+    @Option(names = "--warmup", defaultValue = "3", description = "untimed layers per mesh")
+    int warmup;
+
+    @Option(names = "--reps", defaultValue = "20", description = "timed layers per mesh (CUDA events; median, p10, p90)")
+    int reps;
+
+    @Option(names = "--out", defaultValue = "sweep-out", description = "output folder (sweep.csv is appended to)")
+    Path out;
+
+    @Option(names = "--device", description = "device name for the CSV (default: from nvidia-smi)")
+    String device;
+
+    @Option(names = "--timeout-s", defaultValue = "3600", description = "bound on each link setting's launch")
+    long timeoutSeconds;
+
+    @Option(names = "--dry-run", description = "print the rows with the cost model's prediction and run nothing")
+    boolean dryRun;
+
+    private final PrintStream console;
+    private final String commandLine;
+
+    public SweepCommand(PrintStream console, String commandLine) {
+        this.console = console;
+        this.commandLine = commandLine;
+    }
+
+    /** The configuration the options describe. */
+    public SweepPlan.Config config() {
+        Topology topo = SweepRank.topology(topology);
+        return new SweepPlan.Config(topo, SweepPlan.LinkSetting.parseList(links),
+                seqLens == null ? SweepPlan.Config.defaultSeqLens(topo) : seqLens, headDims, batches, heads, methods);
+    }
+
+    @Override
+    public Integer call() throws IOException {
+        SweepPlan.Config c = config();
+        if (warmup < 0 || reps <= 0) {
+            throw new CommandLine.ParameterException(new CommandLine(this), "--warmup " + warmup + " --reps " + reps
+                    + " (rule: warmup >= 0, reps > 0)");
+        }
+        List<SweepPlan.Row> rows = SweepPlan.rows(c);
+        if (dryRun) {
+            printDryRun(c, rows);
+            return 0;
+        }
+        Files.createDirectories(out);
+        String dev = device != null ? device : deviceName();
+        String date = Instant.now().toString();
+        Map<SweepPlan.LinkSetting, List<SweepPlan.Row>> byLink = new LinkedHashMap<>();
+        rows.forEach(r -> byLink.computeIfAbsent(r.link(), k -> new ArrayList<>()).add(r));
+        int failures = 0;
+        for (Map.Entry<SweepPlan.LinkSetting, List<SweepPlan.Row>> group : byLink.entrySet()) {
+            failures += runGroup(c.topology(), group.getKey(), group.getValue(), dev, date) ? 0 : 1;
+        }
+        console.printf(Locale.ROOT, "sweep: %d rows, %d of %d link settings failed; results in %s%n", rows.size(), failures,
+                byLink.size(), out.resolve("sweep.csv"));
+        return failures == 0 ? 0 : 1;
+    }
+
+    private boolean runGroup(Topology topo, SweepPlan.LinkSetting link, List<SweepPlan.Row> rows, String dev, String date)
+            throws IOException {
+        String tag = link.label().replaceAll("[^A-Za-z0-9._-]", "_");
+        Path planFile = out.resolve("plan-" + tag + ".tsv");
+        Path rankResults = out.resolve("measured-" + tag + ".tsv");
+        Files.writeString(planFile, SweepRank.planFile(topo, rows), StandardCharsets.UTF_8);
+        Files.deleteIfExists(rankResults);
+        List<String> jvmArgs = new ArrayList<>(List.of("--enable-native-access=ALL-UNNAMED", "-Xss2m"));
+        if (link.emulated()) {
+            jvmArgs.add("-D" + EMULATED_LINK_PROPERTY + "=" + link.spec());
+        }
+        console.println("sweep: link " + link.label() + ": " + rows.size() + " rows on " + topo.worldSize() + " GPUs");
+        Launcher.Options o = new Launcher.Options(topo.worldSize(), 1, 0, "127.0.0.1", 0, Duration.ofSeconds(5), jvmArgs,
+                SweepRank.class.getName(), List.of(planFile.toString(), rankResults.toString(), String.valueOf(warmup),
+                        String.valueOf(reps)));
+        Launcher.Result r = Launcher.run(o, console, Duration.ofSeconds(timeoutSeconds));
+        // Whatever rank 0 measured before a failure is kept; rows it did not reach get no line.
+        Map<Integer, String[]> measured = new HashMap<>();
+        if (Files.exists(rankResults)) {
+            for (String l : Files.readAllLines(rankResults, StandardCharsets.UTF_8)) {
+                String[] f = l.split("\t");
+                measured.put(Integer.parseInt(f[0]), f);
+            }
+        }
+        List<SweepCsv.Result> results = new ArrayList<>();
+        for (SweepPlan.Row row : rows) {
+            String[] f = measured.get(row.index());
+            if (f != null) {
+                results.add(new SweepCsv.Result(dev, date, commandLine, topo.machines() + "x" + topo.gpusPerMachine(),
+                        row.link().label(), row.method().name(), row.mesh(), row.batch(), row.seqLen(), row.heads(),
+                        row.headDim(), Double.parseDouble(f[1]), Double.parseDouble(f[2]), Double.parseDouble(f[3]),
+                        row.predictedMs()));
+            }
+        }
+        SweepCsv.append(out.resolve("sweep.csv"), results);
+        if (r.exitCode() != 0) {
+            console.println("sweep: link " + link.label() + " failed (rank " + r.failedRank() + ", exit " + r.exitCode()
+                    + ") after " + results.size() + " of " + rows.size() + " rows:\n" + r.failure());
+        }
+        return r.exitCode() == 0;
+    }
+
+    private void printDryRun(SweepPlan.Config c, List<SweepPlan.Row> rows) {
+        CostModel model = CostModel.h200(InterMachineLink.unlimited());
+        console.println("sweep --dry-run: " + rows.size() + " rows on logical " + c.topology() + "; predictions of "
+                + model.describe());
+        console.println("PREDICTIONS of the cost model, not measurements:");
+        console.printf(Locale.ROOT, "%-12s %-36s %-34s %6s %3s %3s %4s %12s%n", "row", "link", "mesh", "S", "D", "B", "H",
+                "predicted ms");
+        for (SweepPlan.Row r : rows) {
+            console.printf(Locale.ROOT, "%-12s %-36s %-34s %6d %3d %3d %4d %12.3f%n", r.index() + "/" + r.total(),
+                    r.link().label(), r.mesh(), r.seqLen(), r.headDim(), r.batch(), r.heads(), r.predictedMs());
+        }
+    }
+
+    /** {@code 2 x NVIDIA H200} from nvidia-smi, bounded; {@code unknown GPU} when it cannot say. */
+    static String deviceName() {
+        try {
+            Process p = new ProcessBuilder("nvidia-smi", "--query-gpu=name", "--format=csv,noheader")
+                    .redirectErrorStream(true).start();
+            if (!p.waitFor(10, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                return "unknown GPU (nvidia-smi timed out)";
+            }
+            List<String> names = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).lines()
+                    .map(String::trim).filter(s -> !s.isEmpty()).toList();
+            return p.exitValue() == 0 && !names.isEmpty() ? names.size() + " x " + names.getFirst() : "unknown GPU";
+        } catch (IOException e) {
+            return "unknown GPU (" + e.getMessage() + ")";
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "unknown GPU (interrupted)";
+        }
+    }
+
+    /** Runs the command with picocli; the exit code. */
+    public static int run(String[] args, PrintStream console) {
+        String cmd = "streamfusion sweep " + String.join(" ", args);
+        CommandLine cl = new CommandLine(new SweepCommand(console, cmd));
+        cl.setOut(new java.io.PrintWriter(console, true));
+        return cl.execute(args);
+    }
+}

@@ -1,0 +1,140 @@
+package org.streamfusion.bench;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.SplittableRandom;
+import org.streamfusion.AttentionShape;
+import org.streamfusion.DType;
+import org.streamfusion.DeviceMesh;
+import org.streamfusion.Method;
+import org.streamfusion.Plan;
+import org.streamfusion.Topology;
+import org.streamfusion.backend.Buffer;
+import org.streamfusion.backend.DeviceArena;
+import org.streamfusion.backend.TensorView;
+import org.streamfusion.gpu.CudaRankDevice;
+import org.streamfusion.gpu.GpuOptions;
+import org.streamfusion.gpu.HostTransfer;
+import org.streamfusion.launch.DistributedEnvironment;
+
+/**
+ * One rank of one link setting of a sweep (the sweep command starts it through {@link Launcher}, with
+ * the emulated link as the system property {@code streamfusion.emulatedLink}): runs the rows of the
+ * plan file in order, the same on every rank, and rank 0 appends {@code index median p10 p90} per row
+ * to the results file and prints the progress line.
+ *
+ * <pre>SweepRank PLAN_FILE RESULTS_FILE WARMUP REPS</pre>
+ */
+public final class SweepRank {
+    private SweepRank() {
+    }
+
+    public static void main(String[] args) throws IOException {
+        if (args.length != 4) {
+            throw new IllegalArgumentException("usage: SweepRank PLAN_FILE RESULTS_FILE WARMUP REPS, got " + List.of(args));
+        }
+        List<String> lines = Files.readAllLines(Path.of(args[0]), StandardCharsets.UTF_8);
+        Topology topo = topology(lines.getFirst());
+        List<SweepPlan.Row> rows = new ArrayList<>();
+        for (String l : lines.subList(1, lines.size())) {
+            rows.add(parseRow(l));
+        }
+        Path results = Path.of(args[1]);
+        int warmup = Integer.parseInt(args[2]);
+        int reps = Integer.parseInt(args[3]);
+        DistributedEnvironment env = DistributedEnvironment.fromSystem();
+        try (CudaRankDevice dev = CudaRankDevice.join(env, topo, GpuOptions.defaults())) {
+            DeviceArena io = null;
+            TensorView[] x = null;
+            AttentionShape held = null;
+            try {
+                for (SweepPlan.Row row : rows) {
+                    if (!row.shape().equals(held)) {
+                        if (io != null) {
+                            io.close();
+                        }
+                        held = row.shape();
+                        io = dev.newArena();
+                        x = inputs(io, held, topo.worldSize(), env.rank());
+                    }
+                    Plan plan = Plan.of(held, DeviceMesh.of(topo, row.method(), row.t(), row.u(), row.r()));
+                    LayerTiming.Timing timing = LayerTiming.measure(dev, plan, x, warmup, reps);
+                    if (env.rank() == 0) {
+                        System.out.printf(Locale.ROOT, "%s ... %.2f ms (p10 %.2f, p90 %.2f; predicted %.2f)%n", row.describe(),
+                                timing.medianMs(), timing.p10Ms(), timing.p90Ms(), row.predictedMs());
+                        Files.writeString(results, String.format(Locale.ROOT, "%d\t%.4f\t%.4f\t%.4f%n", row.index(),
+                                timing.medianMs(), timing.p10Ms(), timing.p90Ms()), StandardCharsets.UTF_8,
+                                StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+                    }
+                }
+            } finally {
+                if (io != null) {
+                    io.close();
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        System.exit(0);
+    }
+
+    /** Seeded bf16 inputs of this rank's shard; the output buffer is the fourth view. */
+    private static TensorView[] inputs(DeviceArena io, AttentionShape shape, int n, int rank) {
+        int sl = shape.seqLen() / n;
+        long count = (long) shape.batch() * sl * shape.heads() * shape.headDim();
+        SplittableRandom rnd = new SplittableRandom(20261201L + 31L * rank);
+        TensorView[] x = new TensorView[4];
+        for (int i = 0; i < 4; i++) {
+            Buffer b = io.allocate(count, DType.BF16);
+            if (i < 3) {
+                float[] v = new float[Math.toIntExact(count)];
+                for (int j = 0; j < v.length; j++) {
+                    v[j] = (float) rnd.nextDouble(-1.7, 1.7);
+                }
+                HostTransfer.upload(b, v);
+            }
+            x[i] = TensorView.contiguous(b, shape.batch(), sl, shape.heads(), shape.headDim());
+        }
+        return x;
+    }
+
+    /** The plan file: {@code MxG} on the first line, then one {@link #formatRow} per line. */
+    static String planFile(Topology topo, List<SweepPlan.Row> rows) {
+        StringBuilder sb = new StringBuilder(topo.machines() + "x" + topo.gpusPerMachine()).append('\n');
+        rows.forEach(r -> sb.append(formatRow(r)).append('\n'));
+        return sb.toString();
+    }
+
+    static String formatRow(SweepPlan.Row r) {
+        return String.join("\t", String.valueOf(r.index()), String.valueOf(r.total()), r.link().spec(), r.method().name(),
+                String.valueOf(r.t()), String.valueOf(r.u()), String.valueOf(r.r()), String.valueOf(r.batch()),
+                String.valueOf(r.seqLen()), String.valueOf(r.heads()), String.valueOf(r.headDim()),
+                Double.toString(r.predictedMs()));
+    }
+
+    static SweepPlan.Row parseRow(String line) {
+        String[] f = line.split("\t");
+        if (f.length != 12) {
+            throw new IllegalArgumentException("plan row '" + line + "' has " + f.length + " fields (rule: 12, tab-separated)");
+        }
+        return new SweepPlan.Row(Integer.parseInt(f[0]), Integer.parseInt(f[1]), new SweepPlan.LinkSetting(f[2]),
+                Method.valueOf(f[3]), Integer.parseInt(f[4]), Integer.parseInt(f[5]), Integer.parseInt(f[6]),
+                Integer.parseInt(f[7]), Integer.parseInt(f[8]), Integer.parseInt(f[9]), Integer.parseInt(f[10]),
+                Double.parseDouble(f[11]));
+    }
+
+    static Topology topology(String mxg) {
+        String[] mg = mxg.trim().split("x");
+        if (mg.length != 2) {
+            throw new IllegalArgumentException("topology '" + mxg + "' (rule: MxG, e.g. 2x1)");
+        }
+        return Topology.of(Integer.parseInt(mg[0]), Integer.parseInt(mg[1]));
+    }
+}

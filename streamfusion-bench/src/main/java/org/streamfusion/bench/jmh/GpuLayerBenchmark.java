@@ -1,0 +1,122 @@
+package org.streamfusion.bench.jmh;
+
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+import org.streamfusion.AttentionShape;
+import org.streamfusion.DType;
+import org.streamfusion.DeviceMesh;
+import org.streamfusion.DistributedAttention;
+import org.streamfusion.Method;
+import org.streamfusion.Plan;
+import org.streamfusion.Topology;
+import org.streamfusion.backend.Buffer;
+import org.streamfusion.backend.DeviceArena;
+import org.streamfusion.backend.TensorView;
+import org.streamfusion.gpu.CudaRankDevice;
+import org.streamfusion.gpu.GpuOptions;
+import org.streamfusion.gpu.HostTransfer;
+import org.streamfusion.launch.DistributedEnvironment;
+
+/**
+ * The sweep's layers from JMH, in every rank's process: one layer (forward and a bounded stream
+ * synchronisation) per invocation. Every layer is a collective, so all ranks must run exactly the same
+ * invocations: single-shot mode (one layer per iteration), fixed warm-up and measurement iteration
+ * counts, one fork per trial and the same {@code -p} values on every rank. Start it through the
+ * launcher with JMH on the class path (bin/streamfusion's {@code jmh-launch}), e.g.
+ * <pre>
+ * streamfusion jmh-launch --nproc 2 --jvm-arg -Dstreamfusion.emulatedLink=rail-400G org.openjdk.jmh.Main \
+ *     GpuLayerBenchmark -p topology=2x1 -p method=STREAMFUSION -p mesh=2,1,1 -p seqLen=32768 -p headDim=128
+ * </pre>
+ * Rank 0's figures are the ones to read (every rank prints its own). The emulated link reaches the
+ * forked JVM through {@code -Dstreamfusion.emulatedLink} in {@code -jvmArgsAppend}, or as the launcher's
+ * JVM argument when JMH runs with {@code -f 0}.
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.SingleShotTime)
+@OutputTimeUnit(TimeUnit.MILLISECONDS)
+@Warmup(iterations = 5, batchSize = 1)
+@Measurement(iterations = 20, batchSize = 1)
+@Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "-Xss2m"})
+public class GpuLayerBenchmark {
+    @Param({"2x1"})
+    public String topology;
+
+    @Param({"STREAMFUSION"})
+    public Method method;
+
+    /** {@code t,u,r} as in the sweep's CSV mesh column. */
+    @Param({"2,1,1"})
+    public String mesh;
+
+    @Param({"32768"})
+    public int seqLen;
+
+    @Param({"128"})
+    public int headDim;
+
+    @Param({"1"})
+    public int batch;
+
+    @Param({"24"})
+    public int heads;
+
+    private CudaRankDevice device;
+    private DeviceArena io;
+    private DistributedAttention attention;
+    private TensorView[] x;
+
+    @Setup(Level.Trial)
+    public void setUp() {
+        String[] mg = topology.split("x");
+        Topology topo = Topology.of(Integer.parseInt(mg[0]), Integer.parseInt(mg[1]));
+        List<Integer> d = java.util.Arrays.stream(mesh.split(",")).map(String::trim).map(Integer::parseInt).toList();
+        AttentionShape shape = AttentionShape.of(batch, seqLen, heads, headDim, DType.BF16);
+        Plan plan = Plan.of(shape, DeviceMesh.of(topo, method, d.get(0), d.get(1), d.get(2)));
+        DistributedEnvironment env = DistributedEnvironment.fromSystem();
+        device = CudaRankDevice.join(env, topo, GpuOptions.defaults());
+        io = device.newArena();
+        int rows = seqLen / topo.worldSize();
+        long count = (long) batch * rows * heads * headDim;
+        SplittableRandom rnd = new SplittableRandom(20261201L + 31L * env.rank());
+        x = new TensorView[4];
+        for (int i = 0; i < 4; i++) {
+            Buffer b = io.allocate(count, DType.BF16);
+            if (i < 3) {
+                float[] v = new float[Math.toIntExact(count)];
+                for (int j = 0; j < v.length; j++) {
+                    v[j] = (float) rnd.nextDouble(-1.7, 1.7);
+                }
+                HostTransfer.upload(b, v);
+            }
+            x[i] = TensorView.contiguous(b, batch, rows, heads, headDim);
+        }
+        attention = DistributedAttention.create(plan, device);
+    }
+
+    @Benchmark
+    public void layer() {
+        attention.forward(x[0], x[1], x[2], x[3]);
+        attention.stream().synchronize("jmh layer");
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() {
+        attention.close();
+        io.close();
+        device.close();
+    }
+}

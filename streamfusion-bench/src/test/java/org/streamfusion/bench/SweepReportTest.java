@@ -1,0 +1,85 @@
+package org.streamfusion.bench;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The CSV round trip and the report from a synthetic CSV (no GPU: these numbers are made up for the test). */
+class SweepReportTest {
+    private static List<SweepCsv.Result> synthetic() {
+        List<SweepCsv.Result> rows = new ArrayList<>();
+        String cmd = "streamfusion sweep --topology 2x1 --links \"none,12.5,10,per-gpu\"";
+        for (String link : List.of("none", "12.5GB/s,10us,per-gpu")) {
+            for (int d : List.of(64, 128)) {
+                double f = link.equals("none") ? 1 : 3;
+                rows.add(new SweepCsv.Result("test device", "2026-12-01T00:00:00Z", cmd, "2x1", link, "USP", "USP(u=1 r=2)", 1,
+                        32768, 24, d, 10 * f, 9.5 * f, 11 * f, 9 * f));
+                rows.add(new SweepCsv.Result("test device", "2026-12-01T00:00:00Z", cmd, "2x1", link, "USP", "USP(u=2 r=1)", 1,
+                        32768, 24, d, 12 * f, 11 * f, 13 * f, 10 * f));
+                rows.add(new SweepCsv.Result("test device", "2026-12-01T00:00:00Z", cmd, "2x1", link, "STREAMFUSION",
+                        "STREAMFUSION(t=2 u'=1 r=1)", 1, 32768, 24, d, 8 * f, 7.5 * f, 9 * f, 8.5 * f));
+            }
+        }
+        return rows;
+    }
+
+    @Test
+    void csvRoundTripsQuotedFieldsAndNamesBadLines(@TempDir Path dir) throws Exception {
+        Path csv = dir.resolve("sweep.csv");
+        List<SweepCsv.Result> rows = synthetic();
+        SweepCsv.append(csv, rows.subList(0, 3));
+        SweepCsv.append(csv, rows.subList(3, rows.size()));
+        assertEquals(rows, SweepCsv.read(csv));
+        assertEquals(1, Files.readAllLines(csv).stream().filter(l -> l.startsWith("device,")).count());
+        Files.writeString(csv, "not,a,header\n");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> SweepCsv.read(csv));
+        assertTrue(e.getMessage().contains("header"), e.getMessage());
+    }
+
+    @Test
+    void reportWritesMarkdownAndPngsThatDecode(@TempDir Path dir) throws Exception {
+        System.setProperty("java.awt.headless", "true");
+        Path csv = dir.resolve("sweep.csv");
+        SweepCsv.append(csv, synthetic());
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        int code = SweepReport.run(new String[] {csv.toString(), dir.resolve("report").toString()},
+                new PrintStream(buf, true, StandardCharsets.UTF_8));
+        assertEquals(0, code, buf.toString(StandardCharsets.UTF_8));
+        String md = Files.readString(dir.resolve("report/sweep.md"));
+        assertTrue(md.contains("| none | 32768 | 128 | 1 | STREAMFUSION | STREAMFUSION(t=2 u'=1 r=1) | 8.000 | 7.500-9.000 | 8.500 | 0.80 |"), md);
+        assertTrue(md.contains("test device") && md.contains("streamfusion sweep --topology 2x1"), md);
+        for (String name : List.of("normalised-none.png", "normalised-12.5GB_s_10us_per-gpu.png")) {
+            BufferedImage img = ImageIO.read(dir.resolve("report").resolve(name).toFile());
+            assertNotNull(img, name);
+            assertEquals(SweepReport.NORMALISED_WIDTH, img.getWidth());
+            assertEquals(SweepReport.NORMALISED_HEIGHT, img.getHeight());
+        }
+        BufferedImage scatter = ImageIO.read(dir.resolve("report/measured-vs-predicted.png").toFile());
+        assertNotNull(scatter);
+        assertEquals(SweepReport.SCATTER_SIZE, scatter.getWidth());
+        assertEquals(SweepReport.SCATTER_SIZE, scatter.getHeight());
+    }
+
+    @Test
+    void percentilesAreNearestRank() {
+        float[] ms = {5, 1, 4, 2, 3, 10, 9, 8, 7, 6};
+        LayerTiming.Timing t = LayerTiming.Timing.of(ms);
+        assertEquals(6, t.medianMs());
+        assertEquals(1, t.p10Ms());
+        assertEquals(9, t.p90Ms());
+        assertEquals(10, t.reps());
+    }
+}
