@@ -90,8 +90,8 @@ public final class AllToAllBandwidth {
                 Runnable align = () -> comm.barrierAll(stream, "align ranks before a timed round");
                 int warm = first ? jitWarmup : 5;
                 first = false;
-                double ncclMs = median(nccl, align, stream, reps, warm);
-                double shmemMs = median(shmem, align, stream, reps, warm);
+                double ncclMs = LayerTiming.medianRoundMillis(nccl, align, stream, reps, warm);
+                double shmemMs = LayerTiming.medianRoundMillis(shmem, align, stream, reps, warm);
                 double busBytes = (double) bytes * (n - 1) / n;
                 rows.add(String.format(Locale.ROOT, "%8s MiB  NCCL %8.3f ms %7.1f GB/s   NVSHMEM put (%s) %8.3f ms %7.1f GB/s",
                         mib, ncclMs, busBytes / ncclMs / 1e6, options.push(), shmemMs, busBytes / shmemMs / 1e6));
@@ -124,21 +124,5 @@ public final class AllToAllBandwidth {
             }
         }
         return true;
-    }
-
-    /** Median over {@code reps} rounds, each timed alone after a barrier so rank skew stays out of it. */
-    private static double median(Runnable round, Runnable align, Stream stream, int reps, int warm) {
-        for (int i = 0; i < warm; i++) {
-            round.run();
-        }
-        stream.synchronize("warm-up");
-        float[] ms = new float[reps];
-        for (int i = 0; i < reps; i++) {
-            align.run();
-            stream.synchronize("aligned");
-            ms[i] = HostTransfer.time(stream, round);
-        }
-        Arrays.sort(ms);
-        return ms[reps / 2];
     }
 }

@@ -78,9 +78,9 @@ public final class EmulatedLinkCheck {
                         }
                     };
                     Runnable align = () -> comm.barrierAll(stream, "align ranks before a timed transfer");
-                    double putMs = median(put, align, stream, reps);
-                    double getMs = median(get, align, stream, reps);
-                    double sendMs = median(send, align, stream, reps);
+                    double putMs = LayerTiming.medianRoundMillis(put, align, stream, reps, 1);
+                    double getMs = LayerTiming.medianRoundMillis(get, align, stream, reps, 1);
+                    double sendMs = LayerTiming.medianRoundMillis(send, align, stream, reps, 1);
                     if (first) {
                         // After the last send rank 1's local buffer holds rank 0's pattern; its symmetric one
                         // got rank 0's put (the sender's pattern) in every timed put.
@@ -138,18 +138,5 @@ public final class EmulatedLinkCheck {
         rows.add(String.format(Locale.ROOT, "%-28s %6s MiB %9.3f ms %9.3f GB/s  %s", what, mib, ms, achieved / 1e9,
                 verdict));
         return ok;
-    }
-
-    private static double median(Runnable round, Runnable align, Stream stream, int reps) {
-        round.run(); // warm-up
-        stream.synchronize("warm-up");
-        float[] ms = new float[reps];
-        for (int i = 0; i < reps; i++) {
-            align.run();
-            stream.synchronize("aligned");
-            ms[i] = HostTransfer.time(stream, round);
-        }
-        Arrays.sort(ms);
-        return ms[reps / 2];
     }
 }

@@ -1,8 +1,14 @@
 package org.streamfusion.bench;
 
 import java.util.Arrays;
+import java.util.SplittableRandom;
+import org.streamfusion.AttentionShape;
+import org.streamfusion.DType;
 import org.streamfusion.DistributedAttention;
 import org.streamfusion.Plan;
+import org.streamfusion.backend.Buffer;
+import org.streamfusion.backend.DeviceArena;
+import org.streamfusion.backend.Stream;
 import org.streamfusion.backend.TensorView;
 import org.streamfusion.gpu.CudaRankDevice;
 import org.streamfusion.gpu.HostTransfer;
@@ -46,5 +52,47 @@ public final class LayerTiming {
             }
             return Timing.of(ms);
         }
+    }
+
+    /**
+     * Median milliseconds of {@code reps} rounds on {@code stream}, each timed alone with CUDA events after
+     * {@code align} (a barrier) so that rank skew stays out of it; {@code warmup} untimed rounds first.
+     */
+    public static double medianRoundMillis(Runnable round, Runnable align, Stream stream, int reps, int warmup) {
+        for (int i = 0; i < warmup; i++) {
+            round.run();
+        }
+        stream.synchronize("warm-up");
+        float[] ms = new float[reps];
+        for (int i = 0; i < reps; i++) {
+            align.run();
+            stream.synchronize("aligned");
+            ms[i] = HostTransfer.time(stream, round);
+        }
+        Arrays.sort(ms);
+        return ms[reps / 2];
+    }
+
+    /**
+     * This rank's seeded bf16 shard {@code [B, S/n, H, D]} of Q, K and V (uniform in [-1.7, 1.7]) and an
+     * output view, allocated from {@code io}: the same inputs for every benchmark of a shape and rank.
+     */
+    public static TensorView[] seededShard(DeviceArena io, AttentionShape shape, int n, int rank) {
+        int rows = shape.seqLen() / n;
+        long count = (long) shape.batch() * rows * shape.heads() * shape.headDim();
+        SplittableRandom rnd = new SplittableRandom(20261201L + 31L * rank);
+        TensorView[] x = new TensorView[4];
+        for (int i = 0; i < 4; i++) {
+            Buffer b = io.allocate(count, DType.BF16);
+            if (i < 3) {
+                float[] v = new float[Math.toIntExact(count)];
+                for (int j = 0; j < v.length; j++) {
+                    v[j] = (float) rnd.nextDouble(-1.7, 1.7);
+                }
+                HostTransfer.upload(b, v);
+            }
+            x[i] = TensorView.contiguous(b, shape.batch(), rows, shape.heads(), shape.headDim());
+        }
+        return x;
     }
 }

@@ -62,7 +62,7 @@ public final class SweepRank {
                         }
                         held = row.shape();
                         io = dev.newArena();
-                        x = inputs(io, held, topo.worldSize(), env.rank());
+                        x = LayerTiming.seededShard(io, held, topo.worldSize(), env.rank());
                     }
                     Plan plan = Plan.of(held, DeviceMesh.of(topo, row.method(), row.t(), row.u(), row.r()));
                     LayerTiming.Timing timing = LayerTiming.measure(dev, plan, x, warmup, reps);
@@ -83,26 +83,6 @@ public final class SweepRank {
             throw new UncheckedIOException(e);
         }
         System.exit(0);
-    }
-
-    /** Seeded bf16 inputs of this rank's shard; the output buffer is the fourth view. */
-    private static TensorView[] inputs(DeviceArena io, AttentionShape shape, int n, int rank) {
-        int sl = shape.seqLen() / n;
-        long count = (long) shape.batch() * sl * shape.heads() * shape.headDim();
-        SplittableRandom rnd = new SplittableRandom(20261201L + 31L * rank);
-        TensorView[] x = new TensorView[4];
-        for (int i = 0; i < 4; i++) {
-            Buffer b = io.allocate(count, DType.BF16);
-            if (i < 3) {
-                float[] v = new float[Math.toIntExact(count)];
-                for (int j = 0; j < v.length; j++) {
-                    v[j] = (float) rnd.nextDouble(-1.7, 1.7);
-                }
-                HostTransfer.upload(b, v);
-            }
-            x[i] = TensorView.contiguous(b, shape.batch(), sl, shape.heads(), shape.headDim());
-        }
-        return x;
     }
 
     /** The plan file: {@code MxG} on the first line, then one {@link #formatRow} per line. */

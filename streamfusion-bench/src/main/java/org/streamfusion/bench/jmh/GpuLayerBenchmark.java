@@ -17,6 +17,7 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 import org.streamfusion.AttentionShape;
+import org.streamfusion.bench.LayerTiming;
 import org.streamfusion.DType;
 import org.streamfusion.DeviceMesh;
 import org.streamfusion.DistributedAttention;
@@ -89,21 +90,7 @@ public class GpuLayerBenchmark {
         DistributedEnvironment env = DistributedEnvironment.fromSystem();
         device = CudaRankDevice.join(env, topo, GpuOptions.defaults());
         io = device.newArena();
-        int rows = seqLen / topo.worldSize();
-        long count = (long) batch * rows * heads * headDim;
-        SplittableRandom rnd = new SplittableRandom(20261201L + 31L * env.rank());
-        x = new TensorView[4];
-        for (int i = 0; i < 4; i++) {
-            Buffer b = io.allocate(count, DType.BF16);
-            if (i < 3) {
-                float[] v = new float[Math.toIntExact(count)];
-                for (int j = 0; j < v.length; j++) {
-                    v[j] = (float) rnd.nextDouble(-1.7, 1.7);
-                }
-                HostTransfer.upload(b, v);
-            }
-            x[i] = TensorView.contiguous(b, batch, rows, heads, headDim);
-        }
+        x = LayerTiming.seededShard(io, shape, topo.worldSize(), env.rank());
         attention = DistributedAttention.create(plan, device);
     }
 
