@@ -39,6 +39,7 @@ final class CpuFabric {
     private final Map<Integer, long[]> symmetricSizes = new HashMap<>();
     private final int[] symmetricCount;
     private final TeamBarrier hostBarrier;
+    private final java.util.concurrent.atomic.AtomicLong allocatedBytes = new java.util.concurrent.atomic.AtomicLong();
 
     record Failure(int rank, Throwable cause) {
     }
@@ -161,6 +162,32 @@ final class CpuFabric {
         }
     }
 
+    // ---- memory limit ----------------------------------------------------------------------------
+
+    /** Counts {@code bytes} against the world's limit, or fails before anything is allocated. */
+    void reserve(int rank, long bytes, String what) {
+        long limit = options.memoryLimit();
+        while (true) {
+            long held = allocatedBytes.get();
+            if (bytes > limit - held) {
+                throw new org.streamfusion.InvalidConfigurationException("rank " + rank + ": " + what + " needs " + bytes
+                        + " bytes but the world has " + (limit - held) + " of its " + limit + " bytes available",
+                        "bytes held by one CPU world <= CpuOptions.memoryLimit");
+            }
+            if (allocatedBytes.compareAndSet(held, held + bytes)) {
+                return;
+            }
+        }
+    }
+
+    void release(long bytes) {
+        allocatedBytes.addAndGet(-bytes);
+    }
+
+    long allocatedBytes() {
+        return allocatedBytes.get();
+    }
+
     // ---- symmetric heap --------------------------------------------------------------------------
 
     /** Collective, like {@code nvshmem_malloc}: every rank allocates the same size in the same order. */
@@ -198,7 +225,7 @@ final class CpuFabric {
     /** The same slice of a symmetric buffer, on rank {@code pe}. */
     MemorySegment resolve(CpuBuffer b, int pe) {
         org.streamfusion.spi.TransferChecks.symmetric(b, "resolve on rank " + pe);
-        return symmetricSegment(b.symmetricIndex(), pe).asSlice(b.symmetricOffset() * Float.BYTES, b.segment().byteSize());
+        return symmetricSegment(b.symmetricIndex(), pe).asSlice(b.symmetricOffset() * b.dtype().bytes(), b.segment().byteSize());
     }
 
     void freeSymmetric(int rank, int index) {
@@ -206,6 +233,10 @@ final class CpuFabric {
             MemorySegment[] s = symmetric.get(index);
             if (s != null) {
                 s[rank] = null;
+                if (Arrays.stream(s).allMatch(java.util.Objects::isNull)) {
+                    symmetric.remove(index); // freed everywhere: a long-lived world must not keep the entry
+                    symmetricSizes.remove(index);
+                }
             }
         }
     }
