@@ -119,7 +119,7 @@ class MisuseTest {
         try (CpuWorld world = CpuWorld.create(TOPOLOGY, CpuOptions.defaults().withMemoryLimit(4096))) {
             var e = assertThrows(InvalidConfigurationException.class,
                     () -> ShardedAttention.forward(world, RING, small.q, small.k, small.v));
-            assertTrue(e.getMessage().contains("need 8192 bytes but the world has 4096"), e.getMessage());
+            assertTrue(e.getMessage().contains("needs 8192 bytes but the world has 4096"), e.getMessage());
         }
     }
 
@@ -143,6 +143,38 @@ class MisuseTest {
             assertTrue(callerFrames.getMessage().contains("rethrown to the caller of CpuWorld.run"), callerFrames.getMessage());
             assertTrue(Arrays.stream(callerFrames.getStackTrace())
                     .anyMatch(f -> f.getMethodName().startsWith("anExceptionOnARank")), "the caller's frames");
+        }
+    }
+
+    /** A rank that throws inside its layer (arrays too short for its own buffer) while its peers are mid-layer. */
+    @Test
+    void aRankThatThrowsMidLayerStopsItsPeersAtOnceNotAfterTheTimeout() throws Exception {
+        Inputs in = new Inputs(SHAPE, 7);
+        int local = Math.toIntExact(SHAPE.elements() / 4);
+        for (Plan plan : new Plan[] {RING, Plan.of(SHAPE, DeviceMesh.of(TOPOLOGY, Method.STREAMFUSION, 2, 2, 1))}) {
+            String prefix;
+            long start = System.nanoTime();
+            try (CpuWorld world = CpuWorld.create(TOPOLOGY, CpuOptions.defaults().withTimeout(Duration.ofSeconds(60)))) {
+                prefix = world.threadPrefix();
+                var e = assertThrows(IllegalArgumentException.class, () -> world.run(dev -> {
+                    try (DeviceArena io = dev.newArena(); DistributedAttention attention = DistributedAttention.create(plan, dev)) {
+                        org.streamfusion.backend.TensorView[] x = new org.streamfusion.backend.TensorView[4];
+                        for (int i = 0; i < 4; i++) {
+                            var b = (org.streamfusion.cpu.CpuBuffer) io.allocate(local, DType.F32);
+                            // rank 1's input is too short for its buffer: CpuBuffer.write throws on that rank only
+                            b.write(Arrays.copyOf(in.q, dev.rank() == 1 && i == 1 ? local - 1 : local));
+                            x[i] = org.streamfusion.backend.TensorView.contiguous(b, 1, 2, 4, 16);
+                        }
+                        attention.forward(x[0], x[1], x[2], x[3]);
+                        attention.stream().synchronize("forward");
+                        return null;
+                    }
+                }));
+                assertTrue(e.getMessage().contains((local - 1) + " values for a buffer of " + local), plan.mesh() + ": " + e);
+            }
+            double seconds = (System.nanoTime() - start) / 1e9;
+            assertTrue(seconds < 10, plan.mesh() + ": the peers stopped after " + seconds + " s, not at once");
+            BadInputTest.assertNoThreadsLeft(prefix);
         }
     }
 

@@ -35,6 +35,17 @@ public final class CpuRankDevice implements RankBackend {
         this.threadPrefix = threadPrefix;
         this.communicator = new CpuCommunicator();
         this.streamSeed = fabric.options.seed() * 7919 + rank;
+        fabric.registerStreams(rank, this::streamsIdle);
+    }
+
+    /** Whether every stream of every open arena has finished what was enqueued on it. */
+    private synchronized boolean streamsIdle() {
+        for (CpuArena a : arenas) {
+            if (!a.streamsIdle()) {
+                return false;
+            }
+        }
+        return true;
     }
 
     @Override
@@ -138,12 +149,12 @@ public final class CpuRankDevice implements RankBackend {
                         + " elements overflows a byte count", "elements * bytes per element <= 2^63-1");
             }
             long bytes = elements * stored.bytes();
-            fabric.reserve(rank, bytes, "allocation of " + elements + " " + stored + " elements");
+            fabric.memory.reserve(bytes, "rank " + rank + ": allocation of " + elements + " " + stored + " elements");
             MemorySegment seg;
             try {
                 seg = memory.allocate(bytes, 64);
             } catch (RuntimeException | OutOfMemoryError e) {
-                fabric.release(bytes);
+                fabric.memory.release(bytes);
                 throw e;
             }
             synchronized (this) {
@@ -157,6 +168,10 @@ public final class CpuRankDevice implements RankBackend {
             CpuStream s = new CpuStream(fabric, rank, name, threadPrefix, streamSeed++);
             streams.add(s);
             return s;
+        }
+
+        synchronized boolean streamsIdle() {
+            return streams.stream().allMatch(CpuStream::idle);
         }
 
         @Override
@@ -184,7 +199,7 @@ public final class CpuRankDevice implements RankBackend {
             }
             memory.close();
             synchronized (this) {
-                fabric.release(heldBytes);
+                fabric.memory.release(heldBytes);
                 heldBytes = 0;
                 streams.clear(); // the workers have stopped; drop them with the arena
             }

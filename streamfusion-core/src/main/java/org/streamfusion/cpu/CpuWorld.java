@@ -39,6 +39,8 @@ public final class CpuWorld implements AutoCloseable {
     private final String threadPrefix;
     private final java.util.concurrent.atomic.AtomicReference<Thread> runner = new java.util.concurrent.atomic.AtomicReference<>();
     private volatile boolean closed;
+    private volatile Throwable failedWith;
+    private volatile int failedRank;
 
     private CpuWorld(Topology topology, CpuOptions options) {
         this.fabric = new CpuFabric(topology, options);
@@ -86,9 +88,10 @@ public final class CpuWorld implements AutoCloseable {
             }
             CpuFabric.Failure earlier = fabric.failure();
             if (earlier != null) {
-                throw new IllegalStateException("this world failed in an earlier run: rank " + earlier.rank() + " threw "
-                        + earlier.cause() + " (rule: a failed world stays failed; close it and create a new one)",
-                        earlier.cause());
+                Throwable cause = failedWith != null ? failedWith : earlier.cause();
+                int rank = failedWith != null ? failedRank : earlier.rank();
+                throw new IllegalStateException("this world failed in an earlier run: rank " + rank + " threw " + cause + " (rule: a failed world "
+                        + "stays failed; close it and create a new one)", cause);
             }
             return runRanks(body);
         } finally {
@@ -109,12 +112,7 @@ public final class CpuWorld implements AutoCloseable {
 
     /** Fails, before anything is allocated, when {@code bytes} more would pass the world's memory limit. */
     void checkAvailable(long bytes, String what) {
-        long limit = fabric.options.memoryLimit();
-        long available = limit - fabric.allocatedBytes();
-        if (bytes > available) {
-            throw new org.streamfusion.InvalidConfigurationException(what + " need " + bytes + " bytes but the world has "
-                    + available + " of its " + limit + " bytes available", "bytes held by one CPU world <= CpuOptions.memoryLimit");
-        }
+        fabric.memory.check(bytes, what);
     }
 
     private <T> List<T> runRanks(Function<CpuRankDevice, T> body) {
@@ -151,6 +149,16 @@ public final class CpuWorld implements AutoCloseable {
         CpuFabric.Failure f = fabric.failure();
         if (f != null) {
             Throwable root = f.cause();
+            int rootRank = f.rank();
+            // A peer that stopped first (it saw this rank leave the layer) is not the cause: the rank's own error is.
+            for (int r = 0; r < n && root instanceof RankFailedException; r++) {
+                if (errors[r] != null && !(errors[r] instanceof RankFailedException)) {
+                    root = errors[r];
+                    rootRank = r;
+                }
+            }
+            failedWith = root;
+            failedRank = rootRank;
             for (int r = 0; r < n; r++) {
                 if (errors[r] != null && errors[r] != root && !(errors[r] instanceof RankFailedException)) {
                     root.addSuppressed(errors[r]);
