@@ -64,6 +64,9 @@ class MisuseTest {
                     "thrown on the caller's thread");
             assertEquals("v", assertThrows(NullPointerException.class,
                     () -> ShardedAttention.forward(world, RING, in.q, in.k, null)).getMessage());
+            assertEquals("plan", assertThrows(NullPointerException.class,
+                    () -> DistributedAttention.create(null, world.device(0))).getMessage());
+            assertEquals("topology", assertThrows(NullPointerException.class, () -> CpuWorld.create(null)).getMessage());
             assertWorks(world, in);
         }
     }

@@ -51,6 +51,8 @@ public final class CpuWorld implements AutoCloseable {
     }
 
     public static CpuWorld create(Topology topology, CpuOptions options) {
+        java.util.Objects.requireNonNull(topology, "topology");
+        java.util.Objects.requireNonNull(options, "options");
         return new CpuWorld(topology, options);
     }
 
