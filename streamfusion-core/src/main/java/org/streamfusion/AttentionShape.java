@@ -10,8 +10,13 @@ public record AttentionShape(int batch, int seqLen, int heads, int headDim, DTyp
         InvalidConfigurationException.positive("sequence length S", seqLen);
         InvalidConfigurationException.positive("heads H", heads);
         InvalidConfigurationException.positive("head dim D", headDim);
-        if (dtype == null) {
-            throw new InvalidConfigurationException("dtype=null", "dtype is one of " + java.util.Arrays.toString(DType.values()));
+        if (dtype == null || dtype == DType.F64) {
+            throw new InvalidConfigurationException("dtype=" + dtype, "dtype is one of BF16, F16, F32");
+        }
+        if (Math.multiplyHigh((long) batch * seqLen, (long) heads * headDim) != 0
+                || (long) batch * seqLen * ((long) heads * headDim) < 0) {
+            throw new InvalidConfigurationException("B*S*H*D = " + batch + "*" + seqLen + "*" + heads + "*" + headDim
+                    + " elements does not fit a long", "B*S*H*D <= 2^63-1");
         }
         if (!(softmaxScale > 0) || Double.isInfinite(softmaxScale)) {
             throw new InvalidConfigurationException("softmax scale=" + softmaxScale + " is not a positive finite number",

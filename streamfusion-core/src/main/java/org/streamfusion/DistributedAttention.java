@@ -11,6 +11,9 @@ import org.streamfusion.spi.RankBackend;
  * {@link #close()} are collective: they allocate and free symmetric memory) and calls
  * {@link #forward} with its local shards {@code [B, S/N, H, D]} of Q, K, V; O comes back in the same
  * sharding, equal to single-device attention over the whole sequence.
+ *
+ * <p>Not thread-safe: a layer belongs to its rank's host thread (on the CPU backend, the thread
+ * {@code CpuWorld.run} gives the rank); its {@code forward} calls are ordered on {@link #stream()}.
  */
 public interface DistributedAttention extends AutoCloseable {
     Plan plan();
@@ -25,6 +28,8 @@ public interface DistributedAttention extends AutoCloseable {
     void close();
 
     static DistributedAttention create(Plan plan, RankDevice device) {
+        java.util.Objects.requireNonNull(plan, "plan");
+        java.util.Objects.requireNonNull(device, "device");
         if (plan.mesh().worldSize() != device.topology().worldSize()) {
             throw new InvalidConfigurationException("mesh of " + plan.mesh().worldSize() + " GPUs (" + plan.mesh()
                     + ") on a world of size " + device.topology().worldSize(), "mesh size == world size");

@@ -5,6 +5,10 @@ public record Topology(int machines, int gpusPerMachine) {
     public Topology {
         InvalidConfigurationException.positive("machines M", machines);
         InvalidConfigurationException.positive("GPUs per machine G", gpusPerMachine);
+        if ((long) machines * gpusPerMachine > Integer.MAX_VALUE) {
+            throw new InvalidConfigurationException("world size N = M*G = " + machines + "*" + gpusPerMachine + " = "
+                    + (long) machines * gpusPerMachine + " does not fit an int", "M*G <= 2^31-1");
+        }
     }
 
     public static Topology of(int machines, int gpusPerMachine) {

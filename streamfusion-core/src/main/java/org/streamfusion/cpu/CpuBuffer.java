@@ -6,19 +6,29 @@ import org.streamfusion.DType;
 import org.streamfusion.backend.Buffer;
 
 /**
- * fp32 elements in off-heap memory of one rank. A symmetric buffer also knows its allocation index and
+ * fp32 elements (fp64 for the attention state, {@link org.streamfusion.spi.AttentionState}) in off-heap memory of one rank. A symmetric buffer also knows its allocation index and
  * offset in the symmetric heap, so that the same slice can be found on any peer.
  */
 public final class CpuBuffer implements Buffer {
     static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT;
+    static final ValueLayout.OfDouble F64 = ValueLayout.JAVA_DOUBLE;
 
     private final MemorySegment segment;
+    private final DType dtype;
     private final int owner;
     private final int symmetricIndex;
     private final long symmetricOffset;
 
     CpuBuffer(MemorySegment segment, int owner, int symmetricIndex, long symmetricOffset) {
+        this(segment, DType.F32, owner, symmetricIndex, symmetricOffset);
+    }
+
+    CpuBuffer(MemorySegment segment, DType dtype, int owner, int symmetricIndex, long symmetricOffset) {
+        if (dtype != DType.F32 && dtype != DType.F64) {
+            throw new IllegalArgumentException("CPU buffers hold F32 or F64 elements, not " + dtype);
+        }
         this.segment = segment;
+        this.dtype = dtype;
         this.owner = owner;
         this.symmetricIndex = symmetricIndex;
         this.symmetricOffset = symmetricOffset;
@@ -42,12 +52,12 @@ public final class CpuBuffer implements Buffer {
 
     @Override
     public long length() {
-        return segment.byteSize() / Float.BYTES;
+        return segment.byteSize() / dtype.bytes();
     }
 
     @Override
     public DType dtype() {
-        return DType.F32;
+        return dtype;
     }
 
     @Override
@@ -60,12 +70,13 @@ public final class CpuBuffer implements Buffer {
         if (offset < 0 || length < 0 || offset + length > length()) {
             throw new IndexOutOfBoundsException("slice [" + offset + ", " + (offset + length) + ") of " + length());
         }
-        return new CpuBuffer(segment.asSlice(offset * Float.BYTES, length * Float.BYTES), owner, symmetricIndex,
-                symmetricOffset + offset);
+        return new CpuBuffer(segment.asSlice(offset * dtype.bytes(), length * dtype.bytes()), dtype, owner,
+                symmetricIndex, symmetricOffset + offset);
     }
 
     /** Host write, for inputs; not stream-ordered. */
     public void write(float[] data) {
+        requireF32("write");
         if (data.length != length()) {
             throw new IllegalArgumentException(data.length + " values for a buffer of " + length());
         }
@@ -74,7 +85,14 @@ public final class CpuBuffer implements Buffer {
 
     /** Host read, for outputs; synchronise the producing stream first. */
     public float[] read() {
+        requireF32("read");
         return segment.toArray(F32);
+    }
+
+    private void requireF32(String what) {
+        if (dtype != DType.F32) {
+            throw new IllegalStateException("host " + what + " of floats from a " + dtype + " buffer");
+        }
     }
 
     static CpuBuffer of(Buffer b) {

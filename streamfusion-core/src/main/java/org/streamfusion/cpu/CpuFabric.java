@@ -4,7 +4,6 @@ import java.lang.foreign.MemorySegment;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -35,10 +34,13 @@ final class CpuFabric {
     private final Map<String, TeamBarrier> barriers = new ConcurrentHashMap<>();
     private final Map<Long, LinkedBlockingQueue<PendingSend>> channels = new ConcurrentHashMap<>();
     private final List<List<Runnable>> pendingPuts = new ArrayList<>();
-    private final Map<Integer, MemorySegment[]> symmetric = new HashMap<>();
-    private final Map<Integer, long[]> symmetricSizes = new HashMap<>();
-    private final int[] symmetricCount;
+    private final SymmetricHeap heap;
     private final TeamBarrier hostBarrier;
+    final MemoryLimit memory;
+    /** Per rank: in the host barrier of a collective free (it has left every layer it closes). */
+    private final java.util.concurrent.atomic.AtomicIntegerArray freeing;
+    /** Per rank: whether all its streams have finished what was enqueued. */
+    private final BooleanSupplier[] streamsIdle;
 
     record Failure(int rank, Throwable cause) {
     }
@@ -59,10 +61,18 @@ final class CpuFabric {
         for (int i = 0; i < worldSize; i++) {
             pendingPuts.add(new ArrayList<>());
         }
-        symmetricCount = new int[worldSize];
+        heap = new SymmetricHeap(worldSize);
         int[] all = new int[worldSize];
         Arrays.setAll(all, i -> i);
         hostBarrier = new TeamBarrier(all);
+        memory = new MemoryLimit(options.memoryLimit());
+        freeing = new java.util.concurrent.atomic.AtomicIntegerArray(worldSize);
+        streamsIdle = new BooleanSupplier[worldSize];
+        Arrays.fill(streamsIdle, (BooleanSupplier) () -> true);
+    }
+
+    void registerStreams(int rank, BooleanSupplier idle) {
+        streamsIdle[rank] = idle;
     }
 
     // ---- failure and bounded waiting -------------------------------------------------------------
@@ -89,9 +99,18 @@ final class CpuFabric {
     }
 
     void await(BooleanSupplier done, int rank, String step, java.util.function.Supplier<String> detail, int factor) {
+        await(done, rank, step, detail, factor, null);
+    }
+
+    /** The same, also failing at once when one of the {@code awaited} ranks has left the layer (see below). */
+    void await(BooleanSupplier done, int rank, String step, java.util.function.Supplier<String> detail, int factor,
+            java.util.function.Supplier<int[]> awaited) {
         long deadline = System.nanoTime() + options.timeout().toNanos() * factor;
         while (!done.getAsBoolean()) {
             checkFailed(rank);
+            if (awaited != null) {
+                checkNotLeft(rank, step, awaited.get());
+            }
             long left = deadline - System.nanoTime();
             if (left <= 0) {
                 throw new CommunicationTimeoutException(rank, step, options.timeout().multipliedBy(factor), detail.get());
@@ -105,6 +124,21 @@ final class CpuFabric {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new RankFailedException(rank, "rank " + rank + " interrupted at step '" + step + "'", e);
+            }
+        }
+    }
+
+    /**
+     * A rank in the host barrier of a collective free whose streams are all idle will do nothing more until
+     * its peers join that barrier; a peer waiting for it inside a layer never will. That is a rank that
+     * threw and is closing its layer on the way out (a try-with-resources): stop its peers now rather than
+     * after the timeout, naming it.
+     */
+    private void checkNotLeft(int rank, String step, int[] awaited) {
+        for (int peer : awaited) {
+            if (peer != rank && freeing.get(peer) == 1 && streamsIdle[peer].getAsBoolean()) {
+                throw new RankFailedException(peer, "rank " + rank + " stopped at step '" + step + "': it waits for rank "
+                        + peer + ", which left the layer (it is freeing its memory with nothing left on its streams)", null);
             }
         }
     }
@@ -129,10 +163,18 @@ final class CpuFabric {
     }
 
     private void await(CountDownLatch latch, int rank, String step, String what, int factor) {
+        await(latch, rank, step, what, factor, -1);
+    }
+
+    /** {@code peer}: the rank this wait needs (a send's receiver), or -1 for a wait on this rank's own work. */
+    private void await(CountDownLatch latch, int rank, String step, String what, int factor, int peer) {
         long deadline = System.nanoTime() + options.timeout().toNanos() * factor;
         try {
             while (!latch.await(Math.min(POLL_NANOS, Math.max(0, deadline - System.nanoTime())), TimeUnit.NANOSECONDS)) {
                 checkFailed(rank);
+                if (peer >= 0) {
+                    checkNotLeft(rank, step, new int[] {peer});
+                }
                 if (System.nanoTime() - deadline >= 0) {
                     throw new CommunicationTimeoutException(rank, step, options.timeout().multipliedBy(factor), what);
                 }
@@ -161,58 +203,29 @@ final class CpuFabric {
         }
     }
 
-    // ---- symmetric heap --------------------------------------------------------------------------
+    // ---- symmetric heap ----------------------------------------------------------------------------
 
     /** Collective, like {@code nvshmem_malloc}: every rank allocates the same size in the same order. */
     int allocateSymmetric(int rank, MemorySegment segment, String step) {
-        int index;
-        synchronized (symmetric) {
-            index = symmetricCount[rank]++;
-            symmetric.computeIfAbsent(index, k -> new MemorySegment[worldSize])[rank] = segment;
-            symmetricSizes.computeIfAbsent(index, k -> new long[worldSize])[rank] = segment.byteSize();
-        }
+        int index = heap.add(rank, segment);
         hostBarrier(rank, step);
-        synchronized (symmetric) {
-            long[] sizes = symmetricSizes.get(index);
-            for (int p = 0; p < worldSize; p++) {
-                if (sizes[p] != segment.byteSize()) {
-                    throw new IllegalStateException("symmetric allocation #" + index + " differs between ranks: "
-                            + Arrays.toString(sizes) + " bytes (rule: every rank allocates the same sizes in the same order)");
-                }
-            }
-        }
+        heap.checkSameSize(index, segment);
         return index;
-    }
-
-    MemorySegment symmetricSegment(int index, int pe) {
-        synchronized (symmetric) {
-            MemorySegment[] s = symmetric.get(index);
-            MemorySegment seg = s == null ? null : s[pe];
-            if (seg == null || !seg.scope().isAlive()) {
-                throw new IllegalStateException("symmetric allocation #" + index + " is not live on rank " + pe);
-            }
-            return seg;
-        }
     }
 
     /** The same slice of a symmetric buffer, on rank {@code pe}. */
     MemorySegment resolve(CpuBuffer b, int pe) {
         org.streamfusion.spi.TransferChecks.symmetric(b, "resolve on rank " + pe);
-        return symmetricSegment(b.symmetricIndex(), pe).asSlice(b.symmetricOffset() * Float.BYTES, b.segment().byteSize());
+        return heap.segment(b.symmetricIndex(), pe).asSlice(b.symmetricOffset() * b.dtype().bytes(), b.segment().byteSize());
     }
 
     void freeSymmetric(int rank, int index) {
-        synchronized (symmetric) {
-            MemorySegment[] s = symmetric.get(index);
-            if (s != null) {
-                s[rank] = null;
-            }
-        }
+        heap.free(rank, index);
     }
 
     /** A barrier of the host threads of all ranks, outside any stream (collective allocation). */
     void hostBarrier(int rank, String step) {
-        hostBarrier.arrive(this, rank, step, 1);
+        hostBarrier.arrive(this, rank, step, 1, false);
     }
 
     /**
@@ -220,7 +233,13 @@ final class CpuFabric {
      * the layer itself, which reports the hang; this one only backstops, at twice the timeout.
      */
     void cleanupBarrier(int rank, String step) {
-        hostBarrier.arrive(this, rank, step, 2);
+        freeing.set(rank, 1);
+        signalAll();
+        try {
+            hostBarrier.arrive(this, rank, step, 2, false);
+        } finally {
+            freeing.set(rank, 0);
+        }
     }
 
     // ---- one-sided -------------------------------------------------------------------------------
@@ -251,7 +270,7 @@ final class CpuFabric {
     void barrier(int rank, int[] team, String step) {
         quiet(rank);
         String key = Arrays.toString(team);
-        barriers.computeIfAbsent(key, k -> new TeamBarrier(team)).arrive(this, rank, step, 1);
+        barriers.computeIfAbsent(key, k -> new TeamBarrier(team)).arrive(this, rank, step, 1, true);
     }
 
     // ---- two-sided -------------------------------------------------------------------------------
@@ -282,7 +301,8 @@ final class CpuFabric {
             PendingSend[] taken = new PendingSend[1];
             // Idempotent: await evaluates the condition more than once, and a taken send must stay taken.
             await(() -> taken[0] != null || (taken[0] = ch.poll()) != null, rank, step,
-                    () -> "receive from rank " + r.peer() + " on " + laneName(lane) + " never matched by a send");
+                    () -> "receive from rank " + r.peer() + " on " + laneName(lane) + " never matched by a send", 1,
+                    () -> new int[] {r.peer()});
             PendingSend p = taken[0];
             CpuBuffer dst = CpuBuffer.of(r.buffer());
             if (p.src().length() != dst.length()) {
@@ -296,7 +316,7 @@ final class CpuFabric {
         }
         for (int i = 0; i < posted.size(); i++) {
             int peer = sends.get(i).peer();
-            await(posted.get(i), rank, step, "send to rank " + peer + " on " + laneName(lane) + " never received");
+            await(posted.get(i), rank, step, "send to rank " + peer + " on " + laneName(lane) + " never received", 1, peer);
         }
     }
 

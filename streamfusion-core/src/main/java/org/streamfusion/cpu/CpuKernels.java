@@ -10,8 +10,14 @@ import org.streamfusion.backend.Stream;
 import org.streamfusion.backend.TensorView;
 
 /**
- * The fused multi-Q/multi-KV attention and the copy kernel, in Java. fp32 storage, fp64 arithmetic
- * inside a launch; the state between launches is fp32, as on the GPU.
+ * The fused multi-Q/multi-KV attention and the copy kernel, in Java. fp32 storage, fp64 arithmetic. The
+ * state between launches is kept in the type of its buffers: fp64 as this backend allocates it (the reference
+ * must not lose what the scores carry, whatever their magnitude; an fp32 {@code m} of 1e4 is off by 1e-3 and
+ * weights whole chunks wrongly), fp32 when a caller hands in fp32 state.
+ *
+ * <p>Special values follow float64 attention: a NaN score, or a {@code +inf} one (its {@code exp(s - m)} is
+ * {@code exp(inf - inf)}), makes the row NaN; the NaN is carried in {@code m} and {@code l} to the end. A row
+ * whose every score is {@code -inf} is a fully masked row: empty state, output 0 (docs/algorithms.md, section 2).
  */
 final class CpuKernels implements Kernels {
     private static final float[] EMPTY = new float[0];
@@ -77,10 +83,7 @@ final class CpuKernels implements Kernels {
                     } else {
                         m = get(st.m(), si);
                         l = get(st.l(), si);
-                        read(st.o(), bb, i, h, row);
-                        for (int x = 0; x < d; x++) {
-                            acc[x] = row[x];
-                        }
+                        readState(st.o(), bb, i, h, acc);
                     }
                     for (int j = 0; j < kvs.size(); j++) {
                         float[] kk = ks[j];
@@ -97,10 +100,11 @@ final class CpuKernels implements Kernels {
                             s[r] = dot;
                             mx = Math.max(mx, dot);
                         }
-                        double mNew = Math.max(m, mx);
+                        double mNew = Math.max(m, mx); // NaN when any score or the carried m is NaN
                         if (mNew == Double.NEGATIVE_INFINITY) {
                             continue; // nothing but -inf scores so far: the state stays empty
                         }
+                        // exp(m - mNew) of an empty state is 0, not exp(-inf - (-inf)); NaN stays NaN.
                         double alpha = m == Double.NEGATIVE_INFINITY ? 0 : Math.exp(m - mNew);
                         l *= alpha;
                         for (int x = 0; x < d; x++) {
@@ -116,15 +120,13 @@ final class CpuKernels implements Kernels {
                         }
                         m = mNew;
                     }
-                    set(st.m(), si, (float) m);
-                    set(st.l(), si, (float) l);
-                    for (int x = 0; x < d; x++) {
-                        row[x] = (float) acc[x];
-                    }
-                    write(st.o(), bb, i, h, row);
+                    set(st.m(), si, m);
+                    set(st.l(), si, l);
+                    writeState(st.o(), bb, i, h, acc, row);
                     if (finalize) {
                         for (int x = 0; x < d; x++) {
-                            row[x] = (float) (l > 0 ? acc[x] / l : 0);
+                            // l == 0 only for an empty (fully masked) row: output 0. A NaN l gives NaN.
+                            row[x] = (float) (l == 0 ? 0 : acc[x] / l);
                         }
                         write(c.out(), bb, i, h, row);
                     }
@@ -154,12 +156,45 @@ final class CpuKernels implements Kernels {
         MemorySegment.copy(row, 0, CpuBuffer.of(v.base()).segment(), CpuBuffer.F32, v.offset(b, r, h) * Float.BYTES, v.dim());
     }
 
-    private static float get(org.streamfusion.backend.Buffer b, long i) {
-        return CpuBuffer.of(b).segment().getAtIndex(CpuBuffer.F32, i);
+    private static boolean wide(TensorView v) {
+        return v.base().dtype() == org.streamfusion.DType.F64;
     }
 
-    private static void set(org.streamfusion.backend.Buffer b, long i, float x) {
-        CpuBuffer.of(b).segment().setAtIndex(CpuBuffer.F32, i, x);
+    /** One row of the state's {@code o}, widened to double. */
+    private static void readState(TensorView v, int b, int r, int h, double[] acc) {
+        MemorySegment seg = CpuBuffer.of(v.base()).segment();
+        long at = v.offset(b, r, h);
+        for (int x = 0; x < v.dim(); x++) {
+            acc[x] = wide(v) ? seg.getAtIndex(CpuBuffer.F64, at + x) : seg.getAtIndex(CpuBuffer.F32, at + x);
+        }
+    }
+
+    /** One row of the state's {@code o}, in the buffer's type ({@code scratch} is an fp32 row). */
+    private static void writeState(TensorView v, int b, int r, int h, double[] acc, float[] scratch) {
+        if (wide(v)) {
+            MemorySegment.copy(acc, 0, CpuBuffer.of(v.base()).segment(), CpuBuffer.F64, v.offset(b, r, h) * Double.BYTES,
+                    v.dim());
+            return;
+        }
+        for (int x = 0; x < v.dim(); x++) {
+            scratch[x] = (float) acc[x];
+        }
+        write(v, b, r, h, scratch);
+    }
+
+    private static double get(org.streamfusion.backend.Buffer b, long i) {
+        CpuBuffer c = CpuBuffer.of(b);
+        return c.dtype() == org.streamfusion.DType.F64 ? c.segment().getAtIndex(CpuBuffer.F64, i)
+                : c.segment().getAtIndex(CpuBuffer.F32, i);
+    }
+
+    private static void set(org.streamfusion.backend.Buffer b, long i, double x) {
+        CpuBuffer c = CpuBuffer.of(b);
+        if (c.dtype() == org.streamfusion.DType.F64) {
+            c.segment().setAtIndex(CpuBuffer.F64, i, x);
+        } else {
+            c.segment().setAtIndex(CpuBuffer.F32, i, (float) x);
+        }
     }
 
     @Override

@@ -12,8 +12,12 @@ import java.time.Duration;
  * @param jitter      sleep a random few microseconds before each op on the transfer streams, so that a
  *                    missing event dependency shows up as a wrong result rather than passing by luck
  * @param seed        seed of the jitter
+ * @param memoryLimit bytes that all arenas of one world may hold at once; an allocation past it fails before
+ *                    allocating with an {@link org.streamfusion.InvalidConfigurationException} naming the bytes
+ *                    needed and available. Default: the JVM's maximum heap ({@link Runtime#maxMemory()}, by
+ *                    default a quarter of physical memory), a bound the host is known to survive
  */
-public record CpuOptions(Duration timeout, PutDelivery delivery, boolean jitter, long seed) {
+public record CpuOptions(Duration timeout, PutDelivery delivery, boolean jitter, long seed, long memoryLimit) {
     public enum PutDelivery {
         IMMEDIATE, AT_BARRIER
     }
@@ -22,6 +26,15 @@ public record CpuOptions(Duration timeout, PutDelivery delivery, boolean jitter,
         if (timeout == null || timeout.isNegative() || timeout.isZero()) {
             throw new org.streamfusion.InvalidConfigurationException("timeout=" + timeout + " is not positive", "timeout > 0");
         }
+        if (memoryLimit <= 0) {
+            throw new org.streamfusion.InvalidConfigurationException("memory limit=" + memoryLimit + " bytes is not positive",
+                    "memoryLimit > 0");
+        }
+    }
+
+    /** The same with the default memory limit. */
+    public CpuOptions(Duration timeout, PutDelivery delivery, boolean jitter, long seed) {
+        this(timeout, delivery, jitter, seed, Runtime.getRuntime().maxMemory());
     }
 
     public static CpuOptions defaults() {
@@ -29,14 +42,18 @@ public record CpuOptions(Duration timeout, PutDelivery delivery, boolean jitter,
     }
 
     public CpuOptions withTimeout(Duration d) {
-        return new CpuOptions(d, delivery, jitter, seed);
+        return new CpuOptions(d, delivery, jitter, seed, memoryLimit);
     }
 
     public CpuOptions withDelivery(PutDelivery d) {
-        return new CpuOptions(timeout, d, jitter, seed);
+        return new CpuOptions(timeout, d, jitter, seed, memoryLimit);
     }
 
     public CpuOptions withJitter(boolean j, long s) {
-        return new CpuOptions(timeout, delivery, j, s);
+        return new CpuOptions(timeout, delivery, j, s, memoryLimit);
+    }
+
+    public CpuOptions withMemoryLimit(long bytes) {
+        return new CpuOptions(timeout, delivery, jitter, seed, bytes);
     }
 }

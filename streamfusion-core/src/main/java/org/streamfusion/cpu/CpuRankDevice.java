@@ -13,6 +13,7 @@ import org.streamfusion.backend.DeviceArena;
 import org.streamfusion.backend.Event;
 import org.streamfusion.spi.Kernels;
 import org.streamfusion.spi.RankBackend;
+import org.streamfusion.spi.StatePrecision;
 import org.streamfusion.backend.Stream;
 import org.streamfusion.spi.Team;
 import org.streamfusion.spi.TransferChecks;
@@ -34,6 +35,17 @@ public final class CpuRankDevice implements RankBackend {
         this.threadPrefix = threadPrefix;
         this.communicator = new CpuCommunicator();
         this.streamSeed = fabric.options.seed() * 7919 + rank;
+        fabric.registerStreams(rank, this::streamsIdle);
+    }
+
+    /** Whether every stream of every open arena has finished what was enqueued on it. */
+    private synchronized boolean streamsIdle() {
+        for (CpuArena a : arenas) {
+            if (!a.streamsIdle()) {
+                return false;
+            }
+        }
+        return true;
     }
 
     @Override
@@ -70,49 +82,85 @@ public final class CpuRankDevice implements RankBackend {
         return a;
     }
 
-    /** Arenas still open (leak checks). */
+    /** Arenas still open (leak checks). A closed arena leaves the list, so a long-lived rank holds nothing of it. */
     public synchronized int openArenas() {
-        return (int) arenas.stream().filter(a -> !a.closed).count();
+        return arenas.size();
     }
 
-    synchronized void closeAll() {
-        for (CpuArena a : List.copyOf(arenas)) {
+    private synchronized void forget(CpuArena arena) {
+        arenas.remove(arena);
+    }
+
+    void closeAll() {
+        List<CpuArena> open;
+        synchronized (this) {
+            open = List.copyOf(arenas);
+        }
+        for (CpuArena a : open) {
             a.close();
         }
     }
 
-    /** Memory, streams and events with one lifetime. Freeing symmetric memory is collective. */
-    final class CpuArena implements DeviceArena {
+    /**
+     * Memory, streams and events with one lifetime. Freeing symmetric memory is collective. Tensors are fp32
+     * whatever type is asked for; the attention state is fp64 ({@link StatePrecision}).
+     */
+    final class CpuArena implements DeviceArena, StatePrecision {
         private final Arena memory = Arena.ofShared();
         private final List<CpuStream> streams = new ArrayList<>();
         private final List<Integer> symmetric = new ArrayList<>();
+        private long heldBytes;
         private boolean closed;
 
         @Override
+        public DType stateType() {
+            return DType.F64;
+        }
+
+        @Override
         public Buffer allocate(long elements, DType dtype) {
-            return new CpuBuffer(poisoned(elements), rank, -1, 0);
+            DType stored = storedType(dtype);
+            return new CpuBuffer(poisoned(elements, stored), stored, rank, -1, 0);
         }
 
         @Override
         public Buffer allocateSymmetric(long elements, DType dtype) {
-            MemorySegment seg = poisoned(elements);
+            DType stored = storedType(dtype);
+            MemorySegment seg = poisoned(elements, stored);
             int index = fabric.allocateSymmetric(rank, seg, "symmetric allocation");
             synchronized (this) {
                 symmetric.add(index);
             }
-            return new CpuBuffer(seg, rank, index, 0);
+            return new CpuBuffer(seg, stored, rank, index, 0);
         }
 
-        /** NaN-filled, so that a read of memory nothing wrote shows up in the result. */
-        private MemorySegment poisoned(long elements) {
+        private static DType storedType(DType requested) {
+            return requested == DType.F64 ? DType.F64 : DType.F32;
+        }
+
+        /** NaN-filled (all-ones bytes are NaN in fp32 and fp64), so that a read of memory nothing wrote shows. */
+        private MemorySegment poisoned(long elements, DType stored) {
             if (elements <= 0) {
-                throw new IllegalArgumentException("allocation of " + elements + " elements");
+                throw new org.streamfusion.InvalidConfigurationException("allocation of " + elements + " elements",
+                        "elements > 0");
             }
-            MemorySegment seg = memory.allocate(elements * Float.BYTES, 64);
-            for (long i = 0; i < elements; i++) {
-                seg.setAtIndex(CpuBuffer.F32, i, Float.NaN);
+            if (elements > Long.MAX_VALUE / stored.bytes()) {
+                throw new org.streamfusion.InvalidConfigurationException("allocation of " + elements + " " + stored
+                        + " elements overflows a byte count", "elements * bytes per element <= 2^63-1");
             }
-            return seg;
+            long bytes = elements * stored.bytes();
+            fabric.memory.reserve(bytes, "rank " + rank + ": allocation of " + elements + " " + stored + " elements");
+            MemorySegment seg;
+            try {
+                seg = memory.allocate(bytes, 64);
+            } catch (RuntimeException | OutOfMemoryError e) {
+                fabric.memory.release(bytes);
+                throw e;
+            }
+            synchronized (this) {
+                heldBytes += bytes;
+            }
+            return seg.fill((byte) 0xFF);
         }
 
         @Override
@@ -120,6 +168,10 @@ public final class CpuRankDevice implements RankBackend {
             CpuStream s = new CpuStream(fabric, rank, name, threadPrefix, streamSeed++);
             streams.add(s);
             return s;
+        }
+
+        synchronized boolean streamsIdle() {
+            return streams.stream().allMatch(CpuStream::idle);
         }
 
         @Override
@@ -146,6 +198,12 @@ public final class CpuRankDevice implements RankBackend {
                 fabric.freeSymmetric(rank, index);
             }
             memory.close();
+            synchronized (this) {
+                fabric.memory.release(heldBytes);
+                heldBytes = 0;
+                streams.clear(); // the workers have stopped; drop them with the arena
+            }
+            forget(this);
         }
     }
 

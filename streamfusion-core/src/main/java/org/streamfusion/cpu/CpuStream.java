@@ -25,6 +25,8 @@ public final class CpuStream implements Stream {
     private final Thread worker;
     private final SplittableRandom jitter;
     private volatile Throwable failed;
+    /** Ops enqueued and not yet finished: zero means this stream will do nothing more until the host enqueues. */
+    private final java.util.concurrent.atomic.AtomicInteger pending = new java.util.concurrent.atomic.AtomicInteger();
 
     CpuStream(CpuFabric fabric, int rank, String name, String threadPrefix, long seed) {
         this.fabric = fabric;
@@ -47,6 +49,7 @@ public final class CpuStream implements Stream {
                 return;
             }
             if (failed != null) {
+                pending.decrementAndGet();
                 continue;
             }
             try {
@@ -58,6 +61,8 @@ public final class CpuStream implements Stream {
                 failed = t;
                 fabric.fail(rank, t);
                 fabric.signalAll();
+            } finally {
+                pending.decrementAndGet();
             }
         }
     }
@@ -66,7 +71,13 @@ public final class CpuStream implements Stream {
         if (!worker.isAlive()) {
             throw new IllegalStateException("stream " + name + " of rank " + rank + " is closed");
         }
+        pending.incrementAndGet();
         queue.add(new Op(step, body));
+    }
+
+    /** Whether every op enqueued so far has finished. */
+    boolean idle() {
+        return pending.get() == 0;
     }
 
     @Override
@@ -116,6 +127,7 @@ public final class CpuStream implements Stream {
     /** Stops the worker after the ops already queued (or at once, when the world has failed). */
     void close(long timeoutMillis) {
         if (fabric.failure() != null) {
+            pending.addAndGet(-queue.size());
             queue.clear();
             worker.interrupt();
         }

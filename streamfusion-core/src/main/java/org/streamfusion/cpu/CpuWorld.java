@@ -15,7 +15,21 @@ import org.streamfusion.Topology;
  * send/recv), and counts every byte by link class. The CPU reference path of the library: it runs the
  * very same schedule classes as the CUDA backend.
  *
- * <p>A world that saw a rank fail stays failed; make a new one.
+ * <p><b>Threads.</b> A world is one job of {@code N} ranks: one {@link #run} at a time. A second thread that
+ * calls {@code run} (or {@link #close}) while a run is in progress gets an {@link IllegalStateException}
+ * naming the rule and the running thread; the running call and the world are not disturbed. Use one world per
+ * thread for concurrent jobs. Inside a run, each rank's {@link CpuRankDevice}, its arenas and the layers
+ * ({@code DistributedAttention}) built on it belong to that rank's host thread: a layer is used by one
+ * thread, and its {@code forward} calls are ordered on its stream. The byte counters may be read from any
+ * thread.
+ *
+ * <p><b>Failure.</b> When a rank throws, the world fails: every other rank's wait returns at once
+ * ({@link RankFailedException}) and {@code run} throws the rank's original exception (same object, same type,
+ * the other ranks' own errors suppressed in it) with the caller's frames attached as a suppressed
+ * {@link StreamFusionException} ("rethrown to the caller of CpuWorld.run"). A failed world stays failed,
+ * since its ranks stopped mid-collective: every later {@code run} throws an {@link IllegalStateException}
+ * that names the earlier failure (its cause). A failed world is still closed with {@link #close}; make a new
+ * one to go on.
  */
 public final class CpuWorld implements AutoCloseable {
     private static final AtomicInteger WORLDS = new AtomicInteger();
@@ -23,7 +37,10 @@ public final class CpuWorld implements AutoCloseable {
     private final CpuFabric fabric;
     private final List<CpuRankDevice> devices = new ArrayList<>();
     private final String threadPrefix;
-    private boolean closed;
+    private final java.util.concurrent.atomic.AtomicReference<Thread> runner = new java.util.concurrent.atomic.AtomicReference<>();
+    private volatile boolean closed;
+    private volatile Throwable failedWith;
+    private volatile int failedRank;
 
     private CpuWorld(Topology topology, CpuOptions options) {
         this.fabric = new CpuFabric(topology, options);
@@ -34,6 +51,8 @@ public final class CpuWorld implements AutoCloseable {
     }
 
     public static CpuWorld create(Topology topology, CpuOptions options) {
+        java.util.Objects.requireNonNull(topology, "topology");
+        java.util.Objects.requireNonNull(options, "options");
         return new CpuWorld(topology, options);
     }
 
@@ -63,9 +82,42 @@ public final class CpuWorld implements AutoCloseable {
      * rank. If any rank fails, every other rank is stopped and the first failure is thrown.
      */
     public <T> List<T> run(Function<CpuRankDevice, T> body) {
-        if (closed) {
-            throw new IllegalStateException("world is closed");
+        java.util.Objects.requireNonNull(body, "body");
+        enter("run");
+        try {
+            if (closed) {
+                throw new IllegalStateException("world is closed");
+            }
+            CpuFabric.Failure earlier = fabric.failure();
+            if (earlier != null) {
+                Throwable cause = failedWith != null ? failedWith : earlier.cause();
+                int rank = failedWith != null ? failedRank : earlier.rank();
+                throw new IllegalStateException("this world failed in an earlier run: rank " + rank + " threw " + cause + " (rule: a failed world "
+                        + "stays failed; close it and create a new one)", cause);
+            }
+            return runRanks(body);
+        } finally {
+            runner.set(null);
         }
+    }
+
+    /** Claims the world for this thread, or names the rule and the thread that holds it. */
+    private void enter(String call) {
+        Thread me = Thread.currentThread();
+        if (!runner.compareAndSet(null, me)) {
+            Thread holder = runner.get();
+            throw new IllegalStateException("CpuWorld." + call + " on thread '" + me.getName() + "' while a run is in "
+                    + "progress on thread '" + (holder == null ? "?" : holder.getName()) + "' (rule: one run at a time "
+                    + "per world; use one world per thread)");
+        }
+    }
+
+    /** Fails, before anything is allocated, when {@code bytes} more would pass the world's memory limit. */
+    void checkAvailable(long bytes, String what) {
+        fabric.memory.check(bytes, what);
+    }
+
+    private <T> List<T> runRanks(Function<CpuRankDevice, T> body) {
         int n = devices.size();
         List<T> results = new ArrayList<>(java.util.Collections.nCopies(n, null));
         List<Thread> threads = new ArrayList<>();
@@ -99,11 +151,24 @@ public final class CpuWorld implements AutoCloseable {
         CpuFabric.Failure f = fabric.failure();
         if (f != null) {
             Throwable root = f.cause();
+            int rootRank = f.rank();
+            // A peer that stopped first (it saw this rank leave the layer) is not the cause: the rank's own error is.
+            for (int r = 0; r < n && root instanceof RankFailedException; r++) {
+                if (errors[r] != null && !(errors[r] instanceof RankFailedException)) {
+                    root = errors[r];
+                    rootRank = r;
+                }
+            }
+            failedWith = root;
+            failedRank = rootRank;
             for (int r = 0; r < n; r++) {
                 if (errors[r] != null && errors[r] != root && !(errors[r] instanceof RankFailedException)) {
                     root.addSuppressed(errors[r]);
                 }
             }
+            // The rank's stack says where it failed; this one says which call of the caller it was.
+            root.addSuppressed(new StreamFusionException("rethrown to the caller of CpuWorld.run on thread '"
+                    + Thread.currentThread().getName() + "'"));
             if (root instanceof RuntimeException re) {
                 throw re;
             }
@@ -138,8 +203,21 @@ public final class CpuWorld implements AutoCloseable {
         return fabric.failure() != null;
     }
 
+    /** Closes every rank's open arenas (collectively; at once when the world has failed). Idempotent. */
     @Override
     public void close() {
+        if (closed) {
+            return;
+        }
+        enter("close");
+        try {
+            closeRanks();
+        } finally {
+            runner.set(null);
+        }
+    }
+
+    private void closeRanks() {
         if (closed) {
             return;
         }

@@ -1,6 +1,11 @@
 package org.streamfusion.cpu;
 
-/** Single-device attention in float64: the ground truth every method is checked against. */
+/**
+ * Single-device attention in float64: the ground truth every method is checked against. NaN and Inf follow
+ * IEEE arithmetic (a NaN score, or a {@code +inf} one, makes its row NaN). A row whose every score is
+ * {@code -inf} is fully masked: its output is 0, where the plain formula would give {@code 0/0}
+ * (docs/algorithms.md, section 2).
+ */
 public final class ReferenceAttention {
     private ReferenceAttention() {
     }
@@ -37,6 +42,9 @@ public final class ReferenceAttention {
                         }
                         s[j] = dot * scale;
                         mx = Math.max(mx, s[j]);
+                    }
+                    if (mx == Double.NEGATIVE_INFINITY) {
+                        continue; // fully masked: the row stays 0
                     }
                     double sum = 0;
                     for (int j = 0; j < skv; j++) {

@@ -3,6 +3,7 @@ package org.streamfusion.cpu;
 import java.util.List;
 import org.streamfusion.AttentionShape;
 import org.streamfusion.DistributedAttention;
+import org.streamfusion.InvalidConfigurationException;
 import org.streamfusion.Plan;
 import org.streamfusion.backend.Buffer;
 import org.streamfusion.backend.DeviceArena;
@@ -11,8 +12,16 @@ import org.streamfusion.backend.TensorView;
 /**
  * Runs one plan on a {@link CpuWorld} from whole-sequence tensors: shards Q, K, V by token block
  * ({@code T_g = [g*S/N, (g+1)*S/N)}), runs {@link DistributedAttention} on every rank, and gathers O.
+ *
+ * <p>Everything is checked on the caller's thread before any rank starts: nulls (a
+ * {@link NullPointerException} naming the argument), array lengths against the shape, the plan's topology
+ * against the world's, sizes against Java's array limit and the tensors' bytes against the world's memory
+ * limit ({@link CpuOptions#memoryLimit()}); a broken rule is an {@link InvalidConfigurationException}.
  */
 public final class ShardedAttention {
+    /** The largest Java array the JVM reliably allocates. */
+    static final long MAX_ARRAY = Integer.MAX_VALUE - 8;
+
     private ShardedAttention() {
     }
 
@@ -23,6 +32,7 @@ public final class ShardedAttention {
 
     /** The same, running the layer {@code repeats} times on the same attention object (workspace reuse). */
     public static float[] forward(CpuWorld world, Plan plan, float[] q, float[] k, float[] v, int repeats) {
+        check(world, plan, q, k, v, repeats);
         AttentionShape s = plan.shape();
         int n = world.topology().worldSize();
         int sl = s.localSeqLen(n);
@@ -52,11 +62,48 @@ public final class ShardedAttention {
         return out;
     }
 
+    private static void check(CpuWorld world, Plan plan, float[] q, float[] k, float[] v, int repeats) {
+        java.util.Objects.requireNonNull(world, "world");
+        java.util.Objects.requireNonNull(plan, "plan");
+        java.util.Objects.requireNonNull(q, "q");
+        java.util.Objects.requireNonNull(k, "k");
+        java.util.Objects.requireNonNull(v, "v");
+        if (repeats <= 0) {
+            throw new InvalidConfigurationException("repeats=" + repeats + " is not positive", "repeats > 0");
+        }
+        if (!plan.mesh().topology().equals(world.topology())) {
+            throw new InvalidConfigurationException("plan for topology " + plan.mesh().topology() + " on a world of "
+                    + world.topology(), "mesh topology == world topology");
+        }
+        AttentionShape s = plan.shape();
+        long elements = arrayLength(s.elements(), "B*S*H*D of " + s);
+        float[][] tensors = {q, k, v};
+        String[] names = {"q", "k", "v"};
+        for (int i = 0; i < 3; i++) {
+            if (tensors[i].length != elements) {
+                throw new InvalidConfigurationException(names[i] + " holds " + tensors[i].length + " values but the shape "
+                        + s + " needs B*S*H*D = " + elements, "q, k and v hold exactly B*S*H*D values");
+            }
+        }
+        // q, k, v and o shards on every rank: the least the layer allocates, checked before any rank starts.
+        world.checkAvailable(4 * elements * Float.BYTES, "the q, k, v and o shards of " + s);
+    }
+
+    /** {@code n} as an array length, or the rule it breaks. */
+    private static int arrayLength(long n, String what) {
+        if (n > MAX_ARRAY) {
+            throw new InvalidConfigurationException(what + " = " + n + " elements exceed a Java array",
+                    "elements of a float[] tensor <= 2^31-9");
+        }
+        return (int) n;
+    }
+
     /** Tokens {@code [g*S/N, (g+1)*S/N)} of every batch: {@code [B, S/N, H, D]}. */
     public static float[] shard(float[] x, AttentionShape s, int n, int g) {
-        int sl = s.seqLen() / n;
-        int row = s.heads() * s.headDim();
-        float[] out = new float[s.batch() * sl * row];
+        int sl = s.localSeqLen(n);
+        int row = arrayLength((long) s.heads() * s.headDim(), "H*D");
+        checkGlobal(x, s, n, g, "x");
+        float[] out = new float[arrayLength((long) s.batch() * sl * row, "the shard [B, S/N, H, D] of " + s)];
         for (int b = 0; b < s.batch(); b++) {
             System.arraycopy(x, (b * s.seqLen() + g * sl) * row, out, b * sl * row, sl * row);
         }
@@ -65,10 +112,28 @@ public final class ShardedAttention {
 
     /** The inverse of {@link #shard}: writes rank {@code g}'s tokens back into the whole-sequence array. */
     public static void unshard(float[] part, float[] x, AttentionShape s, int n, int g) {
-        int sl = s.seqLen() / n;
-        int row = s.heads() * s.headDim();
+        int sl = s.localSeqLen(n);
+        int row = arrayLength((long) s.heads() * s.headDim(), "H*D");
+        checkGlobal(x, s, n, g, "x");
+        java.util.Objects.requireNonNull(part, "part");
+        if (part.length != (long) s.batch() * sl * row) {
+            throw new InvalidConfigurationException("part holds " + part.length + " values, a shard of " + s + " on "
+                    + n + " ranks " + (long) s.batch() * sl * row, "part holds B*(S/N)*H*D values");
+        }
         for (int b = 0; b < s.batch(); b++) {
             System.arraycopy(part, b * sl * row, x, (b * s.seqLen() + g * sl) * row, sl * row);
+        }
+    }
+
+    private static void checkGlobal(float[] x, AttentionShape s, int n, int g, String name) {
+        java.util.Objects.requireNonNull(x, name);
+        long elements = arrayLength(s.elements(), "B*S*H*D of " + s);
+        if (x.length != elements) {
+            throw new InvalidConfigurationException(name + " holds " + x.length + " values but the shape " + s
+                    + " needs B*S*H*D = " + elements, "a whole-sequence tensor holds B*S*H*D values");
+        }
+        if (g < 0 || g >= n) {
+            throw new InvalidConfigurationException("rank " + g + " of " + n, "0 <= rank < N");
         }
     }
 }

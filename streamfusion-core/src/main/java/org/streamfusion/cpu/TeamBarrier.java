@@ -17,7 +17,11 @@ final class TeamBarrier {
         this.arrived = new boolean[members.length];
     }
 
-    void arrive(CpuFabric fabric, int rank, String stepName, int timeoutFactor) {
+    /**
+     * {@code layerWait}: a barrier of a layer's streams, which a rank that has left the layer (it is freeing
+     * its memory) never reaches; host barriers of collective allocation and free are not.
+     */
+    void arrive(CpuFabric fabric, int rank, String stepName, int timeoutFactor, boolean layerWait) {
         int idx = -1;
         for (int i = 0; i < members.length; i++) {
             if (members[i] == rank) {
@@ -46,16 +50,20 @@ final class TeamBarrier {
         }
         fabric.signalAll();
         fabric.await(() -> passed(gen), rank, stepName, () -> "barrier of team " + Arrays.toString(members)
-                + ": still missing ranks " + missing(gen), timeoutFactor);
+                + ": still missing ranks " + missing(gen), timeoutFactor, layerWait ? () -> missingRanks(gen) : null);
     }
 
     private synchronized boolean passed(long gen) {
         return generation > gen;
     }
 
-    private synchronized String missing(long gen) {
+    private String missing(long gen) {
+        return Arrays.toString(missingRanks(gen));
+    }
+
+    private synchronized int[] missingRanks(long gen) {
         if (generation > gen) {
-            return "[]";
+            return new int[0];
         }
         List<Integer> m = new ArrayList<>();
         for (int i = 0; i < members.length; i++) {
@@ -63,6 +71,6 @@ final class TeamBarrier {
                 m.add(members[i]);
             }
         }
-        return m.toString();
+        return m.stream().mapToInt(Integer::intValue).toArray();
     }
 }

@@ -76,6 +76,8 @@ final class CudaKernels implements Kernels {
             case BF16 -> SfKernels.ElementType.BF16;
             case F16 -> SfKernels.ElementType.FP16;
             case F32 -> SfKernels.ElementType.FP32;
+            case F64 -> throw new org.streamfusion.InvalidConfigurationException("dtype F64 on the GPU",
+                    "GPU buffers are BF16, F16 or F32");
         };
     }
 }

@@ -28,6 +28,7 @@ public final class HostTransfer {
                     case BF16 -> host.setAtIndex(ValueLayout.JAVA_SHORT, i, toBf16(values[i]));
                     case F16 -> host.setAtIndex(ValueLayout.JAVA_SHORT, i, Float.floatToFloat16(values[i]));
                     case F32 -> host.setAtIndex(ValueLayout.JAVA_FLOAT, i, values[i]);
+                    case F64 -> throw unsupported(d.dtype());
                 }
             }
             CudaRuntime.copy(d.segment(), host);
@@ -58,6 +59,7 @@ public final class HostTransfer {
                     case BF16 -> fromBf16(host.getAtIndex(ValueLayout.JAVA_SHORT, i));
                     case F16 -> Float.float16ToFloat(host.getAtIndex(ValueLayout.JAVA_SHORT, i));
                     case F32 -> host.getAtIndex(ValueLayout.JAVA_FLOAT, i);
+                    case F64 -> throw unsupported(s.dtype());
                 };
             }
         }
@@ -84,7 +86,13 @@ public final class HostTransfer {
             case BF16 -> fromBf16(toBf16(x));
             case F16 -> Float.float16ToFloat(Float.floatToFloat16(x));
             case F32 -> x;
+            case F64 -> throw unsupported(type);
         };
+    }
+
+    private static IllegalArgumentException unsupported(DType type) {
+        return new org.streamfusion.InvalidConfigurationException("dtype " + type + " on the GPU",
+                "GPU buffers are BF16, F16 or F32");
     }
 
     /** Milliseconds of device time that {@code body} enqueues on {@code stream}, by CUDA events. */

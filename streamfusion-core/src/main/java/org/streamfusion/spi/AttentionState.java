@@ -4,8 +4,9 @@ import org.streamfusion.backend.Buffer;
 import org.streamfusion.backend.DeviceArena;
 import org.streamfusion.backend.TensorView;
 /**
- * The partial attention state of one Q chunk (docs/algorithms.md, section 2): unnormalised output {@code o} (fp32,
- * same shape as the chunk) and the row maximum {@code m} and sum {@code l} (fp32, {@code [B, rows, heads]}).
+ * The partial attention state of one Q chunk (docs/algorithms.md, section 2): unnormalised output {@code o} (same
+ * shape as the chunk) and the row maximum {@code m} and sum {@code l} ({@code [B, rows, heads]}). fp32 on the GPU,
+ * fp64 on the CPU reference backend (its arena is a {@link StatePrecision}).
  */
 public record AttentionState(TensorView o, Buffer m, Buffer l) {
     public AttentionState {
@@ -15,13 +16,13 @@ public record AttentionState(TensorView o, Buffer m, Buffer l) {
         }
     }
 
-    /** Allocates fp32 state for every chunk of a Q chunk set. */
+    /** Allocates the state for every chunk of a Q chunk set, in the arena's state type (fp32 unless it says). */
     public static java.util.List<AttentionState> allocate(DeviceArena arena, Chunks q) {
-        Chunks o = Chunks.allocate(arena, false, org.streamfusion.DType.F32, q.count(), q.batch(), q.rows(), q.heads(),
-                q.dim());
+        org.streamfusion.DType type = arena instanceof StatePrecision p ? p.stateType() : org.streamfusion.DType.F32;
+        Chunks o = Chunks.allocate(arena, false, type, q.count(), q.batch(), q.rows(), q.heads(), q.dim());
         long per = (long) q.batch() * q.rows() * q.heads();
-        Buffer m = arena.allocate(per * q.count(), org.streamfusion.DType.F32);
-        Buffer l = arena.allocate(per * q.count(), org.streamfusion.DType.F32);
+        Buffer m = arena.allocate(per * q.count(), type);
+        Buffer l = arena.allocate(per * q.count(), type);
         java.util.List<AttentionState> out = new java.util.ArrayList<>();
         for (int i = 0; i < q.count(); i++) {
             out.add(new AttentionState(o.chunk(i), m.slice(i * per, per), l.slice(i * per, per)));
