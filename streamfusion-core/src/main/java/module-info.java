@@ -17,5 +17,6 @@ module org.streamfusion {
     exports org.streamfusion.cpu;
     exports org.streamfusion.gpu;
     exports org.streamfusion.launch;
+    exports org.streamfusion.sim;
     exports org.streamfusion.spi to org.streamfusion.bench;
 }
