@@ -16,10 +16,6 @@ final class Engine {
     private record Start(double time, long order, Op op) {
     }
 
-    /** One half of a two-sided transfer waiting for its counterpart. */
-    private record Half(Op op, int index, double posted) {
-    }
-
     private final HardwareProfile profile;
     private final Links links;
     private final int worldSize;
@@ -27,8 +23,8 @@ final class Engine {
     private final PriorityQueue<Start> starts = new PriorityQueue<>((a, b) -> a.time != b.time
             ? Double.compare(a.time, b.time) : Long.compare(a.order, b.order));
     private final ArrayDeque<SimStream> runnable = new ArrayDeque<>();
-    private final Map<Long, ArrayDeque<Half>> sendsWaiting = new HashMap<>();
-    private final Map<Long, ArrayDeque<Half>> receivesWaiting = new HashMap<>();
+    private final Map<Long, ArrayDeque<Op>> sendsWaiting = new HashMap<>();
+    private final Map<Long, ArrayDeque<Op>> receivesWaiting = new HashMap<>();
     private final Map<String, Barrier> barriers = new HashMap<>();
     private long order;
 
@@ -174,7 +170,7 @@ final class Engine {
         finish(op, end, Cause.COMMUNICATION);
     }
 
-    /** Posts a group of sends and receives; each half starts moving when its counterpart is posted too. */
+    /** Posts a group of sends and receives (the queues hold the ops whose half waits for its counterpart); each half starts moving when its counterpart is posted too. */
     private void post(Op op, double time) {
         int self = op.stream.rank;
         op.pending = op.peers.length;
@@ -188,18 +184,18 @@ final class Engine {
             int source = send ? self : op.peers[i];
             int destination = send ? op.peers[i] : self;
             long key = ((long) source * worldSize + destination) * 2 + op.lane;
-            Map<Long, ArrayDeque<Half>> counterparts = send ? receivesWaiting : sendsWaiting;
-            ArrayDeque<Half> waiting = counterparts.get(key);
+            Map<Long, ArrayDeque<Op>> counterparts = send ? receivesWaiting : sendsWaiting;
+            ArrayDeque<Op> waiting = counterparts.get(key);
             if (waiting != null && !waiting.isEmpty()) {
-                Half other = waiting.poll();
+                Op other = waiting.poll();
                 long bytes = op.bytes[i];
                 double start = time + profile.twoSidedOpSeconds();
                 double end = links.transfer(source, destination, bytes, start, false);
                 halfDone(op, end);
-                halfDone(other.op, end);
+                halfDone(other, end);
             } else {
                 (send ? sendsWaiting : receivesWaiting).computeIfAbsent(key, k -> new ArrayDeque<>())
-                        .add(new Half(op, i, time));
+                        .add(op);
             }
         }
     }

@@ -9,7 +9,6 @@ final class Op {
         RECORD, WAIT, KERNEL, PUT, GET, EXCHANGE, BARRIER
     }
 
-    /** How a one-sided segment moves over NVLink: SM stores (ScatterPush) or copy engines (GatherPull). */
     final Kind kind;
     final SimStream stream;
     final String step;
@@ -47,7 +46,7 @@ final class Op {
     }
 
     static Op waitFor(SimStream s, Op target) {
-        Op op = new Op(Kind.WAIT, s, "wait " + target.step);
+        Op op = new Op(Kind.WAIT, s, target.step); // the step it waits for names it: no new string per wait
         op.target = target;
         return op;
     }

@@ -141,8 +141,11 @@ public final class SimRankDevice implements RankBackend {
 
         @Override
         public Team team(ProcessGroup group) {
+            int n = worldSize();
             for (int member : group.ranks()) {
-                TransferChecks.peer(member, worldSize(), rank, "team " + group);
+                if (member < 0 || member >= n) { // the message is built only when it is needed: teams are many
+                    TransferChecks.peer(member, n, rank, "team " + group);
+                }
             }
             return () -> group;
         }
