@@ -3,7 +3,7 @@ package org.streamfusion.sim;
 import java.util.ArrayList;
 import java.util.List;
 
-/** One enqueued stream operation and, once the engine reached it, its virtual start and end. */
+/** One enqueued stream operation and, once the engine has resolved it, its virtual end. */
 final class Op {
     enum Kind {
         RECORD, WAIT, KERNEL, PUT, GET, EXCHANGE, BARRIER
@@ -26,12 +26,14 @@ final class Op {
     int[] members;
     String barrierKey;
 
+    /** Engine state: resolved; its end; what set that end; streams waiting for this record. */
     boolean done;
     /** A blocking op already handed to the engine (a stream must not post it twice). */
     boolean started;
     double end;
     Cause cause;
     List<SimStream> waiters;
+    /** EXCHANGE: halves still unmatched or moving, and the latest end so far; BARRIER: the arrival time. */
     int pending;
     double latestEnd;
 
