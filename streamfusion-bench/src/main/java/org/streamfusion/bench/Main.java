@@ -30,6 +30,9 @@ public final class Main {
         switch (cmd) {
             case "demo" -> System.exit(demo(args.length > 1 ? Integer.parseInt(args[1]) : 512));
             case "plan" -> {
+                if (args.length > 1 && args[1].startsWith("--")) {
+                    System.exit(SimulatedPlan.run(java.util.Arrays.copyOfRange(args, 1, args.length)));
+                }
                 if (args.length != 7) {
                     usage();
                 }
@@ -48,6 +51,8 @@ public final class Main {
     private static void usage() {
         System.err.println("usage: streamfusion demo [S]          run every method on a simulated 2x2 mesh (CPU)");
         System.err.println("       streamfusion plan M G B S H D  the planner's ranking of every mesh");
+        System.err.println("       streamfusion plan --cluster MxG --profile h200|a100 [--link SPEC] B S H D");
+        System.err.println("                                      every mesh ranked by simulated time, in parts");
         System.err.println("       streamfusion sweep [--help]    every method and mesh under each link setting (GPUs; --dry-run: CPU)");
         System.err.println("       streamfusion sweep-report CSV OUTDIR  markdown table and PNG plots of a sweep (CPU)");
         System.exit(2);

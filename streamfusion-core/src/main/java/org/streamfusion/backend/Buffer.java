@@ -8,7 +8,8 @@ import org.streamfusion.DType;
  * slices are symmetric: the same slice names the same range on every rank, which is what the one-sided
  * primitives need.
  */
-public sealed interface Buffer permits org.streamfusion.cpu.CpuBuffer, org.streamfusion.gpu.CudaBuffer {
+public sealed interface Buffer permits org.streamfusion.cpu.CpuBuffer, org.streamfusion.gpu.CudaBuffer,
+        org.streamfusion.sim.SimBuffer {
     /** Length in elements. */
     long length();
 

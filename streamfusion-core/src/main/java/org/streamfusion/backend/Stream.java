@@ -1,7 +1,8 @@
 package org.streamfusion.backend;
 
 /** An in-order queue of device work (a CUDA stream; a worker thread on the CPU backend). */
-public sealed interface Stream permits org.streamfusion.cpu.CpuStream, org.streamfusion.gpu.CudaStreamHandle {
+public sealed interface Stream permits org.streamfusion.cpu.CpuStream, org.streamfusion.gpu.CudaStreamHandle,
+        org.streamfusion.sim.SimStream {
     String name();
 
     /** Marks the current end of this stream; {@code step} names the schedule step for error messages. */

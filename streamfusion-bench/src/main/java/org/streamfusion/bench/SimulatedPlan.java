@@ -1,0 +1,82 @@
+package org.streamfusion.bench;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.streamfusion.AttentionShape;
+import org.streamfusion.InterMachineLink;
+import org.streamfusion.InvalidConfigurationException;
+import org.streamfusion.Topology;
+import org.streamfusion.sim.HardwareProfile;
+import org.streamfusion.sim.Simulator;
+
+/**
+ * {@code streamfusion plan --cluster MxG --profile h200|a100 [--link SPEC] B S H D}: every mesh of every
+ * method simulated on the named hardware (docs/simulator.md), its time split into compute, exposed
+ * communication and synchronisation, and the pick. {@code --link} takes {@link InterMachineLink#parse}'s forms
+ * and replaces the profile's own link.
+ */
+final class SimulatedPlan {
+    private SimulatedPlan() {
+    }
+
+    static int run(String[] args) {
+        try {
+            System.out.print(explain(args));
+            return 0;
+        } catch (InvalidConfigurationException e) {
+            System.err.println(e.getMessage());
+            return 2;
+        }
+    }
+
+    static String explain(String[] args) {
+        String cluster = null;
+        String profileName = null;
+        String link = null;
+        List<Integer> shape = new ArrayList<>();
+        for (int i = 0; i < args.length; i++) {
+            String a = args[i];
+            if (a.startsWith("--")) {
+                if (i + 1 >= args.length) {
+                    throw new InvalidConfigurationException("option " + a + " without a value", "--option VALUE");
+                }
+                String value = args[++i];
+                switch (a) {
+                    case "--cluster" -> cluster = value;
+                    case "--profile" -> profileName = value;
+                    case "--link" -> link = value;
+                    default -> throw new InvalidConfigurationException("option " + a,
+                            "one of --cluster MxG, --profile h200|a100, --link SPEC");
+                }
+            } else {
+                shape.add(number(a));
+            }
+        }
+        if (cluster == null || profileName == null || shape.size() != 4) {
+            throw new InvalidConfigurationException("plan " + String.join(" ", args),
+                    "--cluster MxG --profile h200|a100 [--link SPEC] B S H D");
+        }
+        HardwareProfile profile = HardwareProfile.named(profileName);
+        if (link != null) {
+            profile = profile.withLink(InterMachineLink.parse(link));
+        }
+        return Simulator.of(profile, topology(cluster))
+                .explain(AttentionShape.of(shape.get(0), shape.get(1), shape.get(2), shape.get(3)));
+    }
+
+    private static Topology topology(String cluster) {
+        String[] mg = cluster.toLowerCase(java.util.Locale.ROOT).split("x");
+        if (mg.length != 2) {
+            throw new InvalidConfigurationException("cluster '" + cluster + "'", "MxG, e.g. 4x8");
+        }
+        return Topology.of(number(mg[0]), number(mg[1]));
+    }
+
+    private static int number(String s) {
+        try {
+            return Integer.parseInt(s.trim());
+        } catch (NumberFormatException e) {
+            throw new InvalidConfigurationException("'" + s + "' is not a whole number", "B, S, H, D, M and G are integers");
+        }
+    }
+}

@@ -1,0 +1,226 @@
+package org.streamfusion.sim;
+
+import java.util.ArrayDeque;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.PriorityQueue;
+
+/**
+ * Discrete-event resolution of every rank's streams. Ops that hold no shared resource (records, waits,
+ * kernels, barriers) are resolved as soon as their stream reaches them; ops that take a link (puts,
+ * gets, send/recv) are started in virtual-time order from a queue, so that links serve transfers first
+ * come, first served. A stream that reaches a transfer stops until the transfer ends.
+ */
+final class Engine {
+    private record Start(double time, long order, Op op) {
+    }
+
+    private final HardwareProfile profile;
+    private final Links links;
+    private final int worldSize;
+    private final List<SimStream> streams;
+    private final PriorityQueue<Start> starts = new PriorityQueue<>((a, b) -> a.time != b.time
+            ? Double.compare(a.time, b.time) : Long.compare(a.order, b.order));
+    private final ArrayDeque<SimStream> runnable = new ArrayDeque<>();
+    private final Map<Long, ArrayDeque<Op>> sendsWaiting = new HashMap<>();
+    private final Map<Long, ArrayDeque<Op>> receivesWaiting = new HashMap<>();
+    private final Map<String, Barrier> barriers = new HashMap<>();
+    private long order;
+
+    private static final class Barrier {
+        int arrived;
+        double latest;
+        final Op[] ops;
+
+        Barrier(int size) {
+            ops = new Op[size];
+        }
+    }
+
+    Engine(HardwareProfile profile, Links links, int worldSize, List<SimStream> streams) {
+        this.profile = profile;
+        this.links = links;
+        this.worldSize = worldSize;
+        this.streams = streams;
+    }
+
+    void run() {
+        runnable.addAll(streams);
+        drain();
+        while (!starts.isEmpty()) {
+            Start s = starts.poll();
+            begin(s.op, s.time);
+            drain();
+        }
+        int stuck = 0;
+        SimStream first = null;
+        for (SimStream s : streams) {
+            if (s.next() != null) {
+                stuck++;
+                first = first == null ? s : first;
+            }
+        }
+        if (first != null) {
+            throw new ScheduleDeadlockException(first.rank, first.name(), first.next().step, stuck);
+        }
+    }
+
+    private void drain() {
+        while (!runnable.isEmpty()) {
+            advance(runnable.poll());
+        }
+    }
+
+    /** Runs a stream's ops until one must wait (for an event, a barrier, or a link). */
+    private void advance(SimStream s) {
+        Op op;
+        while ((op = s.next()) != null) {
+            switch (op.kind) {
+                case RECORD -> {
+                    op.end = s.free;
+                    op.cause = s.cause;
+                    complete(op);
+                }
+                case WAIT -> {
+                    Op target = op.target;
+                    if (!target.done) {
+                        target.addWaiter(s);
+                        return;
+                    }
+                    if (target.end > s.free) {
+                        if (s.isCompute) {
+                            double gap = target.end - s.free;
+                            if (target.cause == Cause.COMMUNICATION) {
+                                s.waitedOnCommunication += gap;
+                            } else {
+                                s.waitedOnSynchronisation += gap;
+                            }
+                        }
+                        s.free = target.end;
+                        s.cause = target.cause;
+                    }
+                    complete(op);
+                }
+                case KERNEL -> {
+                    s.free += op.seconds;
+                    s.cause = op.attention ? Cause.COMPUTE : Cause.COMMUNICATION;
+                    if (op.attention) {
+                        s.attentionSeconds += op.seconds;
+                    }
+                    op.end = s.free;
+                    complete(op);
+                }
+                case PUT, GET, EXCHANGE -> {
+                    if (op.started) {
+                        return;
+                    }
+                    op.started = true;
+                    starts.add(new Start(s.free, order++, op));
+                    return;
+                }
+                case BARRIER -> {
+                    if (!op.started) {
+                        op.started = true;
+                        arrive(op, s.free);
+                    }
+                    return;
+                }
+            }
+        }
+    }
+
+    private void complete(Op op) {
+        op.done = true;
+        op.stream.position++;
+        if (op.waiters != null) {
+            runnable.addAll(op.waiters);
+            op.waiters = null;
+        }
+    }
+
+    /** Ends a stream's blocking op at {@code end} and lets the stream go on. */
+    private void finish(Op op, double end, Cause cause) {
+        op.end = end;
+        op.cause = cause;
+        op.stream.free = end;
+        op.stream.cause = cause;
+        complete(op);
+        runnable.add(op.stream);
+    }
+
+    private void begin(Op op, double time) {
+        int self = op.stream.rank;
+        if (op.kind == Op.Kind.EXCHANGE) {
+            post(op, time);
+            return;
+        }
+        boolean local = true;
+        for (int peer : op.peers) {
+            local &= peer == self;
+        }
+        double start = time + (local ? profile.launchSeconds() : profile.oneSidedOpSeconds());
+        double end = start;
+        for (int i = 0; i < op.peers.length; i++) {
+            // A put sends from here; a get is served by the peer's links.
+            int source = op.kind == Op.Kind.PUT ? self : op.peers[i];
+            int destination = op.kind == Op.Kind.PUT ? op.peers[i] : self;
+            end = Math.max(end, links.transfer(source, destination, op.bytes[i], start, op.kind == Op.Kind.GET));
+        }
+        finish(op, end, Cause.COMMUNICATION);
+    }
+
+    /** Posts a group of sends and receives (the queues hold the ops whose half waits for its counterpart); each half starts moving when its counterpart is posted too. */
+    private void post(Op op, double time) {
+        int self = op.stream.rank;
+        op.pending = op.peers.length;
+        op.latestEnd = time;
+        if (op.pending == 0) {
+            finish(op, time, Cause.COMMUNICATION);
+            return;
+        }
+        for (int i = 0; i < op.peers.length; i++) {
+            boolean send = i < op.sendCount;
+            int source = send ? self : op.peers[i];
+            int destination = send ? op.peers[i] : self;
+            long key = ((long) source * worldSize + destination) * 2 + op.lane;
+            Map<Long, ArrayDeque<Op>> counterparts = send ? receivesWaiting : sendsWaiting;
+            ArrayDeque<Op> waiting = counterparts.get(key);
+            if (waiting != null && !waiting.isEmpty()) {
+                Op other = waiting.poll();
+                long bytes = op.bytes[i];
+                double start = time + profile.twoSidedOpSeconds();
+                double end = links.transfer(source, destination, bytes, start, false);
+                halfDone(op, end);
+                halfDone(other, end);
+            } else {
+                (send ? sendsWaiting : receivesWaiting).computeIfAbsent(key, k -> new ArrayDeque<>())
+                        .add(op);
+            }
+        }
+    }
+
+    private void halfDone(Op op, double end) {
+        op.latestEnd = Math.max(op.latestEnd, end);
+        if (--op.pending == 0) {
+            finish(op, op.latestEnd, Cause.COMMUNICATION);
+        }
+    }
+
+    private void arrive(Op op, double time) {
+        Barrier b = barriers.computeIfAbsent(op.barrierKey, k -> new Barrier(op.members.length));
+        op.latestEnd = time;
+        b.ops[b.arrived++] = op;
+        b.latest = Math.max(b.latest, time);
+        if (b.arrived < op.members.length) {
+            return;
+        }
+        barriers.remove(op.barrierKey);
+        double end = b.latest + links.barrierSeconds(op.members);
+        for (Op member : b.ops) {
+            // The last to arrive waited for nobody: its time is whatever made it late.
+            Cause cause = member.latestEnd >= b.latest ? member.stream.cause : Cause.SYNCHRONISATION;
+            finish(member, end, cause);
+        }
+    }
+}

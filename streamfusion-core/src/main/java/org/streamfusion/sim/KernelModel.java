@@ -1,0 +1,53 @@
+package org.streamfusion.sim;
+
+import java.util.List;
+import org.streamfusion.backend.TensorView;
+import org.streamfusion.spi.KvChunk;
+import org.streamfusion.spi.QChunk;
+
+/**
+ * Durations of the kernels of {@code csrc/} (docs/kernels.md): the fused attention runs one block per
+ * 128-row Q tile of one (batch, head) and one block per SM at a time, walking every KV chunk in tiles of
+ * 128 rows (a ragged last tile costs a whole one: its rows are zero-filled). So a launch takes
+ * {@code ceil(tiles / SMs)} waves of one tile's time, plus the launch cost; a copy moves its bytes in and out of
+ * device memory.
+ */
+final class KernelModel {
+    static final int TILE_ROWS = 128;
+    private final HardwareProfile profile;
+
+    KernelModel(HardwareProfile profile) {
+        this.profile = profile;
+    }
+
+    double attentionSeconds(List<QChunk> q, List<KvChunk> kv) {
+        long tiles = 0;
+        int dim = q.get(0).q().dim();
+        for (QChunk chunk : q) {
+            TensorView v = chunk.q();
+            tiles += (long) v.batch() * v.heads() * ceilDiv(v.rows(), TILE_ROWS);
+        }
+        long keyRows = 0;
+        for (KvChunk chunk : kv) {
+            keyRows += (long) ceilDiv(chunk.k().rows(), TILE_ROWS) * TILE_ROWS;
+        }
+        return attentionSeconds(tiles, keyRows, dim);
+    }
+
+    /** {@code tiles} Q tiles, each against {@code keyRows} (already rounded up to whole KV tiles). */
+    double attentionSeconds(long tiles, long keyRows, int dim) {
+        int sms = profile.streamingMultiprocessors();
+        double perSm = profile.tileFlopsPerSecond(dim) / sms;
+        double tileSeconds = 4.0 * TILE_ROWS * keyRows * dim / perSm;
+        long waves = (tiles + sms - 1) / sms;
+        return profile.launchSeconds() + waves * tileSeconds;
+    }
+
+    double copySeconds(TensorView src) {
+        return profile.launchSeconds() + 2.0 * src.elements() * src.base().dtype().bytes() / profile.memoryBytesPerSecond();
+    }
+
+    private static long ceilDiv(long a, long b) {
+        return (a + b - 1) / b;
+    }
+}

@@ -1,0 +1,44 @@
+package org.streamfusion.sim;
+
+import org.streamfusion.DType;
+import org.streamfusion.backend.Buffer;
+
+/** A buffer of the simulating backend: a size and a type, no memory. Public only for {@link Buffer}'s permits. */
+public final class SimBuffer implements Buffer {
+    private final long length;
+    private final DType dtype;
+    private final boolean symmetric;
+
+    SimBuffer(long length, DType dtype, boolean symmetric) {
+        this.length = length;
+        this.dtype = dtype;
+        this.symmetric = symmetric;
+    }
+
+    @Override
+    public long length() {
+        return length;
+    }
+
+    @Override
+    public DType dtype() {
+        return dtype;
+    }
+
+    @Override
+    public boolean isSymmetric() {
+        return symmetric;
+    }
+
+    @Override
+    public SimBuffer slice(long offset, long newLength) {
+        if (offset < 0 || newLength < 0 || offset + newLength > length) {
+            throw new IndexOutOfBoundsException("slice [" + offset + ", " + (offset + newLength) + ") of " + length);
+        }
+        return new SimBuffer(newLength, dtype, symmetric);
+    }
+
+    static SimBuffer of(Buffer b, String argument) {
+        return org.streamfusion.WrongBackendException.require(SimBuffer.class, b, argument);
+    }
+}

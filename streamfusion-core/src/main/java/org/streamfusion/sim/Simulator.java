@@ -1,0 +1,139 @@
+package org.streamfusion.sim;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
+import org.streamfusion.AttentionShape;
+import org.streamfusion.DistributedAttention;
+import org.streamfusion.InvalidConfigurationException;
+import org.streamfusion.Method;
+import org.streamfusion.Plan;
+import org.streamfusion.Planner;
+import org.streamfusion.Topology;
+import org.streamfusion.backend.DeviceArena;
+import org.streamfusion.backend.TensorView;
+
+/**
+ * A cluster on virtual time: runs the unchanged schedules of any plan on {@code M x G} simulated GPUs
+ * of one {@link HardwareProfile} and says how long the layer takes and where the time goes; ranks
+ * every mesh of a shape by simulated time (docs/simulator.md).
+ */
+public final class Simulator {
+    private final HardwareProfile profile;
+    private final Topology topology;
+
+    private Simulator(HardwareProfile profile, Topology topology) {
+        if (profile == null || topology == null) {
+            throw new InvalidConfigurationException("simulator with profile=" + profile + " topology=" + topology,
+                    "profile and topology are given");
+        }
+        this.profile = profile;
+        this.topology = topology;
+    }
+
+    public static Simulator of(HardwareProfile profile, Topology topology) {
+        return new Simulator(profile, topology);
+    }
+
+    public HardwareProfile profile() {
+        return profile;
+    }
+
+    public Topology topology() {
+        return topology;
+    }
+
+    /** One layer of {@code plan}: every rank builds the schedule and enqueues the layer, then time is resolved. */
+    public SimulatedTime simulate(Plan plan) {
+        if (!plan.mesh().topology().equals(topology)) {
+            throw new InvalidConfigurationException("plan for " + plan.mesh().topology() + " on a simulated " + topology,
+                    "mesh topology == simulated topology");
+        }
+        int n = topology.worldSize();
+        KernelModel model = new KernelModel(profile);
+        List<SimStream> streams = new ArrayList<>();
+        SimStream[] compute = new SimStream[n];
+        AttentionShape s = plan.shape();
+        int rows = plan.localSeqLen();
+        long elements = (long) s.batch() * rows * s.heads() * s.headDim();
+        for (int rank = 0; rank < n; rank++) {
+            SimRankDevice device = new SimRankDevice(rank, topology, model, streams);
+            DistributedAttention attention = DistributedAttention.create(plan, device);
+            DeviceArena arena = device.newArena();
+            TensorView[] qkvo = new TensorView[4];
+            for (int i = 0; i < 4; i++) {
+                qkvo[i] = TensorView.contiguous(arena.allocate(elements, s.dtype()), s.batch(), rows, s.heads(), s.headDim());
+            }
+            attention.forward(qkvo[0], qkvo[1], qkvo[2], qkvo[3]);
+            compute[rank] = SimStream.of(attention.stream());
+        }
+        new Engine(profile, new Links(topology, profile), n, streams).run();
+        double total = 0;
+        for (SimStream stream : streams) {
+            total = Math.max(total, stream.free);
+        }
+        SimStream critical = compute[0];
+        for (SimStream c : compute) {
+            critical = c.free > critical.free ? c : critical;
+        }
+        // Whatever another stream runs after the compute stream's end is data movement (none in the schedules).
+        double tail = total - critical.free;
+        return new SimulatedTime(plan, total, critical.attentionSeconds, critical.waitedOnCommunication + tail,
+                critical.waitedOnSynchronisation, critical.rank);
+    }
+
+    /** A candidate mesh with its simulated time, or the rule that makes it invalid. */
+    public record Ranked(Planner.Candidate candidate, SimulatedTime time) {
+        public boolean valid() {
+            return time != null;
+        }
+    }
+
+    /** Every mesh of every method ({@link Planner#enumerate}): valid ones fastest first, then the invalid ones. */
+    public List<Ranked> rank(AttentionShape shape) {
+        List<Ranked> out = new ArrayList<>();
+        for (Planner.Candidate c : Planner.withDefaults().enumerate(shape, topology)) {
+            out.add(new Ranked(c, c.valid() ? simulate(c.plan()) : null));
+        }
+        out.sort(Comparator.comparing((Ranked r) -> !r.valid())
+                .thenComparingDouble(r -> r.valid() ? r.time().totalSeconds() : 0));
+        return out;
+    }
+
+    /** The fastest valid mesh of {@code method}, simulated. */
+    public SimulatedTime best(AttentionShape shape, Method method) {
+        return rank(shape).stream().filter(r -> r.valid() && r.candidate().method() == method).findFirst()
+                .orElseThrow(() -> new InvalidConfigurationException("no valid " + method + " mesh for " + shape + " on "
+                        + topology, "at least one mesh satisfies every rule"))
+                .time();
+    }
+
+    /** A table of every candidate's simulated time in parts, and the pick. */
+    public String explain(AttentionShape shape) {
+        List<Ranked> ranked = rank(shape);
+        StringBuilder sb = new StringBuilder();
+        sb.append(String.format(Locale.ROOT, "%s on %d machines x %d GPUs, simulated on %s%n", shape,
+                topology.machines(), topology.gpusPerMachine(), profile));
+        sb.append(String.format(Locale.ROOT, "%-16s %-16s %10s %10s %10s %10s  %s%n", "method", "mesh", "total ms",
+                "compute", "exposed", "sync", "note"));
+        for (Ranked r : ranked) {
+            Planner.Candidate c = r.candidate();
+            if (r.valid()) {
+                SimulatedTime t = r.time();
+                sb.append(String.format(Locale.ROOT, "%-16s %-16s %10.3f %10.3f %10.3f %10.3f%n", c.method(), c.degrees(),
+                        t.totalSeconds() * 1e3, t.computeSeconds() * 1e3, t.exposedCommunicationSeconds() * 1e3,
+                        t.synchronisationSeconds() * 1e3));
+            } else {
+                sb.append(String.format(Locale.ROOT, "%-16s %-16s %10s %10s %10s %10s  invalid: %s%n", c.method(),
+                        c.degrees(), "-", "-", "-", "-", c.invalidReason()));
+            }
+        }
+        Ranked pick = ranked.stream().filter(Ranked::valid).findFirst()
+                .orElseThrow(() -> new InvalidConfigurationException("no valid mesh for " + shape + " on " + topology,
+                        "at least one mesh satisfies every rule"));
+        sb.append("pick: ").append(pick.time().plan().mesh()).append(String.format(Locale.ROOT, ", %.3f ms%n",
+                pick.time().totalSeconds() * 1e3));
+        return sb.toString();
+    }
+}
