@@ -15,6 +15,12 @@ mkdir -p "$out/lib" "$out/bin"
 # what the runner, the tests and JMH touch.
 "$jdk/bin/jlink" --add-modules java.base,java.logging,jdk.zipfs,jdk.unsupported,java.management,jdk.management,java.desktop \
   --strip-debug --no-man-pages --no-header-files --compress=zip-9 --output "$out/runtime"
+# Fonts: without them a host lacking fontconfig fonts cannot draw a chart label (see fontconfig.properties).
+fonts=$target/bundle/fonts/net/sf/jasperreports/fonts/dejavu
+mkdir -p "$out/runtime/lib/fonts"
+cp "$fonts/DejaVuSans.ttf" "$fonts/DejaVuSans-Bold.ttf" "$out/runtime/lib/fonts/"
+cp "$fonts/LICENSE" "$out/runtime/lib/fonts/DejaVu-LICENSE"
+cp "$(dirname "$0")/fontconfig.properties" "$out/runtime/lib/fontconfig.properties"
 cp "$target/bundle/deps/"*.jar "$out/lib/"
 cp "$target/streamfusion-bench-$version.jar" "$out/lib/streamfusion-bench.jar"
 cp "$target/streamfusion-bench-$version-tests.jar" "$out/lib/streamfusion-bench-tests.jar"
