@@ -42,7 +42,7 @@ extern "C" {
 #endif
 
 /* ABI version: bumped on any incompatible change of this header. */
-#define SF_ABI_VERSION 3
+#define SF_ABI_VERSION 4
 
 /* ---- status codes (negative: argument errors; positive: cudaError_t) ---- */
 #define SF_OK 0
@@ -230,6 +230,26 @@ SF_API int sf_copy_segments(const sf_copy_segment* segments, int count, int bloc
  */
 SF_API int sf_link_reserve(uint64_t* busy_until_ns, uint64_t* done_at_ns, uint64_t duration_ns, void* stream);
 SF_API int sf_link_wait(const uint64_t* done_at_ns, void* stream);
+
+
+/* ---- FP8 (e4m3) wire format of the inter-machine links (sf_fp8.cu) ---- */
+/*
+ * n elements in blocks of `block` consecutive elements (block divides n; one head's D-vector of one
+ * token when the library uses it) travel as n e4m3 bytes followed, at byte offset
+ * SF_FP8_SCALES_OFFSET(n), by n/block fp32 scales:
+ *   scale = amax/448 over the block's finite values (1 when none is non-zero),
+ *   q     = e4m3(x/scale), fp32 division, round to nearest even, saturating at +-448;
+ *           a NaN or infinite x becomes the e4m3 NaN 0x7F (e4m3 has no infinity);
+ *   x'    = float(q)*scale, rounded to the destination type.
+ * sf_fp8_quantize reads src (src_dtype) and writes the wire; sf_fp8_dequantize the reverse. src/dst
+ * must be 16-byte aligned, the wire 16-byte aligned and SF_FP8_WIRE_BYTES(n, block) long; 1 <= block
+ * <= 4096. src and wire (dst and wire) must not overlap.
+ */
+#define SF_FP8_SCALES_OFFSET(n) ((((n) + 15) / 16) * 16)
+#define SF_FP8_WIRE_BYTES(n, block) (SF_FP8_SCALES_OFFSET(n) + 4 * ((n) / (block)))
+#define SF_FP8_MAX_BLOCK 4096
+SF_API int sf_fp8_quantize(const void* src, sf_dtype src_dtype, void* wire, int64_t n, int block, void* stream);
+SF_API int sf_fp8_dequantize(const void* wire, void* dst, sf_dtype dst_dtype, int64_t n, int block, void* stream);
 
 /* Name of a status (SF_* codes and cudaError_t values). Never NULL. */
 SF_API const char* sf_status_string(int status);

@@ -7,7 +7,8 @@ import java.util.Locale;
  * The planner's cost model, every term explicit (derivation and sources: {@code docs/cost-model.md}):
  * <pre>
  *   time       = overhead + exposed + max(overlapped, compute) + latency
- *   exposed, overlapped = max over ranks of  intra/intraBw + inter/link.perGpuBytesPerSecond(G)     (bytes)
+ *   exposed, overlapped = max over ranks of  intra/intraBw + inter/link.perGpuBytesPerSecond(G)     (bytes;
+ *              inter counts 1 + 4/D bytes per element when the plan carries FP8 between machines)
  *   compute    = 4*B*H*S^2*D / N / (kernel(D, launch FLOPs) * layerEfficiency * ringEfficiency(r))
  *   ringEfficiency(r) = 1 / (1 + ringPenalty*(r-1))
  *   latency    = steps * stepSeconds(one- or two-sided) + nicMessages * link.latencySeconds
@@ -120,6 +121,9 @@ public record CostModel(String hardware, double intraBytesPerSecond, InterMachin
         CommunicationVolume vol = CommunicationVolume.of(plan);
         DeviceMesh mesh = plan.mesh();
         int bytes = plan.shape().dtype().bytes();
+        // e4m3 on the slow links: one byte per element and a 4-byte scale per D elements (docs/algorithms.md, section 7)
+        double interBytes = plan.interMachine() == LinkCompression.NONE || mesh.topology().machines() == 1 ? bytes
+                : 1 + 4.0 / plan.shape().headDim();
         int g = mesh.topology().gpusPerMachine();
         double interPerGpu = link.perGpuBytesPerSecond(g);
         double exposed = 0;
@@ -128,9 +132,9 @@ public record CostModel(String hardware, double intraBytesPerSecond, InterMachin
         for (int rank = 0; rank < mesh.worldSize(); rank++) {
             CommunicationVolume.RankVolume rv = vol.rank(rank);
             exposed = Math.max(exposed, seconds(rv.exposedElements(LinkClass.INTRA_MACHINE) * bytes,
-                    rv.exposedElements(LinkClass.INTER_MACHINE) * bytes, interPerGpu));
+                    rv.exposedElements(LinkClass.INTER_MACHINE) * interBytes, interPerGpu));
             overlapped = Math.max(overlapped, seconds(rv.overlappedElements(LinkClass.INTRA_MACHINE) * bytes,
-                    rv.overlappedElements(LinkClass.INTER_MACHINE) * bytes, interPerGpu));
+                    rv.overlappedElements(LinkClass.INTER_MACHINE) * interBytes, interPerGpu));
             interMessages = Math.max(interMessages, rv.transfers(LinkClass.INTER_MACHINE));
         }
         int nicMessages = interMessages * (link.nics() == InterMachineLink.Nics.PER_MACHINE ? g : 1);
@@ -143,10 +147,11 @@ public record CostModel(String hardware, double intraBytesPerSecond, InterMachin
         double latency = stepLatency + nicMessages * link.latencySeconds();
         double total = layerSeconds + exposed + Math.max(overlapped, compute) + latency;
         return new Estimate(total, compute, exposed, overlapped, latency, layerSeconds, steps, nicMessages,
-                vol.maxPerRank(LinkClass.INTRA_MACHINE) * bytes, vol.maxPerRank(LinkClass.INTER_MACHINE) * bytes);
+                vol.maxPerRank(LinkClass.INTRA_MACHINE) * bytes,
+                Math.round(vol.maxPerRank(LinkClass.INTER_MACHINE) * interBytes));
     }
 
-    private double seconds(long intra, long inter, double interPerGpu) {
+    private double seconds(double intra, double inter, double interPerGpu) {
         return intra / intraBytesPerSecond + (Double.isInfinite(interPerGpu) ? 0 : inter / interPerGpu);
     }
 

@@ -24,6 +24,14 @@ public interface DistributedAttention extends AutoCloseable {
     /** Enqueues one layer. Stream-ordered: call {@code stream().synchronize(..)} to wait for it on the host. */
     void forward(TensorView q, TensorView k, TensorView v, TensorView o);
 
+    /**
+     * Enqueues one layer in {@code caller}'s order: it starts after the work enqueued on {@code caller} so far
+     * (which wrote q, k and v), and work enqueued on {@code caller} afterwards sees o. No copy, no host wait:
+     * two events join the streams. {@code caller} is a stream of this rank's backend, for instance
+     * {@code CudaRankDevice.wrapStream} of the caller's own CUDA stream.
+     */
+    void forward(TensorView q, TensorView k, TensorView v, TensorView o, Stream caller);
+
     @Override
     void close();
 
@@ -45,12 +53,23 @@ public interface DistributedAttention extends AutoCloseable {
         return Schedules.create(plan, backend);
     }
 
-    /** Checks that q, k, v and o all have the plan's local shape {@code [B, S/N, H, D]}. */
+    /**
+     * Checks that q, k, v and o all have the plan's local shape {@code [B, S/N, H, D]} and that o shares no
+     * memory with q, k or v (the layer reads its inputs after it starts writing o).
+     */
     static void checkShards(Plan plan, TensorView q, TensorView k, TensorView v, TensorView o) {
         checkShard("q", q, plan);
         checkShard("k", k, plan);
         checkShard("v", v, plan);
         checkShard("o", o, plan);
+        TensorView[] inputs = {q, k, v};
+        String[] names = {"q", "k", "v"};
+        for (int i = 0; i < 3; i++) {
+            if (o.base().overlaps(inputs[i].base())) {
+                throw new InvalidConfigurationException("o (" + o.base() + ") overlaps " + names[i] + " ("
+                        + inputs[i].base() + ")", "the output shares no memory with q, k or v");
+            }
+        }
     }
 
     private static void checkShard(String name, TensorView x, Plan plan) {

@@ -8,6 +8,7 @@ import org.streamfusion.AttentionShape;
 import org.streamfusion.DType;
 import org.streamfusion.DistributedAttention;
 import org.streamfusion.LinkClass;
+import org.streamfusion.LinkCompression;
 import org.streamfusion.Method;
 import org.streamfusion.Plan;
 import org.streamfusion.Planner;
@@ -28,10 +29,16 @@ import org.streamfusion.launch.DistributedEnvironment;
  * bf16-rounded inputs, and times each layer with CUDA events (median of {@code reps} after warm-up),
  * reporting each method against this run's own USP.
  *
- * <pre>GpuCheck MxG S H D [reps] [check|nocheck]</pre>
+ * <pre>GpuCheck MxG S H D [reps] [check|nocheck] [exact|fp8|both]</pre>
+ *
+ * <p>{@code fp8} runs each plan with e4m3 on its inter-machine transfers instead ({@link LinkCompression#FP8_E4M3},
+ * checked against {@link #FP8_TOLERANCE}); {@code both} runs each plan both ways. A STREAMFUSION mesh whose groups
+ * span machines cannot compress and is listed as refused.
  */
 public final class GpuCheck {
     static final double TOLERANCE = 1e-2; // bf16 inputs and output
+    /** e4m3 on the slow links: its 3-bit mantissa on Q, K, V and O (docs/algorithms.md, section 7). */
+    static final double FP8_TOLERANCE = 5e-2;
 
     private GpuCheck() {
     }
@@ -46,6 +53,10 @@ public final class GpuCheck {
         int d = args.length > 3 ? Integer.parseInt(args[3]) : 128;
         int reps = args.length > 4 ? Integer.parseInt(args[4]) : 20;
         boolean check = args.length <= 5 || args[5].equals("check");
+        String compression = args.length > 6 ? args[6] : "exact";
+        if (!List.of("exact", "fp8", "both").contains(compression)) {
+            throw new IllegalArgumentException("compression '" + compression + "' is not exact, fp8 or both");
+        }
         AttentionShape shape = AttentionShape.of(1, s, h, d, DType.BF16);
         int rank = env.rank();
         int sl = s / n;
@@ -69,14 +80,28 @@ public final class GpuCheck {
             candidates.removeIf(c -> !c.valid());
             // USP first: the planner's best USP mesh is this run's anchor.
             candidates.sort((a, b) -> Boolean.compare(b.method() == Method.USP, a.method() == Method.USP));
-            // Pass 0 warms the JVM, NCCL's connections and the kernels on every plan; pass 1 measures.
-            for (Planner.Candidate c : candidates) {
-                measure(dev, c.plan(), x, 0);
-            }
+            List<Plan> plans = new ArrayList<>();
             List<String> rows = new ArrayList<>();
-            double uspMs = Double.NaN;
             for (Planner.Candidate c : candidates) {
-                Plan plan = c.plan();
+                if (!compression.equals("fp8")) {
+                    plans.add(c.plan());
+                }
+                if (!compression.equals("exact") && topo.machines() > 1) {
+                    try {
+                        plans.add(c.plan().withInterMachine(LinkCompression.FP8_E4M3));
+                    } catch (org.streamfusion.InvalidConfigurationException e) {
+                        rows.add(String.format(Locale.ROOT, "%-44s refused: %s", c.plan().mesh() + " +fp8", e.rule()));
+                    }
+                }
+            }
+            // Pass 0 warms the JVM, NCCL's connections and the kernels on every plan; pass 1 measures.
+            for (Plan plan : plans) {
+                measure(dev, plan, x, 0);
+            }
+            double uspMs = Double.NaN;
+            for (Plan plan : plans) {
+                boolean fp8 = plan.interMachine() != LinkCompression.NONE;
+                double tolerance = fp8 ? FP8_TOLERANCE : TOLERANCE;
                 long before = dev.bytes(LinkClass.INTRA_MACHINE) + dev.bytes(LinkClass.INTER_MACHINE);
                 double err = Double.NaN;
                 double median;
@@ -86,17 +111,18 @@ public final class GpuCheck {
                     attn.stream().synchronize(plan + " checked layer");
                     if (check) {
                         err = ReferenceAttention.relativeError(HostTransfer.download(x[3].base()), ref);
-                        ok &= err <= TOLERANCE;
+                        ok &= err <= tolerance;
                     }
                 }
                 long moved = dev.bytes(LinkClass.INTRA_MACHINE) + dev.bytes(LinkClass.INTER_MACHINE) - before;
                 median = measure(dev, plan, x, reps);
-                if (plan.method() == Method.USP && Double.isNaN(uspMs)) {
+                if (plan.method() == Method.USP && (!fp8 || compression.equals("fp8")) && Double.isNaN(uspMs)) {
                     uspMs = median;
                 }
                 double tflops = shape.flops() / (median * 1e-3) / 1e12;
-                rows.add(String.format(Locale.ROOT, "%-44s %10.2e %6s %9.3f %9.1f %8.2f %12d", plan.mesh(), err,
-                        check ? (err <= TOLERANCE ? "ok" : "FAIL") : "-", median, tflops, uspMs / median, moved));
+                rows.add(String.format(Locale.ROOT, "%-44s %10.2e %6s %9.3f %9.1f %8.2f %12d",
+                        plan.mesh() + (fp8 ? " +fp8" : ""), err, check ? (err <= tolerance ? "ok" : "FAIL") : "-", median,
+                        tflops, uspMs / median, moved));
             }
             System.out.printf(Locale.ROOT, "rank %d of %d on GPU %d: %s, %s, one-sided movers push %s pull %s, %s, layer time"
                     + " median of %d (CUDA events) after a warm-up pass over every plan; TFLOP/s = 4*B*H*S^2*D / time, all"
@@ -121,7 +147,7 @@ public final class GpuCheck {
         float[][] x = new float[3][Math.toIntExact(shape.elements())];
         for (float[] t : x) {
             for (int i = 0; i < t.length; i++) {
-                t[i] = HostTransfer.round((float) rnd.nextDouble(-1.7, 1.7), DType.BF16);
+                t[i] = HostTransfer.round((float) rnd.nextDouble(-1.7, 1.7), shape.dtype());
             }
         }
         return x;

@@ -40,8 +40,12 @@ public final class SweepCommand implements Callable<Integer> {
     String topology;
 
     @Option(names = "--links", defaultValue = "none,unlimited,rail-400G,p4de-400G/gpu-of-8,eth-100G",
-            description = "link settings, comma-separated: none (no emulation), a preset, PRESET/gpu-of-N, or GBPS,LATENCY_US,per-gpu|per-machine")
+            description = "link settings, comma-separated: none (no emulation), a preset, PRESET/gpu-of-N, or GBPS,LATENCY_US,per-gpu|per-machine;"
+                    + " a +fp8 suffix carries e4m3 between machines (e.g. rail-400G+fp8)")
     String links;
+
+    @Option(names = "--fp8", description = "also run every emulated link setting with +fp8 (what e4m3 buys at each preset)")
+    boolean fp8;
 
     @Option(names = "--seq", split = ",", description = "sequence lengths S (default: 4096, 8192, 16384 tokens per GPU)")
     List<Integer> seqLens;
@@ -88,7 +92,15 @@ public final class SweepCommand implements Callable<Integer> {
     /** The configuration the options describe. */
     public SweepPlan.Config config() {
         Topology topo = SweepRank.topology(topology);
-        return new SweepPlan.Config(topo, SweepPlan.LinkSetting.parseList(links),
+        List<SweepPlan.LinkSetting> settings = new java.util.ArrayList<>(SweepPlan.LinkSetting.parseList(links));
+        if (fp8) {
+            for (SweepPlan.LinkSetting l : List.copyOf(settings)) {
+                if (l.emulated() && l.compression() == org.streamfusion.LinkCompression.NONE) {
+                    settings.add(new SweepPlan.LinkSetting(l.spec() + SweepPlan.LinkSetting.FP8));
+                }
+            }
+        }
+        return new SweepPlan.Config(topo, settings,
                 seqLens == null ? SweepPlan.Config.defaultSeqLens(topo) : seqLens, headDims, batches, heads, methods);
     }
 
@@ -127,7 +139,7 @@ public final class SweepCommand implements Callable<Integer> {
         Files.deleteIfExists(rankResults);
         List<String> jvmArgs = new ArrayList<>(List.of("--enable-native-access=ALL-UNNAMED", "-Xss2m"));
         if (link.emulated()) {
-            jvmArgs.add("-D" + EMULATED_LINK_PROPERTY + "=" + link.spec());
+            jvmArgs.add("-D" + EMULATED_LINK_PROPERTY + "=" + link.linkSpec());
         }
         console.println("sweep: link " + link.label() + ": " + rows.size() + " rows on " + topo.worldSize() + " GPUs");
         Launcher.Options o = new Launcher.Options(topo.worldSize(), 1, 0, "127.0.0.1", 0, Duration.ofSeconds(5), jvmArgs,

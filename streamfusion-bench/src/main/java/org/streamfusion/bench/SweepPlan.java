@@ -8,7 +8,9 @@ import org.streamfusion.CostModel;
 import org.streamfusion.DType;
 import org.streamfusion.InterMachineLink;
 import org.streamfusion.InvalidConfigurationException;
+import org.streamfusion.LinkCompression;
 import org.streamfusion.Method;
+import org.streamfusion.Plan;
 import org.streamfusion.Planner;
 import org.streamfusion.Topology;
 
@@ -18,24 +20,45 @@ import org.streamfusion.Topology;
  * by link setting, because the emulated link is a JVM property of the ranks: one launch per setting.
  */
 public final class SweepPlan {
-    /** {@code none} = no emulation (the logical machines talk over NVLink); else an {@link InterMachineLink#parse} spec. */
+    /**
+     * {@code none} = no emulation (the logical machines talk over NVLink); else an {@link InterMachineLink#parse}
+     * spec. A {@value #FP8} suffix runs the setting's layers with e4m3 on their inter-machine transfers
+     * ({@link LinkCompression#FP8_E4M3}).
+     */
     public record LinkSetting(String spec) {
         public static final String NONE = "none";
+        public static final String FP8 = "+fp8";
 
         public LinkSetting {
             spec = spec.trim();
-            if (!spec.equalsIgnoreCase(NONE)) {
-                InterMachineLink.parse(spec); // fails here, naming the forms, rather than on the GPUs
+            String link = link(spec);
+            if (!link.equalsIgnoreCase(NONE)) {
+                InterMachineLink.parse(link); // fails here, naming the forms, rather than on the GPUs
             }
         }
 
-        public boolean emulated() {
-            return !spec.equalsIgnoreCase(NONE);
+        private static String link(String spec) {
+            return spec.toLowerCase(Locale.ROOT).endsWith(FP8) ? spec.substring(0, spec.length() - FP8.length()).trim() : spec;
         }
 
-        /** How outputs name it: the link's own name, or {@code none}. */
+        /** The emulated link's spec, without the compression suffix. */
+        public String linkSpec() {
+            return link(spec);
+        }
+
+        /** What the setting's inter-machine transfers carry. */
+        public LinkCompression compression() {
+            return linkSpec().equals(spec) ? LinkCompression.NONE : LinkCompression.FP8_E4M3;
+        }
+
+        public boolean emulated() {
+            return !linkSpec().equalsIgnoreCase(NONE);
+        }
+
+        /** How outputs name it: the link's own name, or {@code none}; then {@value #FP8} when compressed. */
         public String label() {
-            return emulated() ? InterMachineLink.parse(spec).name() : NONE;
+            return (emulated() ? InterMachineLink.parse(linkSpec()).name() : NONE)
+                    + (compression() == LinkCompression.NONE ? "" : FP8);
         }
 
         /**
@@ -46,7 +69,7 @@ public final class SweepPlan {
             if (!emulated()) {
                 return model.sameHostLink();
             }
-            InterMachineLink link = InterMachineLink.parse(spec);
+            InterMachineLink link = InterMachineLink.parse(linkSpec());
             if (link.perGpuBytesPerSecond(gpusPerMachine) >= model.intraBytesPerSecond()) {
                 return new InterMachineLink(link.name() + " (bounded by NVLink)", model.intraBytesPerSecond(),
                         link.latencySeconds(), InterMachineLink.Nics.PER_GPU);
@@ -107,7 +130,10 @@ public final class SweepPlan {
         }
     }
 
-    /** One layer to measure: its global position, link setting, mesh and predicted milliseconds. */
+    /**
+     * One layer to measure: its global position, link setting (with its compression), mesh and predicted
+     * milliseconds.
+     */
     public record Row(int index, int total, LinkSetting link, Method method, int t, int u, int r, int batch, int seqLen,
             int heads, int headDim, double predictedMs) {
         /** {@code USP(u=2 r=1)}: the method and the degrees it has. */
@@ -137,7 +163,7 @@ public final class SweepPlan {
 
     /** Every row, grouped by link setting in the order given, numbered from 1. */
     public static List<Row> rows(Config c) {
-        record Pending(LinkSetting link, Planner.Candidate candidate) {
+        record Pending(LinkSetting link, Planner.Candidate candidate, double predictedMs) {
         }
         List<Pending> pending = new ArrayList<>();
         for (LinkSetting link : c.links()) {
@@ -149,9 +175,18 @@ public final class SweepPlan {
                         AttentionShape shape = AttentionShape.of(b, s, c.heads(), d, DType.BF16);
                         for (Method m : c.methods()) {
                             for (Planner.Candidate cand : planner.enumerate(shape, c.topology(), m)) {
-                                if (cand.valid()) {
-                                    pending.add(new Pending(link, cand));
+                                if (!cand.valid()) {
+                                    continue;
                                 }
+                                Plan plan = cand.plan();
+                                if (link.compression() != LinkCompression.NONE) {
+                                    try {
+                                        plan = plan.withInterMachine(link.compression());
+                                    } catch (InvalidConfigurationException refused) {
+                                        continue; // a STREAMFUSION mesh whose groups span machines
+                                    }
+                                }
+                                pending.add(new Pending(link, cand, planner.model().estimate(plan).seconds() * 1e3));
                             }
                         }
                     }
@@ -163,7 +198,7 @@ public final class SweepPlan {
             Planner.Candidate k = p.candidate();
             AttentionShape s = k.plan().shape();
             rows.add(new Row(rows.size() + 1, pending.size(), p.link(), k.method(), k.t(), k.u(), k.r(), s.batch(), s.seqLen(),
-                    s.heads(), s.headDim(), k.estimate().seconds() * 1e3));
+                    s.heads(), s.headDim(), p.predictedMs()));
         }
         return rows;
     }

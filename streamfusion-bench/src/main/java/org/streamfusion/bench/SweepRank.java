@@ -64,7 +64,8 @@ public final class SweepRank {
                         io = dev.newArena();
                         x = LayerTiming.seededShard(io, held, topo.worldSize(), env.rank());
                     }
-                    Plan plan = Plan.of(held, DeviceMesh.of(topo, row.method(), row.t(), row.u(), row.r()));
+                    Plan plan = Plan.of(held, DeviceMesh.of(topo, row.method(), row.t(), row.u(), row.r()))
+                            .withInterMachine(row.link().compression());
                     LayerTiming.Timing timing = LayerTiming.measure(dev, plan, x, warmup, reps);
                     if (env.rank() == 0) {
                         System.out.printf(Locale.ROOT, "%s ... %.2f ms (p10 %.2f, p90 %.2f; predicted %.2f)%n", row.describe(),

@@ -60,6 +60,33 @@ class GpuAttentionTest {
         }
     }
 
+    /** The caller's memory and stream on one GPU or two; every misuse refused (docs/embedding.md). */
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"BF16", "F16"})
+    void aLayerRunsOnTheCallersMemoryAndStreamAndMisuseIsRefused(String dtype) {
+        assumeTrue(CudaRuntime.isAvailable(), "no GPU");
+        int n = Math.min(CudaRuntime.deviceCount(), 2);
+        Launcher.Result r = launch(n, CallerTensorsCheck.class.getName(), String.valueOf(1024 * n), "8", "128", dtype);
+        assertEquals(0, r.exitCode(), r.failure());
+        for (int rank = 0; rank < n; rank++) {
+            assertTrue(r.failure().contains("[rank " + rank + "] PASS rank " + rank), r.failure());
+        }
+    }
+
+    /** e4m3 between the two logical machines: within GpuCheck.FP8_TOLERANCE of float64 on every mesh that carries it. */
+    @Test
+    void fp8BetweenMachinesStaysWithinItsToleranceOnEveryMeshThatCarriesIt() {
+        int n = gpus();
+        String topo = n == 4 ? "2x2" : "2x1";
+        Launcher.Result r = launch(n, GpuCheck.class.getName(), topo, String.valueOf(512 * n), "8", "64", "3", "check",
+                "fp8");
+        assertEquals(0, r.exitCode(), r.failure());
+        for (int rank = 0; rank < n; rank++) {
+            assertTrue(r.failure().contains("[rank " + rank + "] PASS rank " + rank), r.failure());
+        }
+        assertTrue(r.failure().contains("+fp8"), r.failure());
+    }
+
     @ParameterizedTest
     @EnumSource(GpuOptions.OneSidedMover.class)
     void ringSendRecvGatherPullTeamsOfTwoAndBarrierAllMoveExactBytesAcrossProcesses(GpuOptions.OneSidedMover mover) {

@@ -17,6 +17,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.Test;
 import org.streamfusion.DeviceMesh;
 import org.streamfusion.InvalidConfigurationException;
+import org.streamfusion.LinkCompression;
 import org.streamfusion.Method;
 import org.streamfusion.Plan;
 import org.streamfusion.Planner;
@@ -105,5 +106,39 @@ class SweepPlanTest {
                 "none,p4de-400G/gpu-of-8"), List.of(16384), List.of(128), List.of(1), 24, ALL)).size();
         assertTrue(text.contains(rows + "/" + rows + " "), text);
         assertTrue(text.contains("p4de-400G/gpu-of-8") && text.contains("STREAMFUSION(t=2"), text);
+    }
+
+    @Test
+    void aFp8SettingRunsEveryMeshThatCanCarryItNeverPredictedSlower() {
+        SweepPlan.Config c = new SweepPlan.Config(Topology.of(2, 1), SweepPlan.LinkSetting.parseList(
+                "eth-100G,eth-100G+fp8,12.5,10,per-gpu+fp8"), List.of(65536), List.of(128), List.of(1), 24, ALL);
+        List<SweepPlan.LinkSetting> links = c.links();
+        assertEquals(List.of(LinkCompression.NONE, LinkCompression.FP8_E4M3, LinkCompression.FP8_E4M3),
+                links.stream().map(SweepPlan.LinkSetting::compression).toList());
+        assertEquals("eth-100G+fp8", links.get(1).label());
+        assertEquals("eth-100G", links.get(1).linkSpec());
+        assertEquals("12.5,10,per-gpu", links.get(2).linkSpec());
+        List<SweepPlan.Row> rows = SweepPlan.rows(c);
+        Set<String> compressed = rows.stream().filter(r -> r.link().equals(links.get(1))).map(SweepPlan.Row::mesh)
+                .collect(Collectors.toSet());
+        // STREAMFUSION compresses only its torus: the t=1 meshes, whose groups span the two machines, are not run
+        assertTrue(compressed.contains("STREAMFUSION(t=2 u'=1 r=1)") && !compressed.contains("STREAMFUSION(t=1 u'=2 r=1)")
+                && !compressed.contains("STREAMFUSION(t=1 u'=1 r=2)") && compressed.size() == 8, compressed.toString());
+        for (SweepPlan.Row fp8 : rows.stream().filter(r -> r.link().equals(links.get(1))).toList()) {
+            SweepPlan.Row exact = rows.stream().filter(r -> r.link().equals(links.get(0)) && r.mesh().equals(fp8.mesh()))
+                    .findFirst().orElseThrow();
+            // never slower; strictly faster where the all-to-all is exposed (a ring hides its bytes under compute here)
+            boolean exposed = fp8.method() == Method.ULYSSES || fp8.method() == Method.TAS;
+            assertTrue(exposed ? fp8.predictedMs() < exact.predictedMs() : fp8.predictedMs() <= exact.predictedMs(),
+                    fp8.mesh() + ": " + fp8.predictedMs() + " ms with fp8, " + exact.predictedMs() + " without");
+        }
+    }
+
+    @Test
+    void theFp8OptionAddsAnFp8TwinOfEveryEmulatedSetting() {
+        SweepCommand cmd = new SweepCommand(new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8), "");
+        new picocli.CommandLine(cmd).parseArgs("--links", "none,rail-400G,eth-100G+fp8", "--fp8");
+        assertEquals(List.of("none", "rail-400G", "eth-100G+fp8", "rail-400G+fp8"),
+                cmd.config().links().stream().map(SweepPlan.LinkSetting::spec).toList());
     }
 }

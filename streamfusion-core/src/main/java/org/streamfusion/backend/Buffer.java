@@ -20,6 +20,9 @@ public sealed interface Buffer permits org.streamfusion.cpu.CpuBuffer, org.strea
 
     Buffer slice(long offset, long length);
 
+    /** Whether this buffer and {@code other} share a byte of memory (buffers of different backends never do). */
+    boolean overlaps(Buffer other);
+
     default long byteSize() {
         return length() * dtype().bytes();
     }

@@ -103,4 +103,14 @@ public final class CpuBuffer implements Buffer {
     static CpuBuffer of(Buffer b, String argument) {
         return org.streamfusion.WrongBackendException.require(CpuBuffer.class, b, argument);
     }
+
+    @Override
+    public boolean overlaps(org.streamfusion.backend.Buffer other) {
+        if (!(other instanceof CpuBuffer o)) {
+            return false;
+        }
+        long a = segment.address();
+        long b = o.segment.address();
+        return a < b + o.segment.byteSize() && b < a + segment.byteSize() && segment.byteSize() > 0 && o.segment.byteSize() > 0;
+    }
 }

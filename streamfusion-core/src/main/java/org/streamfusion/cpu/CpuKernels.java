@@ -1,8 +1,11 @@
 package org.streamfusion.cpu;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.List;
+import org.streamfusion.backend.Buffer;
 import org.streamfusion.spi.AttentionState;
+import org.streamfusion.spi.Fp8Wire;
 import org.streamfusion.spi.KvChunk;
 import org.streamfusion.spi.Kernels;
 import org.streamfusion.spi.QChunk;
@@ -212,6 +215,54 @@ final class CpuKernels implements Kernels {
                         read(src, b, r, h, row);
                         write(dst, b, r, h, row);
                     }
+                }
+            }
+        });
+    }
+
+    @Override
+    public void quantizeFp8(Buffer src, Buffer wire, int block, Stream stream) {
+        CpuBuffer s = CpuBuffer.of(src, "the fp8 quantize's source buffer");
+        CpuBuffer w = CpuBuffer.of(wire, "the fp8 wire buffer");
+        long n = s.length();
+        Fp8Wire.check(n, block);
+        Fp8Wire.checkPair(s, w, block);
+        CpuStream.of(stream).enqueue("fp8 quantize", () -> {
+            MemorySegment in = s.segment();
+            MemorySegment out = w.segment();
+            long scales = Fp8Wire.scalesOffset(n);
+            for (long b = 0; b < n / block; b++) {
+                float amax = 0f;
+                for (long i = b * block; i < (b + 1) * block; i++) {
+                    float x = in.getAtIndex(CpuBuffer.F32, i);
+                    if (Float.isFinite(x)) {
+                        amax = Math.max(amax, Math.abs(x));
+                    }
+                }
+                float scale = Fp8Wire.scale(amax);
+                out.set(ValueLayout.JAVA_FLOAT, scales + 4 * b, scale);
+                for (long i = b * block; i < (b + 1) * block; i++) {
+                    out.set(ValueLayout.JAVA_BYTE, i, Fp8Wire.encode(in.getAtIndex(CpuBuffer.F32, i) / scale));
+                }
+            }
+        });
+    }
+
+    @Override
+    public void dequantizeFp8(Buffer wire, Buffer dst, int block, Stream stream) {
+        CpuBuffer w = CpuBuffer.of(wire, "the fp8 wire buffer");
+        CpuBuffer d = CpuBuffer.of(dst, "the fp8 dequantize's destination buffer");
+        long n = d.length();
+        Fp8Wire.check(n, block);
+        Fp8Wire.checkPair(d, w, block);
+        CpuStream.of(stream).enqueue("fp8 dequantize", () -> {
+            MemorySegment in = w.segment();
+            MemorySegment out = d.segment();
+            long scales = Fp8Wire.scalesOffset(n);
+            for (long b = 0; b < n / block; b++) {
+                float scale = in.get(ValueLayout.JAVA_FLOAT, scales + 4 * b);
+                for (long i = b * block; i < (b + 1) * block; i++) {
+                    out.setAtIndex(CpuBuffer.F32, i, Fp8Wire.decode(in.get(ValueLayout.JAVA_BYTE, i)) * scale);
                 }
             }
         });

@@ -5,6 +5,7 @@ import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
 import org.streamfusion.DType;
+import org.streamfusion.InvalidConfigurationException;
 import org.streamfusion.ProcessGroup;
 import org.streamfusion.Topology;
 import org.streamfusion.backend.Buffer;
@@ -15,12 +16,15 @@ import org.streamfusion.spi.Kernels;
 import org.streamfusion.spi.RankBackend;
 import org.streamfusion.spi.StatePrecision;
 import org.streamfusion.backend.Stream;
+import org.streamfusion.backend.TensorView;
 import org.streamfusion.spi.Team;
 import org.streamfusion.spi.TransferChecks;
 
 /** One in-process rank of a {@link CpuWorld}. */
 @SuppressWarnings("exports") // RankBackend is the library's inside; callers hold it as a RankDevice
 public final class CpuRankDevice implements RankBackend {
+    /** Never started: only asks whether a segment may be used off its creating thread. */
+    private static final Thread ANOTHER_THREAD = Thread.ofVirtual().unstarted(() -> { });
     private final CpuFabric fabric;
     private final int rank;
     private final String threadPrefix;
@@ -80,6 +84,55 @@ public final class CpuRankDevice implements RankBackend {
         CpuArena a = new CpuArena();
         arenas.add(a);
         return a;
+    }
+
+    /**
+     * The caller's host memory (native, fp32) as a packed {@code [B, S_local, H, D]} tensor, without a copy: the
+     * CPU form of {@code CudaRankDevice.wrap} (docs/embedding.md). The caller keeps the memory alive while a layer
+     * that uses it can run.
+     *
+     * @throws org.streamfusion.InvalidConfigurationException naming the value and the rule
+     */
+    public TensorView wrap(MemorySegment memory, int batch, int rows, int heads, int dim) {
+        long rowStride = (long) heads * dim;
+        return wrap(memory, batch, rows, heads, dim, rowStride * rows, rowStride, dim);
+    }
+
+    /** The same with the caller's strides, in elements ({@code D} contiguous). */
+    public TensorView wrap(MemorySegment memory, int batch, int rows, int heads, int dim, long batchStride,
+            long rowStride, long headStride) {
+        if (memory == null) {
+            throw new InvalidConfigurationException("memory=null", "a caller's tensor is a segment of native memory");
+        }
+        if (!memory.isNative()) {
+            throw new InvalidConfigurationException("a heap segment (" + memory + ")",
+                    "a caller's tensor on the CPU backend is native memory (an Arena's)");
+        }
+        if (!memory.isAccessibleBy(ANOTHER_THREAD)) {
+            throw new InvalidConfigurationException("a segment confined to thread " + Thread.currentThread().getName(),
+                    "a caller's tensor on the CPU backend is shared memory (Arena.ofShared, ofAuto or global): its"
+                    + " streams are threads");
+        }
+        if (batch <= 0 || rows <= 0 || heads <= 0 || dim <= 0) {
+            throw new InvalidConfigurationException("shape [" + batch + ", " + rows + ", " + heads + ", " + dim + "]",
+                    "every extent of [B, S_local, H, D] is positive");
+        }
+        if (memory.address() % Float.BYTES != 0) {
+            throw new InvalidConfigurationException("address 0x" + Long.toHexString(memory.address())
+                    + " is not 4-byte aligned", "a caller's fp32 tensor starts on a 4-byte boundary");
+        }
+        if (batchStride < 0 || rowStride < 0 || headStride < dim) {
+            throw new InvalidConfigurationException("strides (" + batchStride + ", " + rowStride + ", " + headStride
+                    + ") for D=" + dim, "strides are non-negative and the head stride is at least D");
+        }
+        long extent = (batch - 1L) * batchStride + (rows - 1L) * rowStride + (heads - 1L) * headStride + dim;
+        if (extent * Float.BYTES > memory.byteSize()) {
+            throw new InvalidConfigurationException("a [" + batch + ", " + rows + ", " + heads + ", " + dim
+                    + "] F32 view needs " + extent * Float.BYTES + " bytes; the memory has " + memory.byteSize(),
+                    "the tensor fits its memory");
+        }
+        CpuBuffer base = new CpuBuffer(memory.asSlice(0, extent * Float.BYTES), DType.F32, rank, -1, 0);
+        return new TensorView(base, batch, rows, heads, dim, batchStride, rowStride, headStride);
     }
 
     /** Arenas still open (leak checks). A closed arena leaves the list, so a long-lived rank holds nothing of it. */

@@ -64,4 +64,14 @@ public final class CudaBuffer implements Buffer {
         return "CudaBuffer[0x" + Long.toHexString(segment.address()) + ", " + length() + " x " + dtype
                 + (symmetric != null ? ", symmetric" : "") + "]";
     }
+
+    @Override
+    public boolean overlaps(org.streamfusion.backend.Buffer other) {
+        if (!(other instanceof CudaBuffer o)) {
+            return false;
+        }
+        long a = segment.address();
+        long b = o.segment.address();
+        return a < b + o.segment.byteSize() && b < a + segment.byteSize() && segment.byteSize() > 0 && o.segment.byteSize() > 0;
+    }
 }

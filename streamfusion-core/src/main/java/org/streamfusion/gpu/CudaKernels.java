@@ -56,6 +56,26 @@ final class CudaKernels implements Kernels {
                 WrongBackendException.require(CudaStreamHandle.class, stream, "stream of copy").cuda());
     }
 
+    @Override
+    public void quantizeFp8(Buffer src, Buffer wire, int block, Stream stream) {
+        CudaBuffer s = cudaBuffer(src, "src of fp8 quantize");
+        CudaBuffer w = cudaBuffer(wire, "wire of fp8 quantize");
+        org.streamfusion.spi.Fp8Wire.checkPair(s, w, block);
+        CudaStreamHandle h = WrongBackendException.require(CudaStreamHandle.class, stream, "stream of fp8 quantize");
+        SfKernels.fp8Quantize(s.segment(), type(s.dtype()), w.segment(), s.length(), block, h.cuda());
+        h.enqueued("fp8 quantize");
+    }
+
+    @Override
+    public void dequantizeFp8(Buffer wire, Buffer dst, int block, Stream stream) {
+        CudaBuffer w = cudaBuffer(wire, "wire of fp8 dequantize");
+        CudaBuffer d = cudaBuffer(dst, "dst of fp8 dequantize");
+        org.streamfusion.spi.Fp8Wire.checkPair(d, w, block);
+        CudaStreamHandle h = WrongBackendException.require(CudaStreamHandle.class, stream, "stream of fp8 dequantize");
+        SfKernels.fp8Dequantize(w.segment(), d.segment(), type(d.dtype()), d.length(), block, h.cuda());
+        h.enqueued("fp8 dequantize");
+    }
+
     private static SfKernels.View view(TensorView v, String argument) {
         return new SfKernels.View(cudaBuffer(v.base(), argument).segment(), v.batch(), v.rows(), v.heads(),
                 v.batchStride(), v.rowStride(), v.headStride());

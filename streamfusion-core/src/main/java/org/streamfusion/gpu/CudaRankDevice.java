@@ -9,6 +9,8 @@ import org.streamfusion.LinkClass;
 import org.streamfusion.Topology;
 import org.streamfusion.spi.Communicator;
 import org.streamfusion.backend.DeviceArena;
+import org.streamfusion.backend.Stream;
+import org.streamfusion.backend.TensorView;
 import org.streamfusion.spi.Kernels;
 import org.streamfusion.spi.RankBackend;
 import org.streamfusion.cuda.CudaRuntime;
@@ -36,6 +38,8 @@ public final class CudaRankDevice implements RankBackend, AutoCloseable {
     /** Present when {@link GpuOptions#emulatedLink()} is. */
     private final Optional<EmulatedLinkClocks> links;
     private final List<GpuArena> arenas = new ArrayList<>();
+    /** Callers' streams by handle, each wrapped once and released with the device. */
+    private final java.util.Map<Long, CudaStreamHandle> callerStreams = new java.util.HashMap<>();
     private boolean closed;
 
     private CudaRankDevice(CudaJoin join, Topology topology, GpuOptions options) {
@@ -125,6 +129,58 @@ public final class CudaRankDevice implements RankBackend, AutoCloseable {
     }
 
     /**
+     * The caller's device memory as a packed {@code [B, S_local, H, D]} tensor, without a copy (docs/embedding.md).
+     * The caller keeps the memory alive while a layer that uses it can run.
+     *
+     * @throws org.streamfusion.InvalidConfigurationException naming the value and the rule: memory on another
+     *         device or on the host, an address not 16-byte aligned, a dtype other than BF16 or F16, memory too
+     *         small for the shape
+     */
+    public TensorView wrap(java.lang.foreign.MemorySegment memory, DType dtype, int batch, int rows, int heads, int dim) {
+        long headStride = dim;
+        long rowStride = headStride * heads;
+        return wrap(memory, dtype, batch, rows, heads, dim, rowStride * rows, rowStride, headStride);
+    }
+
+    /**
+     * The same with the caller's strides, in elements ({@code D} contiguous): for instance one of Q, K, V in a
+     * fused {@code [B, S, 3, H, D]} tensor. Strides must be multiples of 8 elements.
+     */
+    public TensorView wrap(java.lang.foreign.MemorySegment memory, DType dtype, int batch, int rows, int heads, int dim,
+            long batchStride, long rowStride, long headStride) {
+        CudaRuntime.setDevice(join.device());
+        return CallerMemory.wrap(memory, dtype, join.device(), join.rank(), batch, rows, heads, dim, batchStride,
+                rowStride, headStride);
+    }
+
+    /**
+     * The caller's {@code cudaStream_t} (its address) as a {@link Stream} to pass to
+     * {@link org.streamfusion.DistributedAttention#forward(TensorView, TensorView, TensorView, TensorView, Stream)}:
+     * used, never destroyed. Wrapping the same stream again gives the same object.
+     *
+     * @throws org.streamfusion.InvalidConfigurationException if the stream belongs to another device
+     */
+    public synchronized Stream wrapStream(java.lang.foreign.MemorySegment cudaStream) {
+        if (closed) {
+            throw new IllegalStateException("rank device is closed");
+        }
+        if (cudaStream == null) {
+            throw new org.streamfusion.InvalidConfigurationException("cudaStream=null",
+                    "a caller's stream is a cudaStream_t address (NULL for the legacy default stream)");
+        }
+        CudaRuntime.setDevice(join.device());
+        int device = CudaRuntime.streamDevice(cudaStream);
+        if (device != join.device()) {
+            throw new org.streamfusion.InvalidConfigurationException("stream 0x" + Long.toHexString(cudaStream.address())
+                    + " belongs to device " + device + ", rank " + join.rank() + " runs on device " + join.device(),
+                    "a caller's stream is on its rank's GPU");
+        }
+        return callerStreams.computeIfAbsent(cudaStream.address(), a -> new CudaStreamHandle("caller",
+                org.streamfusion.cuda.CudaStream.borrow(cudaStream), join.rank(), options.timeout(),
+                join::checkAsyncErrors, join::markFailed));
+    }
+
+    /**
      * Bytes of this rank's ScatterPush and GatherPull moved by {@code mover} since it joined: a PE without
      * an NVLink mapping goes to the copy engines (NVSHMEM's own put or get) whatever the option says.
      */
@@ -153,6 +209,10 @@ public final class CudaRankDevice implements RankBackend, AutoCloseable {
             teardown.attempt(a::close);
         }
         communicator.closeTeams(teardown);
+        for (CudaStreamHandle s : callerStreams.values()) {
+            teardown.attempt(s::close); // its event only: a caller's stream is the caller's
+        }
+        callerStreams.clear();
         sideStreams.close(teardown);
         links.ifPresent(l -> l.close(teardown, !join.failed() && !teardown.hasErrors()));
         join.leave(teardown);

@@ -21,6 +21,13 @@ abstract class ScheduledAttention implements DistributedAttention {
     protected final Stream compute;
     protected final Stream ringStream;
     protected final Stream commStream;
+    /** The inter-machine e4m3 links; {@code null} when the plan is exact or has one machine. */
+    protected final Fp8Links fp8;
+    /** The device's communicator, or the same behind {@link Fp8Communicator} when {@link #fp8} is present. */
+    protected final Communicator comm;
+    /** Join a caller's stream: the layer starts after {@link #callerReady}, the caller waits for {@link #layerDone}. */
+    private final org.streamfusion.backend.Event callerReady;
+    private final org.streamfusion.backend.Event layerDone;
     private boolean closed;
 
     ScheduledAttention(Plan plan, RankBackend device) {
@@ -31,6 +38,10 @@ abstract class ScheduledAttention implements DistributedAttention {
             compute = arena.createStream("compute");
             ringStream = arena.createStream(Communicator.RING_LANE);
             commStream = arena.createStream("comm");
+            fp8 = Fp8Links.of(plan, device, arena);
+            comm = fp8 == null ? device.communicator() : new Fp8Communicator(device.communicator(), fp8);
+            callerReady = arena.createEvent();
+            layerDone = arena.createEvent();
         } catch (RuntimeException e) {
             arena.close();
             throw e;
@@ -53,11 +64,31 @@ abstract class ScheduledAttention implements DistributedAttention {
             throw new IllegalStateException("attention is closed");
         }
         DistributedAttention.checkShards(plan, q, k, v, o);
+        if (comm instanceof Fp8Communicator f) {
+            f.beginLayer();
+        }
         enqueue(q, k, v, o);
     }
 
     /** Enqueues one layer; inputs are ready on {@link #compute}, and {@code o} must be ready on it after. */
     protected abstract void enqueue(TensorView q, TensorView k, TensorView v, TensorView o);
+
+    @Override
+    public final void forward(TensorView q, TensorView k, TensorView v, TensorView o, Stream caller) {
+        if (caller == null) {
+            throw new org.streamfusion.InvalidConfigurationException("caller=null",
+                    "the caller's stream is given (forward(q, k, v, o) runs on the layer's own)");
+        }
+        if (closed) {
+            throw new IllegalStateException("attention is closed");
+        }
+        DistributedAttention.checkShards(plan, q, k, v, o);
+        caller.record(callerReady, plan.method() + " caller's inputs");
+        compute.waitFor(callerReady);
+        forward(q, k, v, o);
+        compute.record(layerDone, plan.method() + " layer done");
+        caller.waitFor(layerDone);
+    }
 
     @Override
     public final void close() {

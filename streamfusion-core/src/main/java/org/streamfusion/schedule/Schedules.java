@@ -17,7 +17,7 @@ public final class Schedules {
         return switch (plan.method()) {
             case ULYSSES, RING, USP, TAS -> new UlyssesRingAttention(plan, device);
             case TORUS_TWO_SIDED -> new TorusAttention(plan, device,
-                    (at, comm, commStream, ringStream) -> new TwoSidedTorus(at, comm, commStream));
+                    c -> new TwoSidedTorus(c.at(), c.comm(), c.commStream()));
             case STREAMFUSION -> new TorusAttention(plan, device, OneSidedTorus::new);
         };
     }

@@ -28,7 +28,7 @@ import org.streamfusion.spi.RankBackend;
 final class TorusAttention extends ScheduledAttention {
     /** Makes the transport once the schedule's streams exist. */
     interface TransportFactory {
-        TorusTransport create(TorusPosition at, Communicator comm, Stream commStream, Stream ringStream);
+        TorusTransport create(TorusTransport.Context context);
     }
 
     private static final String TENSORS = "QKV";
@@ -64,7 +64,9 @@ final class TorusAttention extends ScheduledAttention {
         int rows = plan.localSeqLen();
         DType dtype = device.storageType(shape.dtype());
         try {
-            transport = transports.create(at, device.communicator(), commStream, ringStream);
+            long chunkElements = (long) shape.batch() * rows * headsPerChunk * shape.headDim();
+            transport = transports.create(new TorusTransport.Context(at, comm, commStream, ringStream, fp8,
+                    chunkElements));
             boolean symmetric = transport.symmetricWorkspace();
             packed = Chunks.allocate(arena, false, dtype, u * t, shape.batch(), rows, headsPerChunk, shape.headDim());
             for (int tensor = 0; tensor < 3; tensor++) {
@@ -110,7 +112,7 @@ final class TorusAttention extends ScheduledAttention {
         TensorView[] inputs = {q, k, v};
         for (int tensor = 0; tensor < 3; tensor++) {
             packHeadGroups(inputs[tensor]);
-            transport.scatterIntraMachine(packed, afterScatter.get(tensor),
+            transport.scatterIntraMachine(tensor, packed, afterScatter.get(tensor),
                     name + " step 1 intra-machine " + TENSORS.charAt(tensor));
         }
         transport.intraMachineComplete(name + " step 1 BarrierAll");
@@ -119,12 +121,12 @@ final class TorusAttention extends ScheduledAttention {
         // 2. Every torus transfer at once, in the order the stages consume them.
         for (int shift = 1; shift < t; shift++) {
             String step = name + " step 2 torus Q stage " + shift;
-            transport.torusShift(shift, afterScatter.subList(0, 1), pulled.subList(0, 1), step);
+            transport.torusShift(shift, 0, afterScatter.subList(0, 1), pulled.subList(0, 1), step);
             commStream.record(queryArrived[at.torusIndexAfter(shift)], step);
         }
         for (int shift = 1; shift < t; shift++) {
             String step = name + " step 2 torus KV stage " + shift;
-            transport.torusShift(shift, afterScatter.subList(1, 3), pulled.subList(1, 3), step);
+            transport.torusShift(shift, 1, afterScatter.subList(1, 3), pulled.subList(1, 3), step);
             commStream.record(keyValueArrived[at.torusIndexAfter(shift)], step);
         }
 
@@ -171,7 +173,7 @@ final class TorusAttention extends ScheduledAttention {
         ringStream.record(ringDone, name + " ring done");
         commStream.waitFor(computeDone);
         commStream.waitFor(ringDone);
-        transport.outputsHome(name + " step 6 BarrierAll");
+        transport.outputsHome(outputsHome, name + " step 6 BarrierAll");
         for (int member = 0; member < at.ulyssesDegree(); member++) {
             for (int headGroup = 0; headGroup < t; headGroup++) {
                 device.kernels().copy(outputsHome.chunk(member * t + headGroup), headGroup(o, member, headGroup),

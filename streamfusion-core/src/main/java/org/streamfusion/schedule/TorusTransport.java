@@ -2,7 +2,9 @@ package org.streamfusion.schedule;
 
 import java.util.List;
 import org.streamfusion.backend.Event;
+import org.streamfusion.backend.Stream;
 import org.streamfusion.spi.Chunks;
+import org.streamfusion.spi.Communicator;
 
 /**
  * How Torus attention's bytes move: the seam between the schedule's stages and the transport
@@ -15,6 +17,14 @@ import org.streamfusion.spi.Chunks;
  * {@code (c, a, b)}; {@code ORet[a'*t + l']} holds this GPU's tokens, heads {@code H_{a',l'}}.
  */
 interface TorusTransport {
+    /**
+     * What a transport is made from, once the schedule's streams exist. {@code fp8} is {@code null} unless
+     * the plan compresses inter-machine transfers; every chunk of the workspace holds {@code chunkElements}.
+     */
+    record Context(TorusPosition at, Communicator comm, Stream commStream, Stream ringStream, Fp8Links fp8,
+            long chunkElements) {
+    }
+
     /** "SFU" or "TORUS2": the prefix of every step name. */
     String name();
 
@@ -25,19 +35,20 @@ interface TorusTransport {
     RingTransport ring();
 
     /**
-     * Step 1 for one tensor: {@code packed[a'*t + s]} (heads {@code H_{a',s}} of this GPU's tokens) goes to
+     * Step 1 for tensor {@code tensor} (0 = Q, 1 = K, 2 = V): {@code packed[a'*t + s]} (heads {@code H_{a',s}} of this GPU's tokens) goes to
      * {@code X1[s*u' + a]} of intra-machine member {@code a'}.
      */
-    void scatterIntraMachine(Chunks packed, Chunks x1, String step);
+    void scatterIntraMachine(int tensor, Chunks packed, Chunks x1, String step);
 
     /** After step 1 for Q, K and V: every GPU's X1 is complete and peers may read it. */
     void intraMachineComplete(String step);
 
     /**
      * Step 2, torus stage {@code shift}: torus chunk {@code c = (l + shift) mod t} of each tensor, heads
-     * {@code H_{a,l}}, from GPU {@code (c, a, b)}'s X1 into {@code T[c*u' ..]}.
+     * {@code H_{a,l}}, from GPU {@code (c, a, b)}'s X1 into {@code T[c*u' ..]}; {@code x1.get(i)} is tensor
+     * {@code firstTensor + i}.
      */
-    void torusShift(int shift, List<Chunks> x1, List<Chunks> pulled, String step);
+    void torusShift(int shift, int firstTensor, List<Chunks> x1, List<Chunks> pulled, String step);
 
     /** On the ring stream, before a Pull KV stage: every ring member's pulled chunk is complete. */
     void ringBlocksReady(String step);
@@ -48,6 +59,6 @@ interface TorusTransport {
      */
     void pushOutputs(List<Integer> order, List<Event> finished, List<Chunks> out, Chunks outputsHome, String step);
 
-    /** Step 6: every O chunk that another GPU pushed here has arrived. */
-    void outputsHome(String step);
+    /** Step 6: every O chunk that another GPU pushed here has arrived in {@code outputsHome}. */
+    void outputsHome(Chunks outputsHome, String step);
 }

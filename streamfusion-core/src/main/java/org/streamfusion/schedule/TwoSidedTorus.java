@@ -10,7 +10,8 @@ import org.streamfusion.spi.Communicator.Transfer;
 
 /**
  * TORUS_TWO_SIDED's transport: the torus stages on grouped send/recv. A receive completes the data it
- * names, so no barrier is needed where the one-sided form has one.
+ * names, so no barrier is needed where the one-sided form has one. Inter-machine FP8, when the plan asks
+ * for it, is the communicator's ({@link Fp8Communicator}).
  */
 final class TwoSidedTorus implements TorusTransport {
     private final TorusPosition at;
@@ -39,7 +40,7 @@ final class TwoSidedTorus implements TorusTransport {
     }
 
     @Override
-    public void scatterIntraMachine(Chunks packed, Chunks x1, String step) {
+    public void scatterIntraMachine(int tensor, Chunks packed, Chunks x1, String step) {
         int t = at.torusDegree();
         int u = at.ulyssesDegree();
         List<Transfer> sends = new ArrayList<>();
@@ -61,7 +62,7 @@ final class TwoSidedTorus implements TorusTransport {
 
     /** The shift-by-{@code shift} permutation: send our copy of sub-group {@code l - shift}, receive {@code l + shift}. */
     @Override
-    public void torusShift(int shift, List<Chunks> x1, List<Chunks> pulled, String step) {
+    public void torusShift(int shift, int firstTensor, List<Chunks> x1, List<Chunks> pulled, String step) {
         int u = at.ulyssesDegree();
         int chunk = at.torusIndexAfter(shift);
         int to = at.torusIndexAfter(-shift);
@@ -99,7 +100,7 @@ final class TwoSidedTorus implements TorusTransport {
     }
 
     @Override
-    public void outputsHome(String step) {
+    public void outputsHome(Chunks outputsHome, String step) {
         // The exchange's receives completed every O chunk.
     }
 }

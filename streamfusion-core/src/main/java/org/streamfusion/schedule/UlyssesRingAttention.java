@@ -48,14 +48,14 @@ final class UlyssesRingAttention extends ScheduledAttention {
             // With u = 1 the all-to-all is the identity; the shards are packed once into qU/kU/vU so the
             // ring can forward one region whatever the caller's strides.
             Chunks staging = Chunks.allocate(arena, false, dt, u, s.batch(), sl, hu, s.headDim());
-            a2a = u > 1 ? new UlyssesAllToAll(mesh.ulyssesGroup(rank), device.communicator(), device.kernels(), staging)
+            a2a = u > 1 ? new UlyssesAllToAll(mesh.ulyssesGroup(rank), comm, device.kernels(), staging)
                     : null;
             qU = Chunks.allocate(arena, false, dt, u, s.batch(), sl, hu, s.headDim());
             kU = Chunks.allocate(arena, false, dt, u, s.batch(), sl, hu, s.headDim());
             vU = Chunks.allocate(arena, false, dt, u, s.batch(), sl, hu, s.headDim());
             oU = Chunks.allocate(arena, false, dt, u, s.batch(), sl, hu, s.headDim());
             states = AttentionState.allocate(arena, qU);
-            ring = new RingAttn(mesh.ringGroup(rank), rank, arena, RingTransport.pass(device.communicator()), device.kernels(),
+            ring = new RingAttn(mesh.ringGroup(rank), rank, arena, RingTransport.pass(comm), device.kernels(),
                     compute, ringStream, s.softmaxScale(), kU.region().length(), dt);
         } catch (RuntimeException e) {
             arena.close();
@@ -65,31 +65,30 @@ final class UlyssesRingAttention extends ScheduledAttention {
 
     @Override
     protected void enqueue(TensorView q, TensorView k, TensorView v, TensorView o) {
-        Stream comm = commStream;
         String m = plan.method().name();
         compute.record(entry, m + " entry");
-        comm.waitFor(entry);
+        commStream.waitFor(entry);
         if (u > 1) {
-            a2a.scatterHeads(q, qU, comm, m + " all-to-all Q");
-            a2a.scatterHeads(k, kU, comm, m + " all-to-all K");
-            a2a.scatterHeads(v, vU, comm, m + " all-to-all V");
+            a2a.scatterHeads(q, qU, commStream, m + " all-to-all Q");
+            a2a.scatterHeads(k, kU, commStream, m + " all-to-all K");
+            a2a.scatterHeads(v, vU, commStream, m + " all-to-all V");
         } else {
-            device.kernels().copy(q, qU.chunk(0), comm);
-            device.kernels().copy(k, kU.chunk(0), comm);
-            device.kernels().copy(v, vU.chunk(0), comm);
+            device.kernels().copy(q, qU.chunk(0), commStream);
+            device.kernels().copy(k, kU.chunk(0), commStream);
+            device.kernels().copy(v, vU.chunk(0), commStream);
         }
-        comm.record(scattered, m + " all-to-all Q,K,V");
+        commStream.record(scattered, m + " all-to-all Q,K,V");
         compute.waitFor(scattered);
         ringStream.waitFor(scattered);
         QGroup group = new QGroup("O", qU.views(), states, oU.views());
         Event fin = ring.run(List.of(group), kU, vU, true, true, m).get(0);
-        comm.waitFor(fin);
+        commStream.waitFor(fin);
         if (u > 1) {
-            a2a.gatherHeads(oU, o, comm, m + " all-to-all O");
+            a2a.gatherHeads(oU, o, commStream, m + " all-to-all O");
         } else {
-            device.kernels().copy(oU.chunk(0), o, comm);
+            device.kernels().copy(oU.chunk(0), o, commStream);
         }
-        comm.record(gathered, m + " all-to-all O");
+        commStream.record(gathered, m + " all-to-all O");
         compute.waitFor(gathered);
     }
 }

@@ -44,7 +44,12 @@ final class KernelModel {
     }
 
     double copySeconds(TensorView src) {
-        return profile.launchSeconds() + 2.0 * src.elements() * src.base().dtype().bytes() / profile.memoryBytesPerSecond();
+        return trafficSeconds(2.0 * src.elements() * src.base().dtype().bytes());
+    }
+
+    /** A memory-bound kernel that reads and writes {@code bytes} in all (fp8 quantize, dequantize). */
+    double trafficSeconds(double bytes) {
+        return profile.launchSeconds() + bytes / profile.memoryBytesPerSecond();
     }
 
     private static long ceilDiv(long a, long b) {

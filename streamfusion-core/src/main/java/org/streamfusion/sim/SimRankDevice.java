@@ -126,6 +126,18 @@ public final class SimRankDevice implements RankBackend {
             SimStream s = SimStream.of(stream);
             s.add(Op.kernel(s, "copy", model.copySeconds(src), false));
         }
+
+        @Override
+        public void quantizeFp8(Buffer src, Buffer wire, int block, Stream stream) {
+            SimStream s = SimStream.of(stream);
+            s.add(Op.kernel(s, "fp8 quantize", model.trafficSeconds(src.byteSize() + wire.byteSize()), false));
+        }
+
+        @Override
+        public void dequantizeFp8(Buffer wire, Buffer dst, int block, Stream stream) {
+            SimStream s = SimStream.of(stream);
+            s.add(Op.kernel(s, "fp8 dequantize", model.trafficSeconds(wire.byteSize() + dst.byteSize()), false));
+        }
     }
 
     private final class SimCommunicator implements Communicator {

@@ -7,6 +7,7 @@ import java.util.Locale;
 import org.streamfusion.AttentionShape;
 import org.streamfusion.DistributedAttention;
 import org.streamfusion.InvalidConfigurationException;
+import org.streamfusion.LinkCompression;
 import org.streamfusion.Method;
 import org.streamfusion.Plan;
 import org.streamfusion.Planner;
@@ -92,9 +93,28 @@ public final class Simulator {
 
     /** Every mesh of every method ({@link Planner#enumerate}): valid ones fastest first, then the invalid ones. */
     public List<Ranked> rank(AttentionShape shape) {
+        return rank(shape, LinkCompression.NONE);
+    }
+
+    /**
+     * The same with the inter-machine transfers carrying {@code compression}; a mesh that cannot carry it (a
+     * STREAMFUSION mesh whose groups span machines) is listed as invalid with the rule.
+     */
+    public List<Ranked> rank(AttentionShape shape, LinkCompression compression) {
         List<Ranked> out = new ArrayList<>();
         for (Planner.Candidate c : Planner.withDefaults().enumerate(shape, topology)) {
-            out.add(new Ranked(c, c.valid() ? simulate(c.plan()) : null));
+            if (!c.valid()) {
+                out.add(new Ranked(c, null));
+                continue;
+            }
+            try {
+                Plan plan = c.plan().withInterMachine(compression);
+                out.add(new Ranked(new Planner.Candidate(c.method(), c.t(), c.u(), c.r(), plan, c.estimate(), null),
+                        simulate(plan)));
+            } catch (InvalidConfigurationException refused) {
+                out.add(new Ranked(new Planner.Candidate(c.method(), c.t(), c.u(), c.r(), null, null,
+                        refused.rule()), null));
+            }
         }
         out.sort(Comparator.comparing((Ranked r) -> !r.valid())
                 .thenComparingDouble(r -> r.valid() ? r.time().totalSeconds() : 0));
@@ -111,10 +131,16 @@ public final class Simulator {
 
     /** A table of every candidate's simulated time in parts, and the pick. */
     public String explain(AttentionShape shape) {
-        List<Ranked> ranked = rank(shape);
+        return explain(shape, LinkCompression.NONE);
+    }
+
+    /** The same with the inter-machine transfers carrying {@code compression}. */
+    public String explain(AttentionShape shape, LinkCompression compression) {
+        List<Ranked> ranked = rank(shape, compression);
         StringBuilder sb = new StringBuilder();
-        sb.append(String.format(Locale.ROOT, "%s on %d machines x %d GPUs, simulated on %s%n", shape,
-                topology.machines(), topology.gpusPerMachine(), profile));
+        sb.append(String.format(Locale.ROOT, "%s on %d machines x %d GPUs, simulated on %s%s%n", shape,
+                topology.machines(), topology.gpusPerMachine(), profile,
+                compression == LinkCompression.NONE ? "" : ", inter-machine transfers " + compression));
         sb.append(String.format(Locale.ROOT, "%-16s %-16s %10s %10s %10s %10s  %s%n", "method", "mesh", "total ms",
                 "compute", "exposed", "sync", "note"));
         for (Ranked r : ranked) {

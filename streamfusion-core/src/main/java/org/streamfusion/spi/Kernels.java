@@ -22,4 +22,15 @@ public interface Kernels {
 
     /** Copies a view into another of the same shape (head-slice pack and unpack). */
     void copy(TensorView src, TensorView dst, Stream stream);
+
+    /**
+     * Writes {@code src} (contiguous, {@code src.length()} elements) to {@code wire} in the e4m3 wire format
+     * of {@link Fp8Wire}, one scale per {@code block} consecutive elements.
+     */
+    void quantizeFp8(org.streamfusion.backend.Buffer src, org.streamfusion.backend.Buffer wire, int block,
+            Stream stream);
+
+    /** The reverse of {@link #quantizeFp8}: {@code dst.length()} elements from {@code wire}. */
+    void dequantizeFp8(org.streamfusion.backend.Buffer wire, org.streamfusion.backend.Buffer dst, int block,
+            Stream stream);
 }

@@ -167,6 +167,37 @@ public final class CudaRuntime {
         return deviceAttribute(Cudart.cudaDevAttrMultiProcessorCount(), device);
     }
 
+    /** Where an address lives ({@code cudaPointerGetAttributes}): its memory type and the device that holds it. */
+    public record PointerInfo(MemoryType type, int device) {
+    }
+
+    /** {@code cudaMemoryType}. */
+    public enum MemoryType {
+        UNREGISTERED, HOST, DEVICE, MANAGED
+    }
+
+    /** {@code cudaPointerGetAttributes}: an address CUDA does not know is {@link MemoryType#UNREGISTERED}. */
+    public static PointerInfo pointerInfo(MemorySegment address) {
+        library();
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            MemorySegment attributes = org.streamfusion.bindings.cudart.cudaPointerAttributes.allocate(arena);
+            check("cudaPointerGetAttributes", Cudart.cudaPointerGetAttributes(attributes, address));
+            int type = org.streamfusion.bindings.cudart.cudaPointerAttributes.type(attributes);
+            int device = org.streamfusion.bindings.cudart.cudaPointerAttributes.device(attributes);
+            MemoryType t = type == Cudart.cudaMemoryTypeDevice() ? MemoryType.DEVICE
+                    : type == Cudart.cudaMemoryTypeManaged() ? MemoryType.MANAGED
+                    : type == Cudart.cudaMemoryTypeHost() ? MemoryType.HOST : MemoryType.UNREGISTERED;
+            return new PointerInfo(t, device);
+        }
+    }
+
+    /** {@code cudaStreamGetDevice}: the device a stream belongs to. */
+    public static int streamDevice(MemorySegment stream) {
+        library();
+        return OutParameter.intValue("cudaStreamGetDevice", CudaRuntime::check,
+                device -> Cudart.cudaStreamGetDevice(stream, device));
+    }
+
     /**
      * Synchronous copy between any two segments of equal size (host or device; unified addressing
      * picks the direction). Host segments must be native (Arena-allocated), not heap arrays.

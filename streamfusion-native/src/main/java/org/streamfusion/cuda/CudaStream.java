@@ -30,6 +30,15 @@ public final class CudaStream implements AutoCloseable {
                 out -> Cudart.cudaStreamCreateWithFlags(out, flags)), true);
     }
 
+    /**
+     * A stream the caller owns ({@code cudaStream_t} as an address): used, never destroyed. The caller keeps
+     * it alive while anything enqueued through this object can run.
+     */
+    public static CudaStream borrow(MemorySegment handle) {
+        CudaRuntime.library();
+        return new CudaStream(MemorySegment.ofAddress(handle.address()), false);
+    }
+
     /** The legacy default stream (NULL handle); closing it does nothing. */
     public static CudaStream legacyDefault() {
         return LEGACY_DEFAULT;

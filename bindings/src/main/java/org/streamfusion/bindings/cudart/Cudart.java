@@ -158,6 +158,42 @@ public class Cudart extends Cudart$shared {
     public static int cudaErrorNotReady() {
         return cudaErrorNotReady;
     }
+    private static final int cudaMemoryTypeUnregistered = (int)0L;
+    /**
+     * {@snippet lang=c :
+     * enum cudaMemoryType.cudaMemoryTypeUnregistered = 0
+     * }
+     */
+    public static int cudaMemoryTypeUnregistered() {
+        return cudaMemoryTypeUnregistered;
+    }
+    private static final int cudaMemoryTypeHost = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * enum cudaMemoryType.cudaMemoryTypeHost = 1
+     * }
+     */
+    public static int cudaMemoryTypeHost() {
+        return cudaMemoryTypeHost;
+    }
+    private static final int cudaMemoryTypeDevice = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * enum cudaMemoryType.cudaMemoryTypeDevice = 2
+     * }
+     */
+    public static int cudaMemoryTypeDevice() {
+        return cudaMemoryTypeDevice;
+    }
+    private static final int cudaMemoryTypeManaged = (int)3L;
+    /**
+     * {@snippet lang=c :
+     * enum cudaMemoryType.cudaMemoryTypeManaged = 3
+     * }
+     */
+    public static int cudaMemoryTypeManaged() {
+        return cudaMemoryTypeManaged;
+    }
     private static final int cudaMemcpyHostToHost = (int)0L;
     /**
      * {@snippet lang=c :
@@ -784,6 +820,67 @@ public class Cudart extends Cudart$shared {
                 traceDowncall("cudaStreamCreateWithFlags", pStream, flags);
             }
             return (int)mh$.invokeExact(pStream, flags);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class cudaStreamGetDevice {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Cudart.C_INT,
+            Cudart.C_POINTER,
+            Cudart.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("cudaStreamGetDevice");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * extern cudaError_t cudaStreamGetDevice(cudaStream_t hStream, int *device)
+     * }
+     */
+    public static FunctionDescriptor cudaStreamGetDevice$descriptor() {
+        return cudaStreamGetDevice.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * extern cudaError_t cudaStreamGetDevice(cudaStream_t hStream, int *device)
+     * }
+     */
+    public static MethodHandle cudaStreamGetDevice$handle() {
+        return cudaStreamGetDevice.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * extern cudaError_t cudaStreamGetDevice(cudaStream_t hStream, int *device)
+     * }
+     */
+    public static MemorySegment cudaStreamGetDevice$address() {
+        return cudaStreamGetDevice.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * extern cudaError_t cudaStreamGetDevice(cudaStream_t hStream, int *device)
+     * }
+     */
+    public static int cudaStreamGetDevice(MemorySegment hStream, MemorySegment device) {
+        var mh$ = cudaStreamGetDevice.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("cudaStreamGetDevice", hStream, device);
+            }
+            return (int)mh$.invokeExact(hStream, device);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {
@@ -1641,6 +1738,67 @@ public class Cudart extends Cudart$shared {
                 traceDowncall("cudaMemsetAsync", devPtr, value, count, stream);
             }
             return (int)mh$.invokeExact(devPtr, value, count, stream);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class cudaPointerGetAttributes {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Cudart.C_INT,
+            Cudart.C_POINTER,
+            Cudart.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("cudaPointerGetAttributes");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * extern cudaError_t cudaPointerGetAttributes(struct cudaPointerAttributes *attributes, const void *ptr)
+     * }
+     */
+    public static FunctionDescriptor cudaPointerGetAttributes$descriptor() {
+        return cudaPointerGetAttributes.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * extern cudaError_t cudaPointerGetAttributes(struct cudaPointerAttributes *attributes, const void *ptr)
+     * }
+     */
+    public static MethodHandle cudaPointerGetAttributes$handle() {
+        return cudaPointerGetAttributes.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * extern cudaError_t cudaPointerGetAttributes(struct cudaPointerAttributes *attributes, const void *ptr)
+     * }
+     */
+    public static MemorySegment cudaPointerGetAttributes$address() {
+        return cudaPointerGetAttributes.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * extern cudaError_t cudaPointerGetAttributes(struct cudaPointerAttributes *attributes, const void *ptr)
+     * }
+     */
+    public static int cudaPointerGetAttributes(MemorySegment attributes, MemorySegment ptr) {
+        var mh$ = cudaPointerGetAttributes.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("cudaPointerGetAttributes", attributes, ptr);
+            }
+            return (int)mh$.invokeExact(attributes, ptr);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {

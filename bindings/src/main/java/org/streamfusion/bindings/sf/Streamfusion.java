@@ -23,10 +23,10 @@ public class Streamfusion extends Streamfusion$shared {
     static final SymbolLookup SYMBOL_LOOKUP = SymbolLookup.loaderLookup()
             .or(Linker.nativeLinker().defaultLookup());
 
-    private static final int SF_ABI_VERSION = (int)3L;
+    private static final int SF_ABI_VERSION = (int)4L;
     /**
      * {@snippet lang=c :
-     * #define SF_ABI_VERSION 3
+     * #define SF_ABI_VERSION 4
      * }
      */
     public static int SF_ABI_VERSION() {
@@ -67,6 +67,15 @@ public class Streamfusion extends Streamfusion$shared {
      */
     public static int SF_MAX_COPY_SEGMENTS() {
         return SF_MAX_COPY_SEGMENTS;
+    }
+    private static final int SF_FP8_MAX_BLOCK = (int)4096L;
+    /**
+     * {@snippet lang=c :
+     * #define SF_FP8_MAX_BLOCK 4096
+     * }
+     */
+    public static int SF_FP8_MAX_BLOCK() {
+        return SF_FP8_MAX_BLOCK;
     }
     private static final int SF_DTYPE_BF16 = (int)0L;
     /**
@@ -543,6 +552,136 @@ public class Streamfusion extends Streamfusion$shared {
                 traceDowncall("sf_link_wait", done_at_ns, stream);
             }
             return (int)mh$.invokeExact(done_at_ns, stream);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class sf_fp8_quantize {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Streamfusion.C_INT,
+            Streamfusion.C_POINTER,
+            Streamfusion.C_INT,
+            Streamfusion.C_POINTER,
+            Streamfusion.C_LONG,
+            Streamfusion.C_INT,
+            Streamfusion.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("sf_fp8_quantize");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int sf_fp8_quantize(const void *src, sf_dtype src_dtype, void *wire, int64_t n, int block, void *stream)
+     * }
+     */
+    public static FunctionDescriptor sf_fp8_quantize$descriptor() {
+        return sf_fp8_quantize.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int sf_fp8_quantize(const void *src, sf_dtype src_dtype, void *wire, int64_t n, int block, void *stream)
+     * }
+     */
+    public static MethodHandle sf_fp8_quantize$handle() {
+        return sf_fp8_quantize.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int sf_fp8_quantize(const void *src, sf_dtype src_dtype, void *wire, int64_t n, int block, void *stream)
+     * }
+     */
+    public static MemorySegment sf_fp8_quantize$address() {
+        return sf_fp8_quantize.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int sf_fp8_quantize(const void *src, sf_dtype src_dtype, void *wire, int64_t n, int block, void *stream)
+     * }
+     */
+    public static int sf_fp8_quantize(MemorySegment src, int src_dtype, MemorySegment wire, long n, int block, MemorySegment stream) {
+        var mh$ = sf_fp8_quantize.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("sf_fp8_quantize", src, src_dtype, wire, n, block, stream);
+            }
+            return (int)mh$.invokeExact(src, src_dtype, wire, n, block, stream);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class sf_fp8_dequantize {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Streamfusion.C_INT,
+            Streamfusion.C_POINTER,
+            Streamfusion.C_POINTER,
+            Streamfusion.C_INT,
+            Streamfusion.C_LONG,
+            Streamfusion.C_INT,
+            Streamfusion.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("sf_fp8_dequantize");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int sf_fp8_dequantize(const void *wire, void *dst, sf_dtype dst_dtype, int64_t n, int block, void *stream)
+     * }
+     */
+    public static FunctionDescriptor sf_fp8_dequantize$descriptor() {
+        return sf_fp8_dequantize.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int sf_fp8_dequantize(const void *wire, void *dst, sf_dtype dst_dtype, int64_t n, int block, void *stream)
+     * }
+     */
+    public static MethodHandle sf_fp8_dequantize$handle() {
+        return sf_fp8_dequantize.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int sf_fp8_dequantize(const void *wire, void *dst, sf_dtype dst_dtype, int64_t n, int block, void *stream)
+     * }
+     */
+    public static MemorySegment sf_fp8_dequantize$address() {
+        return sf_fp8_dequantize.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int sf_fp8_dequantize(const void *wire, void *dst, sf_dtype dst_dtype, int64_t n, int block, void *stream)
+     * }
+     */
+    public static int sf_fp8_dequantize(MemorySegment wire, MemorySegment dst, int dst_dtype, long n, int block, MemorySegment stream) {
+        var mh$ = sf_fp8_dequantize.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("sf_fp8_dequantize", wire, dst, dst_dtype, n, block, stream);
+            }
+            return (int)mh$.invokeExact(wire, dst, dst_dtype, n, block, stream);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {

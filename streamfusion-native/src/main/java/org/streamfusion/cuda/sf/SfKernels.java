@@ -149,6 +149,23 @@ public final class SfKernels {
         }
     }
 
+    /**
+     * {@code sf_fp8_quantize}: {@code n} elements of {@code src} to the e4m3 wire format (one fp32 scale per
+     * {@code block} elements) in {@code wire}.
+     */
+    public static void fp8Quantize(MemorySegment src, ElementType type, MemorySegment wire, long n, int block,
+            CudaStream stream) {
+        StreamfusionLibrary.check("sf_fp8_quantize", Streamfusion.sf_fp8_quantize(src, type.code(), wire, n, block,
+                stream.handle()));
+    }
+
+    /** {@code sf_fp8_dequantize}: the reverse of {@link #fp8Quantize}. */
+    public static void fp8Dequantize(MemorySegment wire, MemorySegment dst, ElementType type, long n, int block,
+            CudaStream stream) {
+        StreamfusionLibrary.check("sf_fp8_dequantize", Streamfusion.sf_fp8_dequantize(wire, dst, type.code(), n, block,
+                stream.handle()));
+    }
+
     /** Writes a view into an {@code sf_view}; {@code null} gives the all-zero (absent) view. */
     private static void fill(MemorySegment struct, View v) {
         if (v == null) {

@@ -1,0 +1,146 @@
+package org.streamfusion.bench;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.function.Supplier;
+import org.streamfusion.AttentionShape;
+import org.streamfusion.DType;
+import org.streamfusion.DistributedAttention;
+import org.streamfusion.InvalidConfigurationException;
+import org.streamfusion.Method;
+import org.streamfusion.Plan;
+import org.streamfusion.Planner;
+import org.streamfusion.Topology;
+import org.streamfusion.backend.Stream;
+import org.streamfusion.backend.TensorView;
+import org.streamfusion.cpu.ReferenceAttention;
+import org.streamfusion.cpu.ShardedAttention;
+import org.streamfusion.cuda.CudaRuntime;
+import org.streamfusion.cuda.CudaStream;
+import org.streamfusion.cuda.DeviceMemory;
+import org.streamfusion.gpu.CudaRankDevice;
+import org.streamfusion.gpu.GpuOptions;
+import org.streamfusion.gpu.HostTransfer;
+import org.streamfusion.launch.DistributedEnvironment;
+
+/**
+ * One rank of a GPU job (docs/embedding.md): every method's best mesh on {@code 1xN}, run on memory and a
+ * stream the caller allocated itself (Q, K, V strided in one fused {@code [B, S/N, 3, H, D]} bf16 buffer, O in
+ * another), checked against float64 attention; then each misuse of a caller's tensor or stream, which must be
+ * refused with the value and the rule.
+ *
+ * <pre>CallerTensorsCheck S H D [BF16|F16]</pre>
+ */
+public final class CallerTensorsCheck {
+    private CallerTensorsCheck() {
+    }
+
+    public static void main(String[] args) {
+        DistributedEnvironment env = DistributedEnvironment.fromSystem();
+        int n = env.worldSize();
+        Topology topo = Topology.of(1, n);
+        int s = args.length > 0 ? Integer.parseInt(args[0]) : 1024 * n;
+        int h = args.length > 1 ? Integer.parseInt(args[1]) : 8;
+        int d = args.length > 2 ? Integer.parseInt(args[2]) : 128;
+        DType dtype = args.length > 3 ? DType.valueOf(args[3]) : DType.BF16;
+        AttentionShape shape = AttentionShape.of(1, s, h, d, dtype);
+        int rank = env.rank();
+        int sl = s / n;
+        long tokenElems = 3L * h * d;
+        List<String> failures = new ArrayList<>();
+        try (CudaRankDevice dev = CudaRankDevice.join(env, topo, GpuOptions.defaults());
+                Arena host = Arena.ofConfined();
+                DeviceMemory qkv = DeviceMemory.allocate(sl * tokenElems * 2);
+                DeviceMemory out = DeviceMemory.allocate((long) sl * h * d * 2);
+                CudaStream mine = CudaStream.create()) {
+            float[][] global = GpuCheck.inputs(shape, 20261202L);
+            double[] ref = GpuCheck.localReference(shape, global, n, rank);
+            MemorySegment staging = host.allocate(sl * tokenElems * 2, 16);
+            for (int t = 0; t < 3; t++) {
+                float[] shard = ShardedAttention.shard(global[t], shape, n, rank);
+                for (int token = 0; token < sl; token++) {
+                    for (int i = 0; i < h * d; i++) {
+                        staging.setAtIndex(ValueLayout.JAVA_SHORT, token * tokenElems + (long) t * h * d + i,
+                                bits(shard[token * h * d + i], dtype));
+                    }
+                }
+            }
+            qkv.copyFrom(staging);
+            TensorView[] x = new TensorView[3];
+            for (int t = 0; t < 3; t++) {
+                x[t] = dev.wrap(qkv.slice((long) t * h * d * 2, qkv.byteSize() - (long) t * h * d * 2), dtype, 1, sl,
+                        h, d, sl * tokenElems, tokenElems, d);
+            }
+            TensorView o = dev.wrap(out.segment(), dtype, 1, sl, h, d);
+            Stream caller = dev.wrapStream(mine.handle());
+            if (dev.wrapStream(mine.handle()) != caller) {
+                failures.add("wrapping the same stream twice gave two objects");
+            }
+            for (Method m : Method.values()) {
+                Plan plan = Planner.withDefaults().best(shape, topo, m);
+                try (DistributedAttention attn = DistributedAttention.create(plan, dev)) {
+                    out.fill((byte) 0xFF, mine); // NaN: a layer that wrote nothing shows
+                    attn.forward(x[0], x[1], x[2], o, caller);
+                    mine.synchronize(); // the caller's own stream: o must be complete on it
+                    MemorySegment back = host.allocate(out.byteSize(), 16);
+                    out.copyTo(back);
+                    float[] got = new float[sl * h * d];
+                    for (int i = 0; i < got.length; i++) {
+                        short b = back.getAtIndex(ValueLayout.JAVA_SHORT, i);
+                        got[i] = dtype == DType.F16 ? Float.float16ToFloat(b) : HostTransfer.fromBf16(b);
+                    }
+                    double err = ReferenceAttention.relativeError(got, ref);
+                    System.out.printf(Locale.ROOT, "caller memory and stream, %s: rel.err %.2e%n", plan, err);
+                    if (!(err <= GpuCheck.TOLERANCE)) {
+                        failures.add(plan + ": error " + err);
+                    }
+                }
+            }
+            MemorySegment hostMemory = host.allocate(1 << 20, 16);
+            refused(failures, "host memory", () -> dev.wrap(hostMemory, DType.BF16, 1, 4, h, d), "UNREGISTERED",
+                    "device (or managed) memory");
+            refused(failures, "misaligned", () -> dev.wrap(out.slice(2, 4096), DType.BF16, 1, 1, 1, d), "not 16-byte",
+                    "16-byte boundary");
+            refused(failures, "too small", () -> dev.wrap(out.slice(0, 256), DType.BF16, 1, 4, h, d), "needs",
+                    "fits its memory");
+            refused(failures, "stride", () -> dev.wrap(out.segment(), DType.BF16, 1, 2, 1, d, 4096, 132, d), "row stride 132",
+                    "multiples of 8");
+            refused(failures, "fp32", () -> dev.wrap(out.segment(), DType.F32, 1, 1, 1, d), "dtype F32", "BF16 or F16");
+            if (CudaRuntime.deviceCount() > 1) {
+                int other = (dev.cudaDevice() + 1) % CudaRuntime.deviceCount();
+                CudaRuntime.setDevice(other);
+                try (DeviceMemory elsewhere = DeviceMemory.allocate(1 << 20); CudaStream otherStream = CudaStream.create()) {
+                    CudaRuntime.setDevice(dev.cudaDevice());
+                    refused(failures, "another device's memory", () -> dev.wrap(elsewhere.segment(), DType.BF16, 1, 4, h, d),
+                            "is on device " + other, "its rank's GPU");
+                    refused(failures, "another device's stream", () -> dev.wrapStream(otherStream.handle()),
+                            "belongs to device " + other, "its rank's GPU");
+                }
+            }
+        }
+        failures.forEach(f -> System.out.println("FAILED: " + f));
+        System.out.println((failures.isEmpty() ? "PASS" : "FAIL") + " rank " + rank);
+        System.exit(failures.isEmpty() ? 0 : 1);
+    }
+
+    private static short bits(float x, DType dtype) {
+        return dtype == DType.F16 ? Float.floatToFloat16(x) : HostTransfer.toBf16(x);
+    }
+
+    private static void refused(List<String> failures, String what, Supplier<Object> call, String value, String rule) {
+        try {
+            call.get();
+            failures.add(what + " was accepted");
+        } catch (InvalidConfigurationException e) {
+            if (!e.getMessage().contains(value) || !e.rule().contains(rule)) {
+                failures.add(what + ": '" + e.getMessage() + "' / '" + e.rule() + "' lacks '" + value + "' or '" + rule + "'");
+            } else {
+                System.out.println("refused as it should be: " + what + ": " + e.getMessage());
+            }
+        }
+    }
+}
