@@ -48,13 +48,31 @@ public record AttentionShape(int batch, int seqLen, int heads, int headDim, DTyp
         return 4.0 * batch * heads * (double) seqLen * seqLen * headDim;
     }
 
-    /** Tokens per GPU, {@code S/N}; S must be divisible by N. */
+    /**
+     * Rows of the longest shard over {@code worldSize} GPUs with the default split, {@code ceil(S/N)}: the first
+     * {@code S mod N} ranks hold one row more than the others. Every GPU holds at least one token.
+     */
     public int localSeqLen(int worldSize) {
-        if (seqLen % worldSize != 0) {
-            throw new InvalidConfigurationException("sequence length S=" + seqLen + " is not divisible by the number of GPUs N="
-                    + worldSize, "S % N == 0");
+        if (seqLen < worldSize) {
+            throw new InvalidConfigurationException("sequence length S=" + seqLen + " is shorter than the number of GPUs N="
+                    + worldSize, "S >= N: every GPU holds at least one token");
         }
-        return seqLen / worldSize;
+        return (seqLen + worldSize - 1) / worldSize;
+    }
+
+    /** Rows of rank {@code rank}'s shard under the default split over {@code worldSize} GPUs (S >= N). */
+    public int shardRows(int worldSize, int rank) {
+        localSeqLen(worldSize);
+        if (rank < 0 || rank >= worldSize) {
+            throw new InvalidConfigurationException("rank " + rank + " outside the world of " + worldSize, "0 <= rank < N");
+        }
+        return seqLen / worldSize + (rank < seqLen % worldSize ? 1 : 0);
+    }
+
+    /** The first token of rank {@code rank}'s shard under the default split. */
+    public int shardStart(int worldSize, int rank) {
+        shardRows(worldSize, rank);
+        return rank * (seqLen / worldSize) + Math.min(rank, seqLen % worldSize);
     }
 
     @Override

@@ -9,7 +9,7 @@ import org.streamfusion.spi.RankBackend;
 /**
  * One attention layer spread over all ranks. Every rank builds it from the same plan (construction and
  * {@link #close()} are collective: they allocate and free symmetric memory) and calls
- * {@link #forward} with its local shards {@code [B, S/N, H, D]} of Q, K, V; O comes back in the same
+ * {@link #forward} with its local shards {@code [B, shardRows(rank), H, D]} of Q, K, V; O comes back in the same
  * sharding, equal to single-device attention over the whole sequence.
  *
  * <p>Not thread-safe: a layer belongs to its rank's host thread (on the CPU backend, the thread
@@ -54,14 +54,14 @@ public interface DistributedAttention extends AutoCloseable {
     }
 
     /**
-     * Checks that q, k, v and o all have the plan's local shape {@code [B, S/N, H, D]} and that o shares no
-     * memory with q, k or v (the layer reads its inputs after it starts writing o).
+     * Checks that q, k, v and o all have rank {@code rank}'s shard shape {@code [B, shardRows(rank), H, D]} and
+     * that o shares no memory with q, k or v (the layer reads its inputs after it starts writing o).
      */
-    static void checkShards(Plan plan, TensorView q, TensorView k, TensorView v, TensorView o) {
-        checkShard("q", q, plan);
-        checkShard("k", k, plan);
-        checkShard("v", v, plan);
-        checkShard("o", o, plan);
+    static void checkShards(Plan plan, int rank, TensorView q, TensorView k, TensorView v, TensorView o) {
+        checkShard("q", q, plan, rank);
+        checkShard("k", k, plan, rank);
+        checkShard("v", v, plan, rank);
+        checkShard("o", o, plan, rank);
         TensorView[] inputs = {q, k, v};
         String[] names = {"q", "k", "v"};
         for (int i = 0; i < 3; i++) {
@@ -72,16 +72,16 @@ public interface DistributedAttention extends AutoCloseable {
         }
     }
 
-    private static void checkShard(String name, TensorView x, Plan plan) {
+    private static void checkShard(String name, TensorView x, Plan plan, int rank) {
         AttentionShape s = plan.shape();
-        int sl = plan.localSeqLen();
+        int sl = plan.shardRows(rank);
         if (x == null) {
             throw new InvalidConfigurationException(name + "=null", name + " is a [B, S/N, H, D] tensor");
         }
         if (x.batch() != s.batch() || x.rows() != sl || x.heads() != s.heads() || x.dim() != s.headDim()) {
             throw new InvalidConfigurationException(name + " has shape " + x.shapeString() + " but the plan needs ["
-                    + s.batch() + ", " + sl + ", " + s.heads() + ", " + s.headDim() + "]",
-                    "q, k, v and o are [B, S/N, H, D] shards of the plan's shape");
+                    + s.batch() + ", " + sl + ", " + s.heads() + ", " + s.headDim() + "] on rank " + rank,
+                    "q, k, v and o are [B, shardRows(rank), H, D] shards of the plan's shape");
         }
     }
 }

@@ -1,19 +1,29 @@
 package org.streamfusion;
 
 /**
- * A shape on a mesh, checked against every rule that involves both: {@code S % N == 0} and
+ * A shape on a mesh, checked against every rule that involves both: {@code S >= N} and
  * {@code H % (t*u) == 0}. A plan is what {@link DistributedAttention} runs.
+ *
+ * <p>Any {@code S >= N} runs: rank {@code g} holds {@link #shardRows(int) shardRows(g)} consecutive tokens,
+ * starting at {@link #shardStart(int) shardStart(g)}. By default the split is as even as possible (the first
+ * {@code S mod N} ranks one row longer); {@link #withShardRows} takes the caller's own. Inside the layer every
+ * chunk travels padded to the longest shard's rows and the kernels read only its real rows
+ * (docs/algorithms.md, section 3.6).
  *
  * @param interMachine what the transfers between machines carry; {@link LinkCompression#NONE} unless
  *                     asked for with {@link #withInterMachine}
+ * @param shardRows    each rank's rows, or empty for the default split
  */
-public record Plan(AttentionShape shape, DeviceMesh mesh, LinkCompression interMachine) {
+public record Plan(AttentionShape shape, DeviceMesh mesh, LinkCompression interMachine, java.util.List<Integer> shardRows) {
     public Plan {
-        if (shape == null || mesh == null || interMachine == null) {
+        if (shape == null || mesh == null || interMachine == null || shardRows == null) {
             throw new InvalidConfigurationException("plan with shape=" + shape + " mesh=" + mesh + " interMachine="
-                    + interMachine, "shape, mesh and inter-machine compression are given");
+                    + interMachine + " shardRows=" + shardRows, "shape, mesh, inter-machine compression and shard rows"
+                    + " are given");
         }
         shape.localSeqLen(mesh.worldSize());
+        shardRows = java.util.List.copyOf(shardRows);
+        checkShardRows(shape, mesh.worldSize(), shardRows);
         int u = mesh.headSplit();
         if (shape.heads() % u != 0) {
             String what = mesh.method() == Method.TORUS_TWO_SIDED || mesh.method() == Method.STREAMFUSION
@@ -47,9 +57,36 @@ public record Plan(AttentionShape shape, DeviceMesh mesh, LinkCompression interM
         }
     }
 
-    /** An exact plan: nothing compressed. */
+    /** An exact plan with the default split: nothing compressed. */
     public Plan(AttentionShape shape, DeviceMesh mesh) {
-        this(shape, mesh, LinkCompression.NONE);
+        this(shape, mesh, LinkCompression.NONE, java.util.List.of());
+    }
+
+    /** The default split with {@code interMachine} between machines. */
+    public Plan(AttentionShape shape, DeviceMesh mesh, LinkCompression interMachine) {
+        this(shape, mesh, interMachine, java.util.List.of());
+    }
+
+    private static void checkShardRows(AttentionShape shape, int n, java.util.List<Integer> rows) {
+        if (rows.isEmpty()) {
+            return;
+        }
+        if (rows.size() != n) {
+            throw new InvalidConfigurationException(rows.size() + " shard lengths " + rows + " for N=" + n + " GPUs",
+                    "one shard length per GPU");
+        }
+        long sum = 0;
+        for (int g = 0; g < n; g++) {
+            if (rows.get(g) < 1) {
+                throw new InvalidConfigurationException("shard of rank " + g + " has " + rows.get(g) + " rows",
+                        "every GPU holds at least one token");
+            }
+            sum += rows.get(g);
+        }
+        if (sum != shape.seqLen()) {
+            throw new InvalidConfigurationException("shard lengths " + rows + " sum to " + sum + ", not S=" + shape.seqLen(),
+                    "the shard lengths sum to S");
+        }
     }
 
     public static Plan of(AttentionShape shape, DeviceMesh mesh) {
@@ -58,19 +95,57 @@ public record Plan(AttentionShape shape, DeviceMesh mesh, LinkCompression interM
 
     /** The same plan with the transfers between machines carrying {@code compression}. */
     public Plan withInterMachine(LinkCompression compression) {
-        return new Plan(shape, mesh, compression);
+        return new Plan(shape, mesh, compression, shardRows);
+    }
+
+    /** The same plan with rank {@code g} holding {@code rows[g]} consecutive tokens (each at least 1, summing to S). */
+    public Plan withShardRows(int... rows) {
+        java.util.List<Integer> list = new java.util.ArrayList<>(rows.length);
+        for (int r : rows) {
+            list.add(r);
+        }
+        return new Plan(shape, mesh, interMachine, list);
+    }
+
+    /** Rows of rank {@code rank}'s shard. */
+    public int shardRows(int rank) {
+        int n = mesh.worldSize();
+        if (rank < 0 || rank >= n) {
+            throw new InvalidConfigurationException("rank " + rank + " outside the world of " + n, "0 <= rank < N");
+        }
+        return shardRows.isEmpty() ? shape.shardRows(n, rank) : shardRows.get(rank);
+    }
+
+    /** The first token of rank {@code rank}'s shard in the whole sequence. */
+    public int shardStart(int rank) {
+        if (shardRows.isEmpty()) {
+            return shape.shardStart(mesh.worldSize(), rank);
+        }
+        int start = 0;
+        for (int g = 0; g < rank; g++) {
+            start += shardRows(g);
+        }
+        return start;
     }
 
     public Method method() {
         return mesh.method();
     }
 
+    /**
+     * Rows of the longest shard: every chunk the layer moves is padded to it. {@code S/N} when N divides S
+     * and the split is the default.
+     */
     public int localSeqLen() {
-        return shape.seqLen() / mesh.worldSize();
+        if (shardRows.isEmpty()) {
+            return shape.localSeqLen(mesh.worldSize());
+        }
+        return java.util.Collections.max(shardRows);
     }
 
     @Override
     public String toString() {
-        return mesh + " for " + shape + (interMachine == LinkCompression.NONE ? "" : ", inter-machine " + interMachine);
+        return mesh + " for " + shape + (interMachine == LinkCompression.NONE ? "" : ", inter-machine " + interMachine)
+                + (shardRows.isEmpty() ? "" : ", shard rows " + shardRows);
     }
 }

@@ -32,13 +32,21 @@ class BadInputTest {
     }
 
     @Test
-    void sequenceNotDivisibleByTheGpuCountNamesSAndN() {
+    void aSequenceShorterThanTheGpuCountNamesSAndNAndBadShardRowsNameTheirRule() {
         var e = assertThrows(InvalidConfigurationException.class,
-                () -> Plan.of(AttentionShape.of(1, 18, 8, 16), DeviceMesh.of(TOPO, Method.RING, 1, 1, 4)));
-        assertTrue(e.getMessage().contains("S=18") && e.getMessage().contains("N=4"), e.getMessage());
-        assertEquals("S % N == 0", e.rule());
+                () -> Plan.of(AttentionShape.of(1, 3, 8, 16), DeviceMesh.of(TOPO, Method.RING, 1, 1, 4)));
+        assertTrue(e.getMessage().contains("S=3") && e.getMessage().contains("N=4"), e.getMessage());
+        assertEquals("S >= N: every GPU holds at least one token", e.rule());
         assertThrows(InvalidConfigurationException.class,
-                () -> Planner.withDefaults().enumerate(AttentionShape.of(1, 18, 8, 16), TOPO));
+                () -> Planner.withDefaults().enumerate(AttentionShape.of(1, 3, 8, 16), TOPO));
+        Plan ok = Plan.of(AttentionShape.of(1, 18, 8, 16), DeviceMesh.of(TOPO, Method.RING, 1, 1, 4));
+        assertEquals(List.of(5, 5, 4, 4), java.util.stream.IntStream.range(0, 4).map(ok::shardRows).boxed().toList());
+        assertEquals("the shard lengths sum to S",
+                assertThrows(InvalidConfigurationException.class, () -> ok.withShardRows(5, 5, 5, 4)).rule());
+        assertEquals("every GPU holds at least one token",
+                assertThrows(InvalidConfigurationException.class, () -> ok.withShardRows(18, 0, 0, 0)).rule());
+        assertEquals("one shard length per GPU",
+                assertThrows(InvalidConfigurationException.class, () -> ok.withShardRows(9, 9)).rule());
     }
 
     @Test

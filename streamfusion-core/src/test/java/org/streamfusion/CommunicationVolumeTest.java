@@ -14,12 +14,13 @@ import org.streamfusion.cpu.ShardedAttention;
 class CommunicationVolumeTest {
     private static final int F32 = Float.BYTES; // the CPU backend moves fp32
 
-    @ParameterizedTest(name = "{0}x{1}")
-    @CsvSource({"1,4", "4,1", "2,2", "2,3", "3,2", "2,4", "4,2", "1,8", "8,1"})
-    void everyRankMovesExactlyTheClosedFormBytesOnEveryLinkClass(int machines, int gpus) {
+    /** With S not divisible by N every chunk travels padded to the longest shard: the forms hold with S/N = ceil(S/N). */
+    @ParameterizedTest(name = "{0}x{1}, S = 2N + {2}")
+    @CsvSource({"1,4,0", "4,1,0", "2,2,0", "2,3,0", "3,2,0", "2,4,0", "4,2,0", "1,8,0", "8,1,0", "2,2,1", "2,3,5", "8,1,3"})
+    void everyRankMovesExactlyTheClosedFormBytesOnEveryLinkClass(int machines, int gpus, int extra) {
         Topology topo = Topology.of(machines, gpus);
         int n = topo.worldSize();
-        AttentionShape shape = AttentionShape.of(2, 2 * n, 24, 16);
+        AttentionShape shape = AttentionShape.of(2, 2 * n + extra, 24, 16);
         Inputs in = Inputs.fresh(shape);
         int plans = 0;
         try (CpuWorld w = CpuWorld.create(topo)) {

@@ -49,7 +49,7 @@ public final class CallerTensorsCheck {
         DType dtype = args.length > 3 ? DType.valueOf(args[3]) : DType.BF16;
         AttentionShape shape = AttentionShape.of(1, s, h, d, dtype);
         int rank = env.rank();
-        int sl = s / n;
+        int sl = shape.shardRows(n, rank);
         long tokenElems = 3L * h * d;
         List<String> failures = new ArrayList<>();
         try (CudaRankDevice dev = CudaRankDevice.join(env, topo, GpuOptions.defaults());

@@ -59,7 +59,7 @@ public final class GpuCheck {
         }
         AttentionShape shape = AttentionShape.of(1, s, h, d, DType.BF16);
         int rank = env.rank();
-        int sl = s / n;
+        int sl = shape.shardRows(n, rank); // the default split: any S >= N
         boolean ok = true;
         GpuOptions options = GpuOptions.defaults();
         try (CudaRankDevice dev = CudaRankDevice.join(env, topo, options);
@@ -156,7 +156,7 @@ public final class GpuCheck {
     /** float64 attention of this rank's query rows against the whole sequence (B = 1). */
     static double[] localReference(AttentionShape shape, float[][] g, int n, int rank) {
         float[] q = ShardedAttention.shard(g[0], shape, n, rank);
-        return ReferenceAttention.attention(q, g[1], g[2], 1, shape.seqLen() / n, shape.seqLen(), shape.heads(),
+        return ReferenceAttention.attention(q, g[1], g[2], 1, shape.shardRows(n, rank), shape.seqLen(), shape.heads(),
                 shape.headDim(), shape.softmaxScale());
     }
 }

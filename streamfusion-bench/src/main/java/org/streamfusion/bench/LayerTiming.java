@@ -74,11 +74,11 @@ public final class LayerTiming {
     }
 
     /**
-     * This rank's seeded bf16 shard {@code [B, S/n, H, D]} of Q, K and V (uniform in [-1.7, 1.7]) and an
+     * This rank's seeded bf16 shard {@code [B, shardRows(n, rank), H, D]} of Q, K and V (uniform in [-1.7, 1.7]) and an
      * output view, allocated from {@code io}: the same inputs for every benchmark of a shape and rank.
      */
     public static TensorView[] seededShard(DeviceArena io, AttentionShape shape, int n, int rank) {
-        int rows = shape.seqLen() / n;
+        int rows = shape.shardRows(n, rank);
         long count = (long) shape.batch() * rows * shape.heads() * shape.headDim();
         SplittableRandom rnd = new SplittableRandom(20261201L + 31L * rank);
         TensorView[] x = new TensorView[4];

@@ -60,6 +60,18 @@ class GpuAttentionTest {
         }
     }
 
+    /** S not divisible by N (docs/algorithms.md, section 3.6): every method on every mesh, against float64. */
+    @Test
+    void aSequenceNotDivisibleByTheGpuCountMatchesFloat64AttentionOnEveryMesh() {
+        int n = gpus();
+        String topo = n == 4 ? "2x2" : "2x1";
+        Launcher.Result r = launch(n, GpuCheck.class.getName(), topo, String.valueOf(2048 * n + 1), "8", "64", "3", "check");
+        assertEquals(0, r.exitCode(), r.failure());
+        for (int rank = 0; rank < n; rank++) {
+            assertTrue(r.failure().contains("[rank " + rank + "] PASS rank " + rank), r.failure());
+        }
+    }
+
     /** The caller's memory and stream on one GPU or two; every misuse refused (docs/embedding.md). */
     @ParameterizedTest
     @org.junit.jupiter.params.provider.ValueSource(strings = {"BF16", "F16"})

@@ -35,15 +35,15 @@ public final class ShardedAttention {
         check(world, plan, q, k, v, repeats);
         AttentionShape s = plan.shape();
         int n = world.topology().worldSize();
-        int sl = s.localSeqLen(n);
         List<float[]> outs = world.run(dev -> {
             int g = dev.rank();
+            int sl = plan.shardRows(g);
             try (DeviceArena io = dev.newArena(); DistributedAttention attn = DistributedAttention.create(plan, dev)) {
                 TensorView[] in = new TensorView[3];
                 float[][] glob = {q, k, v};
                 for (int i = 0; i < 3; i++) {
                     Buffer b = io.allocate((long) s.batch() * sl * s.heads() * s.headDim(), s.dtype());
-                    CpuBuffer.of(b).write(shard(glob[i], s, n, g));
+                    CpuBuffer.of(b).write(shard(glob[i], plan, g));
                     in[i] = TensorView.contiguous(b, s.batch(), sl, s.heads(), s.headDim());
                 }
                 Buffer ob = io.allocate((long) s.batch() * sl * s.heads() * s.headDim(), s.dtype());
@@ -57,7 +57,7 @@ public final class ShardedAttention {
         });
         float[] out = new float[q.length];
         for (int g = 0; g < n; g++) {
-            unshard(outs.get(g), out, s, n, g);
+            unshard(outs.get(g), out, plan, g);
         }
         return out;
     }
@@ -98,31 +98,58 @@ public final class ShardedAttention {
         return (int) n;
     }
 
-    /** Tokens {@code [g*S/N, (g+1)*S/N)} of every batch: {@code [B, S/N, H, D]}. */
+    /** Rank {@code g}'s tokens of every batch under the default split (the first {@code S mod N} ranks one row longer). */
     public static float[] shard(float[] x, AttentionShape s, int n, int g) {
-        int sl = s.localSeqLen(n);
-        int row = arrayLength((long) s.heads() * s.headDim(), "H*D");
         checkGlobal(x, s, n, g, "x");
-        float[] out = new float[arrayLength((long) s.batch() * sl * row, "the shard [B, S/N, H, D] of " + s)];
+        return rows(x, s, defaultStart(s, n, g), defaultRows(s, n, g));
+    }
+
+    /** Rank {@code g}'s tokens of every batch as {@code plan} splits the sequence: {@code [B, shardRows(g), H, D]}. */
+    public static float[] shard(float[] x, Plan plan, int g) {
+        checkGlobal(x, plan.shape(), plan.mesh().worldSize(), g, "x");
+        return rows(x, plan.shape(), plan.shardStart(g), plan.shardRows(g));
+    }
+
+    /** Tokens {@code [start, start + sl)} of every batch. */
+    private static float[] rows(float[] x, AttentionShape s, int start, int sl) {
+        int row = arrayLength((long) s.heads() * s.headDim(), "H*D");
+        float[] out = new float[arrayLength((long) s.batch() * sl * row, "a shard [B, " + sl + ", H, D] of " + s)];
         for (int b = 0; b < s.batch(); b++) {
-            System.arraycopy(x, (b * s.seqLen() + g * sl) * row, out, b * sl * row, sl * row);
+            System.arraycopy(x, (b * s.seqLen() + start) * row, out, b * sl * row, sl * row);
         }
         return out;
     }
 
-    /** The inverse of {@link #shard}: writes rank {@code g}'s tokens back into the whole-sequence array. */
+    /** The inverse of {@link #shard(float[], AttentionShape, int, int)}: writes rank {@code g}'s tokens back. */
     public static void unshard(float[] part, float[] x, AttentionShape s, int n, int g) {
-        int sl = s.localSeqLen(n);
-        int row = arrayLength((long) s.heads() * s.headDim(), "H*D");
         checkGlobal(x, s, n, g, "x");
+        place(part, x, s, defaultStart(s, n, g), defaultRows(s, n, g));
+    }
+
+    /** The inverse of {@link #shard(float[], Plan, int)}. */
+    public static void unshard(float[] part, float[] x, Plan plan, int g) {
+        checkGlobal(x, plan.shape(), plan.mesh().worldSize(), g, "x");
+        place(part, x, plan.shape(), plan.shardStart(g), plan.shardRows(g));
+    }
+
+    private static void place(float[] part, float[] x, AttentionShape s, int start, int sl) {
+        int row = arrayLength((long) s.heads() * s.headDim(), "H*D");
         java.util.Objects.requireNonNull(part, "part");
         if (part.length != (long) s.batch() * sl * row) {
-            throw new InvalidConfigurationException("part holds " + part.length + " values, a shard of " + s + " on "
-                    + n + " ranks " + (long) s.batch() * sl * row, "part holds B*(S/N)*H*D values");
+            throw new InvalidConfigurationException("part holds " + part.length + " values, a shard of " + sl + " rows of "
+                    + s + " " + (long) s.batch() * sl * row, "part holds B*shardRows*H*D values");
         }
         for (int b = 0; b < s.batch(); b++) {
-            System.arraycopy(part, b * sl * row, x, (b * s.seqLen() + g * sl) * row, sl * row);
+            System.arraycopy(part, b * sl * row, x, (b * s.seqLen() + start) * row, sl * row);
         }
+    }
+
+    private static int defaultRows(AttentionShape s, int n, int g) {
+        return s.shardRows(n, g);
+    }
+
+    private static int defaultStart(AttentionShape s, int n, int g) {
+        return s.shardStart(n, g);
     }
 
     private static void checkGlobal(float[] x, AttentionShape s, int n, int g, String name) {

@@ -2,6 +2,7 @@ package org.streamfusion.schedule;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.IntFunction;
 import org.streamfusion.DType;
 import org.streamfusion.ProcessGroup;
 import org.streamfusion.backend.Buffer;
@@ -21,8 +22,9 @@ import org.streamfusion.spi.QChunk;
  * travels is the {@link RingTransport}'s business: pulled from its owner (StreamFusion's RingAttn) or
  * passed along the ring (two-sided).
  *
- * <p>The block of step {@code s} is member {@code (b + s) mod r}'s and lands in slot {@code s mod 2}; the
- * caller orders the local K, V before the first step on both the compute and the ring stream.
+ * <p>The block of step {@code s} is member {@link RingTransport#blockOwner}'s ({@code b + s} pulled, {@code b - s}
+ * passed) and lands in slot {@code s mod 2}; the caller orders the local K, V before the first step on both the
+ * compute and the ring stream.
  */
 final class RingAttn {
     private final ProcessGroup ring;
@@ -61,10 +63,12 @@ final class RingAttn {
 
     /**
      * Folds the ring's K, V blocks (this member's block is {@code k, v}) into every group's state.
-     * With {@code finalize}, the last step launches once per group, in list order, and the returned
-     * events mark each group's output as written.
+     * {@code blockRows} gives, for a ring position, the real rows of each chunk of that member's block (the
+     * blocks travel padded). With {@code finalize}, the last step launches once per group, in list order, and
+     * the returned events mark each group's output as written.
      */
-    List<Event> run(List<QGroup> groups, Chunks k, Chunks v, boolean init, boolean finalize, String stage) {
+    List<Event> run(List<QGroup> groups, Chunks k, Chunks v, IntFunction<int[]> blockRows, boolean init,
+            boolean finalize, String stage) {
         int r = ring.size();
         if (r > 1 && k.region().length() > slotK[0].length()) {
             throw new IllegalStateException("ring slot of " + slotK[0].length() + " elements < block of " + k.region().length());
@@ -74,8 +78,9 @@ final class RingAttn {
             if (s + 1 < r) {
                 fetch(s + 1, k, v, stage); // issued before step s's launch, so that the two overlap
             }
-            Chunks blockK = s == 0 ? k : k.over(slotK[s % 2]);
-            Chunks blockV = s == 0 ? v : v.over(slotV[s % 2]);
+            int[] rows = blockRows.apply(transport.blockOwner(s, position, r));
+            Chunks blockK = (s == 0 ? k : k.over(slotK[s % 2])).withValidRows(rows);
+            Chunks blockV = (s == 0 ? v : v.over(slotV[s % 2])).withValidRows(rows);
             if (s > 0) {
                 compute.waitFor(slotFull[s % 2]);
             }

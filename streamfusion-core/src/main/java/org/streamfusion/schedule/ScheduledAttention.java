@@ -63,11 +63,18 @@ abstract class ScheduledAttention implements DistributedAttention {
         if (closed) {
             throw new IllegalStateException("attention is closed");
         }
-        DistributedAttention.checkShards(plan, q, k, v, o);
+        DistributedAttention.checkShards(plan, device.rank(), q, k, v, o);
         if (comm instanceof Fp8Communicator f) {
             f.beginLayer();
         }
         enqueue(q, k, v, o);
+    }
+
+    /** {@code count} copies of rank {@code rank}'s shard rows: the real rows of chunks that all hold its tokens. */
+    protected final int[] rowsOf(int rank, int count) {
+        int[] v = new int[count];
+        java.util.Arrays.fill(v, plan.shardRows(rank));
+        return v;
     }
 
     /** Enqueues one layer; inputs are ready on {@link #compute}, and {@code o} must be ready on it after. */
@@ -82,7 +89,7 @@ abstract class ScheduledAttention implements DistributedAttention {
         if (closed) {
             throw new IllegalStateException("attention is closed");
         }
-        DistributedAttention.checkShards(plan, q, k, v, o);
+        DistributedAttention.checkShards(plan, device.rank(), q, k, v, o);
         caller.record(callerReady, plan.method() + " caller's inputs");
         compute.waitFor(callerReady);
         forward(q, k, v, o);

@@ -68,19 +68,31 @@ final class TorusAttention extends ScheduledAttention {
             transport = transports.create(new TorusTransport.Context(at, comm, commStream, ringStream, fp8,
                     chunkElements));
             boolean symmetric = transport.symmetricWorkspace();
-            packed = Chunks.allocate(arena, false, dtype, u * t, shape.batch(), rows, headsPerChunk, shape.headDim());
+            // Chunks are the longest shard's rows; each holds the real rows of the GPU whose tokens it carries.
+            int[] mine = rowsOf(device.rank(), u * t);
+            int[] byChunk = new int[t * u]; // T[c*u' + j] and X1[s*u' + j]: tokens of GPU (c or l, j, b)
+            int[] stationary = new int[t * u];
+            for (int c = 0; c < t; c++) {
+                for (int j = 0; j < u; j++) {
+                    byChunk[c * u + j] = plan.shardRows(at.rankAt(c, j));
+                    stationary[c * u + j] = plan.shardRows(at.rankAt(at.torusIndex(), j));
+                }
+            }
+            packed = Chunks.allocate(arena, false, dtype, u * t, shape.batch(), rows, headsPerChunk, shape.headDim())
+                    .withValidRows(mine);
             for (int tensor = 0; tensor < 3; tensor++) {
                 afterScatter.add(Chunks.allocate(arena, symmetric, dtype, t * u, shape.batch(), rows, headsPerChunk,
-                        shape.headDim()));
+                        shape.headDim()).withValidRows(stationary));
                 pulled.add(Chunks.allocate(arena, symmetric, dtype, t * u, shape.batch(), rows, headsPerChunk,
-                        shape.headDim()));
+                        shape.headDim()).withValidRows(byChunk));
             }
             for (int chunk = 0; chunk < t; chunk++) {
-                out.add(Chunks.allocate(arena, false, dtype, u, shape.batch(), rows, headsPerChunk, shape.headDim()));
+                out.add(Chunks.allocate(arena, false, dtype, u, shape.batch(), rows, headsPerChunk, shape.headDim())
+                        .withValidRows(java.util.Arrays.copyOfRange(byChunk, chunk * u, chunk * u + u)));
                 states.add(AttentionState.allocate(arena, out.get(chunk)));
             }
             outputsHome = Chunks.allocate(arena, symmetric, dtype, u * t, shape.batch(), rows, headsPerChunk,
-                    shape.headDim());
+                    shape.headDim()).withValidRows(mine);
             long block = afterScatter.get(0).range(0, u).region().length();
             ring = new RingAttn(at.ring(), device.rank(), arena, transport.ring(), device.kernels(), compute, ringStream,
                     shape.softmaxScale(), block, dtype);
@@ -139,8 +151,9 @@ final class TorusAttention extends ScheduledAttention {
             if (stage > 0) {
                 compute.waitFor(queryArrived[chunk]);
             }
-            List<Event> f = ring.run(List.of(queryGroup(chunk)), torusChunk(1, at.torusIndex()),
-                    torusChunk(2, at.torusIndex()), true, t == 1, name + " PullQStage " + stage);
+            int stationary = at.torusIndex();
+            List<Event> f = ring.run(List.of(queryGroup(chunk)), torusChunk(1, stationary), torusChunk(2, stationary),
+                    p -> ringBlockRows(stationary, p), true, t == 1, name + " PullQStage " + stage);
             if (t == 1) {
                 finished = f;
             }
@@ -159,7 +172,8 @@ final class TorusAttention extends ScheduledAttention {
             compute.waitFor(keyValueArrived[chunk]);
             ringStream.waitFor(keyValueArrived[chunk]);
             transport.ringBlocksReady(step + " ring Barrier");
-            List<Event> f = ring.run(everyChunk, torusChunk(1, chunk), torusChunk(2, chunk), false, stage == t - 1, step);
+            List<Event> f = ring.run(everyChunk, torusChunk(1, chunk), torusChunk(2, chunk), p -> ringBlockRows(chunk, p),
+                    false, stage == t - 1, step);
             if (stage == t - 1) {
                 finished = f;
             }
@@ -182,6 +196,15 @@ final class TorusAttention extends ScheduledAttention {
         }
         commStream.record(done, name + " done");
         compute.waitFor(done);
+    }
+
+    /** Real rows of torus chunk {@code chunk} as ring member {@code ringPosition} holds it: tokens of GPUs {@code (chunk, j, p)}. */
+    private int[] ringBlockRows(int chunk, int ringPosition) {
+        int[] rows = new int[at.ulyssesDegree()];
+        for (int j = 0; j < rows.length; j++) {
+            rows[j] = plan.shardRows(plan.mesh().rankOf(chunk, j, ringPosition));
+        }
+        return rows;
     }
 
     /** Heads {@code H_{a',s}} of a {@code [B, S/N, H, D]} shard: sub-group {@code s} of intra-machine group {@code a'}. */

@@ -31,6 +31,8 @@ final class UlyssesRingAttention extends ScheduledAttention {
     private final Chunks oU;
     private final List<AttentionState> states;
     private final RingAttn ring;
+    /** Real rows of each chunk of each ring member's K, V block, by ring position. */
+    private final int[][] blockRows;
 
     UlyssesRingAttention(Plan plan, RankBackend device) {
         super(plan, device);
@@ -47,13 +49,20 @@ final class UlyssesRingAttention extends ScheduledAttention {
             gathered = arena.createEvent();
             // With u = 1 the all-to-all is the identity; the shards are packed once into qU/kU/vU so the
             // ring can forward one region whatever the caller's strides.
-            Chunks staging = Chunks.allocate(arena, false, dt, u, s.batch(), sl, hu, s.headDim());
+            // Chunks are sl = the longest shard's rows; chunk j holds member j's real rows (section 3.6).
+            Chunks staging = Chunks.allocate(arena, false, dt, u, s.batch(), sl, hu, s.headDim())
+                    .withValidRows(rowsOf(rank, u));
             a2a = u > 1 ? new UlyssesAllToAll(mesh.ulyssesGroup(rank), comm, device.kernels(), staging)
                     : null;
-            qU = Chunks.allocate(arena, false, dt, u, s.batch(), sl, hu, s.headDim());
-            kU = Chunks.allocate(arena, false, dt, u, s.batch(), sl, hu, s.headDim());
-            vU = Chunks.allocate(arena, false, dt, u, s.batch(), sl, hu, s.headDim());
-            oU = Chunks.allocate(arena, false, dt, u, s.batch(), sl, hu, s.headDim());
+            int[] members = ulyssesRows(mesh, rank);
+            qU = Chunks.allocate(arena, false, dt, u, s.batch(), sl, hu, s.headDim()).withValidRows(members);
+            kU = Chunks.allocate(arena, false, dt, u, s.batch(), sl, hu, s.headDim()).withValidRows(members);
+            vU = Chunks.allocate(arena, false, dt, u, s.batch(), sl, hu, s.headDim()).withValidRows(members);
+            oU = Chunks.allocate(arena, false, dt, u, s.batch(), sl, hu, s.headDim()).withValidRows(members);
+            blockRows = new int[mesh.ring()][];
+            for (int p = 0; p < mesh.ring(); p++) {
+                blockRows[p] = ulyssesRows(mesh, mesh.ringGroup(rank).member(p));
+            }
             states = AttentionState.allocate(arena, qU);
             ring = new RingAttn(mesh.ringGroup(rank), rank, arena, RingTransport.pass(comm), device.kernels(),
                     compute, ringStream, s.softmaxScale(), kU.region().length(), dt);
@@ -61,6 +70,16 @@ final class UlyssesRingAttention extends ScheduledAttention {
             arena.close();
             throw e;
         }
+    }
+
+    /** Shard rows of each member of {@code rank}'s Ulysses group: the real rows of its chunks after the all-to-all. */
+    private int[] ulyssesRows(DeviceMesh mesh, int rank) {
+        org.streamfusion.ProcessGroup g = mesh.ulyssesGroup(rank);
+        int[] rows = new int[g.size()];
+        for (int j = 0; j < rows.length; j++) {
+            rows[j] = plan.shardRows(g.member(j));
+        }
+        return rows;
     }
 
     @Override
@@ -81,7 +100,7 @@ final class UlyssesRingAttention extends ScheduledAttention {
         compute.waitFor(scattered);
         ringStream.waitFor(scattered);
         QGroup group = new QGroup("O", qU.views(), states, oU.views());
-        Event fin = ring.run(List.of(group), kU, vU, true, true, m).get(0);
+        Event fin = ring.run(List.of(group), kU, vU, p -> blockRows[p], true, true, m).get(0);
         commStream.waitFor(fin);
         if (u > 1) {
             a2a.gatherHeads(oU, o, commStream, m + " all-to-all O");

@@ -56,9 +56,9 @@ public final class Simulator {
         List<SimStream> streams = new ArrayList<>();
         SimStream[] compute = new SimStream[n];
         AttentionShape s = plan.shape();
-        int rows = plan.localSeqLen();
-        long elements = (long) s.batch() * rows * s.heads() * s.headDim();
         for (int rank = 0; rank < n; rank++) {
+            int rows = plan.shardRows(rank);
+            long elements = (long) s.batch() * rows * s.heads() * s.headDim();
             SimRankDevice device = new SimRankDevice(rank, topology, model, streams);
             DistributedAttention attention = DistributedAttention.create(plan, device);
             DeviceArena arena = device.newArena();

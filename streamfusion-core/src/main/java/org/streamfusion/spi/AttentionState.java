@@ -19,7 +19,8 @@ public record AttentionState(TensorView o, Buffer m, Buffer l) {
     /** Allocates the state for every chunk of a Q chunk set, in the arena's state type (fp32 unless it says). */
     public static java.util.List<AttentionState> allocate(DeviceArena arena, Chunks q) {
         org.streamfusion.DType type = arena instanceof StatePrecision p ? p.stateType() : org.streamfusion.DType.F32;
-        Chunks o = Chunks.allocate(arena, false, type, q.count(), q.batch(), q.rows(), q.heads(), q.dim());
+        Chunks o = Chunks.allocate(arena, false, type, q.count(), q.batch(), q.rows(), q.heads(), q.dim())
+                .withValidRows(q.valid());
         long per = (long) q.batch() * q.rows() * q.heads();
         Buffer m = arena.allocate(per * q.count(), type);
         Buffer l = arena.allocate(per * q.count(), type);
