@@ -13,9 +13,14 @@ package org.streamfusion;
  * @param interMachine what the transfers between machines carry; {@link LinkCompression#NONE} unless
  *                     asked for with {@link #withInterMachine}
  * @param shardRows    each rank's rows, or empty for the default split
+ * @param jointTextRows {@code S_text} of a joint text segment every rank holds whole ({@link JointText}), or 0
  */
-public record Plan(AttentionShape shape, DeviceMesh mesh, LinkCompression interMachine, java.util.List<Integer> shardRows) {
+public record Plan(AttentionShape shape, DeviceMesh mesh, LinkCompression interMachine, java.util.List<Integer> shardRows,
+        int jointTextRows) {
     public Plan {
+        if (jointTextRows < 0) {
+            throw new InvalidConfigurationException("joint text rows S_text=" + jointTextRows, "S_text >= 0 (0: none)");
+        }
         if (shape == null || mesh == null || interMachine == null || shardRows == null) {
             throw new InvalidConfigurationException("plan with shape=" + shape + " mesh=" + mesh + " interMachine="
                     + interMachine + " shardRows=" + shardRows, "shape, mesh, inter-machine compression and shard rows"
@@ -59,12 +64,12 @@ public record Plan(AttentionShape shape, DeviceMesh mesh, LinkCompression interM
 
     /** An exact plan with the default split: nothing compressed. */
     public Plan(AttentionShape shape, DeviceMesh mesh) {
-        this(shape, mesh, LinkCompression.NONE, java.util.List.of());
+        this(shape, mesh, LinkCompression.NONE, java.util.List.of(), 0);
     }
 
     /** The default split with {@code interMachine} between machines. */
     public Plan(AttentionShape shape, DeviceMesh mesh, LinkCompression interMachine) {
-        this(shape, mesh, interMachine, java.util.List.of());
+        this(shape, mesh, interMachine, java.util.List.of(), 0);
     }
 
     private static void checkShardRows(AttentionShape shape, int n, java.util.List<Integer> rows) {
@@ -95,7 +100,7 @@ public record Plan(AttentionShape shape, DeviceMesh mesh, LinkCompression interM
 
     /** The same plan with the transfers between machines carrying {@code compression}. */
     public Plan withInterMachine(LinkCompression compression) {
-        return new Plan(shape, mesh, compression, shardRows);
+        return new Plan(shape, mesh, compression, shardRows, jointTextRows);
     }
 
     /** The same plan with rank {@code g} holding {@code rows[g]} consecutive tokens (each at least 1, summing to S). */
@@ -104,7 +109,19 @@ public record Plan(AttentionShape shape, DeviceMesh mesh, LinkCompression interM
         for (int r : rows) {
             list.add(r);
         }
-        return new Plan(shape, mesh, interMachine, list);
+        return new Plan(shape, mesh, interMachine, list, jointTextRows);
+    }
+
+    /**
+     * The same plan with a joint segment of {@code textRows} text tokens held whole by every rank, passed to
+     * {@link DistributedAttention#forward(org.streamfusion.backend.TensorView, org.streamfusion.backend.TensorView,
+     * org.streamfusion.backend.TensorView, org.streamfusion.backend.TensorView, JointText)}.
+     */
+    public Plan withJointText(int textRows) {
+        if (textRows < 1) {
+            throw new InvalidConfigurationException("joint text rows S_text=" + textRows, "S_text >= 1");
+        }
+        return new Plan(shape, mesh, interMachine, shardRows, textRows);
     }
 
     /** Rows of rank {@code rank}'s shard. */
@@ -146,6 +163,7 @@ public record Plan(AttentionShape shape, DeviceMesh mesh, LinkCompression interM
     @Override
     public String toString() {
         return mesh + " for " + shape + (interMachine == LinkCompression.NONE ? "" : ", inter-machine " + interMachine)
-                + (shardRows.isEmpty() ? "" : ", shard rows " + shardRows);
+                + (shardRows.isEmpty() ? "" : ", shard rows " + shardRows)
+                + (jointTextRows == 0 ? "" : ", joint text S_text=" + jointTextRows);
     }
 }

@@ -113,7 +113,7 @@ class CallerTensorsTest {
                     assertTrue(e.getMessage().contains("overlaps v") && e.rule().contains("shares no memory"),
                             e.getMessage());
                     TensorView free = dev.wrap(m.asSlice(768L * Float.BYTES), 1, 4, 4, 16);
-                    e = assertThrows(InvalidConfigurationException.class, () -> attn.forward(q, k, v, free, null));
+                    e = assertThrows(InvalidConfigurationException.class, () -> attn.forward(q, k, v, free, (Stream) null));
                     assertTrue(e.getMessage().contains("caller=null"), e.getMessage());
                     assertSame(plan, attn.plan());
                     // the layer is still usable: nothing was enqueued by the refused calls

@@ -72,6 +72,18 @@ class GpuAttentionTest {
         }
     }
 
+    /** Joint text+image attention with per-batch text lengths, on one GPU or two (docs/algorithms.md, section 3.7). */
+    @Test
+    void jointTextAndImageAttentionMatchesFloat64OnEveryMethod() {
+        assumeTrue(CudaRuntime.isAvailable(), "no GPU");
+        int n = Math.min(CudaRuntime.deviceCount(), 2);
+        Launcher.Result r = launch(n, JointCheck.class.getName(), String.valueOf(2048 * n + 1), "512", "8", "128");
+        assertEquals(0, r.exitCode(), r.failure());
+        for (int rank = 0; rank < n; rank++) {
+            assertTrue(r.failure().contains("[rank " + rank + "] PASS rank " + rank), r.failure());
+        }
+    }
+
     /** The caller's memory and stream on one GPU or two; every misuse refused (docs/embedding.md). */
     @ParameterizedTest
     @org.junit.jupiter.params.provider.ValueSource(strings = {"BF16", "F16"})

@@ -36,6 +36,15 @@ public record TensorView(Buffer base, int batch, int rows, int heads, int dim, l
         return new TensorView(base.slice(start, extent), batch, rows, count, dim, batchStride, rowStride, headStride);
     }
 
+    /** Batch {@code b} of this view, with its first {@code rows} rows: {@code [1, rows, heads, D]}. */
+    public TensorView batchSlice(int b, int rows) {
+        if (b < 0 || b >= batch || rows <= 0 || rows > this.rows) {
+            throw new IllegalArgumentException("batch " + b + ", rows " + rows + " of " + shapeString());
+        }
+        long extent = (rows - 1) * rowStride + (heads - 1) * headStride + dim;
+        return new TensorView(base.slice(b * batchStride, extent), 1, rows, heads, dim, batchStride, rowStride, headStride);
+    }
+
     public long elements() {
         return (long) batch * rows * heads * dim;
     }

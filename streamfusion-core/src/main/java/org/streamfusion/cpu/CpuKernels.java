@@ -221,6 +221,32 @@ final class CpuKernels implements Kernels {
     }
 
     @Override
+    public void finalizeState(QChunk c, Stream stream) {
+        if (c.out() == null) {
+            throw new IllegalArgumentException("finalising a Q chunk without an output view");
+        }
+        CpuStream.of(stream).enqueue("finalize", () -> {
+            TensorView qv = c.q();
+            AttentionState st = c.state();
+            double[] acc = new double[qv.dim()];
+            float[] row = new float[qv.dim()];
+            for (int bb = 0; bb < qv.batch(); bb++) {
+                for (int i = 0; i < qv.rows(); i++) {
+                    for (int h = 0; h < qv.heads(); h++) {
+                        long si = ((long) bb * qv.rows() + i) * qv.heads() + h;
+                        double l = get(st.l(), si);
+                        readState(st.o(), bb, i, h, acc);
+                        for (int x = 0; x < row.length; x++) {
+                            row[x] = (float) (l == 0 ? 0 : acc[x] / l);
+                        }
+                        write(c.out(), bb, i, h, row);
+                    }
+                }
+            }
+        });
+    }
+
+    @Override
     public void quantizeFp8(Buffer src, Buffer wire, int block, Stream stream) {
         CpuBuffer s = CpuBuffer.of(src, "the fp8 quantize's source buffer");
         CpuBuffer w = CpuBuffer.of(wire, "the fp8 wire buffer");

@@ -4,6 +4,7 @@ import java.util.List;
 import org.streamfusion.AttentionShape;
 import org.streamfusion.DistributedAttention;
 import org.streamfusion.InvalidConfigurationException;
+import org.streamfusion.JointText;
 import org.streamfusion.Plan;
 import org.streamfusion.backend.Buffer;
 import org.streamfusion.backend.DeviceArena;
@@ -33,6 +34,10 @@ public final class ShardedAttention {
     /** The same, running the layer {@code repeats} times on the same attention object (workspace reuse). */
     public static float[] forward(CpuWorld world, Plan plan, float[] q, float[] k, float[] v, int repeats) {
         check(world, plan, q, k, v, repeats);
+        if (plan.jointTextRows() > 0) {
+            throw new InvalidConfigurationException(plan + " without its text segment",
+                    "a plan with a joint segment runs with forwardJoint (forward(q, k, v, o, JointText) on a rank)");
+        }
         AttentionShape s = plan.shape();
         int n = world.topology().worldSize();
         List<float[]> outs = world.run(dev -> {
@@ -60,6 +65,70 @@ public final class ShardedAttention {
             unshard(outs.get(g), out, plan, g);
         }
         return out;
+    }
+
+    /**
+     * Joint attention on the CPU backend (docs/algorithms.md, section 3.7): the whole image sequence q, k, v is
+     * sharded as {@code plan} splits it, the text segment {@code qText, kText, vText} ({@code [B, S_text, H, D]})
+     * goes whole to every rank, with {@code validText[b]} valid text keys per batch ({@code null}: all).
+     *
+     * @return the image output, whole, and each rank's text output
+     */
+    public static Joint forwardJoint(CpuWorld world, Plan plan, float[] q, float[] k, float[] v, float[] qText,
+            float[] kText, float[] vText, int[] validText) {
+        check(world, plan, q, k, v, 1);
+        if (plan.jointTextRows() == 0) {
+            throw new InvalidConfigurationException("a joint text segment for " + plan,
+                    "a joint segment needs a plan with one (Plan.withJointText)");
+        }
+        AttentionShape s = plan.shape();
+        int n = world.topology().worldSize();
+        long textElements = (long) s.batch() * plan.jointTextRows() * s.heads() * s.headDim();
+        float[][] text = {qText, kText, vText};
+        for (int i = 0; i < 3; i++) {
+            java.util.Objects.requireNonNull(text[i], "text " + "qkv".charAt(i));
+            if (text[i].length != textElements) {
+                throw new InvalidConfigurationException("text " + "qkv".charAt(i) + " holds " + text[i].length
+                        + " values, not B*S_text*H*D = " + textElements, "the text tensors hold B*S_text*H*D values");
+            }
+        }
+        List<float[][]> outs = world.run(dev -> {
+            int g = dev.rank();
+            int sl = plan.shardRows(g);
+            try (DeviceArena io = dev.newArena(); DistributedAttention attn = DistributedAttention.create(plan, dev)) {
+                TensorView[] in = new TensorView[4];
+                float[][] glob = {q, k, v};
+                for (int i = 0; i < 4; i++) {
+                    Buffer b = io.allocate((long) s.batch() * sl * s.heads() * s.headDim(), s.dtype());
+                    if (i < 3) {
+                        CpuBuffer.of(b).write(shard(glob[i], plan, g));
+                    }
+                    in[i] = TensorView.contiguous(b, s.batch(), sl, s.heads(), s.headDim());
+                }
+                TensorView[] t = new TensorView[4];
+                for (int i = 0; i < 4; i++) {
+                    Buffer b = io.allocate(textElements, s.dtype());
+                    if (i < 3) {
+                        CpuBuffer.of(b).write(text[i]);
+                    }
+                    t[i] = TensorView.contiguous(b, s.batch(), plan.jointTextRows(), s.heads(), s.headDim());
+                }
+                attn.forward(in[0], in[1], in[2], in[3], new JointText(t[0], t[1], t[2], t[3], validText));
+                attn.stream().synchronize("rank " + g + " joint forward done");
+                return new float[][] {CpuBuffer.of(in[3].base()).read(), CpuBuffer.of(t[3].base()).read()};
+            }
+        });
+        float[] out = new float[q.length];
+        List<float[]> textOut = new java.util.ArrayList<>(n);
+        for (int g = 0; g < n; g++) {
+            unshard(outs.get(g)[0], out, plan, g);
+            textOut.add(outs.get(g)[1]);
+        }
+        return new Joint(out, textOut);
+    }
+
+    /** The image output, whole, and the text output of each rank. */
+    public record Joint(float[] image, List<float[]> textByRank) {
     }
 
     private static void check(CpuWorld world, Plan plan, float[] q, float[] k, float[] v, int repeats) {

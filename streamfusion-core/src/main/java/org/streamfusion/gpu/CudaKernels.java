@@ -47,6 +47,20 @@ final class CudaKernels implements Kernels {
     }
 
     @Override
+    public void finalizeState(QChunk c, Stream stream) {
+        if (c.out() == null) {
+            throw new IllegalArgumentException("finalising a Q chunk without an output view");
+        }
+        AttentionState st = c.state();
+        SfKernels.QChunk chunk = new SfKernels.QChunk(view(c.q(), "q of a Q chunk"), view(st.o(), "o of a Q chunk's state"),
+                scalars(st.m(), c.q(), "m of a Q chunk's state"), scalars(st.l(), c.q(), "l of a Q chunk's state"),
+                view(c.out(), "out of a Q chunk"));
+        CudaStreamHandle s = WrongBackendException.require(CudaStreamHandle.class, stream, "stream of finalize");
+        SfKernels.finalizeState(chunk, c.q().dim(), type(c.out().base().dtype()), s.cuda());
+        s.enqueued("finalize");
+    }
+
+    @Override
     public void copy(TensorView src, TensorView dst, Stream stream) {
         if (!src.sameShape(dst) || src.base().dtype() != dst.base().dtype()) {
             throw new IllegalArgumentException("copy from " + src.shapeString() + " " + src.base().dtype() + " to "

@@ -1,6 +1,7 @@
 package org.streamfusion.schedule;
 
 import org.streamfusion.DistributedAttention;
+import org.streamfusion.JointText;
 import org.streamfusion.Plan;
 import org.streamfusion.spi.Communicator;
 import org.streamfusion.backend.DeviceArena;
@@ -60,14 +61,24 @@ abstract class ScheduledAttention implements DistributedAttention {
 
     @Override
     public final void forward(TensorView q, TensorView k, TensorView v, TensorView o) {
+        forward(q, k, v, o, (JointText) null);
+    }
+
+    @Override
+    public final void forward(TensorView q, TensorView k, TensorView v, TensorView o, JointText text) {
+        check(q, k, v, o, text);
+        if (comm instanceof Fp8Communicator f) {
+            f.beginLayer();
+        }
+        enqueue(q, k, v, o, text);
+    }
+
+    private void check(TensorView q, TensorView k, TensorView v, TensorView o, JointText text) {
         if (closed) {
             throw new IllegalStateException("attention is closed");
         }
         DistributedAttention.checkShards(plan, device.rank(), q, k, v, o);
-        if (comm instanceof Fp8Communicator f) {
-            f.beginLayer();
-        }
-        enqueue(q, k, v, o);
+        DistributedAttention.checkJointText(plan, text, q, k, v, o);
     }
 
     /** {@code count} copies of rank {@code rank}'s shard rows: the real rows of chunks that all hold its tokens. */
@@ -77,22 +88,27 @@ abstract class ScheduledAttention implements DistributedAttention {
         return v;
     }
 
-    /** Enqueues one layer; inputs are ready on {@link #compute}, and {@code o} must be ready on it after. */
-    protected abstract void enqueue(TensorView q, TensorView k, TensorView v, TensorView o);
+    /**
+     * Enqueues one layer; inputs are ready on {@link #compute}, and {@code o} (and {@code text.o()}) must be
+     * ready on it after. {@code text} is {@code null} unless the plan has a joint segment.
+     */
+    protected abstract void enqueue(TensorView q, TensorView k, TensorView v, TensorView o, JointText text);
 
     @Override
     public final void forward(TensorView q, TensorView k, TensorView v, TensorView o, Stream caller) {
+        forward(q, k, v, o, null, caller);
+    }
+
+    @Override
+    public final void forward(TensorView q, TensorView k, TensorView v, TensorView o, JointText text, Stream caller) {
         if (caller == null) {
             throw new org.streamfusion.InvalidConfigurationException("caller=null",
                     "the caller's stream is given (forward(q, k, v, o) runs on the layer's own)");
         }
-        if (closed) {
-            throw new IllegalStateException("attention is closed");
-        }
-        DistributedAttention.checkShards(plan, device.rank(), q, k, v, o);
+        check(q, k, v, o, text);
         caller.record(callerReady, plan.method() + " caller's inputs");
         compute.waitFor(callerReady);
-        forward(q, k, v, o);
+        forward(q, k, v, o, text);
         compute.record(layerDone, plan.method() + " layer done");
         caller.waitFor(layerDone);
     }

@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 import org.streamfusion.AttentionShape;
 import org.streamfusion.DType;
+import org.streamfusion.JointText;
 import org.streamfusion.Plan;
 import org.streamfusion.backend.Event;
 import org.streamfusion.backend.Stream;
@@ -53,6 +54,9 @@ final class TorusAttention extends ScheduledAttention {
     private final Event computeDone;
     private final Event ringDone;
     private final Event done;
+    /** The joint text segment ({@code null} without one): Q slice {@code H_{a,l}}, and the chunks' own finalisation. */
+    private final JointSegment joint;
+    private final Event[] chunkFinalised;
 
     TorusAttention(Plan plan, RankBackend device, TransportFactory transports) {
         super(plan, device);
@@ -104,6 +108,26 @@ final class TorusAttention extends ScheduledAttention {
                 queryArrived[chunk] = arena.createEvent();
                 keyValueArrived[chunk] = arena.createEvent();
             }
+            if (plan.jointTextRows() > 0) {
+                // GPU (l, a, b) attends for heads H_{a,l}; the GPUs (*, *, b) hold one slice each.
+                int[] peers = new int[t * u];
+                int[] offsets = new int[t * u];
+                for (int l = 0; l < t; l++) {
+                    for (int a = 0; a < u; a++) {
+                        peers[l * u + a] = plan.mesh().rankOf(l, a, at.ringIndex());
+                        offsets[l * u + a] = headOffset(a, l);
+                    }
+                }
+                joint = new JointSegment(plan, arena, dtype, device.kernels(), comm,
+                        headOffset(at.ulyssesIndex(), at.torusIndex()), headsPerChunk, peers, offsets);
+                chunkFinalised = new Event[t];
+                for (int chunk = 0; chunk < t; chunk++) {
+                    chunkFinalised[chunk] = arena.createEvent();
+                }
+            } else {
+                joint = null;
+                chunkFinalised = null;
+            }
             computeDone = arena.createEvent();
             ringDone = arena.createEvent();
             done = arena.createEvent();
@@ -114,7 +138,7 @@ final class TorusAttention extends ScheduledAttention {
     }
 
     @Override
-    protected void enqueue(TensorView q, TensorView k, TensorView v, TensorView o) {
+    protected void enqueue(TensorView q, TensorView k, TensorView v, TensorView o, JointText text) {
         String name = transport.name();
         int t = at.torusDegree();
         compute.record(entry, name + " entry");
@@ -152,8 +176,10 @@ final class TorusAttention extends ScheduledAttention {
                 compute.waitFor(queryArrived[chunk]);
             }
             int stationary = at.torusIndex();
-            List<Event> f = ring.run(List.of(queryGroup(chunk)), torusChunk(1, stationary), torusChunk(2, stationary),
-                    p -> ringBlockRows(stationary, p), true, t == 1, name + " PullQStage " + stage);
+            List<QGroup> groups = stage == 0 && text != null ? List.of(queryGroup(chunk), joint.group(text))
+                    : List.of(queryGroup(chunk));
+            List<Event> f = ring.run(groups, torusChunk(1, stationary), torusChunk(2, stationary),
+                    p -> ringBlockRows(stationary, p), true, t == 1 && text == null, name + " PullQStage " + stage);
             if (t == 1) {
                 finished = f;
             }
@@ -166,17 +192,37 @@ final class TorusAttention extends ScheduledAttention {
             order.add(at.torusIndexAfter(shift));
             everyChunk.add(queryGroup(at.torusIndexAfter(shift)));
         }
+        List<QGroup> kvGroups = new ArrayList<>(everyChunk);
+        if (text != null) {
+            kvGroups.add(joint.group(text));
+        }
         for (int stage = 1; stage < t; stage++) {
             int chunk = at.torusIndexAfter(stage);
             String step = name + " PullKVStage " + stage;
             compute.waitFor(keyValueArrived[chunk]);
             ringStream.waitFor(keyValueArrived[chunk]);
             transport.ringBlocksReady(step + " ring Barrier");
-            List<Event> f = ring.run(everyChunk, torusChunk(1, chunk), torusChunk(2, chunk), p -> ringBlockRows(chunk, p),
-                    false, stage == t - 1, step);
+            List<Event> f = ring.run(kvGroups, torusChunk(1, chunk), torusChunk(2, chunk), p -> ringBlockRows(chunk, p),
+                    false, stage == t - 1 && text == null, step);
             if (stage == t - 1) {
                 finished = f;
             }
+        }
+
+        if (text != null) {
+            // Joint: each chunk takes the text keys, then is finalised, in the order Push O sends them.
+            List<Event> each = new ArrayList<>(t);
+            for (int g = 0; g < t; g++) {
+                QGroup chunkGroup = everyChunk.get(g);
+                joint.foldText(chunkGroup.chunks(false), text, compute);
+                joint.finalizeAll(List.of(chunkGroup), compute);
+                compute.record(chunkFinalised[g], name + " finalise " + chunkGroup.name());
+                each.add(chunkFinalised[g]);
+            }
+            QGroup textGroup = joint.group(text);
+            joint.foldText(textGroup.chunks(false), text, compute);
+            joint.finalizeAll(List.of(textGroup), compute);
+            finished = each;
         }
 
         // 5. Push O: each finished chunk straight home, to (c, j, b) as ORet[a*t + l].
@@ -194,6 +240,9 @@ final class TorusAttention extends ScheduledAttention {
                         commStream);
             }
         }
+        if (text != null) {
+            joint.gather(text, commStream, name + " step 6");
+        }
         commStream.record(done, name + " done");
         compute.waitFor(done);
     }
@@ -205,6 +254,11 @@ final class TorusAttention extends ScheduledAttention {
             rows[j] = plan.shardRows(plan.mesh().rankOf(chunk, j, ringPosition));
         }
         return rows;
+    }
+
+    /** The first head of {@code H_{a,l}}: Ulysses group {@code a}'s heads, torus sub-group {@code l}. */
+    private int headOffset(int member, int headGroup) {
+        return member * (plan.shape().heads() / at.ulyssesDegree()) + headGroup * headsPerChunk;
     }
 
     /** Heads {@code H_{a',s}} of a {@code [B, S/N, H, D]} shard: sub-group {@code s} of intra-machine group {@code a'}. */

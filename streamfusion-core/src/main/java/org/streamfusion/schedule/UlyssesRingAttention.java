@@ -4,6 +4,7 @@ import java.util.List;
 import org.streamfusion.AttentionShape;
 import org.streamfusion.DType;
 import org.streamfusion.DeviceMesh;
+import org.streamfusion.JointText;
 import org.streamfusion.Plan;
 import org.streamfusion.spi.AttentionState;
 import org.streamfusion.spi.Chunks;
@@ -33,6 +34,9 @@ final class UlyssesRingAttention extends ScheduledAttention {
     private final RingAttn ring;
     /** Real rows of each chunk of each ring member's K, V block, by ring position. */
     private final int[][] blockRows;
+    /** The joint text segment, or {@code null}; its Q slice is this rank's Ulysses heads. */
+    private final JointSegment joint;
+    private final Event finalised;
 
     UlyssesRingAttention(Plan plan, RankBackend device) {
         super(plan, device);
@@ -66,6 +70,20 @@ final class UlyssesRingAttention extends ScheduledAttention {
             states = AttentionState.allocate(arena, qU);
             ring = new RingAttn(mesh.ringGroup(rank), rank, arena, RingTransport.pass(comm), device.kernels(),
                     compute, ringStream, s.softmaxScale(), kU.region().length(), dt);
+            finalised = arena.createEvent();
+            if (plan.jointTextRows() > 0) {
+                org.streamfusion.ProcessGroup g = mesh.ulyssesGroup(rank);
+                int[] peers = new int[u];
+                int[] offsets = new int[u];
+                for (int j = 0; j < u; j++) {
+                    peers[j] = g.member(j);
+                    offsets[j] = j * hu;
+                }
+                joint = new JointSegment(plan, arena, dt, device.kernels(), comm, g.indexOf(rank) * hu, hu, peers,
+                        offsets);
+            } else {
+                joint = null;
+            }
         } catch (RuntimeException e) {
             arena.close();
             throw e;
@@ -83,7 +101,7 @@ final class UlyssesRingAttention extends ScheduledAttention {
     }
 
     @Override
-    protected void enqueue(TensorView q, TensorView k, TensorView v, TensorView o) {
+    protected void enqueue(TensorView q, TensorView k, TensorView v, TensorView o, JointText text) {
         String m = plan.method().name();
         compute.record(entry, m + " entry");
         commStream.waitFor(entry);
@@ -100,12 +118,26 @@ final class UlyssesRingAttention extends ScheduledAttention {
         compute.waitFor(scattered);
         ringStream.waitFor(scattered);
         QGroup group = new QGroup("O", qU.views(), states, oU.views());
-        Event fin = ring.run(List.of(group), kU, vU, p -> blockRows[p], true, true, m).get(0);
-        commStream.waitFor(fin);
+        if (text == null) {
+            ring.run(List.of(group), kU, vU, p -> blockRows[p], true, true, m);
+        } else {
+            // Joint: the text queries ride the ring too; the text keys are folded before one finalisation.
+            List<QGroup> groups = List.of(group, joint.group(text));
+            ring.run(groups, kU, vU, p -> blockRows[p], true, false, m);
+            List<org.streamfusion.spi.QChunk> all = new java.util.ArrayList<>(group.chunks(false));
+            all.addAll(groups.get(1).chunks(false));
+            joint.foldText(all, text, compute);
+            joint.finalizeAll(groups, compute);
+        }
+        compute.record(finalised, m + " finalised");
+        commStream.waitFor(finalised);
         if (u > 1) {
             a2a.gatherHeads(oU, o, commStream, m + " all-to-all O");
         } else {
             device.kernels().copy(oU.chunk(0), o, commStream);
+        }
+        if (text != null) {
+            joint.gather(text, commStream, m);
         }
         commStream.record(gathered, m + " all-to-all O");
         compute.waitFor(gathered);

@@ -128,6 +128,12 @@ public final class SimRankDevice implements RankBackend {
         }
 
         @Override
+        public void finalizeState(QChunk c, Stream stream) {
+            SimStream s = SimStream.of(stream);
+            s.add(Op.kernel(s, "finalize", model.copySeconds(c.q()), false));
+        }
+
+        @Override
         public void quantizeFp8(Buffer src, Buffer wire, int block, Stream stream) {
             SimStream s = SimStream.of(stream);
             s.add(Op.kernel(s, "fp8 quantize", model.trafficSeconds(src.byteSize() + wire.byteSize()), false));

@@ -66,7 +66,17 @@ public final class Simulator {
             for (int i = 0; i < 4; i++) {
                 qkvo[i] = TensorView.contiguous(arena.allocate(elements, s.dtype()), s.batch(), rows, s.heads(), s.headDim());
             }
-            attention.forward(qkvo[0], qkvo[1], qkvo[2], qkvo[3]);
+            if (plan.jointTextRows() > 0) {
+                long textElements = (long) s.batch() * plan.jointTextRows() * s.heads() * s.headDim();
+                TensorView[] t = new TensorView[4];
+                for (int i = 0; i < 4; i++) {
+                    t[i] = TensorView.contiguous(arena.allocate(textElements, s.dtype()), s.batch(), plan.jointTextRows(),
+                            s.heads(), s.headDim());
+                }
+                attention.forward(qkvo[0], qkvo[1], qkvo[2], qkvo[3], org.streamfusion.JointText.of(t[0], t[1], t[2], t[3]));
+            } else {
+                attention.forward(qkvo[0], qkvo[1], qkvo[2], qkvo[3]);
+            }
             compute[rank] = SimStream.of(attention.stream());
         }
         new Engine(profile, new Links(topology, profile), n, streams).run();

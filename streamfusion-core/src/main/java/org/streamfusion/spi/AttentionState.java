@@ -16,6 +16,12 @@ public record AttentionState(TensorView o, Buffer m, Buffer l) {
         }
     }
 
+    /** Batch {@code b} of this state, as the kernels lay {@code m} and {@code l} out ({@code [B, rows, heads]} packed). */
+    public AttentionState batchSlice(int b) {
+        long per = (long) o.rows() * o.heads();
+        return new AttentionState(o.batchSlice(b, o.rows()), m.slice(b * per, per), l.slice(b * per, per));
+    }
+
     /** Allocates the state for every chunk of a Q chunk set, in the arena's state type (fp32 unless it says). */
     public static java.util.List<AttentionState> allocate(DeviceArena arena, Chunks q) {
         org.streamfusion.DType type = arena instanceof StatePrecision p ? p.stateType() : org.streamfusion.DType.F32;

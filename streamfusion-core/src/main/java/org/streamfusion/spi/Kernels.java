@@ -20,6 +20,12 @@ public interface Kernels {
     default void checkSupported(org.streamfusion.AttentionShape shape) {
     }
 
+    /**
+     * Writes {@code c.out() = o/l} from {@code c.state()} (0 where {@code l == 0}, a fully masked row; NaN stays
+     * NaN): the finalisation of {@link #attention} as a launch of its own, for states folded in several parts.
+     */
+    void finalizeState(QChunk c, Stream stream);
+
     /** Copies a view into another of the same shape (head-slice pack and unpack). */
     void copy(TensorView src, TensorView dst, Stream stream);
 

@@ -102,6 +102,23 @@ public final class SfKernels {
         }
     }
 
+    /**
+     * {@code sf_state_finalize}: {@code out = o/l} of one Q chunk's fp32 state ({@code o}, {@code m}, {@code l}
+     * views as in {@link QChunk}), rows with {@code l == 0} giving 0.
+     */
+    public static void finalizeState(QChunk c, int headDim, ElementType outType, CudaStream stream) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment st = sf_state.allocate(arena);
+            fill(sf_state.o(st), c.o());
+            fill(sf_state.m(st), c.m());
+            fill(sf_state.l(st), c.l());
+            MemorySegment out = sf_view.allocate(arena);
+            fill(out, c.out());
+            StreamfusionLibrary.check("sf_state_finalize", Streamfusion.sf_state_finalize(st, out, outType.code(),
+                    MemorySegment.NULL, c.q().batch(), c.q().rows(), c.q().heads(), headDim, stream.handle()));
+        }
+    }
+
     /** {@code sf_copy_strided}: {@code dst[b, s, h, :] = src[b, s, h, :]} (head-slice pack and unpack). */
     public static void copy(View src, View dst, int headDim, ElementType type, CudaStream stream) {
         try (Arena arena = Arena.ofConfined()) {

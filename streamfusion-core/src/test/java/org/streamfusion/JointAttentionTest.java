@@ -1,0 +1,144 @@
+package org.streamfusion;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.streamfusion.cpu.CpuWorld;
+import org.streamfusion.cpu.ReferenceAttention;
+import org.streamfusion.cpu.ShardedAttention;
+
+/**
+ * Joint text+image attention (docs/algorithms.md, section 3.7): on every method and valid mesh of the
+ * {@link ExactnessTest} topologies, with S not divisible by N, the sharded image tokens and a text segment every
+ * rank holds whole equal float64 attention over the concatenated sequence, to 1e-5, on the image output and on
+ * every rank's text output; with every text key, and with per-batch valid lengths (one batch with none).
+ */
+class JointAttentionTest {
+    static final int TEXT = 5;
+    static final int[][] VALID = {null, {TEXT, 2}, {0, 3}};
+
+    static Stream<Arguments> meshes() {
+        List<Arguments> cases = new ArrayList<>();
+        for (int[] mg : ExactnessTest.TOPOLOGIES) {
+            Topology topology = Topology.of(mg[0], mg[1]);
+            for (Planner.Candidate c : Planner.withDefaults().enumerate(shape(topology), topology)) {
+                if (c.valid()) {
+                    cases.add(Arguments.of(topology, c.method(), c.t(), c.u(), c.r()));
+                }
+            }
+        }
+        return cases.stream();
+    }
+
+    static AttentionShape shape(Topology topology) {
+        return AttentionShape.of(2, 2 * topology.worldSize() + 1, 24, 16);
+    }
+
+    @ParameterizedTest(name = "{0} {1} t={2} u''={3} r={4}")
+    @MethodSource("meshes")
+    void imageAndTextTokensTogetherEqualFloat64AttentionOverTheConcatenation(Topology topology, Method method, int t,
+            int u, int r) {
+        AttentionShape shape = shape(topology);
+        Plan plan = Plan.of(shape, DeviceMesh.of(topology, method, t, u, r)).withJointText(TEXT);
+        AttentionShape textShape = AttentionShape.of(shape.batch(), TEXT, shape.heads(), shape.headDim());
+        List<String> failures = new ArrayList<>();
+        try (CpuWorld world = CpuWorld.create(topology)) {
+            for (int[] valid : VALID) {
+                Inputs image = Inputs.fresh(shape);
+                Inputs text = Inputs.fresh(textShape);
+                ShardedAttention.Joint out = ShardedAttention.forwardJoint(world, plan, image.q, image.k, image.v, text.q,
+                        text.k, text.v, valid);
+                double[][] ref = reference(shape, image, text, valid);
+                String name = plan + ", valid text " + java.util.Arrays.toString(valid) + " (seeds " + image.seed + ", "
+                        + text.seed + ")";
+                double err = ReferenceAttention.relativeError(out.image(), ref[0]);
+                if (!(err <= ExactnessTest.TOLERANCE)) {
+                    failures.add(name + ": image error " + err);
+                }
+                for (int g = 0; g < out.textByRank().size(); g++) {
+                    double e = ReferenceAttention.relativeError(out.textByRank().get(g), ref[1]);
+                    if (!(e <= ExactnessTest.TOLERANCE)) {
+                        failures.add(name + ": text error " + e + " on rank " + g);
+                    }
+                }
+            }
+        }
+        if (!failures.isEmpty()) {
+            fail(String.join("\n", failures));
+        }
+    }
+
+    /** float64 attention, batch by batch, of [image; text] queries over [image; valid text] keys. */
+    static double[][] reference(AttentionShape s, Inputs image, Inputs text, int[] valid) {
+        int h = s.heads();
+        int d = s.headDim();
+        int row = h * d;
+        double[] imageOut = new double[image.q.length];
+        double[] textOut = new double[text.q.length];
+        for (int b = 0; b < s.batch(); b++) {
+            int keys = s.seqLen() + (valid == null ? TEXT : valid[b]);
+            float[] q = new float[(s.seqLen() + TEXT) * row];
+            float[] k = new float[keys * row];
+            float[] v = new float[keys * row];
+            System.arraycopy(image.q, b * s.seqLen() * row, q, 0, s.seqLen() * row);
+            System.arraycopy(text.q, b * TEXT * row, q, s.seqLen() * row, TEXT * row);
+            System.arraycopy(image.k, b * s.seqLen() * row, k, 0, s.seqLen() * row);
+            System.arraycopy(image.v, b * s.seqLen() * row, v, 0, s.seqLen() * row);
+            System.arraycopy(text.k, b * TEXT * row, k, s.seqLen() * row, (keys - s.seqLen()) * row);
+            System.arraycopy(text.v, b * TEXT * row, v, s.seqLen() * row, (keys - s.seqLen()) * row);
+            double[] o = ReferenceAttention.attention(q, k, v, 1, s.seqLen() + TEXT, keys, h, d, s.softmaxScale());
+            System.arraycopy(o, 0, imageOut, b * s.seqLen() * row, s.seqLen() * row);
+            System.arraycopy(o, s.seqLen() * row, textOut, b * TEXT * row, TEXT * row);
+        }
+        return new double[][] {imageOut, textOut};
+    }
+
+    @Test
+    void aJointPlanWithoutItsTextOrTextWithoutAJointPlanIsRefused() {
+        Topology topology = Topology.of(1, 2);
+        AttentionShape shape = AttentionShape.of(1, 4, 4, 16);
+        Plan plain = Plan.of(shape, DeviceMesh.of(topology, Method.ULYSSES, 1, 2, 1));
+        Inputs in = Inputs.fresh(shape);
+        float[] text = new float[TEXT * 4 * 16];
+        try (CpuWorld world = CpuWorld.create(topology)) {
+            InvalidConfigurationException e = assertThrows(InvalidConfigurationException.class,
+                    () -> ShardedAttention.forwardJoint(world, plain, in.q, in.k, in.v, text, text, text, null));
+            assertTrue(e.rule().contains("withJointText"), e.getMessage());
+            e = assertThrows(InvalidConfigurationException.class,
+                    () -> ShardedAttention.forward(world, plain.withJointText(TEXT), in.q, in.k, in.v));
+            assertTrue(e.rule().contains("JointText"), e.getMessage());
+            e = assertThrows(InvalidConfigurationException.class, () -> ShardedAttention.forwardJoint(world,
+                    plain.withJointText(TEXT), in.q, in.k, in.v, text, text, text, new int[] {TEXT + 1}));
+            assertEquals("0 <= valid text length <= S_text", e.rule());
+        }
+        assertEquals("S_text >= 1", assertThrows(InvalidConfigurationException.class, () -> plain.withJointText(0)).rule());
+    }
+
+    @Test
+    void everyMeshOfAJointPlanRunsUnderTheSimulatorAndTheTextCostsTime() {
+        Topology topology = Topology.of(2, 4);
+        org.streamfusion.sim.Simulator sim = org.streamfusion.sim.Simulator.of(org.streamfusion.sim.HardwareProfile.h200(),
+                topology);
+        AttentionShape shape = AttentionShape.of(1, 16385, 24, 128);
+        int simulated = 0;
+        for (Planner.Candidate c : Planner.withDefaults().enumerate(shape, topology)) {
+            if (!c.valid()) {
+                continue;
+            }
+            double plain = sim.simulate(c.plan()).totalSeconds();
+            double joint = sim.simulate(c.plan().withJointText(512)).totalSeconds();
+            assertTrue(joint > plain, c.plan() + ": " + joint + " s with 512 text tokens, " + plain + " s without");
+            simulated++;
+        }
+        assertTrue(simulated > 10, simulated + " meshes");
+    }
+}
