@@ -12,6 +12,7 @@
 @SuppressWarnings("module") // the benchmarks module is built after this one
 module org.streamfusion {
     requires transitive org.streamfusion.cuda;
+    requires jdk.jfr; // one Flight Recorder event per layer (org.streamfusion.Layer)
 
     exports org.streamfusion;
     exports org.streamfusion.backend;

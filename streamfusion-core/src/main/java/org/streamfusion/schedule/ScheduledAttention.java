@@ -66,11 +66,32 @@ abstract class ScheduledAttention implements DistributedAttention {
 
     @Override
     public final void forward(TensorView q, TensorView k, TensorView v, TensorView o, JointText text) {
+        LayerEvent event = new LayerEvent();
+        event.begin();
         check(q, k, v, o, text);
         if (comm instanceof Fp8Communicator f) {
             f.beginLayer();
         }
         enqueue(q, k, v, o, text);
+        if (event.shouldCommit()) {
+            record(event);
+        }
+    }
+
+    /** Fills a recorded layer event: only while a JFR recording enables it. */
+    private void record(LayerEvent event) {
+        org.streamfusion.CommunicationVolume.RankVolume volume = org.streamfusion.CommunicationVolume.of(plan)
+                .rank(device.rank());
+        int bytes = device.storageType(plan.shape().dtype()).bytes();
+        event.rank = device.rank();
+        event.method = plan.method().name();
+        event.mesh = plan.mesh().toString();
+        event.shape = plan.shape().toString();
+        event.intraMachineBytes = volume.elements(org.streamfusion.LinkClass.INTRA_MACHINE) * bytes;
+        event.interMachineBytes = volume.elements(org.streamfusion.LinkClass.INTER_MACHINE) * bytes;
+        event.interMachine = plan.interMachine().name();
+        event.jointTextRows = plan.jointTextRows();
+        event.commit();
     }
 
     private void check(TensorView q, TensorView k, TensorView v, TensorView o, JointText text) {

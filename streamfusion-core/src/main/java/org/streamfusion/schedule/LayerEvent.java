@@ -1,0 +1,45 @@
+package org.streamfusion.schedule;
+
+import jdk.jfr.Category;
+import jdk.jfr.DataAmount;
+import jdk.jfr.Description;
+import jdk.jfr.Event;
+import jdk.jfr.Label;
+import jdk.jfr.Name;
+
+/**
+ * One {@code forward} as JDK Flight Recorder sees it: which layer, and the host time its enqueue took (the
+ * event's duration). Only filled and committed while a recording enables it, so it costs nothing otherwise.
+ * The bytes are the plan's per-rank volumes by link class (docs/communication-volume.md), not a measurement.
+ */
+@Name("org.streamfusion.Layer")
+@Label("Attention layer")
+@Category({"StreamFusion"})
+@Description("One forward of a distributed attention layer on this rank: host time of its enqueue")
+final class LayerEvent extends Event {
+    @Label("Rank")
+    int rank;
+
+    @Label("Method")
+    String method;
+
+    @Label("Mesh")
+    String mesh;
+
+    @Label("Shape")
+    String shape;
+
+    @Label("Bytes inside machines")
+    @DataAmount
+    long intraMachineBytes;
+
+    @Label("Bytes between machines")
+    @DataAmount
+    long interMachineBytes;
+
+    @Label("Inter-machine compression")
+    String interMachine;
+
+    @Label("Joint text tokens")
+    int jointTextRows;
+}

@@ -1,0 +1,50 @@
+package org.streamfusion;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import jdk.jfr.Recording;
+import jdk.jfr.consumer.RecordedEvent;
+import jdk.jfr.consumer.RecordingFile;
+import org.junit.jupiter.api.Test;
+import org.streamfusion.cpu.CpuWorld;
+import org.streamfusion.cpu.ShardedAttention;
+
+/**
+ * A JDK Flight Recorder recording sees one {@code org.streamfusion.Layer} event per rank and forward, with the
+ * layer's method, mesh, shape and per-rank bytes by link class (issue 11, item 4).
+ */
+class LayerEventTest {
+    @Test
+    void aRecordingSeesOneLayerEventPerRankAndForwardWithItsPlan() throws Exception {
+        Topology topology = Topology.of(2, 2);
+        AttentionShape shape = AttentionShape.of(1, 16, 8, 16);
+        Plan plan = Planner.withDefaults().best(shape, topology, Method.STREAMFUSION);
+        Inputs in = Inputs.fresh(shape);
+        Path file = Files.createTempFile("layers", ".jfr");
+        try (CpuWorld world = CpuWorld.create(topology); Recording recording = new Recording()) {
+            recording.enable("org.streamfusion.Layer").withoutThreshold();
+            recording.start();
+            ShardedAttention.forward(world, plan, in.q, in.k, in.v, 3);
+            recording.stop();
+            recording.dump(file);
+        }
+        List<RecordedEvent> events = RecordingFile.readAllEvents(file).stream()
+                .filter(e -> e.getEventType().getName().equals("org.streamfusion.Layer")).toList();
+        Files.delete(file);
+        assertEquals(3 * topology.worldSize(), events.size(), "3 forwards on 4 ranks");
+        CommunicationVolume volume = CommunicationVolume.of(plan);
+        for (RecordedEvent e : events) {
+            int rank = e.getInt("rank");
+            assertEquals("STREAMFUSION", e.getString("method"));
+            assertEquals(plan.mesh().toString(), e.getString("mesh"));
+            assertEquals(shape.toString(), e.getString("shape"));
+            assertEquals(volume.rank(rank).elements(LinkClass.INTER_MACHINE) * Float.BYTES, e.getLong("interMachineBytes"),
+                    "rank " + rank);
+            assertTrue(!e.getDuration().isNegative(), "host time of rank " + rank);
+        }
+    }
+}
