@@ -109,6 +109,27 @@ public final class Planner {
                 .plan();
     }
 
+    /**
+     * The fastest valid plan of any method by the simulator's layer time on {@code profile} rather than the cost
+     * model (docs/simulator.md): the same schedules on virtual time, with the profile's link.
+     */
+    public static Plan bestSimulated(AttentionShape shape, Topology topology, org.streamfusion.sim.HardwareProfile profile) {
+        return org.streamfusion.sim.Simulator.of(profile, topology).rank(shape).stream()
+                .filter(org.streamfusion.sim.Simulator.Ranked::valid).findFirst()
+                .orElseThrow(() -> new InvalidConfigurationException("no valid mesh for " + shape + " on " + topology,
+                        "at least one mesh satisfies every rule"))
+                .time().plan();
+    }
+
+    /**
+     * Every candidate's simulated time on {@code profile}, split into compute, exposed communication and
+     * synchronisation, fastest first, and the pick: what {@code streamfusion plan --cluster} prints.
+     */
+    public static String explainSimulated(AttentionShape shape, Topology topology,
+            org.streamfusion.sim.HardwareProfile profile) {
+        return org.streamfusion.sim.Simulator.of(profile, topology).explain(shape);
+    }
+
     /** A table of every candidate with its estimate, and the choice. */
     public String explain(AttentionShape shape, Topology topology) {
         StringBuilder sb = new StringBuilder();

@@ -58,4 +58,23 @@ class PlannerTest {
         }
         assertTrue(text.contains("invalid: "), text);
     }
+
+    @org.junit.jupiter.api.Test
+    void thePlannerRanksBySimulatedTimeForANamedProfileAndExplainsTheParts() {
+        Topology topology = Topology.of(4, 8);
+        AttentionShape shape = AttentionShape.of(1, 65536, 24, 128);
+        org.streamfusion.sim.HardwareProfile a100 = org.streamfusion.sim.HardwareProfile.named("a100");
+        Plan best = Planner.bestSimulated(shape, topology, a100);
+        org.streamfusion.sim.Simulator sim = org.streamfusion.sim.Simulator.of(a100, topology);
+        double bestSeconds = sim.simulate(best).totalSeconds();
+        for (Planner.Candidate c : Planner.withDefaults().enumerate(shape, topology)) {
+            if (c.valid()) {
+                org.junit.jupiter.api.Assertions.assertTrue(sim.simulate(c.plan()).totalSeconds() >= bestSeconds,
+                        c.plan() + " simulates faster than the pick " + best);
+            }
+        }
+        String table = Planner.explainSimulated(shape, topology, a100);
+        org.junit.jupiter.api.Assertions.assertTrue(table.contains("compute") && table.contains("exposed")
+                && table.contains("sync") && table.contains("pick: " + best.mesh()), table);
+    }
 }
