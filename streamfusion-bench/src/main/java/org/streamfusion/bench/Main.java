@@ -44,6 +44,8 @@ public final class Main {
             }
             case "sweep" -> System.exit(SweepCommand.run(java.util.Arrays.copyOfRange(args, 1, args.length), System.out));
             case "sweep-report" -> System.exit(SweepReport.run(java.util.Arrays.copyOfRange(args, 1, args.length), System.out));
+            case "simulator-validation" -> System.exit(SimulatorValidationReport.run(
+                    java.util.Arrays.copyOfRange(args, 1, args.length)));
             default -> usage();
         }
     }
@@ -55,6 +57,7 @@ public final class Main {
         System.err.println("                                      every mesh ranked by simulated time, in parts");
         System.err.println("       streamfusion sweep [--help]    every method and mesh under each link setting (GPUs; --dry-run: CPU)");
         System.err.println("       streamfusion sweep-report CSV OUTDIR  markdown table and PNG plots of a sweep (CPU)");
+        System.err.println("       streamfusion simulator-validation OUTDIR  the simulator against every measured layer: PNG and table");
         System.exit(2);
     }
 

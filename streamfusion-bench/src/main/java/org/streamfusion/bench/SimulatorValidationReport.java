@@ -1,0 +1,116 @@
+package org.streamfusion.bench;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import org.jfree.chart.ChartFactory;
+import org.jfree.chart.ChartUtils;
+import org.jfree.chart.JFreeChart;
+import org.jfree.chart.axis.LogAxis;
+import org.jfree.chart.plot.PlotOrientation;
+import org.jfree.chart.plot.XYPlot;
+import org.jfree.chart.renderer.xy.XYLineAndShapeRenderer;
+import org.jfree.data.xy.XYSeries;
+import org.jfree.data.xy.XYSeriesCollection;
+import org.streamfusion.Topology;
+import org.streamfusion.sim.Simulator;
+import org.streamfusion.sim.ValidationPoints;
+
+/**
+ * {@code streamfusion simulator-validation OUT}: every measured layer of {@link ValidationPoints} simulated on
+ * its profile, as {@code OUT/simulator-validation.png} (simulated against measured, log-log, with the diagonal)
+ * and {@code OUT/simulator-validation.md} (the table and the median absolute error per size).
+ */
+final class SimulatorValidationReport {
+    static final int SIZE = 640;
+
+    private SimulatorValidationReport() {
+    }
+
+    static int run(String[] args) {
+        if (args.length != 1) {
+            System.err.println("usage: streamfusion simulator-validation OUT_DIR");
+            return 2;
+        }
+        try {
+            List<Path> written = write(Path.of(args[0]));
+            written.forEach(p -> System.out.println("wrote " + p));
+            return 0;
+        } catch (IOException e) {
+            System.err.println("simulator-validation: " + e.getMessage());
+            return 1;
+        }
+    }
+
+    static List<Path> write(Path out) throws IOException {
+        Files.createDirectories(out);
+        Simulator sim = Simulator.of(ValidationPoints.oneHostProfile(), Topology.of(2, 2));
+        XYSeriesCollection data = new XYSeriesCollection();
+        StringBuilder md = new StringBuilder("| shape | method (mesh) | measured ms | simulated ms | error |\n"
+                + "| --- | --- | --- | --- | --- |\n");
+        double lo = Double.MAX_VALUE;
+        double hi = 0;
+        java.util.Map<String, List<Double>> errors = new java.util.LinkedHashMap<>();
+        for (ValidationPoints.Point p : ValidationPoints.oneHost2x2()) {
+            String shape = "S=" + p.plan().shape().seqLen() + " H=" + p.plan().shape().heads();
+            double simulated = sim.simulate(p.plan()).totalSeconds() * 1e3;
+            XYSeries series = seriesOf(data, "one host 2x2, " + shape);
+            series.add(p.measuredMs(), simulated);
+            lo = Math.min(lo, Math.min(simulated, p.measuredMs()));
+            hi = Math.max(hi, Math.max(simulated, p.measuredMs()));
+            double error = simulated / p.measuredMs() - 1;
+            errors.computeIfAbsent(shape, k -> new java.util.ArrayList<>()).add(Math.abs(error));
+            md.append(String.format(Locale.ROOT, "| %s | %s | %.3f | %.3f | %+.1f%% |%n", shape,
+                    p.plan().mesh().toString().replace(" on 2x2", ""), p.measuredMs(), simulated, error * 100));
+        }
+        md.append('\n');
+        for (var e : errors.entrySet()) {
+            List<Double> sorted = e.getValue().stream().sorted().toList();
+            int n = sorted.size();
+            double median = n % 2 == 1 ? sorted.get(n / 2) : (sorted.get(n / 2 - 1) + sorted.get(n / 2)) / 2;
+            md.append(String.format(Locale.ROOT, "median absolute error at %s: %.1f%% over %d meshes%n", e.getKey(),
+                    median * 100, n));
+        }
+        XYSeries diagonal = new XYSeries("simulated = measured");
+        diagonal.add(lo, lo);
+        diagonal.add(hi, hi);
+        data.addSeries(diagonal);
+        JFreeChart chart = ChartFactory.createScatterPlot("Simulated against measured layer time (4 H200, one host)",
+                "measured ms", "simulated ms", data, PlotOrientation.VERTICAL, true, false, false);
+        XYPlot plot = chart.getXYPlot();
+        plot.setDomainAxis(millisecondAxis("measured ms (median, CUDA events)"));
+        plot.setRangeAxis(millisecondAxis("simulated ms"));
+        XYLineAndShapeRenderer renderer = new XYLineAndShapeRenderer(false, true);
+        int last = data.getSeriesCount() - 1;
+        renderer.setSeriesLinesVisible(last, true);
+        renderer.setSeriesShapesVisible(last, false);
+        plot.setRenderer(renderer);
+        Path png = out.resolve("simulator-validation.png");
+        ChartUtils.saveChartAsPNG(png.toFile(), chart, SIZE, SIZE);
+        Path table = out.resolve("simulator-validation.md");
+        Files.writeString(table, md, StandardCharsets.UTF_8);
+        return List.of(png, table);
+    }
+
+    /** A log axis labelled in plain milliseconds (0.25, 1, 20), not powers of ten. */
+    private static LogAxis millisecondAxis(String label) {
+        LogAxis axis = new LogAxis(label);
+        axis.setBase(10);
+        axis.setNumberFormatOverride(new java.text.DecimalFormat("0.##"));
+        return axis;
+    }
+
+    private static XYSeries seriesOf(XYSeriesCollection data, String key) {
+        for (int i = 0; i < data.getSeriesCount(); i++) {
+            if (data.getSeriesKey(i).equals(key)) {
+                return data.getSeries(i);
+            }
+        }
+        XYSeries s = new XYSeries(key, false, true);
+        data.addSeries(s);
+        return s;
+    }
+}
