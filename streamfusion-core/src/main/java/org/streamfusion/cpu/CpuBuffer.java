@@ -106,11 +106,6 @@ public final class CpuBuffer implements Buffer {
 
     @Override
     public boolean overlaps(org.streamfusion.backend.Buffer other) {
-        if (!(other instanceof CpuBuffer o)) {
-            return false;
-        }
-        long a = segment.address();
-        long b = o.segment.address();
-        return a < b + o.segment.byteSize() && b < a + segment.byteSize() && segment.byteSize() > 0 && o.segment.byteSize() > 0;
+        return other instanceof CpuBuffer o && org.streamfusion.spi.TransferChecks.overlap(segment, o.segment);
     }
 }

@@ -67,11 +67,6 @@ public final class CudaBuffer implements Buffer {
 
     @Override
     public boolean overlaps(org.streamfusion.backend.Buffer other) {
-        if (!(other instanceof CudaBuffer o)) {
-            return false;
-        }
-        long a = segment.address();
-        long b = o.segment.address();
-        return a < b + o.segment.byteSize() && b < a + segment.byteSize() && segment.byteSize() > 0 && o.segment.byteSize() > 0;
+        return other instanceof CudaBuffer o && org.streamfusion.spi.TransferChecks.overlap(segment, o.segment);
     }
 }

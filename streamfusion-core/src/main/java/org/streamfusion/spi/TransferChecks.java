@@ -43,4 +43,10 @@ public final class TransferChecks {
                     + into.byteSize() + " (rule: source and destination have the same size)");
         }
     }
+
+    /** Whether two address ranges share a byte (empty ranges never do). */
+    public static boolean overlap(java.lang.foreign.MemorySegment a, java.lang.foreign.MemorySegment b) {
+        return a.byteSize() > 0 && b.byteSize() > 0 && a.address() < b.address() + b.byteSize()
+                && b.address() < a.address() + a.byteSize();
+    }
 }
