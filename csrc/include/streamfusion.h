@@ -237,7 +237,7 @@ SF_API int sf_link_wait(const uint64_t* done_at_ns, void* stream);
  * n elements in blocks of `block` consecutive elements (block divides n; one head's D-vector of one
  * token when the library uses it) travel as n e4m3 bytes followed, at byte offset
  * SF_FP8_SCALES_OFFSET(n), by n/block fp32 scales:
- *   scale = amax/448 over the block's finite values (1 when none is non-zero),
+ *   scale = amax/448 over the block's finite values, at least 2^-149 (1 when none is non-zero),
  *   q     = e4m3(x/scale), fp32 division, round to nearest even, saturating at +-448;
  *           a NaN or infinite x becomes the e4m3 NaN 0x7F (e4m3 has no infinity);
  *   x'    = float(q)*scale, rounded to the destination type.

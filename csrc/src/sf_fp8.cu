@@ -49,6 +49,11 @@ __device__ __forceinline__ void store_float<float>(float* p, long long i, float 
     p[i] = x;
 }
 
+// amax/448, at least the smallest fp32 denormal: a tinier amax would make the scale 0 and x/scale NaN.
+__device__ __forceinline__ float block_scale(float amax) {
+    return amax > 0.0f ? fmaxf(amax / E4M3_MAX, 1.401298464e-45f) : 1.0f;
+}
+
 __device__ __forceinline__ float warp_max(float x) {
 #pragma unroll
     for (int offset = 16; offset > 0; offset >>= 1) x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, offset));
@@ -69,7 +74,7 @@ __global__ void __launch_bounds__(FP8_THREADS)
             if (isfinite(x)) amax = fmaxf(amax, fabsf(x));
         }
         amax = warp_max(amax);
-        const float scale = amax > 0.0f ? amax / E4M3_MAX : 1.0f;
+        const float scale = block_scale(amax);
         if (lane == 0) scales[b] = scale;
         for (int i = lane; i < block; i += 32) {
             const float x = load_float(src, base + i);
@@ -135,7 +140,7 @@ __global__ void __launch_bounds__(FP8_THREADS)
             if (isfinite(x[i])) amax = fmaxf(amax, fabsf(x[i]));
         amax = group_max(amax, lanes_per_block);
         if (!live) continue;
-        const float scale = amax > 0.0f ? amax / E4M3_MAX : 1.0f;
+        const float scale = block_scale(amax);
         if ((threadIdx.x & (lanes_per_block - 1)) == 0) scales[v / lanes_per_block] = scale;
         unsigned char q[VEC];
 #pragma unroll

@@ -82,55 +82,11 @@ public interface DistributedAttention extends AutoCloseable {
         }
     }
 
-    /**
-     * Checks that {@code text} is given exactly when the plan has a joint segment, that its tensors are
-     * {@code [B, S_text, H, D]}, and that no output shares memory with an input.
-     */
-    static void checkJointText(Plan plan, JointText text, TensorView q, TensorView k, TensorView v, TensorView o) {
-        if (plan.jointTextRows() == 0) {
-            if (text != null) {
-                throw new InvalidConfigurationException("a joint text segment for " + plan,
-                        "a joint segment needs a plan with one (Plan.withJointText)");
-            }
-            return;
-        }
-        if (text == null) {
-            throw new InvalidConfigurationException(plan + " without its text segment",
-                    "a plan with a joint segment runs with forward(q, k, v, o, JointText)");
-        }
-        AttentionShape s = plan.shape();
-        TensorView[] views = {text.q(), text.k(), text.v(), text.o()};
-        String[] names = {"text q", "text k", "text v", "text o"};
-        for (int i = 0; i < 4; i++) {
-            TensorView x = views[i];
-            if (x.batch() != s.batch() || x.rows() != plan.jointTextRows() || x.heads() != s.heads()
-                    || x.dim() != s.headDim()) {
-                throw new InvalidConfigurationException(names[i] + " has shape " + x.shapeString() + " but the plan needs ["
-                        + s.batch() + ", " + plan.jointTextRows() + ", " + s.heads() + ", " + s.headDim() + "]",
-                        "the text segment's tensors are [B, S_text, H, D]");
-            }
-        }
-        TensorView[] imageInputs = {q, k, v};
-        for (int i = 0; i < 3; i++) {
-            if (text.o().base().overlaps(views[i].base()) || o.base().overlaps(views[i].base())) {
-                throw new InvalidConfigurationException("an output overlaps " + names[i],
-                        "the outputs share no memory with the inputs");
-            }
-            if (text.o().base().overlaps(imageInputs[i].base())) {
-                throw new InvalidConfigurationException("text o overlaps " + "qkv".charAt(i),
-                        "the outputs share no memory with the inputs");
-            }
-        }
-        if (text.o().base().overlaps(o.base())) {
-            throw new InvalidConfigurationException("text o overlaps o", "the outputs share no memory with each other");
-        }
-    }
-
     private static void checkShard(String name, TensorView x, Plan plan, int rank) {
         AttentionShape s = plan.shape();
         int sl = plan.shardRows(rank);
         if (x == null) {
-            throw new InvalidConfigurationException(name + "=null", name + " is a [B, S/N, H, D] tensor");
+            throw new InvalidConfigurationException(name + "=null", name + " is a [B, shardRows(rank), H, D] tensor");
         }
         if (x.batch() != s.batch() || x.rows() != sl || x.heads() != s.heads() || x.dim() != s.headDim()) {
             throw new InvalidConfigurationException(name + " has shape " + x.shapeString() + " but the plan needs ["

@@ -24,15 +24,23 @@ public record JointText(TensorView q, TensorView k, TensorView v, TensorView o, 
         }
         if (validRows != null) {
             validRows = validRows.clone();
-            if (validRows.length != q.batch()) {
-                throw new InvalidConfigurationException(validRows.length + " valid text lengths for B=" + q.batch(),
-                        "one valid text length per batch");
-            }
-            for (int b = 0; b < validRows.length; b++) {
-                if (validRows[b] < 0 || validRows[b] > q.rows()) {
-                    throw new InvalidConfigurationException("valid text length " + validRows[b] + " of batch " + b
-                            + " outside [0, S_text=" + q.rows() + "]", "0 <= valid text length <= S_text");
-                }
+            checkValidRows(validRows, q.batch(), q.rows());
+        }
+    }
+
+    /** Throws unless {@code validRows} (or {@code null}) gives each of {@code batch} batches 0..{@code textRows} keys. */
+    public static void checkValidRows(int[] validRows, int batch, int textRows) {
+        if (validRows == null) {
+            return;
+        }
+        if (validRows.length != batch) {
+            throw new InvalidConfigurationException(validRows.length + " valid text lengths for B=" + batch,
+                    "one valid text length per batch");
+        }
+        for (int b = 0; b < validRows.length; b++) {
+            if (validRows[b] < 0 || validRows[b] > textRows) {
+                throw new InvalidConfigurationException("valid text length " + validRows[b] + " of batch " + b
+                        + " outside [0, S_text=" + textRows + "]", "0 <= valid text length <= S_text");
             }
         }
     }

@@ -53,6 +53,11 @@ class ForwardingCommunicator implements Communicator {
             public Kernels kernels() {
                 return device.kernels();
             }
+
+            @Override
+            public Class<? extends org.streamfusion.backend.Buffer> bufferType() {
+                return device.bufferType();
+            }
         };
     }
 

@@ -69,6 +69,9 @@ class JointAttentionTest {
                     if (!(e <= ExactnessTest.TOLERANCE)) {
                         failures.add(name + ": text error " + e + " on rank " + g);
                     }
+                    if (!java.util.Arrays.equals(out.textByRank().get(g), out.textByRank().get(0))) {
+                        failures.add(name + ": the text output of rank " + g + " differs from rank 0's");
+                    }
                 }
             }
         }
@@ -140,5 +143,41 @@ class JointAttentionTest {
             simulated++;
         }
         assertTrue(simulated > 10, simulated + " meshes");
+    }
+
+    /**
+     * With FP8 between machines and a split the caller chose, the text output is still the same on every rank
+     * to the bit (its exchange is never compressed), and both outputs stay within FP8's tolerance.
+     */
+    @org.junit.jupiter.params.ParameterizedTest(name = "{0}")
+    @org.junit.jupiter.params.provider.EnumSource(Method.class)
+    void withFp8AndACallerChosenSplitTheTextOutputIsTheSameOnEveryRank(Method method) {
+        Topology topology = Topology.of(2, 2);
+        AttentionShape shape = AttentionShape.of(2, 11, 24, 64);
+        Plan plan;
+        try {
+            plan = Planner.withDefaults().best(shape, topology, method).withInterMachine(LinkCompression.FP8_E4M3)
+                    .withShardRows(1, 5, 2, 3).withJointText(TEXT);
+        } catch (InvalidConfigurationException refused) {
+            plan = Plan.of(shape, DeviceMesh.of(topology, method, 2, 1, 2)).withInterMachine(LinkCompression.FP8_E4M3)
+                    .withShardRows(1, 5, 2, 3).withJointText(TEXT); // STREAMFUSION: the mesh whose torus spans machines
+        }
+        Inputs image = Inputs.fresh(shape);
+        Inputs text = Inputs.fresh(AttentionShape.of(2, TEXT, 24, 64));
+        int[] valid = {TEXT, 1};
+        try (CpuWorld world = CpuWorld.create(topology)) {
+            ShardedAttention.Joint out = ShardedAttention.forwardJoint(world, plan, image.q, image.k, image.v, text.q,
+                    text.k, text.v, valid);
+            double[][] ref = reference(shape, image, text, valid);
+            String name = plan + " (seeds " + image.seed + ", " + text.seed + ")";
+            double imageErr = ReferenceAttention.relativeError(out.image(), ref[0]);
+            assertTrue(imageErr <= InterMachineFp8Test.FP8_TOLERANCE, name + ": image error " + imageErr);
+            for (int g = 0; g < out.textByRank().size(); g++) {
+                assertTrue(java.util.Arrays.equals(out.textByRank().get(g), out.textByRank().get(0)),
+                        name + ": the text output of rank " + g + " differs from rank 0's");
+            }
+            double textErr = ReferenceAttention.relativeError(out.textByRank().get(0), ref[1]);
+            assertTrue(textErr <= InterMachineFp8Test.FP8_TOLERANCE, name + ": text error " + textErr);
+        }
     }
 }

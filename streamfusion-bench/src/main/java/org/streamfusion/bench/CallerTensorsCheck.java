@@ -29,7 +29,7 @@ import org.streamfusion.launch.DistributedEnvironment;
 
 /**
  * One rank of a GPU job (docs/embedding.md): every method's best mesh on {@code 1xN}, run on memory and a
- * stream the caller allocated itself (Q, K, V strided in one fused {@code [B, S/N, 3, H, D]} bf16 buffer, O in
+ * stream the caller allocated itself (Q, K, V strided in one fused {@code [B, shardRows, 3, H, D]} bf16 buffer, O in
  * another), checked against float64 attention; then each misuse of a caller's tensor or stream, which must be
  * refused with the value and the rule.
  *

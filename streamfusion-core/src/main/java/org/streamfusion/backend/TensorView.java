@@ -45,6 +45,16 @@ public record TensorView(Buffer base, int batch, int rows, int heads, int dim, l
         return new TensorView(base.slice(b * batchStride, extent), 1, rows, heads, dim, batchStride, rowStride, headStride);
     }
 
+    /** Rows {@code [first, first + count)} of this view, every batch and head. */
+    public TensorView rowSlice(int first, int count) {
+        if (first < 0 || count <= 0 || first + count > rows) {
+            throw new IllegalArgumentException("rows [" + first + ", " + (first + count) + ") outside [0, " + rows + ")");
+        }
+        long extent = (batch - 1) * batchStride + (count - 1) * rowStride + (heads - 1) * headStride + dim;
+        return new TensorView(base.slice(first * rowStride, extent), batch, count, heads, dim, batchStride, rowStride,
+                headStride);
+    }
+
     public long elements() {
         return (long) batch * rows * heads * dim;
     }

@@ -70,6 +70,12 @@ public final class CpuRankDevice implements RankBackend {
 
     @Override
     @SuppressWarnings("exports")
+    public Class<CpuBuffer> bufferType() {
+        return CpuBuffer.class;
+    }
+
+    @Override
+    @SuppressWarnings("exports")
     public Kernels kernels() {
         return kernels;
     }
@@ -121,9 +127,11 @@ public final class CpuRankDevice implements RankBackend {
             throw new InvalidConfigurationException("address 0x" + Long.toHexString(memory.address())
                     + " is not 4-byte aligned", "a caller's fp32 tensor starts on a 4-byte boundary");
         }
-        if (batchStride < 0 || rowStride < 0 || headStride < dim) {
+        long rowExtent = (heads - 1L) * headStride + dim;
+        if (headStride < dim || rowStride < rowExtent || batchStride < (rows - 1L) * rowStride + rowExtent) {
             throw new InvalidConfigurationException("strides (" + batchStride + ", " + rowStride + ", " + headStride
-                    + ") for D=" + dim, "strides are non-negative and the head stride is at least D");
+                    + ") for D=" + dim, "no element of a tensor overlaps another: head stride >= D, row stride >= one"
+                    + " row's extent, batch stride >= one batch's extent");
         }
         long extent = (batch - 1L) * batchStride + (rows - 1L) * rowStride + (heads - 1L) * headStride + dim;
         if (extent * Float.BYTES > memory.byteSize()) {

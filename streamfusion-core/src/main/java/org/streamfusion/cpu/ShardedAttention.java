@@ -12,7 +12,7 @@ import org.streamfusion.backend.TensorView;
 
 /**
  * Runs one plan on a {@link CpuWorld} from whole-sequence tensors: shards Q, K, V by token block
- * ({@code T_g = [g*S/N, (g+1)*S/N)}), runs {@link DistributedAttention} on every rank, and gathers O.
+ * ({@code T_g = [shardStart(g), shardStart(g) + shardRows(g))}, {@code [g*S/N, (g+1)*S/N)} when N divides S), runs {@link DistributedAttention} on every rank, and gathers O.
  *
  * <p>Everything is checked on the caller's thread before any rank starts: nulls (a
  * {@link NullPointerException} naming the argument), array lengths against the shape, the plan's topology
@@ -82,6 +82,7 @@ public final class ShardedAttention {
                     "a joint segment needs a plan with one (Plan.withJointText)");
         }
         AttentionShape s = plan.shape();
+        JointText.checkValidRows(validText, s.batch(), plan.jointTextRows()); // on the caller's thread, before any rank
         int n = world.topology().worldSize();
         long textElements = (long) s.batch() * plan.jointTextRows() * s.heads() * s.headDim();
         float[][] text = {qText, kText, vText};

@@ -41,9 +41,12 @@ final class CallerMemory {
                         "strides are non-negative multiples of 8 elements (16 bytes)");
             }
         }
-        if (headStride < dim) {
-            throw new InvalidConfigurationException("head stride " + headStride + " < D=" + dim,
-                    "the D values of one head are contiguous and heads do not overlap");
+        long rowExtent = (heads - 1L) * headStride + dim;
+        if (headStride < dim || rowStride < rowExtent || batchStride < (rows - 1L) * rowStride + rowExtent) {
+            throw new InvalidConfigurationException("strides (" + batchStride + ", " + rowStride + ", " + headStride
+                    + ") for [" + batch + ", " + rows + ", " + heads + ", " + dim + "]",
+                    "no element of a tensor overlaps another: head stride >= D, row stride >= one row's extent,"
+                            + " batch stride >= one batch's extent");
         }
         long extent = (batch - 1L) * batchStride + (rows - 1L) * rowStride + (heads - 1L) * headStride + dim;
         long need = extent * dtype.bytes();

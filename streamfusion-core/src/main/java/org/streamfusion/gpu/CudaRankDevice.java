@@ -107,6 +107,12 @@ public final class CudaRankDevice implements RankBackend, AutoCloseable {
     }
 
     @Override
+    @SuppressWarnings("exports")
+    public Class<CudaBuffer> bufferType() {
+        return CudaBuffer.class;
+    }
+
+    @Override
     public Kernels kernels() {
         return kernels;
     }

@@ -1,6 +1,8 @@
 package org.streamfusion.schedule;
 
 import org.streamfusion.DistributedAttention;
+import org.streamfusion.AttentionShape;
+import org.streamfusion.InvalidConfigurationException;
 import org.streamfusion.JointText;
 import org.streamfusion.Plan;
 import org.streamfusion.spi.Communicator;
@@ -69,12 +71,84 @@ abstract class ScheduledAttention implements DistributedAttention {
         LayerEvent event = new LayerEvent();
         event.begin();
         check(q, k, v, o, text);
+        enqueueChecked(q, k, v, o, text);
+        if (event.shouldCommit()) {
+            record(event);
+        }
+    }
+
+    private void enqueueChecked(TensorView q, TensorView k, TensorView v, TensorView o, JointText text) {
         if (comm instanceof Fp8Communicator f) {
             f.beginLayer();
         }
         enqueue(q, k, v, o, text);
-        if (event.shouldCommit()) {
-            record(event);
+    }
+
+    /** Every argument rule, before anything is enqueued: a refused call leaves the layer and the world usable. */
+    private void check(TensorView q, TensorView k, TensorView v, TensorView o, JointText text) {
+        if (closed) {
+            throw new IllegalStateException("attention is closed");
+        }
+        DistributedAttention.checkShards(plan, device.rank(), q, k, v, o);
+        checkJointText(text, q, k, v, o);
+        String[] names = {"q", "k", "v", "o", "text q", "text k", "text v", "text o"};
+        TensorView[] views = text == null ? new TensorView[] {q, k, v, o}
+                : new TensorView[] {q, k, v, o, text.q(), text.k(), text.v(), text.o()};
+        org.streamfusion.DType stored = device.storageType(plan.shape().dtype());
+        for (int i = 0; i < views.length; i++) {
+            org.streamfusion.backend.Buffer b = views[i].base();
+            if (!device.bufferType().isInstance(b)) {
+                throw new org.streamfusion.WrongBackendException(names[i], b, device.bufferType());
+            }
+            if (b.dtype() != stored) {
+                throw new InvalidConfigurationException(names[i] + " holds " + b.dtype() + " but the plan's " + plan.shape()
+                        .dtype() + " is stored as " + stored + " on this backend", "every tensor has the plan's element type");
+            }
+        }
+    }
+
+    /**
+     * Checks that {@code text} is given exactly when the plan has a joint segment, that its tensors are
+     * {@code [B, S_text, H, D]}, and that no output shares memory with an input.
+     */
+    private void checkJointText(JointText text, TensorView q, TensorView k, TensorView v, TensorView o) {
+        if (plan.jointTextRows() == 0) {
+            if (text != null) {
+                throw new InvalidConfigurationException("a joint text segment for " + plan,
+                        "a joint segment needs a plan with one (Plan.withJointText)");
+            }
+            return;
+        }
+        if (text == null) {
+            throw new InvalidConfigurationException(plan + " without its text segment",
+                    "a plan with a joint segment runs with forward(q, k, v, o, JointText)");
+        }
+        AttentionShape s = plan.shape();
+        TensorView[] views = {text.q(), text.k(), text.v(), text.o()};
+        String[] names = {"text q", "text k", "text v", "text o"};
+        for (int i = 0; i < 4; i++) {
+            TensorView x = views[i];
+            if (x.batch() != s.batch() || x.rows() != plan.jointTextRows() || x.heads() != s.heads()
+                    || x.dim() != s.headDim()) {
+                throw new InvalidConfigurationException(names[i] + " has shape " + x.shapeString() + " but the plan needs ["
+                        + s.batch() + ", " + plan.jointTextRows() + ", " + s.heads() + ", " + s.headDim() + "]",
+                        "the text segment's tensors are [B, S_text, H, D]");
+            }
+        }
+        TensorView[] imageInputs = {q, k, v};
+        for (int i = 0; i < 3; i++) {
+            if (text.o().base().overlaps(views[i].base()) || o.base().overlaps(views[i].base())) {
+                throw new InvalidConfigurationException("an output (o or text o) overlaps " + names[i] + " ("
+                        + views[i].base() + ")",
+                        "the outputs share no memory with the inputs");
+            }
+            if (text.o().base().overlaps(imageInputs[i].base())) {
+                throw new InvalidConfigurationException("text o overlaps " + "qkv".charAt(i),
+                        "the outputs share no memory with the inputs");
+            }
+        }
+        if (text.o().base().overlaps(o.base())) {
+            throw new InvalidConfigurationException("text o overlaps o", "the outputs share no memory with each other");
         }
     }
 
@@ -92,14 +166,6 @@ abstract class ScheduledAttention implements DistributedAttention {
         event.interMachine = plan.interMachine().name();
         event.jointTextRows = plan.jointTextRows();
         event.commit();
-    }
-
-    private void check(TensorView q, TensorView k, TensorView v, TensorView o, JointText text) {
-        if (closed) {
-            throw new IllegalStateException("attention is closed");
-        }
-        DistributedAttention.checkShards(plan, device.rank(), q, k, v, o);
-        DistributedAttention.checkJointText(plan, text, q, k, v, o);
     }
 
     /** {@code count} copies of rank {@code rank}'s shard rows: the real rows of chunks that all hold its tokens. */
@@ -127,11 +193,19 @@ abstract class ScheduledAttention implements DistributedAttention {
                     "the caller's stream is given (forward(q, k, v, o) runs on the layer's own)");
         }
         check(q, k, v, o, text);
+        if (caller.getClass() != compute.getClass()) {
+            throw new org.streamfusion.WrongBackendException("the caller's stream", caller, compute.getClass());
+        }
+        LayerEvent event = new LayerEvent();
+        event.begin();
         caller.record(callerReady, plan.method() + " caller's inputs");
         compute.waitFor(callerReady);
-        forward(q, k, v, o, text);
+        enqueueChecked(q, k, v, o, text);
         compute.record(layerDone, plan.method() + " layer done");
         caller.waitFor(layerDone);
+        if (event.shouldCommit()) {
+            record(event);
+        }
     }
 
     @Override

@@ -109,17 +109,20 @@ final class TorusAttention extends ScheduledAttention {
                 keyValueArrived[chunk] = arena.createEvent();
             }
             if (plan.jointTextRows() > 0) {
-                // GPU (l, a, b) attends for heads H_{a,l}; the GPUs (*, *, b) hold one slice each.
-                int[] peers = new int[t * u];
+                // GPU (l, a, b) attends for heads H_{a,l}; ring position b computes its share of the text rows.
+                int r = plan.mesh().ring();
+                int[][] sources = new int[t * u][r];
                 int[] offsets = new int[t * u];
                 for (int l = 0; l < t; l++) {
                     for (int a = 0; a < u; a++) {
-                        peers[l * u + a] = plan.mesh().rankOf(l, a, at.ringIndex());
                         offsets[l * u + a] = headOffset(a, l);
+                        for (int p = 0; p < r; p++) {
+                            sources[l * u + a][p] = plan.mesh().rankOf(l, a, p);
+                        }
                     }
                 }
-                joint = new JointSegment(plan, arena, dtype, device.kernels(), comm,
-                        headOffset(at.ulyssesIndex(), at.torusIndex()), headsPerChunk, peers, offsets);
+                joint = new JointSegment(plan, arena, dtype, device.kernels(), device.communicator(),
+                        headOffset(at.ulyssesIndex(), at.torusIndex()), headsPerChunk, at.ringIndex(), sources, offsets);
                 chunkFinalised = new Event[t];
                 for (int chunk = 0; chunk < t; chunk++) {
                     chunkFinalised[chunk] = arena.createEvent();
@@ -176,8 +179,8 @@ final class TorusAttention extends ScheduledAttention {
                 compute.waitFor(queryArrived[chunk]);
             }
             int stationary = at.torusIndex();
-            List<QGroup> groups = stage == 0 && text != null ? List.of(queryGroup(chunk), joint.group(text))
-                    : List.of(queryGroup(chunk));
+            QGroup textGroup = stage == 0 && text != null ? joint.group(text) : null;
+            List<QGroup> groups = textGroup != null ? List.of(queryGroup(chunk), textGroup) : List.of(queryGroup(chunk));
             List<Event> f = ring.run(groups, torusChunk(1, stationary), torusChunk(2, stationary),
                     p -> ringBlockRows(stationary, p), true, t == 1 && text == null, name + " PullQStage " + stage);
             if (t == 1) {
@@ -193,8 +196,9 @@ final class TorusAttention extends ScheduledAttention {
             everyChunk.add(queryGroup(at.torusIndexAfter(shift)));
         }
         List<QGroup> kvGroups = new ArrayList<>(everyChunk);
-        if (text != null) {
-            kvGroups.add(joint.group(text));
+        QGroup textGroup = text != null ? joint.group(text) : null;
+        if (textGroup != null) {
+            kvGroups.add(textGroup);
         }
         for (int stage = 1; stage < t; stage++) {
             int chunk = at.torusIndexAfter(stage);
@@ -219,9 +223,10 @@ final class TorusAttention extends ScheduledAttention {
                 compute.record(chunkFinalised[g], name + " finalise " + chunkGroup.name());
                 each.add(chunkFinalised[g]);
             }
-            QGroup textGroup = joint.group(text);
-            joint.foldText(textGroup.chunks(false), text, compute);
-            joint.finalizeAll(List.of(textGroup), compute);
+            if (textGroup != null) {
+                joint.foldText(textGroup.chunks(false), text, compute);
+                joint.finalizeAll(List.of(textGroup), compute);
+            }
             finished = each;
         }
 

@@ -12,7 +12,7 @@ import org.streamfusion.spi.Communicator;
  * GatherPull, Barrier, BarrierAll); {@link TwoSidedTorus} runs the same stages on grouped send/recv
  * (TORUS_TWO_SIDED). Every call is stream-ordered on the comm stream unless it says otherwise.
  *
- * <p>Layouts, each chunk a packed {@code [B, S/N, Ht, D]}: {@code X1[s*u' + j]} holds heads {@code H_{a,s}}
+ * <p>Layouts, each chunk a packed {@code [B, R, Ht, D]} (R the longest shard's rows): {@code X1[s*u' + j]} holds heads {@code H_{a,s}}
  * of the tokens of GPU {@code (l, j, b)}; {@code T[c*u' + j]} is torus chunk {@code c} pulled from GPU
  * {@code (c, a, b)}; {@code ORet[a'*t + l']} holds this GPU's tokens, heads {@code H_{a',l'}}.
  */

@@ -21,7 +21,7 @@ final class UlyssesAllToAll {
     private final Kernels kernels;
     private final Chunks staging;
 
-    /** {@code staging}: {@code u} chunks of {@code [B, S/N, H/u, D]}, for packing and for receiving O. */
+    /** {@code staging}: {@code u} chunks of {@code [B, R, H/u, D]} (R the longest shard's rows), for packing and for receiving O. */
     UlyssesAllToAll(ProcessGroup group, Communicator comm, Kernels kernels, Chunks staging) {
         this.group = group;
         this.comm = comm;
@@ -29,7 +29,7 @@ final class UlyssesAllToAll {
         this.staging = staging;
     }
 
-    /** {@code [B, S/N, H, D]} -> {@code u} chunks {@code [B, S/N, H/u, D]}, chunk j from member j. */
+    /** {@code [B, rows, H, D]} -> {@code u} chunks {@code [B, R, H/u, D]}, chunk j from member j (its real rows first). */
     void scatterHeads(TensorView x, Chunks out, Stream stream, String step) {
         int u = group.size();
         int hu = x.heads() / u;

@@ -72,15 +72,19 @@ final class UlyssesRingAttention extends ScheduledAttention {
                     compute, ringStream, s.softmaxScale(), kU.region().length(), dt);
             finalised = arena.createEvent();
             if (plan.jointTextRows() > 0) {
+                // Slice j is Ulysses member j's heads; ring position p computes its share of the text rows.
                 org.streamfusion.ProcessGroup g = mesh.ulyssesGroup(rank);
-                int[] peers = new int[u];
+                org.streamfusion.ProcessGroup ringOfRank = mesh.ringGroup(rank);
+                int[][] sources = new int[u][mesh.ring()];
                 int[] offsets = new int[u];
                 for (int j = 0; j < u; j++) {
-                    peers[j] = g.member(j);
                     offsets[j] = j * hu;
+                    for (int p = 0; p < mesh.ring(); p++) {
+                        sources[j][p] = mesh.ulyssesGroup(ringOfRank.member(p)).member(j);
+                    }
                 }
-                joint = new JointSegment(plan, arena, dt, device.kernels(), comm, g.indexOf(rank) * hu, hu, peers,
-                        offsets);
+                joint = new JointSegment(plan, arena, dt, device.kernels(), device.communicator(), g.indexOf(rank) * hu,
+                        hu, ringOfRank.indexOf(rank), sources, offsets);
             } else {
                 joint = null;
             }
@@ -121,11 +125,12 @@ final class UlyssesRingAttention extends ScheduledAttention {
         if (text == null) {
             ring.run(List.of(group), kU, vU, p -> blockRows[p], true, true, m);
         } else {
-            // Joint: the text queries ride the ring too; the text keys are folded before one finalisation.
-            List<QGroup> groups = List.of(group, joint.group(text));
+            // Joint: this rank's text queries ride the ring too; the text keys are folded before one finalisation.
+            QGroup textGroup = joint.group(text);
+            List<QGroup> groups = textGroup == null ? List.of(group) : List.of(group, textGroup);
             ring.run(groups, kU, vU, p -> blockRows[p], true, false, m);
-            List<org.streamfusion.spi.QChunk> all = new java.util.ArrayList<>(group.chunks(false));
-            all.addAll(groups.get(1).chunks(false));
+            List<org.streamfusion.spi.QChunk> all = new java.util.ArrayList<>();
+            groups.forEach(g -> all.addAll(g.chunks(false)));
             joint.foldText(all, text, compute);
             joint.finalizeAll(groups, compute);
         }

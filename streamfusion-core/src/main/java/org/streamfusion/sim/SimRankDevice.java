@@ -104,6 +104,12 @@ public final class SimRankDevice implements RankBackend {
 
     @Override
     @SuppressWarnings("exports")
+    public Class<SimBuffer> bufferType() {
+        return SimBuffer.class;
+    }
+
+    @Override
+    @SuppressWarnings("exports")
     public Kernels kernels() {
         return kernels;
     }

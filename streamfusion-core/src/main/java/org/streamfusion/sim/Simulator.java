@@ -119,8 +119,8 @@ public final class Simulator {
             }
             try {
                 Plan plan = c.plan().withInterMachine(compression);
-                out.add(new Ranked(new Planner.Candidate(c.method(), c.t(), c.u(), c.r(), plan, c.estimate(), null),
-                        simulate(plan)));
+                out.add(new Ranked(new Planner.Candidate(c.method(), c.t(), c.u(), c.r(), plan,
+                        Planner.withDefaults().model().estimate(plan), null), simulate(plan)));
             } catch (InvalidConfigurationException refused) {
                 out.add(new Ranked(new Planner.Candidate(c.method(), c.t(), c.u(), c.r(), null, null,
                         refused.rule()), null));

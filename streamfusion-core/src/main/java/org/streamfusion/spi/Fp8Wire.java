@@ -56,9 +56,12 @@ public final class Fp8Wire {
         }
     }
 
-    /** A block's scale: {@code amax/448} of its finite values, in fp32; 1 when none is non-zero. */
+    /**
+     * A block's scale: {@code amax/448} of its finite values, in fp32, at least the smallest fp32 denormal (an
+     * amax below {@code 448 * 2^-149} would give 0 and then 0/0); 1 when none is non-zero.
+     */
     public static float scale(float finiteAmax) {
-        return finiteAmax > 0f ? finiteAmax / E4M3_MAX : 1f;
+        return finiteAmax > 0f ? Math.max(finiteAmax / E4M3_MAX, Float.MIN_VALUE) : 1f;
     }
 
     /**

@@ -11,4 +11,7 @@ public non-sealed interface RankBackend extends RankDevice {
     Communicator communicator();
 
     Kernels kernels();
+
+    /** The buffers this backend's memory is: a tensor of another backend is refused before any step. */
+    Class<? extends org.streamfusion.backend.Buffer> bufferType();
 }

@@ -91,6 +91,18 @@ class Fp8WireTest {
     }
 
     @Test
+    void aBlockWhoseAmaxIsBelowTheSmallestScaleStillEncodesFiniteValues() {
+        for (float amax : new float[] {Float.MIN_VALUE, 9.8e-45f, 6e-43f}) {
+            float scale = Fp8Wire.scale(amax);
+            assertTrue(scale > 0, "amax " + amax + ": scale " + scale);
+            byte q = Fp8Wire.encode(amax / scale);
+            assertTrue((q & 0x7F) != 0x7F, "amax " + amax + " encodes to NaN");
+            assertEquals(-amax / scale, Fp8Wire.decode(Fp8Wire.encode(-amax / scale)), Math.abs(amax / scale) * 0.07,
+                    "amax " + amax);
+        }
+    }
+
+    @Test
     void wireSizesAreSixteenByteMultiplesAndBadBlocksAreRefusedWithTheRule() {
         assertEquals(128 + 4 * 1 + 12, Fp8Wire.bytes(128, 128));
         assertEquals(16 * 64 + 4 * 16, Fp8Wire.bytes(16 * 64, 64));
