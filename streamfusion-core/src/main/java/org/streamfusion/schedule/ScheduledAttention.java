@@ -32,6 +32,10 @@ abstract class ScheduledAttention implements DistributedAttention {
     private final org.streamfusion.backend.Event callerReady;
     private final org.streamfusion.backend.Event layerDone;
     private boolean closed;
+    /** The last plan's volumes, for the other ranks of this process. */
+    private static volatile org.streamfusion.CommunicationVolume lastVolume;
+    /** This rank's closed-form volumes, computed on the first recorded event. */
+    private org.streamfusion.CommunicationVolume.RankVolume volume;
 
     ScheduledAttention(Plan plan, RankBackend device) {
         this.plan = plan;
@@ -154,8 +158,15 @@ abstract class ScheduledAttention implements DistributedAttention {
 
     /** Fills a recorded layer event: only while a JFR recording enables it. */
     private void record(LayerEvent event) {
-        org.streamfusion.CommunicationVolume.RankVolume volume = org.streamfusion.CommunicationVolume.of(plan)
-                .rank(device.rank());
+        if (volume == null) {
+            // The closed forms cost O(N^2) for a plan: ranks of one process (CPU world, simulator) share them.
+            org.streamfusion.CommunicationVolume all = lastVolume;
+            if (all == null || !all.plan().equals(plan)) {
+                all = org.streamfusion.CommunicationVolume.of(plan);
+                lastVolume = all;
+            }
+            volume = all.rank(device.rank());
+        }
         int bytes = device.storageType(plan.shape().dtype()).bytes();
         event.rank = device.rank();
         event.method = plan.method().name();
