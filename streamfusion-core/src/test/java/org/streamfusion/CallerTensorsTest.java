@@ -84,10 +84,14 @@ class CallerTensorsTest {
             refused(() -> dev.wrap(MemorySegment.ofArray(new float[1024]), 1, 4, 2, 16), "heap segment", "native memory");
             refused(() -> dev.wrap(m.asSlice(2), 1, 4, 2, 16), "not 4-byte aligned", "4-byte boundary");
             refused(() -> dev.wrap(m, 1, 64, 2, 16), "needs 8192 bytes; the memory has 4096", "fits its memory");
-            refused(() -> dev.wrap(m, 1, 4, 2, 16, 128, -32, 16), "strides (128, -32, 16)", "row stride >= one row's extent");
-            refused(() -> dev.wrap(m, 1, 4, 2, 16, 128, 32, 8), "for D=16", "head stride >= D");
-            refused(() -> dev.wrap(m, 2, 4, 2, 16, 64, 32, 16), "strides (64, 32, 16)", "batch stride >= one batch's");
-            refused(() -> dev.wrap(m, 1, 4, 2, 16, 128, 0, 16), "strides (128, 0, 16)", "no element of a tensor overlaps");
+            refused(() -> dev.wrap(m, 1, 4, 2, 16, 128, -32, 16), "strides (128, -32, 16)", "non-negative");
+            refused(() -> dev.wrap(m, 1, 4, 2, 16, 128, 32, 8), "for D=16", "no two elements of a tensor share memory");
+            refused(() -> dev.wrap(m, 2, 4, 2, 16, 64, 32, 16), "strides (64, 32, 16)", "no two elements");
+            refused(() -> dev.wrap(m, 1, 4, 2, 16, 128, 0, 16), "strides (128, 0, 16)", "no two elements");
+            // [B, H, S, D] memory viewed as [B, S, H, D] (a transposed layout), and strides of size-1 dimensions,
+            // share no element: accepted.
+            assertTrue(dev.wrap(m, 1, 4, 2, 16, 128, 16, 64).rows() == 4, "[B, H, S, D] memory as [B, S, H, D]");
+            assertTrue(dev.wrap(m, 1, 4, 2, 16, 0, 32, 16).batch() == 1, "any batch stride at B = 1");
             refused(() -> dev.wrap(m, 0, 4, 2, 16), "shape [0, 4, 2, 16]", "positive");
             refused(() -> dev.wrap(null, 1, 4, 2, 16), "memory=null", "native memory");
             try (Arena confined = Arena.ofConfined()) {

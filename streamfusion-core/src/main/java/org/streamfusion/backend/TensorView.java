@@ -55,6 +55,27 @@ public record TensorView(Buffer base, int batch, int rows, int heads, int dim, l
                 headStride);
     }
 
+    /**
+     * Whether two elements of this view share memory: with the dimensions of more than one entry ordered by
+     * stride, some stride is smaller than the extent of the dimensions inside it ({@code D} contiguous
+     * innermost). Any nesting passes, {@code [B, H, S, D]} memory viewed as {@code [B, S, H, D]} included.
+     */
+    public boolean selfOverlapping() {
+        long[][] dims = {{heads, headStride}, {rows, rowStride}, {batch, batchStride}};
+        java.util.Arrays.sort(dims, java.util.Comparator.comparingLong(x -> x[1]));
+        long extent = dim;
+        for (long[] x : dims) {
+            if (x[0] <= 1) {
+                continue;
+            }
+            if (x[1] < extent) {
+                return true;
+            }
+            extent = x[1] * (x[0] - 1) + extent;
+        }
+        return false;
+    }
+
     public long elements() {
         return (long) batch * rows * heads * dim;
     }

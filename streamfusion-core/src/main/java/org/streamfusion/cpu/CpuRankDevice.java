@@ -23,8 +23,6 @@ import org.streamfusion.spi.TransferChecks;
 /** One in-process rank of a {@link CpuWorld}. */
 @SuppressWarnings("exports") // RankBackend is the library's inside; callers hold it as a RankDevice
 public final class CpuRankDevice implements RankBackend {
-    /** Never started: only asks whether a segment may be used off its creating thread. */
-    private static final Thread ANOTHER_THREAD = Thread.ofVirtual().unstarted(() -> { });
     private final CpuFabric fabric;
     private final int rank;
     private final String threadPrefix;
@@ -107,40 +105,7 @@ public final class CpuRankDevice implements RankBackend {
     /** The same with the caller's strides, in elements ({@code D} contiguous). */
     public TensorView wrap(MemorySegment memory, int batch, int rows, int heads, int dim, long batchStride,
             long rowStride, long headStride) {
-        if (memory == null) {
-            throw new InvalidConfigurationException("memory=null", "a caller's tensor is a segment of native memory");
-        }
-        if (!memory.isNative()) {
-            throw new InvalidConfigurationException("a heap segment (" + memory + ")",
-                    "a caller's tensor on the CPU backend is native memory (an Arena's)");
-        }
-        if (!memory.isAccessibleBy(ANOTHER_THREAD)) {
-            throw new InvalidConfigurationException("a segment confined to thread " + Thread.currentThread().getName(),
-                    "a caller's tensor on the CPU backend is shared memory (Arena.ofShared, ofAuto or global): its"
-                    + " streams are threads");
-        }
-        if (batch <= 0 || rows <= 0 || heads <= 0 || dim <= 0) {
-            throw new InvalidConfigurationException("shape [" + batch + ", " + rows + ", " + heads + ", " + dim + "]",
-                    "every extent of [B, S_local, H, D] is positive");
-        }
-        if (memory.address() % Float.BYTES != 0) {
-            throw new InvalidConfigurationException("address 0x" + Long.toHexString(memory.address())
-                    + " is not 4-byte aligned", "a caller's fp32 tensor starts on a 4-byte boundary");
-        }
-        long rowExtent = (heads - 1L) * headStride + dim;
-        if (headStride < dim || rowStride < rowExtent || batchStride < (rows - 1L) * rowStride + rowExtent) {
-            throw new InvalidConfigurationException("strides (" + batchStride + ", " + rowStride + ", " + headStride
-                    + ") for D=" + dim, "no element of a tensor overlaps another: head stride >= D, row stride >= one"
-                    + " row's extent, batch stride >= one batch's extent");
-        }
-        long extent = (batch - 1L) * batchStride + (rows - 1L) * rowStride + (heads - 1L) * headStride + dim;
-        if (extent * Float.BYTES > memory.byteSize()) {
-            throw new InvalidConfigurationException("a [" + batch + ", " + rows + ", " + heads + ", " + dim
-                    + "] F32 view needs " + extent * Float.BYTES + " bytes; the memory has " + memory.byteSize(),
-                    "the tensor fits its memory");
-        }
-        CpuBuffer base = new CpuBuffer(memory.asSlice(0, extent * Float.BYTES), DType.F32, rank, -1, 0);
-        return new TensorView(base, batch, rows, heads, dim, batchStride, rowStride, headStride);
+        return HostTensors.wrap(memory, rank, batch, rows, heads, dim, batchStride, rowStride, headStride);
     }
 
     /** Arenas still open (leak checks). A closed arena leaves the list, so a long-lived rank holds nothing of it. */

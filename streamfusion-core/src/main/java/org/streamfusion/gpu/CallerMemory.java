@@ -41,13 +41,6 @@ final class CallerMemory {
                         "strides are non-negative multiples of 8 elements (16 bytes)");
             }
         }
-        long rowExtent = (heads - 1L) * headStride + dim;
-        if (headStride < dim || rowStride < rowExtent || batchStride < (rows - 1L) * rowStride + rowExtent) {
-            throw new InvalidConfigurationException("strides (" + batchStride + ", " + rowStride + ", " + headStride
-                    + ") for [" + batch + ", " + rows + ", " + heads + ", " + dim + "]",
-                    "no element of a tensor overlaps another: head stride >= D, row stride >= one row's extent,"
-                            + " batch stride >= one batch's extent");
-        }
         long extent = (batch - 1L) * batchStride + (rows - 1L) * rowStride + (heads - 1L) * headStride + dim;
         long need = extent * dtype.bytes();
         if (need > memory.byteSize()) {
@@ -65,6 +58,12 @@ final class CallerMemory {
                     + " runs on device " + cudaDevice, "a caller's tensor is on its rank's GPU");
         }
         CudaBuffer base = new CudaBuffer(MemorySegment.ofAddress(memory.address()).reinterpret(need), dtype, null, 0);
-        return new TensorView(base, batch, rows, heads, dim, batchStride, rowStride, headStride);
+        TensorView view = new TensorView(base, batch, rows, heads, dim, batchStride, rowStride, headStride);
+        if (view.selfOverlapping()) {
+            throw new InvalidConfigurationException("strides (" + batchStride + ", " + rowStride + ", " + headStride
+                    + ") for [" + batch + ", " + rows + ", " + heads + ", " + dim + "]",
+                    "no two elements of a tensor share memory (any nesting of B, S and H; D contiguous)");
+        }
+        return view;
     }
 }

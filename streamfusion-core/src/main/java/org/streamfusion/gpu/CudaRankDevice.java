@@ -18,7 +18,7 @@ import org.streamfusion.launch.DistributedEnvironment;
 import org.streamfusion.launch.KeyValueStore;
 
 /**
- * One GPU of a multi-process job, as a {@link RankDevice}: memory, streams and events from the CUDA
+ * One GPU of a multi-process job, as a {@link org.streamfusion.backend.RankDevice}: memory, streams and events from the CUDA
  * runtime, the kernels of libstreamfusion, two-sided transfers over NCCL and one-sided ones over
  * NVSHMEM. The schedules run on it unchanged. {@link #join} is collective over all ranks.
  *
