@@ -29,7 +29,7 @@ import org.streamfusion.cpu.ShardedAttention;
 class CallerTensorsTest {
     @ParameterizedTest(name = "{0}")
     @EnumSource(Method.class)
-    void aLayerOnFusedCallerMemoryAndTheCallersStreamEqualsFloat64Attention(Method method) {
+    void aLayerOnFusedCallerMemoryAndTheCallersStreamEqualsFloat64Attention(Method method) throws Exception {
         Topology topology = Topology.of(2, 2);
         AttentionShape shape = AttentionShape.of(2, 12, 8, 16);
         Plan plan = Planner.withDefaults().best(shape, topology, method);
@@ -41,7 +41,11 @@ class CallerTensorsTest {
         double[] ref = ReferenceAttention.attention(in.q, in.k, in.v, shape.batch(), shape.seqLen(), h, d,
                 shape.softmaxScale());
         float[] out = new float[in.q.length];
-        try (CpuWorld world = CpuWorld.create(topology)) {
+        java.nio.file.Path jfr;
+        try (jdk.jfr.Recording recording = new jdk.jfr.Recording();
+                CpuWorld world = CpuWorld.create(topology)) {
+            recording.enable("org.streamfusion.Layer").withoutThreshold();
+            recording.start();
             List<float[]> shards = world.run(dev -> {
                 int g = dev.rank();
                 long tokens = (long) shape.batch() * sl;
@@ -71,9 +75,23 @@ class CallerTensorsTest {
             for (int g = 0; g < n; g++) {
                 ShardedAttention.unshard(shards.get(g), out, shape, n, g);
             }
+            recording.stop();
+            jfr = java.nio.file.Files.createTempFile("caller", ".jfr");
+            recording.dump(jfr);
         }
         double err = ReferenceAttention.relativeError(out, ref);
         assertTrue(err <= ExactnessTest.TOLERANCE, plan + " on caller memory (seed " + in.seed + "): error " + err);
+        // No copy beyond the method's own packing and unpacking: 4 per head group a rank exchanges.
+        DeviceMesh mesh = plan.mesh();
+        long own = 4L * mesh.ulysses() * (method == Method.TORUS_TWO_SIDED || method == Method.STREAMFUSION ? mesh.torus() : 1);
+        List<jdk.jfr.consumer.RecordedEvent> events = jdk.jfr.consumer.RecordingFile.readAllEvents(jfr).stream()
+                .filter(e -> e.getEventType().getName().equals("org.streamfusion.Layer")).toList();
+        java.nio.file.Files.delete(jfr);
+        assertTrue(events.size() == n, plan + ": " + events.size() + " layer events");
+        for (jdk.jfr.consumer.RecordedEvent e : events) {
+            assertTrue(e.getLong("copies") == own, plan + ", rank " + e.getInt("rank") + ": " + e.getLong("copies")
+                    + " copies enqueued, the method's own are " + own);
+        }
     }
 
     @Test

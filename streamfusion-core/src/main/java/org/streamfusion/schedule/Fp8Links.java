@@ -33,11 +33,11 @@ final class Fp8Links {
     }
 
     /** The links of {@code plan} on {@code device}, or {@code null} when nothing is compressed. */
-    static Fp8Links of(Plan plan, RankBackend device, DeviceArena arena) {
+    static Fp8Links of(Plan plan, RankBackend device, Kernels kernels, DeviceArena arena) {
         if (plan.interMachine() == LinkCompression.NONE || device.topology().machines() == 1) {
             return null;
         }
-        return new Fp8Links(device.topology(), device.rank(), device.kernels(), arena, plan.shape().headDim());
+        return new Fp8Links(device.topology(), device.rank(), kernels, arena, plan.shape().headDim());
     }
 
     /** Whether a transfer between this rank and {@code peer} crosses a machine boundary. */

@@ -42,4 +42,12 @@ final class LayerEvent extends Event {
 
     @Label("Joint text tokens")
     int jointTextRows;
+
+    @Label("Copies enqueued")
+    @Description("Copy kernels this layer enqueued on this rank: the method's own packing and unpacking")
+    long copies;
+
+    @Label("Bytes copied")
+    @DataAmount
+    long copyBytes;
 }

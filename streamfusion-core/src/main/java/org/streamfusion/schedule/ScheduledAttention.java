@@ -24,6 +24,8 @@ abstract class ScheduledAttention implements DistributedAttention {
     protected final Stream compute;
     protected final Stream ringStream;
     protected final Stream commStream;
+    /** The device's kernels, counting this layer's copies. */
+    protected final CountingKernels kernels;
     /** The inter-machine e4m3 links; {@code null} when the plan is exact or has one machine. */
     protected final Fp8Links fp8;
     /** The device's communicator, or the same behind {@link Fp8Communicator} when {@link #fp8} is present. */
@@ -41,11 +43,12 @@ abstract class ScheduledAttention implements DistributedAttention {
         this.plan = plan;
         this.device = device;
         this.arena = device.newArena();
+        this.kernels = new CountingKernels(device.kernels());
         try {
             compute = arena.createStream("compute");
             ringStream = arena.createStream(Communicator.RING_LANE);
             commStream = arena.createStream("comm");
-            fp8 = Fp8Links.of(plan, device, arena);
+            fp8 = Fp8Links.of(plan, device, kernels, arena);
             comm = fp8 == null ? device.communicator() : new Fp8Communicator(device.communicator(), fp8);
             callerReady = arena.createEvent();
             layerDone = arena.createEvent();
@@ -82,6 +85,7 @@ abstract class ScheduledAttention implements DistributedAttention {
     }
 
     private void enqueueChecked(TensorView q, TensorView k, TensorView v, TensorView o, JointText text) {
+        kernels.reset();
         if (comm instanceof Fp8Communicator f) {
             f.beginLayer();
         }
@@ -176,6 +180,8 @@ abstract class ScheduledAttention implements DistributedAttention {
         event.interMachineBytes = volume.elements(org.streamfusion.LinkClass.INTER_MACHINE) * bytes;
         event.interMachine = plan.interMachine().name();
         event.jointTextRows = plan.jointTextRows();
+        event.copies = kernels.copies();
+        event.copyBytes = kernels.copyElements() * bytes;
         event.commit();
     }
 

@@ -98,7 +98,7 @@ final class TorusAttention extends ScheduledAttention {
             outputsHome = Chunks.allocate(arena, symmetric, dtype, u * t, shape.batch(), rows, headsPerChunk,
                     shape.headDim()).withValidRows(mine);
             long block = afterScatter.get(0).range(0, u).region().length();
-            ring = new RingAttn(at.ring(), device.rank(), arena, transport.ring(), device.kernels(), compute, ringStream,
+            ring = new RingAttn(at.ring(), device.rank(), arena, transport.ring(), kernels, compute, ringStream,
                     shape.softmaxScale(), block, dtype);
             entry = arena.createEvent();
             scattered = arena.createEvent();
@@ -121,7 +121,7 @@ final class TorusAttention extends ScheduledAttention {
                         }
                     }
                 }
-                joint = new JointSegment(plan, arena, dtype, device.kernels(), device.communicator(),
+                joint = new JointSegment(plan, arena, dtype, kernels, device.communicator(),
                         headOffset(at.ulyssesIndex(), at.torusIndex()), headsPerChunk, at.ringIndex(), sources, offsets);
                 chunkFinalised = new Event[t];
                 for (int chunk = 0; chunk < t; chunk++) {
@@ -241,7 +241,7 @@ final class TorusAttention extends ScheduledAttention {
         transport.outputsHome(outputsHome, name + " step 6 BarrierAll");
         for (int member = 0; member < at.ulyssesDegree(); member++) {
             for (int headGroup = 0; headGroup < t; headGroup++) {
-                device.kernels().copy(outputsHome.chunk(member * t + headGroup), headGroup(o, member, headGroup),
+                kernels.copy(outputsHome.chunk(member * t + headGroup), headGroup(o, member, headGroup),
                         commStream);
             }
         }
@@ -277,7 +277,7 @@ final class TorusAttention extends ScheduledAttention {
         int t = at.torusDegree();
         for (int member = 0; member < at.ulyssesDegree(); member++) {
             for (int headGroup = 0; headGroup < t; headGroup++) {
-                device.kernels().copy(headGroup(x, member, headGroup), packed.chunk(member * t + headGroup), commStream);
+                kernels.copy(headGroup(x, member, headGroup), packed.chunk(member * t + headGroup), commStream);
             }
         }
     }

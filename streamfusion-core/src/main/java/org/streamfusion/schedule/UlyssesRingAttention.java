@@ -56,7 +56,7 @@ final class UlyssesRingAttention extends ScheduledAttention {
             // Chunks are sl = the longest shard's rows; chunk j holds member j's real rows (section 3.6).
             Chunks staging = Chunks.allocate(arena, false, dt, u, s.batch(), sl, hu, s.headDim())
                     .withValidRows(rowsOf(rank, u));
-            a2a = u > 1 ? new UlyssesAllToAll(mesh.ulyssesGroup(rank), comm, device.kernels(), staging)
+            a2a = u > 1 ? new UlyssesAllToAll(mesh.ulyssesGroup(rank), comm, kernels, staging)
                     : null;
             int[] members = ulyssesRows(mesh, rank);
             qU = Chunks.allocate(arena, false, dt, u, s.batch(), sl, hu, s.headDim()).withValidRows(members);
@@ -68,7 +68,7 @@ final class UlyssesRingAttention extends ScheduledAttention {
                 blockRows[p] = ulyssesRows(mesh, mesh.ringGroup(rank).member(p));
             }
             states = AttentionState.allocate(arena, qU);
-            ring = new RingAttn(mesh.ringGroup(rank), rank, arena, RingTransport.pass(comm), device.kernels(),
+            ring = new RingAttn(mesh.ringGroup(rank), rank, arena, RingTransport.pass(comm), kernels,
                     compute, ringStream, s.softmaxScale(), kU.region().length(), dt);
             finalised = arena.createEvent();
             if (plan.jointTextRows() > 0) {
@@ -83,7 +83,7 @@ final class UlyssesRingAttention extends ScheduledAttention {
                         sources[j][p] = mesh.ulyssesGroup(ringOfRank.member(p)).member(j);
                     }
                 }
-                joint = new JointSegment(plan, arena, dt, device.kernels(), device.communicator(), g.indexOf(rank) * hu,
+                joint = new JointSegment(plan, arena, dt, kernels, device.communicator(), g.indexOf(rank) * hu,
                         hu, ringOfRank.indexOf(rank), sources, offsets);
             } else {
                 joint = null;
@@ -114,9 +114,9 @@ final class UlyssesRingAttention extends ScheduledAttention {
             a2a.scatterHeads(k, kU, commStream, m + " all-to-all K");
             a2a.scatterHeads(v, vU, commStream, m + " all-to-all V");
         } else {
-            device.kernels().copy(q, qU.chunk(0), commStream);
-            device.kernels().copy(k, kU.chunk(0), commStream);
-            device.kernels().copy(v, vU.chunk(0), commStream);
+            kernels.copy(q, qU.chunk(0), commStream);
+            kernels.copy(k, kU.chunk(0), commStream);
+            kernels.copy(v, vU.chunk(0), commStream);
         }
         commStream.record(scattered, m + " all-to-all Q,K,V");
         compute.waitFor(scattered);
@@ -139,7 +139,7 @@ final class UlyssesRingAttention extends ScheduledAttention {
         if (u > 1) {
             a2a.gatherHeads(oU, o, commStream, m + " all-to-all O");
         } else {
-            device.kernels().copy(oU.chunk(0), o, commStream);
+            kernels.copy(oU.chunk(0), o, commStream);
         }
         if (text != null) {
             joint.gather(text, commStream, m);
