@@ -62,10 +62,15 @@ public final class CommunicationVolume {
     private final RankVolume[] ranks;
 
     private CommunicationVolume(Plan plan) {
+        this(plan, 0, plan.mesh().worldSize());
+    }
+
+    /** The volumes of ranks {@code [from, to)}; the others stay {@code null}. */
+    private CommunicationVolume(Plan plan, int from, int to) {
         this.plan = plan;
         int n = plan.mesh().worldSize();
         ranks = new RankVolume[n];
-        for (int g = 0; g < n; g++) {
+        for (int g = from; g < to; g++) {
             ranks[g] = new RankVolume();
             switch (plan.method()) {
                 case ULYSSES, RING, USP, TAS -> ulyssesRing(g, ranks[g]);
@@ -77,6 +82,15 @@ public final class CommunicationVolume {
 
     public static CommunicationVolume of(Plan plan) {
         return new CommunicationVolume(plan);
+    }
+
+    /** Rank {@code g}'s volumes alone, without the other ranks': the cost of one rank's own transfers. */
+    public static RankVolume ofRank(Plan plan, int g) {
+        if (g < 0 || g >= plan.mesh().worldSize()) {
+            throw new InvalidConfigurationException("rank " + g + " outside the world of " + plan.mesh().worldSize(),
+                    "0 <= rank < N");
+        }
+        return new CommunicationVolume(plan, g, g + 1).ranks[g];
     }
 
     public Plan plan() {
