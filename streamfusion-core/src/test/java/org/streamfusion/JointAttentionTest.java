@@ -82,27 +82,8 @@ class JointAttentionTest {
 
     /** float64 attention, batch by batch, of [image; text] queries over [image; valid text] keys. */
     static double[][] reference(AttentionShape s, Inputs image, Inputs text, int[] valid) {
-        int h = s.heads();
-        int d = s.headDim();
-        int row = h * d;
-        double[] imageOut = new double[image.q.length];
-        double[] textOut = new double[text.q.length];
-        for (int b = 0; b < s.batch(); b++) {
-            int keys = s.seqLen() + (valid == null ? TEXT : valid[b]);
-            float[] q = new float[(s.seqLen() + TEXT) * row];
-            float[] k = new float[keys * row];
-            float[] v = new float[keys * row];
-            System.arraycopy(image.q, b * s.seqLen() * row, q, 0, s.seqLen() * row);
-            System.arraycopy(text.q, b * TEXT * row, q, s.seqLen() * row, TEXT * row);
-            System.arraycopy(image.k, b * s.seqLen() * row, k, 0, s.seqLen() * row);
-            System.arraycopy(image.v, b * s.seqLen() * row, v, 0, s.seqLen() * row);
-            System.arraycopy(text.k, b * TEXT * row, k, s.seqLen() * row, (keys - s.seqLen()) * row);
-            System.arraycopy(text.v, b * TEXT * row, v, s.seqLen() * row, (keys - s.seqLen()) * row);
-            double[] o = ReferenceAttention.attention(q, k, v, 1, s.seqLen() + TEXT, keys, h, d, s.softmaxScale());
-            System.arraycopy(o, 0, imageOut, b * s.seqLen() * row, s.seqLen() * row);
-            System.arraycopy(o, s.seqLen() * row, textOut, b * TEXT * row, TEXT * row);
-        }
-        return new double[][] {imageOut, textOut};
+        return ReferenceAttention.joint(image.q, image.k, image.v, text.q, text.k, text.v, s.batch(), s.seqLen(), TEXT,
+                s.heads(), s.headDim(), s.softmaxScale(), valid);
     }
 
     @Test

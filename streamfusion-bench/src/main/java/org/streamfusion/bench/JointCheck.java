@@ -47,7 +47,8 @@ public final class JointCheck {
         int rank = env.rank();
         float[][] image = GpuCheck.inputs(shape, 20261202L);
         float[][] text = GpuCheck.inputs(textShape, 20261203L);
-        double[][] ref = reference(shape, st, image, text, valid);
+        double[][] ref = ReferenceAttention.joint(image[0], image[1], image[2], text[0], text[1], text[2], batch, s, st,
+                h, d, shape.softmaxScale(), valid);
         List<String> failures = new ArrayList<>();
         try (CudaRankDevice dev = CudaRankDevice.join(env, topo, GpuOptions.defaults())) {
             for (Method m : Method.values()) {
@@ -85,30 +86,6 @@ public final class JointCheck {
         failures.forEach(f -> System.out.println("FAILED: " + f));
         System.out.println((failures.isEmpty() ? "PASS" : "FAIL") + " rank " + rank);
         System.exit(failures.isEmpty() ? 0 : 1);
-    }
-
-    /** float64 attention per batch of [image; text] queries over [image; valid text] keys: {image O, text O}. */
-    static double[][] reference(AttentionShape s, int st, float[][] image, float[][] text, int[] valid) {
-        int row = s.heads() * s.headDim();
-        int n = s.seqLen();
-        double[] imageOut = new double[s.batch() * n * row];
-        double[] textOut = new double[s.batch() * st * row];
-        for (int b = 0; b < s.batch(); b++) {
-            int keys = n + valid[b];
-            float[] q = new float[(n + st) * row];
-            float[] k = new float[keys * row];
-            float[] v = new float[keys * row];
-            System.arraycopy(image[0], b * n * row, q, 0, n * row);
-            System.arraycopy(text[0], b * st * row, q, n * row, st * row);
-            System.arraycopy(image[1], b * n * row, k, 0, n * row);
-            System.arraycopy(image[2], b * n * row, v, 0, n * row);
-            System.arraycopy(text[1], b * st * row, k, n * row, valid[b] * row);
-            System.arraycopy(text[2], b * st * row, v, n * row, valid[b] * row);
-            double[] o = ReferenceAttention.attention(q, k, v, 1, n + st, keys, s.heads(), s.headDim(), s.softmaxScale());
-            System.arraycopy(o, 0, imageOut, b * n * row, n * row);
-            System.arraycopy(o, n * row, textOut, b * st * row, st * row);
-        }
-        return new double[][] {imageOut, textOut};
     }
 
     /** This rank's rows of a whole-sequence reference. */

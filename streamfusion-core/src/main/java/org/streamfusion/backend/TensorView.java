@@ -61,6 +61,12 @@ public record TensorView(Buffer base, int batch, int rows, int heads, int dim, l
      * innermost). Any nesting passes, {@code [B, H, S, D]} memory viewed as {@code [B, S, H, D]} included.
      */
     public boolean selfOverlapping() {
+        return selfOverlapping(batch, rows, heads, dim, batchStride, rowStride, headStride);
+    }
+
+    /** {@link #selfOverlapping()} of a layout, before any buffer holds it. */
+    public static boolean selfOverlapping(int batch, int rows, int heads, int dim, long batchStride, long rowStride,
+            long headStride) {
         long[][] dims = {{heads, headStride}, {rows, rowStride}, {batch, batchStride}};
         java.util.Arrays.sort(dims, java.util.Comparator.comparingLong(x -> x[1]));
         long extent = dim;

@@ -65,6 +65,37 @@ public final class ReferenceAttention {
     }
 
     /** {@code ||out - ref|| / ||ref||}. */
+    /**
+     * Joint attention in float64, batch by batch: {@code [image; text]} queries over {@code [image; the first
+     * validText[b] text]} keys ({@code validText} {@code null}: every text key). The image tensors are
+     * {@code [B, seq, H, D]}, the text ones {@code [B, textRows, H, D]}.
+     *
+     * @return the image output and the text output, {@code [B, seq, H, D]} and {@code [B, textRows, H, D]}
+     */
+    public static double[][] joint(float[] q, float[] k, float[] v, float[] qText, float[] kText, float[] vText,
+            int batch, int seq, int textRows, int heads, int dim, double scale, int[] validText) {
+        int row = heads * dim;
+        double[] imageOut = new double[batch * seq * row];
+        double[] textOut = new double[batch * textRows * row];
+        for (int b = 0; b < batch; b++) {
+            int valid = validText == null ? textRows : validText[b];
+            int keys = seq + valid;
+            float[] qb = new float[(seq + textRows) * row];
+            float[] kb = new float[keys * row];
+            float[] vb = new float[keys * row];
+            System.arraycopy(q, b * seq * row, qb, 0, seq * row);
+            System.arraycopy(qText, b * textRows * row, qb, seq * row, textRows * row);
+            System.arraycopy(k, b * seq * row, kb, 0, seq * row);
+            System.arraycopy(v, b * seq * row, vb, 0, seq * row);
+            System.arraycopy(kText, b * textRows * row, kb, seq * row, valid * row);
+            System.arraycopy(vText, b * textRows * row, vb, seq * row, valid * row);
+            double[] o = attention(qb, kb, vb, 1, seq + textRows, keys, heads, dim, scale);
+            System.arraycopy(o, 0, imageOut, b * seq * row, seq * row);
+            System.arraycopy(o, seq * row, textOut, b * textRows * row, textRows * row);
+        }
+        return new double[][] {imageOut, textOut};
+    }
+
     public static double relativeError(float[] out, double[] ref) {
         if (out.length != ref.length) {
             throw new IllegalArgumentException(out.length + " outputs for " + ref.length + " reference values");

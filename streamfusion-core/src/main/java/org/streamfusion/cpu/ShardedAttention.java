@@ -44,20 +44,12 @@ public final class ShardedAttention {
             int g = dev.rank();
             int sl = plan.shardRows(g);
             try (DeviceArena io = dev.newArena(); DistributedAttention attn = DistributedAttention.create(plan, dev)) {
-                TensorView[] in = new TensorView[3];
-                float[][] glob = {q, k, v};
-                for (int i = 0; i < 3; i++) {
-                    Buffer b = io.allocate((long) s.batch() * sl * s.heads() * s.headDim(), s.dtype());
-                    CpuBuffer.of(b).write(shard(glob[i], plan, g));
-                    in[i] = TensorView.contiguous(b, s.batch(), sl, s.heads(), s.headDim());
-                }
-                Buffer ob = io.allocate((long) s.batch() * sl * s.heads() * s.headDim(), s.dtype());
-                TensorView o = TensorView.contiguous(ob, s.batch(), sl, s.heads(), s.headDim());
+                TensorView[] in = tensors(io, s, sl, shard(q, plan, g), shard(k, plan, g), shard(v, plan, g));
                 for (int i = 0; i < repeats; i++) {
-                    attn.forward(in[0], in[1], in[2], o);
+                    attn.forward(in[0], in[1], in[2], in[3]);
                 }
                 attn.stream().synchronize("rank " + g + " forward done");
-                return CpuBuffer.of(ob).read();
+                return CpuBuffer.of(in[3].base()).read();
             }
         });
         float[] out = new float[q.length];
@@ -97,23 +89,8 @@ public final class ShardedAttention {
             int g = dev.rank();
             int sl = plan.shardRows(g);
             try (DeviceArena io = dev.newArena(); DistributedAttention attn = DistributedAttention.create(plan, dev)) {
-                TensorView[] in = new TensorView[4];
-                float[][] glob = {q, k, v};
-                for (int i = 0; i < 4; i++) {
-                    Buffer b = io.allocate((long) s.batch() * sl * s.heads() * s.headDim(), s.dtype());
-                    if (i < 3) {
-                        CpuBuffer.of(b).write(shard(glob[i], plan, g));
-                    }
-                    in[i] = TensorView.contiguous(b, s.batch(), sl, s.heads(), s.headDim());
-                }
-                TensorView[] t = new TensorView[4];
-                for (int i = 0; i < 4; i++) {
-                    Buffer b = io.allocate(textElements, s.dtype());
-                    if (i < 3) {
-                        CpuBuffer.of(b).write(text[i]);
-                    }
-                    t[i] = TensorView.contiguous(b, s.batch(), plan.jointTextRows(), s.heads(), s.headDim());
-                }
+                TensorView[] in = tensors(io, s, sl, shard(q, plan, g), shard(k, plan, g), shard(v, plan, g));
+                TensorView[] t = tensors(io, s, plan.jointTextRows(), qText, kText, vText);
                 attn.forward(in[0], in[1], in[2], in[3], new JointText(t[0], t[1], t[2], t[3], validText));
                 attn.stream().synchronize("rank " + g + " joint forward done");
                 return new float[][] {CpuBuffer.of(in[3].base()).read(), CpuBuffer.of(t[3].base()).read()};
@@ -126,6 +103,20 @@ public final class ShardedAttention {
             textOut.add(outs.get(g)[1]);
         }
         return new Joint(out, textOut);
+    }
+
+    /** {@code [B, rows, H, D]} tensors in {@code io}: q, k and v holding the given values, then an output. */
+    private static TensorView[] tensors(DeviceArena io, AttentionShape s, int rows, float[] q, float[] k, float[] v) {
+        float[][] values = {q, k, v, null};
+        TensorView[] out = new TensorView[4];
+        for (int i = 0; i < 4; i++) {
+            Buffer b = io.allocate((long) s.batch() * rows * s.heads() * s.headDim(), s.dtype());
+            if (values[i] != null) {
+                CpuBuffer.of(b).write(values[i]);
+            }
+            out[i] = TensorView.contiguous(b, s.batch(), rows, s.heads(), s.headDim());
+        }
+        return out;
     }
 
     /** The image output, whole, and the text output of each rank. */

@@ -5,6 +5,7 @@ import org.streamfusion.DType;
 import org.streamfusion.InvalidConfigurationException;
 import org.streamfusion.backend.TensorView;
 import org.streamfusion.cuda.CudaRuntime;
+import org.streamfusion.spi.CallerLayout;
 
 /**
  * The checks that make a caller's device memory a {@link TensorView} without a copy: each failure names the
@@ -24,10 +25,6 @@ final class CallerMemory {
             throw new InvalidConfigurationException("dtype " + dtype + " for a caller's tensor",
                     "Q, K, V and O are BF16 or F16 on the GPU");
         }
-        if (batch <= 0 || rows <= 0 || heads <= 0 || dim <= 0) {
-            throw new InvalidConfigurationException("shape [" + batch + ", " + rows + ", " + heads + ", " + dim + "]",
-                    "every extent of [B, S_local, H, D] is positive");
-        }
         String at = "0x" + Long.toHexString(memory.address());
         if (memory.address() % 16 != 0) {
             throw new InvalidConfigurationException("address " + at + " is not 16-byte aligned",
@@ -41,13 +38,7 @@ final class CallerMemory {
                         "strides are non-negative multiples of 8 elements (16 bytes)");
             }
         }
-        long extent = (batch - 1L) * batchStride + (rows - 1L) * rowStride + (heads - 1L) * headStride + dim;
-        long need = extent * dtype.bytes();
-        if (need > memory.byteSize()) {
-            throw new InvalidConfigurationException("a [" + batch + ", " + rows + ", " + heads + ", " + dim + "] " + dtype
-                    + " view with strides (" + batchStride + ", " + rowStride + ", " + headStride + ") needs " + need
-                    + " bytes; the memory at " + at + " has " + memory.byteSize(), "the tensor fits its memory");
-        }
+        long need = CallerLayout.bytes(memory, dtype, batch, rows, heads, dim, batchStride, rowStride, headStride);
         CudaRuntime.PointerInfo where = CudaRuntime.pointerInfo(memory);
         if (where.type() != CudaRuntime.MemoryType.DEVICE && where.type() != CudaRuntime.MemoryType.MANAGED) {
             throw new InvalidConfigurationException("memory at " + at + " is " + where.type() + " memory",
@@ -58,12 +49,6 @@ final class CallerMemory {
                     + " runs on device " + cudaDevice, "a caller's tensor is on its rank's GPU");
         }
         CudaBuffer base = new CudaBuffer(MemorySegment.ofAddress(memory.address()).reinterpret(need), dtype, null, 0);
-        TensorView view = new TensorView(base, batch, rows, heads, dim, batchStride, rowStride, headStride);
-        if (view.selfOverlapping()) {
-            throw new InvalidConfigurationException("strides (" + batchStride + ", " + rowStride + ", " + headStride
-                    + ") for [" + batch + ", " + rows + ", " + heads + ", " + dim + "]",
-                    "no two elements of a tensor share memory (any nesting of B, S and H; D contiguous)");
-        }
-        return view;
+        return new TensorView(base, batch, rows, heads, dim, batchStride, rowStride, headStride);
     }
 }

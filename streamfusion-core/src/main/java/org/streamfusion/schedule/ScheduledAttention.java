@@ -34,8 +34,6 @@ abstract class ScheduledAttention implements DistributedAttention {
     private final org.streamfusion.backend.Event callerReady;
     private final org.streamfusion.backend.Event layerDone;
     private boolean closed;
-    /** The last plan's volumes, for the other ranks of this process. */
-    private static volatile org.streamfusion.CommunicationVolume lastVolume;
     /** This rank's closed-form volumes, computed on the first recorded event. */
     private org.streamfusion.CommunicationVolume.RankVolume volume;
 
@@ -75,21 +73,33 @@ abstract class ScheduledAttention implements DistributedAttention {
 
     @Override
     public final void forward(TensorView q, TensorView k, TensorView v, TensorView o, JointText text) {
+        run(q, k, v, o, text, null);
+    }
+
+    /** One layer: checked, then enqueued, joined to {@code caller}'s stream when there is one, then recorded. */
+    private void run(TensorView q, TensorView k, TensorView v, TensorView o, JointText text, Stream caller) {
         LayerEvent event = new LayerEvent();
         event.begin();
         check(q, k, v, o, text);
-        enqueueChecked(q, k, v, o, text);
-        if (event.shouldCommit()) {
-            record(event);
+        if (caller != null) {
+            if (caller.getClass() != compute.getClass()) {
+                throw new org.streamfusion.WrongBackendException("the caller's stream", caller, compute.getClass());
+            }
+            caller.record(callerReady, plan.method() + " caller's inputs");
+            compute.waitFor(callerReady);
         }
-    }
-
-    private void enqueueChecked(TensorView q, TensorView k, TensorView v, TensorView o, JointText text) {
         kernels.reset();
         if (comm instanceof Fp8Communicator f) {
             f.beginLayer();
         }
         enqueue(q, k, v, o, text);
+        if (caller != null) {
+            compute.record(layerDone, plan.method() + " layer done");
+            caller.waitFor(layerDone);
+        }
+        if (event.shouldCommit()) {
+            record(event);
+        }
     }
 
     /** Every argument rule, before anything is enqueued: a refused call leaves the layer and the world usable. */
@@ -163,13 +173,7 @@ abstract class ScheduledAttention implements DistributedAttention {
     /** Fills a recorded layer event: only while a JFR recording enables it. */
     private void record(LayerEvent event) {
         if (volume == null) {
-            // The closed forms cost O(N^2) for a plan: ranks of one process (CPU world, simulator) share them.
-            org.streamfusion.CommunicationVolume all = lastVolume;
-            if (all == null || !all.plan().equals(plan)) {
-                all = org.streamfusion.CommunicationVolume.of(plan);
-                lastVolume = all;
-            }
-            volume = all.rank(device.rank());
+            volume = org.streamfusion.CommunicationVolume.ofRank(plan, device.rank()); // this rank's alone
         }
         int bytes = device.storageType(plan.shape().dtype()).bytes();
         event.rank = device.rank();
@@ -206,23 +210,10 @@ abstract class ScheduledAttention implements DistributedAttention {
     @Override
     public final void forward(TensorView q, TensorView k, TensorView v, TensorView o, JointText text, Stream caller) {
         if (caller == null) {
-            throw new org.streamfusion.InvalidConfigurationException("caller=null",
+            throw new InvalidConfigurationException("caller=null",
                     "the caller's stream is given (forward(q, k, v, o) runs on the layer's own)");
         }
-        check(q, k, v, o, text);
-        if (caller.getClass() != compute.getClass()) {
-            throw new org.streamfusion.WrongBackendException("the caller's stream", caller, compute.getClass());
-        }
-        LayerEvent event = new LayerEvent();
-        event.begin();
-        caller.record(callerReady, plan.method() + " caller's inputs");
-        compute.waitFor(callerReady);
-        enqueueChecked(q, k, v, o, text);
-        compute.record(layerDone, plan.method() + " layer done");
-        caller.waitFor(layerDone);
-        if (event.shouldCommit()) {
-            record(event);
-        }
+        run(q, k, v, o, text, caller);
     }
 
     @Override
