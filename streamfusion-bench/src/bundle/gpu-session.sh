@@ -5,6 +5,7 @@
 #   STAGES="csrc cpu gpu1 gpuN nodes2 check big a2a downcall"  which parts to run (default: all)
 #   ATTN / ATTN_BIG                                    the GpuCheck arguments (topology S H D reps mode)
 #   BIG_MOVERS="sm-kernel/copy-engine ..."             push/pull mover pairs of the Flux-sized timing
+#   GRAPH_ARGS                                         GraphCheck's arguments (stage graphs)
 #   SWEEP_ARGS                                         the sweep's arguments (stage sweep; default below)
 # csrc: with .bundle/csrc/sf_test (built on the development machine, next to its libstreamfusion.so) it
 # runs that; otherwise it builds csrc here first.
@@ -81,6 +82,25 @@ if has big; then
       org.streamfusion.bench.GpuCheck $ATTN_BIG > "$OUT/gpucheck-big-$push-$pull.log" 2>&1; echo "exit $?"
     grep -E "^\[rank 0\]|FAIL|Exception" "$OUT/gpucheck-big-$push-$pull.log" | head -40
   done
+fi
+if has graphs; then
+  # CUDA Graphs (docs/graphs.md): every method and mesh captured and replayed, bit-identical to eager;
+  # eager vs replay layer time and host time; device/resident memory and threads over REPLAYS layers.
+  echo "== CUDA graphs: GraphCheck ${GRAPH_ARGS:=1x$N 4608 24 128 20 10000}"
+  # The anchor in the same call: one GPU's whole layer with cuDNN SDPA, timed the same way.
+  read -r _ gs gh gd _ <<< "$GRAPH_ARGS"
+  timeout 120 python3 streamfusion-bench/src/python/layer_anchor.py "$gs" "$gh" "$gd" 2>&1 | tee "$OUT/graphs-anchor.log" | tail -1
+  # shellcheck disable=SC2086
+  # A fixed, pre-touched heap: resident memory then grows only with native memory (GraphCheck judges it so).
+  timeout 500 "$SF" launch --nproc "$N" --jvm-arg -Xms2g --jvm-arg -Xmx2g --jvm-arg -XX:+AlwaysPreTouch \
+    org.streamfusion.bench.GraphCheck $GRAPH_ARGS > "$OUT/graphs.log" 2>&1; echo "exit $?"
+  grep -E "^\[rank 0\]|PASS|FAIL|Exception" "$OUT/graphs.log" | head -60
+fi
+if has hosttime; then
+  echo "== host time per call from Java (JMH): forward vs graph replay, ${HOSTTIME_ARGS:=-p topology=1x1 -p method=USP -p mesh=1/1/1}"
+  # shellcheck disable=SC2086
+  timeout 300 "$SF" jmh-launch --nproc 1 org.openjdk.jmh.Main GpuHostTimeBenchmark $HOSTTIME_ARGS > "$OUT/jmh-hosttime.log" 2>&1; echo "exit $?"
+  grep -E "^Benchmark|GpuHostTimeBenchmark\." "$OUT/jmh-hosttime.log" | tail -6
 fi
 if has a2a; then
   # Java, PyTorch, Java again: the anchor sits between two Java runs of each mover.

@@ -34,25 +34,47 @@ public final class CommunicationVolume {
             transfers++;
         }
 
-        /** All elements over class {@code c}. */
+        /**
+         * All elements over class {@code c}.
+         *
+         * @param c the link class
+         * @return exposed plus overlapped elements
+         */
         public long elements(LinkClass c) {
             return exposed.get(c) + overlapped.get(c);
         }
 
-        /** Elements a method moves while attention runs (ring steps, torus stages). */
+        /**
+         * Elements a method moves while attention runs (ring steps, torus stages).
+         *
+         * @param c the link class
+         * @return overlapped elements over {@code c}
+         */
         public long overlappedElements(LinkClass c) {
             return overlapped.get(c);
         }
 
+        /**
+         * Elements a method moves while no attention runs (all-to-alls, the intra-machine step, Push O).
+         *
+         * @param c the link class
+         * @return exposed elements over {@code c}
+         */
         public long exposedElements(LinkClass c) {
             return exposed.get(c);
         }
 
+        /** {@return transfers this rank issued over every class, copies to itself included} */
         public int transfers() {
             return transfers;
         }
 
-        /** Transfers over class {@code c}: the messages an inter-machine link adds its latency to. */
+        /**
+         * Transfers over class {@code c}: the messages an inter-machine link adds its latency to.
+         *
+         * @param c the link class
+         * @return transfers this rank issued over {@code c}
+         */
         public int transfers(LinkClass c) {
             return transfersByClass.get(c);
         }
@@ -80,11 +102,24 @@ public final class CommunicationVolume {
         }
     }
 
+    /**
+     * The volumes of every rank of {@code plan}.
+     *
+     * @param plan the plan whose layer is counted
+     * @return one {@link RankVolume} per rank
+     */
     public static CommunicationVolume of(Plan plan) {
         return new CommunicationVolume(plan);
     }
 
-    /** Rank {@code g}'s volumes alone, without the other ranks': the cost of one rank's own transfers. */
+    /**
+     * Rank {@code g}'s volumes alone, without the other ranks': the cost of one rank's own transfers.
+     *
+     * @param plan the plan whose layer is counted
+     * @param g    global rank, {@code 0 <= g < N}
+     * @return the transfers rank {@code g} initiates
+     * @throws InvalidConfigurationException if {@code g} is outside {@code [0, N)}
+     */
     public static RankVolume ofRank(Plan plan, int g) {
         if (g < 0 || g >= plan.mesh().worldSize()) {
             throw new InvalidConfigurationException("rank " + g + " outside the world of " + plan.mesh().worldSize(),
@@ -93,15 +128,27 @@ public final class CommunicationVolume {
         return new CommunicationVolume(plan, g, g + 1).ranks[g];
     }
 
+    /** {@return the plan these volumes are of} */
     public Plan plan() {
         return plan;
     }
 
+    /**
+     * Rank {@code g}'s volumes.
+     *
+     * @param g global rank, {@code 0 <= g < N}
+     * @return the transfers rank {@code g} initiates
+     */
     public RankVolume rank(int g) {
         return ranks[g];
     }
 
-    /** Elements over class {@code c}, all ranks together. */
+    /**
+     * Elements over class {@code c}, all ranks together.
+     *
+     * @param c the link class
+     * @return the sum over ranks of {@link RankVolume#elements}
+     */
     public long total(LinkClass c) {
         long s = 0;
         for (RankVolume r : ranks) {
@@ -110,7 +157,12 @@ public final class CommunicationVolume {
         return s;
     }
 
-    /** The largest per-rank volume over class {@code c}: the rank the layer waits for. */
+    /**
+     * The largest per-rank volume over class {@code c}: the rank the layer waits for.
+     *
+     * @param c the link class
+     * @return the largest {@link RankVolume#elements} of any rank, in elements
+     */
     public long maxPerRank(LinkClass c) {
         long m = 0;
         for (RankVolume r : ranks) {

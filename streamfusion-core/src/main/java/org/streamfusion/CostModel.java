@@ -33,6 +33,14 @@ public record CostModel(String hardware, double intraBytesPerSecond, InterMachin
         double layerEfficiency, double ringPenalty, double oneSidedStepSeconds, double twoSidedStepSeconds,
         double layerSeconds) {
 
+    /**
+     * Checks every term.
+     *
+     * @throws InvalidConfigurationException if {@code hardware} is blank, {@code link} or {@code kernel} is
+     *         null, {@code intraBytesPerSecond} is not positive and finite, {@code layerEfficiency} is not
+     *         in {@code (0, 1]}, or the penalty, a step latency or the layer overhead is negative or not
+     *         finite
+     */
     public CostModel {
         if (hardware == null || hardware.isBlank() || link == null || kernel == null) {
             throw new InvalidConfigurationException("hardware='" + hardware + "' link=" + link + " kernel=" + kernel,
@@ -61,6 +69,8 @@ public record CostModel(String hardware, double intraBytesPerSecond, InterMachin
     /**
      * A100-40GB NVSwitch machines with 400 Gb/s per machine between them (the paper's testbed): assumed
      * figures, 55% of the 312 TFLOP/s bf16 peak at any head width, not measured by this project.
+     *
+     * @return the model, with {@link InterMachineLink#p4de400G()} between machines
      */
     public static CostModel a100Efa() {
         return new CostModel("A100-40GB NVSwitch, the paper's testbed (assumed, not measured here)", 240e9,
@@ -71,6 +81,9 @@ public record CostModel(String hardware, double intraBytesPerSecond, InterMachin
     /**
      * H200 NVLink machines, calibrated from this project's measurements (docs/cost-model.md names each
      * source), joined by {@code link}.
+     *
+     * @param link the network between the machines
+     * @return the calibrated model
      */
     public static CostModel h200(InterMachineLink link) {
         KernelThroughput kernel = new KernelThroughput("sf_single on one H200, docs/kernels.md (B=1, H=24)", List.of(
@@ -85,17 +98,32 @@ public record CostModel(String hardware, double intraBytesPerSecond, InterMachin
     /** Per-GPU all-to-all bus bandwidth over NVLink from Java at 256 MiB per rank (docs/native.md, call D). */
     public static final double H200_NVLINK_BYTES_PER_SECOND = 300e9;
 
-    /** The same model with another link between machines. */
+    /**
+     * The same model with another link between machines.
+     *
+     * @param newLink the link that replaces {@link #link()}
+     * @return the model with {@code newLink}
+     */
     public CostModel withLink(InterMachineLink newLink) {
         return new CostModel(hardware, intraBytesPerSecond, newLink, kernel, layerEfficiency, ringPenalty,
                 oneSidedStepSeconds, twoSidedStepSeconds, layerSeconds);
     }
 
-    /** The logical machines share one host: what crosses between them goes over the same NVLink. */
+    /**
+     * The logical machines share one host: what crosses between them goes over the same NVLink.
+     *
+     * @return a link with a NIC per GPU at {@code intraBytesPerSecond} and no latency
+     */
     public InterMachineLink sameHostLink() {
         return new InterMachineLink("none (NVLink, no emulation)", intraBytesPerSecond, 0, InterMachineLink.Nics.PER_GPU);
     }
 
+    /**
+     * The share of the kernel's rate left when the ring cuts the attention into {@code ring} launches.
+     *
+     * @param ring ring degree {@code r}, at least 1
+     * @return {@code 1 / (1 + ringPenalty*(r-1))}, in {@code (0, 1]}
+     */
     public double ringEfficiency(int ring) {
         return 1 / (1 + ringPenalty * (ring - 1));
     }
@@ -103,6 +131,9 @@ public record CostModel(String hardware, double intraBytesPerSecond, InterMachin
     /**
      * Communication steps one rank takes in sequence: an all-to-all of one tensor, a ring step, a torus
      * stage's issue, Push O (each a launch or group and, one-sided, a barrier).
+     *
+     * @param plan the plan whose layer is counted
+     * @return the steps of one rank in one layer
      */
     public static int steps(Plan plan) {
         DeviceMesh mesh = plan.mesh();
@@ -116,7 +147,12 @@ public record CostModel(String hardware, double intraBytesPerSecond, InterMachin
         };
     }
 
-    /** The estimate for one plan. */
+    /**
+     * The estimate for one plan.
+     *
+     * @param plan the plan to cost
+     * @return its time per layer, term by term
+     */
     public Estimate estimate(Plan plan) {
         CommunicationVolume vol = CommunicationVolume.of(plan);
         DeviceMesh mesh = plan.mesh();
@@ -155,7 +191,12 @@ public record CostModel(String hardware, double intraBytesPerSecond, InterMachin
         return intra / intraBytesPerSecond + (Double.isInfinite(interPerGpu) ? 0 : inter / interPerGpu);
     }
 
-    /** Which calibration and which link, in one line. */
+    /**
+     * Which calibration and which link, in one line.
+     *
+     * @return the hardware name, NVLink bandwidth, efficiency, ring penalty, step latencies, layer
+     *         overhead and kernel
+     */
     public String describe() {
         return String.format(Locale.ROOT, "hardware %s: NVLink %.0f GB/s per GPU, layer efficiency %.2f, ring penalty %.3f,"
                 + " step %.0f us one-sided / %.0f us two-sided, layer overhead %.0f us; kernel %s", hardware,
@@ -166,9 +207,17 @@ public record CostModel(String hardware, double intraBytesPerSecond, InterMachin
     /**
      * Seconds per layer and where they go; bytes are the largest per-rank volumes.
      *
-     * @param overheadSeconds the fixed per-layer term
-     * @param steps           communication steps per rank
-     * @param nicMessages     inter-machine messages through the busiest NIC
+     * @param seconds               the whole layer: overhead + exposed + max(overlapped, compute) + latency
+     * @param computeSeconds        the attention on one GPU
+     * @param exposedCommSeconds    communication nothing hides, largest over ranks
+     * @param overlappedCommSeconds communication that runs alongside the attention, largest over ranks
+     * @param latencySeconds        step latencies plus the inter-machine messages' latency
+     * @param overheadSeconds       the fixed per-layer term
+     * @param steps                 communication steps per rank
+     * @param nicMessages           inter-machine messages through the busiest NIC
+     * @param intraBytes            bytes of one rank's transfers inside its machine, largest over ranks
+     * @param interBytes            bytes of one rank's transfers between machines (FP8 wire size when
+     *                              compressed), largest over ranks
      */
     public record Estimate(double seconds, double computeSeconds, double exposedCommSeconds,
             double overlappedCommSeconds, double latencySeconds, double overheadSeconds, int steps, int nicMessages,

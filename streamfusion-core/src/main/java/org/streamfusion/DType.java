@@ -5,7 +5,14 @@ package org.streamfusion;
  * attention state of the CPU reference backend (the GPU keeps its state in fp32), never a tensor's type.
  */
 public enum DType {
-    BF16(2), F16(2), F32(4), F64(8);
+    /** bfloat16: 8-bit exponent, 7-bit mantissa; 2 bytes. */
+    BF16(2),
+    /** IEEE 754 half precision; 2 bytes. */
+    F16(2),
+    /** IEEE 754 single precision; 4 bytes. */
+    F32(4),
+    /** IEEE 754 double precision; 8 bytes. Only the CPU reference backend's attention state. */
+    F64(8);
 
     private final int bytes;
 
@@ -13,6 +20,7 @@ public enum DType {
         this.bytes = bytes;
     }
 
+    /** {@return bytes per element} */
     public int bytes() {
         return bytes;
     }

@@ -39,6 +39,15 @@ public final class DeviceMesh {
     /**
      * A mesh for {@code method} with torus degree {@code t}, (intra) Ulysses degree {@code u} and ring
      * degree {@code r}. Throws {@link InvalidConfigurationException} naming the rule the degrees break.
+     *
+     * @param topology the machines and GPUs the mesh covers
+     * @param method   the method the mesh is laid out for
+     * @param t        torus degree, at least 1; a divisor of {@code M} for the torus methods, else 1
+     * @param u        Ulysses degree (intra-machine {@code u'} for the torus methods), at least 1
+     * @param r        ring degree, at least 1
+     * @return the mesh
+     * @throws InvalidConfigurationException if a degree is not positive, {@code t*u*r != N}, or the degrees
+     *         break {@code method}'s rule
      */
     public static DeviceMesh of(Topology topology, Method method, int t, int u, int r) {
         InvalidConfigurationException.positive("torus degree t", t);
@@ -76,72 +85,114 @@ public final class DeviceMesh {
         }
     }
 
+    /** {@return the machines and GPUs this mesh covers} */
     public Topology topology() {
         return topology;
     }
 
+    /** {@return the method this mesh is laid out for} */
     public Method method() {
         return method;
     }
 
-    /** Torus degree {@code t}. */
+    /** {@return the torus degree {@code t}} */
     public int torus() {
         return t;
     }
 
-    /** Ulysses degree {@code u} (for the torus methods the intra-machine degree {@code u'}). */
+    /** {@return the Ulysses degree {@code u} (for the torus methods the intra-machine degree {@code u'})} */
     public int ulysses() {
         return u;
     }
 
-    /** Ring degree {@code r}. */
+    /** {@return the ring degree {@code r}} */
     public int ring() {
         return r;
     }
 
-    /** The Ulysses degree the heads are split by: {@code t*u}. */
+    /** {@return the Ulysses degree the heads are split by: {@code t*u}} */
     public int headSplit() {
         return t * u;
     }
 
+    /** {@return the number of GPUs {@code N = t*u*r}} */
     public int worldSize() {
         return topology.worldSize();
     }
 
+    /**
+     * The global rank at mesh coordinates {@code (l, a, b)}; the coordinates are not checked.
+     *
+     * @param l torus index, {@code 0 <= l < t}
+     * @param a Ulysses index, {@code 0 <= a < u}
+     * @param b ring index, {@code 0 <= b < r}
+     * @return the global rank, {@code 0 <= rank < N}
+     */
     public int rankOf(int l, int a, int b) {
         return l * strideT + a * strideU + b * strideR;
     }
 
-    /** Torus index {@code l} of a rank. */
+    /**
+     * Torus index {@code l} of a rank.
+     *
+     * @param rank global rank, {@code 0 <= rank < N} (not checked)
+     * @return {@code l}, {@code 0 <= l < t}
+     */
     public int torusIndex(int rank) {
         return (rank / strideT) % t;
     }
 
-    /** Ulysses index {@code a} of a rank. */
+    /**
+     * Ulysses index {@code a} of a rank.
+     *
+     * @param rank global rank, {@code 0 <= rank < N} (not checked)
+     * @return {@code a}, {@code 0 <= a < u}
+     */
     public int ulyssesIndex(int rank) {
         return (rank / strideU) % u;
     }
 
-    /** Ring index {@code b} of a rank. */
+    /**
+     * Ring index {@code b} of a rank.
+     *
+     * @param rank global rank, {@code 0 <= rank < N} (not checked)
+     * @return {@code b}, {@code 0 <= b < r}
+     */
     public int ringIndex(int rank) {
         return (rank / strideR) % r;
     }
 
-    /** {@code {(*, a, b)}}. */
+    /**
+     * {@code {(*, a, b)}}.
+     *
+     * @param rank global rank, {@code 0 <= rank < N}
+     * @return the {@code t} ranks with {@code rank}'s Ulysses and ring indices, {@code rank} included
+     */
     public ProcessGroup torusGroup(int rank) {
         return new ProcessGroup("torus", rankOf(0, ulyssesIndex(rank), ringIndex(rank)), strideT, t);
     }
 
-    /** {@code {(l, *, b)}}. */
+    /**
+     * {@code {(l, *, b)}}.
+     *
+     * @param rank global rank, {@code 0 <= rank < N}
+     * @return the {@code u} ranks with {@code rank}'s torus and ring indices, {@code rank} included
+     */
     public ProcessGroup ulyssesGroup(int rank) {
         return new ProcessGroup("ulysses", rankOf(torusIndex(rank), 0, ringIndex(rank)), strideU, u);
     }
 
-    /** {@code {(l, a, *)}}. */
+    /**
+     * {@code {(l, a, *)}}.
+     *
+     * @param rank global rank, {@code 0 <= rank < N}
+     * @return the {@code r} ranks with {@code rank}'s torus and Ulysses indices, {@code rank} included
+     */
     public ProcessGroup ringGroup(int rank) {
         return new ProcessGroup("ring", rankOf(torusIndex(rank), ulyssesIndex(rank), 0), strideR, r);
     }
 
+    /** {@return all {@code N} ranks, {@code 0} to {@code N-1}, as one group} */
     public ProcessGroup world() {
         return new ProcessGroup("world", 0, 1, worldSize());
     }

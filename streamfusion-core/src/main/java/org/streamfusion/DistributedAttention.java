@@ -16,12 +16,28 @@ import org.streamfusion.spi.RankBackend;
  * {@code CpuWorld.run} gives the rank); its {@code forward} calls are ordered on {@link #stream()}.
  */
 public interface DistributedAttention extends AutoCloseable {
+    /** {@return the plan this layer runs} */
     Plan plan();
 
-    /** Inputs must be ready on this stream; the output is ready on it when {@code forward} returns. */
+    /**
+     * Inputs must be ready on this stream; the output is ready on it when {@code forward} returns.
+     *
+     * @return the stream this layer's work is ordered on
+     */
     Stream stream();
 
-    /** Enqueues one layer. Stream-ordered: call {@code stream().synchronize(..)} to wait for it on the host. */
+    /**
+     * Enqueues one layer. Stream-ordered: call {@code stream().synchronize(..)} to wait for it on the host.
+     *
+     * @param q this rank's query shard, {@code [B, shardRows(rank), H, D]}
+     * @param k this rank's key shard, same shape
+     * @param v this rank's value shard, same shape
+     * @param o where this rank's output shard goes, same shape, sharing no memory with q, k or v
+     * @throws InvalidConfigurationException if a tensor's shape or element type does not fit the plan, o
+     *         overlaps an input, or the plan has a joint text segment
+     * @throws WrongBackendException if a tensor's buffer is not of this rank's backend
+     * @throws IllegalStateException if the layer is closed
+     */
     void forward(TensorView q, TensorView k, TensorView v, TensorView o);
 
     /**
@@ -29,6 +45,15 @@ public interface DistributedAttention extends AutoCloseable {
      * (which wrote q, k and v), and work enqueued on {@code caller} afterwards sees o. No copy, no host wait:
      * two events join the streams. {@code caller} is a stream of this rank's backend, for instance
      * {@code CudaRankDevice.wrapStream} of the caller's own CUDA stream.
+     *
+     * @param q      this rank's query shard, {@code [B, shardRows(rank), H, D]}
+     * @param k      this rank's key shard, same shape
+     * @param v      this rank's value shard, same shape
+     * @param o      where this rank's output shard goes, same shape, sharing no memory with q, k or v
+     * @param caller the stream whose order the layer joins, of this rank's backend; not null
+     * @throws InvalidConfigurationException if {@code caller} is null, or as
+     *         {@link #forward(TensorView, TensorView, TensorView, TensorView)}
+     * @throws WrongBackendException if {@code caller} or a tensor's buffer is not of this rank's backend
      */
     void forward(TensorView q, TensorView k, TensorView v, TensorView o, Stream caller);
 
@@ -36,15 +61,71 @@ public interface DistributedAttention extends AutoCloseable {
      * Enqueues one layer of joint attention (docs/algorithms.md, section 3.7): the sharded image tokens and the
      * text segment {@code text}, which every rank holds whole, attend to each other; {@code text.o()} comes back
      * the same on every rank. The plan must have the segment ({@link Plan#withJointText}).
+     *
+     * @param q    this rank's image query shard, {@code [B, shardRows(rank), H, D]}
+     * @param k    this rank's image key shard, same shape
+     * @param v    this rank's image value shard, same shape
+     * @param o    where this rank's image output shard goes, same shape
+     * @param text the text segment, {@code [B, S_text, H, D]} with {@code S_text} the plan's
+     *             {@link Plan#jointTextRows()}
+     * @throws InvalidConfigurationException if a tensor's shape or element type does not fit the plan, an
+     *         output overlaps an input or the other output, or the plan has no joint text segment
+     * @throws WrongBackendException if a tensor's buffer is not of this rank's backend
      */
     void forward(TensorView q, TensorView k, TensorView v, TensorView o, JointText text);
 
-    /** {@link #forward(TensorView, TensorView, TensorView, TensorView, JointText)} in {@code caller}'s order. */
+    /**
+     * {@link #forward(TensorView, TensorView, TensorView, TensorView, JointText)} in {@code caller}'s order.
+     *
+     * @param q      this rank's image query shard, {@code [B, shardRows(rank), H, D]}
+     * @param k      this rank's image key shard, same shape
+     * @param v      this rank's image value shard, same shape
+     * @param o      where this rank's image output shard goes, same shape
+     * @param text   the text segment, {@code [B, S_text, H, D]}
+     * @param caller the stream whose order the layer joins, of this rank's backend; not null
+     */
     void forward(TensorView q, TensorView k, TensorView v, TensorView o, JointText text, Stream caller);
+
+    /**
+     * Runs one layer on these tensors eagerly, then records the same enqueue once (a CUDA graph on the GPU
+     * backend) bound to them, to replay with one call per step (docs/graphs.md). Collective, like
+     * {@code forward}: every rank captures its layer in the same order. The captured layer is closed with
+     * this one.
+     *
+     * @param q this rank's query shard {@code [B, S_local, H, D]}
+     * @param k this rank's key shard
+     * @param v this rank's value shard
+     * @param o this rank's output shard, written by each replay
+     * @return the captured layer; {@link CapturedLayer#replayMode()} says whether it is a graph
+     * @throws InvalidConfigurationException on any argument that {@code forward} refuses
+     */
+    CapturedLayer capture(TensorView q, TensorView k, TensorView v, TensorView o);
+
+    /**
+     * {@link #capture(TensorView, TensorView, TensorView, TensorView)} with the plan's joint text segment.
+     *
+     * @param q    this rank's query shard
+     * @param k    this rank's key shard
+     * @param v    this rank's value shard
+     * @param o    this rank's output shard
+     * @param text the whole text segment, as {@code forward} takes it
+     * @return the captured layer
+     * @throws InvalidConfigurationException on any argument that {@code forward} refuses
+     */
+    CapturedLayer capture(TensorView q, TensorView k, TensorView v, TensorView o, JointText text);
 
     @Override
     void close();
 
+    /**
+     * Builds this rank's part of the layer. Collective: every rank calls it with the same plan.
+     *
+     * @param plan   the plan to run; its mesh's topology is the device's
+     * @param device this rank's device
+     * @return the layer, ready for {@link #forward}
+     * @throws InvalidConfigurationException if the plan's topology is not the device's, or the backend's
+     *         kernels cannot run the plan's shape
+     */
     static DistributedAttention create(Plan plan, RankDevice device) {
         java.util.Objects.requireNonNull(plan, "plan");
         java.util.Objects.requireNonNull(device, "device");
@@ -66,6 +147,14 @@ public interface DistributedAttention extends AutoCloseable {
     /**
      * Checks that q, k, v and o all have rank {@code rank}'s shard shape {@code [B, shardRows(rank), H, D]} and
      * that o shares no memory with q, k or v (the layer reads its inputs after it starts writing o).
+     *
+     * @param plan the plan the shards are of
+     * @param rank the global rank that holds them, {@code 0 <= rank < N}
+     * @param q    query shard
+     * @param k    key shard
+     * @param v    value shard
+     * @param o    output shard
+     * @throws InvalidConfigurationException if a tensor is null or misshapen, or o overlaps q, k or v
      */
     static void checkShards(Plan plan, int rank, TensorView q, TensorView k, TensorView v, TensorView o) {
         checkShard("q", q, plan, rank);

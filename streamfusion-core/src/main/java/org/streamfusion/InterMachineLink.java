@@ -17,9 +17,18 @@ import java.util.Locale;
 public record InterMachineLink(String name, double bytesPerSecond, double latencySeconds, Nics nics) {
     /** Where the NICs are. */
     public enum Nics {
-        PER_GPU, PER_MACHINE
+        /** Each GPU has a NIC of its own. */
+        PER_GPU,
+        /** The GPUs of a machine share one NIC. */
+        PER_MACHINE
     }
 
+    /**
+     * Checks every component.
+     *
+     * @throws InvalidConfigurationException if {@code name} is blank, the bandwidth is not positive, the
+     *         latency is negative or infinite, or {@code nics} is null
+     */
     public InterMachineLink {
         if (name == null || name.isBlank()) {
             throw new InvalidConfigurationException("link name '" + name + "'", "a link has a name");
@@ -37,22 +46,38 @@ public record InterMachineLink(String name, double bytesPerSecond, double latenc
         }
     }
 
-    /** One 400 Gb/s NIC per GPU (rail-optimised H100/H200 clusters): 50 GB/s per GPU. */
+    /**
+     * One 400 Gb/s NIC per GPU (rail-optimised H100/H200 clusters): 50 GB/s per GPU.
+     *
+     * @return {@code rail-400G}: 50 GB/s per NIC, 5 us per message, a NIC per GPU
+     */
     public static InterMachineLink rail400G() {
         return new InterMachineLink("rail-400G", 50e9, 5e-6, Nics.PER_GPU);
     }
 
-    /** 400 Gb/s per machine shared by its GPUs (the paper's p4de: EFA, 8 A100s). */
+    /**
+     * 400 Gb/s per machine shared by its GPUs (the paper's p4de: EFA, 8 A100s).
+     *
+     * @return {@code p4de-400G}: 50 GB/s per NIC, 15 us per message, a NIC per machine
+     */
     public static InterMachineLink p4de400G() {
         return new InterMachineLink("p4de-400G", 50e9, 15e-6, Nics.PER_MACHINE);
     }
 
-    /** 100 Gb/s Ethernet per machine. */
+    /**
+     * 100 Gb/s Ethernet per machine.
+     *
+     * @return {@code eth-100G}: 12.5 GB/s per NIC, 20 us per message, a NIC per machine
+     */
     public static InterMachineLink ethernet100G() {
         return new InterMachineLink("eth-100G", 12.5e9, 20e-6, Nics.PER_MACHINE);
     }
 
-    /** No limit: the emulation's own cost, with the bytes still moving over the real links. */
+    /**
+     * No limit: the emulation's own cost, with the bytes still moving over the real links.
+     *
+     * @return {@code unlimited}: infinite bandwidth, no latency, a NIC per GPU
+     */
     public static InterMachineLink unlimited() {
         return new InterMachineLink("unlimited", Double.POSITIVE_INFINITY, 0, Nics.PER_GPU);
     }
@@ -61,6 +86,11 @@ public record InterMachineLink(String name, double bytesPerSecond, double latenc
      * The share one GPU has when a full machine of {@code realGpusPerMachine} GPUs sends at once, as a NIC
      * of its own: the paper's 400 Gb/s over 8 A100s is 6.25 GB/s per GPU. For logical machines with fewer
      * GPUs than the real ones.
+     *
+     * @param realGpusPerMachine GPUs of the real machine that share a per-machine NIC, at least 1
+     * @return a link with a NIC per GPU at that share (this link's rate when it already has a NIC per GPU),
+     *         named {@code NAME/gpu-of-G}
+     * @throws InvalidConfigurationException if {@code realGpusPerMachine < 1}
      */
     public InterMachineLink perGpuShareOf(int realGpusPerMachine) {
         if (realGpusPerMachine <= 0) {
@@ -70,17 +100,33 @@ public record InterMachineLink(String name, double bytesPerSecond, double latenc
         return new InterMachineLink(name + "/gpu-of-" + realGpusPerMachine, share, latencySeconds, Nics.PER_GPU);
     }
 
-    /** The same link at another bandwidth per NIC and direction. */
+    /**
+     * The same link at another bandwidth per NIC and direction.
+     *
+     * @param bytes bytes per second per NIC and direction, positive ({@code +Infinity} for no limit)
+     * @return the link, named {@code NAME@RATE}
+     * @throws InvalidConfigurationException if {@code bytes} is not positive
+     */
     public InterMachineLink withBandwidth(double bytes) {
         return new InterMachineLink(name + "@" + gbPerSecond(bytes), bytes, latencySeconds, nics);
     }
 
-    /** Bytes per second one GPU can move when all {@code gpusPerMachine} GPUs of its machine send at once. */
+    /**
+     * Bytes per second one GPU can move when all {@code gpusPerMachine} GPUs of its machine send at once.
+     *
+     * @param gpusPerMachine GPUs {@code G} of one machine, at least 1; read only with a NIC per machine
+     * @return {@code bytesPerSecond}, divided by {@code G} with a NIC per machine
+     */
     public double perGpuBytesPerSecond(int gpusPerMachine) {
         return nics == Nics.PER_GPU ? bytesPerSecond : bytesPerSecond / gpusPerMachine;
     }
 
-    /** Seconds one message of {@code bytes} holds a NIC, latency included. */
+    /**
+     * Seconds one message of {@code bytes} holds a NIC, latency included.
+     *
+     * @param bytes the message's size in bytes
+     * @return {@code latencySeconds + bytes/bytesPerSecond}; the latency alone on an unlimited link
+     */
     public double messageSeconds(long bytes) {
         return latencySeconds + (Double.isInfinite(bytesPerSecond) ? 0 : bytes / bytesPerSecond);
     }
@@ -89,6 +135,10 @@ public record InterMachineLink(String name, double bytesPerSecond, double latenc
      * A preset by name ({@code rail-400G}, {@code p4de-400G}, {@code eth-100G}, {@code unlimited}, any case),
      * optionally as a per-GPU share ({@code p4de-400G/gpu-of-8}), or {@code GBPS,LATENCY_US,per-gpu|per-machine}
      * (e.g. {@code 12.5,10,per-gpu}).
+     *
+     * @param spec the preset's name or the link's figures; blanks around it are ignored
+     * @return the preset, its share, or a new link with those figures
+     * @throws InvalidConfigurationException if {@code spec} has none of these forms or gives invalid figures
      */
     public static InterMachineLink parse(String spec) {
         String s = spec.trim();

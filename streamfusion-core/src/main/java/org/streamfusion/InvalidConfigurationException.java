@@ -6,14 +6,22 @@ package org.streamfusion;
  * (rule: H % u == 0)"}.
  */
 public final class InvalidConfigurationException extends IllegalArgumentException {
+    /** The rule that was broken. */
     private final String rule;
 
+    /**
+     * An exception whose message is {@code what (rule: rule)}.
+     *
+     * @param what the offending value, named, e.g.
+     *             {@code "heads H=6 is not divisible by the Ulysses degree u=4"}
+     * @param rule the rule it breaks, e.g. {@code "H % u == 0"}
+     */
     public InvalidConfigurationException(String what, String rule) {
         super(what + " (rule: " + rule + ")");
         this.rule = rule;
     }
 
-    /** The rule that was broken, as written in the message. */
+    /** {@return the rule that was broken, as written in the message} */
     public String rule() {
         return rule;
     }

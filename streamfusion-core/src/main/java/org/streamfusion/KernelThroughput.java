@@ -23,6 +23,12 @@ public record KernelThroughput(String source, List<Point> points) {
      * @param flopsPerSecond what it reached
      */
     public record Point(int headDim, double launchFlops, double flopsPerSecond) {
+        /**
+         * Checks the point.
+         *
+         * @throws InvalidConfigurationException if {@code headDim} or {@code launchFlops} is not positive,
+         *         or the rate is not positive and finite
+         */
         public Point {
             if (headDim <= 0 || !(launchFlops > 0) || !(flopsPerSecond > 0) || Double.isInfinite(flopsPerSecond)) {
                 throw new InvalidConfigurationException("kernel point D=" + headDim + " flops=" + launchFlops + " rate="
@@ -31,6 +37,11 @@ public record KernelThroughput(String source, List<Point> points) {
         }
     }
 
+    /**
+     * Copies {@code points}.
+     *
+     * @throws InvalidConfigurationException if {@code source} is blank or there is no point
+     */
     public KernelThroughput {
         if (source == null || source.isBlank() || points == null || points.isEmpty()) {
             throw new InvalidConfigurationException("kernel throughput '" + source + "' with points " + points,
@@ -39,12 +50,27 @@ public record KernelThroughput(String source, List<Point> points) {
         points = List.copyOf(points);
     }
 
-    /** One rate for every head width and size (an assumption, not a measurement). */
+    /**
+     * One rate for every head width and size (an assumption, not a measurement).
+     *
+     * @param source         where the figure comes from, as outputs name it
+     * @param flopsPerSecond the rate of every launch, positive and finite
+     * @return a throughput of one point
+     * @throws InvalidConfigurationException if {@code source} is blank or the rate is not positive and
+     *         finite
+     */
     public static KernelThroughput uniform(String source, double flopsPerSecond) {
         return new KernelThroughput(source, List.of(new Point(128, 1, flopsPerSecond)));
     }
 
-    /** FLOP/s of one launch of {@code launchFlops} at head width {@code headDim}. */
+    /**
+     * FLOP/s of one launch of {@code launchFlops} at head width {@code headDim}.
+     *
+     * @param headDim     head width {@code D}; the points of the nearest measured width count (the
+     *                    smaller on a tie)
+     * @param launchFlops the launch's FLOPs, {@code 4*B*H*Sq*Skv*D}
+     * @return the rate interpolated between that width's points, held flat beyond them
+     */
     public double flopsPerSecond(int headDim, double launchFlops) {
         int nearest = points.stream().map(Point::headDim)
                 .min(Comparator.comparingInt((Integer d) -> Math.abs(d - headDim)).thenComparingInt(d -> d)).orElseThrow();

@@ -10,6 +10,8 @@ package org.streamfusion;
  * chunk travels padded to the longest shard's rows and the kernels read only its real rows
  * (docs/algorithms.md, section 3.6).
  *
+ * @param shape        the attention problem; {@code S >= N}, {@code H % (t*u) == 0}
+ * @param mesh         the method and how its ranks are arranged
  * @param interMachine what the transfers between machines carry; {@link LinkCompression#NONE} unless
  *                     asked for with {@link #withInterMachine}
  * @param shardRows    each rank's rows, or empty for the default split
@@ -17,6 +19,14 @@ package org.streamfusion;
  */
 public record Plan(AttentionShape shape, DeviceMesh mesh, LinkCompression interMachine, java.util.List<Integer> shardRows,
         int jointTextRows) {
+    /**
+     * Checks the shape against the mesh and copies {@code shardRows}.
+     *
+     * @throws InvalidConfigurationException if a component is null, {@code jointTextRows < 0},
+     *         {@code S < N}, the shard rows are not one per rank, each at least 1, summing to {@code S},
+     *         {@code H % (t*u) != 0}, or STREAMFUSION would compress a mesh whose Ulysses or ring groups
+     *         span machines
+     */
     public Plan {
         if (jointTextRows < 0) {
             throw new InvalidConfigurationException("joint text rows S_text=" + jointTextRows, "S_text >= 0 (0: none)");
@@ -62,12 +72,26 @@ public record Plan(AttentionShape shape, DeviceMesh mesh, LinkCompression interM
         }
     }
 
-    /** An exact plan with the default split: nothing compressed. */
+    /**
+     * An exact plan with the default split: nothing compressed.
+     *
+     * @param shape the attention problem; {@code S >= N}, {@code H % (t*u) == 0}
+     * @param mesh  the method and how its ranks are arranged
+     * @throws InvalidConfigurationException if the shape breaks one of those rules on the mesh
+     */
     public Plan(AttentionShape shape, DeviceMesh mesh) {
         this(shape, mesh, LinkCompression.NONE, java.util.List.of(), 0);
     }
 
-    /** The default split with {@code interMachine} between machines. */
+    /**
+     * The default split with {@code interMachine} between machines.
+     *
+     * @param shape        the attention problem; {@code S >= N}, {@code H % (t*u) == 0}
+     * @param mesh         the method and how its ranks are arranged
+     * @param interMachine what the transfers between machines carry
+     * @throws InvalidConfigurationException if the shape breaks one of those rules on the mesh, or
+     *         STREAMFUSION would compress a mesh whose Ulysses or ring groups span machines
+     */
     public Plan(AttentionShape shape, DeviceMesh mesh, LinkCompression interMachine) {
         this(shape, mesh, interMachine, java.util.List.of(), 0);
     }
@@ -94,16 +118,38 @@ public record Plan(AttentionShape shape, DeviceMesh mesh, LinkCompression interM
         }
     }
 
+    /**
+     * An exact plan with the default split, as {@link #Plan(AttentionShape, DeviceMesh)}.
+     *
+     * @param shape the attention problem; {@code S >= N}, {@code H % (t*u) == 0}
+     * @param mesh  the method and how its ranks are arranged
+     * @return the plan
+     * @throws InvalidConfigurationException if the shape breaks one of those rules on the mesh
+     */
     public static Plan of(AttentionShape shape, DeviceMesh mesh) {
         return new Plan(shape, mesh);
     }
 
-    /** The same plan with the transfers between machines carrying {@code compression}. */
+    /**
+     * The same plan with the transfers between machines carrying {@code compression}.
+     *
+     * @param compression what the transfers between machines carry
+     * @return the plan with {@code compression}
+     * @throws InvalidConfigurationException if STREAMFUSION would compress a mesh whose Ulysses or ring
+     *         groups span machines
+     */
     public Plan withInterMachine(LinkCompression compression) {
         return new Plan(shape, mesh, compression, shardRows, jointTextRows);
     }
 
-    /** The same plan with rank {@code g} holding {@code rows[g]} consecutive tokens (each at least 1, summing to S). */
+    /**
+     * The same plan with rank {@code g} holding {@code rows[g]} consecutive tokens (each at least 1,
+     * summing to S).
+     *
+     * @param rows tokens per rank, one entry per rank; none for the default split
+     * @return the plan with that split
+     * @throws InvalidConfigurationException if {@code rows} breaks those rules
+     */
     public Plan withShardRows(int... rows) {
         java.util.List<Integer> list = new java.util.ArrayList<>(rows.length);
         for (int r : rows) {
@@ -116,6 +162,10 @@ public record Plan(AttentionShape shape, DeviceMesh mesh, LinkCompression interM
      * The same plan with a joint segment of {@code textRows} text tokens held whole by every rank, passed to
      * {@link DistributedAttention#forward(org.streamfusion.backend.TensorView, org.streamfusion.backend.TensorView,
      * org.streamfusion.backend.TensorView, org.streamfusion.backend.TensorView, JointText)}.
+     *
+     * @param textRows {@code S_text}, at least 1
+     * @return the plan with the segment
+     * @throws InvalidConfigurationException if {@code textRows < 1}
      */
     public Plan withJointText(int textRows) {
         if (textRows < 1) {
@@ -124,7 +174,13 @@ public record Plan(AttentionShape shape, DeviceMesh mesh, LinkCompression interM
         return new Plan(shape, mesh, interMachine, shardRows, textRows);
     }
 
-    /** Rows of rank {@code rank}'s shard. */
+    /**
+     * Rows of rank {@code rank}'s shard.
+     *
+     * @param rank global rank, {@code 0 <= rank < N}
+     * @return its tokens, at least 1
+     * @throws InvalidConfigurationException if {@code rank} is outside {@code [0, N)}
+     */
     public int shardRows(int rank) {
         int n = mesh.worldSize();
         if (rank < 0 || rank >= n) {
@@ -133,7 +189,14 @@ public record Plan(AttentionShape shape, DeviceMesh mesh, LinkCompression interM
         return shardRows.isEmpty() ? shape.shardRows(n, rank) : shardRows.get(rank);
     }
 
-    /** The first token of rank {@code rank}'s shard in the whole sequence. */
+    /**
+     * The first token of rank {@code rank}'s shard in the whole sequence.
+     *
+     * @param rank global rank, {@code 0 <= rank < N}
+     * @return the index of its first token, {@code 0 <= start < S}
+     * @throws InvalidConfigurationException if {@code rank} is outside {@code [0, N)} (with the caller's
+     *         split: only if {@code rank > N})
+     */
     public int shardStart(int rank) {
         if (shardRows.isEmpty()) {
             return shape.shardStart(mesh.worldSize(), rank);
@@ -145,6 +208,7 @@ public record Plan(AttentionShape shape, DeviceMesh mesh, LinkCompression interM
         return start;
     }
 
+    /** {@return the mesh's method} */
     public Method method() {
         return mesh.method();
     }
@@ -152,6 +216,8 @@ public record Plan(AttentionShape shape, DeviceMesh mesh, LinkCompression interM
     /**
      * Rows of the longest shard: every chunk the layer moves is padded to it. {@code S/N} when N divides S
      * and the split is the default.
+     *
+     * @return the longest shard's rows
      */
     public int localSeqLen() {
         if (shardRows.isEmpty()) {

@@ -12,30 +12,57 @@ import java.util.Locale;
 public final class Planner {
     private final CostModel model;
 
+    /**
+     * A planner that ranks meshes by {@code model}'s estimates.
+     *
+     * @param model the cost model
+     */
     public Planner(CostModel model) {
         this.model = model;
     }
 
-    /** The paper's testbed ({@link CostModel#a100Efa()}). */
+    /**
+     * The paper's testbed ({@link CostModel#a100Efa()}).
+     *
+     * @return a planner on that cost model
+     */
     public static Planner withDefaults() {
         return new Planner(CostModel.a100Efa());
     }
 
-    /** H200 machines calibrated from this project's measurements, joined by {@code link}. */
+    /**
+     * H200 machines calibrated from this project's measurements, joined by {@code link}.
+     *
+     * @param link the network between the machines
+     * @return a planner on {@link CostModel#h200(InterMachineLink)}
+     */
     public static Planner h200(InterMachineLink link) {
         return new Planner(CostModel.h200(link));
     }
 
+    /** {@return the cost model this planner ranks by} */
     public CostModel model() {
         return model;
     }
 
-    /** One mesh of one method: a plan with its estimate, or the rule it breaks. */
+    /**
+     * One mesh of one method: a plan with its estimate, or the rule it breaks.
+     *
+     * @param method        the method
+     * @param t             torus degree
+     * @param u             Ulysses degree ({@code u'} for the torus methods)
+     * @param r             ring degree
+     * @param plan          the plan, or {@code null} when the mesh is invalid
+     * @param estimate      the plan's estimate, or {@code null} when the mesh is invalid
+     * @param invalidReason why the mesh is invalid, or {@code null} when it is valid
+     */
     public record Candidate(Method method, int t, int u, int r, Plan plan, CostModel.Estimate estimate, String invalidReason) {
+        /** {@return whether the mesh is valid, i.e. has a plan} */
         public boolean valid() {
             return plan != null;
         }
 
+        /** {@return the method's degrees as text, e.g. {@code t=2 u'=4 r=2}} */
         public String degrees() {
             return switch (method) {
                 case ULYSSES -> "u=" + u;
@@ -46,7 +73,15 @@ public final class Planner {
         }
     }
 
-    /** Every candidate mesh of {@code method}: valid ones first, cheapest first; then the invalid ones. */
+    /**
+     * Every candidate mesh of {@code method}: valid ones first, cheapest first; then the invalid ones.
+     *
+     * @param shape    the attention problem
+     * @param topology the machines and GPUs
+     * @param method   the method whose meshes are tried
+     * @return one candidate per degree triple {@code t*u*r = N} of the method's form, valid or not
+     * @throws InvalidConfigurationException if {@code S < N}
+     */
     public List<Candidate> enumerate(AttentionShape shape, Topology topology, Method method) {
         int n = topology.worldSize();
         shape.localSeqLen(n);
@@ -81,7 +116,15 @@ public final class Planner {
         return out;
     }
 
-    /** Every candidate of every method. */
+    /**
+     * Every candidate of every method.
+     *
+     * @param shape    the attention problem
+     * @param topology the machines and GPUs
+     * @return the candidates method by method, in {@link Method} order, each method's sorted as by
+     *         {@link #enumerate(AttentionShape, Topology, Method)}
+     * @throws InvalidConfigurationException if {@code S < N}
+     */
     public List<Candidate> enumerate(AttentionShape shape, Topology topology) {
         List<Candidate> all = new ArrayList<>();
         for (Method m : Method.values()) {
@@ -90,7 +133,15 @@ public final class Planner {
         return all;
     }
 
-    /** The cheapest valid mesh of {@code method}. */
+    /**
+     * The cheapest valid mesh of {@code method}.
+     *
+     * @param shape    the attention problem
+     * @param topology the machines and GPUs
+     * @param method   the method whose meshes are tried
+     * @return the plan with the lowest estimate
+     * @throws InvalidConfigurationException if {@code S < N} or no mesh of {@code method} is valid
+     */
     public Plan best(AttentionShape shape, Topology topology, Method method) {
         List<Candidate> c = enumerate(shape, topology, method);
         if (c.isEmpty() || !c.get(0).valid()) {
@@ -100,7 +151,14 @@ public final class Planner {
         return c.get(0).plan();
     }
 
-    /** The cheapest valid plan of any method. */
+    /**
+     * The cheapest valid plan of any method.
+     *
+     * @param shape    the attention problem
+     * @param topology the machines and GPUs
+     * @return the plan with the lowest estimate
+     * @throws InvalidConfigurationException if {@code S < N} or no mesh is valid
+     */
     public Plan best(AttentionShape shape, Topology topology) {
         return enumerate(shape, topology).stream().filter(Candidate::valid)
                 .min(Comparator.comparingDouble(c -> c.estimate().seconds()))
@@ -112,6 +170,12 @@ public final class Planner {
     /**
      * The fastest valid plan of any method by the simulator's layer time on {@code profile} rather than the cost
      * model (docs/simulator.md): the same schedules on virtual time, with the profile's link.
+     *
+     * @param shape    the attention problem
+     * @param topology the machines and GPUs
+     * @param profile  the simulated GPU, machine and link
+     * @return the plan with the shortest simulated layer
+     * @throws InvalidConfigurationException if {@code S < N} or no mesh is valid
      */
     public static Plan bestSimulated(AttentionShape shape, Topology topology, org.streamfusion.sim.HardwareProfile profile) {
         return org.streamfusion.sim.Simulator.of(profile, topology).rank(shape).stream()
@@ -124,13 +188,25 @@ public final class Planner {
     /**
      * Every candidate's simulated time on {@code profile}, split into compute, exposed communication and
      * synchronisation, fastest first, and the pick: what {@code streamfusion plan --cluster} prints.
+     *
+     * @param shape    the attention problem
+     * @param topology the machines and GPUs
+     * @param profile  the simulated GPU, machine and link
+     * @return the table, several lines
      */
     public static String explainSimulated(AttentionShape shape, Topology topology,
             org.streamfusion.sim.HardwareProfile profile) {
         return org.streamfusion.sim.Simulator.of(profile, topology).explain(shape);
     }
 
-    /** A table of every candidate with its estimate, and the choice. */
+    /**
+     * A table of every candidate with its estimate, and the choice.
+     *
+     * @param shape    the attention problem
+     * @param topology the machines and GPUs
+     * @return the shape, link and cost model, then one line per candidate, then the choice
+     * @throws InvalidConfigurationException if {@code S < N} or no mesh is valid
+     */
     public String explain(AttentionShape shape, Topology topology) {
         StringBuilder sb = new StringBuilder();
         sb.append(String.format(Locale.ROOT, "%s on %d machines x %d GPUs%n", shape, topology.machines(),

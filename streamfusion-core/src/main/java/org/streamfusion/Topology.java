@@ -1,7 +1,17 @@
 package org.streamfusion;
 
-/** {@code M} machines of {@code G} GPUs each; global rank {@code g = machine*G + local}. */
+/**
+ * {@code M} machines of {@code G} GPUs each; global rank {@code g = machine*G + local}.
+ *
+ * @param machines       machines {@code M}, at least 1
+ * @param gpusPerMachine GPUs {@code G} of each machine, at least 1; {@code M*G} fits an int
+ */
 public record Topology(int machines, int gpusPerMachine) {
+    /**
+     * Checks the sizes.
+     *
+     * @throws InvalidConfigurationException if a size is not positive or {@code M*G} overflows an int
+     */
     public Topology {
         InvalidConfigurationException.positive("machines M", machines);
         InvalidConfigurationException.positive("GPUs per machine G", gpusPerMachine);
@@ -11,15 +21,30 @@ public record Topology(int machines, int gpusPerMachine) {
         }
     }
 
+    /**
+     * {@code machines} machines of {@code gpusPerMachine} GPUs each.
+     *
+     * @param machines       machines {@code M}, at least 1
+     * @param gpusPerMachine GPUs {@code G} of each machine, at least 1
+     * @return the topology
+     * @throws InvalidConfigurationException if a size is not positive or {@code M*G} overflows an int
+     */
     public static Topology of(int machines, int gpusPerMachine) {
         return new Topology(machines, gpusPerMachine);
     }
 
-    /** {@code N = M*G}. */
+    /** {@return the number of GPUs {@code N = M*G}} */
     public int worldSize() {
         return machines * gpusPerMachine;
     }
 
+    /**
+     * The machine a rank is on.
+     *
+     * @param rank global rank, {@code 0 <= rank < N}
+     * @return its machine index, {@code rank / G}
+     * @throws InvalidConfigurationException if {@code rank} is outside {@code [0, N)}
+     */
     public int machineOf(int rank) {
         if (rank < 0 || rank >= worldSize()) {
             throw new InvalidConfigurationException("rank " + rank + " is outside the world of " + worldSize(),
@@ -28,6 +53,14 @@ public record Topology(int machines, int gpusPerMachine) {
         return rank / gpusPerMachine;
     }
 
+    /**
+     * The link a transfer between two ranks travels.
+     *
+     * @param from one global rank, {@code 0 <= from < N}
+     * @param to   the other global rank, {@code 0 <= to < N}
+     * @return {@code SELF} for one rank, {@code INTRA_MACHINE} within a machine, else {@code INTER_MACHINE}
+     * @throws InvalidConfigurationException if the ranks differ and one is outside {@code [0, N)}
+     */
     public LinkClass linkBetween(int from, int to) {
         if (from == to) {
             return LinkClass.SELF;

@@ -37,6 +37,11 @@ public final class AllToAllBandwidth {
     private AllToAllBandwidth() {
     }
 
+    /**
+     * Runs this rank; prints PASS or FAIL and exits 0 only on PASS.
+     *
+     * @param args {@code MiB[,MiB...] [reps] [jitWarmup] [MxG]}; defaults 20, 1000 and {@code 1xN}
+     */
     public static void main(String[] args) {
         DistributedEnvironment env = DistributedEnvironment.fromSystem();
         int n = env.worldSize();

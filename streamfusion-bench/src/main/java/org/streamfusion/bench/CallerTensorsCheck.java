@@ -39,6 +39,11 @@ public final class CallerTensorsCheck {
     private CallerTensorsCheck() {
     }
 
+    /**
+     * Runs this rank; prints PASS or FAIL and exits 0 only on PASS.
+     *
+     * @param args {@code S H D [BF16|F16]}; defaults {@code 1024*N}, 8, 128 and BF16
+     */
     public static void main(String[] args) {
         DistributedEnvironment env = DistributedEnvironment.fromSystem();
         int n = env.worldSize();

@@ -29,6 +29,11 @@ public final class CommunicatorCheck {
     private CommunicatorCheck() {
     }
 
+    /**
+     * Runs this rank; prints PASS or FAIL and exits 0 only on PASS.
+     *
+     * @param args unused
+     */
     public static void main(String[] args) {
         DistributedEnvironment env = DistributedEnvironment.fromSystem();
         int n = env.worldSize();

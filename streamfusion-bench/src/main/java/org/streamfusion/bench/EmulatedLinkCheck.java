@@ -35,6 +35,11 @@ public final class EmulatedLinkCheck {
     private EmulatedLinkCheck() {
     }
 
+    /**
+     * Runs this rank; prints PASS or FAIL and exits 0 only on PASS.
+     *
+     * @param args {@code MxG MiB[,MiB...] [reps]}; defaults {@code 2x1}, {@code 64,256} and 5
+     */
     public static void main(String[] args) {
         DistributedEnvironment env = DistributedEnvironment.fromSystem();
         String[] mg = (args.length > 0 ? args[0] : "2x1").split("x");

@@ -43,6 +43,12 @@ public final class GpuCheck {
     private GpuCheck() {
     }
 
+    /**
+     * Runs this rank; prints PASS or FAIL and exits 0 only on PASS.
+     *
+     * @param args {@code MxG S H D [reps] [check|nocheck] [exact|fp8|both]}; defaults {@code 1xN},
+     *             {@code 1024*N}, 8, 128, 20, check and exact
+     */
     public static void main(String[] args) {
         DistributedEnvironment env = DistributedEnvironment.fromSystem();
         String[] mg = (args.length > 0 ? args[0] : "1x" + env.worldSize()).split("x");

@@ -32,6 +32,11 @@ public final class JointCheck {
     private JointCheck() {
     }
 
+    /**
+     * Runs this rank; prints PASS or FAIL and exits 0 only on PASS.
+     *
+     * @param args {@code S S_text H D}, all required
+     */
     public static void main(String[] args) {
         DistributedEnvironment env = DistributedEnvironment.fromSystem();
         int n = env.worldSize();

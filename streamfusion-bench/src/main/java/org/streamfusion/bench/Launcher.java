@@ -27,13 +27,38 @@ import java.util.Map;
  * </pre>
  */
 public final class Launcher {
-    /** How the job ended: the exit code, and the rank and last lines of the first rank that failed. */
+    /**
+     * How the job ended: the exit code, and the rank and last lines of the first rank that failed.
+     *
+     * @param exitCode   0 when every rank exited 0; else the failed rank's code, 124 past the limit,
+     *                   130 when interrupted, 1 when a rank could not start
+     * @param failedRank the global rank that failed first; -1 when none did
+     * @param failure    its last output lines (at most 20), or why the job was stopped; empty on success
+     */
     public record Result(int exitCode, int failedRank, String failure) {
     }
 
-    /** The parsed command line. */
+    /**
+     * The parsed command line.
+     *
+     * @param nproc      ranks (JVMs) to start on this node, &gt; 0
+     * @param nnodes     nodes in the job, &gt; 0
+     * @param nodeRank   this node's index, {@code 0 <= nodeRank < nnodes}; its ranks are
+     *                   {@code nodeRank * nproc} onwards
+     * @param masterAddr rank 0's host, as {@code MASTER_ADDR}
+     * @param masterPort the rendezvous port; 0 picks a free one (single node only)
+     * @param grace      how long a rank has between SIGTERM and SIGKILL when the job is stopped
+     * @param jvmArgs    JVM options for every rank
+     * @param mainClass  the class every rank runs, on this JVM's class path
+     * @param args       the arguments of {@code mainClass}
+     */
     public record Options(int nproc, int nnodes, int nodeRank, String masterAddr, int masterPort, Duration grace,
             List<String> jvmArgs, String mainClass, List<String> args) {
+        /**
+         * Checks the rules given with each component.
+         *
+         * @throws IllegalArgumentException naming the values and the rule they break
+         */
         public Options {
             if (nproc <= 0 || nnodes <= 0 || nodeRank < 0 || nodeRank >= nnodes) {
                 throw new IllegalArgumentException("--nproc " + nproc + " --nnodes " + nnodes + " --node-rank " + nodeRank
@@ -85,6 +110,11 @@ public final class Launcher {
     private Launcher() {
     }
 
+    /**
+     * Runs the job the command line describes and exits with its code; 2 on a bad command line.
+     *
+     * @param args the command line, as in the class comment
+     */
     public static void main(String[] args) {
         Result r;
         try {
@@ -100,6 +130,13 @@ public final class Launcher {
         System.exit(r.exitCode());
     }
 
+    /**
+     * Starts the ranks and waits for them, with no time limit.
+     *
+     * @param o       what to run
+     * @param console where every rank's output goes, each line prefixed with its rank
+     * @return how the job ended
+     */
     public static Result run(Options o, PrintStream console) {
         return run(o, console, null);
     }
@@ -107,6 +144,11 @@ public final class Launcher {
     /**
      * Like {@link #run(Options, PrintStream)}, but stops every rank and returns exit code 124 once
      * {@code limit} has passed ({@code null}: no limit).
+     *
+     * @param o       what to run
+     * @param console where every rank's output goes, each line prefixed with its rank
+     * @param limit   the bound on the whole job, or {@code null}
+     * @return how the job ended
      */
     public static Result run(Options o, PrintStream console, Duration limit) {
         int port = o.masterPort() == 0 ? freePort() : o.masterPort();

@@ -19,9 +19,21 @@ import org.streamfusion.gpu.HostTransfer;
  * on the layer's stream; the median, 10th and 90th percentiles of those times.
  */
 public final class LayerTiming {
-    /** Milliseconds per layer over {@code reps} timed layers. */
+    /**
+     * Milliseconds per layer over {@code reps} timed layers.
+     *
+     * @param medianMs the median (the upper one for an even count)
+     * @param p10Ms    the 10th percentile (nearest rank)
+     * @param p90Ms    the 90th percentile (nearest rank)
+     * @param reps     how many layers were timed; the times are NaN when 0
+     */
     public record Timing(double medianMs, double p10Ms, double p90Ms, int reps) {
-        /** Nearest-rank percentiles of the samples (any order; the array is sorted in place). */
+        /**
+         * Nearest-rank percentiles of the samples (any order; the array is sorted in place).
+         *
+         * @param ms milliseconds per layer
+         * @return their timing; NaN times and {@code reps = 0} when {@code ms} is empty
+         */
         public static Timing of(float[] ms) {
             if (ms.length == 0) {
                 return new Timing(Double.NaN, Double.NaN, Double.NaN, 0);
@@ -39,7 +51,16 @@ public final class LayerTiming {
     private LayerTiming() {
     }
 
-    /** Times {@code plan} on {@code x = q, k, v, o}; with {@code reps == 0} only warms up. */
+    /**
+     * Times {@code plan} on {@code x = q, k, v, o}; with {@code reps == 0} only warms up.
+     *
+     * @param dev    this rank's device
+     * @param plan   the layer to run
+     * @param x      this rank's shards of Q, K, V and the output O, as {@link #seededShard} makes them
+     * @param warmup untimed layers first
+     * @param reps   timed layers
+     * @return the timing of the {@code reps} layers
+     */
     public static Timing measure(CudaRankDevice dev, Plan plan, TensorView[] x, int warmup, int reps) {
         try (DistributedAttention attn = DistributedAttention.create(plan, dev)) {
             for (int i = 0; i < warmup; i++) {
@@ -57,6 +78,13 @@ public final class LayerTiming {
     /**
      * Median milliseconds of {@code reps} rounds on {@code stream}, each timed alone with CUDA events after
      * {@code align} (a barrier) so that rank skew stays out of it; {@code warmup} untimed rounds first.
+     *
+     * @param round  one round of the work to time, queued on {@code stream}
+     * @param align  the barrier run (untimed) before each timed round
+     * @param stream the stream the rounds run on; its CUDA events time them
+     * @param reps   timed rounds, &gt; 0
+     * @param warmup untimed rounds first
+     * @return the median milliseconds (the upper one for an even count)
      */
     public static double medianRoundMillis(Runnable round, Runnable align, Stream stream, int reps, int warmup) {
         for (int i = 0; i < warmup; i++) {
@@ -76,6 +104,12 @@ public final class LayerTiming {
     /**
      * This rank's seeded bf16 shard {@code [B, shardRows(n, rank), H, D]} of Q, K and V (uniform in [-1.7, 1.7]) and an
      * output view, allocated from {@code io}: the same inputs for every benchmark of a shape and rank.
+     *
+     * @param io    the arena the four buffers come from
+     * @param shape the layer's global shape
+     * @param n     the number of ranks
+     * @param rank  this rank
+     * @return Q, K, V and O, in that order
      */
     public static TensorView[] seededShard(DeviceArena io, AttentionShape shape, int n, int rank) {
         int rows = shape.shardRows(n, rank);

@@ -25,6 +25,12 @@ public final class Main {
     private Main() {
     }
 
+    /**
+     * Runs the subcommand named by {@code args[0]} ({@code demo} when there is none); a bad one prints the
+     * usage and exits with 2.
+     *
+     * @param args the subcommand and its arguments, as in the class comment
+     */
     public static void main(String[] args) {
         String cmd = args.length == 0 ? "demo" : args[0];
         switch (cmd) {

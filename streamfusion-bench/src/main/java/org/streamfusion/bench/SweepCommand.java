@@ -84,12 +84,22 @@ public final class SweepCommand implements Callable<Integer> {
     private final PrintStream console;
     private final String commandLine;
 
+    /**
+     * A command that has not parsed its options yet; picocli fills them.
+     *
+     * @param console     where progress, the dry run and the summary go
+     * @param commandLine the command as the CSV's {@code command} column records it
+     */
     public SweepCommand(PrintStream console, String commandLine) {
         this.console = console;
         this.commandLine = commandLine;
     }
 
-    /** The configuration the options describe. */
+    /**
+     * The configuration the options describe.
+     *
+     * @return the sweep, with a {@code +fp8} copy of each emulated link setting when {@code --fp8} is given
+     */
     public SweepPlan.Config config() {
         Topology topo = SweepRank.topology(topology);
         List<SweepPlan.LinkSetting> settings = new java.util.ArrayList<>(SweepPlan.LinkSetting.parseList(links));
@@ -205,7 +215,13 @@ public final class SweepCommand implements Callable<Integer> {
         }
     }
 
-    /** Runs the command with picocli; the exit code. */
+    /**
+     * Runs the command with picocli; the exit code.
+     *
+     * @param args    the arguments after {@code sweep}
+     * @param console where the output goes
+     * @return 0 when every link setting ran, 1 when one failed, picocli's code on a bad command line
+     */
     public static int run(String[] args, PrintStream console) {
         String cmd = "streamfusion sweep " + String.join(" ", args);
         CommandLine cl = new CommandLine(new SweepCommand(console, cmd));

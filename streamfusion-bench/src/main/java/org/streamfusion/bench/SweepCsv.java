@@ -12,10 +12,29 @@ import java.util.Locale;
 
 /** The sweep's results: one CSV row per measurement (RFC 4180 quoting), written and read back here. */
 public final class SweepCsv {
+    /** The column names, in order: the first line of every sweep CSV. */
     public static final List<String> HEADER = List.of("device", "date", "command", "topology", "link", "method", "mesh",
             "B", "S", "H", "D", "median_ms", "p10_ms", "p90_ms", "predicted_ms");
 
-    /** One measured layer; {@code mesh} is {@link SweepPlan.Row#mesh()}. */
+    /**
+     * One measured layer; {@code mesh} is {@link SweepPlan.Row#mesh()}.
+     *
+     * @param device      the GPUs, e.g. {@code 2 x NVIDIA H200}
+     * @param date        when the sweep started (ISO-8601 instant)
+     * @param command     the sweep's command line
+     * @param topology    the logical topology, {@code MxG}
+     * @param link        the link setting's {@link SweepPlan.LinkSetting#label() label}
+     * @param method      the {@link org.streamfusion.Method} name
+     * @param mesh        the method and its degrees
+     * @param batch       B
+     * @param seqLen      S, the global sequence length in tokens
+     * @param heads       H
+     * @param headDim     D
+     * @param medianMs    median layer time in milliseconds (rank 0, CUDA events)
+     * @param p10Ms       10th percentile of the layer time, ms
+     * @param p90Ms       90th percentile of the layer time, ms
+     * @param predictedMs the H200 cost model's prediction, ms
+     */
     public record Result(String device, String date, String command, String topology, String link, String method,
             String mesh, int batch, int seqLen, int heads, int headDim, double medianMs, double p10Ms, double p90Ms,
             double predictedMs) {
@@ -33,7 +52,12 @@ public final class SweepCsv {
     private SweepCsv() {
     }
 
-    /** Writes the header when the file is new or empty, then appends the rows. */
+    /**
+     * Writes the header when the file is new or empty, then appends the rows.
+     *
+     * @param file the CSV, created if missing (its folder must exist)
+     * @param rows the rows to append
+     */
     public static void append(Path file, List<Result> rows) {
         try {
             StringBuilder sb = new StringBuilder();
@@ -49,6 +73,13 @@ public final class SweepCsv {
         }
     }
 
+    /**
+     * Reads a CSV that {@link #append} wrote.
+     *
+     * @param file the CSV
+     * @return its rows in file order, blank lines skipped
+     * @throws IllegalArgumentException if the header, a row's field count or a number is wrong
+     */
     public static List<Result> read(Path file) {
         List<String> lines;
         try {

@@ -24,11 +24,20 @@ public final class SweepPlan {
      * {@code none} = no emulation (the logical machines talk over NVLink); else an {@link InterMachineLink#parse}
      * spec. A {@value #FP8} suffix runs the setting's layers with e4m3 on their inter-machine transfers
      * ({@link LinkCompression#FP8_E4M3}).
+     *
+     * @param spec the setting as given, trimmed, e.g. {@code rail-400G+fp8}
      */
     public record LinkSetting(String spec) {
+        /** The setting without emulation. */
         public static final String NONE = "none";
+        /** The suffix that compresses inter-machine transfers to e4m3. */
         public static final String FP8 = "+fp8";
 
+        /**
+         * Trims {@code spec} and parses its link now, so a bad spec fails before any GPU work.
+         *
+         * @throws InvalidConfigurationException if the link is neither {@code none} nor a valid link spec
+         */
         public LinkSetting {
             spec = spec.trim();
             String link = link(spec);
@@ -41,21 +50,25 @@ public final class SweepPlan {
             return spec.toLowerCase(Locale.ROOT).endsWith(FP8) ? spec.substring(0, spec.length() - FP8.length()).trim() : spec;
         }
 
-        /** The emulated link's spec, without the compression suffix. */
+        /** {@return the emulated link's spec, without the compression suffix} */
         public String linkSpec() {
             return link(spec);
         }
 
-        /** What the setting's inter-machine transfers carry. */
+        /** {@return what the setting's inter-machine transfers carry} */
         public LinkCompression compression() {
             return linkSpec().equals(spec) ? LinkCompression.NONE : LinkCompression.FP8_E4M3;
         }
 
+        /** {@return whether a link is emulated, i.e. the link part is not {@code none}} */
         public boolean emulated() {
             return !linkSpec().equalsIgnoreCase(NONE);
         }
 
-        /** How outputs name it: the link's own name, or {@code none}; then {@value #FP8} when compressed. */
+        /**
+         * {@return how outputs name it: the link's own name, or {@code none}; then {@value #FP8} when
+         * compressed}
+         */
         public String label() {
             return (emulated() ? InterMachineLink.parse(linkSpec()).name() : NONE)
                     + (compression() == LinkCompression.NONE ? "" : FP8);
@@ -64,6 +77,10 @@ public final class SweepPlan {
         /**
          * The link the cost model sees: emulated bytes still move over NVLink, so a link faster per GPU
          * than NVLink is bounded by it; with no emulation the link is NVLink.
+         *
+         * @param model          the cost model whose NVLink bandwidth bounds the link
+         * @param gpusPerMachine GPUs per logical machine, which share a per-machine NIC
+         * @return the link to plan with
          */
         public InterMachineLink forModel(CostModel model, int gpusPerMachine) {
             if (!emulated()) {
@@ -80,6 +97,11 @@ public final class SweepPlan {
         /**
          * A comma-separated list of settings, where a custom link ({@code GBPS,LATENCY_US,per-gpu}) keeps
          * its own commas: a token that is a number starts a custom link of three tokens.
+         *
+         * @param list e.g. {@code none,rail-400G,12.5,10,per-gpu}
+         * @return the settings, in the order given
+         * @throws InvalidConfigurationException if the list is empty, ends inside a custom link or has a
+         *                                       bad setting
          */
         public static List<LinkSetting> parseList(String list) {
             String[] tokens = list.split(",");
@@ -106,9 +128,24 @@ public final class SweepPlan {
         }
     }
 
-    /** What to sweep. */
+    /**
+     * What to sweep.
+     *
+     * @param topology the logical topology, machines x GPUs each
+     * @param links    the link settings, in the order they run
+     * @param seqLens  global sequence lengths S, in tokens
+     * @param headDims head widths D
+     * @param batches  batch sizes B
+     * @param heads    heads H
+     * @param methods  the methods whose valid meshes run
+     */
     public record Config(Topology topology, List<LinkSetting> links, List<Integer> seqLens, List<Integer> headDims,
             List<Integer> batches, int heads, List<Method> methods) {
+        /**
+         * Copies the lists.
+         *
+         * @throws InvalidConfigurationException if a list is empty
+         */
         public Config {
             for (List<?> l : List.of(links, seqLens, headDims, batches, methods)) {
                 if (l.isEmpty()) {
@@ -123,7 +160,12 @@ public final class SweepPlan {
             methods = List.copyOf(methods);
         }
 
-        /** The paper's Figure 9 in spirit: S of 4096, 8192 and 16384 tokens per GPU, D 64 and 128, B 1, 2, 4. */
+        /**
+         * The paper's Figure 9 in spirit: S of 4096, 8192 and 16384 tokens per GPU, D 64 and 128, B 1, 2, 4.
+         *
+         * @param topology the logical topology, whose world size multiplies the tokens per GPU
+         * @return the three global sequence lengths
+         */
         public static List<Integer> defaultSeqLens(Topology topology) {
             int n = topology.worldSize();
             return List.of(4096 * n, 8192 * n, 16384 * n);
@@ -133,10 +175,23 @@ public final class SweepPlan {
     /**
      * One layer to measure: its global position, link setting (with its compression), mesh and predicted
      * milliseconds.
+     *
+     * @param index       the row's position in the sweep, from 1
+     * @param total       the number of rows in the sweep
+     * @param link        the link setting
+     * @param method      the method
+     * @param t           torus degree
+     * @param u           Ulysses degree
+     * @param r           ring degree
+     * @param batch       B
+     * @param seqLen      S, the global sequence length in tokens
+     * @param heads       H
+     * @param headDim     D
+     * @param predictedMs the H200 cost model's prediction for the layer, ms
      */
     public record Row(int index, int total, LinkSetting link, Method method, int t, int u, int r, int batch, int seqLen,
             int heads, int headDim, double predictedMs) {
-        /** {@code USP(u=2 r=1)}: the method and the degrees it has. */
+        /** {@return the method and the degrees it has, e.g. {@code USP(u=2 r=1)}} */
         public String mesh() {
             String degrees = switch (method) {
                 case ULYSSES -> "u=" + u;
@@ -147,11 +202,15 @@ public final class SweepPlan {
             return method + "(" + degrees + ")";
         }
 
+        /** {@return the layer's shape, in bf16} */
         public AttentionShape shape() {
             return AttentionShape.of(batch, seqLen, heads, headDim, DType.BF16);
         }
 
-        /** The progress line's head, e.g. {@code [sweep 12/96] USP(u=2 r=1) S=32768 D=128 B=1 link=p4de-400G/gpu-of-8}. */
+        /**
+         * {@return the progress line's head}, e.g.
+         * {@code [sweep 12/96] USP(u=2 r=1) S=32768 D=128 B=1 link=p4de-400G/gpu-of-8}.
+         */
         public String describe() {
             return String.format(Locale.ROOT, "[sweep %d/%d] %s S=%d D=%d B=%d link=%s", index, total, mesh(), seqLen,
                     headDim, batch, link.label());
@@ -161,7 +220,12 @@ public final class SweepPlan {
     private SweepPlan() {
     }
 
-    /** Every row, grouped by link setting in the order given, numbered from 1. */
+    /**
+     * Every row, grouped by link setting in the order given, numbered from 1.
+     *
+     * @param c what to sweep
+     * @return one row per valid mesh, link setting and shape; none for a mesh that cannot compress
+     */
     public static List<Row> rows(Config c) {
         record Pending(LinkSetting link, Planner.Candidate candidate, double predictedMs) {
         }

@@ -36,6 +36,12 @@ public final class SweepRank {
     private SweepRank() {
     }
 
+    /**
+     * Joins the job and runs every row of the plan file; rank 0 appends its results.
+     *
+     * @param args PLAN_FILE RESULTS_FILE WARMUP REPS
+     * @throws IOException if the plan file cannot be read
+     */
     public static void main(String[] args) throws IOException {
         if (args.length != 4) {
             throw new IllegalArgumentException("usage: SweepRank PLAN_FILE RESULTS_FILE WARMUP REPS, got " + List.of(args));

@@ -38,8 +38,15 @@ import picocli.CommandLine.Parameters;
 @Command(name = "sweep-report", mixinStandardHelpOptions = true,
         description = "Markdown table and PNG plots of a sweep's CSV (runs on the CPU).")
 public final class SweepReport implements Callable<Integer> {
+    /** A command whose options picocli fills. */
+    public SweepReport() {
+    }
+
+    /** Width of each {@code normalised-LINK.png}, in pixels. */
     public static final int NORMALISED_WIDTH = 1200;
+    /** Height of each {@code normalised-LINK.png}, in pixels. */
     public static final int NORMALISED_HEIGHT = 600;
+    /** Width and height of {@code measured-vs-predicted.png}, in pixels. */
     public static final int SCATTER_SIZE = 800;
 
     @Parameters(index = "0", description = "the sweep's CSV")
@@ -66,7 +73,16 @@ public final class SweepReport implements Callable<Integer> {
         return 0;
     }
 
-    /** Writes {@code sweep.md} and the PNGs; returns the files written. */
+    /**
+     * Writes {@code sweep.md} and the PNGs; returns the files written.
+     *
+     * @param rows   the sweep's results, at least one
+     * @param outDir the output folder, created if missing
+     * @return {@code sweep.md}, one {@code normalised-LINK.png} per link, then
+     *         {@code measured-vs-predicted.png}
+     * @throws IOException              if a file cannot be written
+     * @throws IllegalArgumentException if {@code rows} is empty
+     */
     public static List<Path> write(List<SweepCsv.Result> rows, Path outDir) throws IOException {
         if (rows.isEmpty()) {
             throw new IllegalArgumentException("the sweep CSV has no rows (rule: at least one measurement to report)");
@@ -168,7 +184,13 @@ public final class SweepReport implements Callable<Integer> {
         return List.copyOf(new LinkedHashSet<>(rows.stream().map(f).toList()));
     }
 
-    /** Runs the command with picocli; the exit code. */
+    /**
+     * Runs the command with picocli; the exit code.
+     *
+     * @param args    the arguments after {@code sweep-report}: CSV and OUTDIR
+     * @param console where the output goes
+     * @return 0 on success, picocli's code on a bad command line or a failure
+     */
     public static int run(String[] args, PrintStream console) {
         CommandLine cl = new CommandLine(new SweepReport());
         cl.setOut(new java.io.PrintWriter(console, true));

@@ -10,19 +10,42 @@ import org.streamfusion.DType;
  */
 public sealed interface Buffer permits org.streamfusion.cpu.CpuBuffer, org.streamfusion.gpu.CudaBuffer,
         org.streamfusion.sim.SimBuffer {
-    /** Length in elements. */
+    /**
+     * Length in elements.
+     *
+     * @return the number of elements, at least 0
+     */
     long length();
 
+    /** {@return the element type stored} */
     DType dtype();
 
-    /** Whether peers may address this buffer through the one-sided primitives. */
+    /**
+     * Whether peers may address this buffer through the one-sided primitives.
+     *
+     * @return true for a buffer from {@link DeviceArena#allocateSymmetric} or a slice of one
+     */
     boolean isSymmetric();
 
+    /**
+     * Elements {@code [offset, offset + length)} of this buffer, sharing its memory and symmetry.
+     *
+     * @param offset first element, in elements from the start of this buffer, at least 0
+     * @param length elements in the slice, at least 0; {@code offset + length <= length()}
+     * @return the slice
+     * @throws IndexOutOfBoundsException if the range does not lie inside this buffer
+     */
     Buffer slice(long offset, long length);
 
-    /** Whether this buffer and {@code other} share a byte of memory (buffers of different backends never do). */
+    /**
+     * Whether this buffer and {@code other} share a byte of memory (buffers of different backends never do).
+     *
+     * @param other any buffer
+     * @return true if at least one byte is in both
+     */
     boolean overlaps(Buffer other);
 
+    /** {@return the size in bytes: {@link #length()} times the element size of {@link #dtype()}} */
     default long byteSize() {
         return length() * dtype().bytes();
     }

@@ -74,7 +74,13 @@ public final class CpuBuffer implements Buffer {
                 symmetricIndex, symmetricOffset + offset);
     }
 
-    /** Host write, for inputs; not stream-ordered. */
+    /**
+     * Host write, for inputs; not stream-ordered.
+     *
+     * @param data one value per element, exactly {@link #length()} of them
+     * @throws IllegalArgumentException if {@code data} has another length
+     * @throws IllegalStateException if this buffer holds fp64 elements
+     */
     public void write(float[] data) {
         requireF32("write");
         if (data.length != length()) {
@@ -83,7 +89,12 @@ public final class CpuBuffer implements Buffer {
         MemorySegment.copy(data, 0, segment, F32, 0, data.length);
     }
 
-    /** Host read, for outputs; synchronise the producing stream first. */
+    /**
+     * Host read, for outputs; synchronise the producing stream first.
+     *
+     * @return a copy of every element
+     * @throws IllegalStateException if this buffer holds fp64 elements
+     */
     public float[] read() {
         requireF32("read");
         return segment.toArray(F32);

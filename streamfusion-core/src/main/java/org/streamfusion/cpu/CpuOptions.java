@@ -18,10 +18,20 @@ import java.time.Duration;
  *                    default a quarter of physical memory), a bound the host is known to survive
  */
 public record CpuOptions(Duration timeout, PutDelivery delivery, boolean jitter, long seed, long memoryLimit) {
+    /** When a one-sided put becomes visible at its destination. */
     public enum PutDelivery {
-        IMMEDIATE, AT_BARRIER
+        /** As soon as the put runs. */
+        IMMEDIATE,
+        /** Only when the issuing rank next reaches a barrier. */
+        AT_BARRIER
     }
 
+    /**
+     * Checks the settings.
+     *
+     * @throws org.streamfusion.InvalidConfigurationException if {@code timeout} is null or not positive, or
+     *                                                        {@code memoryLimit} is not positive
+     */
     public CpuOptions {
         if (timeout == null || timeout.isNegative() || timeout.isZero()) {
             throw new org.streamfusion.InvalidConfigurationException("timeout=" + timeout + " is not positive", "timeout > 0");
@@ -32,27 +42,60 @@ public record CpuOptions(Duration timeout, PutDelivery delivery, boolean jitter,
         }
     }
 
-    /** The same with the default memory limit. */
+    /**
+     * The same with the default memory limit.
+     *
+     * @param timeout  bound on every wait, positive
+     * @param delivery when a ScatterPush lands at its destination
+     * @param jitter   whether transfer-stream ops sleep a random few microseconds first
+     * @param seed     seed of the jitter
+     */
     public CpuOptions(Duration timeout, PutDelivery delivery, boolean jitter, long seed) {
         this(timeout, delivery, jitter, seed, Runtime.getRuntime().maxMemory());
     }
 
+    /** {@return a 60 s timeout, delivery at barriers, no jitter, seed 1 and the default memory limit} */
     public static CpuOptions defaults() {
         return new CpuOptions(Duration.ofSeconds(60), PutDelivery.AT_BARRIER, false, 1);
     }
 
+    /**
+     * The same with another timeout.
+     *
+     * @param d bound on every wait, positive
+     * @return the new options
+     */
     public CpuOptions withTimeout(Duration d) {
         return new CpuOptions(d, delivery, jitter, seed, memoryLimit);
     }
 
+    /**
+     * The same with another put delivery.
+     *
+     * @param d when a ScatterPush lands at its destination
+     * @return the new options
+     */
     public CpuOptions withDelivery(PutDelivery d) {
         return new CpuOptions(timeout, d, jitter, seed, memoryLimit);
     }
 
+    /**
+     * The same with jitter on or off.
+     *
+     * @param j whether transfer-stream ops sleep a random few microseconds first
+     * @param s seed of the jitter
+     * @return the new options
+     */
     public CpuOptions withJitter(boolean j, long s) {
         return new CpuOptions(timeout, delivery, j, s, memoryLimit);
     }
 
+    /**
+     * The same with another memory limit.
+     *
+     * @param bytes bytes that all arenas of one world may hold at once, positive
+     * @return the new options
+     */
     public CpuOptions withMemoryLimit(long bytes) {
         return new CpuOptions(timeout, delivery, jitter, seed, bytes);
     }

@@ -95,6 +95,12 @@ public final class CpuRankDevice implements RankBackend {
      * CPU form of {@code CudaRankDevice.wrap} (docs/embedding.md). The caller keeps the memory alive while a layer
      * that uses it can run.
      *
+     * @param memory native, shared (not thread-confined), 4-byte aligned memory holding the whole tensor
+     * @param batch  batches {@code B}, at least 1
+     * @param rows   rows of this rank's shard {@code S_local}, at least 1
+     * @param heads  heads {@code H}, at least 1
+     * @param dim    elements per head {@code D}, at least 1
+     * @return a view of {@code memory} on this rank
      * @throws org.streamfusion.InvalidConfigurationException naming the value and the rule
      */
     public TensorView wrap(MemorySegment memory, int batch, int rows, int heads, int dim) {
@@ -102,13 +108,31 @@ public final class CpuRankDevice implements RankBackend {
         return wrap(memory, batch, rows, heads, dim, rowStride * rows, rowStride, dim);
     }
 
-    /** The same with the caller's strides, in elements ({@code D} contiguous). */
+    /**
+     * The same with the caller's strides, in elements ({@code D} contiguous).
+     *
+     * @param memory      native, shared (not thread-confined), 4-byte aligned memory holding the whole tensor
+     * @param batch       batches {@code B}, at least 1
+     * @param rows        rows of this rank's shard {@code S_local}, at least 1
+     * @param heads       heads {@code H}, at least 1
+     * @param dim         elements per head {@code D}, at least 1
+     * @param batchStride elements from one batch to the next, at least 0
+     * @param rowStride   elements from one row to the next, at least 0
+     * @param headStride  elements from one head to the next, at least 0; no two elements may share memory
+     * @return a view of {@code memory} on this rank
+     * @throws org.streamfusion.InvalidConfigurationException naming the value and the rule
+     */
     public TensorView wrap(MemorySegment memory, int batch, int rows, int heads, int dim, long batchStride,
             long rowStride, long headStride) {
         return HostTensors.wrap(memory, rank, batch, rows, heads, dim, batchStride, rowStride, headStride);
     }
 
-    /** Arenas still open (leak checks). A closed arena leaves the list, so a long-lived rank holds nothing of it. */
+    /**
+     * Arenas still open (leak checks). A closed arena leaves the list, so a long-lived rank holds nothing of
+     * it.
+     *
+     * @return the number of arenas made by {@link #newArena()} and not yet closed
+     */
     public synchronized int openArenas() {
         return arenas.size();
     }

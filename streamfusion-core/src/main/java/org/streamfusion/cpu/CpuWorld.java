@@ -50,29 +50,52 @@ public final class CpuWorld implements AutoCloseable {
         }
     }
 
+    /**
+     * A world of {@code topology.worldSize()} ranks sharing one fabric.
+     *
+     * @param topology machines and GPUs per machine to emulate
+     * @param options  timeouts, put delivery, jitter and memory limit
+     * @return the new world; close it when done
+     * @throws NullPointerException if an argument is null
+     */
     public static CpuWorld create(Topology topology, CpuOptions options) {
         java.util.Objects.requireNonNull(topology, "topology");
         java.util.Objects.requireNonNull(options, "options");
         return new CpuWorld(topology, options);
     }
 
+    /**
+     * A world with {@link CpuOptions#defaults()}.
+     *
+     * @param topology machines and GPUs per machine to emulate
+     * @return the new world; close it when done
+     */
     public static CpuWorld create(Topology topology) {
         return create(topology, CpuOptions.defaults());
     }
 
+    /** {@return the topology this world emulates} */
     public Topology topology() {
         return fabric.topology;
     }
 
+    /** {@return the options this world was created with} */
     public CpuOptions options() {
         return fabric.options;
     }
 
+    /**
+     * One rank of this world; use it only on that rank's host thread inside {@link #run}.
+     *
+     * @param rank the rank, {@code 0 <= rank < topology().worldSize()}
+     * @return the rank's device
+     * @throws IndexOutOfBoundsException if {@code rank} is out of range
+     */
     public CpuRankDevice device(int rank) {
         return devices.get(rank);
     }
 
-    /** Prefix of every thread this world starts (leak checks). */
+    /** {@return the prefix of every thread this world starts (leak checks)} */
     public String threadPrefix() {
         return threadPrefix;
     }
@@ -80,6 +103,11 @@ public final class CpuWorld implements AutoCloseable {
     /**
      * Runs {@code body} on every rank at once, each on its own host thread, and returns the results by
      * rank. If any rank fails, every other rank is stopped and the first failure is thrown.
+     *
+     * @param <T>  what each rank returns
+     * @param body the work of one rank, given that rank's device
+     * @return each rank's result, indexed by rank
+     * @throws IllegalStateException if the world is closed, failed earlier, or in a run on another thread
      */
     public <T> List<T> run(Function<CpuRankDevice, T> body) {
         java.util.Objects.requireNonNull(body, "body");
@@ -180,7 +208,12 @@ public final class CpuWorld implements AutoCloseable {
         return results;
     }
 
-    /** Bytes moved by all ranks over one link class since the last reset. */
+    /**
+     * Bytes moved by all ranks over one link class since the last reset.
+     *
+     * @param c the link class
+     * @return the sum over ranks of {@link #bytes(int, LinkClass)}
+     */
     public long bytes(LinkClass c) {
         long s = 0;
         for (int r = 0; r < devices.size(); r++) {
@@ -189,16 +222,23 @@ public final class CpuWorld implements AutoCloseable {
         return s;
     }
 
-    /** Bytes that {@code rank} initiated (put, get, or sent) over one link class. */
+    /**
+     * Bytes that {@code rank} initiated (put, get, or sent) over one link class.
+     *
+     * @param rank the initiating rank, {@code 0 <= rank < topology().worldSize()}
+     * @param c    the link class
+     * @return bytes since the last {@link #resetCounters()}
+     */
     public long bytes(int rank, LinkClass c) {
         return fabric.bytes(rank, c);
     }
 
+    /** Sets every byte counter of every rank back to zero. */
     public void resetCounters() {
         fabric.resetCounters();
     }
 
-    /** Whether a rank of this world has failed. */
+    /** {@return whether a rank of this world has failed} */
     public boolean failed() {
         return fabric.failure() != null;
     }

@@ -10,7 +10,20 @@ public final class ReferenceAttention {
     private ReferenceAttention() {
     }
 
-    /** {@code softmax(q k^T * scale) v} over {@code [B, S, H, D]} row-major tensors, non-causal. */
+    /**
+     * {@code softmax(q k^T * scale) v} over {@code [B, S, H, D]} row-major tensors, non-causal.
+     *
+     * @param q     queries, {@code B*S*H*D} values
+     * @param k     keys, {@code B*S*H*D} values
+     * @param v     values, {@code B*S*H*D} values
+     * @param batch batches {@code B}
+     * @param seq   rows per batch {@code S}, for queries and keys alike
+     * @param heads heads {@code H}
+     * @param dim   elements per head {@code D}
+     * @param scale factor on every score, usually {@code 1/sqrt(D)}
+     * @return the output, {@code [B, S, H, D]}
+     * @throws IllegalArgumentException if an array's length does not match the shape
+     */
     public static double[] attention(float[] q, float[] k, float[] v, int batch, int seq, int heads, int dim,
             double scale) {
         return attention(q, k, v, batch, seq, seq, heads, dim, scale);
@@ -19,6 +32,18 @@ public final class ReferenceAttention {
     /**
      * The same with {@code sq} query rows ({@code q} is {@code [B, sq, H, D]}) against {@code skv} key and
      * value rows ({@code [B, skv, H, D]}): a shard's rows against the whole sequence, or ragged chunks.
+     *
+     * @param q     queries, {@code B*sq*H*D} values
+     * @param k     keys, {@code B*skv*H*D} values
+     * @param v     values, {@code B*skv*H*D} values
+     * @param batch batches {@code B}
+     * @param sq    query rows per batch
+     * @param skv   key and value rows per batch
+     * @param heads heads {@code H}
+     * @param dim   elements per head {@code D}
+     * @param scale factor on every score, usually {@code 1/sqrt(D)}
+     * @return the output, {@code [B, sq, H, D]}
+     * @throws IllegalArgumentException if an array's length does not match the shape
      */
     public static double[] attention(float[] q, float[] k, float[] v, int batch, int sq, int skv, int heads, int dim,
             double scale) {
@@ -64,12 +89,24 @@ public final class ReferenceAttention {
         return out;
     }
 
-    /** {@code ||out - ref|| / ||ref||}. */
     /**
      * Joint attention in float64, batch by batch: {@code [image; text]} queries over {@code [image; the first
      * validText[b] text]} keys ({@code validText} {@code null}: every text key). The image tensors are
      * {@code [B, seq, H, D]}, the text ones {@code [B, textRows, H, D]}.
      *
+     * @param q         image queries
+     * @param k         image keys
+     * @param v         image values
+     * @param qText     text queries
+     * @param kText     text keys
+     * @param vText     text values
+     * @param batch     batches {@code B}
+     * @param seq       image rows per batch
+     * @param textRows  text rows per batch
+     * @param heads     heads {@code H}
+     * @param dim       elements per head {@code D}
+     * @param scale     factor on every score, usually {@code 1/sqrt(D)}
+     * @param validText per batch, how many leading text keys count, {@code 0..textRows}; {@code null}: all
      * @return the image output and the text output, {@code [B, seq, H, D]} and {@code [B, textRows, H, D]}
      */
     public static double[][] joint(float[] q, float[] k, float[] v, float[] qText, float[] kText, float[] vText,
@@ -96,6 +133,14 @@ public final class ReferenceAttention {
         return new double[][] {imageOut, textOut};
     }
 
+    /**
+     * {@code ||out - ref|| / ||ref||}.
+     *
+     * @param out the output checked
+     * @param ref the reference, as long as {@code out}
+     * @return the relative L2 error; {@code +Infinity} where it is NaN (a NaN value, or both norms 0)
+     * @throws IllegalArgumentException if the lengths differ
+     */
     public static double relativeError(float[] out, double[] ref) {
         if (out.length != ref.length) {
             throw new IllegalArgumentException(out.length + " outputs for " + ref.length + " reference values");

@@ -26,12 +26,33 @@ public final class ShardedAttention {
     private ShardedAttention() {
     }
 
-    /** Global {@code [B, S, H, D]} in, global O out. */
+    /**
+     * Global {@code [B, S, H, D]} in, global O out.
+     *
+     * @param world the world to run on, of the plan's topology
+     * @param plan  the plan, without a joint text segment
+     * @param q     whole-sequence queries, {@code B*S*H*D} values
+     * @param k     whole-sequence keys, {@code B*S*H*D} values
+     * @param v     whole-sequence values, {@code B*S*H*D} values
+     * @return the whole-sequence output, {@code [B, S, H, D]}
+     * @throws InvalidConfigurationException if a rule above is broken
+     */
     public static float[] forward(CpuWorld world, Plan plan, float[] q, float[] k, float[] v) {
         return forward(world, plan, q, k, v, 1);
     }
 
-    /** The same, running the layer {@code repeats} times on the same attention object (workspace reuse). */
+    /**
+     * The same, running the layer {@code repeats} times on the same attention object (workspace reuse).
+     *
+     * @param world   the world to run on, of the plan's topology
+     * @param plan    the plan, without a joint text segment
+     * @param q       whole-sequence queries, {@code B*S*H*D} values
+     * @param k       whole-sequence keys, {@code B*S*H*D} values
+     * @param v       whole-sequence values, {@code B*S*H*D} values
+     * @param repeats layer runs on the same inputs, at least 1
+     * @return the whole-sequence output of the last run, {@code [B, S, H, D]}
+     * @throws InvalidConfigurationException if a rule above is broken
+     */
     public static float[] forward(CpuWorld world, Plan plan, float[] q, float[] k, float[] v, int repeats) {
         check(world, plan, q, k, v, repeats);
         if (plan.jointTextRows() > 0) {
@@ -64,6 +85,15 @@ public final class ShardedAttention {
      * sharded as {@code plan} splits it, the text segment {@code qText, kText, vText} ({@code [B, S_text, H, D]})
      * goes whole to every rank, with {@code validText[b]} valid text keys per batch ({@code null}: all).
      *
+     * @param world     the world to run on, of the plan's topology
+     * @param plan      a plan with a joint text segment ({@link Plan#withJointText})
+     * @param q         whole-sequence image queries, {@code B*S*H*D} values
+     * @param k         whole-sequence image keys, {@code B*S*H*D} values
+     * @param v         whole-sequence image values, {@code B*S*H*D} values
+     * @param qText     text queries, {@code B*S_text*H*D} values
+     * @param kText     text keys, {@code B*S_text*H*D} values
+     * @param vText     text values, {@code B*S_text*H*D} values
+     * @param validText per batch, how many leading text keys count; {@code null}: all
      * @return the image output, whole, and each rank's text output
      */
     public static Joint forwardJoint(CpuWorld world, Plan plan, float[] q, float[] k, float[] v, float[] qText,
@@ -119,7 +149,12 @@ public final class ShardedAttention {
         return out;
     }
 
-    /** The image output, whole, and the text output of each rank. */
+    /**
+     * The image output, whole, and the text output of each rank.
+     *
+     * @param image      the whole-sequence image output, {@code [B, S, H, D]}
+     * @param textByRank each rank's text output, {@code [B, S_text, H, D]}, indexed by rank
+     */
     public record Joint(float[] image, List<float[]> textByRank) {
     }
 
@@ -159,13 +194,32 @@ public final class ShardedAttention {
         return (int) n;
     }
 
-    /** Rank {@code g}'s tokens of every batch under the default split (the first {@code S mod N} ranks one row longer). */
+    /**
+     * Rank {@code g}'s tokens of every batch under the default split (the first {@code S mod N} ranks one row
+     * longer).
+     *
+     * @param x a whole-sequence tensor, {@code B*S*H*D} values
+     * @param s its shape
+     * @param n ranks {@code N} sharing the sequence
+     * @param g the rank, {@code 0 <= g < n}
+     * @return the shard, {@code [B, shardRows, H, D]}, a copy
+     * @throws InvalidConfigurationException if {@code x}'s length or {@code g} breaks its rule
+     */
     public static float[] shard(float[] x, AttentionShape s, int n, int g) {
         checkGlobal(x, s, n, g, "x");
         return rows(x, s, defaultStart(s, n, g), defaultRows(s, n, g));
     }
 
-    /** Rank {@code g}'s tokens of every batch as {@code plan} splits the sequence: {@code [B, shardRows(g), H, D]}. */
+    /**
+     * Rank {@code g}'s tokens of every batch as {@code plan} splits the sequence:
+     * {@code [B, shardRows(g), H, D]}.
+     *
+     * @param x    a whole-sequence tensor of the plan's shape, {@code B*S*H*D} values
+     * @param plan the plan whose split to use
+     * @param g    the rank, {@code 0 <= g < N}
+     * @return the shard, a copy
+     * @throws InvalidConfigurationException if {@code x}'s length or {@code g} breaks its rule
+     */
     public static float[] shard(float[] x, Plan plan, int g) {
         checkGlobal(x, plan.shape(), plan.mesh().worldSize(), g, "x");
         return rows(x, plan.shape(), plan.shardStart(g), plan.shardRows(g));
@@ -181,13 +235,30 @@ public final class ShardedAttention {
         return out;
     }
 
-    /** The inverse of {@link #shard(float[], AttentionShape, int, int)}: writes rank {@code g}'s tokens back. */
+    /**
+     * The inverse of {@link #shard(float[], AttentionShape, int, int)}: writes rank {@code g}'s tokens back.
+     *
+     * @param part the shard, {@code [B, shardRows, H, D]}
+     * @param x    the whole-sequence tensor written into, {@code B*S*H*D} values
+     * @param s    the whole tensor's shape
+     * @param n    ranks {@code N} sharing the sequence
+     * @param g    the rank, {@code 0 <= g < n}
+     * @throws InvalidConfigurationException if a length or {@code g} breaks its rule
+     */
     public static void unshard(float[] part, float[] x, AttentionShape s, int n, int g) {
         checkGlobal(x, s, n, g, "x");
         place(part, x, s, defaultStart(s, n, g), defaultRows(s, n, g));
     }
 
-    /** The inverse of {@link #shard(float[], Plan, int)}. */
+    /**
+     * The inverse of {@link #shard(float[], Plan, int)}.
+     *
+     * @param part the shard, {@code [B, shardRows(g), H, D]}
+     * @param x    the whole-sequence tensor written into, {@code B*S*H*D} values
+     * @param plan the plan whose split to use
+     * @param g    the rank, {@code 0 <= g < N}
+     * @throws InvalidConfigurationException if a length or {@code g} breaks its rule
+     */
     public static void unshard(float[] part, float[] x, Plan plan, int g) {
         checkGlobal(x, plan.shape(), plan.mesh().worldSize(), g, "x");
         place(part, x, plan.shape(), plan.shardStart(g), plan.shardRows(g));

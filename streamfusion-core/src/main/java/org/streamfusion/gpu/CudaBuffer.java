@@ -22,7 +22,7 @@ public final class CudaBuffer implements Buffer {
         this.symmetricOffset = symmetricOffset;
     }
 
-    /** The device address range. */
+    /** {@return the device address range} */
     public MemorySegment segment() {
         return segment;
     }

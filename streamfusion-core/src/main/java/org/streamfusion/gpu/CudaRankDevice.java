@@ -55,6 +55,13 @@ public final class CudaRankDevice implements RankBackend, AutoCloseable {
      * Joins the job described by {@code env}: selects GPU {@code LOCAL_RANK}, exchanges the NCCL and
      * NVSHMEM unique ids through rank 0's store, and initialises both. {@code topology} is the logical
      * {@code M x G} the plans use; it must cover the world.
+     *
+     * @param env      this process's rank, local rank, world size and rank 0's store address
+     * @param topology the logical machines and GPUs per machine; {@code M*G} equals {@code WORLD_SIZE}
+     * @param options  the rank's settings
+     * @return this rank's device, joined to the job
+     * @throws org.streamfusion.InvalidConfigurationException if {@code M*G} is not {@code WORLD_SIZE}, or
+     *         {@code LOCAL_RANK} is not below the host's visible GPU count
      */
     public static CudaRankDevice join(DistributedEnvironment env, Topology topology, GpuOptions options) {
         CudaJoin join = CudaJoin.join(env, topology, options);
@@ -73,12 +80,17 @@ public final class CudaRankDevice implements RankBackend, AutoCloseable {
      * The inter-machine link this rank's crossing transfers are emulated over, as its durations use it: the
      * configured one, or each GPU's share of it when a NIC per machine has no shared clock
      * ({@link #emulatedLinkReport}); empty when transfers are not emulated.
+     *
+     * @return the effective emulated link, or empty
      */
     public Optional<InterMachineLink> emulatedLink() {
         return links.map(l -> l.model().effective());
     }
 
-    /** The line every output that used this rank prints: the emulated link and its clocks, or "no emulated link". */
+    /**
+     * {@return the line every output that used this rank prints: the emulated link and its clocks, or "no
+     * emulated link"}
+     */
     public String emulatedLinkReport() {
         return links.map(l -> l.model().report()).orElse("no emulated link");
     }
@@ -93,10 +105,12 @@ public final class CudaRankDevice implements RankBackend, AutoCloseable {
         return topology;
     }
 
+    /** {@return the CUDA device ordinal this rank runs on: its {@code LOCAL_RANK}} */
     public int cudaDevice() {
         return join.device();
     }
 
+    /** {@return the job's rendezvous store, served by rank 0; closed by {@link #close}, not by the caller} */
     public KeyValueStore store() {
         return join.store();
     }
@@ -115,6 +129,11 @@ public final class CudaRankDevice implements RankBackend, AutoCloseable {
     @Override
     public Kernels kernels() {
         return kernels;
+    }
+
+    @Override
+    public Optional<org.streamfusion.spi.StreamCapture> streamCapture() {
+        return Optional.of(new CudaGraphCapture(join.device()));
     }
 
     @Override
@@ -138,6 +157,13 @@ public final class CudaRankDevice implements RankBackend, AutoCloseable {
      * The caller's device memory as a packed {@code [B, S_local, H, D]} tensor, without a copy (docs/embedding.md).
      * The caller keeps the memory alive while a layer that uses it can run.
      *
+     * @param memory the caller's device (or managed) memory; its byte size bounds the view
+     * @param dtype  BF16 or F16
+     * @param batch  {@code B}, positive
+     * @param rows   {@code S_local}, this rank's rows of the sequence, positive
+     * @param heads  {@code H}, positive
+     * @param dim    {@code D}, positive and a multiple of 8 (it is the head stride)
+     * @return a view of {@code memory} on this rank, not owning it
      * @throws org.streamfusion.InvalidConfigurationException naming the value and the rule: memory on another
      *         device or on the host, an address not 16-byte aligned, a dtype other than BF16 or F16, memory too
      *         small for the shape
@@ -151,6 +177,19 @@ public final class CudaRankDevice implements RankBackend, AutoCloseable {
     /**
      * The same with the caller's strides, in elements ({@code D} contiguous): for instance one of Q, K, V in a
      * fused {@code [B, S, 3, H, D]} tensor. Strides must be multiples of 8 elements.
+     *
+     * @param memory      the caller's device (or managed) memory; its byte size bounds the view
+     * @param dtype       BF16 or F16
+     * @param batch       {@code B}, positive
+     * @param rows        {@code S_local}, this rank's rows of the sequence, positive
+     * @param heads       {@code H}, positive
+     * @param dim         {@code D}, positive
+     * @param batchStride elements from one batch to the next, a non-negative multiple of 8
+     * @param rowStride   elements from one row to the next, a non-negative multiple of 8
+     * @param headStride  elements from one head to the next, a non-negative multiple of 8
+     * @return a view of {@code memory} on this rank, not owning it
+     * @throws org.streamfusion.InvalidConfigurationException naming the value and the rule: as for the packed
+     *         view, or strides that are negative, not multiples of 8 or that make two elements share memory
      */
     public TensorView wrap(java.lang.foreign.MemorySegment memory, DType dtype, int batch, int rows, int heads, int dim,
             long batchStride, long rowStride, long headStride) {
@@ -164,7 +203,12 @@ public final class CudaRankDevice implements RankBackend, AutoCloseable {
      * {@link org.streamfusion.DistributedAttention#forward(TensorView, TensorView, TensorView, TensorView, Stream)}:
      * used, never destroyed. Wrapping the same stream again gives the same object.
      *
-     * @throws org.streamfusion.InvalidConfigurationException if the stream belongs to another device
+     * @param cudaStream the stream's address ({@link java.lang.foreign.MemorySegment#NULL} for the legacy
+     *                   default stream)
+     * @return the stream, valid until this device closes
+     * @throws org.streamfusion.InvalidConfigurationException if the stream belongs to another device, or
+     *         {@code cudaStream} is {@code null}
+     * @throws IllegalStateException if this device is closed
      */
     public synchronized Stream wrapStream(java.lang.foreign.MemorySegment cudaStream) {
         if (closed) {
@@ -189,12 +233,20 @@ public final class CudaRankDevice implements RankBackend, AutoCloseable {
     /**
      * Bytes of this rank's ScatterPush and GatherPull moved by {@code mover} since it joined: a PE without
      * an NVLink mapping goes to the copy engines (NVSHMEM's own put or get) whatever the option says.
+     *
+     * @param mover the mover that carried the bytes
+     * @return the bytes, counted when enqueued
      */
     public long oneSidedBytes(GpuOptions.OneSidedMover mover) {
         return counters.oneSidedBytes(mover);
     }
 
-    /** Bytes this rank initiated over one link class (sends, puts, gets) since it joined. */
+    /**
+     * Bytes this rank initiated over one link class (sends, puts, gets) since it joined.
+     *
+     * @param c the link class
+     * @return the bytes, counted when enqueued
+     */
     public long bytes(LinkClass c) {
         return counters.bytes(c);
     }

@@ -43,7 +43,13 @@ public record GpuOptions(Duration timeout, boolean nvshmem, boolean poison, OneS
          */
         COPY_ENGINE;
 
-        /** The mover named by {@code name} ("sm-kernel" or "copy-engine", any case, '-' or '_'). */
+        /**
+         * The mover named by {@code name} ("sm-kernel" or "copy-engine", any case, '-' or '_').
+         *
+         * @param name the mover's name
+         * @return the mover
+         * @throws InvalidConfigurationException if {@code name} names neither mover
+         */
         public static OneSidedMover parse(String name) {
             for (OneSidedMover m : values()) {
                 if (m.name().equalsIgnoreCase(name.replace('-', '_'))) {
@@ -54,6 +60,12 @@ public record GpuOptions(Duration timeout, boolean nvshmem, boolean poison, OneS
         }
     }
 
+    /**
+     * Checks the values.
+     *
+     * @throws InvalidConfigurationException if {@code timeout} is null or not positive, a mover is null, or
+     *         {@code emulatedLink} is null
+     */
     public GpuOptions {
         if (timeout == null || timeout.isNegative() || timeout.isZero()) {
             throw new InvalidConfigurationException("timeout=" + timeout + " is not positive", "timeout > 0");
@@ -66,7 +78,17 @@ public record GpuOptions(Duration timeout, boolean nvshmem, boolean poison, OneS
         }
     }
 
-    /** Without an emulated link. */
+    /**
+     * Without an emulated link.
+     *
+     * @param timeout  bound on the rendezvous and on every host wait for a stream, positive
+     * @param nvshmem  initialise NVSHMEM
+     * @param poison   fill new allocations with NaN
+     * @param push     what moves ScatterPush's bytes to GPUs of this host
+     * @param pull     what moves GatherPull's bytes from GPUs of this host
+     * @param ringLane give two-sided transfers on the ring stream their own NCCL communicator
+     * @throws InvalidConfigurationException if {@code timeout} is null or not positive, or a mover is null
+     */
     public GpuOptions(Duration timeout, boolean nvshmem, boolean poison, OneSidedMover push, OneSidedMover pull,
             boolean ringLane) {
         this(timeout, nvshmem, poison, push, pull, ringLane, Optional.empty());
@@ -83,6 +105,9 @@ public record GpuOptions(Duration timeout, boolean nvshmem, boolean poison, OneS
      * primitive's share was resolved above the run-to-run noise (docs/gpu-results.md). Pushes use the SM
      * kernel because it makes an exposed all-to-all about 1.5x faster (docs/native.md). No emulated link
      * unless the system property {@value #EMULATED_LINK_PROPERTY} names one ({@link #emulatedLinkFrom}).
+     *
+     * @return the defaults, with the system properties applied
+     * @throws InvalidConfigurationException if one of those system properties names no mover or no link
      */
     public static GpuOptions defaults() {
         return new GpuOptions(Duration.ofSeconds(120), true, true,
@@ -95,20 +120,44 @@ public record GpuOptions(Duration timeout, boolean nvshmem, boolean poison, OneS
     /**
      * The link a value of {@value #EMULATED_LINK_PROPERTY} names ({@link InterMachineLink#parse}, e.g.
      * {@code rail-400G}, {@code p4de-400G/gpu-of-8}, {@code 12.5,10,per-gpu}); {@code null} or blank: none.
+     *
+     * @param spec the property's value, or {@code null}
+     * @return the link, or empty
+     * @throws InvalidConfigurationException if {@code spec} is not blank and not a valid link spec
      */
     public static Optional<InterMachineLink> emulatedLinkFrom(String spec) {
         return spec == null || spec.isBlank() ? Optional.empty() : Optional.of(InterMachineLink.parse(spec));
     }
 
+    /**
+     * The same options with other one-sided movers.
+     *
+     * @param push what moves ScatterPush's bytes to GPUs of this host
+     * @param pull what moves GatherPull's bytes from GPUs of this host
+     * @return the new options
+     * @throws InvalidConfigurationException if a mover is null
+     */
     public GpuOptions withMovers(OneSidedMover push, OneSidedMover pull) {
         return new GpuOptions(timeout, nvshmem, poison, push, pull, ringLane, emulatedLink);
     }
 
+    /**
+     * The same options with the ring lane on or off.
+     *
+     * @param on whether two-sided transfers on the ring stream get their own NCCL communicator
+     * @return the new options
+     */
     public GpuOptions withRingLane(boolean on) {
         return new GpuOptions(timeout, nvshmem, poison, push, pull, on, emulatedLink);
     }
 
-    /** The same options with inter-machine transfers emulated over {@code link}. */
+    /**
+     * The same options with inter-machine transfers emulated over {@code link}.
+     *
+     * @param link the emulated inter-machine link
+     * @return the new options
+     * @throws InvalidConfigurationException if {@code link} is null
+     */
     public GpuOptions withEmulatedLink(InterMachineLink link) {
         if (link == null) {
             throw new InvalidConfigurationException("emulated link null", "a link; withoutEmulatedLink() for none");
@@ -116,7 +165,7 @@ public record GpuOptions(Duration timeout, boolean nvshmem, boolean poison, OneS
         return new GpuOptions(timeout, nvshmem, poison, push, pull, ringLane, Optional.of(link));
     }
 
-    /** The same options with no emulated link. */
+    /** {@return the same options with no emulated link} */
     public GpuOptions withoutEmulatedLink() {
         return new GpuOptions(timeout, nvshmem, poison, push, pull, ringLane, Optional.empty());
     }

@@ -15,7 +15,14 @@ public final class HostTransfer {
     private HostTransfer() {
     }
 
-    /** Synchronous upload of {@code values}, rounded to the buffer's element type. */
+    /**
+     * Synchronous upload of {@code values}, rounded to the buffer's element type.
+     *
+     * @param dst    a {@link CudaBuffer} of BF16, F16 or F32
+     * @param values one per element of {@code dst}
+     * @throws IllegalArgumentException if {@code values.length} is not {@code dst}'s length
+     * @throws WrongBackendException if {@code dst} is not a {@link CudaBuffer}
+     */
     public static void upload(Buffer dst, float[] values) {
         CudaBuffer d = WrongBackendException.require(CudaBuffer.class, dst, "dst");
         if (values.length != d.length()) {
@@ -38,7 +45,13 @@ public final class HostTransfer {
         }
     }
 
-    /** Fills a buffer with all-ones bytes (NaN in bf16, fp16 and fp32) and waits: an output nothing wrote fails a check. */
+    /**
+     * Fills a buffer with all-ones bytes (NaN in bf16, fp16 and fp32) and waits: an output nothing wrote fails
+     * a check.
+     *
+     * @param b a {@link CudaBuffer}
+     * @throws WrongBackendException if {@code b} is not a {@link CudaBuffer}
+     */
     public static void poison(Buffer b) {
         try (org.streamfusion.cuda.CudaStream s = org.streamfusion.cuda.CudaStream.create(true)) {
             CudaBuffer buffer = WrongBackendException.require(CudaBuffer.class, b, "buffer");
@@ -47,7 +60,13 @@ public final class HostTransfer {
         }
     }
 
-    /** Synchronous download, widened to float. */
+    /**
+     * Synchronous download, widened to float.
+     *
+     * @param src a {@link CudaBuffer} of BF16, F16 or F32
+     * @return one float per element of {@code src}
+     * @throws WrongBackendException if {@code src} is not a {@link CudaBuffer}
+     */
     public static float[] download(Buffer src) {
         CudaBuffer s = WrongBackendException.require(CudaBuffer.class, src, "src");
         float[] out = new float[Math.toIntExact(s.length())];
@@ -66,7 +85,12 @@ public final class HostTransfer {
         return out;
     }
 
-    /** Round to nearest even, as the GPU converts. */
+    /**
+     * Round to nearest even, as the GPU converts.
+     *
+     * @param f the value
+     * @return its bf16 bits; any NaN becomes the quiet NaN {@code 0x7FC0}
+     */
     public static short toBf16(float f) {
         int bits = Float.floatToRawIntBits(f);
         if (Float.isNaN(f)) {
@@ -76,11 +100,24 @@ public final class HostTransfer {
         return (short) ((bits + rounding) >>> 16);
     }
 
+    /**
+     * Exact widening of a bf16 value.
+     *
+     * @param h the bf16 bits
+     * @return the value as a float
+     */
     public static float fromBf16(short h) {
         return Float.intBitsToFloat((h & 0xFFFF) << 16);
     }
 
-    /** {@code x} rounded through {@code type} and back, as the device will see it. */
+    /**
+     * {@code x} rounded through {@code type} and back, as the device will see it.
+     *
+     * @param x    the value
+     * @param type BF16, F16 or F32
+     * @return {@code x} as a value of {@code type}
+     * @throws org.streamfusion.InvalidConfigurationException if {@code type} is F64
+     */
     public static float round(float x, DType type) {
         return switch (type) {
             case BF16 -> fromBf16(toBf16(x));
@@ -95,7 +132,15 @@ public final class HostTransfer {
                 "GPU buffers are BF16, F16 or F32");
     }
 
-    /** Milliseconds of device time that {@code body} enqueues on {@code stream}, by CUDA events. */
+    /**
+     * Milliseconds of device time that {@code body} enqueues on {@code stream}, by CUDA events. Waits for
+     * the stream.
+     *
+     * @param stream a stream of a {@link CudaRankDevice}
+     * @param body   enqueues the timed work on {@code stream}
+     * @return the milliseconds between the events before and after {@code body}
+     * @throws WrongBackendException if {@code stream} is not a CUDA stream
+     */
     public static float time(Stream stream, Runnable body) {
         CudaStreamHandle s = WrongBackendException.require(CudaStreamHandle.class, stream, "stream");
         try (CudaEvent start = CudaEvent.create(true); CudaEvent end = CudaEvent.create(true)) {

@@ -9,10 +9,23 @@ import org.streamfusion.InvalidConfigurationException;
  * project's launcher and torchrun ({@code RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE, MASTER_ADDR,
  * MASTER_PORT}), Slurm ({@code SLURM_PROCID, SLURM_NTASKS, SLURM_LOCALID, SLURM_NTASKS_PER_NODE}) or
  * Open MPI ({@code OMPI_COMM_WORLD_*}); {@code MASTER_ADDR}/{@code MASTER_PORT} are needed with all three.
+ *
+ * @param rank           this process's global rank, {@code 0 <= rank < worldSize}
+ * @param worldSize      processes in the job, at least 1
+ * @param localRank      this process's rank on its host, {@code 0 <= localRank < localWorldSize}
+ * @param localWorldSize processes per host, at least 1, dividing {@code worldSize}
+ * @param masterAddr     host of rank 0's rendezvous store
+ * @param masterPort     port of rank 0's rendezvous store, {@code 1..65535}
+ * @param source         which launcher's variables these came from, for messages
  */
 public record DistributedEnvironment(int rank, int worldSize, int localRank, int localWorldSize, String masterAddr,
         int masterPort, String source) {
 
+    /**
+     * Checks the values.
+     *
+     * @throws InvalidConfigurationException if a rank, size or the port breaks its rule
+     */
     public DistributedEnvironment {
         if (worldSize <= 0 || rank < 0 || rank >= worldSize) {
             throw new InvalidConfigurationException("rank=" + rank + " of world size " + worldSize + " (from " + source + ")",
@@ -27,16 +40,28 @@ public record DistributedEnvironment(int rank, int worldSize, int localRank, int
         }
     }
 
-    /** Hosts in the job. */
+    /** {@return the hosts in the job: {@code worldSize / localWorldSize}} */
     public int nodes() {
         return worldSize / localWorldSize;
     }
 
+    /**
+     * This process's environment, read as {@link #from} reads a map.
+     *
+     * @return where this process stands
+     * @throws InvalidConfigurationException if no launcher's variables are set, or a value breaks its rule
+     */
     public static DistributedEnvironment fromSystem() {
         return from(System.getenv());
     }
 
-    /** Reads the first launcher's variables present, in the order: torchrun/ours, Slurm, Open MPI. */
+    /**
+     * Reads the first launcher's variables present, in the order: torchrun/ours, Slurm, Open MPI.
+     *
+     * @param env environment variables by name
+     * @return where this process stands
+     * @throws InvalidConfigurationException if no launcher's variables are set, or a value breaks its rule
+     */
     public static DistributedEnvironment from(Map<String, String> env) {
         String addr = env.getOrDefault("MASTER_ADDR", "127.0.0.1");
         if (env.containsKey("RANK") && env.containsKey("WORLD_SIZE")) {

@@ -50,11 +50,28 @@ public final class KeyValueStore implements AutoCloseable {
         this.out = new DataOutputStream(socket.getOutputStream());
     }
 
-    /** Rank 0 serves on {@code port} (0 picks a free one); every rank, rank 0 included, connects. */
+    /**
+     * Connects to {@code env}'s master address and port as {@link #connect(int, String, int, Duration)} does.
+     *
+     * @param env     this process's rank and where rank 0 serves
+     * @param timeout bound on connecting and on every later wait
+     * @return the connected store; close it when done
+     */
     public static KeyValueStore connect(DistributedEnvironment env, Duration timeout) {
         return connect(env.rank(), env.masterAddr(), env.masterPort(), timeout);
     }
 
+    /**
+     * Rank 0 serves on {@code port} (0 picks a free one); every rank, rank 0 included, connects.
+     *
+     * @param rank    this process's rank; rank 0 also serves
+     * @param host    where rank 0 serves
+     * @param port    the port rank 0 serves on; 0 picks a free one (then only rank 0 can know it)
+     * @param timeout bound on connecting and on every later wait
+     * @return the connected store; close it when done
+     * @throws CommunicationTimeoutException if rank 0's store does not answer within {@code timeout}
+     * @throws StreamFusionException if rank 0 cannot serve on {@code port}
+     */
     public static KeyValueStore connect(int rank, String host, int port, Duration timeout) {
         Server server = null;
         try {
@@ -95,7 +112,12 @@ public final class KeyValueStore implements AutoCloseable {
         }
     }
 
-    /** The port rank 0 serves on (rank 0 only). */
+    /**
+     * The port rank 0 serves on (rank 0 only).
+     *
+     * @return the local port of rank 0's server
+     * @throws IllegalStateException on any other rank
+     */
     public int port() {
         if (server == null) {
             throw new IllegalStateException("only rank 0 serves the store");
@@ -103,22 +125,48 @@ public final class KeyValueStore implements AutoCloseable {
         return server.port();
     }
 
+    /**
+     * Sets {@code key}, waking every rank waiting for it; a later set replaces the value.
+     *
+     * @param key   the key
+     * @param value the value
+     */
     public synchronized void set(String key, byte[] value) {
         call(SET, key, value, 0);
     }
 
-    /** Waits until {@code key} is set (bounded by the store's timeout), then returns its value. */
+    /**
+     * Waits until {@code key} is set (bounded by the store's timeout), then returns its value.
+     *
+     * @param key the key
+     * @return its value
+     * @throws CommunicationTimeoutException if no rank sets it in time
+     * @throws RankFailedException if a rank has called {@link #abort}
+     */
     public synchronized byte[] get(String key) {
         return call(GET, key, new byte[0], timeout.toMillis());
     }
 
-    /** Atomically adds {@code delta} to a counter and returns the new value. */
+    /**
+     * Atomically adds {@code delta} to a counter and returns the new value.
+     *
+     * @param key   the counter, 0 until first added to
+     * @param delta the amount to add
+     * @return the counter after the addition
+     */
     public synchronized long add(String key, long delta) {
         byte[] v = call(ADD, key, java.nio.ByteBuffer.allocate(8).putLong(delta).array(), 0);
         return java.nio.ByteBuffer.wrap(v).getLong();
     }
 
-    /** A barrier of {@code size} processes under {@code name}; the name should be unique per use. */
+    /**
+     * A barrier of {@code size} processes under {@code name}; the name should be unique per use.
+     *
+     * @param name the barrier's name, unique per use
+     * @param size processes that must arrive, at least 1
+     * @throws CommunicationTimeoutException if not all arrive within the store's timeout
+     * @throws RankFailedException if a rank has called {@link #abort}
+     */
     public void barrier(String name, int size) {
         long arrived = add(name + "/count", 1);
         if (arrived == size) {
@@ -127,7 +175,11 @@ public final class KeyValueStore implements AutoCloseable {
         get(name + "/open");
     }
 
-    /** Tells every rank that this one failed; their waits fail at once with this message. */
+    /**
+     * Tells every rank that this one failed; their waits fail at once with this message.
+     *
+     * @param message why, prefixed with this rank in what the others see
+     */
     public synchronized void abort(String message) {
         call(ABORT, ABORT_KEY, ("rank " + rank + ": " + message).getBytes(StandardCharsets.UTF_8), 0);
     }

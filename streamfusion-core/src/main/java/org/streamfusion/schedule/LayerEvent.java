@@ -50,4 +50,8 @@ final class LayerEvent extends Event {
     @Label("Bytes copied")
     @DataAmount
     long copyBytes;
+
+    @Label("Replay")
+    @Description("eager: the layer enqueued by forward (or a captured layer that fell back); graph: one graph launch")
+    String replay;
 }

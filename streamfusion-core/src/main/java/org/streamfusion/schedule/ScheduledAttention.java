@@ -2,6 +2,7 @@ package org.streamfusion.schedule;
 
 import org.streamfusion.DistributedAttention;
 import org.streamfusion.AttentionShape;
+import org.streamfusion.CapturedLayer;
 import org.streamfusion.InvalidConfigurationException;
 import org.streamfusion.JointText;
 import org.streamfusion.Plan;
@@ -10,6 +11,7 @@ import org.streamfusion.backend.DeviceArena;
 import org.streamfusion.backend.Stream;
 import org.streamfusion.backend.TensorView;
 import org.streamfusion.spi.RankBackend;
+import org.streamfusion.spi.StreamCapture;
 
 /**
  * What every schedule shares: the arena that owns its workspace, the three streams of docs/algorithms.md, section 4
@@ -34,6 +36,8 @@ abstract class ScheduledAttention implements DistributedAttention {
     private final org.streamfusion.backend.Event callerReady;
     private final org.streamfusion.backend.Event layerDone;
     private boolean closed;
+    /** The layers captured from this one, closed with it. */
+    private final java.util.List<LayerReplay> captured = new java.util.ArrayList<>();
     /** This rank's closed-form volumes, computed on the first recorded event. */
     private org.streamfusion.CommunicationVolume.RankVolume volume;
 
@@ -81,6 +85,25 @@ abstract class ScheduledAttention implements DistributedAttention {
         LayerEvent event = new LayerEvent();
         event.begin();
         check(q, k, v, o, text);
+        joinCaller(caller);
+        enqueueLayer(q, k, v, o, text);
+        joinedByCaller(caller);
+        if (event.shouldCommit()) {
+            record(event, "eager", kernels.copies(), kernels.copyElements());
+        }
+    }
+
+    /** What one layer enqueues on the layer's streams: the same eagerly and under a capture. */
+    private void enqueueLayer(TensorView q, TensorView k, TensorView v, TensorView o, JointText text) {
+        kernels.reset();
+        if (comm instanceof Fp8Communicator f) {
+            f.beginLayer();
+        }
+        enqueue(q, k, v, o, text);
+    }
+
+    /** The layer starts after what is on {@code caller} (none: on the layer's stream alone). */
+    private void joinCaller(Stream caller) {
         if (caller != null) {
             if (caller.getClass() != compute.getClass()) {
                 throw new org.streamfusion.WrongBackendException("the caller's stream", caller, compute.getClass());
@@ -88,17 +111,67 @@ abstract class ScheduledAttention implements DistributedAttention {
             caller.record(callerReady, plan.method() + " caller's inputs");
             compute.waitFor(callerReady);
         }
-        kernels.reset();
-        if (comm instanceof Fp8Communicator f) {
-            f.beginLayer();
-        }
-        enqueue(q, k, v, o, text);
+    }
+
+    /** {@code caller}'s later work waits for the layer. */
+    private void joinedByCaller(Stream caller) {
         if (caller != null) {
             compute.record(layerDone, plan.method() + " layer done");
             caller.waitFor(layerDone);
         }
+    }
+
+    @Override
+    public final CapturedLayer capture(TensorView q, TensorView k, TensorView v, TensorView o) {
+        return capture(q, k, v, o, null);
+    }
+
+    /**
+     * One eager layer first (the checks, and the workspace and connections a first call makes), then the
+     * same enqueue captured on the compute stream, whose forks to the other streams the capture follows.
+     */
+    @Override
+    public final CapturedLayer capture(TensorView q, TensorView k, TensorView v, TensorView o, JointText text) {
+        run(q, k, v, o, text, null);
+        java.util.Optional<StreamCapture> capture = device.streamCapture();
+        LayerReplay r;
+        if (capture.isEmpty()) {
+            r = new LayerReplay(this, null, "no graph capture on this backend", () -> run(q, k, v, o, text, null),
+                    caller -> run(q, k, v, o, text, caller));
+        } else {
+            compute.synchronize(plan.method() + " before capture");
+            StreamCapture.Replay graph = null;
+            String reason;
+            try {
+                graph = capture.get().capture(compute, () -> enqueueLayer(q, k, v, o, text));
+                reason = graph.operations() + " graph operations";
+            } catch (StreamCapture.Refused e) {
+                reason = "capture refused: " + e.getMessage();
+            }
+            long copies = kernels.copies();
+            long copyElements = kernels.copyElements();
+            StreamCapture.Replay g = graph;
+            r = g == null ? new LayerReplay(this, null, reason, () -> run(q, k, v, o, text, null),
+                    caller -> run(q, k, v, o, text, caller))
+                    : new LayerReplay(this, g, reason, () -> replayGraph(g, null, copies, copyElements),
+                            caller -> replayGraph(g, caller, copies, copyElements));
+        }
+        captured.add(r);
+        return r;
+    }
+
+    /** One graph launch on the compute stream, joined to {@code caller}'s like an eager layer. */
+    private void replayGraph(StreamCapture.Replay graph, Stream caller, long copies, long copyElements) {
+        LayerEvent event = new LayerEvent();
+        event.begin();
+        if (closed) {
+            throw new IllegalStateException("attention is closed");
+        }
+        joinCaller(caller);
+        graph.launch(compute);
+        joinedByCaller(caller);
         if (event.shouldCommit()) {
-            record(event);
+            record(event, "graph", copies, copyElements);
         }
     }
 
@@ -171,7 +244,7 @@ abstract class ScheduledAttention implements DistributedAttention {
     }
 
     /** Fills a recorded layer event: only while a JFR recording enables it. */
-    private void record(LayerEvent event) {
+    private void record(LayerEvent event, String replay, long copies, long copyElements) {
         if (volume == null) {
             volume = org.streamfusion.CommunicationVolume.ofRank(plan, device.rank()); // this rank's alone
         }
@@ -184,8 +257,9 @@ abstract class ScheduledAttention implements DistributedAttention {
         event.interMachineBytes = volume.elements(org.streamfusion.LinkClass.INTER_MACHINE) * bytes;
         event.interMachine = plan.interMachine().name();
         event.jointTextRows = plan.jointTextRows();
-        event.copies = kernels.copies();
-        event.copyBytes = kernels.copyElements() * bytes;
+        event.copies = copies;
+        event.copyBytes = copyElements * bytes;
+        event.replay = replay;
         event.commit();
     }
 
@@ -220,7 +294,11 @@ abstract class ScheduledAttention implements DistributedAttention {
     public final void close() {
         if (!closed) {
             closed = true;
-            arena.close();
+            try {
+                captured.forEach(LayerReplay::close);
+            } finally {
+                arena.close();
+            }
         }
     }
 }

@@ -25,6 +25,12 @@ public record HardwareProfile(String name, int version, int streamingMultiproces
         double tileFlopsPerSecondD128, double launchSeconds, double memoryBytesPerSecond, double nvlinkBytesPerSecond,
         double copyEngineBytesPerSecond, double twoSidedOpSeconds, double oneSidedOpSeconds, InterMachineLink link) {
 
+    /**
+     * Checks the numbers.
+     *
+     * @throws InvalidConfigurationException if the name is blank, a count or rate is not positive and finite,
+     *                                       a fixed cost is negative or not finite, or the link is null
+     */
     public HardwareProfile {
         if (name == null || name.isBlank()) {
             throw new InvalidConfigurationException("profile name '" + name + "'", "a profile has a name");
@@ -58,6 +64,8 @@ public record HardwareProfile(String name, int version, int streamingMultiproces
     /**
      * NVIDIA H200 (SXM, NVLink), from this project's measurements only, with {@link InterMachineLink#rail400G()}
      * between machines (no run here crossed machines).
+     *
+     * @return the {@code h200} profile
      */
     public static HardwareProfile h200() {
         return new HardwareProfile("h200", 1,
@@ -84,6 +92,8 @@ public record HardwareProfile(String name, int version, int streamingMultiproces
     /**
      * NVIDIA A100 40 GB on NVSwitch (p4de), from published figures, with {@link InterMachineLink#p4de400G()}:
      * the paper's testbed. Fixed costs are the H200's (the same software stack).
+     *
+     * @return the {@code a100} profile
      */
     public static HardwareProfile a100() {
         HardwareProfile h = h200();
@@ -100,7 +110,13 @@ public record HardwareProfile(String name, int version, int streamingMultiproces
                 InterMachineLink.p4de400G()); // AWS p4de.24xlarge: 400 Gb/s EFA per machine
     }
 
-    /** A profile by name: {@code h200} or {@code a100}, any case. */
+    /**
+     * A profile by name: {@code h200} or {@code a100}, any case.
+     *
+     * @param name the profile's name; surrounding blanks are ignored
+     * @return the profile
+     * @throws InvalidConfigurationException if no profile has that name
+     */
     public static HardwareProfile named(String name) {
         return switch (name.trim().toLowerCase(Locale.ROOT)) {
             case "h200" -> h200();
@@ -109,7 +125,12 @@ public record HardwareProfile(String name, int version, int streamingMultiproces
         };
     }
 
-    /** The same GPUs with another network between machines. */
+    /**
+     * The same GPUs with another network between machines.
+     *
+     * @param other the network between machines, not null
+     * @return the profile with {@code other} as its link, name and version unchanged
+     */
     public HardwareProfile withLink(InterMachineLink other) {
         return new HardwareProfile(name, version, streamingMultiprocessors, tileFlopsPerSecondD64, tileFlopsPerSecondD128,
                 launchSeconds, memoryBytesPerSecond, nvlinkBytesPerSecond, copyEngineBytesPerSecond, twoSidedOpSeconds,

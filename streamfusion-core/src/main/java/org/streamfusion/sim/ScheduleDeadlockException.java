@@ -8,7 +8,9 @@ import org.streamfusion.StreamFusionException;
  * names the rank, the stream and the step.
  */
 public final class ScheduleDeadlockException extends StreamFusionException {
+    /** The rank whose stream is stuck. */
     private final int rank;
+    /** The step that stream never completes. */
     private final String step;
 
     ScheduleDeadlockException(int rank, String stream, String step, int stuckStreams) {
@@ -18,10 +20,12 @@ public final class ScheduleDeadlockException extends StreamFusionException {
         this.step = step;
     }
 
+    /** {@return the rank whose stream is stuck} */
     public int rank() {
         return rank;
     }
 
+    /** {@return the step that the stuck stream never completes} */
     public String step() {
         return step;
     }

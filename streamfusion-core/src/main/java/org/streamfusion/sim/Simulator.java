@@ -33,19 +33,37 @@ public final class Simulator {
         this.topology = topology;
     }
 
+    /**
+     * A simulator of {@code topology} on GPUs of {@code profile}.
+     *
+     * @param profile  the GPU and machine numbers
+     * @param topology machines and GPUs per machine
+     * @return the simulator
+     * @throws InvalidConfigurationException if an argument is null
+     */
     public static Simulator of(HardwareProfile profile, Topology topology) {
         return new Simulator(profile, topology);
     }
 
+    /** {@return the profile the GPUs are simulated with} */
     public HardwareProfile profile() {
         return profile;
     }
 
+    /** {@return the simulated machines and GPUs per machine} */
     public Topology topology() {
         return topology;
     }
 
-    /** One layer of {@code plan}: every rank builds the schedule and enqueues the layer, then time is resolved. */
+    /**
+     * One layer of {@code plan}: every rank builds the schedule and enqueues the layer, then time is
+     * resolved.
+     *
+     * @param plan the plan, for this simulator's topology
+     * @return the layer's time and where it went
+     * @throws InvalidConfigurationException if the plan is for another topology
+     * @throws ScheduleDeadlockException if the schedule cannot finish
+     */
     public SimulatedTime simulate(Plan plan) {
         if (!plan.mesh().topology().equals(topology)) {
             throw new InvalidConfigurationException("plan for " + plan.mesh().topology() + " on a simulated " + topology,
@@ -94,14 +112,26 @@ public final class Simulator {
                 critical.waitedOnSynchronisation, critical.rank);
     }
 
-    /** A candidate mesh with its simulated time, or the rule that makes it invalid. */
+    /**
+     * A candidate mesh with its simulated time, or the rule that makes it invalid.
+     *
+     * @param candidate the mesh, with the rule it breaks when invalid
+     * @param time      its simulated time; {@code null} when invalid
+     */
     public record Ranked(Planner.Candidate candidate, SimulatedTime time) {
+        /** {@return whether the mesh was simulated, i.e. {@code time} is not null} */
         public boolean valid() {
             return time != null;
         }
     }
 
-    /** Every mesh of every method ({@link Planner#enumerate}): valid ones fastest first, then the invalid ones. */
+    /**
+     * Every mesh of every method ({@link Planner#enumerate}): valid ones fastest first, then the invalid
+     * ones.
+     *
+     * @param shape the attention layer's shape
+     * @return every candidate, ranked
+     */
     public List<Ranked> rank(AttentionShape shape) {
         return rank(shape, LinkCompression.NONE);
     }
@@ -109,6 +139,10 @@ public final class Simulator {
     /**
      * The same with the inter-machine transfers carrying {@code compression}; a mesh that cannot carry it (a
      * STREAMFUSION mesh whose groups span machines) is listed as invalid with the rule.
+     *
+     * @param shape       the attention layer's shape
+     * @param compression what the inter-machine transfers carry
+     * @return every candidate, ranked: valid ones fastest first, then the invalid ones
      */
     public List<Ranked> rank(AttentionShape shape, LinkCompression compression) {
         List<Ranked> out = new ArrayList<>();
@@ -131,7 +165,14 @@ public final class Simulator {
         return out;
     }
 
-    /** The fastest valid mesh of {@code method}, simulated. */
+    /**
+     * The fastest valid mesh of {@code method}, simulated.
+     *
+     * @param shape  the attention layer's shape
+     * @param method the method whose meshes compete
+     * @return the simulated time of its fastest mesh (its plan included)
+     * @throws InvalidConfigurationException if no mesh of {@code method} is valid
+     */
     public SimulatedTime best(AttentionShape shape, Method method) {
         return rank(shape).stream().filter(r -> r.valid() && r.candidate().method() == method).findFirst()
                 .orElseThrow(() -> new InvalidConfigurationException("no valid " + method + " mesh for " + shape + " on "
@@ -139,12 +180,25 @@ public final class Simulator {
                 .time();
     }
 
-    /** A table of every candidate's simulated time in parts, and the pick. */
+    /**
+     * A table of every candidate's simulated time in parts, and the pick.
+     *
+     * @param shape the attention layer's shape
+     * @return a title, a header, one line per candidate (times in ms) and a last line naming the pick
+     * @throws InvalidConfigurationException if no mesh is valid
+     */
     public String explain(AttentionShape shape) {
         return explain(shape, LinkCompression.NONE);
     }
 
-    /** The same with the inter-machine transfers carrying {@code compression}. */
+    /**
+     * The same with the inter-machine transfers carrying {@code compression}.
+     *
+     * @param shape       the attention layer's shape
+     * @param compression what the inter-machine transfers carry
+     * @return a title, a header, one line per candidate (times in ms) and a last line naming the pick
+     * @throws InvalidConfigurationException if no mesh is valid
+     */
     public String explain(AttentionShape shape, LinkCompression compression) {
         List<Ranked> ranked = rank(shape, compression);
         StringBuilder sb = new StringBuilder();

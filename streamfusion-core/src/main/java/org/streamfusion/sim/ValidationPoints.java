@@ -16,7 +16,12 @@ import org.streamfusion.Topology;
  * Measurements, not fitted values: the simulator's profile is calibrated elsewhere.
  */
 public final class ValidationPoints {
-    /** One measured layer. */
+    /**
+     * One measured layer.
+     *
+     * @param plan       the layer as run: shape and mesh
+     * @param measuredMs its measured time, in milliseconds
+     */
     public record Point(Plan plan, double measuredMs) {
     }
 
@@ -33,7 +38,11 @@ public final class ValidationPoints {
     private ValidationPoints() {
     }
 
-    /** The one-host 2x2 layers: first every mesh at S=8192 H=8, then every mesh at S=65536 H=24. */
+    /**
+     * The one-host 2x2 layers: first every mesh at S=8192 H=8, then every mesh at S=65536 H=24.
+     *
+     * @return the 32 points, a new list
+     */
     public static List<Point> oneHost2x2() {
         List<Point> out = new ArrayList<>();
         Topology topology = Topology.of(2, 2);
@@ -48,7 +57,11 @@ public final class ValidationPoints {
         return out;
     }
 
-    /** The profile the one-host points run on: the H200's, with NVLink's rate and no NIC latency as the link. */
+    /**
+     * The profile the one-host points run on: the H200's, with NVLink's rate and no NIC latency as the link.
+     *
+     * @return the H200 profile with that link
+     */
     public static HardwareProfile oneHostProfile() {
         HardwareProfile h = HardwareProfile.h200();
         return h.withLink(new InterMachineLink("nvlink-as-network", h.nvlinkBytesPerSecond(), 0,

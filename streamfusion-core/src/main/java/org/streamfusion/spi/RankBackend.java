@@ -14,4 +14,11 @@ public non-sealed interface RankBackend extends RankDevice {
 
     /** The buffers this backend's memory is: a tensor of another backend is refused before any step. */
     Class<? extends org.streamfusion.backend.Buffer> bufferType();
+
+    /**
+     * {@return recording a layer's enqueue once to replay it (CUDA Graphs); empty where the backend has none}
+     */
+    default java.util.Optional<StreamCapture> streamCapture() {
+        return java.util.Optional.empty();
+    }
 }

@@ -4,9 +4,12 @@ package org.streamfusion.cuda;
 public final class CudaException extends NativeCallException {
     private static final long serialVersionUID = 1L;
 
+    /** {@code cudaGetErrorName(code)}. */
     private final String errorName;
 
     /**
+     * An exception whose message names the call, the error's name and code, and its text.
+     *
      * @param call        the runtime function, e.g. {@code cudaMalloc}
      * @param code        its {@code cudaError_t}
      * @param errorName   {@code cudaGetErrorName(code)}, e.g. {@code cudaErrorMemoryAllocation}
@@ -17,7 +20,7 @@ public final class CudaException extends NativeCallException {
         this.errorName = errorName;
     }
 
-    /** The symbolic name of the error, from {@code cudaGetErrorName}. */
+    /** {@return the symbolic name of the error, from {@code cudaGetErrorName}} */
     public String errorName() {
         return errorName;
     }

@@ -25,12 +25,12 @@ public final class CudaRuntime {
         static final Throwable CAUSE = probe(NativeLoader.global());
     }
 
-    /** True when libcudart loads and reports at least one device. Never throws. */
+    /** {@return true when libcudart loads and reports at least one device} Never throws. */
     public static boolean isAvailable() {
         return Probe.CAUSE == null;
     }
 
-    /** Why CUDA cannot be used here (names the library); empty when {@link #isAvailable()}. */
+    /** {@return why CUDA cannot be used here (names the library); empty when {@link #isAvailable()}} */
     public static Optional<Throwable> unavailabilityCause() {
         return Optional.ofNullable(Probe.CAUSE);
     }
@@ -39,6 +39,9 @@ public final class CudaRuntime {
      * Tries {@code loader}: loads libcudart and counts devices. Returns null when usable, else the
      * cause (a {@link NativeLibraryException} or an {@link IllegalStateException} naming the file).
      * Never throws.
+     *
+     * @param loader the loader to load libcudart with
+     * @return null when CUDA is usable, else the cause
      */
     public static Throwable probe(NativeLoader loader) {
         LoadedLibrary lib;
@@ -61,7 +64,11 @@ public final class CudaRuntime {
         }
     }
 
-    /** Loads libcudart if needed; throws {@link NativeLibraryException} when it cannot be loaded. */
+    /**
+     * Loads libcudart if needed; throws {@link NativeLibraryException} when it cannot be loaded.
+     *
+     * @return the loaded libcudart and where it came from
+     */
     public static LoadedLibrary library() {
         return NativeLoader.global().load(NativeLibrary.CUDART);
     }
@@ -77,7 +84,12 @@ public final class CudaRuntime {
         }
     }
 
-    /** Throws a {@link CudaException} for {@code rc != cudaSuccess}. */
+    /**
+     * Throws a {@link CudaException} for {@code rc != cudaSuccess}.
+     *
+     * @param call the runtime function that returned {@code rc}, for the message
+     * @param rc   its {@code cudaError_t}
+     */
     public static void check(String call, int rc) {
         if (rc != Cudart.cudaSuccess()) {
             throw error(call, rc);
@@ -87,6 +99,10 @@ public final class CudaRuntime {
     /**
      * The exception for a failed call, with cudaGetErrorName/cudaGetErrorString text. Also clears
      * the runtime's last-error slot, so an unrelated later cudaGetLastError does not report it again.
+     *
+     * @param call the runtime function that failed
+     * @param rc   its {@code cudaError_t}
+     * @return the exception, for the caller to throw
      */
     public static CudaException error(String call, int rc) {
         library();
@@ -94,34 +110,77 @@ public final class CudaRuntime {
         return new CudaException(call, rc, errorName(rc), errorString(rc));
     }
 
-    /** {@code cudaGetErrorName}, e.g. "cudaErrorInvalidDevice". */
+    /**
+     * {@code cudaGetErrorName}, e.g. "cudaErrorInvalidDevice".
+     *
+     * @param code a {@code cudaError_t}
+     * @return its symbolic name
+     */
     public static String errorName(int code) {
         library();
         return Cudart.cudaGetErrorName(code).getString(0);
     }
 
-    /** {@code cudaGetErrorString}, e.g. "invalid device ordinal". */
+    /**
+     * {@code cudaGetErrorString}, e.g. "invalid device ordinal".
+     *
+     * @param code a {@code cudaError_t}
+     * @return its description
+     */
     public static String errorString(int code) {
         library();
         return Cudart.cudaGetErrorString(code).getString(0);
     }
 
-    /** {@code cudaGetLastError}: returns and clears the last error of this thread's runtime state. */
+    /**
+     * {@code cudaGetLastError}: returns and clears the last error of this thread's runtime state.
+     *
+     * @return that {@code cudaError_t}; {@code cudaSuccess} (0) when there was none
+     */
     public static int lastError() {
         library();
         return Cudart.cudaGetLastError();
     }
 
+    /**
+     * The current device's memory as {@code cudaMemGetInfo} reports it.
+     *
+     * @param freeBytes  bytes no allocation of any process holds
+     * @param totalBytes the device's memory
+     */
+    public record MemoryInfo(long freeBytes, long totalBytes) {
+    }
+
+    /** {@return the current device's free and total memory (cudaMemGetInfo)} */
+    public static MemoryInfo memoryInfo() {
+        library();
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            MemorySegment free = arena.allocate(java.lang.foreign.ValueLayout.JAVA_LONG);
+            MemorySegment total = arena.allocate(java.lang.foreign.ValueLayout.JAVA_LONG);
+            check("cudaMemGetInfo", Cudart.cudaMemGetInfo(free, total));
+            return new MemoryInfo(free.get(java.lang.foreign.ValueLayout.JAVA_LONG, 0),
+                    total.get(java.lang.foreign.ValueLayout.JAVA_LONG, 0));
+        }
+    }
+
+    /** {@return the number of CUDA devices this process can see (cudaGetDeviceCount)} */
     public static int deviceCount() {
         library();
         return OutParameter.intValue("cudaGetDeviceCount", CudaRuntime::check, Cudart::cudaGetDeviceCount);
     }
 
+    /**
+     * Makes {@code device} the calling thread's current device (cudaSetDevice).
+     *
+     * @param device a device ordinal, from 0 to {@link #deviceCount()} - 1
+     * @throws CudaException if {@code device} is not a valid ordinal
+     */
     public static void setDevice(int device) {
         library();
         check("cudaSetDevice", Cudart.cudaSetDevice(device));
     }
 
+    /** {@return the calling thread's current device ordinal (cudaGetDevice)} */
     public static int currentDevice() {
         library();
         return OutParameter.intValue("cudaGetDevice", CudaRuntime::check, Cudart::cudaGetDevice);
@@ -133,50 +192,88 @@ public final class CudaRuntime {
         check("cudaFree", Cudart.cudaFree(MemorySegment.NULL));
     }
 
+    /** Blocks until all work queued on the current device has completed (cudaDeviceSynchronize). */
     public static void synchronizeDevice() {
         library();
         check("cudaDeviceSynchronize", Cudart.cudaDeviceSynchronize());
     }
 
-    /** e.g. 13000 for CUDA 13.0. */
+    /** {@return the CUDA runtime version as 1000 * major + 10 * minor, e.g. 13000 for CUDA 13.0} */
     public static int runtimeVersion() {
         library();
         return OutParameter.intValue("cudaRuntimeGetVersion", CudaRuntime::check, Cudart::cudaRuntimeGetVersion);
     }
 
-    /** The newest CUDA version the installed driver supports; 0 when no driver is installed. */
+    /**
+     * {@return the newest CUDA version the installed driver supports, encoded as {@link #runtimeVersion()};
+     * 0 when no driver is installed}
+     */
     public static int driverVersion() {
         library();
         return OutParameter.intValue("cudaDriverGetVersion", CudaRuntime::check, Cudart::cudaDriverGetVersion);
     }
 
-    /** {@code cudaDeviceGetAttribute}; {@code attribute} is a {@code cudaDevAttr*} constant. */
+    /**
+     * {@code cudaDeviceGetAttribute}; {@code attribute} is a {@code cudaDevAttr*} constant.
+     *
+     * @param attribute a {@code cudaDevAttr*} value, e.g. {@code Cudart.cudaDevAttrMultiProcessorCount()}
+     * @param device    a device ordinal
+     * @return the attribute's value on {@code device}
+     */
     public static int deviceAttribute(int attribute, int device) {
         library();
         return OutParameter.intValue("cudaDeviceGetAttribute", CudaRuntime::check,
                 value -> Cudart.cudaDeviceGetAttribute(value, attribute, device));
     }
 
-    /** Compute capability as major * 10 + minor, e.g. 90 for an H100/H200. */
+    /**
+     * Compute capability as major * 10 + minor, e.g. 90 for an H100/H200.
+     *
+     * @param device a device ordinal
+     * @return major * 10 + minor of {@code device}
+     */
     public static int computeCapability(int device) {
         return deviceAttribute(Cudart.cudaDevAttrComputeCapabilityMajor(), device) * 10
                 + deviceAttribute(Cudart.cudaDevAttrComputeCapabilityMinor(), device);
     }
 
+    /**
+     * {@return the number of streaming multiprocessors (SMs) of {@code device}}
+     *
+     * @param device a device ordinal
+     */
     public static int multiprocessorCount(int device) {
         return deviceAttribute(Cudart.cudaDevAttrMultiProcessorCount(), device);
     }
 
-    /** Where an address lives ({@code cudaPointerGetAttributes}): its memory type and the device that holds it. */
+    /**
+     * Where an address lives ({@code cudaPointerGetAttributes}): its memory type and the device that
+     * holds it.
+     *
+     * @param type   the kind of memory
+     * @param device the device ordinal CUDA reports for the address
+     */
     public record PointerInfo(MemoryType type, int device) {
     }
 
     /** {@code cudaMemoryType}. */
     public enum MemoryType {
-        UNREGISTERED, HOST, DEVICE, MANAGED
+        /** Memory CUDA does not know, e.g. ordinary pageable host memory. */
+        UNREGISTERED,
+        /** Page-locked host memory allocated or registered through CUDA. */
+        HOST,
+        /** Device memory. */
+        DEVICE,
+        /** Managed (unified) memory, migrated between host and devices. */
+        MANAGED
     }
 
-    /** {@code cudaPointerGetAttributes}: an address CUDA does not know is {@link MemoryType#UNREGISTERED}. */
+    /**
+     * {@code cudaPointerGetAttributes}: an address CUDA does not know is {@link MemoryType#UNREGISTERED}.
+     *
+     * @param address any address, host or device
+     * @return its memory type and device
+     */
     public static PointerInfo pointerInfo(MemorySegment address) {
         library();
         try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
@@ -191,7 +288,12 @@ public final class CudaRuntime {
         }
     }
 
-    /** {@code cudaStreamGetDevice}: the device a stream belongs to. */
+    /**
+     * {@code cudaStreamGetDevice}: the device a stream belongs to.
+     *
+     * @param stream a raw {@code cudaStream_t}
+     * @return the device ordinal
+     */
     public static int streamDevice(MemorySegment stream) {
         library();
         return OutParameter.intValue("cudaStreamGetDevice", CudaRuntime::check,
@@ -201,6 +303,10 @@ public final class CudaRuntime {
     /**
      * Synchronous copy between any two segments of equal size (host or device; unified addressing
      * picks the direction). Host segments must be native (Arena-allocated), not heap arrays.
+     *
+     * @param dst the destination
+     * @param src the source, of the same byte size
+     * @throws IllegalArgumentException if the sizes differ or either segment is on the Java heap
      */
     public static void copy(MemorySegment dst, MemorySegment src) {
         checkCopy(dst, src);
@@ -208,7 +314,14 @@ public final class CudaRuntime {
         check("cudaMemcpy", Cudart.cudaMemcpy(dst, src, src.byteSize(), Cudart.cudaMemcpyDefault()));
     }
 
-    /** Asynchronous {@link #copy}: ordered on {@code stream}; host memory must stay alive until it runs. */
+    /**
+     * Asynchronous {@link #copy}: ordered on {@code stream}; host memory must stay alive until it runs.
+     *
+     * @param dst    the destination
+     * @param src    the source, of the same byte size
+     * @param stream the stream the copy is queued on
+     * @throws IllegalArgumentException if the sizes differ or either segment is on the Java heap
+     */
     public static void copyAsync(MemorySegment dst, MemorySegment src, CudaStream stream) {
         checkCopy(dst, src);
         library();

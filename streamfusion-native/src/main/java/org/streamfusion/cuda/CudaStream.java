@@ -18,11 +18,22 @@ public final class CudaStream implements AutoCloseable {
         this.owned = owned;
     }
 
-    /** A non-blocking stream: it does not synchronise with the legacy default stream. */
+    /**
+     * A non-blocking stream: it does not synchronise with the legacy default stream.
+     *
+     * @return a new owned stream; {@link #close()} destroys it
+     */
     public static CudaStream create() {
         return create(true);
     }
 
+    /**
+     * A new owned stream; {@link #close()} destroys it.
+     *
+     * @param nonBlocking true for {@code cudaStreamNonBlocking} (no implicit synchronisation with the legacy
+     *                    default stream), false for {@code cudaStreamDefault}
+     * @return the stream
+     */
     public static CudaStream create(boolean nonBlocking) {
         CudaRuntime.library();
         int flags = nonBlocking ? Cudart.cudaStreamNonBlocking() : Cudart.cudaStreamDefault();
@@ -33,18 +44,25 @@ public final class CudaStream implements AutoCloseable {
     /**
      * A stream the caller owns ({@code cudaStream_t} as an address): used, never destroyed. The caller keeps
      * it alive while anything enqueued through this object can run.
+     *
+     * @param handle the caller's {@code cudaStream_t}; only its address is kept
+     * @return a stream that {@link #close()} leaves alone
      */
     public static CudaStream borrow(MemorySegment handle) {
         CudaRuntime.library();
         return new CudaStream(MemorySegment.ofAddress(handle.address()), false);
     }
 
-    /** The legacy default stream (NULL handle); closing it does nothing. */
+    /** {@return the legacy default stream (NULL handle); closing it does nothing} */
     public static CudaStream legacyDefault() {
         return LEGACY_DEFAULT;
     }
 
-    /** The raw {@code cudaStream_t} for native calls. */
+    /**
+     * {@return the raw {@code cudaStream_t} for native calls}
+     *
+     * @throws IllegalStateException if this owned stream is closed
+     */
     public MemorySegment handle() {
         if (closed) {
             throw new IllegalStateException("stream is closed");
@@ -52,11 +70,16 @@ public final class CudaStream implements AutoCloseable {
         return handle;
     }
 
+    /** Blocks the calling thread until all work queued on this stream has completed. */
     public void synchronize() {
         CudaRuntime.check("cudaStreamSynchronize", Cudart.cudaStreamSynchronize(handle()));
     }
 
-    /** Work queued on this stream after this call waits until {@code event} has completed. */
+    /**
+     * Work queued on this stream after this call waits until {@code event} has completed.
+     *
+     * @param event the event; its latest {@link CudaEvent#record} is what is waited for
+     */
     public void waitFor(CudaEvent event) {
         CudaRuntime.check("cudaStreamWaitEvent", Cudart.cudaStreamWaitEvent(handle(), event.handle(), 0));
     }

@@ -25,7 +25,13 @@ public final class DeviceMemory implements AutoCloseable {
         this.segment = segment;
     }
 
-    /** cudaMalloc on the current device. */
+    /**
+     * cudaMalloc on the current device.
+     *
+     * @param bytes the size in bytes, &gt; 0
+     * @return the block; {@link #close()} frees it
+     * @throws IllegalArgumentException if {@code bytes <= 0}
+     */
     public static DeviceMemory allocate(long bytes) {
         if (bytes <= 0) {
             throw new IllegalArgumentException("bytes must be > 0: " + bytes);
@@ -38,40 +44,70 @@ public final class DeviceMemory implements AutoCloseable {
         return new DeviceMemory(arena, ptr.reinterpret(bytes, arena, null));
     }
 
-    /** The whole block (device address; never dereference on the host). */
+    /** {@return the whole block (device address; never dereference on the host)} */
     public MemorySegment segment() {
         return segment;
     }
 
-    /** A bounds-checked view of {@code [offset, offset + length)}. */
+    /**
+     * A bounds-checked view of {@code [offset, offset + length)}.
+     *
+     * @param offset the first byte, from the start of the block
+     * @param length the view's size in bytes
+     * @return the view (device address)
+     * @throws IndexOutOfBoundsException if the range is not inside the block
+     */
     public MemorySegment slice(long offset, long length) {
         return segment.asSlice(offset, length);
     }
 
+    /** {@return the device pointer as a number} */
     public long address() {
         return segment.address();
     }
 
+    /** {@return the block's size in bytes} */
     public long byteSize() {
         return segment.byteSize();
     }
 
-    /** Copies all of {@code src} (host or device) to the start of this block. */
+    /**
+     * Copies all of {@code src} (host or device) to the start of this block.
+     *
+     * @param src a native host segment or a device segment, at most {@link #byteSize()} bytes
+     * @throws IndexOutOfBoundsException if {@code src} is larger than the block
+     */
     public void copyFrom(MemorySegment src) {
         CudaRuntime.copy(slice(0, src.byteSize()), src);
     }
 
-    /** Copies the start of this block into all of {@code dst}. */
+    /**
+     * Copies the start of this block into all of {@code dst}.
+     *
+     * @param dst a native host segment or a device segment, at most {@link #byteSize()} bytes
+     * @throws IndexOutOfBoundsException if {@code dst} is larger than the block
+     */
     public void copyTo(MemorySegment dst) {
         CudaRuntime.copy(dst, slice(0, dst.byteSize()));
     }
 
-    /** cudaMemsetAsync of the whole block to {@code value} on {@code stream}. */
+    /**
+     * cudaMemsetAsync of the whole block to {@code value} on {@code stream}.
+     *
+     * @param value  the byte written to every position
+     * @param stream the stream the fill is queued on
+     */
     public void fill(byte value, CudaStream stream) {
         fill(segment, value, stream);
     }
 
-    /** cudaMemsetAsync of a device segment (e.g. a {@link #slice}) on {@code stream}. */
+    /**
+     * cudaMemsetAsync of a device segment (e.g. a {@link #slice}) on {@code stream}.
+     *
+     * @param device the device segment to fill
+     * @param value  the byte written to every position
+     * @param stream the stream the fill is queued on, not null
+     */
     public static void fill(MemorySegment device, byte value, CudaStream stream) {
         Objects.requireNonNull(stream, "stream");
         CudaRuntime.check("cudaMemsetAsync",

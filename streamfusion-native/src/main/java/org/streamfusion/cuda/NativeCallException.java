@@ -8,8 +8,11 @@ public abstract sealed class NativeCallException extends RuntimeException
         permits CudaException, NcclException, NvshmemException {
     private static final long serialVersionUID = 1L;
 
+    /** The native function that failed. */
     private final String call;
+    /** The status code it returned. */
     private final int code;
+    /** The library's text for the code. */
     private final String nativeMessage;
 
     NativeCallException(String message, String call, int code, String nativeMessage) {
@@ -19,17 +22,17 @@ public abstract sealed class NativeCallException extends RuntimeException
         this.nativeMessage = nativeMessage;
     }
 
-    /** The native function that failed, e.g. {@code cudaMalloc}. */
+    /** {@return the native function that failed, e.g. {@code cudaMalloc}} */
     public String call() {
         return call;
     }
 
-    /** The status code it returned. */
+    /** {@return the status code it returned} */
     public int code() {
         return code;
     }
 
-    /** The library's text for the code (and any extra detail it gave). */
+    /** {@return the library's text for the code (and any extra detail it gave)} */
     public String nativeMessage() {
         return nativeMessage;
     }

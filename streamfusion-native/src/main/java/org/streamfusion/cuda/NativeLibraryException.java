@@ -10,7 +10,12 @@ import java.util.List;
 public final class NativeLibraryException extends RuntimeException {
     private static final long serialVersionUID = 1L;
 
-    /** One candidate that was tried and why it failed. */
+    /**
+     * One candidate that was tried and why it failed.
+     *
+     * @param candidate the file or soname tried, with how it was chosen in parentheses
+     * @param error     the loader's error text (dlerror), or why the candidate was not tried
+     */
     public record Attempt(String candidate, String error) {
         @Override
         public String toString() {
@@ -18,11 +23,22 @@ public final class NativeLibraryException extends RuntimeException {
         }
     }
 
+    /** The library's display name. */
     private final String library;
     private final transient List<Attempt> attempts;
+    /** The system property that selects a file. */
     private final String property;
+    /** The environment variable that selects a file. */
     private final String environmentVariable;
 
+    /**
+     * An exception whose message lists every attempt and how to choose the file.
+     *
+     * @param library             the library's display name, e.g. {@code CUDA runtime (libcudart)}
+     * @param attempts            every candidate tried, in order; may be empty
+     * @param property            the system property that selects a file
+     * @param environmentVariable the environment variable that selects a file
+     */
     public NativeLibraryException(String library, List<Attempt> attempts, String property,
                                   String environmentVariable) {
         super(format(library, attempts, property, environmentVariable));
@@ -47,18 +63,22 @@ public final class NativeLibraryException extends RuntimeException {
         return sb.toString();
     }
 
+    /** {@return the display name of the library that could not be loaded} */
     public String library() {
         return library;
     }
 
+    /** {@return every candidate tried, in order (unmodifiable)} */
     public List<Attempt> attempts() {
         return attempts;
     }
 
+    /** {@return the system property that selects a file, e.g. {@code streamfusion.cudart.path}} */
     public String property() {
         return property;
     }
 
+    /** {@return the environment variable that selects a file, e.g. {@code STREAMFUSION_CUDART_PATH}} */
     public String environmentVariable() {
         return environmentVariable;
     }

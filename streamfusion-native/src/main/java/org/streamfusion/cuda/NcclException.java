@@ -4,9 +4,12 @@ package org.streamfusion.cuda;
 public final class NcclException extends NativeCallException {
     private static final long serialVersionUID = 1L;
 
+    /** NCCL's detail for the failure; empty when it gave none. */
     private final String lastError;
 
     /**
+     * An exception whose message names the call, the error text and code, and NCCL's last error if any.
+     *
      * @param call        the NCCL function, e.g. {@code ncclCommInitRank}
      * @param code        its {@code ncclResult_t}
      * @param errorString {@code ncclGetErrorString(code)}
@@ -19,7 +22,7 @@ public final class NcclException extends NativeCallException {
         this.lastError = lastError == null ? "" : lastError;
     }
 
-    /** NCCL's own description of the last failure ({@code ncclGetLastError}), possibly empty. */
+    /** {@return NCCL's own description of the last failure ({@code ncclGetLastError}), possibly empty} */
     public String lastError() {
         return lastError;
     }

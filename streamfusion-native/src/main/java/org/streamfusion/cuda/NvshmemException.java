@@ -7,11 +7,23 @@ package org.streamfusion.cuda;
 public final class NvshmemException extends NativeCallException {
     private static final long serialVersionUID = 1L;
 
+    /**
+     * An exception whose message names the call, the detail and the status.
+     *
+     * @param call   the NVSHMEM function, e.g. {@code nvshmem_malloc}
+     * @param code   its status, e.g. an {@code nvshmemx_status} value
+     * @param detail what went wrong, e.g. {@link #statusName statusName(code)}
+     */
     public NvshmemException(String call, int code, String detail) {
         super(call + " failed: " + detail + " (status " + code + ")", call, code, detail);
     }
 
-    /** Symbolic name of an {@code nvshmemx_status} value (NVSHMEM 3.4 numbering). */
+    /**
+     * Symbolic name of an {@code nvshmemx_status} value (NVSHMEM 3.4 numbering).
+     *
+     * @param code the status
+     * @return its name, e.g. {@code NVSHMEMX_ERROR_INTERNAL}; {@code unknown NVSHMEM status} if unknown
+     */
     public static String statusName(int code) {
         return switch (code) {
             case 0 -> "NVSHMEMX_SUCCESS";

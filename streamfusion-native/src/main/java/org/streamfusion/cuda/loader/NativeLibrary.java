@@ -30,32 +30,32 @@ public enum NativeLibrary {
         this.prerequisites = prerequisites;
     }
 
-    /** Human-readable name used in messages, e.g. "CUDA runtime (libcudart)". */
+    /** {@return the human-readable name used in messages, e.g. "CUDA runtime (libcudart)"} */
     public String displayName() {
         return displayName;
     }
 
-    /** Short key, e.g. {@code cudart}. */
+    /** {@return the short key, e.g. {@code cudart}} */
     public String key() {
         return key;
     }
 
-    /** Names handed to the dynamic linker's own search (LD_LIBRARY_PATH, ld.so.cache, ...). */
+    /** {@return the names handed to the dynamic linker's own search (LD_LIBRARY_PATH, ld.so.cache, ...)} */
     public List<String> sonames() {
         return sonames;
     }
 
-    /** Libraries that are loaded before this one. */
+    /** {@return the libraries that are loaded before this one} */
     public List<NativeLibrary> prerequisites() {
         return prerequisites;
     }
 
-    /** {@code streamfusion.<key>.path}. */
+    /** {@return the system property that pins the file, {@code streamfusion.<key>.path}} */
     public String propertyName() {
         return "streamfusion." + key + ".path";
     }
 
-    /** {@code STREAMFUSION_<KEY>_PATH}. */
+    /** {@return the environment variable that pins the file, {@code STREAMFUSION_<KEY>_PATH}} */
     public String environmentVariable() {
         return "STREAMFUSION_" + key.toUpperCase(Locale.ROOT) + "_PATH";
     }

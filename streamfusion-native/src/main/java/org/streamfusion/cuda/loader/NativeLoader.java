@@ -42,6 +42,8 @@ public final class NativeLoader {
     private final Map<NativeLibrary, Object> outcomes = new EnumMap<>(NativeLibrary.class);
 
     /**
+     * A loader that reads its settings through the given lookups and keeps its own outcomes.
+     *
      * @param properties  looks up system-property-style settings (null when unset)
      * @param environment looks up environment variables (null when unset)
      */
@@ -50,7 +52,7 @@ public final class NativeLoader {
         this.environment = environment;
     }
 
-    /** The process-wide loader, configured from System properties and the environment. */
+    /** {@return the process-wide loader, configured from System properties and the environment} */
     public static NativeLoader global() {
         return Global.INSTANCE;
     }
@@ -58,6 +60,8 @@ public final class NativeLoader {
     /**
      * Loads {@code library} (and its prerequisites first) unless already done.
      *
+     * @param library the library to load
+     * @return the loaded library, with the file it came from
      * @throws NativeLibraryException naming the library, every path tried and the property to set;
      *                                the same exception again on later calls
      */
@@ -80,7 +84,12 @@ public final class NativeLoader {
         return (LoadedLibrary) outcome;
     }
 
-    /** Loads without throwing: the library, or the reason it cannot be had. */
+    /**
+     * Loads without throwing: the library, or the reason it cannot be had.
+     *
+     * @param library the library to load
+     * @return empty when it is loaded, else the exception {@link #load} throws
+     */
     public Optional<NativeLibraryException> tryLoad(NativeLibrary library) {
         try {
             load(library);

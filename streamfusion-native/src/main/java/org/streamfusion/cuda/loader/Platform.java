@@ -7,6 +7,7 @@ public final class Platform {
     private Platform() {
     }
 
+    /** {@return this JVM's platform directory name, from {@code os.name} and {@code os.arch}} */
     public static String current() {
         return directory(System.getProperty("os.name", ""), System.getProperty("os.arch", ""));
     }

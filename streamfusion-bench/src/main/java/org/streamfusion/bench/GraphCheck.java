@@ -1,0 +1,280 @@
+package org.streamfusion.bench;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import org.streamfusion.AttentionShape;
+import org.streamfusion.CapturedLayer;
+import org.streamfusion.DType;
+import org.streamfusion.DistributedAttention;
+import org.streamfusion.Plan;
+import org.streamfusion.Planner;
+import org.streamfusion.Topology;
+import org.streamfusion.backend.Buffer;
+import org.streamfusion.backend.DeviceArena;
+import org.streamfusion.backend.Stream;
+import org.streamfusion.backend.TensorView;
+import org.streamfusion.cuda.CudaGraph;
+import org.streamfusion.cuda.CudaRuntime;
+import org.streamfusion.cuda.CudaStream;
+import org.streamfusion.gpu.CudaRankDevice;
+import org.streamfusion.gpu.GpuOptions;
+import org.streamfusion.gpu.HostTransfer;
+import org.streamfusion.launch.DistributedEnvironment;
+
+/**
+ * One rank of a GPU job (docs/graphs.md): for every method on every valid mesh, a layer captured as a CUDA
+ * graph and replayed gives the eager layer's output bit for bit, and so does a caller's own graph captured
+ * around {@code forward} on its stream in the strictest capture mode; then eager and replayed layer times
+ * (CUDA events over bursts of consecutive layers), host time per call, and device memory, process resident
+ * memory and thread count before and after {@code REPLAYS} replays and as many eager layers.
+ *
+ * <pre>GraphCheck [TOPOLOGY [S [H [D [REPS [REPLAYS]]]]]]   defaults 1xN 4608 24 128 20 10000</pre>
+ */
+public final class GraphCheck {
+    /** Consecutive layers per timed burst: a DiT runs its layers back to back. */
+    private static final int BURST = 20;
+    /** Growth of resident memory outside the JVM's pools that still counts as flat (GC and JIT bookkeeping). */
+    private static final long RSS_SLACK_KIB = 16 * 1024;
+    /**
+     * Resident memory outside the heap is judged only when the heap is fixed and pre-touched (-Xms = -Xmx,
+     * -XX:+AlwaysPreTouch): otherwise heap pages first touched during a window read as growth.
+     */
+    private static final boolean PRETOUCHED_HEAP = java.lang.management.ManagementFactory.getRuntimeMXBean()
+            .getInputArguments().contains("-XX:+AlwaysPreTouch");
+    /** Growth of the JVM's native memory that still counts as flat. */
+    private static final long NATIVE_SLACK_BYTES = 64 * 1024;
+
+    private GraphCheck() {
+    }
+
+    /**
+     * Runs this rank; prints a table and PASS or FAIL, and exits 0 only on PASS.
+     *
+     * @param args {@code [TOPOLOGY [S [H [D [REPS [REPLAYS]]]]]]}
+     * @throws IOException if /proc/self/status cannot be read
+     */
+    public static void main(String[] args) throws IOException {
+        DistributedEnvironment env = DistributedEnvironment.fromSystem();
+        String[] mg = (args.length > 0 ? args[0] : "1x" + env.worldSize()).split("x");
+        Topology topo = Topology.of(Integer.parseInt(mg[0]), Integer.parseInt(mg[1]));
+        int s = args.length > 1 ? Integer.parseInt(args[1]) : 4608;
+        int h = args.length > 2 ? Integer.parseInt(args[2]) : 24;
+        int d = args.length > 3 ? Integer.parseInt(args[3]) : 128;
+        int reps = args.length > 4 ? Integer.parseInt(args[4]) : 20;
+        int replays = args.length > 5 ? Integer.parseInt(args[5]) : 10_000;
+        if (reps < 1 || replays < 0) {
+            throw new IllegalArgumentException("REPS " + reps + " must be at least 1 and REPLAYS " + replays
+                    + " at least 0");
+        }
+        AttentionShape shape = AttentionShape.of(1, s, h, d, DType.BF16);
+        int rank = env.rank();
+        int n = topo.worldSize();
+        int sl = shape.shardRows(n, rank);
+        List<String> failures = new ArrayList<>();
+        List<String> rows = new ArrayList<>();
+        try (CudaRankDevice dev = CudaRankDevice.join(env, topo, GpuOptions.defaults());
+                DeviceArena io = dev.newArena();
+                CudaStream mine = CudaStream.create()) {
+            float[][] local = GpuCheck.inputs(AttentionShape.of(1, sl, h, d, DType.BF16), 20261202L + 31L * rank);
+            TensorView[] x = new TensorView[4];
+            for (int i = 0; i < 4; i++) {
+                Buffer b = io.allocate((long) sl * h * d, DType.BF16);
+                if (i < 3) {
+                    HostTransfer.upload(b, local[i]);
+                }
+                x[i] = TensorView.contiguous(b, 1, sl, h, d);
+            }
+            Stream callerStream = dev.wrapStream(mine.handle());
+            List<Plan> plans = Planner.withDefaults().enumerate(shape, topo).stream().filter(Planner.Candidate::valid)
+                    .map(Planner.Candidate::plan).toList();
+            for (Plan plan : plans) {
+                try (DistributedAttention attn = DistributedAttention.create(plan, dev)) {
+                    HostTransfer.poison(x[3].base());
+                    attn.forward(x[0], x[1], x[2], x[3]);
+                    attn.stream().synchronize(plan + " eager layer");
+                    float[] eager = HostTransfer.download(x[3].base());
+                    CapturedLayer captured = attn.capture(x[0], x[1], x[2], x[3]);
+                    attn.stream().synchronize(plan + " capture");
+                    HostTransfer.poison(x[3].base());
+                    captured.replay();
+                    attn.stream().synchronize(plan + " replay");
+                    String replayed = differs(eager, HostTransfer.download(x[3].base()));
+                    if (captured.replayMode() != CapturedLayer.Mode.GRAPH) {
+                        failures.add(plan + " was not captured: " + captured.replayReason());
+                    } else if (replayed != null) {
+                        failures.add(plan + ": the replay differs from the eager layer " + replayed);
+                    }
+                    // A caller's own graph around forward, in the strictest mode: forward must be capture-safe.
+                    HostTransfer.poison(x[3].base());
+                    String around;
+                    try (CudaGraph graph = CudaGraph.capture(mine, CudaGraph.CaptureMode.GLOBAL,
+                            st -> attn.forward(x[0], x[1], x[2], x[3], callerStream))) {
+                        graph.launch(mine);
+                        mine.synchronize();
+                        around = differs(eager, HostTransfer.download(x[3].base()));
+                        if (around != null) {
+                            failures.add(plan + ": the caller's graph around forward differs " + around);
+                        }
+                        around = around == null ? graph.nodes() + " nodes, bit-identical" : "DIFFERS";
+                    } catch (RuntimeException e) {
+                        failures.add(plan + ": a caller's capture around forward failed: " + e.getMessage());
+                        around = "FAILED";
+                    }
+                    Burst eagerTime = time(attn.stream(), () -> attn.forward(x[0], x[1], x[2], x[3]), reps);
+                    Burst graphTime = time(attn.stream(), captured::replay, reps);
+                    Flatness eagerFlat = flatness(attn.stream(), () -> attn.forward(x[0], x[1], x[2], x[3]), replays);
+                    Flatness graphFlat = flatness(attn.stream(), captured::replay, replays);
+                    for (Flatness f : List.of(eagerFlat, graphFlat)) {
+                        if (!f.flat()) {
+                            failures.add(plan + ": not flat over " + replays + " layers: " + f);
+                        }
+                    }
+                    rows.add(String.format(Locale.ROOT,
+                            "%-36s %-5s %9s %8.4f %8.4f %6.2f %8.1f %8.1f %6.2f%%  %s | %s | %s",
+                            plan.mesh(), captured.replayMode(), replayed == null ? "identical" : "DIFFERS",
+                            eagerTime.layerMs(), graphTime.layerMs(), eagerTime.layerMs() / graphTime.layerMs(),
+                            eagerTime.hostUs(), graphTime.hostUs(),
+                            100 * graphTime.hostUs() / (1e3 * graphTime.layerMs()),
+                            around, eagerFlat, graphFlat));
+                }
+            }
+            System.out.printf(Locale.ROOT, "rank %d of %d on GPU %d: %s, %s; layer ms = CUDA events over bursts of %d"
+                    + " consecutive layers / %d, median of %d bursts; host us = median wall time of one forward or"
+                    + " replay call; flatness over %d layers each after a tenth as many (the first: as many);"
+                    + " rss-jvm: resident memory outside the JVM's pools, %s%n", rank, n,
+                    dev.cudaDevice(), topo, shape, BURST, BURST, reps, replays, PRETOUCHED_HEAP
+                            ? "judged: the heap is pre-touched"
+                            : "not judged: run with -XX:+AlwaysPreTouch to judge it");
+            System.out.printf(Locale.ROOT, "%-36s %-5s %9s %8s %8s %6s %8s %8s %7s  %s%n", "method (mesh)", "mode",
+                    "replay", "eager ms", "graph ms", "x", "host us", "host us", "host %", "caller's graph around forward"
+                            + " | eager flatness | graph flatness");
+            System.out.printf(Locale.ROOT, "%-36s %-5s %9s %8s %8s %6s %8s %8s %7s%n", "", "", "", "", "", "", "eager",
+                    "replay", "of lyr");
+            rows.forEach(System.out::println);
+        }
+        failures.forEach(f -> System.out.println("FAILED: " + f));
+        System.out.println((failures.isEmpty() ? "PASS" : "FAIL") + " rank " + rank);
+        System.exit(failures.isEmpty() ? 0 : 1);
+    }
+
+    /** {@code null} when equal bit for bit; otherwise where the first difference is. */
+    private static String differs(float[] expected, float[] actual) {
+        for (int i = 0; i < expected.length; i++) {
+            if (Float.floatToRawIntBits(expected[i]) != Float.floatToRawIntBits(actual[i])) {
+                return "at element " + i + ": " + expected[i] + " vs " + actual[i];
+            }
+        }
+        return null;
+    }
+
+    /** Per-layer device time and per-call host time. */
+    private record Burst(double layerMs, double hostUs) {
+    }
+
+    /** Median over {@code reps} bursts of {@link #BURST} consecutive layers, after one untimed burst. */
+    private static Burst time(Stream stream, Runnable layer, int reps) {
+        for (int i = 0; i < BURST; i++) {
+            layer.run();
+        }
+        stream.synchronize("warm-up burst");
+        float[] ms = new float[reps];
+        long[] hostNs = new long[reps * BURST];
+        for (int r = 0; r < reps; r++) {
+            int base = r * BURST;
+            ms[r] = HostTransfer.time(stream, () -> {
+                for (int i = 0; i < BURST; i++) {
+                    long t0 = System.nanoTime();
+                    layer.run();
+                    hostNs[base + i] = System.nanoTime() - t0;
+                }
+            }) / BURST;
+        }
+        Arrays.sort(ms);
+        Arrays.sort(hostNs);
+        return new Burst(ms[reps / 2], hostNs[hostNs.length / 2] / 1e3);
+    }
+
+    /**
+     * What {@code layers} layers left behind, measured after a warm-up window of a tenth as many, or as many
+     * the first time in the process (the JIT's compiler threads and its native arenas settle there): device
+     * memory in use (cudaMemGetInfo), the JVM's native memory (the direct pool, which counts every Arena
+     * allocation of the FFM API), resident memory outside the JVM's own pools (what CUDA, NCCL and NVSHMEM
+     * allocate on the host), and live Java threads; the process's OS threads are reported, not judged (GC
+     * workers come and go).
+     */
+    private record Flatness(long deviceBytes, long nativeBytes, long residentOutsideJvmKib, int javaThreads,
+            long osThreads) {
+        boolean flat() {
+            return deviceBytes == 0 && Math.abs(nativeBytes) <= NATIVE_SLACK_BYTES && javaThreads == 0
+                    && (!PRETOUCHED_HEAP || residentOutsideJvmKib <= RSS_SLACK_KIB);
+        }
+
+        @Override
+        public String toString() {
+            return String.format(Locale.ROOT, "device %+d B, native %+d B, rss-jvm %+d KiB, java threads %+d (os %+d)",
+                    deviceBytes, nativeBytes, residentOutsideJvmKib, javaThreads, osThreads);
+        }
+    }
+
+    /** Whether the process has had its first, longer warm-up window (the JIT's own native memory grows there). */
+    private static boolean warm;
+
+    private static Flatness flatness(Stream stream, Runnable layer, int layers) throws IOException {
+        run(stream, layer, warm ? layers / 10 : layers);
+        warm = true;
+        long device = deviceUsed();
+        long nativeBytes = nativeUsed();
+        long outsideJvm = status("VmRSS") - jvmPoolsKib();
+        int javaThreads = java.lang.management.ManagementFactory.getThreadMXBean().getThreadCount();
+        long osThreads = status("Threads");
+        run(stream, layer, layers);
+        return new Flatness(deviceUsed() - device, nativeUsed() - nativeBytes,
+                status("VmRSS") - jvmPoolsKib() - outsideJvm,
+                java.lang.management.ManagementFactory.getThreadMXBean().getThreadCount() - javaThreads,
+                status("Threads") - osThreads);
+    }
+
+    /** {@code layers} layers, synchronised every 500 as a service's steps would be. */
+    private static void run(Stream stream, Runnable layer, int layers) {
+        for (int i = 0; i < layers; i++) {
+            layer.run();
+            if (i % 500 == 499) {
+                stream.synchronize("flatness window, layer " + (i + 1));
+            }
+        }
+        stream.synchronize("end of a flatness window");
+    }
+
+    private static long deviceUsed() {
+        CudaRuntime.MemoryInfo m = CudaRuntime.memoryInfo();
+        return m.totalBytes() - m.freeBytes();
+    }
+
+    /** Bytes of the JVM's direct pool: ByteBuffer.allocateDirect and every native Arena allocation. */
+    private static long nativeUsed() {
+        return java.lang.management.ManagementFactory.getPlatformMXBeans(java.lang.management.BufferPoolMXBean.class)
+                .stream().filter(p -> p.getName().equals("direct")).mapToLong(
+                        java.lang.management.BufferPoolMXBean::getMemoryUsed).sum();
+    }
+
+    /** KiB the JVM's own pools hold: heap, code cache, metaspace (what the JIT and class loading grow). */
+    private static long jvmPoolsKib() {
+        return java.lang.management.ManagementFactory.getMemoryPoolMXBeans().stream()
+                .mapToLong(p -> p.getUsage().getCommitted()).sum() / 1024;
+    }
+
+    /** A number field of /proc/self/status (kB for memory). */
+    private static long status(String field) throws IOException {
+        for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+            if (line.startsWith(field + ":")) {
+                return Long.parseLong(line.substring(field.length() + 1).trim().split("\\s+")[0]);
+            }
+        }
+        throw new IOException("/proc/self/status has no " + field);
+    }
+}
