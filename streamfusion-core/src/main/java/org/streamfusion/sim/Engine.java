@@ -13,7 +13,7 @@ import java.util.PriorityQueue;
  * come, first served. A stream that reaches a transfer stops until the transfer ends.
  */
 final class Engine {
-    private record Start(double time, long order, Op op) {
+    private record Start(double time, long order, Op.TransferOp op) {
     }
 
     private final HardwareProfile profile;
@@ -23,8 +23,8 @@ final class Engine {
     private final PriorityQueue<Start> starts = new PriorityQueue<>((a, b) -> a.time != b.time
             ? Double.compare(a.time, b.time) : Long.compare(a.order, b.order));
     private final ArrayDeque<SimStream> runnable = new ArrayDeque<>();
-    private final Map<Long, ArrayDeque<Op>> sendsWaiting = new HashMap<>();
-    private final Map<Long, ArrayDeque<Op>> receivesWaiting = new HashMap<>();
+    private final Map<Long, ArrayDeque<Op.TransferOp>> sendsWaiting = new HashMap<>();
+    private final Map<Long, ArrayDeque<Op.TransferOp>> receivesWaiting = new HashMap<>();
     private final Map<String, Barrier> barriers = new HashMap<>();
     private long order;
 
@@ -72,41 +72,42 @@ final class Engine {
         }
     }
 
-    /** Runs a stream's ops until one must wait (for an event, a barrier, or a link). */
+    /** Runs a stream's ops until one must wait (for another stream's record, a barrier, or a link). */
     private void advance(SimStream s) {
         Op op;
         while ((op = s.next()) != null) {
+            if (op.stream != s) { // a wait for another stream's record
+                if (!op.done) {
+                    op.addWaiter(s);
+                    return;
+                }
+                if (op.end > s.free) {
+                    if (s.isCompute) {
+                        double gap = op.end - s.free;
+                        if (op.cause == Cause.COMMUNICATION) {
+                            s.waitedOnCommunication += gap;
+                        } else {
+                            s.waitedOnSynchronisation += gap;
+                        }
+                    }
+                    s.free = op.end;
+                    s.cause = op.cause;
+                }
+                s.consumed();
+                continue;
+            }
             switch (op.kind) {
                 case RECORD -> {
                     op.end = s.free;
                     op.cause = s.cause;
                     complete(op);
                 }
-                case WAIT -> {
-                    Op target = op.target;
-                    if (!target.done) {
-                        target.addWaiter(s);
-                        return;
-                    }
-                    if (target.end > s.free) {
-                        if (s.isCompute) {
-                            double gap = target.end - s.free;
-                            if (target.cause == Cause.COMMUNICATION) {
-                                s.waitedOnCommunication += gap;
-                            } else {
-                                s.waitedOnSynchronisation += gap;
-                            }
-                        }
-                        s.free = target.end;
-                        s.cause = target.cause;
-                    }
-                    complete(op);
-                }
                 case KERNEL -> {
-                    s.free += op.seconds;
-                    s.cause = op.attention ? Cause.COMPUTE : Cause.COMMUNICATION;
-                    if (op.attention) {
-                        s.attentionSeconds += op.seconds;
+                    Op.KernelOp k = (Op.KernelOp) op;
+                    s.free += k.seconds;
+                    s.cause = k.attention ? Cause.COMPUTE : Cause.COMMUNICATION;
+                    if (k.attention) {
+                        s.attentionSeconds += k.seconds;
                     }
                     op.end = s.free;
                     complete(op);
@@ -116,13 +117,13 @@ final class Engine {
                         return;
                     }
                     op.started = true;
-                    starts.add(new Start(s.free, order++, op));
+                    starts.add(new Start(s.free, order++, (Op.TransferOp) op));
                     return;
                 }
                 case BARRIER -> {
                     if (!op.started) {
                         op.started = true;
-                        arrive(op, s.free);
+                        arrive((Op.BarrierOp) op, s.free);
                     }
                     return;
                 }
@@ -132,7 +133,7 @@ final class Engine {
 
     private void complete(Op op) {
         op.done = true;
-        op.stream.position++;
+        op.stream.consumed();
         if (op.waiters != null) {
             runnable.addAll(op.waiters);
             op.waiters = null;
@@ -149,7 +150,7 @@ final class Engine {
         runnable.add(op.stream);
     }
 
-    private void begin(Op op, double time) {
+    private void begin(Op.TransferOp op, double time) {
         int self = op.stream.rank;
         if (op.kind == Op.Kind.EXCHANGE) {
             post(op, time);
@@ -171,7 +172,7 @@ final class Engine {
     }
 
     /** Posts a group of sends and receives (the queues hold the ops whose half waits for its counterpart); each half starts moving when its counterpart is posted too. */
-    private void post(Op op, double time) {
+    private void post(Op.TransferOp op, double time) {
         int self = op.stream.rank;
         op.pending = op.peers.length;
         op.latestEnd = time;
@@ -184,10 +185,10 @@ final class Engine {
             int source = send ? self : op.peers[i];
             int destination = send ? op.peers[i] : self;
             long key = ((long) source * worldSize + destination) * 2 + op.lane;
-            Map<Long, ArrayDeque<Op>> counterparts = send ? receivesWaiting : sendsWaiting;
-            ArrayDeque<Op> waiting = counterparts.get(key);
+            Map<Long, ArrayDeque<Op.TransferOp>> counterparts = send ? receivesWaiting : sendsWaiting;
+            ArrayDeque<Op.TransferOp> waiting = counterparts.get(key);
             if (waiting != null && !waiting.isEmpty()) {
-                Op other = waiting.poll();
+                Op.TransferOp other = waiting.poll();
                 long bytes = op.bytes[i];
                 double start = time + profile.twoSidedOpSeconds();
                 double end = links.transfer(source, destination, bytes, start, false);
@@ -200,16 +201,16 @@ final class Engine {
         }
     }
 
-    private void halfDone(Op op, double end) {
+    private void halfDone(Op.TransferOp op, double end) {
         op.latestEnd = Math.max(op.latestEnd, end);
         if (--op.pending == 0) {
             finish(op, op.latestEnd, Cause.COMMUNICATION);
         }
     }
 
-    private void arrive(Op op, double time) {
+    private void arrive(Op.BarrierOp op, double time) {
         Barrier b = barriers.computeIfAbsent(op.barrierKey, k -> new Barrier(op.members.length));
-        op.latestEnd = time;
+        op.arrived = time;
         b.ops[b.arrived++] = op;
         b.latest = Math.max(b.latest, time);
         if (b.arrived < op.members.length) {
@@ -219,7 +220,7 @@ final class Engine {
         double end = b.latest + links.barrierSeconds(op.members);
         for (Op member : b.ops) {
             // The last to arrive waited for nobody: its time is whatever made it late.
-            Cause cause = member.latestEnd >= b.latest ? member.stream.cause : Cause.SYNCHRONISATION;
+            Cause cause = ((Op.BarrierOp) member).arrived >= b.latest ? member.stream.cause : Cause.SYNCHRONISATION;
             finish(member, end, cause);
         }
     }

@@ -3,28 +3,21 @@ package org.streamfusion.sim;
 import java.util.ArrayList;
 import java.util.List;
 
-/** One enqueued stream operation and, once the engine has resolved it, its virtual end. */
-final class Op {
+/**
+ * One enqueued stream operation and, once the engine has resolved it, its virtual end. A layer on 512 GPUs
+ * enqueues millions of them, all alive until the engine runs, so each kind carries only its own fields
+ * (a record is the bare op) and a wait for an event has no op at all: the waiting stream's list holds the
+ * other stream's record itself. Every object kept costs collector time.
+ */
+class Op {
     enum Kind {
-        RECORD, WAIT, KERNEL, PUT, GET, EXCHANGE, BARRIER
+        RECORD, KERNEL, PUT, GET, EXCHANGE, BARRIER
     }
 
     final Kind kind;
     final SimStream stream;
+    /** The schedule's name for it, or {@code null}: kept only when a deadlock is being named (see Simulator). */
     final String step;
-    /** KERNEL: duration; whether it is attention (compute) or a copy (data movement). */
-    double seconds;
-    boolean attention;
-    /** WAIT: the record it waits for. */
-    Op target;
-    /** PUT, GET, EXCHANGE: peers and bytes; for EXCHANGE sends first, then {@code sendCount..} receives. */
-    int[] peers;
-    long[] bytes;
-    int sendCount;
-    int lane;
-    /** BARRIER: the team's members and which of its barriers this is. */
-    int[] members;
-    String barrierKey;
 
     /** Engine state: resolved; its end; what set that end; streams waiting for this record. */
     boolean done;
@@ -33,52 +26,75 @@ final class Op {
     double end;
     Cause cause;
     List<SimStream> waiters;
-    /** EXCHANGE: halves still unmatched or moving, and the latest end so far; BARRIER: the arrival time. */
-    int pending;
-    double latestEnd;
 
     private Op(Kind kind, SimStream stream, String step) {
         this.kind = kind;
         this.stream = stream;
-        this.step = step;
+        this.step = stream.keepSteps ? step : null;
+    }
+
+    /** A kernel: its duration, and whether it is attention (compute) or a copy (data movement). */
+    static final class KernelOp extends Op {
+        final double seconds;
+        final boolean attention;
+
+        private KernelOp(SimStream s, String step, double seconds, boolean attention) {
+            super(Kind.KERNEL, s, step);
+            this.seconds = seconds;
+            this.attention = attention;
+        }
+    }
+
+    /** A put, get or grouped send/recv: peers and bytes; for EXCHANGE sends first, then {@code sendCount..} receives. */
+    static final class TransferOp extends Op {
+        final int[] peers;
+        final long[] bytes;
+        final int sendCount;
+        final int lane;
+        /** EXCHANGE: halves still unmatched or moving, and the latest end so far. */
+        int pending;
+        double latestEnd;
+
+        private TransferOp(Kind kind, SimStream s, String step, int[] peers, long[] bytes, int sendCount, int lane) {
+            super(kind, s, step);
+            this.peers = peers;
+            this.bytes = bytes;
+            this.sendCount = sendCount;
+            this.lane = lane;
+        }
+    }
+
+    /** A barrier: the team's members, which of its barriers this is, and when this member arrived. */
+    static final class BarrierOp extends Op {
+        final int[] members;
+        final String barrierKey;
+        double arrived;
+
+        private BarrierOp(SimStream s, String step, int[] members, String barrierKey) {
+            super(Kind.BARRIER, s, step);
+            this.members = members;
+            this.barrierKey = barrierKey;
+        }
     }
 
     static Op record(SimStream s, String step) {
         return new Op(Kind.RECORD, s, step);
     }
 
-    static Op waitFor(SimStream s, Op target) {
-        Op op = new Op(Kind.WAIT, s, target.step); // the step it waits for names it: no new string per wait
-        op.target = target;
-        return op;
-    }
-
     static Op kernel(SimStream s, String step, double seconds, boolean attention) {
-        Op op = new Op(Kind.KERNEL, s, step);
-        op.seconds = seconds;
-        op.attention = attention;
-        return op;
+        return new KernelOp(s, step, seconds, attention);
     }
 
     static Op oneSided(Kind kind, SimStream s, String step, int[] peers, long[] bytes) {
-        Op op = new Op(kind, s, step);
-        op.peers = peers;
-        op.bytes = bytes;
-        return op;
+        return new TransferOp(kind, s, step, peers, bytes, 0, 0);
     }
 
     static Op exchange(SimStream s, String step, int[] peers, long[] bytes, int sendCount, int lane) {
-        Op op = oneSided(Kind.EXCHANGE, s, step, peers, bytes);
-        op.sendCount = sendCount;
-        op.lane = lane;
-        return op;
+        return new TransferOp(Kind.EXCHANGE, s, step, peers, bytes, sendCount, lane);
     }
 
     static Op barrier(SimStream s, String step, int[] members, String key) {
-        Op op = new Op(Kind.BARRIER, s, step);
-        op.members = members;
-        op.barrierKey = key;
-        return op;
+        return new BarrierOp(s, step, members, key);
     }
 
     void addWaiter(SimStream s) {

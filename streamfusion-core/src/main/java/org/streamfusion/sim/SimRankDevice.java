@@ -35,7 +35,11 @@ public final class SimRankDevice implements RankBackend {
     private final Kernels kernels = new SimKernels();
     private final Communicator communicator = new SimCommunicator();
 
-    SimRankDevice(int rank, Topology topology, KernelModel model, List<SimStream> streams) {
+    /** Whether ops keep their step names (only to name the step of a deadlock: they cost collector time). */
+    private final boolean keepSteps;
+
+    SimRankDevice(int rank, Topology topology, KernelModel model, List<SimStream> streams, boolean keepSteps) {
+        this.keepSteps = keepSteps;
         this.rank = rank;
         this.topology = topology;
         this.model = model;
@@ -72,7 +76,7 @@ public final class SimRankDevice implements RankBackend {
 
             @Override
             public Stream createStream(String name) {
-                SimStream s = new SimStream(rank, name);
+                SimStream s = new SimStream(rank, name, keepSteps);
                 streams.add(s);
                 return s;
             }

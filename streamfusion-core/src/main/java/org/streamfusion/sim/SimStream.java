@@ -23,7 +23,11 @@ public final class SimStream implements Stream {
     double waitedOnCommunication;
     double waitedOnSynchronisation;
 
-    SimStream(int rank, String name) {
+    /** Whether this stream's ops keep their step names (see {@link Op}). */
+    final boolean keepSteps;
+
+    SimStream(int rank, String name, boolean keepSteps) {
+        this.keepSteps = keepSteps;
         this.rank = rank;
         this.name = name;
         this.isCompute = name.equals("compute");
@@ -38,8 +42,14 @@ public final class SimStream implements Stream {
         ops.add(op);
     }
 
+    /** The next op to run: its own, or another stream's record that it waits for. */
     Op next() {
         return position < ops.size() ? ops.get(position) : null;
+    }
+
+    /** Done with the next op. */
+    void consumed() {
+        position++;
     }
 
     @Override
@@ -52,8 +62,10 @@ public final class SimStream implements Stream {
     @Override
     public void waitFor(Event event) {
         Op target = SimEvent.of(event).latest();
-        if (target != null) { // as cudaStreamWaitEvent on an event never recorded: nothing to wait for
-            add(Op.waitFor(this, target));
+        // Nothing to wait for on an event never recorded (as cudaStreamWaitEvent), or recorded on this
+        // stream (stream order already holds). A wait is the record itself in this stream's list: no op of its own.
+        if (target != null && target.stream != this) {
+            add(target);
         }
     }
 

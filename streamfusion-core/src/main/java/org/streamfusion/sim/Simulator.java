@@ -69,6 +69,16 @@ public final class Simulator {
             throw new InvalidConfigurationException("plan for " + plan.mesh().topology() + " on a simulated " + topology,
                     "mesh topology == simulated topology");
         }
+        try {
+            return simulate(plan, false);
+        } catch (ScheduleDeadlockException lean) {
+            // Ops drop their step names (millions of strings kept alive cost more collector time than the
+            // simulation); a deadlock is rare, so the layer runs again with them, to name the stuck step.
+            return simulate(plan, true);
+        }
+    }
+
+    private SimulatedTime simulate(Plan plan, boolean keepSteps) {
         int n = topology.worldSize();
         KernelModel model = new KernelModel(profile);
         List<SimStream> streams = new ArrayList<>();
@@ -77,7 +87,7 @@ public final class Simulator {
         for (int rank = 0; rank < n; rank++) {
             int rows = plan.shardRows(rank);
             long elements = (long) s.batch() * rows * s.heads() * s.headDim();
-            SimRankDevice device = new SimRankDevice(rank, topology, model, streams);
+            SimRankDevice device = new SimRankDevice(rank, topology, model, streams, keepSteps);
             DistributedAttention attention = DistributedAttention.create(plan, device);
             DeviceArena arena = device.newArena();
             TensorView[] qkvo = new TensorView[4];

@@ -88,7 +88,7 @@ class SimulatorClosedFormTest {
             this.topology = topology;
             KernelModel model = new KernelModel(profile);
             for (int r = 0; r < topology.worldSize(); r++) {
-                SimRankDevice d = new SimRankDevice(r, topology, model, streams);
+                SimRankDevice d = new SimRankDevice(r, topology, model, streams, true);
                 devices.add(d);
                 compute.add(d.newArena().createStream("compute"));
             }
