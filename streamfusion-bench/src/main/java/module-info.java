@@ -10,7 +10,8 @@ module org.streamfusion.bench {
     requires info.picocli;
     requires org.jfree.jfreechart; // an automatic module
     requires java.desktop; // the report draws PNGs with AWT, headless
-    requires java.management; // GraphCheck reads the JVM's native memory and thread count
+    requires java.management;
+    requires jdk.jfr; // CallerTensorsCheck reads the layer events // GraphCheck reads the JVM's native memory and thread count
 
     exports org.streamfusion.bench;
     opens org.streamfusion.bench to info.picocli; // picocli fills annotated fields reflectively

@@ -95,9 +95,10 @@ public record AttentionShape(int batch, int seqLen, int heads, int headDim, DTyp
      *
      * @param worldSize GPUs {@code N} the sequence is split over, at least 1 and at most {@code S}
      * @return {@code ceil(S/N)}
-     * @throws InvalidConfigurationException if {@code S < N}
+     * @throws InvalidConfigurationException if {@code N < 1} or {@code S < N}
      */
     public int localSeqLen(int worldSize) {
+        InvalidConfigurationException.positive("number of GPUs N", worldSize); // else a division by 0 or a nonsense split
         if (seqLen < worldSize) {
             throw new InvalidConfigurationException("sequence length S=" + seqLen + " is shorter than the number of GPUs N="
                     + worldSize, "S >= N: every GPU holds at least one token");
@@ -111,7 +112,7 @@ public record AttentionShape(int batch, int seqLen, int heads, int headDim, DTyp
      * @param worldSize GPUs {@code N}, at least 1 and at most {@code S}
      * @param rank      global rank, {@code 0 <= rank < N}
      * @return {@code floor(S/N)}, plus one for the first {@code S mod N} ranks
-     * @throws InvalidConfigurationException if {@code S < N} or {@code rank} is outside {@code [0, N)}
+     * @throws InvalidConfigurationException if {@code N < 1}, {@code S < N} or {@code rank} is outside {@code [0, N)}
      */
     public int shardRows(int worldSize, int rank) {
         localSeqLen(worldSize);
@@ -127,7 +128,7 @@ public record AttentionShape(int batch, int seqLen, int heads, int headDim, DTyp
      * @param worldSize GPUs {@code N}, at least 1 and at most {@code S}
      * @param rank      global rank, {@code 0 <= rank < N}
      * @return the shard's first token's index in the whole sequence, {@code 0 <= start < S}
-     * @throws InvalidConfigurationException if {@code S < N} or {@code rank} is outside {@code [0, N)}
+     * @throws InvalidConfigurationException if {@code N < 1}, {@code S < N} or {@code rank} is outside {@code [0, N)}
      */
     public int shardStart(int worldSize, int rank) {
         shardRows(worldSize, rank);

@@ -114,10 +114,14 @@ public record InterMachineLink(String name, double bytesPerSecond, double latenc
     /**
      * Bytes per second one GPU can move when all {@code gpusPerMachine} GPUs of its machine send at once.
      *
-     * @param gpusPerMachine GPUs {@code G} of one machine, at least 1; read only with a NIC per machine
+     * @param gpusPerMachine GPUs {@code G} of one machine, at least 1; divided by only with a NIC per machine
      * @return {@code bytesPerSecond}, divided by {@code G} with a NIC per machine
+     * @throws InvalidConfigurationException if {@code gpusPerMachine < 1}
      */
     public double perGpuBytesPerSecond(int gpusPerMachine) {
+        if (gpusPerMachine <= 0) { // else Infinity (or a negative rate) on a NIC per machine
+            throw new InvalidConfigurationException("gpusPerMachine=" + gpusPerMachine, "at least one GPU");
+        }
         return nics == Nics.PER_GPU ? bytesPerSecond : bytesPerSecond / gpusPerMachine;
     }
 
@@ -138,9 +142,13 @@ public record InterMachineLink(String name, double bytesPerSecond, double latenc
      *
      * @param spec the preset's name or the link's figures; blanks around it are ignored
      * @return the preset, its share, or a new link with those figures
-     * @throws InvalidConfigurationException if {@code spec} has none of these forms or gives invalid figures
+     * @throws InvalidConfigurationException if {@code spec} is null, has none of these forms, or gives figures
+     *         that break a link's rules (then the message names that rule)
      */
     public static InterMachineLink parse(String spec) {
+        if (spec == null) {
+            throw new InvalidConfigurationException("inter-machine link null", FORMS);
+        }
         String s = spec.trim();
         int share = s.toLowerCase(Locale.ROOT).indexOf("/gpu-of-");
         if (share > 0) {
@@ -164,13 +172,19 @@ public record InterMachineLink(String name, double bytesPerSecond, double latenc
                 Nics nics = Nics.valueOf(parts[2].trim().toUpperCase(Locale.ROOT).replace('-', '_'));
                 return new InterMachineLink(gbPerSecond(gb * 1e9) + "," + parts[1].trim() + "us," + parts[2].trim(),
                         gb * 1e9, us * 1e-6, nics);
+            } catch (InvalidConfigurationException e) {
+                // The form is right but a figure breaks a link's rule: that rule says more than the list of forms.
+                String what = e.getMessage().substring(0, e.getMessage().length() - (" (rule: " + e.rule() + ")").length());
+                throw new InvalidConfigurationException("inter-machine link '" + spec + "': " + what, e.rule());
             } catch (IllegalArgumentException e) {
-                // fall through to the error naming the forms
+                // not numbers or not a NIC placement: fall through to the error naming the forms
             }
         }
-        throw new InvalidConfigurationException("inter-machine link '" + spec + "'",
-                "rail-400G, p4de-400G, eth-100G, unlimited, PRESET/gpu-of-N, or GBPS,LATENCY_US,per-gpu|per-machine");
+        throw new InvalidConfigurationException("inter-machine link '" + spec + "'", FORMS);
     }
+
+    private static final String FORMS =
+            "rail-400G, p4de-400G, eth-100G, unlimited, PRESET/gpu-of-N, or GBPS,LATENCY_US,per-gpu|per-machine";
 
     private static String gbPerSecond(double bytes) {
         return Double.isInfinite(bytes) ? "unlimited" : String.format(Locale.ROOT, "%.4gGB/s", bytes / 1e9);

@@ -93,4 +93,29 @@ public record JointText(TensorView q, TensorView k, TensorView v, TensorView o, 
     public int[] validRows() {
         return validRows == null ? null : validRows.clone();
     }
+
+    /**
+     * {@return whether {@code other} is a segment with equal tensors and the same valid rows, compared by
+     * content (a record's own equals would compare the array by identity)}
+     *
+     * @param other the object to compare with
+     */
+    @Override
+    public boolean equals(Object other) {
+        return other instanceof JointText t && q.equals(t.q) && k.equals(t.k) && v.equals(t.v) && o.equals(t.o)
+                && java.util.Arrays.equals(validRows, t.validRows);
+    }
+
+    /** {@return a hash of the tensors and of the valid rows' content} */
+    @Override
+    public int hashCode() {
+        return java.util.Objects.hash(q, k, v, o, java.util.Arrays.hashCode(validRows));
+    }
+
+    /** {@return the record's form, with the valid rows' content rather than the array's identity} */
+    @Override
+    public String toString() {
+        return "JointText[q=" + q + ", k=" + k + ", v=" + v + ", o=" + o + ", validRows="
+                + java.util.Arrays.toString(validRows) + "]";
+    }
 }

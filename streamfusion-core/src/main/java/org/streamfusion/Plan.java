@@ -194,10 +194,10 @@ public record Plan(AttentionShape shape, DeviceMesh mesh, LinkCompression interM
      *
      * @param rank global rank, {@code 0 <= rank < N}
      * @return the index of its first token, {@code 0 <= start < S}
-     * @throws InvalidConfigurationException if {@code rank} is outside {@code [0, N)} (with the caller's
-     *         split: only if {@code rank > N})
+     * @throws InvalidConfigurationException if {@code rank} is outside {@code [0, N)}, with either split
      */
     public int shardStart(int rank) {
+        shardRows(rank); // the caller's split must refuse a rank outside [0, N) as the default one does
         if (shardRows.isEmpty()) {
             return shape.shardStart(mesh.worldSize(), rank);
         }

@@ -16,9 +16,10 @@ public final class Planner {
      * A planner that ranks meshes by {@code model}'s estimates.
      *
      * @param model the cost model
+     * @throws NullPointerException if {@code model} is null, here rather than at the first estimate
      */
     public Planner(CostModel model) {
-        this.model = model;
+        this.model = java.util.Objects.requireNonNull(model, "model");
     }
 
     /**

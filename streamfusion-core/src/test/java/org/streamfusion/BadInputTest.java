@@ -50,6 +50,34 @@ class BadInputTest {
     }
 
     @Test
+    void aWorldOfFewerThanOneGpuIsRejectedByNameNotDividedBy() {
+        AttentionShape shape = AttentionShape.of(1, 16, 4, 16);
+        for (int n : new int[] {0, -1, -4}) {
+            var e = assertThrows(InvalidConfigurationException.class, () -> shape.localSeqLen(n));
+            assertTrue(e.getMessage().contains("N=" + n), e.getMessage());
+            assertEquals("number of GPUs N > 0", e.rule());
+            assertEquals("number of GPUs N > 0",
+                    assertThrows(InvalidConfigurationException.class, () -> shape.shardRows(n, 0)).rule());
+            assertEquals("number of GPUs N > 0",
+                    assertThrows(InvalidConfigurationException.class, () -> shape.shardStart(n, 0)).rule());
+        }
+    }
+
+    @Test
+    void shardStartRefusesARankOutsideTheWorldWithTheCallersSplitAsWithTheDefaultOne() {
+        Plan even = Plan.of(AttentionShape.of(1, 18, 8, 16), DeviceMesh.of(TOPO, Method.RING, 1, 1, 4));
+        Plan ragged = even.withShardRows(1, 5, 9, 3);
+        assertEquals(15, ragged.shardStart(3));
+        for (Plan p : List.of(even, ragged)) {
+            for (int rank : new int[] {-1, 4, 5}) {
+                var e = assertThrows(InvalidConfigurationException.class, () -> p.shardStart(rank), p + " rank " + rank);
+                assertTrue(e.getMessage().contains("rank " + rank + " outside the world of 4"), e.getMessage());
+                assertEquals("0 <= rank < N", e.rule());
+            }
+        }
+    }
+
+    @Test
     void nonPositiveDimensionsAreRejectedByName() {
         assertEquals("heads H > 0", assertThrows(InvalidConfigurationException.class,
                 () -> AttentionShape.of(1, 16, 0, 16)).rule());

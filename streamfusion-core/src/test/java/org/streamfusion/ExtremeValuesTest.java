@@ -8,6 +8,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -24,6 +25,16 @@ class ExtremeValuesTest {
     static final double TOLERANCE = 1e-5;
     static final Topology TOPOLOGY = Topology.of(2, 2);
     static final AttentionShape SHAPE = AttentionShape.of(1, 8, 4, 128);
+
+    /** Fully masked rows are all zeros on both sides: an exact match, not 0/0. */
+    @Test
+    void theRelativeErrorOfZerosAgainstZerosIsZeroAndOfAnythingElseAgainstZerosInfinite() {
+        assertEquals(0.0, ReferenceAttention.relativeError(new float[4], new double[4]));
+        assertEquals(0.0, ReferenceAttention.relativeError(new float[0], new double[0]));
+        assertEquals(Double.POSITIVE_INFINITY, ReferenceAttention.relativeError(new float[] {0, 1e-3f}, new double[2]));
+        assertEquals(Double.POSITIVE_INFINITY, ReferenceAttention.relativeError(new float[] {Float.NaN}, new double[1]));
+        assertEquals(0.5, ReferenceAttention.relativeError(new float[] {3, 0}, new double[] {2, 0}));
+    }
 
     static Stream<Arguments> meshesAndLogits() {
         List<Arguments> cases = new ArrayList<>();

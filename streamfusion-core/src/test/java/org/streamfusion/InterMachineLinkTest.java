@@ -45,4 +45,32 @@ class InterMachineLinkTest {
         e = assertThrows(InvalidConfigurationException.class, () -> InterMachineLink.parse("p4de-400G/gpu-of-abc"));
         assertTrue(e.getMessage().contains("'abc'"), e.getMessage());
     }
+
+    @Test
+    void aPerGpuRateForFewerThanOneGpuIsRefusedNotInfinite() {
+        for (InterMachineLink link : new InterMachineLink[] {InterMachineLink.p4de400G(), InterMachineLink.rail400G()}) {
+            for (int g : new int[] {0, -8}) {
+                var e = assertThrows(InvalidConfigurationException.class, () -> link.perGpuBytesPerSecond(g), link + " G=" + g);
+                assertTrue(e.getMessage().contains("gpusPerMachine=" + g), e.getMessage());
+                assertEquals("at least one GPU", e.rule());
+            }
+        }
+    }
+
+    @Test
+    void customFiguresThatBreakALinkRuleKeepThatRuleAndANullSpecIsAConfigurationError() {
+        var bandwidth = assertThrows(InvalidConfigurationException.class, () -> InterMachineLink.parse("0,10,per-gpu"));
+        assertTrue(bandwidth.getMessage().startsWith("inter-machine link '0,10,per-gpu': ")
+                && bandwidth.getMessage().contains("bytesPerSecond=0.0"), bandwidth.getMessage());
+        assertEquals("bandwidth > 0 (Infinity for an unlimited link)", bandwidth.rule());
+        var latency = assertThrows(InvalidConfigurationException.class, () -> InterMachineLink.parse("12.5,-3,per-machine"));
+        assertTrue(latency.getMessage().contains("'12.5,-3,per-machine'") && latency.getMessage().contains("latencySeconds=-3"),
+                latency.getMessage());
+        assertEquals("0 <= latency < Infinity", latency.rule());
+        var form = assertThrows(InvalidConfigurationException.class, () -> InterMachineLink.parse("12.5,10,per-rack"));
+        assertTrue(form.rule().contains("GBPS,LATENCY_US,per-gpu|per-machine"), form.getMessage());
+        var none = assertThrows(InvalidConfigurationException.class, () -> InterMachineLink.parse(null));
+        assertTrue(none.getMessage().startsWith("inter-machine link null") && none.rule().contains("rail-400G"),
+                none.getMessage());
+    }
 }

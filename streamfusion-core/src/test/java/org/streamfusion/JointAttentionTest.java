@@ -87,6 +87,49 @@ class JointAttentionTest {
     }
 
     @Test
+    void theFloat64JointReferenceRefusesBadLengthsAndValidCountsUpFrontNamingThem() {
+        // B = 2, seq = 3, textRows = 2, H = 1, D = 4: image arrays hold 24 values, text ones 16.
+        float[] image = new float[24];
+        float[] text = new float[16];
+        var shortQ = assertThrows(IllegalArgumentException.class, () -> ReferenceAttention.joint(new float[23], image, image,
+                text, text, text, 2, 3, 2, 1, 4, 0.5, null));
+        assertEquals("q holds 23 values, not B*seq*H*D = 24", shortQ.getMessage());
+        var longVText = assertThrows(IllegalArgumentException.class, () -> ReferenceAttention.joint(image, image, image,
+                text, text, new float[17], 2, 3, 2, 1, 4, 0.5, null));
+        assertEquals("vText holds 17 values, not B*textRows*H*D = 16", longVText.getMessage());
+        var tooMany = assertThrows(IllegalArgumentException.class, () -> ReferenceAttention.joint(image, image, image,
+                text, text, text, 2, 3, 2, 1, 4, 0.5, new int[] {2, 3}));
+        assertEquals("validText[1]=3 is outside 0..textRows=2", tooMany.getMessage());
+        var negative = assertThrows(IllegalArgumentException.class, () -> ReferenceAttention.joint(image, image, image,
+                text, text, text, 2, 3, 2, 1, 4, 0.5, new int[] {-1, 0}));
+        assertEquals("validText[0]=-1 is outside 0..textRows=2", negative.getMessage());
+        var oneBatch = assertThrows(IllegalArgumentException.class, () -> ReferenceAttention.joint(image, image, image,
+                text, text, text, 2, 3, 2, 1, 4, 0.5, new int[] {2}));
+        assertEquals("validText holds 1 counts, not B = 2", oneBatch.getMessage());
+        var overflow = assertThrows(IllegalArgumentException.class, () -> ReferenceAttention.joint(image, image, image,
+                text, text, text, 1 << 16, 1 << 16, 2, 1, 4, 0.5, null));
+        assertTrue(overflow.getMessage().contains("= 17179869184"), overflow.getMessage());
+        assertEquals(2, ReferenceAttention.joint(image, image, image, text, text, text, 2, 3, 2, 1, 4, 0.5,
+                new int[] {0, 2}).length);
+    }
+
+    @Test
+    void jointTextsWithEqualValidRowsAreEqualHashAlikeAndPrintTheRows() {
+        try (CpuWorld world = CpuWorld.create(Topology.of(1, 1));
+                org.streamfusion.backend.DeviceArena io = world.device(0).newArena()) {
+            var t = org.streamfusion.backend.TensorView.contiguous(io.allocate(2 * 3 * 4, DType.F32), 2, 3, 1, 4);
+            JointText a = new JointText(t, t, t, t, new int[] {3, 1});
+            JointText b = new JointText(t, t, t, t, new int[] {3, 1});
+            assertEquals(a, b);
+            assertEquals(a.hashCode(), b.hashCode());
+            assertTrue(a.toString().endsWith("validRows=[3, 1]]"), a.toString());
+            assertTrue(!a.equals(new JointText(t, t, t, t, new int[] {3, 2})));
+            assertTrue(!a.equals(JointText.of(t, t, t, t)));
+            assertEquals(JointText.of(t, t, t, t), JointText.of(t, t, t, t));
+        }
+    }
+
+    @Test
     void aJointPlanWithoutItsTextOrTextWithoutAJointPlanIsRefused() {
         Topology topology = Topology.of(1, 2);
         AttentionShape shape = AttentionShape.of(1, 4, 4, 16);

@@ -1,6 +1,7 @@
 package org.streamfusion;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
@@ -8,6 +9,11 @@ import org.junit.jupiter.api.Test;
 
 class PlannerTest {
     private final Planner planner = Planner.withDefaults();
+
+    @Test
+    void aPlannerWithoutACostModelIsRefusedWhenMadeNamingTheModel() {
+        assertEquals("model", assertThrows(NullPointerException.class, () -> new Planner(null)).getMessage());
+    }
 
     @Test
     void streamFusionOnFourMachinesOfEightPicksTheTorusAcrossMachines() {

@@ -31,7 +31,8 @@ import org.streamfusion.launch.DistributedEnvironment;
  * One rank of a GPU job (docs/embedding.md): every method's best mesh on {@code 1xN}, run on memory and a
  * stream the caller allocated itself (Q, K, V strided in one fused {@code [B, shardRows, 3, H, D]} bf16 buffer, O in
  * another), checked against float64 attention; then each misuse of a caller's tensor or stream, which must be
- * refused with the value and the rule.
+ * refused with the value and the rule. Each layer's Flight Recorder event must count exactly the method's own
+ * copies.
  *
  * <pre>CallerTensorsCheck S H D [BF16|F16]</pre>
  */
@@ -43,8 +44,9 @@ public final class CallerTensorsCheck {
      * Runs this rank; prints PASS or FAIL and exits 0 only on PASS.
      *
      * @param args {@code S H D [BF16|F16]}; defaults {@code 1024*N}, 8, 128 and BF16
+     * @throws java.io.IOException if the layer events' recording cannot be written or read
      */
-    public static void main(String[] args) {
+    public static void main(String[] args) throws java.io.IOException {
         DistributedEnvironment env = DistributedEnvironment.fromSystem();
         int n = env.worldSize();
         Topology topo = Topology.of(1, n);
@@ -85,8 +87,14 @@ public final class CallerTensorsCheck {
             if (dev.wrapStream(mine.handle()) != caller) {
                 failures.add("wrapping the same stream twice gave two objects");
             }
+            // The layer events say how many copies each layer enqueued: they must be the method's own.
+            java.util.Map<String, Long> ownCopies = new java.util.HashMap<>();
+            jdk.jfr.Recording recording = new jdk.jfr.Recording();
+            recording.enable("org.streamfusion.Layer").withoutThreshold();
+            recording.start();
             for (Method m : Method.values()) {
                 Plan plan = Planner.withDefaults().best(shape, topo, m);
+                ownCopies.put(plan.mesh().toString(), ownCopies(plan));
                 try (DistributedAttention attn = DistributedAttention.create(plan, dev)) {
                     out.fill((byte) 0xFF, mine); // NaN: a layer that wrote nothing shows
                     attn.forward(x[0], x[1], x[2], o, caller);
@@ -103,6 +111,25 @@ public final class CallerTensorsCheck {
                     if (!(err <= GpuCheck.TOLERANCE)) {
                         failures.add(plan + ": error " + err);
                     }
+                }
+            }
+            recording.stop();
+            java.nio.file.Path jfr = java.nio.file.Files.createTempFile("caller-tensors", ".jfr");
+            recording.dump(jfr);
+            recording.close();
+            List<jdk.jfr.consumer.RecordedEvent> events = jdk.jfr.consumer.RecordingFile.readAllEvents(jfr).stream()
+                    .filter(e -> e.getEventType().getName().equals("org.streamfusion.Layer")).toList();
+            java.nio.file.Files.delete(jfr);
+            if (events.size() != ownCopies.size()) {
+                failures.add(events.size() + " layer events for " + ownCopies.size() + " layers");
+            }
+            for (jdk.jfr.consumer.RecordedEvent e : events) {
+                long own = ownCopies.getOrDefault(e.getString("mesh"), -1L);
+                System.out.printf(Locale.ROOT, "copies enqueued, %s: %d (the method's own: %d), %d bytes%n",
+                        e.getString("mesh"), e.getLong("copies"), own, e.getLong("copyBytes"));
+                if (e.getLong("copies") != own) {
+                    failures.add(e.getString("mesh") + ": " + e.getLong("copies") + " copies enqueued, the method's own are "
+                            + own);
                 }
             }
             MemorySegment hostMemory = host.allocate(1 << 20, 16);
@@ -130,6 +157,16 @@ public final class CallerTensorsCheck {
         failures.forEach(f -> System.out.println("FAILED: " + f));
         System.out.println((failures.isEmpty() ? "PASS" : "FAIL") + " rank " + rank);
         System.exit(failures.isEmpty() ? 0 : 1);
+    }
+
+    /**
+     * The copies a method itself enqueues per layer (docs/embedding.md): Q, K, V packed and O unpacked per head
+     * group a rank exchanges; with u = 1 the Ulysses and ring methods pack K and V only.
+     */
+    private static long ownCopies(Plan plan) {
+        org.streamfusion.DeviceMesh mesh = plan.mesh();
+        boolean torus = plan.method() == Method.TORUS_TWO_SIDED || plan.method() == Method.STREAMFUSION;
+        return torus ? 4L * mesh.ulysses() * mesh.torus() : mesh.ulysses() > 1 ? 4L * mesh.ulysses() : 2;
     }
 
     private static short bits(float x, DType dtype) {

@@ -44,6 +44,21 @@ public final class GpuCheck {
     }
 
     /**
+     * Argument 6: {@code check} (the default) or {@code nocheck}; a typo must not turn the check off silently.
+     *
+     * @param args the command line
+     * @return whether outputs are checked against float64
+     * @throws IllegalArgumentException if argument 6 is neither {@code check} nor {@code nocheck}
+     */
+    static boolean checkMode(String[] args) {
+        String mode = args.length > 5 ? args[5] : "check";
+        if (!List.of("check", "nocheck").contains(mode)) {
+            throw new IllegalArgumentException("check mode '" + mode + "' is not check or nocheck");
+        }
+        return mode.equals("check");
+    }
+
+    /**
      * Runs this rank; prints PASS or FAIL and exits 0 only on PASS.
      *
      * @param args {@code MxG S H D [reps] [check|nocheck] [exact|fp8|both]}; defaults {@code 1xN},
@@ -58,7 +73,7 @@ public final class GpuCheck {
         int h = args.length > 2 ? Integer.parseInt(args[2]) : 8;
         int d = args.length > 3 ? Integer.parseInt(args[3]) : 128;
         int reps = args.length > 4 ? Integer.parseInt(args[4]) : 20;
-        boolean check = args.length <= 5 || args[5].equals("check");
+        boolean check = checkMode(args);
         String compression = args.length > 6 ? args[6] : "exact";
         if (!List.of("exact", "fp8", "both").contains(compression)) {
             throw new IllegalArgumentException("compression '" + compression + "' is not exact, fp8 or both");

@@ -33,11 +33,16 @@ public final class JointCheck {
     }
 
     /**
-     * Runs this rank; prints PASS or FAIL and exits 0 only on PASS.
+     * Runs this rank; prints PASS or FAIL and exits 0 only on PASS; without the four arguments prints the usage and
+     * exits with 2.
      *
      * @param args {@code S S_text H D}, all required
      */
     public static void main(String[] args) {
+        if (args.length < 4) {
+            System.err.println("usage: JointCheck S S_text H D");
+            System.exit(2);
+        }
         DistributedEnvironment env = DistributedEnvironment.fromSystem();
         int n = env.worldSize();
         Topology topo = Topology.of(1, n);

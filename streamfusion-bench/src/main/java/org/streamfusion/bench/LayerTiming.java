@@ -85,8 +85,12 @@ public final class LayerTiming {
      * @param reps   timed rounds, &gt; 0
      * @param warmup untimed rounds first
      * @return the median milliseconds (the upper one for an even count)
+     * @throws IllegalArgumentException if {@code reps < 1}: there is no median of nothing
      */
     public static double medianRoundMillis(Runnable round, Runnable align, Stream stream, int reps, int warmup) {
+        if (reps < 1) {
+            throw new IllegalArgumentException("reps=" + reps + ": a median needs at least one timed round");
+        }
         for (int i = 0; i < warmup; i++) {
             round.run();
         }

@@ -65,6 +65,28 @@ class LauncherTest {
     }
 
     @Test
+    void slurmTaskCountsPerNodeMustBeOneCountAndTheSameOnEveryNode() {
+        java.util.function.Function<String, DistributedEnvironment> slurm = perNode -> DistributedEnvironment.from(
+                Map.of("SLURM_PROCID", "3", "SLURM_NTASKS", "8", "SLURM_LOCALID", "1", "SLURM_NTASKS_PER_NODE", perNode,
+                        "MASTER_PORT", "1234"));
+        for (String same : new String[] {"4", " 4 ", "4(x2)", "4,4", "4(x1),4"}) {
+            assertEquals(4, slurm.apply(same).localWorldSize(), same);
+        }
+        for (String mixed : new String[] {"4,2", "2(x3),1", "4(x1),4,2"}) {
+            var e = org.junit.jupiter.api.Assertions.assertThrows(InvalidConfigurationException.class,
+                    () -> slurm.apply(mixed));
+            assertTrue(e.getMessage().startsWith("SLURM_NTASKS_PER_NODE=" + mixed + " gives nodes different task counts"),
+                    e.getMessage());
+            assertTrue(e.rule().contains("the same N on every node"), e.rule());
+        }
+        for (String bad : new String[] {"four", "", "4,", "4(x)", "-4", "99999999999"}) {
+            var e = org.junit.jupiter.api.Assertions.assertThrows(InvalidConfigurationException.class,
+                    () -> slurm.apply(bad), bad);
+            assertEquals("SLURM_NTASKS_PER_NODE=" + bad + " is not a task count (rule: " + e.rule() + ")", e.getMessage());
+        }
+    }
+
+    @Test
     void inconsistentLauncherVariablesAreRejectedByName() {
         var e = org.junit.jupiter.api.Assertions.assertThrows(InvalidConfigurationException.class,
                 () -> DistributedEnvironment.from(Map.of("RANK", "8", "WORLD_SIZE", "8", "MASTER_PORT", "1")));

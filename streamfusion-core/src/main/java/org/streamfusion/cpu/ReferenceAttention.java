@@ -108,9 +108,31 @@ public final class ReferenceAttention {
      * @param scale     factor on every score, usually {@code 1/sqrt(D)}
      * @param validText per batch, how many leading text keys count, {@code 0..textRows}; {@code null}: all
      * @return the image output and the text output, {@code [B, seq, H, D]} and {@code [B, textRows, H, D]}
+     * @throws IllegalArgumentException if an array's length does not match the shape, {@code validText} does not
+     *         hold {@code B} counts, or a count is outside {@code 0..textRows}
      */
     public static double[][] joint(float[] q, float[] k, float[] v, float[] qText, float[] kText, float[] vText,
             int batch, int seq, int textRows, int heads, int dim, double scale, int[] validText) {
+        // Up front, in long: a bad length or count would otherwise surface as an index error mid-copy.
+        long image = (long) batch * seq * heads * dim;
+        long text = (long) batch * textRows * heads * dim;
+        requireLength("q", q, image, "B*seq*H*D");
+        requireLength("k", k, image, "B*seq*H*D");
+        requireLength("v", v, image, "B*seq*H*D");
+        requireLength("qText", qText, text, "B*textRows*H*D");
+        requireLength("kText", kText, text, "B*textRows*H*D");
+        requireLength("vText", vText, text, "B*textRows*H*D");
+        if (validText != null) {
+            if (validText.length != batch) {
+                throw new IllegalArgumentException("validText holds " + validText.length + " counts, not B = " + batch);
+            }
+            for (int b = 0; b < batch; b++) {
+                if (validText[b] < 0 || validText[b] > textRows) {
+                    throw new IllegalArgumentException("validText[" + b + "]=" + validText[b] + " is outside 0..textRows="
+                            + textRows);
+                }
+            }
+        }
         int row = heads * dim;
         double[] imageOut = new double[batch * seq * row];
         double[] textOut = new double[batch * textRows * row];
@@ -133,12 +155,20 @@ public final class ReferenceAttention {
         return new double[][] {imageOut, textOut};
     }
 
+    private static void requireLength(String name, float[] a, long expected, String formula) {
+        if (a.length != expected) {
+            throw new IllegalArgumentException(name + " holds " + a.length + " values, not " + formula + " = " + expected);
+        }
+    }
+
     /**
-     * {@code ||out - ref|| / ||ref||}.
+     * {@code ||out - ref|| / ||ref||}, with the all-zero cases made explicit: 0 when both {@code ref} and
+     * {@code out} are all zeros (an exact match, e.g. fully masked rows), {@code +Infinity} when only
+     * {@code ref} is.
      *
      * @param out the output checked
      * @param ref the reference, as long as {@code out}
-     * @return the relative L2 error; {@code +Infinity} where it is NaN (a NaN value, or both norms 0)
+     * @return the relative L2 error; {@code +Infinity} when a value is NaN or only {@code ||ref||} is 0
      * @throws IllegalArgumentException if the lengths differ
      */
     public static double relativeError(float[] out, double[] ref) {
@@ -151,6 +181,9 @@ public final class ReferenceAttention {
             double d = out[i] - ref[i];
             num += d * d;
             den += ref[i] * ref[i];
+        }
+        if (den == 0 && num == 0) {
+            return 0; // both all zeros: an exact match, not 0/0
         }
         double e = Math.sqrt(num / den);
         return Double.isNaN(e) ? Double.POSITIVE_INFINITY : e;

@@ -167,8 +167,10 @@ public final class CudaRankDevice implements RankBackend, AutoCloseable {
      * @throws org.streamfusion.InvalidConfigurationException naming the value and the rule: memory on another
      *         device or on the host, an address not 16-byte aligned, a dtype other than BF16 or F16, memory too
      *         small for the shape
+     * @throws IllegalStateException if this device is closed
      */
-    public TensorView wrap(java.lang.foreign.MemorySegment memory, DType dtype, int batch, int rows, int heads, int dim) {
+    public synchronized TensorView wrap(java.lang.foreign.MemorySegment memory, DType dtype, int batch, int rows,
+            int heads, int dim) {
         long headStride = dim;
         long rowStride = headStride * heads;
         return wrap(memory, dtype, batch, rows, heads, dim, rowStride * rows, rowStride, headStride);
@@ -190,9 +192,13 @@ public final class CudaRankDevice implements RankBackend, AutoCloseable {
      * @return a view of {@code memory} on this rank, not owning it
      * @throws org.streamfusion.InvalidConfigurationException naming the value and the rule: as for the packed
      *         view, or strides that are negative, not multiples of 8 or that make two elements share memory
+     * @throws IllegalStateException if this device is closed
      */
-    public TensorView wrap(java.lang.foreign.MemorySegment memory, DType dtype, int batch, int rows, int heads, int dim,
-            long batchStride, long rowStride, long headStride) {
+    public synchronized TensorView wrap(java.lang.foreign.MemorySegment memory, DType dtype, int batch, int rows,
+            int heads, int dim, long batchStride, long rowStride, long headStride) {
+        if (closed) {
+            throw new IllegalStateException("rank device is closed");
+        }
         CudaRuntime.setDevice(join.device());
         return CallerMemory.wrap(memory, dtype, join.device(), join.rank(), batch, rows, heads, dim, batchStride,
                 rowStride, headStride);

@@ -71,8 +71,7 @@ public record DistributedEnvironment(int rank, int worldSize, int localRank, int
         }
         if (env.containsKey("SLURM_PROCID") && env.containsKey("SLURM_NTASKS")) {
             int world = num(env, "SLURM_NTASKS");
-            String perNode = env.getOrDefault("SLURM_NTASKS_PER_NODE", String.valueOf(world));
-            int local = Integer.parseInt(perNode.replaceAll("\\(.*", "").split(",")[0].trim());
+            int local = env.containsKey("SLURM_NTASKS_PER_NODE") ? tasksPerNode(env.get("SLURM_NTASKS_PER_NODE")) : world;
             return new DistributedEnvironment(num(env, "SLURM_PROCID"), world, num(env, "SLURM_LOCALID"), local, addr,
                     num(env, "MASTER_PORT"), "Slurm variables");
         }
@@ -95,6 +94,33 @@ public record DistributedEnvironment(int rank, int worldSize, int localRank, int
         } catch (NumberFormatException e) {
             throw new InvalidConfigurationException(key + "=" + v + " is not an integer", key + " is set to an integer");
         }
+    }
+
+    /** One entry of Slurm's per-node list: {@code N} or {@code N(xK)}. */
+    private static final java.util.regex.Pattern SLURM_COUNT =
+            java.util.regex.Pattern.compile("([0-9]{1,9})(\\(x[0-9]{1,9}\\))?");
+
+    /**
+     * The one task count of every node, from Slurm's per-node form: {@code N}, {@code N(xK)} (K nodes of N tasks) or
+     * a comma-separated list of those. Every count must be the same: a local world size is one per job, so a
+     * mixed list ({@code 2,1}) is refused rather than read as its first count.
+     */
+    private static int tasksPerNode(String value) {
+        String rule = "SLURM_NTASKS_PER_NODE is N, N(xK) or a comma-separated list of them, with the same N on every node";
+        int count = -1;
+        for (String part : value.split(",", -1)) {
+            java.util.regex.Matcher m = SLURM_COUNT.matcher(part.trim());
+            if (!m.matches()) {
+                throw new InvalidConfigurationException("SLURM_NTASKS_PER_NODE=" + value + " is not a task count", rule);
+            }
+            int n = Integer.parseInt(m.group(1));
+            if (count >= 0 && n != count) {
+                throw new InvalidConfigurationException("SLURM_NTASKS_PER_NODE=" + value
+                        + " gives nodes different task counts (" + count + " and " + n + ")", rule);
+            }
+            count = n;
+        }
+        return count;
     }
 
     private static int numOr(Map<String, String> env, String key, int fallback) {

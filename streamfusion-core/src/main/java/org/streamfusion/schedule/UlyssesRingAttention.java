@@ -25,7 +25,10 @@ final class UlyssesRingAttention extends ScheduledAttention {
     private final Event gathered;
     private final int u;
     private final UlyssesAllToAll a2a;
-    /** {@code u} chunks {@code [B, S/N, H/u, D]} each: member j's tokens for this rank's heads. */
+    /**
+     * {@code u} chunks {@code [B, S/N, H/u, D]} each: member j's tokens for this rank's heads. With {@code u = 1}
+     * {@code qU} only shapes the states and {@code oU} is {@code null}: the layer reads and writes the caller's views.
+     */
     private final Chunks qU;
     private final Chunks kU;
     private final Chunks vU;
@@ -51,8 +54,9 @@ final class UlyssesRingAttention extends ScheduledAttention {
             entry = arena.createEvent();
             scattered = arena.createEvent();
             gathered = arena.createEvent();
-            // With u = 1 the all-to-all is the identity; the shards are packed once into qU/kU/vU so the
-            // ring can forward one region whatever the caller's strides.
+            // With u = 1 the all-to-all is the identity: the kernels read Q from the caller's view and write O
+            // into the caller's view, and only K, V are packed, once, so the ring can forward one region
+            // whatever the caller's strides.
             // Chunks are sl = the longest shard's rows; chunk j holds member j's real rows (section 3.6).
             Chunks staging = Chunks.allocate(arena, false, dt, u, s.batch(), sl, hu, s.headDim())
                     .withValidRows(rowsOf(rank, u));
@@ -62,7 +66,8 @@ final class UlyssesRingAttention extends ScheduledAttention {
             qU = Chunks.allocate(arena, false, dt, u, s.batch(), sl, hu, s.headDim()).withValidRows(members);
             kU = Chunks.allocate(arena, false, dt, u, s.batch(), sl, hu, s.headDim()).withValidRows(members);
             vU = Chunks.allocate(arena, false, dt, u, s.batch(), sl, hu, s.headDim()).withValidRows(members);
-            oU = Chunks.allocate(arena, false, dt, u, s.batch(), sl, hu, s.headDim()).withValidRows(members);
+            oU = u > 1 ? Chunks.allocate(arena, false, dt, u, s.batch(), sl, hu, s.headDim()).withValidRows(members)
+                    : null;
             blockRows = new int[mesh.ring()][];
             for (int p = 0; p < mesh.ring(); p++) {
                 blockRows[p] = ulyssesRows(mesh, mesh.ringGroup(rank).member(p));
@@ -114,14 +119,14 @@ final class UlyssesRingAttention extends ScheduledAttention {
             a2a.scatterHeads(k, kU, commStream, m + " all-to-all K");
             a2a.scatterHeads(v, vU, commStream, m + " all-to-all V");
         } else {
-            kernels.copy(q, qU.chunk(0), commStream);
             kernels.copy(k, kU.chunk(0), commStream);
             kernels.copy(v, vU.chunk(0), commStream);
         }
         commStream.record(scattered, m + " all-to-all Q,K,V");
         compute.waitFor(scattered);
         ringStream.waitFor(scattered);
-        QGroup group = new QGroup("O", qU.views(), states, oU.views());
+        QGroup group = u > 1 ? new QGroup("O", qU.views(), states, oU.views())
+                : new QGroup("O", List.of(q), states, List.of(o));
         if (text == null) {
             ring.run(List.of(group), kU, vU, p -> blockRows[p], true, true, m);
         } else {
@@ -138,8 +143,6 @@ final class UlyssesRingAttention extends ScheduledAttention {
         commStream.waitFor(finalised);
         if (u > 1) {
             a2a.gatherHeads(oU, o, commStream, m + " all-to-all O");
-        } else {
-            kernels.copy(oU.chunk(0), o, commStream);
         }
         if (text != null) {
             joint.gather(text, commStream, m);

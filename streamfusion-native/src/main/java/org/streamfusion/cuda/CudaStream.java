@@ -46,22 +46,27 @@ public final class CudaStream implements AutoCloseable {
      * it alive while anything enqueued through this object can run.
      *
      * @param handle the caller's {@code cudaStream_t}; only its address is kept
-     * @return a stream that {@link #close()} leaves alone
+     * @return a stream that {@link #close()} does not destroy, only marks closed
      */
     public static CudaStream borrow(MemorySegment handle) {
         CudaRuntime.library();
         return new CudaStream(MemorySegment.ofAddress(handle.address()), false);
     }
 
-    /** {@return the legacy default stream (NULL handle); closing it does nothing} */
+    /**
+     * {@return the legacy default stream (NULL handle), loading libcudart if needed; one object shared by all
+     * callers, so closing it does nothing}
+     */
     public static CudaStream legacyDefault() {
+        // Like create and borrow: nothing may be enqueued on the NULL stream before libcudart is loaded.
+        CudaRuntime.library();
         return LEGACY_DEFAULT;
     }
 
     /**
      * {@return the raw {@code cudaStream_t} for native calls}
      *
-     * @throws IllegalStateException if this owned stream is closed
+     * @throws IllegalStateException if this stream is closed
      */
     public MemorySegment handle() {
         if (closed) {
@@ -84,12 +89,19 @@ public final class CudaStream implements AutoCloseable {
         CudaRuntime.check("cudaStreamWaitEvent", Cudart.cudaStreamWaitEvent(handle(), event.handle(), 0));
     }
 
+    /**
+     * Destroys an owned stream; a borrowed one is only marked closed (the caller's stream lives on). Either way
+     * {@link #handle()} is refused afterwards. The shared {@link #legacyDefault()} is never closed: one caller's
+     * {@code close} must not break the others.
+     */
     @Override
     public void close() {
-        if (closed || !owned) {
+        if (closed || this == LEGACY_DEFAULT) {
             return;
         }
         closed = true;
-        CudaRuntime.check("cudaStreamDestroy", Cudart.cudaStreamDestroy(handle));
+        if (owned) {
+            CudaRuntime.check("cudaStreamDestroy", Cudart.cudaStreamDestroy(handle));
+        }
     }
 }

@@ -1,0 +1,33 @@
+package org.streamfusion.bench;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.api.Test;
+
+/** The GPU checks' arguments that can be refused without a GPU: named, never silently taken as something else. */
+class BenchArgumentsTest {
+    @Test
+    void gpuCheckTakesOnlyCheckOrNocheckAsItsSixthArgument() {
+        assertTrue(GpuCheck.checkMode(new String[] {"1x2", "1024", "8", "128", "20"}));
+        assertTrue(GpuCheck.checkMode(new String[] {"1x2", "1024", "8", "128", "20", "check"}));
+        assertFalse(GpuCheck.checkMode(new String[] {"1x2", "1024", "8", "128", "20", "nocheck", "fp8"}));
+        var e = assertThrows(IllegalArgumentException.class,
+                () -> GpuCheck.checkMode(new String[] {"1x2", "1024", "8", "128", "20", "chek"}));
+        assertEquals("check mode 'chek' is not check or nocheck", e.getMessage());
+    }
+
+    @Test
+    void aMedianOfFewerThanOneRoundIsRefusedBeforeAnythingRuns() {
+        for (int reps : new int[] {0, -1}) {
+            var e = assertThrows(IllegalArgumentException.class, () -> LayerTiming.medianRoundMillis(() -> {
+                throw new AssertionError("ran a round");
+            }, () -> {
+                throw new AssertionError("ran the barrier");
+            }, null, reps, 1));
+            assertEquals("reps=" + reps + ": a median needs at least one timed round", e.getMessage());
+        }
+    }
+}
