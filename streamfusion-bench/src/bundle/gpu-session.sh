@@ -2,10 +2,12 @@
 # One device call, from the repository root of a GPU host, with the bundle tarball at .bundle/:
 # the gpu-tagged tests, the attention check of every mesh, all-to-all bandwidth from Java against
 # PyTorch's all_to_all_single, and the downcall overhead from Java (JMH) against C. Logs go to $OUT.
-#   STAGES="csrc cpu gpu1 gpuN nodes2 check big a2a downcall"  which parts to run (default: all)
+#   STAGES="csrc cpu gpu1 gpuN nodes2 check big a2a downcall"  which parts to run (default: these);
+#                                                      also: graphs, hosttime, sweep (only when named)
 #   ATTN / ATTN_BIG                                    the GpuCheck arguments (topology S H D reps mode)
 #   BIG_MOVERS="sm-kernel/copy-engine ..."             push/pull mover pairs of the Flux-sized timing
 #   GRAPH_ARGS                                         GraphCheck's arguments (stage graphs)
+#   HOSTTIME_ARGS                                      GpuHostTimeBenchmark's -p parameters (stage hosttime)
 #   SWEEP_ARGS                                         the sweep's arguments (stage sweep; default below)
 # csrc: with .bundle/csrc/sf_test (built on the development machine, next to its libstreamfusion.so) it
 # runs that; otherwise it builds csrc here first.

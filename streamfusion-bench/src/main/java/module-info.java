@@ -10,8 +10,8 @@ module org.streamfusion.bench {
     requires info.picocli;
     requires org.jfree.jfreechart; // an automatic module
     requires java.desktop; // the report draws PNGs with AWT, headless
-    requires java.management;
-    requires jdk.jfr; // CallerTensorsCheck reads the layer events // GraphCheck reads the JVM's native memory and thread count
+    requires java.management; // GraphCheck reads the JVM's native memory and thread count
+    requires jdk.jfr; // CallerTensorsCheck reads the layer events
 
     exports org.streamfusion.bench;
     opens org.streamfusion.bench to info.picocli; // picocli fills annotated fields reflectively

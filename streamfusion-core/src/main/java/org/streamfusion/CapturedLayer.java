@@ -10,7 +10,9 @@ import org.streamfusion.backend.Stream;
  * why. Made by {@link DistributedAttention#capture}; see docs/graphs.md.
  *
  * <p>Replays read the bound inputs as they are when the replay runs and write the bound outputs, so a
- * caller refills the inputs in place between steps. Not thread-safe: one thread replays a layer.
+ * caller refills the inputs in place between steps. Not thread-safe: one thread replays a layer. Replays
+ * are not counted by the rank device's byte counters ({@code CudaRankDevice.bytes}), which count what is
+ * enqueued eagerly.
  */
 public interface CapturedLayer extends AutoCloseable {
     /** How a captured layer replays. */
@@ -48,6 +50,7 @@ public interface CapturedLayer extends AutoCloseable {
      * @param caller a stream of the layer's backend and device, e.g. from {@code CudaRankDevice.wrapStream}
      * @throws IllegalStateException if this or its layer is closed
      * @throws WrongBackendException if {@code caller} is a stream of another backend
+     * @throws InvalidConfigurationException if {@code caller} is {@code null}
      */
     void replay(Stream caller);
 

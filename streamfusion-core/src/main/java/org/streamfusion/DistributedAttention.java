@@ -89,8 +89,8 @@ public interface DistributedAttention extends AutoCloseable {
     /**
      * Runs one layer on these tensors eagerly, then records the same enqueue once (a CUDA graph on the GPU
      * backend) bound to them, to replay with one call per step (docs/graphs.md). Collective, like
-     * {@code forward}: every rank captures its layer in the same order. The captured layer is closed with
-     * this one.
+     * {@code forward}: every rank captures its layer in the same order, and no other layer of the rank may
+     * run on another thread meanwhile. The captured layer is closed with this one.
      *
      * @param q this rank's query shard {@code [B, S_local, H, D]}
      * @param k this rank's key shard

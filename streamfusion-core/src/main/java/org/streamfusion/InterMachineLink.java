@@ -174,8 +174,7 @@ public record InterMachineLink(String name, double bytesPerSecond, double latenc
                         gb * 1e9, us * 1e-6, nics);
             } catch (InvalidConfigurationException e) {
                 // The form is right but a figure breaks a link's rule: that rule says more than the list of forms.
-                String what = e.getMessage().substring(0, e.getMessage().length() - (" (rule: " + e.rule() + ")").length());
-                throw new InvalidConfigurationException("inter-machine link '" + spec + "': " + what, e.rule());
+                throw new InvalidConfigurationException("inter-machine link '" + spec + "': " + e.what(), e.rule(), e);
             } catch (IllegalArgumentException e) {
                 // not numbers or not a NIC placement: fall through to the error naming the forms
             }

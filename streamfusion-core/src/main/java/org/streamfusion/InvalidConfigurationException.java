@@ -6,6 +6,8 @@ package org.streamfusion;
  * (rule: H % u == 0)"}.
  */
 public final class InvalidConfigurationException extends IllegalArgumentException {
+    /** The offending value, named. */
+    private final String what;
     /** The rule that was broken. */
     private final String rule;
 
@@ -17,8 +19,25 @@ public final class InvalidConfigurationException extends IllegalArgumentExceptio
      * @param rule the rule it breaks, e.g. {@code "H % u == 0"}
      */
     public InvalidConfigurationException(String what, String rule) {
-        super(what + " (rule: " + rule + ")");
+        this(what, rule, null);
+    }
+
+    /**
+     * The same, with the exception that revealed it.
+     *
+     * @param what  the offending value, named
+     * @param rule  the rule it breaks
+     * @param cause the exception that revealed it, or {@code null}
+     */
+    public InvalidConfigurationException(String what, String rule, Throwable cause) {
+        super(what + " (rule: " + rule + ")", cause);
+        this.what = what;
         this.rule = rule;
+    }
+
+    /** {@return the offending value, named, as written in the message} */
+    public String what() {
+        return what;
     }
 
     /** {@return the rule that was broken, as written in the message} */

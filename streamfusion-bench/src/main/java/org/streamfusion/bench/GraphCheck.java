@@ -115,7 +115,7 @@ public final class GraphCheck {
                     try (CudaGraph graph = CudaGraph.capture(mine, CudaGraph.CaptureMode.GLOBAL,
                             st -> attn.forward(x[0], x[1], x[2], x[3], callerStream))) {
                         graph.launch(mine);
-                        mine.synchronize();
+                        callerStream.synchronize(plan + " caller's graph"); // bounded, naming rank and step
                         around = differs(eager, HostTransfer.download(x[3].base()));
                         if (around != null) {
                             failures.add(plan + ": the caller's graph around forward differs " + around);

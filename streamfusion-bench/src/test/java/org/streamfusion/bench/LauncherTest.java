@@ -58,6 +58,14 @@ class LauncherTest {
                 "SLURM_NTASKS_PER_NODE", "4(x2)", "MASTER_PORT", "1234"));
         assertEquals(3, slurm.rank());
         assertEquals(4, slurm.localWorldSize());
+        // Without --ntasks-per-node Slurm sets only SLURM_TASKS_PER_NODE; it is read first when both are set.
+        var plain = DistributedEnvironment.from(Map.of("SLURM_PROCID", "5", "SLURM_NTASKS", "8", "SLURM_LOCALID", "1",
+                "SLURM_TASKS_PER_NODE", "4(x2)", "MASTER_PORT", "1234"));
+        assertEquals(4, plain.localWorldSize());
+        assertEquals(2, plain.nodes());
+        var both = DistributedEnvironment.from(Map.of("SLURM_PROCID", "5", "SLURM_NTASKS", "8", "SLURM_LOCALID", "1",
+                "SLURM_TASKS_PER_NODE", "2(x4)", "SLURM_NTASKS_PER_NODE", "4", "MASTER_PORT", "1234"));
+        assertEquals(2, both.localWorldSize());
         var mpi = DistributedEnvironment.from(Map.of("OMPI_COMM_WORLD_RANK", "7", "OMPI_COMM_WORLD_SIZE", "16",
                 "OMPI_COMM_WORLD_LOCAL_RANK", "7", "OMPI_COMM_WORLD_LOCAL_SIZE", "8", "MASTER_PORT", "1"));
         assertEquals(7, mpi.rank());

@@ -35,6 +35,8 @@ public final class CudaRankDevice implements RankBackend, AutoCloseable {
     /** Synchronised on this device, as are {@link #newArena} and {@link #close}. */
     private final SideStreams sideStreams = new SideStreams(this);
     private final GpuCommunicator communicator;
+    /** CUDA graph capture, shared by the rank's layers: the ranks agree on each capture in order. */
+    private final CudaGraphCapture graphs;
     /** Present when {@link GpuOptions#emulatedLink()} is. */
     private final Optional<EmulatedLinkClocks> links;
     private final List<GpuArena> arenas = new ArrayList<>();
@@ -49,6 +51,7 @@ public final class CudaRankDevice implements RankBackend, AutoCloseable {
         this.counters = new LinkCounters(topology, join.rank());
         this.links = options.emulatedLink().map(link -> EmulatedLinkClocks.create(link, topology, join));
         this.communicator = new GpuCommunicator(join, options, sideStreams, counters, links);
+        this.graphs = new CudaGraphCapture(join);
     }
 
     /**
@@ -133,7 +136,7 @@ public final class CudaRankDevice implements RankBackend, AutoCloseable {
 
     @Override
     public Optional<org.streamfusion.spi.StreamCapture> streamCapture() {
-        return Optional.of(new CudaGraphCapture(join.device()));
+        return Optional.of(graphs);
     }
 
     @Override

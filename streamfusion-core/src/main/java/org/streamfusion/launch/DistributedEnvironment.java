@@ -71,7 +71,9 @@ public record DistributedEnvironment(int rank, int worldSize, int localRank, int
         }
         if (env.containsKey("SLURM_PROCID") && env.containsKey("SLURM_NTASKS")) {
             int world = num(env, "SLURM_NTASKS");
-            int local = env.containsKey("SLURM_NTASKS_PER_NODE") ? tasksPerNode(env.get("SLURM_NTASKS_PER_NODE")) : world;
+            // SLURM_TASKS_PER_NODE (always set, e.g. "4(x2)") first; SLURM_NTASKS_PER_NODE only with --ntasks-per-node.
+            String perNode = env.containsKey("SLURM_TASKS_PER_NODE") ? "SLURM_TASKS_PER_NODE" : "SLURM_NTASKS_PER_NODE";
+            int local = env.containsKey(perNode) ? tasksPerNode(perNode, env.get(perNode)) : world;
             return new DistributedEnvironment(num(env, "SLURM_PROCID"), world, num(env, "SLURM_LOCALID"), local, addr,
                     num(env, "MASTER_PORT"), "Slurm variables");
         }
@@ -101,21 +103,22 @@ public record DistributedEnvironment(int rank, int worldSize, int localRank, int
             java.util.regex.Pattern.compile("([0-9]{1,9})(\\(x[0-9]{1,9}\\))?");
 
     /**
-     * The one task count of every node, from Slurm's per-node form: {@code N}, {@code N(xK)} (K nodes of N tasks) or
-     * a comma-separated list of those. Every count must be the same: a local world size is one per job, so a
-     * mixed list ({@code 2,1}) is refused rather than read as its first count.
+     * The one task count of every node, from Slurm's per-node form ({@code variable} is SLURM_TASKS_PER_NODE or
+     * SLURM_NTASKS_PER_NODE): {@code N}, {@code N(xK)} (K nodes of N tasks) or a comma-separated list of those.
+     * Every count must be the same: a local world size is one per job, so a mixed list ({@code 2,1}) is refused
+     * rather than read as its first count.
      */
-    private static int tasksPerNode(String value) {
-        String rule = "SLURM_NTASKS_PER_NODE is N, N(xK) or a comma-separated list of them, with the same N on every node";
+    private static int tasksPerNode(String variable, String value) {
+        String rule = variable + " is N, N(xK) or a comma-separated list of them, with the same N on every node";
         int count = -1;
         for (String part : value.split(",", -1)) {
             java.util.regex.Matcher m = SLURM_COUNT.matcher(part.trim());
             if (!m.matches()) {
-                throw new InvalidConfigurationException("SLURM_NTASKS_PER_NODE=" + value + " is not a task count", rule);
+                throw new InvalidConfigurationException(variable + "=" + value + " is not a task count", rule);
             }
             int n = Integer.parseInt(m.group(1));
             if (count >= 0 && n != count) {
-                throw new InvalidConfigurationException("SLURM_NTASKS_PER_NODE=" + value
+                throw new InvalidConfigurationException(variable + "=" + value
                         + " gives nodes different task counts (" + count + " and " + n + ")", rule);
             }
             count = n;

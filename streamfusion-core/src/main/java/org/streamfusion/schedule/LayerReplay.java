@@ -49,7 +49,7 @@ final class LayerReplay implements CapturedLayer {
     @Override
     public void replay(Stream caller) {
         requireOpen();
-        if (caller == null) {
+        if (caller == null) { // as forward(..., caller): the caller's order needs the caller's stream
             throw new org.streamfusion.InvalidConfigurationException("caller=null",
                     "the caller's stream is given (replay() runs on the layer's own)");
         }
@@ -66,6 +66,7 @@ final class LayerReplay implements CapturedLayer {
     public void close() {
         if (!closed) {
             closed = true;
+            layer.released(this);
             if (graph != null) {
                 graph.close();
             }

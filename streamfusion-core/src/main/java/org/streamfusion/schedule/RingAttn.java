@@ -73,6 +73,13 @@ final class RingAttn {
         if (r > 1 && k.region().length() > slotK[0].length()) {
             throw new IllegalStateException("ring slot of " + slotK[0].length() + " elements < block of " + k.region().length());
         }
+        if (r > 1) {
+            // Both slots are free once what is already on compute (the previous layer's steps) is done. Recorded
+            // here, in this layer, so that every wait of the layer is on a record of the layer: a graph captured
+            // from one layer holds no dependency on work before the capture (docs/graphs.md).
+            compute.record(slotFree[0], stage + " slots free");
+            compute.record(slotFree[1], stage + " slots free");
+        }
         List<Event> done = new ArrayList<>();
         for (int s = 0; s < r; s++) {
             if (s + 1 < r) {

@@ -36,8 +36,8 @@ abstract class ScheduledAttention implements DistributedAttention {
     private final org.streamfusion.backend.Event callerReady;
     private final org.streamfusion.backend.Event layerDone;
     private boolean closed;
-    /** The layers captured from this one, closed with it. */
-    private final java.util.List<LayerReplay> captured = new java.util.ArrayList<>();
+    /** The captured layers of this one that are open; closed with it. */
+    private final java.util.List<LayerReplay> replays = new java.util.ArrayList<>();
     /** This rank's closed-form volumes, computed on the first recorded event. */
     private org.streamfusion.CommunicationVolume.RankVolume volume;
 
@@ -133,31 +133,36 @@ abstract class ScheduledAttention implements DistributedAttention {
     @Override
     public final CapturedLayer capture(TensorView q, TensorView k, TensorView v, TensorView o, JointText text) {
         run(q, k, v, o, text, null);
-        java.util.Optional<StreamCapture> capture = device.streamCapture();
-        LayerReplay r;
-        if (capture.isEmpty()) {
-            r = new LayerReplay(this, null, "no graph capture on this backend", () -> run(q, k, v, o, text, null),
+        java.util.Optional<StreamCapture> backend = device.streamCapture();
+        StreamCapture.Replay graph = null;
+        String reason = "no graph capture on this backend";
+        if (backend.isPresent()) {
+            compute.synchronize(plan.method() + " before capture");
+            try {
+                graph = backend.get().capture(compute, () -> enqueueLayer(q, k, v, o, text));
+                reason = graph.operations() + " graph operations";
+            } catch (StreamCapture.Refused refused) {
+                reason = "capture refused: " + refused.getMessage();
+            }
+        }
+        LayerReplay replay;
+        if (graph == null) {
+            replay = new LayerReplay(this, null, reason, () -> run(q, k, v, o, text, null),
                     caller -> run(q, k, v, o, text, caller));
         } else {
-            compute.synchronize(plan.method() + " before capture");
-            StreamCapture.Replay graph = null;
-            String reason;
-            try {
-                graph = capture.get().capture(compute, () -> enqueueLayer(q, k, v, o, text));
-                reason = graph.operations() + " graph operations";
-            } catch (StreamCapture.Refused e) {
-                reason = "capture refused: " + e.getMessage();
-            }
-            long copies = kernels.copies();
+            long copies = kernels.copies(); // what the captured enqueue counted: every replay makes the same
             long copyElements = kernels.copyElements();
-            StreamCapture.Replay g = graph;
-            r = g == null ? new LayerReplay(this, null, reason, () -> run(q, k, v, o, text, null),
-                    caller -> run(q, k, v, o, text, caller))
-                    : new LayerReplay(this, g, reason, () -> replayGraph(g, null, copies, copyElements),
-                            caller -> replayGraph(g, caller, copies, copyElements));
+            StreamCapture.Replay captured = graph;
+            replay = new LayerReplay(this, graph, reason, () -> replayGraph(captured, null, copies, copyElements),
+                    caller -> replayGraph(captured, caller, copies, copyElements));
         }
-        captured.add(r);
-        return r;
+        replays.add(replay);
+        return replay;
+    }
+
+    /** A captured layer closed by its user: the layer no longer holds it. */
+    final void released(LayerReplay replay) {
+        replays.remove(replay);
     }
 
     /** One graph launch on the compute stream, joined to {@code caller}'s like an eager layer. */
@@ -294,10 +299,28 @@ abstract class ScheduledAttention implements DistributedAttention {
     public final void close() {
         if (!closed) {
             closed = true;
+            RuntimeException first = null;
+            for (LayerReplay replay : java.util.List.copyOf(replays)) {
+                try {
+                    replay.close(); // each one, whatever the others do: a graph left behind is leaked
+                } catch (RuntimeException e) {
+                    if (first == null) {
+                        first = e;
+                    } else {
+                        first.addSuppressed(e);
+                    }
+                }
+            }
             try {
-                captured.forEach(LayerReplay::close);
-            } finally {
                 arena.close();
+            } catch (RuntimeException e) {
+                if (first == null) {
+                    throw e;
+                }
+                first.addSuppressed(e);
+            }
+            if (first != null) {
+                throw first;
             }
         }
     }

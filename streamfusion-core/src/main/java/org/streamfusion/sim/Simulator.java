@@ -74,39 +74,15 @@ public final class Simulator {
         } catch (ScheduleDeadlockException lean) {
             // Ops drop their step names (millions of strings kept alive cost more collector time than the
             // simulation); a deadlock is rare, so the layer runs again with them, to name the stuck step.
-            return simulate(plan, true);
+            SimulatedTime named = simulate(plan, true); // deadlocks again (the engine is deterministic), naming the step
+            throw new IllegalStateException("the layer deadlocked without step names but not with them: " + named, lean);
         }
     }
 
     private SimulatedTime simulate(Plan plan, boolean keepSteps) {
         int n = topology.worldSize();
-        KernelModel model = new KernelModel(profile);
         List<SimStream> streams = new ArrayList<>();
-        SimStream[] compute = new SimStream[n];
-        AttentionShape s = plan.shape();
-        for (int rank = 0; rank < n; rank++) {
-            int rows = plan.shardRows(rank);
-            long elements = (long) s.batch() * rows * s.heads() * s.headDim();
-            SimRankDevice device = new SimRankDevice(rank, topology, model, streams, keepSteps);
-            DistributedAttention attention = DistributedAttention.create(plan, device);
-            DeviceArena arena = device.newArena();
-            TensorView[] qkvo = new TensorView[4];
-            for (int i = 0; i < 4; i++) {
-                qkvo[i] = TensorView.contiguous(arena.allocate(elements, s.dtype()), s.batch(), rows, s.heads(), s.headDim());
-            }
-            if (plan.jointTextRows() > 0) {
-                long textElements = (long) s.batch() * plan.jointTextRows() * s.heads() * s.headDim();
-                TensorView[] t = new TensorView[4];
-                for (int i = 0; i < 4; i++) {
-                    t[i] = TensorView.contiguous(arena.allocate(textElements, s.dtype()), s.batch(), plan.jointTextRows(),
-                            s.heads(), s.headDim());
-                }
-                attention.forward(qkvo[0], qkvo[1], qkvo[2], qkvo[3], org.streamfusion.JointText.of(t[0], t[1], t[2], t[3]));
-            } else {
-                attention.forward(qkvo[0], qkvo[1], qkvo[2], qkvo[3]);
-            }
-            compute[rank] = SimStream.of(attention.stream());
-        }
+        SimStream[] compute = enqueue(plan, keepSteps, 1, streams, (rank, layer) -> { });
         new Engine(profile, new Links(topology, profile), n, streams).run();
         double total = 0;
         for (SimStream stream : streams) {
@@ -120,6 +96,50 @@ public final class Simulator {
         double tail = total - critical.free;
         return new SimulatedTime(plan, total, critical.attentionSeconds, critical.waitedOnCommunication + tail,
                 critical.waitedOnSynchronisation, critical.rank);
+    }
+
+    /**
+     * Enqueues {@code layers} consecutive layers of {@code plan} on every rank, rank after rank, into
+     * {@code streams}, calling {@code afterLayer} with the rank and the layer's index after each; returns
+     * every rank's compute stream. Nothing is resolved.
+     */
+    SimStream[] enqueue(Plan plan, boolean keepSteps, int layers, List<SimStream> streams,
+            java.util.function.BiConsumer<Integer, Integer> afterLayer) {
+        int n = topology.worldSize();
+        KernelModel model = new KernelModel(profile);
+        SimStream[] compute = new SimStream[n];
+        AttentionShape s = plan.shape();
+        for (int rank = 0; rank < n; rank++) {
+            int rows = plan.shardRows(rank);
+            long elements = (long) s.batch() * rows * s.heads() * s.headDim();
+            SimRankDevice device = new SimRankDevice(rank, topology, model, streams, keepSteps);
+            DistributedAttention attention = DistributedAttention.create(plan, device);
+            DeviceArena arena = device.newArena();
+            TensorView[] qkvo = new TensorView[4];
+            for (int i = 0; i < 4; i++) {
+                qkvo[i] = TensorView.contiguous(arena.allocate(elements, s.dtype()), s.batch(), rows, s.heads(), s.headDim());
+            }
+            org.streamfusion.JointText text = null;
+            if (plan.jointTextRows() > 0) {
+                long textElements = (long) s.batch() * plan.jointTextRows() * s.heads() * s.headDim();
+                TensorView[] t = new TensorView[4];
+                for (int i = 0; i < 4; i++) {
+                    t[i] = TensorView.contiguous(arena.allocate(textElements, s.dtype()), s.batch(), plan.jointTextRows(),
+                            s.heads(), s.headDim());
+                }
+                text = org.streamfusion.JointText.of(t[0], t[1], t[2], t[3]);
+            }
+            for (int layer = 0; layer < layers; layer++) {
+                if (text != null) {
+                    attention.forward(qkvo[0], qkvo[1], qkvo[2], qkvo[3], text);
+                } else {
+                    attention.forward(qkvo[0], qkvo[1], qkvo[2], qkvo[3]);
+                }
+                afterLayer.accept(rank, layer);
+            }
+            compute[rank] = SimStream.of(attention.stream());
+        }
+        return compute;
     }
 
     /**

@@ -22,7 +22,7 @@ public interface StreamCapture {
     Replay capture(Stream origin, Runnable body);
 
     /** The backend could not record the work: its own error text, so that a fallback can say why. */
-    final class Refused extends RuntimeException {
+    final class Refused extends org.streamfusion.StreamFusionException {
         private static final long serialVersionUID = 1L;
 
         /**

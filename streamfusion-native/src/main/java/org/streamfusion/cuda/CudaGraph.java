@@ -6,6 +6,7 @@ import java.util.function.Consumer;
 import org.streamfusion.bindings.cudart.Cudart;
 import org.streamfusion.cuda.internal.OutParameter;
 
+import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
@@ -86,9 +87,9 @@ public final class CudaGraph implements AutoCloseable {
     /** Ends a capture that {@code cause} interrupted, destroying the partial graph; failures are suppressed. */
     private static void abandon(CudaStream stream, Throwable cause) {
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment out = arena.allocate(java.lang.foreign.ValueLayout.ADDRESS);
+            MemorySegment out = arena.allocate(ADDRESS);
             int rc = Cudart.cudaStreamEndCapture(stream.handle(), out);
-            MemorySegment partial = out.get(java.lang.foreign.ValueLayout.ADDRESS, 0);
+            MemorySegment partial = out.get(ADDRESS, 0);
             if (!partial.equals(MemorySegment.NULL)) {
                 Cudart.cudaGraphDestroy(partial);
             }
@@ -146,7 +147,13 @@ public final class CudaGraph implements AutoCloseable {
         closed = true;
         int execRc = Cudart.cudaGraphExecDestroy(exec);
         int graphRc = Cudart.cudaGraphDestroy(graph);
-        CudaRuntime.check("cudaGraphExecDestroy", execRc);
+        if (execRc != Cudart.cudaSuccess()) {
+            CudaException e = CudaRuntime.error("cudaGraphExecDestroy", execRc);
+            if (graphRc != Cudart.cudaSuccess()) {
+                e.addSuppressed(CudaRuntime.error("cudaGraphDestroy", graphRc));
+            }
+            throw e;
+        }
         CudaRuntime.check("cudaGraphDestroy", graphRc);
     }
 }

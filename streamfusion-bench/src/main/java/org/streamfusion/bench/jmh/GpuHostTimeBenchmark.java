@@ -95,6 +95,9 @@ public class GpuHostTimeBenchmark {
         x = LayerTiming.seededShard(io, shape, topo.worldSize(), env.rank());
         attention = DistributedAttention.create(plan, device);
         captured = attention.capture(x[0], x[1], x[2], x[3]);
+        if (captured.replayMode() != CapturedLayer.Mode.GRAPH) { // else "replay" would time eager layers
+            throw new IllegalStateException(plan + " was not captured as a graph: " + captured.replayReason());
+        }
     }
 
     /** One eager layer's enqueue. */
