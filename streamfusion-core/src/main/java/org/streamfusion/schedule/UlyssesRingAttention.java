@@ -27,7 +27,7 @@ final class UlyssesRingAttention extends ScheduledAttention {
     private final UlyssesAllToAll a2a;
     /**
      * {@code u} chunks {@code [B, S/N, H/u, D]} each: member j's tokens for this rank's heads. With {@code u = 1}
-     * {@code qU} only shapes the states and {@code oU} is {@code null}: the layer reads and writes the caller's views.
+     * {@code qU} and {@code oU} are {@code null}: the layer reads and writes the caller's views.
      */
     private final Chunks qU;
     private final Chunks kU;
@@ -63,7 +63,8 @@ final class UlyssesRingAttention extends ScheduledAttention {
             a2a = u > 1 ? new UlyssesAllToAll(mesh.ulyssesGroup(rank), comm, kernels, staging)
                     : null;
             int[] members = ulyssesRows(mesh, rank);
-            qU = Chunks.allocate(arena, false, dt, u, s.batch(), sl, hu, s.headDim()).withValidRows(members);
+            qU = u > 1 ? Chunks.allocate(arena, false, dt, u, s.batch(), sl, hu, s.headDim()).withValidRows(members)
+                    : null;
             kU = Chunks.allocate(arena, false, dt, u, s.batch(), sl, hu, s.headDim()).withValidRows(members);
             vU = Chunks.allocate(arena, false, dt, u, s.batch(), sl, hu, s.headDim()).withValidRows(members);
             oU = u > 1 ? Chunks.allocate(arena, false, dt, u, s.batch(), sl, hu, s.headDim()).withValidRows(members)
@@ -72,7 +73,8 @@ final class UlyssesRingAttention extends ScheduledAttention {
             for (int p = 0; p < mesh.ring(); p++) {
                 blockRows[p] = ulyssesRows(mesh, mesh.ringGroup(rank).member(p));
             }
-            states = AttentionState.allocate(arena, qU);
+            states = u > 1 ? AttentionState.allocate(arena, qU)
+                    : AttentionState.allocate(arena, 1, s.batch(), sl, hu, s.headDim(), members);
             ring = new RingAttn(mesh.ringGroup(rank), rank, arena, RingTransport.pass(comm), kernels,
                     compute, ringStream, s.softmaxScale(), kU.region().length(), dt);
             finalised = arena.createEvent();

@@ -24,14 +24,22 @@ public record AttentionState(TensorView o, Buffer m, Buffer l) {
 
     /** Allocates the state for every chunk of a Q chunk set, in the arena's state type (fp32 unless it says). */
     public static java.util.List<AttentionState> allocate(DeviceArena arena, Chunks q) {
+        return allocate(arena, q.count(), q.batch(), q.rows(), q.heads(), q.dim(), q.valid());
+    }
+
+    /**
+     * The same for {@code count} Q chunks of {@code [batch, rows, heads, dim]} whose real rows are {@code valid}
+     * ({@code null}: all), when the Q chunks themselves are not the library's (a caller's tensor read in place).
+     */
+    public static java.util.List<AttentionState> allocate(DeviceArena arena, int count, int batch, int rows, int heads,
+            int dim, int[] valid) {
         org.streamfusion.DType type = arena instanceof StatePrecision p ? p.stateType() : org.streamfusion.DType.F32;
-        Chunks o = Chunks.allocate(arena, false, type, q.count(), q.batch(), q.rows(), q.heads(), q.dim())
-                .withValidRows(q.valid());
-        long per = (long) q.batch() * q.rows() * q.heads();
-        Buffer m = arena.allocate(per * q.count(), type);
-        Buffer l = arena.allocate(per * q.count(), type);
+        Chunks o = Chunks.allocate(arena, false, type, count, batch, rows, heads, dim).withValidRows(valid);
+        long per = (long) batch * rows * heads;
+        Buffer m = arena.allocate(per * count, type);
+        Buffer l = arena.allocate(per * count, type);
         java.util.List<AttentionState> out = new java.util.ArrayList<>();
-        for (int i = 0; i < q.count(); i++) {
+        for (int i = 0; i < count; i++) {
             out.add(new AttentionState(o.chunk(i), m.slice(i * per, per), l.slice(i * per, per)));
         }
         return out;
