@@ -1,6 +1,5 @@
 package org.streamfusion.bench.jmh;
 
-import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -18,7 +17,6 @@ import org.openjdk.jmh.annotations.Warmup;
 import org.streamfusion.AttentionShape;
 import org.streamfusion.CapturedLayer;
 import org.streamfusion.DType;
-import org.streamfusion.DeviceMesh;
 import org.streamfusion.DistributedAttention;
 import org.streamfusion.Method;
 import org.streamfusion.Plan;
@@ -84,11 +82,9 @@ public class GpuHostTimeBenchmark {
     /** Joins the job, makes the layer and captures it. */
     @Setup(Level.Trial)
     public void setUp() {
-        String[] mg = topology.split("x");
-        Topology topo = Topology.of(Integer.parseInt(mg[0]), Integer.parseInt(mg[1]));
-        List<Integer> d = java.util.Arrays.stream(mesh.split("/")).map(String::trim).map(Integer::parseInt).toList();
         AttentionShape shape = AttentionShape.of(1, seqLen, heads, headDim, DType.BF16);
-        Plan plan = Plan.of(shape, DeviceMesh.of(topo, method, d.get(0), d.get(1), d.get(2)));
+        Plan plan = JmhLayers.plan(topology, method, mesh, shape);
+        Topology topo = plan.mesh().topology();
         DistributedEnvironment env = DistributedEnvironment.fromSystem();
         device = CudaRankDevice.join(env, topo, GpuOptions.defaults());
         io = device.newArena();

@@ -1,6 +1,5 @@
 package org.streamfusion.bench.jmh;
 
-import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -19,7 +18,6 @@ import org.openjdk.jmh.annotations.Warmup;
 import org.streamfusion.AttentionShape;
 import org.streamfusion.bench.LayerTiming;
 import org.streamfusion.DType;
-import org.streamfusion.DeviceMesh;
 import org.streamfusion.DistributedAttention;
 import org.streamfusion.Method;
 import org.streamfusion.Plan;
@@ -40,7 +38,7 @@ import org.streamfusion.launch.DistributedEnvironment;
  * launcher with JMH on the class path (bin/streamfusion's {@code jmh-launch}), e.g.
  * <pre>
  * streamfusion jmh-launch --nproc 2 --jvm-arg -Dstreamfusion.emulatedLink=rail-400G org.openjdk.jmh.Main \
- *     GpuLayerBenchmark -p topology=2x1 -p method=STREAMFUSION -p mesh=2,1,1 -p seqLen=32768 -p headDim=128
+ *     GpuLayerBenchmark -p topology=2x1 -p method=STREAMFUSION -p mesh=2/1/1 -p seqLen=32768 -p headDim=128
  * </pre>
  * Rank 0's figures are the ones to read (every rank prints its own). The emulated link reaches the
  * forked JVM through {@code -Dstreamfusion.emulatedLink} in {@code -jvmArgsAppend}, or as the launcher's
@@ -59,7 +57,7 @@ public class GpuLayerBenchmark {
     @Param({"STREAMFUSION"})
     public Method method;
 
-    /** {@code t,u,r} as in the sweep's CSV mesh column. */
+    /** {@code t/u/r} (JMH splits a parameter's values at commas; the CSV's {@code t,u,r} with '/' instead). */
     @Param({"2,1,1"})
     public String mesh;
 
@@ -82,11 +80,9 @@ public class GpuLayerBenchmark {
 
     @Setup(Level.Trial)
     public void setUp() {
-        String[] mg = topology.split("x");
-        Topology topo = Topology.of(Integer.parseInt(mg[0]), Integer.parseInt(mg[1]));
-        List<Integer> d = java.util.Arrays.stream(mesh.split(",")).map(String::trim).map(Integer::parseInt).toList();
         AttentionShape shape = AttentionShape.of(batch, seqLen, heads, headDim, DType.BF16);
-        Plan plan = Plan.of(shape, DeviceMesh.of(topo, method, d.get(0), d.get(1), d.get(2)));
+        Plan plan = JmhLayers.plan(topology, method, mesh, shape);
+        Topology topo = plan.mesh().topology();
         DistributedEnvironment env = DistributedEnvironment.fromSystem();
         device = CudaRankDevice.join(env, topo, GpuOptions.defaults());
         io = device.newArena();
