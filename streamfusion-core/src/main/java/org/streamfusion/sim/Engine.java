@@ -134,9 +134,13 @@ final class Engine {
     private void complete(Op op) {
         op.done = true;
         op.stream.consumed();
-        if (op.waiters != null) {
-            runnable.addAll(op.waiters);
-            op.waiters = null;
+        if (op.waiter != null) {
+            runnable.add(op.waiter);
+            op.waiter = null;
+            if (op.moreWaiters != null) {
+                runnable.addAll(op.moreWaiters);
+                op.moreWaiters = null;
+            }
         }
     }
 
@@ -157,16 +161,16 @@ final class Engine {
             return;
         }
         boolean local = true;
-        for (int peer : op.peers) {
-            local &= peer == self;
+        for (int i = 0; i < op.peerCount(); i++) {
+            local &= op.peer(i) == self;
         }
         double start = time + (local ? profile.launchSeconds() : profile.oneSidedOpSeconds());
         double end = start;
-        for (int i = 0; i < op.peers.length; i++) {
+        for (int i = 0; i < op.peerCount(); i++) {
             // A put sends from here; a get is served by the peer's links.
-            int source = op.kind == Op.Kind.PUT ? self : op.peers[i];
-            int destination = op.kind == Op.Kind.PUT ? op.peers[i] : self;
-            end = Math.max(end, links.transfer(source, destination, op.bytes[i], start, op.kind == Op.Kind.GET));
+            int source = op.kind == Op.Kind.PUT ? self : op.peer(i);
+            int destination = op.kind == Op.Kind.PUT ? op.peer(i) : self;
+            end = Math.max(end, links.transfer(source, destination, op.bytes(i), start, op.kind == Op.Kind.GET));
         }
         finish(op, end, Cause.COMMUNICATION);
     }
@@ -174,22 +178,22 @@ final class Engine {
     /** Posts a group of sends and receives (the queues hold the ops whose half waits for its counterpart); each half starts moving when its counterpart is posted too. */
     private void post(Op.TransferOp op, double time) {
         int self = op.stream.rank;
-        op.pending = op.peers.length;
+        op.pending = op.peerCount();
         op.latestEnd = time;
         if (op.pending == 0) {
             finish(op, time, Cause.COMMUNICATION);
             return;
         }
-        for (int i = 0; i < op.peers.length; i++) {
+        for (int i = 0; i < op.peerCount(); i++) {
             boolean send = i < op.sendCount;
-            int source = send ? self : op.peers[i];
-            int destination = send ? op.peers[i] : self;
+            int source = send ? self : op.peer(i);
+            int destination = send ? op.peer(i) : self;
             long key = ((long) source * worldSize + destination) * 2 + op.lane;
             Map<Long, ArrayDeque<Op.TransferOp>> counterparts = send ? receivesWaiting : sendsWaiting;
             ArrayDeque<Op.TransferOp> waiting = counterparts.get(key);
             if (waiting != null && !waiting.isEmpty()) {
                 Op.TransferOp other = waiting.poll();
-                long bytes = op.bytes[i];
+                long bytes = op.bytes(i);
                 double start = time + profile.twoSidedOpSeconds();
                 double end = links.transfer(source, destination, bytes, start, false);
                 halfDone(op, end);

@@ -25,7 +25,9 @@ class Op {
     boolean started;
     double end;
     Cause cause;
-    List<SimStream> waiters;
+    /** Streams waiting for this record: the first, and any more (most records have one or none). */
+    SimStream waiter;
+    List<SimStream> moreWaiters;
 
     private Op(Kind kind, SimStream stream, String step) {
         this.kind = kind;
@@ -47,8 +49,11 @@ class Op {
 
     /** A put, get or grouped send/recv: peers and bytes; for EXCHANGE sends first, then {@code sendCount..} receives. */
     static final class TransferOp extends Op {
-        final int[] peers;
-        final long[] bytes;
+        /** Peers and bytes; a transfer with one peer (most are: a ring step's GatherPull) keeps them inline. */
+        private final int[] peers;
+        private final long[] bytes;
+        private final int onePeer;
+        private final long oneBytes;
         final int sendCount;
         final int lane;
         /** EXCHANGE: halves still unmatched or moving, and the latest end so far. */
@@ -57,10 +62,25 @@ class Op {
 
         private TransferOp(Kind kind, SimStream s, String step, int[] peers, long[] bytes, int sendCount, int lane) {
             super(kind, s, step);
-            this.peers = peers;
-            this.bytes = bytes;
+            boolean one = peers.length == 1;
+            this.peers = one ? null : peers;
+            this.bytes = one ? null : bytes;
+            this.onePeer = one ? peers[0] : -1;
+            this.oneBytes = one ? bytes[0] : 0;
             this.sendCount = sendCount;
             this.lane = lane;
+        }
+
+        int peerCount() {
+            return peers == null ? 1 : peers.length;
+        }
+
+        int peer(int i) {
+            return peers == null ? onePeer : peers[i];
+        }
+
+        long bytes(int i) {
+            return bytes == null ? oneBytes : bytes[i];
         }
     }
 
@@ -98,9 +118,13 @@ class Op {
     }
 
     void addWaiter(SimStream s) {
-        if (waiters == null) {
-            waiters = new ArrayList<>(2);
+        if (waiter == null) {
+            waiter = s;
+            return;
         }
-        waiters.add(s);
+        if (moreWaiters == null) {
+            moreWaiters = new ArrayList<>(2);
+        }
+        moreWaiters.add(s);
     }
 }
