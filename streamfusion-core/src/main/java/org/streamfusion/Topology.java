@@ -33,6 +33,29 @@ public record Topology(int machines, int gpusPerMachine) {
         return new Topology(machines, gpusPerMachine);
     }
 
+    /**
+     * The topology a command line or a config names as {@code MxG} (e.g. {@code 2x4}: 2 machines of 4 GPUs).
+     *
+     * @param mxg {@code M} and {@code G} as whole numbers joined by {@code x} (either case, spaces around allowed)
+     * @return the topology
+     * @throws InvalidConfigurationException if {@code mxg} is not of that form or a size is not positive
+     */
+    public static Topology parse(String mxg) {
+        String rule = "a topology is MxG, M machines of G GPUs, e.g. 2x4";
+        if (mxg == null) {
+            throw new InvalidConfigurationException("topology null", rule);
+        }
+        String[] mg = mxg.trim().toLowerCase(java.util.Locale.ROOT).split("x", -1);
+        try {
+            if (mg.length == 2) {
+                return of(Integer.parseInt(mg[0].trim()), Integer.parseInt(mg[1].trim()));
+            }
+        } catch (NumberFormatException e) {
+            throw new InvalidConfigurationException("topology '" + mxg + "'", rule, e);
+        }
+        throw new InvalidConfigurationException("topology '" + mxg + "'", rule);
+    }
+
     /** {@return the number of GPUs {@code N = M*G}} */
     public int worldSize() {
         return machines * gpusPerMachine;

@@ -191,4 +191,16 @@ class BadInputTest {
             }
         }.on(dev);
     }
+
+    @Test
+    void aTopologyIsReadFromMxGAndAnythingElseIsRefusedNamingTheText() {
+        org.junit.jupiter.api.Assertions.assertEquals(Topology.of(2, 4), Topology.parse(" 2X4 "));
+        for (String bad : new String[] {"2x", "x4", "2x4x1", "two x 4", "2*4", "", "0x4"}) {
+            InvalidConfigurationException e = org.junit.jupiter.api.Assertions.assertThrows(
+                    InvalidConfigurationException.class, () -> Topology.parse(bad), bad);
+            org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains(bad.equals("0x4") ? "M=0" : "'" + bad + "'"),
+                    bad + ": " + e.getMessage());
+        }
+        org.junit.jupiter.api.Assertions.assertThrows(InvalidConfigurationException.class, () -> Topology.parse(null));
+    }
 }

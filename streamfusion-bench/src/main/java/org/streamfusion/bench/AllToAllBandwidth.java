@@ -52,8 +52,7 @@ public final class AllToAllBandwidth {
         boolean ok = true;
         List<String> rows = new ArrayList<>();
         GpuOptions options = GpuOptions.defaults();
-        String[] mg = (args.length > 3 ? args[3] : "1x" + n).split("x");
-        Topology topology = Topology.of(Integer.parseInt(mg[0]), Integer.parseInt(mg[1]));
+        Topology topology = Topology.parse(args.length > 3 ? args[3] : "1x" + n);
         String link = "no emulated link";
         try (CudaRankDevice dev = CudaRankDevice.join(env, topology, options)) {
             link = dev.emulatedLinkReport();

@@ -42,8 +42,7 @@ public final class EmulatedLinkCheck {
      */
     public static void main(String[] args) {
         DistributedEnvironment env = DistributedEnvironment.fromSystem();
-        String[] mg = (args.length > 0 ? args[0] : "2x1").split("x");
-        Topology topology = Topology.of(Integer.parseInt(mg[0]), Integer.parseInt(mg[1]));
+        Topology topology = Topology.parse(args.length > 0 ? args[0] : "2x1");
         String[] sizes = (args.length > 1 ? args[1] : "64,256").split(",");
         int reps = args.length > 2 ? Integer.parseInt(args[2]) : 5;
         int me = env.rank();

@@ -66,8 +66,7 @@ public final class GpuCheck {
      */
     public static void main(String[] args) {
         DistributedEnvironment env = DistributedEnvironment.fromSystem();
-        String[] mg = (args.length > 0 ? args[0] : "1x" + env.worldSize()).split("x");
-        Topology topo = Topology.of(Integer.parseInt(mg[0]), Integer.parseInt(mg[1]));
+        Topology topo = Topology.parse(args.length > 0 ? args[0] : "1x" + env.worldSize());
         int n = topo.worldSize();
         int s = args.length > 1 ? Integer.parseInt(args[1]) : 1024 * n;
         int h = args.length > 2 ? Integer.parseInt(args[2]) : 8;

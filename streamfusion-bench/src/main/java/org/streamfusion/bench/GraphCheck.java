@@ -60,8 +60,7 @@ public final class GraphCheck {
      */
     public static void main(String[] args) throws IOException {
         DistributedEnvironment env = DistributedEnvironment.fromSystem();
-        String[] mg = (args.length > 0 ? args[0] : "1x" + env.worldSize()).split("x");
-        Topology topo = Topology.of(Integer.parseInt(mg[0]), Integer.parseInt(mg[1]));
+        Topology topo = Topology.parse(args.length > 0 ? args[0] : "1x" + env.worldSize());
         int s = args.length > 1 ? Integer.parseInt(args[1]) : 4608;
         int h = args.length > 2 ? Integer.parseInt(args[2]) : 24;
         int d = args.length > 3 ? Integer.parseInt(args[3]) : 128;

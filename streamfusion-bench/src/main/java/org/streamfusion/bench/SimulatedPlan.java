@@ -70,11 +70,7 @@ final class SimulatedPlan {
     }
 
     private static Topology topology(String cluster) {
-        String[] mg = cluster.toLowerCase(java.util.Locale.ROOT).split("x");
-        if (mg.length != 2) {
-            throw new InvalidConfigurationException("cluster '" + cluster + "'", "MxG, e.g. 4x8");
-        }
-        return Topology.of(number(mg[0]), number(mg[1]));
+        return Topology.parse(cluster);
     }
 
     private static int number(String s) {

@@ -118,10 +118,6 @@ public final class SweepRank {
     }
 
     static Topology topology(String mxg) {
-        String[] mg = mxg.trim().split("x");
-        if (mg.length != 2) {
-            throw new IllegalArgumentException("topology '" + mxg + "' (rule: MxG, e.g. 2x1)");
-        }
-        return Topology.of(Integer.parseInt(mg[0]), Integer.parseInt(mg[1]));
+        return Topology.parse(mxg);
     }
 }

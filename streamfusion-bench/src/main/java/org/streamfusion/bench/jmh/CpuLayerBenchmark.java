@@ -49,8 +49,7 @@ public class CpuLayerBenchmark {
 
     @Setup(Level.Trial)
     public void setUp() {
-        String[] mg = topology.split("x");
-        Topology topo = Topology.of(Integer.parseInt(mg[0]), Integer.parseInt(mg[1]));
+        Topology topo = Topology.parse(topology);
         AttentionShape shape = AttentionShape.of(1, 32 * topo.worldSize(), 24, 16);
         plan = Planner.withDefaults().best(shape, topo, method);
         world = CpuWorld.create(topo);

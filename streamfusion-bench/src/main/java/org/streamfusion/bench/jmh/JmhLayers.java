@@ -17,13 +17,11 @@ final class JmhLayers {
      * arrives whole (an annotation's default).
      */
     static Plan plan(String topology, Method method, String mesh, AttentionShape shape) {
-        String[] mg = topology.split("x");
         String[] d = mesh.split("[/,]");
-        if (mg.length != 2 || d.length != 3) {
-            throw new IllegalArgumentException("topology '" + topology + "' and mesh '" + mesh
-                    + "' are not MxG and t/u/r (e.g. -p topology=2x1 -p mesh=2/1/1)");
+        if (d.length != 3) {
+            throw new IllegalArgumentException("mesh '" + mesh + "' is not t/u/r (e.g. -p topology=2x1 -p mesh=2/1/1)");
         }
-        Topology topo = Topology.of(Integer.parseInt(mg[0].trim()), Integer.parseInt(mg[1].trim()));
+        Topology topo = Topology.parse(topology);
         return Plan.of(shape, DeviceMesh.of(topo, method, Integer.parseInt(d[0].trim()), Integer.parseInt(d[1].trim()),
                 Integer.parseInt(d[2].trim())));
     }
