@@ -193,9 +193,8 @@ public final class GraphCheck {
                 }
             }) / BURST;
         }
-        Arrays.sort(ms);
         Arrays.sort(hostNs);
-        return new Burst(ms[reps / 2], hostNs[hostNs.length / 2] / 1e3);
+        return new Burst(LayerTiming.Timing.of(ms).medianMs(), hostNs[hostNs.length / 2] / 1e3);
     }
 
     /**
@@ -213,6 +212,13 @@ public final class GraphCheck {
                     && (!PRETOUCHED_HEAP || residentOutsideJvmKib <= RSS_SLACK_KIB);
         }
 
+        /** The change from {@code before} to this, both being {@link #usage()} figures. */
+        Flatness since(Flatness before) {
+            return new Flatness(deviceBytes - before.deviceBytes, nativeBytes - before.nativeBytes,
+                    residentOutsideJvmKib - before.residentOutsideJvmKib, javaThreads - before.javaThreads,
+                    osThreads - before.osThreads);
+        }
+
         @Override
         public String toString() {
             return String.format(Locale.ROOT, "device %+d B, native %+d B, rss-jvm %+d KiB, java threads %+d (os %+d)",
@@ -226,16 +232,34 @@ public final class GraphCheck {
     private static Flatness flatness(Stream stream, Runnable layer, int layers) throws IOException {
         run(stream, layer, warm ? layers / 10 : layers);
         warm = true;
-        long device = deviceUsed();
-        long nativeBytes = nativeUsed();
-        long outsideJvm = status("VmRSS") - jvmPoolsKib();
-        int javaThreads = java.lang.management.ManagementFactory.getThreadMXBean().getThreadCount();
-        long osThreads = status("Threads");
+        Flatness before = usage();
         run(stream, layer, layers);
-        return new Flatness(deviceUsed() - device, nativeUsed() - nativeBytes,
-                status("VmRSS") - jvmPoolsKib() - outsideJvm,
-                java.lang.management.ManagementFactory.getThreadMXBean().getThreadCount() - javaThreads,
-                status("Threads") - osThreads);
+        return usage().since(before);
+    }
+
+    /** What the process holds now, in {@link Flatness}'s terms (a flatness is the difference of two). */
+    private static Flatness usage() throws IOException {
+        CudaRuntime.MemoryInfo device = CudaRuntime.memoryInfo();
+        long nativeBytes = java.lang.management.ManagementFactory.getPlatformMXBeans(
+                java.lang.management.BufferPoolMXBean.class).stream().filter(p -> p.getName().equals("direct"))
+                .mapToLong(java.lang.management.BufferPoolMXBean::getMemoryUsed).sum(); // every FFM Arena allocation
+        // KiB the JVM's own pools hold (heap, code cache, metaspace: what the JIT and class loading grow).
+        long jvmPoolsKib = java.lang.management.ManagementFactory.getMemoryPoolMXBeans().stream()
+                .mapToLong(p -> p.getUsage().getCommitted()).sum() / 1024;
+        long residentKib = -1;
+        long osThreads = -1;
+        for (String line : Files.readAllLines(Path.of("/proc/self/status"))) { // kB for memory
+            if (line.startsWith("VmRSS:")) {
+                residentKib = Long.parseLong(line.substring(6).trim().split("\\s+")[0]);
+            } else if (line.startsWith("Threads:")) {
+                osThreads = Long.parseLong(line.substring(8).trim());
+            }
+        }
+        if (residentKib < 0 || osThreads < 0) {
+            throw new IOException("/proc/self/status has no VmRSS or no Threads");
+        }
+        return new Flatness(device.totalBytes() - device.freeBytes(), nativeBytes, residentKib - jvmPoolsKib,
+                java.lang.management.ManagementFactory.getThreadMXBean().getThreadCount(), osThreads);
     }
 
     /** {@code layers} layers, synchronised every 500 as a service's steps would be. */
@@ -247,33 +271,5 @@ public final class GraphCheck {
             }
         }
         stream.synchronize("end of a flatness window");
-    }
-
-    private static long deviceUsed() {
-        CudaRuntime.MemoryInfo m = CudaRuntime.memoryInfo();
-        return m.totalBytes() - m.freeBytes();
-    }
-
-    /** Bytes of the JVM's direct pool: ByteBuffer.allocateDirect and every native Arena allocation. */
-    private static long nativeUsed() {
-        return java.lang.management.ManagementFactory.getPlatformMXBeans(java.lang.management.BufferPoolMXBean.class)
-                .stream().filter(p -> p.getName().equals("direct")).mapToLong(
-                        java.lang.management.BufferPoolMXBean::getMemoryUsed).sum();
-    }
-
-    /** KiB the JVM's own pools hold: heap, code cache, metaspace (what the JIT and class loading grow). */
-    private static long jvmPoolsKib() {
-        return java.lang.management.ManagementFactory.getMemoryPoolMXBeans().stream()
-                .mapToLong(p -> p.getUsage().getCommitted()).sum() / 1024;
-    }
-
-    /** A number field of /proc/self/status (kB for memory). */
-    private static long status(String field) throws IOException {
-        for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-            if (line.startsWith(field + ":")) {
-                return Long.parseLong(line.substring(field.length() + 1).trim().split("\\s+")[0]);
-            }
-        }
-        throw new IOException("/proc/self/status has no " + field);
     }
 }

@@ -20,13 +20,7 @@ import org.streamfusion.DType;
 import org.streamfusion.DistributedAttention;
 import org.streamfusion.Method;
 import org.streamfusion.Plan;
-import org.streamfusion.Topology;
-import org.streamfusion.backend.DeviceArena;
 import org.streamfusion.backend.TensorView;
-import org.streamfusion.bench.LayerTiming;
-import org.streamfusion.gpu.CudaRankDevice;
-import org.streamfusion.gpu.GpuOptions;
-import org.streamfusion.launch.DistributedEnvironment;
 
 /**
  * Host time of one call from Java (docs/graphs.md): {@code forward}, which checks its arguments and enqueues
@@ -73,8 +67,7 @@ public class GpuHostTimeBenchmark {
     @Param({"128"})
     public int headDim;
 
-    private CudaRankDevice device;
-    private DeviceArena io;
+    private JmhLayers.Layer layer;
     private DistributedAttention attention;
     private CapturedLayer captured;
     private TensorView[] x;
@@ -84,12 +77,9 @@ public class GpuHostTimeBenchmark {
     public void setUp() {
         AttentionShape shape = AttentionShape.of(1, seqLen, heads, headDim, DType.BF16);
         Plan plan = JmhLayers.plan(topology, method, mesh, shape);
-        Topology topo = plan.mesh().topology();
-        DistributedEnvironment env = DistributedEnvironment.fromSystem();
-        device = CudaRankDevice.join(env, topo, GpuOptions.defaults());
-        io = device.newArena();
-        x = LayerTiming.seededShard(io, shape, topo.worldSize(), env.rank());
-        attention = DistributedAttention.create(plan, device);
+        layer = JmhLayers.Layer.open(plan);
+        attention = layer.attention();
+        x = layer.x();
         captured = attention.capture(x[0], x[1], x[2], x[3]);
         if (captured.replayMode() != CapturedLayer.Mode.GRAPH) { // else "replay" would time eager layers
             throw new IllegalStateException(plan + " was not captured as a graph: " + captured.replayReason());
@@ -117,8 +107,6 @@ public class GpuHostTimeBenchmark {
     /** Releases the layer, its capture, the tensors and the device. */
     @TearDown(Level.Trial)
     public void tearDown() {
-        attention.close();
-        io.close();
-        device.close();
+        layer.close();
     }
 }

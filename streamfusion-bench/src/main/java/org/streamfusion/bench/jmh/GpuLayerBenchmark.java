@@ -1,6 +1,5 @@
 package org.streamfusion.bench.jmh;
 
-import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -16,19 +15,10 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 import org.streamfusion.AttentionShape;
-import org.streamfusion.bench.LayerTiming;
 import org.streamfusion.DType;
 import org.streamfusion.DistributedAttention;
 import org.streamfusion.Method;
-import org.streamfusion.Plan;
-import org.streamfusion.Topology;
-import org.streamfusion.backend.Buffer;
-import org.streamfusion.backend.DeviceArena;
 import org.streamfusion.backend.TensorView;
-import org.streamfusion.gpu.CudaRankDevice;
-import org.streamfusion.gpu.GpuOptions;
-import org.streamfusion.gpu.HostTransfer;
-import org.streamfusion.launch.DistributedEnvironment;
 
 /**
  * The sweep's layers from JMH, in every rank's process: one layer (forward and a bounded stream
@@ -73,21 +63,16 @@ public class GpuLayerBenchmark {
     @Param({"24"})
     public int heads;
 
-    private CudaRankDevice device;
-    private DeviceArena io;
+    private JmhLayers.Layer layer;
     private DistributedAttention attention;
     private TensorView[] x;
 
     @Setup(Level.Trial)
     public void setUp() {
         AttentionShape shape = AttentionShape.of(batch, seqLen, heads, headDim, DType.BF16);
-        Plan plan = JmhLayers.plan(topology, method, mesh, shape);
-        Topology topo = plan.mesh().topology();
-        DistributedEnvironment env = DistributedEnvironment.fromSystem();
-        device = CudaRankDevice.join(env, topo, GpuOptions.defaults());
-        io = device.newArena();
-        x = LayerTiming.seededShard(io, shape, topo.worldSize(), env.rank());
-        attention = DistributedAttention.create(plan, device);
+        layer = JmhLayers.Layer.open(JmhLayers.plan(topology, method, mesh, shape));
+        attention = layer.attention();
+        x = layer.x();
     }
 
     @Benchmark
@@ -98,8 +83,6 @@ public class GpuLayerBenchmark {
 
     @TearDown(Level.Trial)
     public void tearDown() {
-        attention.close();
-        io.close();
-        device.close();
+        layer.close();
     }
 }
