@@ -3,11 +3,12 @@
 # the gpu-tagged tests, the attention check of every mesh, all-to-all bandwidth from Java against
 # PyTorch's all_to_all_single, and the downcall overhead from Java (JMH) against C. Logs go to $OUT.
 #   STAGES="csrc cpu gpu1 gpuN nodes2 check big a2a downcall"  which parts to run (default: these);
-#                                                      also: graphs, hosttime, sweep (only when named)
+#                                                      also: graphs, hosttime, qkv, sweep (only when named)
 #   ATTN / ATTN_BIG                                    the GpuCheck arguments (topology S H D reps mode)
 #   BIG_MOVERS="sm-kernel/copy-engine ..."             push/pull mover pairs of the Flux-sized timing
 #   GRAPH_ARGS                                         GraphCheck's arguments (stage graphs)
 #   HOSTTIME_ARGS                                      GpuHostTimeBenchmark's -p parameters (stage hosttime)
+#   QKV_ARGS                                           QkvExchangeCheck's arguments (stage qkv; several, ';'-separated)
 #   SWEEP_ARGS                                         the sweep's arguments (stage sweep; default below)
 # csrc: with .bundle/csrc/sf_test (built on the development machine, next to its libstreamfusion.so) it
 # runs that; otherwise it builds csrc here first.
@@ -103,6 +104,17 @@ if has hosttime; then
   # shellcheck disable=SC2086
   timeout 300 "$SF" jmh-launch --nproc 1 org.openjdk.jmh.Main GpuHostTimeBenchmark $HOSTTIME_ARGS > "$OUT/jmh-hosttime.log" 2>&1; echo "exit $?"
   grep -E "^Benchmark|GpuHostTimeBenchmark\." "$OUT/jmh-hosttime.log" | tail -6
+fi
+if has qkv; then
+  # Q, K, V in one grouped exchange against three (docs/graphs.md): bit-identity, then alternate bursts.
+  IFS=';' read -ra qkv_runs <<< "${QKV_ARGS:=1x$N 4608 24 128 40;1x$N 16896 24 128 20}"
+  for a in "${qkv_runs[@]}"; do
+    echo "== grouped vs separate Q,K,V exchange: QkvExchangeCheck $a"
+    log="$OUT/qkv-$(echo "$a" | tr ' ' _).log"
+    # shellcheck disable=SC2086
+    timeout 300 "$SF" launch --nproc "$N" org.streamfusion.bench.QkvExchangeCheck $a > "$log" 2>&1; echo "exit $?"
+    grep -E "^\[rank 0\]|FAIL|Exception" "$log" | head -24
+  done
 fi
 if has a2a; then
   # Java, PyTorch, Java again: the anchor sits between two Java runs of each mover.

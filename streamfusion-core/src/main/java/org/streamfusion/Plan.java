@@ -16,9 +16,11 @@ package org.streamfusion;
  *                     asked for with {@link #withInterMachine}
  * @param shardRows    each rank's rows, or empty for the default split
  * @param jointTextRows {@code S_text} of a joint text segment every rank holds whole ({@link JointText}), or 0
+ * @param qkvExchange  how Q, K and V cross a two-sided Ulysses step; {@link QkvExchange#AUTO} unless asked for
+ *                     with {@link #withQkvExchange}
  */
 public record Plan(AttentionShape shape, DeviceMesh mesh, LinkCompression interMachine, java.util.List<Integer> shardRows,
-        int jointTextRows) {
+        int jointTextRows, QkvExchange qkvExchange) {
     /**
      * Checks the shape against the mesh and copies {@code shardRows}.
      *
@@ -31,10 +33,10 @@ public record Plan(AttentionShape shape, DeviceMesh mesh, LinkCompression interM
         if (jointTextRows < 0) {
             throw new InvalidConfigurationException("joint text rows S_text=" + jointTextRows, "S_text >= 0 (0: none)");
         }
-        if (shape == null || mesh == null || interMachine == null || shardRows == null) {
+        if (shape == null || mesh == null || interMachine == null || shardRows == null || qkvExchange == null) {
             throw new InvalidConfigurationException("plan with shape=" + shape + " mesh=" + mesh + " interMachine="
-                    + interMachine + " shardRows=" + shardRows, "shape, mesh, inter-machine compression and shard rows"
-                    + " are given");
+                    + interMachine + " shardRows=" + shardRows + " qkvExchange=" + qkvExchange, "shape, mesh,"
+                    + " inter-machine compression, shard rows and Q,K,V exchange are given");
         }
         shape.localSeqLen(mesh.worldSize());
         shardRows = java.util.List.copyOf(shardRows);
@@ -80,7 +82,7 @@ public record Plan(AttentionShape shape, DeviceMesh mesh, LinkCompression interM
      * @throws InvalidConfigurationException if the shape breaks one of those rules on the mesh
      */
     public Plan(AttentionShape shape, DeviceMesh mesh) {
-        this(shape, mesh, LinkCompression.NONE, java.util.List.of(), 0);
+        this(shape, mesh, LinkCompression.NONE, java.util.List.of(), 0, QkvExchange.AUTO);
     }
 
     /**
@@ -93,7 +95,7 @@ public record Plan(AttentionShape shape, DeviceMesh mesh, LinkCompression interM
      *         STREAMFUSION would compress a mesh whose Ulysses or ring groups span machines
      */
     public Plan(AttentionShape shape, DeviceMesh mesh, LinkCompression interMachine) {
-        this(shape, mesh, interMachine, java.util.List.of(), 0);
+        this(shape, mesh, interMachine, java.util.List.of(), 0, QkvExchange.AUTO);
     }
 
     private static void checkShardRows(AttentionShape shape, int n, java.util.List<Integer> rows) {
@@ -139,7 +141,7 @@ public record Plan(AttentionShape shape, DeviceMesh mesh, LinkCompression interM
      *         groups span machines
      */
     public Plan withInterMachine(LinkCompression compression) {
-        return new Plan(shape, mesh, compression, shardRows, jointTextRows);
+        return new Plan(shape, mesh, compression, shardRows, jointTextRows, qkvExchange);
     }
 
     /**
@@ -155,7 +157,7 @@ public record Plan(AttentionShape shape, DeviceMesh mesh, LinkCompression interM
         for (int r : rows) {
             list.add(r);
         }
-        return new Plan(shape, mesh, interMachine, list, jointTextRows);
+        return new Plan(shape, mesh, interMachine, list, jointTextRows, qkvExchange);
     }
 
     /**
@@ -171,7 +173,31 @@ public record Plan(AttentionShape shape, DeviceMesh mesh, LinkCompression interM
         if (textRows < 1) {
             throw new InvalidConfigurationException("joint text rows S_text=" + textRows, "S_text >= 1");
         }
-        return new Plan(shape, mesh, interMachine, shardRows, textRows);
+        return new Plan(shape, mesh, interMachine, shardRows, textRows, qkvExchange);
+    }
+
+    /**
+     * The same plan with Q, K and V crossing its two-sided Ulysses step as {@code exchange} says: grouped
+     * (fewer fixed costs, more memory) or separate. The result is the same bit for bit.
+     *
+     * @param exchange how Q, K and V cross
+     * @return the plan with {@code exchange}
+     * @throws InvalidConfigurationException if {@code exchange} is null
+     */
+    public Plan withQkvExchange(QkvExchange exchange) {
+        return new Plan(shape, mesh, interMachine, shardRows, jointTextRows, exchange);
+    }
+
+    /**
+     * Whether this plan's layer on {@code storage} sends Q, K and V in one exchange where it has a two-sided
+     * Ulysses step ({@link QkvExchange#groups}).
+     *
+     * @param storage the element type the layer stores its shards in
+     * @return {@code true} to group
+     */
+    public boolean groupsQkv(DType storage) {
+        return qkvExchange.groups((long) shape.batch() * localSeqLen() * shape.heads() * shape.headDim()
+                * storage.bytes());
     }
 
     /**
@@ -230,6 +256,7 @@ public record Plan(AttentionShape shape, DeviceMesh mesh, LinkCompression interM
     public String toString() {
         return mesh + " for " + shape + (interMachine == LinkCompression.NONE ? "" : ", inter-machine " + interMachine)
                 + (shardRows.isEmpty() ? "" : ", shard rows " + shardRows)
-                + (jointTextRows == 0 ? "" : ", joint text S_text=" + jointTextRows);
+                + (jointTextRows == 0 ? "" : ", joint text S_text=" + jointTextRows)
+                + (qkvExchange == QkvExchange.AUTO ? "" : ", Q,K,V exchange " + qkvExchange);
     }
 }

@@ -12,6 +12,7 @@ import org.streamfusion.LinkCompression;
 import org.streamfusion.Method;
 import org.streamfusion.Plan;
 import org.streamfusion.Planner;
+import org.streamfusion.QkvExchange;
 import org.streamfusion.Topology;
 import org.streamfusion.backend.Buffer;
 import org.streamfusion.backend.DeviceArena;
@@ -29,11 +30,13 @@ import org.streamfusion.launch.DistributedEnvironment;
  * bf16-rounded inputs, and times each layer with CUDA events (median of {@code reps} after warm-up),
  * reporting each method against this run's own USP.
  *
- * <pre>GpuCheck MxG S H D [reps] [check|nocheck] [exact|fp8|both]</pre>
+ * <pre>GpuCheck MxG S H D [reps] [check|nocheck] [exact|fp8|both] [auto|separate|both]</pre>
  *
  * <p>{@code fp8} runs each plan with e4m3 on its inter-machine transfers instead ({@link LinkCompression#FP8_E4M3},
  * checked against {@link #FP8_TOLERANCE}); {@code both} runs each plan both ways. A STREAMFUSION mesh whose groups
- * span machines cannot compress and is listed as refused.
+ * span machines cannot compress and is listed as refused. The last argument says how Q, K and V cross a
+ * two-sided Ulysses step ({@link QkvExchange}): as the plan's default decides, separately, or {@code both}: each
+ * plan that groups them by default runs once more with {@code +separate}, timed in the same pass.
  */
 public final class GpuCheck {
     static final double TOLERANCE = 1e-2; // bf16 inputs and output
@@ -59,10 +62,30 @@ public final class GpuCheck {
     }
 
     /**
+     * Argument 8: {@code auto} (the default), {@code separate} or {@code both}.
+     *
+     * @param args the command line
+     * @return the mode
+     * @throws IllegalArgumentException if argument 8 is none of those
+     */
+    static String qkvMode(String[] args) {
+        String mode = args.length > 7 ? args[7] : "auto";
+        if (!List.of("auto", "separate", "both").contains(mode)) {
+            throw new IllegalArgumentException("Q,K,V exchange '" + mode + "' is not auto, separate or both");
+        }
+        return mode;
+    }
+
+    /** Whether {@code plan} has a two-sided Ulysses step whose Q, K, V exchange its default groups. */
+    static boolean groupsByDefault(Plan plan, DType storage) {
+        return QkvExchangeCheck.hasTwoSidedStep(plan) && plan.groupsQkv(storage);
+    }
+
+    /**
      * Runs this rank; prints PASS or FAIL and exits 0 only on PASS.
      *
-     * @param args {@code MxG S H D [reps] [check|nocheck] [exact|fp8|both]}; defaults {@code 1xN},
-     *             {@code 1024*N}, 8, 128, 20, check and exact
+     * @param args {@code MxG S H D [reps] [check|nocheck] [exact|fp8|both] [auto|separate|both]}; defaults
+     *             {@code 1xN}, {@code 1024*N}, 8, 128, 20, check, exact and auto
      */
     public static void main(String[] args) {
         DistributedEnvironment env = DistributedEnvironment.fromSystem();
@@ -77,6 +100,7 @@ public final class GpuCheck {
         if (!List.of("exact", "fp8", "both").contains(compression)) {
             throw new IllegalArgumentException("compression '" + compression + "' is not exact, fp8 or both");
         }
+        String qkv = qkvMode(args);
         AttentionShape shape = AttentionShape.of(1, s, h, d, DType.BF16);
         int rank = env.rank();
         int sl = shape.shardRows(n, rank); // the default split: any S >= N
@@ -104,7 +128,14 @@ public final class GpuCheck {
             List<String> rows = new ArrayList<>();
             for (Planner.Candidate c : candidates) {
                 if (!compression.equals("fp8")) {
-                    plans.add(c.plan());
+                    Plan plan = c.plan();
+                    boolean grouping = groupsByDefault(plan, shape.dtype());
+                    if (!qkv.equals("separate") || !grouping) {
+                        plans.add(plan);
+                    }
+                    if (!qkv.equals("auto") && grouping) {
+                        plans.add(plan.withQkvExchange(QkvExchange.SEPARATE));
+                    }
                 }
                 if (!compression.equals("exact") && topo.machines() > 1) {
                     try {
@@ -141,7 +172,7 @@ public final class GpuCheck {
                 }
                 double tflops = shape.flops() / (median * 1e-3) / 1e12;
                 rows.add(String.format(Locale.ROOT, "%-44s %10.2e %6s %9.3f %9.1f %8.2f %12d",
-                        plan.mesh() + (fp8 ? " +fp8" : ""), err, check ? (err <= tolerance ? "ok" : "FAIL") : "-", median,
+                        plan.mesh() + (fp8 ? " +fp8" : "") + (plan.qkvExchange() == QkvExchange.SEPARATE ? " +separate" : ""), err, check ? (err <= tolerance ? "ok" : "FAIL") : "-", median,
                         tflops, uspMs / median, moved));
             }
             System.out.printf(Locale.ROOT, "rank %d of %d on GPU %d: %s, %s, one-sided movers push %s pull %s, %s, layer time"

@@ -162,7 +162,7 @@ public final class GraphCheck {
     }
 
     /** {@code null} when equal bit for bit; otherwise where the first difference is. */
-    private static String differs(float[] expected, float[] actual) {
+    static String differs(float[] expected, float[] actual) {
         for (int i = 0; i < expected.length; i++) {
             if (Float.floatToRawIntBits(expected[i]) != Float.floatToRawIntBits(actual[i])) {
                 return "at element " + i + ": " + expected[i] + " vs " + actual[i];
@@ -172,11 +172,11 @@ public final class GraphCheck {
     }
 
     /** Per-layer device time and per-call host time. */
-    private record Burst(double layerMs, double hostUs) {
+    record Burst(double layerMs, double hostUs) {
     }
 
     /** Median over {@code reps} bursts of {@link #BURST} consecutive layers, after one untimed burst. */
-    private static Burst time(Stream stream, Runnable layer, int reps) {
+    static Burst time(Stream stream, Runnable layer, int reps) {
         for (int i = 0; i < BURST; i++) {
             layer.run();
         }

@@ -116,6 +116,23 @@ class GpuAttentionTest {
         }
     }
 
+    /**
+     * Q, K and V in one grouped exchange give the output of three separate ones bit for bit, on every mesh with a
+     * two-sided Ulysses step of one GPU or two (docs/graphs.md, "Grouped Q, K, V exchange"). S is ragged.
+     */
+    @Test
+    void groupedAndSeparateQkvExchangesGiveBitIdenticalLayersOnEveryMeshThatHasOne() {
+        assumeTrue(CudaRuntime.isAvailable(), "no GPU");
+        int n = Math.min(CudaRuntime.deviceCount(), 2);
+        Launcher.Result r = launch(n, QkvExchangeCheck.class.getName(), "1x" + n, String.valueOf(1024 * n + 1), "8",
+                "128", "3");
+        assertEquals(0, r.exitCode(), r.failure());
+        for (int rank = 0; rank < n; rank++) {
+            assertTrue(r.failure().contains("[rank " + rank + "] PASS rank " + rank), r.failure());
+        }
+        assertTrue(r.failure().contains("TORUS_TWO_SIDED"), "at least one plan compared: " + r.failure());
+    }
+
     /** e4m3 between the two logical machines: within GpuCheck.FP8_TOLERANCE of float64 on every mesh that carries it. */
     @Test
     void fp8BetweenMachinesStaysWithinItsToleranceOnEveryMeshThatCarriesIt() {

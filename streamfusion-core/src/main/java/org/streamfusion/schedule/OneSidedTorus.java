@@ -83,7 +83,13 @@ final class OneSidedTorus implements TorusTransport {
     }
 
     @Override
-    public void scatterIntraMachine(int tensor, Chunks packed, Chunks x1, String step) {
+    public void scatterIntraMachine(int firstTensor, List<Chunks> packedTensors, List<Chunks> x1Tensors, String step) {
+        for (int i = 0; i < packedTensors.size(); i++) {
+            scatterIntraMachine(firstTensor + i, packedTensors.get(i), x1Tensors.get(i), step);
+        }
+    }
+
+    private void scatterIntraMachine(int tensor, Chunks packed, Chunks x1, String step) {
         int t = at.torusDegree();
         int u = at.ulyssesDegree();
         for (int headGroup = 0; headGroup < t; headGroup++) {
@@ -107,6 +113,11 @@ final class OneSidedTorus implements TorusTransport {
                 }
             }
         }
+    }
+
+    @Override
+    public boolean groupsTensors() {
+        return false;
     }
 
     @Override

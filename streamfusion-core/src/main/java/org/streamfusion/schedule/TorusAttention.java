@@ -37,7 +37,8 @@ final class TorusAttention extends ScheduledAttention {
     private final TorusPosition at;
     /** {@code Ht = H/(t*u')}: the heads of one torus chunk. */
     private final int headsPerChunk;
-    private final Chunks packed;
+    /** Step 1's packing: one buffer reused by Q, K, V, or one each when they go in one exchange ({@link org.streamfusion.QkvExchange}). */
+    private final List<Chunks> packed = new ArrayList<>(3);
     /** Q, K, V after the intra-machine step: {@code X1[s*u' + j]}. */
     private final List<Chunks> afterScatter = new ArrayList<>();
     /** Q, K, V torus chunks pulled from the other machines: {@code T[c*u' + j]}. */
@@ -82,8 +83,11 @@ final class TorusAttention extends ScheduledAttention {
                     stationary[c * u + j] = plan.shardRows(at.rankAt(at.torusIndex(), j));
                 }
             }
-            packed = Chunks.allocate(arena, false, dtype, u * t, shape.batch(), rows, headsPerChunk, shape.headDim())
-                    .withValidRows(mine);
+            boolean grouped = transport.groupsTensors() && plan.groupsQkv(dtype);
+            for (int tensor = 0; tensor < (grouped ? 3 : 1); tensor++) {
+                packed.add(Chunks.allocate(arena, false, dtype, u * t, shape.batch(), rows, headsPerChunk,
+                        shape.headDim()).withValidRows(mine));
+            }
             for (int tensor = 0; tensor < 3; tensor++) {
                 afterScatter.add(Chunks.allocate(arena, symmetric, dtype, t * u, shape.batch(), rows, headsPerChunk,
                         shape.headDim()).withValidRows(stationary));
@@ -149,10 +153,17 @@ final class TorusAttention extends ScheduledAttention {
 
         // 1. Intra-machine scatter: heads H_{a',s} of our tokens to X1[s*u' + a] on (l, a', b).
         TensorView[] inputs = {q, k, v};
-        for (int tensor = 0; tensor < 3; tensor++) {
-            packHeadGroups(inputs[tensor]);
-            transport.scatterIntraMachine(tensor, packed, afterScatter.get(tensor),
-                    name + " step 1 intra-machine " + TENSORS.charAt(tensor));
+        if (packed.size() == 3) {
+            for (int tensor = 0; tensor < 3; tensor++) {
+                packHeadGroups(inputs[tensor], packed.get(tensor));
+            }
+            transport.scatterIntraMachine(0, packed, afterScatter, name + " step 1 intra-machine Q,K,V");
+        } else {
+            for (int tensor = 0; tensor < 3; tensor++) {
+                packHeadGroups(inputs[tensor], packed.get(0));
+                transport.scatterIntraMachine(tensor, packed, afterScatter.subList(tensor, tensor + 1),
+                        name + " step 1 intra-machine " + TENSORS.charAt(tensor));
+            }
         }
         transport.intraMachineComplete(name + " step 1 BarrierAll");
         commStream.record(scattered, name + " step 1");
@@ -272,12 +283,12 @@ final class TorusAttention extends ScheduledAttention {
                 headsPerChunk);
     }
 
-    /** {@code packed[a'*t + s]} = heads {@code H_{a',s}} of {@code x}. */
-    private void packHeadGroups(TensorView x) {
+    /** {@code into[a'*t + s]} = heads {@code H_{a',s}} of {@code x}. */
+    private void packHeadGroups(TensorView x, Chunks into) {
         int t = at.torusDegree();
         for (int member = 0; member < at.ulyssesDegree(); member++) {
             for (int headGroup = 0; headGroup < t; headGroup++) {
-                kernels.copy(headGroup(x, member, headGroup), packed.chunk(member * t + headGroup), commStream);
+                kernels.copy(headGroup(x, member, headGroup), into.chunk(member * t + headGroup), commStream);
             }
         }
     }

@@ -35,10 +35,16 @@ interface TorusTransport {
     RingTransport ring();
 
     /**
-     * Step 1 for tensor {@code tensor} (0 = Q, 1 = K, 2 = V): {@code packed[a'*t + s]} (heads {@code H_{a',s}} of this GPU's tokens) goes to
-     * {@code X1[s*u' + a]} of intra-machine member {@code a'}.
+     * Step 1 for the tensors {@code firstTensor + i} (0 = Q, 1 = K, 2 = V), in one call: {@code packed.get(i)[a'*t + s]}
+     * (heads {@code H_{a',s}} of this GPU's tokens) goes to {@code x1.get(i)[s*u' + a]} of intra-machine member {@code a'}.
      */
-    void scatterIntraMachine(int tensor, Chunks packed, Chunks x1, String step);
+    void scatterIntraMachine(int firstTensor, List<Chunks> packed, List<Chunks> x1, String step);
+
+    /**
+     * Whether one {@link #scatterIntraMachine} call for Q, K and V saves fixed costs over three
+     * ({@link org.streamfusion.QkvExchange}): a grouped two-sided exchange does; one-sided puts gain nothing.
+     */
+    boolean groupsTensors();
 
     /** After step 1 for Q, K and V: every GPU's X1 is complete and peers may read it. */
     void intraMachineComplete(String step);

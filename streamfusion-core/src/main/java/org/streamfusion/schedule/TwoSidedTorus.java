@@ -40,19 +40,26 @@ final class TwoSidedTorus implements TorusTransport {
     }
 
     @Override
-    public void scatterIntraMachine(int tensor, Chunks packed, Chunks x1, String step) {
+    public void scatterIntraMachine(int firstTensor, List<Chunks> packed, List<Chunks> x1, String step) {
         int t = at.torusDegree();
         int u = at.ulyssesDegree();
         List<Transfer> sends = new ArrayList<>();
         List<Transfer> recvs = new ArrayList<>();
-        for (int member = 0; member < u; member++) {
-            for (int headGroup = 0; headGroup < t; headGroup++) {
-                int peer = at.intraMachine().member(member);
-                sends.add(new Transfer(peer, packed.chunkBuffer(member * t + headGroup)));
-                recvs.add(new Transfer(peer, x1.chunkBuffer(headGroup * u + member)));
+        for (int i = 0; i < packed.size(); i++) {
+            for (int member = 0; member < u; member++) {
+                for (int headGroup = 0; headGroup < t; headGroup++) {
+                    int peer = at.intraMachine().member(member);
+                    sends.add(new Transfer(peer, packed.get(i).chunkBuffer(member * t + headGroup)));
+                    recvs.add(new Transfer(peer, x1.get(i).chunkBuffer(headGroup * u + member)));
+                }
             }
         }
         comm.exchange(sends, recvs, commStream, step + " all-to-all");
+    }
+
+    @Override
+    public boolean groupsTensors() {
+        return true;
     }
 
     @Override

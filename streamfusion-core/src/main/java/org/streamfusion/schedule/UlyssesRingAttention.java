@@ -25,6 +25,8 @@ final class UlyssesRingAttention extends ScheduledAttention {
     private final Event gathered;
     private final int u;
     private final UlyssesAllToAll a2a;
+    /** Whether Q, K and V go in one exchange ({@link org.streamfusion.QkvExchange}). */
+    private final boolean grouped;
     /**
      * {@code u} chunks {@code [B, S/N, H/u, D]} each: member j's tokens for this rank's heads. With {@code u = 1}
      * {@code qU} and {@code oU} are {@code null}: the layer reads and writes the caller's views.
@@ -58,10 +60,13 @@ final class UlyssesRingAttention extends ScheduledAttention {
             // into the caller's view, and only K, V are packed, once, so the ring can forward one region
             // whatever the caller's strides.
             // Chunks are sl = the longest shard's rows; chunk j holds member j's real rows (section 3.6).
-            Chunks staging = Chunks.allocate(arena, false, dt, u, s.batch(), sl, hu, s.headDim())
-                    .withValidRows(rowsOf(rank, u));
-            a2a = u > 1 ? new UlyssesAllToAll(mesh.ulyssesGroup(rank), comm, kernels, staging)
-                    : null;
+            grouped = u > 1 && plan.groupsQkv(dt);
+            List<Chunks> staging = new java.util.ArrayList<>(3);
+            for (int tensor = 0; tensor < (u == 1 ? 0 : grouped ? 3 : 1); tensor++) {
+                staging.add(Chunks.allocate(arena, false, dt, u, s.batch(), sl, hu, s.headDim())
+                        .withValidRows(rowsOf(rank, u)));
+            }
+            a2a = u > 1 ? new UlyssesAllToAll(mesh.ulyssesGroup(rank), comm, kernels, staging) : null;
             int[] members = ulyssesRows(mesh, rank);
             qU = u > 1 ? Chunks.allocate(arena, false, dt, u, s.batch(), sl, hu, s.headDim()).withValidRows(members)
                     : null;
@@ -116,10 +121,12 @@ final class UlyssesRingAttention extends ScheduledAttention {
         String m = plan.method().name();
         compute.record(entry, m + " entry");
         commStream.waitFor(entry);
-        if (u > 1) {
-            a2a.scatterHeads(q, qU, commStream, m + " all-to-all Q");
-            a2a.scatterHeads(k, kU, commStream, m + " all-to-all K");
-            a2a.scatterHeads(v, vU, commStream, m + " all-to-all V");
+        if (grouped) {
+            a2a.scatterHeads(List.of(q, k, v), List.of(qU, kU, vU), commStream, m + " all-to-all Q,K,V");
+        } else if (u > 1) {
+            a2a.scatterHeads(List.of(q), List.of(qU), commStream, m + " all-to-all Q");
+            a2a.scatterHeads(List.of(k), List.of(kU), commStream, m + " all-to-all K");
+            a2a.scatterHeads(List.of(v), List.of(vU), commStream, m + " all-to-all V");
         } else {
             kernels.copy(k, kU.chunk(0), commStream);
             kernels.copy(v, vU.chunk(0), commStream);
