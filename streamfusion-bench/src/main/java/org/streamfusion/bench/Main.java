@@ -59,8 +59,9 @@ public final class Main {
     private static void usage() {
         System.err.println("usage: streamfusion demo [S]          run every method on a simulated 2x2 mesh (CPU)");
         System.err.println("       streamfusion plan M G B S H D  the planner's ranking of every mesh");
-        System.err.println("       streamfusion plan --cluster MxG --profile h200|a100 [--link SPEC] B S H D");
+        System.err.println("       streamfusion plan --cluster MxG --profile h200|a100 [--link SPEC] [--fp8] B S H D");
         System.err.println("                                      every mesh ranked by simulated time, in parts");
+        System.err.println("       streamfusion plan --cluster ... --mesh METHOD:t/u/r B S H D  that mesh alone");
         System.err.println("       streamfusion sweep [--help]    every method and mesh under each link setting (GPUs; --dry-run: CPU)");
         System.err.println("       streamfusion sweep-report CSV OUTDIR  markdown table and PNG plots of a sweep (CPU)");
         System.err.println("       streamfusion simulator-validation OUTDIR  the simulator against every measured layer: PNG and table");

@@ -81,19 +81,45 @@ final class RingAttn {
             compute.record(slotFree[1], stage + " slots free");
         }
         List<Event> done = new ArrayList<>();
+        // Every step but a finalising last one folds all groups' chunks in one launch: the list is the same each step.
+        List<QChunk> folded = new ArrayList<>();
+        for (QGroup g : groups) {
+            folded.addAll(g.chunks(false));
+        }
+        List<QChunk> all = List.copyOf(folded);
+        // Per layer, not per step: the slots' views of this block length, and each slot's K, V chunks, which
+        // serve every step whose block has the same real rows (all of them unless the shards are ragged).
+        long length = k.region().length();
+        Buffer[] intoK = new Buffer[2];
+        Buffer[] intoV = new Buffer[2];
+        Chunks[] overK = new Chunks[2];
+        Chunks[] overV = new Chunks[2];
+        if (r > 1) {
+            for (int slot = 0; slot < 2; slot++) {
+                intoK[slot] = slotK[slot].slice(0, length);
+                intoV[slot] = slotV[slot].slice(0, length);
+                overK[slot] = k.over(slotK[slot]);
+                overV[slot] = v.over(slotV[slot]);
+            }
+        }
+        int[][] kvRows = new int[2][];
+        List<List<KvChunk>> kvOfSlot = new ArrayList<>(java.util.Arrays.asList(null, null));
         for (int s = 0; s < r; s++) {
             if (s + 1 < r) {
-                fetch(s + 1, k, v, stage); // issued before step s's launch, so that the two overlap
+                fetch(s + 1, k, v, intoK, intoV, stage); // issued before step s's launch, so that the two overlap
             }
             int[] rows = blockRows.apply(transport.blockOwner(s, position, r));
-            Chunks blockK = (s == 0 ? k : k.over(slotK[s % 2])).withValidRows(rows);
-            Chunks blockV = (s == 0 ? v : v.over(slotV[s % 2])).withValidRows(rows);
-            if (s > 0) {
-                compute.waitFor(slotFull[s % 2]);
-            }
-            List<KvChunk> kv = new ArrayList<>(k.count());
-            for (int i = 0; i < k.count(); i++) {
-                kv.add(new KvChunk(blockK.chunk(i), blockV.chunk(i)));
+            List<KvChunk> kv;
+            if (s == 0) {
+                kv = kvChunks(k.withValidRows(rows), v.withValidRows(rows));
+            } else {
+                int slot = s % 2;
+                if (!java.util.Arrays.equals(rows, kvRows[slot])) {
+                    kvRows[slot] = rows;
+                    kvOfSlot.set(slot, kvChunks(overK[slot].withValidRows(rows), overV[slot].withValidRows(rows)));
+                }
+                kv = kvOfSlot.get(slot);
+                compute.waitFor(slotFull[slot]);
             }
             boolean first = init && s == 0;
             if (finalize && s == r - 1) {
@@ -104,10 +130,6 @@ final class RingAttn {
                     done.add(e);
                 }
             } else {
-                List<QChunk> all = new ArrayList<>();
-                for (QGroup g : groups) {
-                    all.addAll(g.chunks(false));
-                }
                 kernels.attention(all, kv, scale, first, false, compute);
             }
             if (s > 0) {
@@ -117,16 +139,23 @@ final class RingAttn {
         return done;
     }
 
+    private static List<KvChunk> kvChunks(Chunks k, Chunks v) {
+        KvChunk[] kv = new KvChunk[k.count()];
+        for (int i = 0; i < kv.length; i++) {
+            kv[i] = new KvChunk(k.chunk(i), v.chunk(i));
+        }
+        return List.of(kv);
+    }
+
     /** Brings the block of step {@code s} into slot {@code s mod 2} once the launch that last read it is done. */
-    private void fetch(int s, Chunks k, Chunks v, String stage) {
-        long length = k.region().length();
+    private void fetch(int s, Chunks k, Chunks v, Buffer[] intoK, Buffer[] intoV, String stage) {
         int slot = s % 2;
-        Buffer previousK = s == 1 ? k.region() : slotK[(s - 1) % 2].slice(0, length);
-        Buffer previousV = s == 1 ? v.region() : slotV[(s - 1) % 2].slice(0, length);
+        Buffer previousK = s == 1 ? k.region() : intoK[(s - 1) % 2];
+        Buffer previousV = s == 1 ? v.region() : intoV[(s - 1) % 2];
         String step = stage + " RingAttn step " + s;
         ringStream.waitFor(slotFree[slot]);
         transport.fetch(new RingStep(s, ring, position, k.region(), v.region(), previousK, previousV,
-                slotK[slot].slice(0, length), slotV[slot].slice(0, length)), ringStream, step);
+                intoK[slot], intoV[slot]), ringStream, step);
         ringStream.record(slotFull[slot], step);
     }
 

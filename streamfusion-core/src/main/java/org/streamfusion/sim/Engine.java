@@ -13,15 +13,19 @@ import java.util.PriorityQueue;
  * come, first served. A stream that reaches a transfer stops until the transfer ends.
  */
 final class Engine {
-    private record Start(double time, long order, Op.TransferOp op) {
+    /** A transfer ready to take its links at {@code time}; ties in issue order. */
+    private record Start(double time, long order, Op.TransferOp op) implements Comparable<Start> {
+        @Override
+        public int compareTo(Start other) {
+            return time != other.time ? Double.compare(time, other.time) : Long.compare(order, other.order);
+        }
     }
 
     private final HardwareProfile profile;
     private final Links links;
     private final int worldSize;
     private final List<SimStream> streams;
-    private final PriorityQueue<Start> starts = new PriorityQueue<>((a, b) -> a.time != b.time
-            ? Double.compare(a.time, b.time) : Long.compare(a.order, b.order));
+    private final PriorityQueue<Start> starts = new PriorityQueue<>();
     private final ArrayDeque<SimStream> runnable = new ArrayDeque<>();
     private final Map<Long, ArrayDeque<Op.TransferOp>> sendsWaiting = new HashMap<>();
     private final Map<Long, ArrayDeque<Op.TransferOp>> receivesWaiting = new HashMap<>();
