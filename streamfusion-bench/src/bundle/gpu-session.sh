@@ -4,7 +4,7 @@
 # PyTorch's all_to_all_single, and the downcall overhead from Java (JMH) against C. Logs go to $OUT.
 #   STAGES="csrc cpu gpu1 gpuN nodes2 check big a2a downcall"  which parts to run (default: these);
 #                                                      also: graphs, hosttime, qkv, sweep (only when named)
-#   ATTN / ATTN_BIG                                    the GpuCheck arguments (topology S H D reps mode)
+#   ATTN / ATTN_BIG                                    the GpuCheck arguments (topology S H D reps check fp8 qkv)
 #   BIG_MOVERS="sm-kernel/copy-engine ..."             push/pull mover pairs of the Flux-sized timing
 #   GRAPH_ARGS                                         GraphCheck's arguments (stage graphs)
 #   HOSTTIME_ARGS                                      GpuHostTimeBenchmark's -p parameters (stage hosttime)

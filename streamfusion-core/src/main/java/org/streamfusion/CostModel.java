@@ -129,8 +129,9 @@ public record CostModel(String hardware, double intraBytesPerSecond, InterMachin
     }
 
     /**
-     * Communication steps one rank takes in sequence: an all-to-all of one tensor, a ring step, a torus
-     * stage's issue, Push O (each a launch or group and, one-sided, a barrier).
+     * Communication steps one rank takes in sequence: an exchange (Q, K and V grouped in one, or one each:
+     * {@link QkvExchange}), a ring step, a torus stage's issue, Push O (each a launch or group and, one-sided,
+     * a barrier).
      *
      * @param plan the plan whose layer is counted
      * @return the steps of one rank in one layer
@@ -140,10 +141,13 @@ public record CostModel(String hardware, double intraBytesPerSecond, InterMachin
         int t = mesh.torus();
         int u = mesh.ulysses();
         int r = mesh.ring();
+        // Q, K, V in one grouped exchange or three (QkvExchange); STREAMFUSION's ScatterPushes count as one step.
+        boolean grouped = plan.groupsQkv(plan.shape().dtype());
         return switch (plan.method()) {
-            case ULYSSES, RING, USP, TAS -> (u > 1 ? 4 : 0) + (r - 1);
+            case ULYSSES, RING, USP, TAS -> (u > 1 ? (grouped ? 2 : 4) : 0) + (r - 1);
             // intra-machine scatter, torus transfers (t > 1), (2t-1) ring passes of r-1 steps, Push O
-            case TORUS_TWO_SIDED, STREAMFUSION -> 1 + (t > 1 ? 1 : 0) + (2 * t - 1) * (r - 1) + 1;
+            case TORUS_TWO_SIDED -> (grouped ? 1 : 3) + (t > 1 ? 1 : 0) + (2 * t - 1) * (r - 1) + 1;
+            case STREAMFUSION -> 1 + (t > 1 ? 1 : 0) + (2 * t - 1) * (r - 1) + 1;
         };
     }
 

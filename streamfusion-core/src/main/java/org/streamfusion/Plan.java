@@ -86,6 +86,21 @@ public record Plan(AttentionShape shape, DeviceMesh mesh, LinkCompression interM
     }
 
     /**
+     * A plan as before Q, K and V could be grouped: {@link QkvExchange#AUTO}.
+     *
+     * @param shape         the attention problem; {@code S >= N}, {@code H % (t*u) == 0}
+     * @param mesh          the method and how its ranks are arranged
+     * @param interMachine  what the transfers between machines carry
+     * @param shardRows     each rank's rows, or empty for the default split
+     * @param jointTextRows {@code S_text} of a joint text segment, or 0
+     * @throws InvalidConfigurationException as the canonical constructor
+     */
+    public Plan(AttentionShape shape, DeviceMesh mesh, LinkCompression interMachine, java.util.List<Integer> shardRows,
+            int jointTextRows) {
+        this(shape, mesh, interMachine, shardRows, jointTextRows, QkvExchange.AUTO);
+    }
+
+    /**
      * The default split with {@code interMachine} between machines.
      *
      * @param shape        the attention problem; {@code S >= N}, {@code H % (t*u) == 0}
@@ -189,15 +204,31 @@ public record Plan(AttentionShape shape, DeviceMesh mesh, LinkCompression interM
     }
 
     /**
-     * Whether this plan's layer on {@code storage} sends Q, K and V in one exchange where it has a two-sided
-     * Ulysses step ({@link QkvExchange#groups}).
+     * Whether this plan's layer sends Q, K and V through a two-sided exchange, which {@link QkvExchange} may
+     * group: ULYSSES, USP and TAS with {@code u > 1} (their all-to-all) and TORUS_TWO_SIDED (step 1, even with
+     * {@code u' = 1}). STREAMFUSION's one-sided ScatterPushes and the {@code u = 1} meshes have none.
+     *
+     * @return {@code true} if there is such an exchange
+     */
+    public boolean exchangesQkv() {
+        return switch (mesh.method()) {
+            case TORUS_TWO_SIDED -> true;
+            case STREAMFUSION -> false;
+            case ULYSSES, RING, USP, TAS -> mesh.ulysses() > 1;
+        };
+    }
+
+    /**
+     * Whether this plan's layer on {@code storage} sends Q, K and V in one grouped exchange: it has one
+     * ({@link #exchangesQkv()}) and {@link QkvExchange#groups} says so for its shard's bytes
+     * ({@code B * localSeqLen() * H * D} elements of {@code storage}).
      *
      * @param storage the element type the layer stores its shards in
      * @return {@code true} to group
      */
     public boolean groupsQkv(DType storage) {
-        return qkvExchange.groups((long) shape.batch() * localSeqLen() * shape.heads() * shape.headDim()
-                * storage.bytes());
+        return exchangesQkv() && qkvExchange.groups((long) shape.batch() * localSeqLen() * shape.heads()
+                * shape.headDim() * storage.bytes());
     }
 
     /**

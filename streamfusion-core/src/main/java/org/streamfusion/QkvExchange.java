@@ -3,8 +3,9 @@ package org.streamfusion;
 /**
  * How a layer's Q, K and V cross a two-sided Ulysses step: the all-to-all of ULYSSES, USP and TAS
  * ({@code u > 1}) and step 1 of TORUS_TWO_SIDED (docs/algorithms.md, section 3.1). The bytes and the result
- * are the same either way, bit for bit; what differs is fixed cost against memory. STREAMFUSION's one-sided
- * puts and the {@code u = 1} meshes have no such exchange and ignore it.
+ * are the same either way, bit for bit; what differs is fixed cost against memory. Plans without such an
+ * exchange ({@link Plan#exchangesQkv()}: STREAMFUSION's one-sided puts, ULYSSES, USP and TAS with {@code u = 1})
+ * ignore it.
  */
 public enum QkvExchange {
     /** {@link #GROUPED} while one shard holds at most {@link #AUTO_LIMIT_BYTES}, {@link #SEPARATE} above: the default. */
@@ -18,8 +19,9 @@ public enum QkvExchange {
     SEPARATE;
 
     /**
-     * 64 MiB: below it the fixed cost of an exchange is what bounds a layer on fast links (Flux 2048x2048,
-     * S=16896, groups from 2 GPUs up); above, the bytes dominate and the memory is kept.
+     * 64 MiB: below it the fixed cost of an exchange is what bounds a layer on fast links; above, the bytes
+     * dominate and the memory is kept. With bf16, H=24 and D=128: Flux 1024x1024 (S=4608) always groups,
+     * 2048x2048 (S=16896) from 2 GPUs, 4096x4096 (S=65536) from 8 (from 7 by bytes alone).
      */
     public static final long AUTO_LIMIT_BYTES = 64L << 20;
 

@@ -57,11 +57,16 @@ class CostModelTest {
     @Test
     void stepsCountEachMethodsSequentialCommunication() {
         Topology topo = Topology.of(2, 2);
-        assertEquals(4, CostModel.steps(plan(topo, Method.ULYSSES, 1, 4, 1)));
+        // Q, K, V in one grouped exchange (small shards), then O; separately, four
+        assertEquals(2, CostModel.steps(plan(topo, Method.ULYSSES, 1, 4, 1)));
+        assertEquals(4, CostModel.steps(plan(topo, Method.ULYSSES, 1, 4, 1).withQkvExchange(QkvExchange.SEPARATE)));
         assertEquals(3, CostModel.steps(plan(topo, Method.RING, 1, 1, 4)));
-        assertEquals(5, CostModel.steps(plan(topo, Method.USP, 1, 2, 2)));
+        assertEquals(3, CostModel.steps(plan(topo, Method.USP, 1, 2, 2)));
         // scatter, torus, (2t-1)(r-1) = 3 ring steps, Push O
         assertEquals(6, CostModel.steps(plan(topo, Method.STREAMFUSION, 2, 1, 2)));
+        assertEquals(6, CostModel.steps(plan(topo, Method.TORUS_TWO_SIDED, 2, 1, 2)));
+        // the scatter of Q, K and V one exchange each
+        assertEquals(8, CostModel.steps(plan(topo, Method.TORUS_TWO_SIDED, 2, 1, 2).withQkvExchange(QkvExchange.SEPARATE)));
     }
 
     @Test

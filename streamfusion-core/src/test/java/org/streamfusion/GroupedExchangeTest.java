@@ -82,23 +82,43 @@ class GroupedExchangeTest {
     }
 
     @Test
-    void autoGroupsUpTo64MibPerShardSoFlux2048GroupsOnTwoGpusAndFlux4096OnlyFromEight() {
+    void autoGroupsUpTo64MibPerShardSoFlux4096GroupsFromEightGpusOn() {
         assertTrue(QkvExchange.AUTO.groups(QkvExchange.AUTO_LIMIT_BYTES), "exactly the limit groups");
         assertFalse(QkvExchange.AUTO.groups(QkvExchange.AUTO_LIMIT_BYTES + 1), "a byte more does not");
         assertTrue(QkvExchange.GROUPED.groups(Long.MAX_VALUE), "GROUPED always groups");
         assertFalse(QkvExchange.SEPARATE.groups(1), "SEPARATE never does");
-        // bf16 shards [1, S/N, 24, 128]: 16896/2 rows are 51.9 MB, 65536/2 are 201 MB, 65536/8 are 50.3 MB.
-        assertTrue(usp(16896, 1, 2).groupsQkv(DType.BF16), "Flux 2048x2048 on 1x2");
-        assertFalse(usp(65536, 1, 2).groupsQkv(DType.BF16), "Flux 4096x4096 on 1x2");
-        assertFalse(usp(65536, 1, 4).groupsQkv(DType.BF16), "Flux 4096x4096 on 1x4");
-        assertTrue(usp(65536, 1, 8).groupsQkv(DType.BF16), "Flux 4096x4096 on 1x8");
-        assertFalse(usp(16896, 1, 2).groupsQkv(DType.F32) == usp(16896, 1, 2).groupsQkv(DType.BF16),
-                "the storage type counts: f32 shards of 2048x2048 on 1x2 hold 104 MB");
+        // ULYSSES(u=N): bf16 shards [1, ceil(S/N), 24, 128].
+        assertTrue(ulysses(4608, 2).groupsQkv(DType.BF16), "Flux 1024x1024 on 2 GPUs: 14 MB shards");
+        assertTrue(ulysses(16896, 2).groupsQkv(DType.BF16), "Flux 2048x2048 on 2 GPUs: 51.9 MB shards");
+        assertFalse(ulysses(65536, 4).groupsQkv(DType.BF16), "Flux 4096x4096 on 4 GPUs: 101 MB shards");
+        assertTrue(ulysses(65536, 8).groupsQkv(DType.BF16), "Flux 4096x4096 on 8 GPUs: 50.3 MB shards");
+        // By bytes alone the limit falls between 6 and 7 GPUs; with H=24 only TORUS_TWO_SIDED has an exchange on 7.
+        assertFalse(torusTwoSided(65536, 6).groupsQkv(DType.BF16), "on 6 GPUs: 2 KiB over the limit");
+        assertTrue(torusTwoSided(65536, 7).groupsQkv(DType.BF16), "on 7 GPUs: 57.5 MB shards");
+        assertFalse(ulysses(16896, 2).groupsQkv(DType.F32), "the storage type counts: f32 shards hold 104 MB");
+        assertFalse(ulysses(4608, 2).withQkvExchange(QkvExchange.SEPARATE).groupsQkv(DType.BF16), "SEPARATE");
+    }
+
+    @Test
+    void onlyTwoSidedUlyssesStepsHaveAQkvExchangeToGroup() {
+        Topology topology = Topology.of(1, 2);
+        for (Planner.Candidate c : Planner.withDefaults().enumerate(AttentionShape.of(1, 4608, 24, 128), topology)) {
+            if (!c.valid()) {
+                continue;
+            }
+            boolean expected = switch (c.method()) {
+                case STREAMFUSION -> false; // one-sided puts: nothing to group
+                case TORUS_TWO_SIDED -> true; // step 1 is an exchange even with u' = 1
+                default -> c.u() > 1;
+            };
+            assertEquals(expected, c.plan().exchangesQkv(), c.plan().toString());
+            assertEquals(expected, c.plan().groupsQkv(DType.BF16), c.plan() + ": small shards group where they can");
+        }
     }
 
     @Test
     void aPlanWithoutAQkvExchangeIsRefusedNamingIt() {
-        Plan plan = usp(64, 1, 2);
+        Plan plan = ulysses(64, 2);
         InvalidConfigurationException e = assertThrows(InvalidConfigurationException.class,
                 () -> plan.withQkvExchange(null));
         assertTrue(e.getMessage().contains("qkvExchange=null"), e.getMessage());
@@ -106,9 +126,13 @@ class GroupedExchangeTest {
                 "a plan says when it overrides the rule");
     }
 
-    private static Plan usp(int seqLen, int machines, int gpus) {
-        return Planner.withDefaults().best(AttentionShape.of(1, seqLen, 24, 128), Topology.of(machines, gpus),
-                Method.USP);
+    private static Plan torusTwoSided(int seqLen, int gpus) {
+        return Planner.withDefaults().best(AttentionShape.of(1, seqLen, 24, 128), Topology.of(1, gpus),
+                Method.TORUS_TWO_SIDED);
+    }
+
+    private static Plan ulysses(int seqLen, int gpus) {
+        return Planner.withDefaults().best(AttentionShape.of(1, seqLen, 24, 128), Topology.of(1, gpus), Method.ULYSSES);
     }
 
     private record Layer(float[] output, int exchanges) {

@@ -42,9 +42,36 @@ class LayerEventTest {
             assertEquals("STREAMFUSION", e.getString("method"));
             assertEquals(plan.mesh().toString(), e.getString("mesh"));
             assertEquals(shape.toString(), e.getString("shape"));
+            assertEquals("none", e.getString("qkvExchange"), "one-sided: nothing to group");
             assertEquals(volume.rank(rank).elements(LinkClass.INTER_MACHINE) * Float.BYTES, e.getLong("interMachineBytes"),
                     "rank " + rank);
             assertTrue(!e.getDuration().isNegative(), "host time of rank " + rank);
+        }
+    }
+
+    @Test
+    void theEventSaysWhetherQkvWentInOneExchangeOrThree() throws Exception {
+        Topology topology = Topology.of(1, 2);
+        AttentionShape shape = AttentionShape.of(1, 16, 8, 16);
+        Plan usp = Plan.of(shape, DeviceMesh.of(topology, Method.USP, 1, 2, 1));
+        Inputs in = Inputs.fresh(shape);
+        for (QkvExchange exchange : new QkvExchange[] {QkvExchange.GROUPED, QkvExchange.SEPARATE}) {
+            Path file = Files.createTempFile("layers", ".jfr");
+            try (CpuWorld world = CpuWorld.create(topology); Recording recording = new Recording()) {
+                recording.enable("org.streamfusion.Layer").withoutThreshold();
+                recording.start();
+                ShardedAttention.forward(world, usp.withQkvExchange(exchange), in.q, in.k, in.v);
+                recording.stop();
+                recording.dump(file);
+            }
+            List<RecordedEvent> events = RecordingFile.readAllEvents(file).stream()
+                    .filter(e -> e.getEventType().getName().equals("org.streamfusion.Layer")).toList();
+            Files.delete(file);
+            assertEquals(2, events.size(), exchange + ": one layer on 2 ranks");
+            for (RecordedEvent e : events) {
+                assertEquals(exchange.name().toLowerCase(java.util.Locale.ROOT), e.getString("qkvExchange"),
+                        exchange + ", rank " + e.getInt("rank"));
+            }
         }
     }
 }

@@ -76,11 +76,6 @@ public final class GpuCheck {
         return mode;
     }
 
-    /** Whether {@code plan} has a two-sided Ulysses step whose Q, K, V exchange its default groups. */
-    static boolean groupsByDefault(Plan plan, DType storage) {
-        return QkvExchangeCheck.hasTwoSidedStep(plan) && plan.groupsQkv(storage);
-    }
-
     /**
      * Runs this rank; prints PASS or FAIL and exits 0 only on PASS.
      *
@@ -129,7 +124,7 @@ public final class GpuCheck {
             for (Planner.Candidate c : candidates) {
                 if (!compression.equals("fp8")) {
                     Plan plan = c.plan();
-                    boolean grouping = groupsByDefault(plan, shape.dtype());
+                    boolean grouping = plan.groupsQkv(shape.dtype());
                     if (!qkv.equals("separate") || !grouping) {
                         plans.add(plan);
                     }
@@ -171,9 +166,10 @@ public final class GpuCheck {
                     uspMs = median;
                 }
                 double tflops = shape.flops() / (median * 1e-3) / 1e12;
-                rows.add(String.format(Locale.ROOT, "%-44s %10.2e %6s %9.3f %9.1f %8.2f %12d",
-                        plan.mesh() + (fp8 ? " +fp8" : "") + (plan.qkvExchange() == QkvExchange.SEPARATE ? " +separate" : ""), err, check ? (err <= tolerance ? "ok" : "FAIL") : "-", median,
-                        tflops, uspMs / median, moved));
+                String label = plan.mesh() + (fp8 ? " +fp8" : "")
+                        + (plan.qkvExchange() == QkvExchange.SEPARATE ? " +separate" : "");
+                rows.add(String.format(Locale.ROOT, "%-44s %10.2e %6s %9.3f %9.1f %8.2f %12d", label, err,
+                        check ? (err <= tolerance ? "ok" : "FAIL") : "-", median, tflops, uspMs / median, moved));
             }
             System.out.printf(Locale.ROOT, "rank %d of %d on GPU %d: %s, %s, one-sided movers push %s pull %s, %s, layer time"
                     + " median of %d (CUDA events) after a warm-up pass over every plan; TFLOP/s = 4*B*H*S^2*D / time, all"

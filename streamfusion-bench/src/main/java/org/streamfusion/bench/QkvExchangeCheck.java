@@ -7,7 +7,6 @@ import java.util.Locale;
 import org.streamfusion.AttentionShape;
 import org.streamfusion.DType;
 import org.streamfusion.DistributedAttention;
-import org.streamfusion.Method;
 import org.streamfusion.Plan;
 import org.streamfusion.Planner;
 import org.streamfusion.QkvExchange;
@@ -30,12 +29,6 @@ import org.streamfusion.launch.DistributedEnvironment;
  */
 public final class QkvExchangeCheck {
     private QkvExchangeCheck() {
-    }
-
-    /** Whether {@code plan} has a two-sided Ulysses step, whose Q, K and V may be grouped. */
-    static boolean hasTwoSidedStep(Plan plan) {
-        return plan.method() == Method.TORUS_TWO_SIDED
-                || plan.method() != Method.STREAMFUSION && plan.mesh().ulysses() > 1;
     }
 
     /**
@@ -71,9 +64,10 @@ public final class QkvExchangeCheck {
                 x[i] = TensorView.contiguous(b, 1, sl, h, d);
             }
             List<Plan> plans = Planner.withDefaults().enumerate(shape, topo).stream().filter(Planner.Candidate::valid)
-                    .map(Planner.Candidate::plan).filter(QkvExchangeCheck::hasTwoSidedStep).toList();
+                    .map(Planner.Candidate::plan).filter(Plan::exchangesQkv).toList();
             for (Plan plan : plans) {
-                try (DistributedAttention grouped = DistributedAttention.create(plan.withQkvExchange(QkvExchange.GROUPED), dev);
+                try (DistributedAttention grouped = DistributedAttention.create(
+                                plan.withQkvExchange(QkvExchange.GROUPED), dev);
                         DistributedAttention separate = DistributedAttention.create(
                                 plan.withQkvExchange(QkvExchange.SEPARATE), dev)) {
                     float[] one = layer(separate, x, plan + " separate");
@@ -89,8 +83,10 @@ public final class QkvExchangeCheck {
                         boolean groupedFirst = r % 2 == 0;
                         DistributedAttention first = groupedFirst ? grouped : separate;
                         DistributedAttention second = groupedFirst ? separate : grouped;
-                        double a = GraphCheck.time(first.stream(), () -> first.forward(x[0], x[1], x[2], x[3]), 1).layerMs();
-                        double b = GraphCheck.time(second.stream(), () -> second.forward(x[0], x[1], x[2], x[3]), 1).layerMs();
+                        double a = GraphCheck.time(first.stream(), () -> first.forward(x[0], x[1], x[2], x[3]), 1)
+                                .layerMs();
+                        double b = GraphCheck.time(second.stream(), () -> second.forward(x[0], x[1], x[2], x[3]), 1)
+                                .layerMs();
                         groupedMs[r] = groupedFirst ? a : b;
                         separateMs[r] = groupedFirst ? b : a;
                         ratio[r] = separateMs[r] / groupedMs[r];

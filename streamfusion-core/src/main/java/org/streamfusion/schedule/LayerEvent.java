@@ -40,6 +40,10 @@ final class LayerEvent extends Event {
     @Label("Inter-machine compression")
     String interMachine;
 
+    @Label("Q, K, V exchange")
+    @Description("grouped: Q, K and V in one two-sided exchange; separate: one each; none: the layer has no such exchange")
+    String qkvExchange;
+
     @Label("Joint text tokens")
     int jointTextRows;
 

@@ -116,11 +116,6 @@ final class OneSidedTorus implements TorusTransport {
     }
 
     @Override
-    public boolean groupsTensors() {
-        return false;
-    }
-
-    @Override
     public void intraMachineComplete(String step) {
         comm.barrierAll(commStream, step);
     }

@@ -261,6 +261,8 @@ abstract class ScheduledAttention implements DistributedAttention {
         event.intraMachineBytes = volume.elements(org.streamfusion.LinkClass.INTRA_MACHINE) * bytes;
         event.interMachineBytes = volume.elements(org.streamfusion.LinkClass.INTER_MACHINE) * bytes;
         event.interMachine = plan.interMachine().name();
+        event.qkvExchange = !plan.exchangesQkv() ? "none"
+                : plan.groupsQkv(device.storageType(plan.shape().dtype())) ? "grouped" : "separate";
         event.jointTextRows = plan.jointTextRows();
         event.copies = copies;
         event.copyBytes = copyElements * bytes;

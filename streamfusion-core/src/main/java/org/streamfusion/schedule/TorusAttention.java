@@ -37,7 +37,7 @@ final class TorusAttention extends ScheduledAttention {
     private final TorusPosition at;
     /** {@code Ht = H/(t*u')}: the heads of one torus chunk. */
     private final int headsPerChunk;
-    /** Step 1's packing: one buffer reused by Q, K, V, or one each when they go in one exchange ({@link org.streamfusion.QkvExchange}). */
+    /** Step 1's packing: one buffer reused by Q, K, V, or one each when they go in one exchange (QkvExchange). */
     private final List<Chunks> packed = new ArrayList<>(3);
     /** Q, K, V after the intra-machine step: {@code X1[s*u' + j]}. */
     private final List<Chunks> afterScatter = new ArrayList<>();
@@ -83,7 +83,7 @@ final class TorusAttention extends ScheduledAttention {
                     stationary[c * u + j] = plan.shardRows(at.rankAt(at.torusIndex(), j));
                 }
             }
-            boolean grouped = transport.groupsTensors() && plan.groupsQkv(dtype);
+            boolean grouped = plan.groupsQkv(dtype); // never for the one-sided form
             for (int tensor = 0; tensor < (grouped ? 3 : 1); tensor++) {
                 packed.add(Chunks.allocate(arena, false, dtype, u * t, shape.batch(), rows, headsPerChunk,
                         shape.headDim()).withValidRows(mine));

@@ -40,12 +40,6 @@ interface TorusTransport {
      */
     void scatterIntraMachine(int firstTensor, List<Chunks> packed, List<Chunks> x1, String step);
 
-    /**
-     * Whether one {@link #scatterIntraMachine} call for Q, K and V saves fixed costs over three
-     * ({@link org.streamfusion.QkvExchange}): a grouped two-sided exchange does; one-sided puts gain nothing.
-     */
-    boolean groupsTensors();
-
     /** After step 1 for Q, K and V: every GPU's X1 is complete and peers may read it. */
     void intraMachineComplete(String step);
 

@@ -58,11 +58,6 @@ final class TwoSidedTorus implements TorusTransport {
     }
 
     @Override
-    public boolean groupsTensors() {
-        return true;
-    }
-
-    @Override
     public void intraMachineComplete(String step) {
         // Each receive above completed its chunk.
     }

@@ -44,6 +44,12 @@ final class UlyssesAllToAll {
                     + " outputs with staging for " + staging.size());
         }
         int u = group.size();
+        for (Chunks out : outs) {
+            if (out.count() != u) {
+                throw new IllegalArgumentException("step '" + step + "': an all-to-all over " + group + " receives into "
+                        + u + " chunks, not " + out.count());
+            }
+        }
         List<Transfer> sends = new ArrayList<>(u * xs.size());
         List<Transfer> recvs = new ArrayList<>(u * xs.size());
         for (int tensor = 0; tensor < xs.size(); tensor++) {

@@ -60,7 +60,7 @@ final class UlyssesRingAttention extends ScheduledAttention {
             // into the caller's view, and only K, V are packed, once, so the ring can forward one region
             // whatever the caller's strides.
             // Chunks are sl = the longest shard's rows; chunk j holds member j's real rows (section 3.6).
-            grouped = u > 1 && plan.groupsQkv(dt);
+            grouped = plan.groupsQkv(dt);
             List<Chunks> staging = new java.util.ArrayList<>(3);
             for (int tensor = 0; tensor < (u == 1 ? 0 : grouped ? 3 : 1); tensor++) {
                 staging.add(Chunks.allocate(arena, false, dt, u, s.batch(), sl, hu, s.headDim())
