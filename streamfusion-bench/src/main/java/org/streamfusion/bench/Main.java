@@ -52,6 +52,8 @@ public final class Main {
             case "sweep-report" -> System.exit(SweepReport.run(java.util.Arrays.copyOfRange(args, 1, args.length), System.out));
             case "simulator-validation" -> System.exit(SimulatorValidationReport.run(
                     java.util.Arrays.copyOfRange(args, 1, args.length)));
+            case "simulator-predictions" -> System.exit(SimulatorPredictionsReport.run(
+                    java.util.Arrays.copyOfRange(args, 1, args.length)));
             default -> usage();
         }
     }
@@ -65,6 +67,7 @@ public final class Main {
         System.err.println("       streamfusion sweep [--help]    every method and mesh under each link setting (GPUs; --dry-run: CPU)");
         System.err.println("       streamfusion sweep-report CSV OUTDIR  markdown table and PNG plots of a sweep (CPU)");
         System.err.println("       streamfusion simulator-validation OUTDIR  the simulator against every measured layer: PNG and table");
+        System.err.println("       streamfusion simulator-predictions OUTDIR [--quick]  docs/simulator.md's prediction tables and PNGs");
         System.exit(2);
     }
 

@@ -1,0 +1,51 @@
+package org.streamfusion.bench;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.streamfusion.AttentionShape;
+import org.streamfusion.Method;
+import org.streamfusion.Topology;
+import org.streamfusion.sim.HardwareProfile;
+import org.streamfusion.sim.Simulator;
+
+/**
+ * The prediction tables and plots of docs/simulator.md come from one command: in quick mode (the paper's
+ * testbed on 1 and 2 machines) every row holds each method's best simulated mesh, the pick is the fastest
+ * of them, and a plot is drawn per scenario.
+ */
+class SimulatorPredictionsReportTest {
+    @Test
+    void quickPredictionsHoldEachMethodsBestMeshAndThePickAndDrawTheirPlot(@TempDir Path dir) throws Exception {
+        ByteArrayOutputStream log = new ByteArrayOutputStream();
+        List<Path> written = SimulatorPredictionsReport.write(dir, true, new PrintStream(log, true, StandardCharsets.UTF_8));
+        assertEquals(2, written.size(), "the paper-testbed plot and the table: " + written);
+        BufferedImage png = ImageIO.read(written.get(0).toFile());
+        assertEquals(SimulatorPredictionsReport.WIDTH, png.getWidth());
+        String table = Files.readString(written.get(1));
+        List<String> rows = table.lines().filter(l -> l.startsWith("| 1x8") || l.startsWith("| 2x8")).toList();
+        assertEquals(2, rows.size(), table);
+        assertTrue(log.toString(StandardCharsets.UTF_8).contains("paper-testbed: 2x8 S=36864 simulated in"), log.toString());
+        // The 2x8 row's STREAMFUSION cell is the fastest STREAMFUSION mesh of a full ranking, and the pick the fastest.
+        AttentionShape shape = AttentionShape.of(1, 36864, 24, 128);
+        List<Simulator.Ranked> ranked = Simulator.of(HardwareProfile.a100(), Topology.of(2, 8)).rank(shape);
+        Simulator.Ranked bestSfu = ranked.stream().filter(r -> r.valid() && r.candidate().method() == Method.STREAMFUSION)
+                .findFirst().orElseThrow();
+        String sfuCell = String.format(java.util.Locale.ROOT, "%.2f", bestSfu.time().totalSeconds() * 1e3);
+        String[] cells = rows.get(1).split("\\|");
+        assertTrue(cells[8].trim().startsWith(sfuCell), "STREAMFUSION cell " + cells[8] + " vs " + sfuCell);
+        String pick = String.format(java.util.Locale.ROOT, "%.2f ms", ranked.get(0).time().totalSeconds() * 1e3);
+        assertTrue(cells[11].contains(pick), "pick " + cells[11] + " vs " + pick);
+        assertTrue(table.contains("scaling efficiency of the pick at S=36864, 2x8 against 1x8"), table);
+    }
+}
