@@ -23,14 +23,26 @@ import org.streamfusion.backend.TensorView;
 public final class Simulator {
     private final HardwareProfile profile;
     private final Topology topology;
+    /** At most this many threads record a layer's ranks (0: as many as there are processors). */
+    private final int recordingThreads;
 
     private Simulator(HardwareProfile profile, Topology topology) {
+        this(profile, topology, 0);
+    }
+
+    private Simulator(HardwareProfile profile, Topology topology, int recordingThreads) {
         if (profile == null || topology == null) {
             throw new InvalidConfigurationException("simulator with profile=" + profile + " topology=" + topology,
                     "profile and topology are given");
         }
         this.profile = profile;
         this.topology = topology;
+        this.recordingThreads = recordingThreads;
+    }
+
+    /** The same simulator recording ranks on at most {@code threads} threads (tests: 1 is the sequential order). */
+    Simulator withRecordingThreads(int threads) {
+        return new Simulator(profile, topology, threads);
     }
 
     /**
@@ -82,7 +94,7 @@ public final class Simulator {
     private SimulatedTime simulate(Plan plan, boolean keepSteps) {
         int n = topology.worldSize();
         List<SimStream> streams = new ArrayList<>();
-        SimStream[] compute = enqueue(plan, keepSteps, 1, streams, (rank, layer) -> { });
+        SimStream[] compute = enqueueOneLayer(plan, keepSteps, streams);
         new Engine(profile, new Links(topology, profile), n, streams).run();
         double total = 0;
         for (SimStream stream : streams) {
@@ -108,38 +120,91 @@ public final class Simulator {
         int n = topology.worldSize();
         KernelModel model = new KernelModel(profile);
         SimStream[] compute = new SimStream[n];
-        AttentionShape s = plan.shape();
         for (int rank = 0; rank < n; rank++) {
-            int rows = plan.shardRows(rank);
-            long elements = (long) s.batch() * rows * s.heads() * s.headDim();
-            SimRankDevice device = new SimRankDevice(rank, topology, model, streams, keepSteps);
-            DistributedAttention attention = DistributedAttention.create(plan, device);
-            DeviceArena arena = device.newArena();
-            TensorView[] qkvo = new TensorView[4];
-            for (int i = 0; i < 4; i++) {
-                qkvo[i] = TensorView.contiguous(arena.allocate(elements, s.dtype()), s.batch(), rows, s.heads(), s.headDim());
-            }
-            org.streamfusion.JointText text = null;
-            if (plan.jointTextRows() > 0) {
-                long textElements = (long) s.batch() * plan.jointTextRows() * s.heads() * s.headDim();
-                TensorView[] t = new TensorView[4];
-                for (int i = 0; i < 4; i++) {
-                    t[i] = TensorView.contiguous(arena.allocate(textElements, s.dtype()), s.batch(), plan.jointTextRows(),
-                            s.heads(), s.headDim());
-                }
-                text = org.streamfusion.JointText.of(t[0], t[1], t[2], t[3]);
-            }
-            for (int layer = 0; layer < layers; layer++) {
-                if (text != null) {
-                    attention.forward(qkvo[0], qkvo[1], qkvo[2], qkvo[3], text);
-                } else {
-                    attention.forward(qkvo[0], qkvo[1], qkvo[2], qkvo[3]);
-                }
-                afterLayer.accept(rank, layer);
-            }
-            compute[rank] = SimStream.of(attention.stream());
+            compute[rank] = enqueueRank(plan, keepSteps, layers, rank, model, streams, afterLayer);
         }
         return compute;
+    }
+
+    /** Ranks recorded per thread at least: below it a thread costs more than it saves. */
+    private static final int RANKS_PER_THREAD = 64;
+
+    /**
+     * One layer on every rank, as {@link #enqueue}, recorded by up to as many threads as there are processors:
+     * ranks record into their own streams only, so consecutive blocks of ranks record in parallel, each into its
+     * own list, and the lists are joined in rank order, the order a single thread would have made.
+     */
+    private SimStream[] enqueueOneLayer(Plan plan, boolean keepSteps, List<SimStream> streams) {
+        int n = topology.worldSize();
+        int processors = Runtime.getRuntime().availableProcessors();
+        int threads = Math.min(recordingThreads > 0 ? recordingThreads : processors, n / RANKS_PER_THREAD);
+        if (threads < 2) {
+            return enqueue(plan, keepSteps, 1, streams, (rank, layer) -> { });
+        }
+        KernelModel model = new KernelModel(profile);
+        SimStream[] compute = new SimStream[n];
+        List<List<SimStream>> blocks = new ArrayList<>();
+        List<java.util.concurrent.Future<?>> done = new ArrayList<>();
+        try (var pool = java.util.concurrent.Executors.newFixedThreadPool(threads,
+                Thread.ofPlatform().name("sf-sim-record-", 0).daemon(true).factory())) {
+            for (int t = 0; t < threads; t++) {
+                int from = (int) ((long) n * t / threads);
+                int to = (int) ((long) n * (t + 1) / threads);
+                List<SimStream> block = new ArrayList<>();
+                blocks.add(block);
+                done.add(pool.submit(() -> {
+                    for (int rank = from; rank < to; rank++) {
+                        compute[rank] = enqueueRank(plan, keepSteps, 1, rank, model, block, (r, layer) -> { });
+                    }
+                }));
+            }
+            for (java.util.concurrent.Future<?> f : done) {
+                f.get();
+            }
+        } catch (java.util.concurrent.ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException r) {
+                throw r;
+            }
+            throw new IllegalStateException("recording " + plan + " failed", e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while recording " + plan, e);
+        }
+        blocks.forEach(streams::addAll);
+        return compute;
+    }
+
+    private SimStream enqueueRank(Plan plan, boolean keepSteps, int layers, int rank, KernelModel model,
+            List<SimStream> streams, java.util.function.BiConsumer<Integer, Integer> afterLayer) {
+        AttentionShape s = plan.shape();
+        int rows = plan.shardRows(rank);
+        long elements = (long) s.batch() * rows * s.heads() * s.headDim();
+        SimRankDevice device = new SimRankDevice(rank, topology, model, streams, keepSteps);
+        DistributedAttention attention = DistributedAttention.create(plan, device);
+        DeviceArena arena = device.newArena();
+        TensorView[] qkvo = new TensorView[4];
+        for (int i = 0; i < 4; i++) {
+            qkvo[i] = TensorView.contiguous(arena.allocate(elements, s.dtype()), s.batch(), rows, s.heads(), s.headDim());
+        }
+        org.streamfusion.JointText text = null;
+        if (plan.jointTextRows() > 0) {
+            long textElements = (long) s.batch() * plan.jointTextRows() * s.heads() * s.headDim();
+            TensorView[] t = new TensorView[4];
+            for (int i = 0; i < 4; i++) {
+                t[i] = TensorView.contiguous(arena.allocate(textElements, s.dtype()), s.batch(), plan.jointTextRows(),
+                        s.heads(), s.headDim());
+            }
+            text = org.streamfusion.JointText.of(t[0], t[1], t[2], t[3]);
+        }
+        for (int layer = 0; layer < layers; layer++) {
+            if (text != null) {
+                attention.forward(qkvo[0], qkvo[1], qkvo[2], qkvo[3], text);
+            } else {
+                attention.forward(qkvo[0], qkvo[1], qkvo[2], qkvo[3]);
+            }
+            afterLayer.accept(rank, layer);
+        }
+        return SimStream.of(attention.stream());
     }
 
     /**
