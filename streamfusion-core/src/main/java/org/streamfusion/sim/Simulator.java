@@ -69,7 +69,8 @@ public final class Simulator {
 
     /**
      * One layer of {@code plan}: every rank builds the schedule and enqueues the layer, then time is
-     * resolved.
+     * resolved. From 128 ranks on, the ranks are recorded on up to one thread per processor, which are
+     * gone when this returns; the result is the same as with one.
      *
      * @param plan the plan, for this simulator's topology
      * @return the layer's time and where it went
