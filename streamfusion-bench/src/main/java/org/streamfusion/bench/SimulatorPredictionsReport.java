@@ -128,6 +128,10 @@ final class SimulatorPredictionsReport {
             pick = pick == null ? r.time() : pick; // ranked fastest first
             best.putIfAbsent(r.candidate().method(), r.time());
         }
+        if (pick == null) {
+            throw new org.streamfusion.InvalidConfigurationException("no valid mesh for " + shape + " on " + cluster,
+                    "at least one mesh satisfies every rule");
+        }
         return new Row(cluster, shape, best, pick);
     }
 
@@ -149,22 +153,23 @@ final class SimulatorPredictionsReport {
             SimulatedTime p = r.pick();
             sb.append(' ').append(ratio(r.speedupOverUsp(Method.TAS))).append(" | ")
                     .append(ratio(r.speedupOverUsp(Method.STREAMFUSION))).append(" | ")
-                    .append(String.format(Locale.ROOT, "%s: %.2f ms (compute %.2f, exposed %.2f, sync %.2f) |%n",
+                    .append(String.format(Locale.ROOT, "%s: %.2f ms (compute %.2f, exposed %.2f, sync %.2f) |\n",
                             p.plan().mesh().toString().replaceAll(" on \\d+x\\d+$", ""), p.totalSeconds() * 1e3,
                             p.computeSeconds() * 1e3, p.exposedCommunicationSeconds() * 1e3,
                             p.synchronisationSeconds() * 1e3));
         }
-        // Scaling efficiency of the pick against the scenario's smallest cluster, per shape.
+        // Scaling efficiency of the pick against the scenario's smallest cluster, per shape: a list.
+        sb.append('\n');
         for (Row r : rows) {
             Row base = rows.stream().filter(b -> b.shape().equals(r.shape())).findFirst().orElseThrow();
             if (base != r) {
                 double efficiency = base.pick().totalSeconds() * base.cluster().worldSize()
                         / (r.pick().totalSeconds() * r.cluster().worldSize());
-                sb.append(String.format(Locale.ROOT, "%nscaling efficiency of the pick at S=%d, %dx8 against %dx8: %.2f",
+                sb.append(String.format(Locale.ROOT, "- scaling efficiency of the pick at S=%d, %dx8 against %dx8: %.2f\n",
                         r.shape().seqLen(), r.cluster().machines(), base.cluster().machines(), efficiency));
             }
         }
-        return sb.append('\n').toString();
+        return sb.toString();
     }
 
     private static String degrees(SimulatedTime t) {
@@ -204,7 +209,7 @@ final class SimulatorPredictionsReport {
         return chart;
     }
 
-    private static JFreeChart timeChart(Scenario scenario, List<Row> rows) {
+    static JFreeChart timeChart(Scenario scenario, List<Row> rows) {
         XYSeriesCollection data = new XYSeriesCollection();
         for (Method m : Method.values()) {
             XYSeries s = new XYSeries(m.toString());

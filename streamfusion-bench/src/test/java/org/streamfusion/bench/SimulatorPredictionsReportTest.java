@@ -46,6 +46,31 @@ class SimulatorPredictionsReportTest {
         assertTrue(cells[8].trim().startsWith(sfuCell), "STREAMFUSION cell " + cells[8] + " vs " + sfuCell);
         String pick = String.format(java.util.Locale.ROOT, "%.2f ms", ranked.get(0).time().totalSeconds() * 1e3);
         assertTrue(cells[11].contains(pick), "pick " + cells[11] + " vs " + pick);
-        assertTrue(table.contains("scaling efficiency of the pick at S=36864, 2x8 against 1x8"), table);
+        // SFU/USP is USP's best time over STREAMFUSION's; efficiency is T(1x8)*8 / (T(2x8)*16) of the picks.
+        double usp = Double.parseDouble(cells[5].trim().split(" ")[0]);
+        double sfu = Double.parseDouble(cells[8].trim().split(" ")[0]);
+        assertEquals(usp / sfu, Double.parseDouble(cells[10].trim().replace("x", "")), 0.011, "SFU/USP " + cells[10]);
+        double pick1 = Double.parseDouble(rows.get(0).split("\\|")[11].split(": ")[1].split(" ")[0]);
+        double pick2 = Double.parseDouble(cells[11].split(": ")[1].split(" ")[0]);
+        String efficiency = String.format(java.util.Locale.ROOT, "%.2f", pick1 * 8 / (pick2 * 16));
+        assertTrue(table.contains("- scaling efficiency of the pick at S=36864, 2x8 against 1x8: "), table);
+        double efficiencyWritten = Double.parseDouble(table.lines().filter(l -> l.contains("2x8 against 1x8")).findFirst()
+                .orElseThrow().replaceAll(".*: ", ""));
+        assertEquals(Double.parseDouble(efficiency), efficiencyWritten, 0.011, table);
+    }
+
+    @Test
+    void theLargeClusterPlotDrawsAMethodValidOnOneClusterOnlyAsAPoint() {
+        var scenario = SimulatorPredictionsReport.scenarios().get(1);
+        var shape = scenario.shapes().get(0);
+        var rows = List.of(SimulatorPredictionsReport.row(scenario.profile(), Topology.of(8, 8), shape),
+                SimulatorPredictionsReport.row(scenario.profile(), Topology.of(16, 8), shape));
+        var chart = SimulatorPredictionsReport.timeChart(scenario, rows);
+        var data = chart.getXYPlot().getDataset();
+        int tas = data.indexOf("TAS");
+        assertTrue(tas >= 0, "TAS has a mesh on 8x8");
+        assertEquals(1, data.getItemCount(tas), "TAS has none on 16x8 (u = 16 does not divide H = 24)");
+        assertTrue(((org.jfree.chart.renderer.xy.XYLineAndShapeRenderer) chart.getXYPlot().getRenderer())
+                .getDefaultShapesVisible(), "points are drawn");
     }
 }

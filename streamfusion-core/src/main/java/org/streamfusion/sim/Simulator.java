@@ -159,14 +159,27 @@ public final class Simulator {
                     }
                 }));
             }
+            Throwable first = null;
             for (java.util.concurrent.Future<?> f : done) {
-                f.get();
+                try {
+                    f.get();
+                } catch (java.util.concurrent.ExecutionException e) {
+                    if (first == null) {
+                        first = e.getCause();
+                    } else {
+                        first.addSuppressed(e.getCause());
+                    }
+                }
             }
-        } catch (java.util.concurrent.ExecutionException e) {
-            if (e.getCause() instanceof RuntimeException r) {
+            if (first instanceof RuntimeException r) {
                 throw r;
             }
-            throw new IllegalStateException("recording " + plan + " failed", e.getCause());
+            if (first instanceof Error err) {
+                throw err;
+            }
+            if (first != null) {
+                throw new IllegalStateException("recording " + plan + " failed", first);
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while recording " + plan, e);
