@@ -3,12 +3,13 @@
 # the gpu-tagged tests, the attention check of every mesh, all-to-all bandwidth from Java against
 # PyTorch's all_to_all_single, and the downcall overhead from Java (JMH) against C. Logs go to $OUT.
 #   STAGES="csrc cpu gpu1 gpuN nodes2 check big a2a downcall"  which parts to run (default: these);
-#                                                      also: graphs, hosttime, qkv, sweep (only when named)
+#                                                      also: graphs, hosttime, qkv, floor, sweep (only when named)
 #   ATTN / ATTN_BIG                                    the GpuCheck arguments (topology S H D reps check fp8 qkv)
 #   BIG_MOVERS="sm-kernel/copy-engine ..."             push/pull mover pairs of the Flux-sized timing
 #   GRAPH_ARGS                                         GraphCheck's arguments (stage graphs)
 #   HOSTTIME_ARGS                                      GpuHostTimeBenchmark's -p parameters (stage hosttime)
 #   QKV_ARGS                                           QkvExchangeCheck's arguments (stage qkv; several, ';'-separated)
+#   FLOOR_ARGS                                         KernelFloorCheck's arguments (stage floor; several, ';'-separated)
 #   SWEEP_ARGS                                         the sweep's arguments (stage sweep; default below)
 # csrc: with .bundle/csrc/sf_test (built on the development machine, next to its libstreamfusion.so) it
 # runs that; otherwise it builds csrc here first.
@@ -114,6 +115,21 @@ if has qkv; then
     # shellcheck disable=SC2086
     timeout 300 "$SF" launch --nproc "$N" org.streamfusion.bench.QkvExchangeCheck $a > "$log" 2>&1; echo "exit $?"
     grep -E "^\[rank 0\]|FAIL|Exception" "$log" | head -24
+  done
+fi
+if has floor; then
+  # Each method's floor on a logical mesh from one GPU (docs/graphs.md): rank 0's kernels with the transfers
+  # removed, next to one GPU's cuDNN SDPA on the whole layer.
+  IFS=';' read -ra floor_runs <<< "${FLOOR_ARGS:=1x2 4608 24 128 20;1x2 16896 24 128 10}"
+  for a in "${floor_runs[@]}"; do
+    read -r _ fs fh fd _ <<< "$a"
+    echo "== cuDNN SDPA on one GPU, S=$fs H=$fh D=$fd"
+    timeout 120 python3 streamfusion-bench/src/python/layer_anchor.py "$fs" "$fh" "$fd" 2>&1 | tail -1
+    echo "== floors: KernelFloorCheck $a"
+    log="$OUT/floor-$(echo "$a" | tr ' ' _).log"
+    # shellcheck disable=SC2086
+    timeout 300 "$SF" launch --nproc 1 org.streamfusion.bench.KernelFloorCheck $a > "$log" 2>&1; echo "exit $?"
+    grep -E "^\[rank 0\]|FAIL|Exception" "$log" | head -30
   done
 fi
 if has a2a; then

@@ -133,6 +133,21 @@ class GpuAttentionTest {
         assertTrue(r.failure().contains("TORUS_TWO_SIDED"), "at least one plan compared: " + r.failure());
     }
 
+    /**
+     * Each method's floor from one GPU (docs/graphs.md, "Floors"): rank 0 of every valid mesh of a logical 1x2
+     * runs its schedule with the transfers removed, and every one is timed.
+     */
+    @Test
+    void everyMethodsKernelsAloneRunAndAreTimedOnOneGpu() {
+        assumeTrue(CudaRuntime.isAvailable(), "no GPU");
+        Launcher.Result r = launch(1, KernelFloorCheck.class.getName(), "1x2", "2049", "8", "128", "3");
+        assertEquals(0, r.exitCode(), r.failure());
+        assertTrue(r.failure().contains("[rank 0] PASS rank 0"), r.failure());
+        for (String method : new String[] {"ULYSSES", "RING", "USP", "TAS", "TORUS_TWO_SIDED", "STREAMFUSION"}) {
+            assertTrue(r.failure().contains("[rank 0] " + method + "("), method + " timed: " + r.failure());
+        }
+    }
+
     /** e4m3 between the two logical machines: within GpuCheck.FP8_TOLERANCE of float64 on every mesh that carries it. */
     @Test
     void fp8BetweenMachinesStaysWithinItsToleranceOnEveryMeshThatCarriesIt() {

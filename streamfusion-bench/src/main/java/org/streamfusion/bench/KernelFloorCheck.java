@@ -1,0 +1,162 @@
+package org.streamfusion.bench;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import org.streamfusion.AttentionShape;
+import org.streamfusion.CommunicationVolume;
+import org.streamfusion.DType;
+import org.streamfusion.DistributedAttention;
+import org.streamfusion.LinkClass;
+import org.streamfusion.Plan;
+import org.streamfusion.Planner;
+import org.streamfusion.ProcessGroup;
+import org.streamfusion.Topology;
+import org.streamfusion.backend.Buffer;
+import org.streamfusion.backend.DeviceArena;
+import org.streamfusion.backend.Stream;
+import org.streamfusion.backend.TensorView;
+import org.streamfusion.gpu.CudaRankDevice;
+import org.streamfusion.gpu.GpuOptions;
+import org.streamfusion.gpu.HostTransfer;
+import org.streamfusion.launch.DistributedEnvironment;
+import org.streamfusion.sim.HardwareProfile;
+import org.streamfusion.spi.Communicator;
+import org.streamfusion.spi.Kernels;
+import org.streamfusion.spi.RankBackend;
+import org.streamfusion.spi.Team;
+
+/**
+ * The floor of each method on a logical mesh, from one GPU (docs/graphs.md, "Floors"): rank 0 of every valid
+ * plan of {@code TOPOLOGY} runs its unchanged schedule on this GPU with every transfer, put, get and barrier
+ * removed, so what is timed is that rank's own kernels and copies, launches included. Its floor adds the time
+ * of the bytes the plan cannot overlap ({@link CommunicationVolume}'s exposed elements) at the {@code h200}
+ * profile's NVLink rate; the overlapped bytes are taken as hidden, so the floor is a lower bound. The outputs
+ * are meaningless (nothing arrives); only the time is kept.
+ *
+ * <pre>KernelFloorCheck [TOPOLOGY [S [H [D [REPS]]]]]   defaults 1x2 4608 24 128 20</pre>
+ */
+public final class KernelFloorCheck {
+    private KernelFloorCheck() {
+    }
+
+    /** A rank of a larger job on this GPU alone: the device's kernels, memory and streams, no communication. */
+    record TransfersRemoved(CudaRankDevice device, Topology topology, int rank) implements RankBackend {
+        @Override
+        public DeviceArena newArena() {
+            return device.newArena();
+        }
+
+        @Override
+        public DType storageType(DType requested) {
+            return device.storageType(requested);
+        }
+
+        @Override
+        public Kernels kernels() {
+            return device.kernels();
+        }
+
+        @Override
+        public Class<? extends Buffer> bufferType() {
+            return device.bufferType();
+        }
+
+        @Override
+        public Communicator communicator() {
+            int worldSize = topology.worldSize();
+            int self = rank;
+            return new Communicator() {
+                @Override
+                public int rank() {
+                    return self;
+                }
+
+                @Override
+                public int worldSize() {
+                    return worldSize;
+                }
+
+                @Override
+                public Team team(ProcessGroup group) {
+                    return () -> group;
+                }
+
+                @Override
+                public void scatterPush(List<Buffer> srcs, Buffer dst, int[] pes, Stream stream, String step) {
+                }
+
+                @Override
+                public void gatherPull(List<Buffer> dsts, Buffer src, int[] pes, Stream stream, String step) {
+                }
+
+                @Override
+                public void barrier(Team team, Stream stream, String step) {
+                }
+
+                @Override
+                public void barrierAll(Stream stream, String step) {
+                }
+
+                @Override
+                public void exchange(List<Transfer> sends, List<Transfer> recvs, Stream stream, String step) {
+                }
+            };
+        }
+    }
+
+    /**
+     * Runs on one GPU; prints the table.
+     *
+     * @param args {@code [TOPOLOGY [S [H [D [REPS]]]]]}
+     */
+    public static void main(String[] args) {
+        DistributedEnvironment env = DistributedEnvironment.fromSystem();
+        Topology logical = Topology.parse(args.length > 0 ? args[0] : "1x2");
+        int s = args.length > 1 ? Integer.parseInt(args[1]) : 4608;
+        int h = args.length > 2 ? Integer.parseInt(args[2]) : 24;
+        int d = args.length > 3 ? Integer.parseInt(args[3]) : 128;
+        int reps = args.length > 4 ? Integer.parseInt(args[4]) : 20;
+        AttentionShape shape = AttentionShape.of(1, s, h, d, DType.BF16);
+        double nvlink = HardwareProfile.h200().nvlinkBytesPerSecond();
+        List<String> rows = new ArrayList<>();
+        try (CudaRankDevice dev = CudaRankDevice.join(env, Topology.of(1, 1), GpuOptions.defaults());
+                DeviceArena io = dev.newArena()) {
+            // Rank 0's shard under the default split, the same for every plan of the topology.
+            int rows0 = shape.shardRows(logical.worldSize(), 0);
+            TensorView[] x = new TensorView[4];
+            float[][] inputs = GpuCheck.inputs(AttentionShape.of(1, rows0, h, d, DType.BF16), 20261202L);
+            for (int i = 0; i < 4; i++) {
+                Buffer b = io.allocate((long) rows0 * h * d, DType.BF16);
+                if (i < 3) {
+                    HostTransfer.upload(b, inputs[i]);
+                }
+                x[i] = TensorView.contiguous(b, 1, rows0, h, d);
+            }
+            for (Planner.Candidate c : Planner.withDefaults().enumerate(shape, logical)) {
+                if (!c.valid()) {
+                    continue;
+                }
+                Plan plan = c.plan();
+                try (DistributedAttention attn = DistributedAttention.create(plan,
+                        new TransfersRemoved(dev, logical, 0))) {
+                    double ms = GraphCheck.time(attn.stream(), () -> attn.forward(x[0], x[1], x[2], x[3]), reps)
+                            .layerMs();
+                    CommunicationVolume.RankVolume v = CommunicationVolume.ofRank(plan, 0);
+                    long exposed = (v.exposedElements(LinkClass.INTRA_MACHINE)
+                            + v.exposedElements(LinkClass.INTER_MACHINE)) * shape.dtype().bytes();
+                    double transferMs = exposed / nvlink * 1e3;
+                    rows.add(String.format(Locale.ROOT, "%-40s %12.4f %12.2f %12.4f %12.4f", plan.mesh(), ms,
+                            exposed / 1e6, transferMs, ms + transferMs));
+                }
+            }
+        }
+        System.out.printf(Locale.ROOT, "rank 0 of each valid plan of %s on one GPU, transfers removed: %s; layer ms ="
+                + " CUDA events over bursts of consecutive layers, median of %d; exposed bytes at %.0f GB/s (h200"
+                + " NVLink); floor = kernels + exposed transfer%n", logical, shape, reps, nvlink / 1e9);
+        System.out.printf(Locale.ROOT, "%-40s %12s %12s %12s %12s%n", "method (mesh)", "kernels ms", "exposed MB",
+                "transfer ms", "floor ms");
+        rows.forEach(System.out::println);
+        System.out.println("PASS rank 0");
+    }
+}
