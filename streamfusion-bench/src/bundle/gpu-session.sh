@@ -129,7 +129,7 @@ if has floor; then
     log="$OUT/floor-$(echo "$a" | tr ' ' _).log"
     # shellcheck disable=SC2086
     timeout 300 "$SF" launch --nproc 1 org.streamfusion.bench.KernelFloorCheck $a > "$log" 2>&1; echo "exit $?"
-    grep -E "^\[rank 0\]|FAIL|Exception" "$log" | head -30
+    grep -E "^\[rank 0\]|FAIL|Exception" "$log" | grep -v "timed: " | head -30
   done
 fi
 if has a2a; then

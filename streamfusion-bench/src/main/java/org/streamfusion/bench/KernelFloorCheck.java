@@ -29,7 +29,8 @@ import org.streamfusion.spi.Team;
 /**
  * The floor of each method on a logical mesh, from one GPU (docs/graphs.md, "Floors"): rank 0 of every valid
  * plan of {@code TOPOLOGY} runs its unchanged schedule on this GPU with every transfer, put, get and barrier
- * removed, captured as a CUDA graph and replayed, so what is timed is that rank's own kernels and copies on the
+ * removed (a rank's sends to itself too, which the real communicators carry out as copies: the floor leaves
+ * them out), captured as a CUDA graph and replayed, so what is timed is that rank's own kernels and copies on the
  * GPU, without the host's enqueue (a small layer's eager time can be the host's). Its floor adds the time
  * of the bytes the plan cannot overlap ({@link CommunicationVolume}'s exposed elements) at the {@code h200}
  * profile's NVLink rate; the overlapped bytes are taken as hidden, so the floor is a lower bound. The outputs
@@ -120,6 +121,10 @@ public final class KernelFloorCheck {
     public static void main(String[] args) {
         DistributedEnvironment env = DistributedEnvironment.fromSystem();
         Topology logical = Topology.parse(args.length > 0 ? args[0] : "1x2");
+        if (logical.machines() > 1) {
+            // Exposed bytes are charged at NVLink's rate: a mesh across machines would need its link's.
+            throw new IllegalArgumentException("topology " + logical + ": the floor is for one machine (1xG)");
+        }
         int s = args.length > 1 ? Integer.parseInt(args[1]) : 4608;
         int h = args.length > 2 ? Integer.parseInt(args[2]) : 24;
         int d = args.length > 3 ? Integer.parseInt(args[3]) : 128;
@@ -161,8 +166,10 @@ public final class KernelFloorCheck {
                     long exposed = (v.exposedElements(LinkClass.INTRA_MACHINE)
                             + v.exposedElements(LinkClass.INTER_MACHINE)) * shape.dtype().bytes();
                     double transferMs = exposed / nvlink * 1e3;
-                    rows.add(String.format(Locale.ROOT, "%-40s %12.4f %12.2f %12.4f %12.4f", plan.mesh(), ms,
-                            exposed / 1e6, transferMs, ms + transferMs));
+                    String row = String.format(Locale.ROOT, "%-40s %12.4f %12.2f %12.4f %12.4f", plan.mesh(), ms,
+                            exposed / 1e6, transferMs, ms + transferMs);
+                    rows.add(row);
+                    System.out.println("timed: " + row); // progress, and what was timed if a later plan fails
                 }
             }
         }
