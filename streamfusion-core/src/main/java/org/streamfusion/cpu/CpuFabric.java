@@ -109,7 +109,7 @@ final class CpuFabric {
         while (!done.getAsBoolean()) {
             checkFailed(rank);
             if (awaited != null) {
-                checkNotLeft(rank, step, awaited.get());
+                checkNotLeft(rank, step, awaited.get(), done);
             }
             long left = deadline - System.nanoTime();
             if (left <= 0) {
@@ -132,11 +132,13 @@ final class CpuFabric {
      * A rank in the host barrier of a collective free whose streams are all idle will do nothing more until
      * its peers join that barrier; a peer waiting for it inside a layer never will. That is a rank that
      * threw and is closing its layer on the way out (a try-with-resources): stop its peers now rather than
-     * after the timeout, naming it.
+     * after the timeout, naming it. The awaited ranks were read before the freeing flags: a peer that was
+     * missing then may since have arrived, completed the wait, finished its layer and begun freeing, so the
+     * condition is read again after the flag (the flag is set after the peer's arrival, so that read sees it).
      */
-    private void checkNotLeft(int rank, String step, int[] awaited) {
+    private void checkNotLeft(int rank, String step, int[] awaited, BooleanSupplier done) {
         for (int peer : awaited) {
-            if (peer != rank && freeing.get(peer) == 1 && streamsIdle[peer].getAsBoolean()) {
+            if (peer != rank && freeing.get(peer) == 1 && streamsIdle[peer].getAsBoolean() && !done.getAsBoolean()) {
                 throw new RankFailedException(peer, "rank " + rank + " stopped at step '" + step + "': it waits for rank "
                         + peer + ", which left the layer (it is freeing its memory with nothing left on its streams)", null);
             }
@@ -173,7 +175,7 @@ final class CpuFabric {
             while (!latch.await(Math.min(POLL_NANOS, Math.max(0, deadline - System.nanoTime())), TimeUnit.NANOSECONDS)) {
                 checkFailed(rank);
                 if (peer >= 0) {
-                    checkNotLeft(rank, step, new int[] {peer});
+                    checkNotLeft(rank, step, new int[] {peer}, () -> latch.getCount() == 0);
                 }
                 if (System.nanoTime() - deadline >= 0) {
                     throw new CommunicationTimeoutException(rank, step, options.timeout().multipliedBy(factor), what);
