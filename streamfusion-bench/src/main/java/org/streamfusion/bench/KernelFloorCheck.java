@@ -18,7 +18,6 @@ import org.streamfusion.backend.Stream;
 import org.streamfusion.backend.TensorView;
 import org.streamfusion.gpu.CudaRankDevice;
 import org.streamfusion.gpu.GpuOptions;
-import org.streamfusion.gpu.HostTransfer;
 import org.streamfusion.launch.DistributedEnvironment;
 import org.streamfusion.sim.HardwareProfile;
 import org.streamfusion.spi.Communicator;
@@ -135,16 +134,7 @@ public final class KernelFloorCheck {
         try (CudaRankDevice dev = CudaRankDevice.join(env, Topology.of(1, 1), GpuOptions.defaults());
                 DeviceArena io = dev.newArena()) {
             // Rank 0's shard under the default split, the same for every plan of the topology.
-            int rows0 = shape.shardRows(logical.worldSize(), 0);
-            TensorView[] x = new TensorView[4];
-            float[][] inputs = GpuCheck.inputs(AttentionShape.of(1, rows0, h, d, DType.BF16), 20261202L);
-            for (int i = 0; i < 4; i++) {
-                Buffer b = io.allocate((long) rows0 * h * d, DType.BF16);
-                if (i < 3) {
-                    HostTransfer.upload(b, inputs[i]);
-                }
-                x[i] = TensorView.contiguous(b, 1, rows0, h, d);
-            }
+            TensorView[] x = LayerTiming.seededShard(io, shape, logical.worldSize(), 0);
             List<Plan> plans = Planner.withDefaults().enumerate(shape, logical).stream()
                     .filter(Planner.Candidate::valid).map(Planner.Candidate::plan).toList();
             // A first pass warms the JIT and the GPU's clocks on every plan, so that no plan is timed cold.

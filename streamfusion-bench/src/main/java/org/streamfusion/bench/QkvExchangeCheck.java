@@ -11,7 +11,6 @@ import org.streamfusion.Plan;
 import org.streamfusion.Planner;
 import org.streamfusion.QkvExchange;
 import org.streamfusion.Topology;
-import org.streamfusion.backend.Buffer;
 import org.streamfusion.backend.DeviceArena;
 import org.streamfusion.backend.TensorView;
 import org.streamfusion.gpu.CudaRankDevice;
@@ -49,20 +48,11 @@ public final class QkvExchangeCheck {
         AttentionShape shape = AttentionShape.of(1, s, h, d, DType.BF16);
         int rank = env.rank();
         int n = topo.worldSize();
-        int sl = shape.shardRows(n, rank);
         List<String> failures = new ArrayList<>();
         List<String> rows = new ArrayList<>();
         try (CudaRankDevice dev = CudaRankDevice.join(env, topo, GpuOptions.defaults());
                 DeviceArena io = dev.newArena()) {
-            float[][] local = GpuCheck.inputs(AttentionShape.of(1, sl, h, d, DType.BF16), 20261202L + 31L * rank);
-            TensorView[] x = new TensorView[4];
-            for (int i = 0; i < 4; i++) {
-                Buffer b = io.allocate((long) sl * h * d, DType.BF16);
-                if (i < 3) {
-                    HostTransfer.upload(b, local[i]);
-                }
-                x[i] = TensorView.contiguous(b, 1, sl, h, d);
-            }
+            TensorView[] x = LayerTiming.seededShard(io, shape, n, rank);
             List<Plan> plans = Planner.withDefaults().enumerate(shape, topo).stream().filter(Planner.Candidate::valid)
                     .map(Planner.Candidate::plan).filter(Plan::exchangesQkv).toList();
             for (Plan plan : plans) {
