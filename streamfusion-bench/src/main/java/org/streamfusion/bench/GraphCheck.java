@@ -60,17 +60,16 @@ public final class GraphCheck {
      */
     public static void main(String[] args) throws IOException {
         DistributedEnvironment env = DistributedEnvironment.fromSystem();
-        Topology topo = Topology.parse(args.length > 0 ? args[0] : "1x" + env.worldSize());
-        int s = args.length > 1 ? Integer.parseInt(args[1]) : 4608;
-        int h = args.length > 2 ? Integer.parseInt(args[2]) : 24;
-        int d = args.length > 3 ? Integer.parseInt(args[3]) : 128;
-        int reps = args.length > 4 ? Integer.parseInt(args[4]) : 20;
+        LayerArgs parsed = LayerArgs.parse(args, "1x" + env.worldSize(), 20, "REPS");
+        Topology topo = parsed.topology();
+        AttentionShape shape = parsed.shape();
+        int h = shape.heads();
+        int d = shape.headDim();
+        int reps = parsed.count();
         int replays = args.length > 5 ? Integer.parseInt(args[5]) : 10_000;
-        if (reps < 1 || replays < 0) {
-            throw new IllegalArgumentException("REPS " + reps + " must be at least 1 and REPLAYS " + replays
-                    + " at least 0");
+        if (replays < 0) {
+            throw new IllegalArgumentException("REPLAYS " + replays + " must be at least 0");
         }
-        AttentionShape shape = AttentionShape.of(1, s, h, d, DType.BF16);
         int rank = env.rank();
         int n = topo.worldSize();
         int sl = shape.shardRows(n, rank);

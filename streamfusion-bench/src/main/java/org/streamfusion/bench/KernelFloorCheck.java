@@ -119,16 +119,14 @@ public final class KernelFloorCheck {
      */
     public static void main(String[] args) {
         DistributedEnvironment env = DistributedEnvironment.fromSystem();
-        Topology logical = Topology.parse(args.length > 0 ? args[0] : "1x2");
+        LayerArgs parsed = LayerArgs.parse(args, "1x2", 20, "REPS");
+        Topology logical = parsed.topology();
         if (logical.machines() > 1) {
             // Exposed bytes are charged at NVLink's rate: a mesh across machines would need its link's.
             throw new IllegalArgumentException("topology " + logical + ": the floor is for one machine (1xG)");
         }
-        int s = args.length > 1 ? Integer.parseInt(args[1]) : 4608;
-        int h = args.length > 2 ? Integer.parseInt(args[2]) : 24;
-        int d = args.length > 3 ? Integer.parseInt(args[3]) : 128;
-        int reps = args.length > 4 ? Integer.parseInt(args[4]) : 20;
-        AttentionShape shape = AttentionShape.of(1, s, h, d, DType.BF16);
+        AttentionShape shape = parsed.shape();
+        int reps = parsed.count();
         double nvlink = HardwareProfile.h200().nvlinkBytesPerSecond();
         List<String> rows = new ArrayList<>();
         try (CudaRankDevice dev = CudaRankDevice.join(env, Topology.of(1, 1), GpuOptions.defaults());

@@ -37,15 +37,10 @@ public final class QkvExchangeCheck {
      */
     public static void main(String[] args) {
         DistributedEnvironment env = DistributedEnvironment.fromSystem();
-        Topology topo = Topology.parse(args.length > 0 ? args[0] : "1x" + env.worldSize());
-        int s = args.length > 1 ? Integer.parseInt(args[1]) : 4608;
-        int h = args.length > 2 ? Integer.parseInt(args[2]) : 24;
-        int d = args.length > 3 ? Integer.parseInt(args[3]) : 128;
-        int rounds = args.length > 4 ? Integer.parseInt(args[4]) : 40;
-        if (rounds < 1) {
-            throw new IllegalArgumentException("ROUNDS " + rounds + " must be at least 1");
-        }
-        AttentionShape shape = AttentionShape.of(1, s, h, d, DType.BF16);
+        LayerArgs parsed = LayerArgs.parse(args, "1x" + env.worldSize(), 40, "ROUNDS");
+        Topology topo = parsed.topology();
+        AttentionShape shape = parsed.shape();
+        int rounds = parsed.count();
         int rank = env.rank();
         int n = topo.worldSize();
         List<String> failures = new ArrayList<>();

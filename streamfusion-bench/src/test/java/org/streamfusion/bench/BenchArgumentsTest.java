@@ -32,6 +32,20 @@ class BenchArgumentsTest {
     }
 
     @Test
+    void theOneLayerChecksShareTheirLeadingArgumentsAndRefuseACountBelowOne() {
+        LayerArgs defaults = LayerArgs.parse(new String[0], "1x2", 40, "ROUNDS");
+        assertEquals(org.streamfusion.Topology.of(1, 2), defaults.topology());
+        assertEquals(org.streamfusion.AttentionShape.of(1, 4608, 24, 128, org.streamfusion.DType.BF16), defaults.shape());
+        assertEquals(40, defaults.count());
+        LayerArgs given = LayerArgs.parse(new String[] {"2x1", "16896", "8", "64", "3"}, "1x2", 40, "ROUNDS");
+        assertEquals(org.streamfusion.AttentionShape.of(1, 16896, 8, 64, org.streamfusion.DType.BF16), given.shape());
+        assertEquals(3, given.count());
+        var e = assertThrows(IllegalArgumentException.class,
+                () -> LayerArgs.parse(new String[] {"1x1", "4608", "24", "128", "0"}, "1x1", 20, "REPS"));
+        assertEquals("REPS 0 must be at least 1", e.getMessage());
+    }
+
+    @Test
     void aMedianOfFewerThanOneRoundIsRefusedBeforeAnythingRuns() {
         for (int reps : new int[] {0, -1}) {
             var e = assertThrows(IllegalArgumentException.class, () -> LayerTiming.medianRoundMillis(() -> {

@@ -253,7 +253,8 @@ abstract class ScheduledAttention implements DistributedAttention {
         if (volume == null) {
             volume = org.streamfusion.CommunicationVolume.ofRank(plan, device.rank()); // this rank's alone
         }
-        int bytes = device.storageType(plan.shape().dtype()).bytes();
+        org.streamfusion.DType storage = device.storageType(plan.shape().dtype());
+        int bytes = storage.bytes();
         event.rank = device.rank();
         event.method = plan.method().name();
         event.mesh = plan.mesh().toString();
@@ -262,7 +263,7 @@ abstract class ScheduledAttention implements DistributedAttention {
         event.interMachineBytes = volume.elements(org.streamfusion.LinkClass.INTER_MACHINE) * bytes;
         event.interMachine = plan.interMachine().name();
         event.qkvExchange = !plan.exchangesQkv() ? "none"
-                : plan.groupsQkv(device.storageType(plan.shape().dtype())) ? "grouped" : "separate";
+                : plan.groupsQkv(storage) ? "grouped" : "separate";
         event.jointTextRows = plan.jointTextRows();
         event.copies = copies;
         event.copyBytes = copyElements * bytes;

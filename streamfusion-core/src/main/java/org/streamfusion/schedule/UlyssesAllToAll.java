@@ -6,6 +6,7 @@ import org.streamfusion.ProcessGroup;
 import org.streamfusion.spi.Chunks;
 import org.streamfusion.spi.Communicator;
 import org.streamfusion.spi.Communicator.Transfer;
+import org.streamfusion.backend.Buffer;
 import org.streamfusion.spi.Kernels;
 import org.streamfusion.backend.Stream;
 import org.streamfusion.backend.TensorView;
@@ -65,18 +66,20 @@ final class UlyssesAllToAll {
         comm.exchange(sends, recvs, stream, step);
     }
 
+    private static List<Buffer> chunkBuffers(Chunks c) {
+        List<Buffer> b = new ArrayList<>(c.count());
+        for (int i = 0; i < c.count(); i++) {
+            b.add(c.chunkBuffer(i));
+        }
+        return b;
+    }
+
     /** The reverse: chunk j of {@code o} goes back to member j, which writes it into heads {@code H_a} of {@code out}. */
     void gatherHeads(Chunks o, TensorView out, Stream stream, String step) {
         int u = group.size();
         int hu = out.heads() / u;
         Chunks landed = staging.get(0);
-        List<Transfer> sends = new ArrayList<>(u);
-        List<Transfer> recvs = new ArrayList<>(u);
-        for (int member = 0; member < u; member++) {
-            sends.add(new Transfer(group.member(member), o.chunkBuffer(member)));
-            recvs.add(new Transfer(group.member(member), landed.chunkBuffer(member)));
-        }
-        comm.exchange(sends, recvs, stream, step);
+        comm.allToAll(chunkBuffers(o), chunkBuffers(landed), group, stream, step);
         for (int member = 0; member < u; member++) {
             kernels.copy(landed.chunk(member), out.headSlice(member * hu, hu), stream);
         }
