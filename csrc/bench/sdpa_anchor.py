@@ -13,7 +13,7 @@ from torch.nn.attention import SDPBackend, sdpa_kernel
 import torch.nn.functional as F
 
 B, H = 1, 24
-SHAPES = [(16384, 64), (16384, 128), (65536, 64), (65536, 128)]
+SHAPES = [(4608, 128), (16896, 128), (16384, 64), (16384, 128), (65536, 64), (65536, 128)]
 
 
 def time_fn(fn, iters):

@@ -23,7 +23,8 @@
  *
  * Thread safety: functions may be called from several host threads at once.
  * The library keeps no global device state apart from a one-time
- * cudaFuncSetAttribute per kernel and device.
+ * cudaFuncSetAttribute per kernel and device; the split-KV workspace of
+ * sf_attention_fused_scheduled is the caller's.
  */
 #ifndef STREAMFUSION_H
 #define STREAMFUSION_H
@@ -42,7 +43,7 @@ extern "C" {
 #endif
 
 /* ABI version: bumped on any incompatible change of this header. */
-#define SF_ABI_VERSION 4
+#define SF_ABI_VERSION 5
 
 /* ---- status codes (negative: argument errors; positive: cudaError_t) ---- */
 #define SF_OK 0
@@ -150,6 +151,61 @@ SF_API int sf_attention_fused(const sf_q_chunk* q_chunks, int nq,
                               const sf_kv_chunk* kv_chunks, int nkv,
                               int head_dim, sf_dtype dtype, float softmax_scale,
                               uint32_t flags, void* stream);
+
+/*
+ * sf_attention_fused_scheduled -- sf_attention_fused, with the launch sized to
+ * the SMs it may use and, given a workspace, the last waves filled by splitting
+ * the KV range of the tiles that would leave them partly empty.
+ *
+ * Work is counted in Q tiles of 128 rows times batch * heads (T), each one block
+ * on one SM. With P SMs, T tiles take ceil(T / P) waves; when the last wave is
+ * partly empty, the tiles of the last one to three waves may each be split into
+ * k KV ranges (2 <= k <= 8, at most the KV tiles), the pieces of one tile merged
+ * by the piece that finishes last (the fp32 state merge of docs/algorithms.md,
+ * section 2, in piece order, so results do not depend on timing). The rule, in
+ * units of one block's time for one 128-row KV tile (n of them per tile):
+ *   cost(unsplit) = ceil(T / P) * (n + 1)
+ *   cost(w, k)    = w * (n + 1) + ceil(s * k / P) * (ceil(n / k) + 1) + 0.35 k,
+ *                   s = T - w * P the tiles after w full waves,
+ * and the cheapest split is taken when it is at least 1% below cost(unsplit)
+ * and its s * k pieces fit the workspace. The split changes only the order of
+ * fp32 additions (results agree with the unsplit launch to fp32 rounding).
+ * Only the sm_90a TMA kernel splits; the other paths ignore the workspace.
+ */
+typedef struct sf_schedule {
+    int sm_count;           /* SMs the launch may occupy: 0 = the current device's count;
+                               a partition's share (a green context) where the caller runs in one */
+    int reserved;           /* 0 */
+    void* workspace;        /* device memory for the split pieces' partial states, or NULL (never split) */
+    size_t workspace_bytes; /* its size in bytes */
+} sf_schedule;
+
+/*
+ * Bytes of workspace that let sf_attention_fused_scheduled split any launch of
+ * head_dim (64 or 128) on sm_count SMs (0 = the current device's). The first
+ * SF_SPLIT_COUNTER_BYTES(sm_count) bytes are counters: they must be zero before
+ * the first launch that uses the workspace (cudaMemset once); every launch leaves
+ * them zero. A workspace serves one stream: launches that share it must be
+ * ordered (the same stream, or one CUDA graph). Returns 0 for a bad argument.
+ */
+#define SF_SPLIT_COUNTER_BYTES(sm_count) ((((size_t)(sm_count) * 16) + 255) / 256 * 256)
+SF_API size_t sf_attention_workspace_bytes(int head_dim, int sm_count);
+
+/*
+ * The split sf_attention_fused_scheduled chooses for `work_tiles` = Q tiles (all chunks, 128 rows
+ * each) times batch * heads, `kv_tiles` 128-row KV tiles, on sm_count SMs with workspace_bytes of
+ * workspace (the sm_90a path): *unsplit_tiles whole tiles launched first, then *split_tiles tiles
+ * in *pieces pieces each (*pieces = 1, *split_tiles = 0: no split). Host only; no device needed.
+ */
+SF_API int sf_attention_split_plan(int64_t work_tiles, int kv_tiles, int sm_count, int head_dim,
+                                   size_t workspace_bytes, int64_t* unsplit_tiles, int* split_tiles,
+                                   int* pieces);
+
+/* As sf_attention_fused; schedule may be NULL (the device's SMs, no workspace). */
+SF_API int sf_attention_fused_scheduled(const sf_q_chunk* q_chunks, int nq,
+                                        const sf_kv_chunk* kv_chunks, int nkv,
+                                        int head_dim, sf_dtype dtype, float softmax_scale,
+                                        uint32_t flags, const sf_schedule* schedule, void* stream);
 
 /*
  * sf_state_merge -- out = merge(a, b), elementwise over [batch, rows, heads]

@@ -5,23 +5,29 @@
 # tests the comparison kernels through SF_KERNEL, among them the sm_80 (mma.sync) path, which an
 # H100/H200 otherwise never runs.
 # Run from the repo root:
-#   NCCL_NVLS_ENABLE=0 NVSHMEM_DISABLE_NVLS=1 bash csrc/scripts/device_run.sh [--no-test] [--no-bench] [--no-torch] [--no-variants]
+#   NCCL_NVLS_ENABLE=0 NVSHMEM_DISABLE_NVLS=1 bash csrc/scripts/device_run.sh [--no-test] [--no-bench] [--no-torch] [--no-variants] [--prebuilt=DIR[:VDIR]]
 set -u
 export NCCL_NVLS_ENABLE=0 NVSHMEM_DISABLE_NVLS=1 PYTHONUNBUFFERED=1
 OUT=${OUT:-/tmp/sfout}; mkdir -p "$OUT"
 L=/tmp/sflogs; rm -rf $L; mkdir -p $L
 B=/tmp/sfb    # shipped configuration
 BV=/tmp/sfbv  # + comparison variants (SF_KERNEL)
-DO_TEST=1; DO_BENCH=1; DO_TORCH=1; DO_VARIANTS=1
-for a in "$@"; do case $a in --no-test) DO_TEST=0;; --no-bench) DO_BENCH=0;; --no-torch) DO_TORCH=0;; --no-variants) DO_VARIANTS=0;; esac; done
+DO_TEST=1; DO_BENCH=1; DO_TORCH=1; DO_VARIANTS=1; PREBUILT=""
+for a in "$@"; do case $a in --no-test) DO_TEST=0;; --no-bench) DO_BENCH=0;; --no-torch) DO_TORCH=0;; --no-variants) DO_VARIANTS=0;;
+  --prebuilt=*) PREBUILT=${a#--prebuilt=};; esac; done
+# --prebuilt=DIR[:VDIR]: sf_test and libstreamfusion.so built on the development machine (same nvcc) in DIR (and the
+# variants build in VDIR): nothing is compiled here.
+if [ -n "$PREBUILT" ]; then B=${PREBUILT%%:*}; case $PREBUILT in *:*) BV=${PREBUILT#*:};; *) DO_VARIANTS=0;; esac; fi
 finish() { tar czf $OUT/logs.tgz -C /tmp sflogs 2>/dev/null; }
 trap finish EXIT
 date -u; nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,temperature.gpu --format=csv
 t0=$(date +%s)
+if [ -z "$PREBUILT" ]; then
 cmake -S csrc -B $B -DCMAKE_BUILD_TYPE=Release -DSF_PTXAS_VERBOSE=ON > $L/cmake.log 2>&1 &&
   cmake --build $B -j16 > $L/build.log 2>&1 || { echo BUILD FAILED; tail -40 $L/build.log; exit 1; }
 echo "build (shipped): $(( $(date +%s) - t0 )) s"
-if [ $DO_VARIANTS = 1 ]; then
+fi
+if [ $DO_VARIANTS = 1 ] && [ -z "$PREBUILT" ]; then
   cmake -S csrc -B $BV -DCMAKE_BUILD_TYPE=Release -DSF_KERNEL_VARIANTS=ON > $L/cmake_variants.log 2>&1 &&
     cmake --build $BV -j16 > $L/build_variants.log 2>&1 || { echo VARIANTS BUILD FAILED; tail -40 $L/build_variants.log; exit 1; }
   echo "build (variants): $(( $(date +%s) - t0 )) s"
@@ -30,7 +36,7 @@ cuobjdump -sass $B/libstreamfusion.so > $L/sass.txt 2>/dev/null
 awk '/Function :/{f=$3} /HGMMA/{g[f]++} /HMMA/{m[f]++} /LDL|STL/{l[f]++} END{for(k in g) print "HGMMA",g[k],k; for(k in m) print "HMMA",m[k],k; for(k in l) print "LDL/STL",l[k],k}' $L/sass.txt | sort > $OUT/sass_summary.txt
 grep -c . $OUT/sass_summary.txt >/dev/null && echo "SASS: $(grep -c '^HGMMA' $OUT/sass_summary.txt) kernels with HGMMA, $(grep -c '^HMMA' $OUT/sass_summary.txt) with HMMA, $(grep -c '^LDL' $OUT/sass_summary.txt) with local memory"
 if [ $DO_TEST = 1 ]; then
-  (cd $B && ctest --timeout 150 -V -R sf_correctness$ > $L/ctest.log 2>&1; echo "ctest (shipped path, full suite) rc=$?: $(grep -E 'tests passed|FAILED:|ALL PASSED' $L/ctest.log | tr '\n' ' ')"; grep FAIL $L/ctest.log | head -20)
+  (timeout 300 $B/sf_test --test > $L/ctest.log 2>&1; echo "sf_test --test (shipped path, full suite) rc=$?: $(grep -E 'FAILED:|ALL PASSED' $L/ctest.log | tr '\n' ' ')"; grep FAIL $L/ctest.log | head -20)
   timeout 200 compute-sanitizer --tool memcheck --error-exitcode 9 $B/sf_test --small > $L/memcheck.log 2>&1
   echo "memcheck (shipped path) rc=$? : $(grep -E 'ERROR SUMMARY|ALL PASSED|FAILED' $L/memcheck.log | tr '\n' ' ')"
   if [ $DO_VARIANTS = 1 ]; then
@@ -52,6 +58,7 @@ if [ $DO_BENCH = 1 ]; then
       SF_KERNEL=$k SF_BENCH_QUICK=1 timeout 60 $BV/sf_test --bench $L/bench_$k.csv 2>&1 | sed "s/^/[$k] /"
     done
   fi
+  timeout 120 $B/sf_test --bench-waves $OUT/sf_waves.csv 2>&1 | tee $L/bench_waves.log
   timeout 200 $B/sf_test --bench $OUT/sf_bench.csv 2>&1 | tee $L/bench.log
   if [ $DO_TORCH = 1 ]; then
     python3 csrc/bench/sdpa_anchor.py $OUT/sf_bench.csv $OUT/all_bench.csv 2>&1 | tee $L/anchor.log

@@ -34,6 +34,7 @@
 #include "sf_common.h"
 #include "sf_kernel_sm80.cuh"
 #include "sf_kernel_sm90.cuh"
+#include "sf_split.cuh"
 #include "sf_tile.cuh"
 
 namespace sf {
@@ -158,9 +159,46 @@ static int launch_wgmma(const FusedParams& p, int gx, int gy, cudaStream_t s) {
 
 using namespace sf;
 
+extern "C" SF_API size_t sf_attention_workspace_bytes(int head_dim, int sm_count) {
+    if (head_dim != 64 && head_dim != 128) return 0;
+    if (sm_count == 0) {
+        int dev = 0;
+        if (cudaGetDevice(&dev) != cudaSuccess ||
+            cudaDeviceGetAttribute(&sm_count, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess) {
+            (void)cudaGetLastError();
+            return 0;
+        }
+    }
+    if (sm_count < 1) return 0;
+    return SF_SPLIT_COUNTER_BYTES(sm_count) + 2 * (size_t)sm_count * split_slot_bytes(head_dim);
+}
+
+extern "C" SF_API int sf_attention_split_plan(int64_t work_tiles, int kv_tiles, int sm_count, int head_dim,
+                                              size_t workspace_bytes, int64_t* unsplit_tiles, int* split_tiles,
+                                              int* pieces) {
+    if (!unsplit_tiles || !split_tiles || !pieces) return fail(SF_ERR_NULL_POINTER, "an output pointer is NULL");
+    if (work_tiles < 1 || kv_tiles < 1 || sm_count < 1)
+        return failf(SF_ERR_INVALID_ARGUMENT, "work_tiles = %lld, kv_tiles = %d, sm_count = %d must be >= 1",
+                     (long long)work_tiles, kv_tiles, sm_count);
+    if (head_dim != 64 && head_dim != 128)
+        return failf(SF_ERR_UNSUPPORTED_HEAD_DIM, "head_dim = %d (supported: 64, 128)", head_dim);
+    const SplitChoice c = plan_split(work_tiles, kv_tiles, sm_count, head_dim, workspace_bytes);
+    *unsplit_tiles = c.unsplit_units;
+    *split_tiles = c.split_tiles;
+    *pieces = c.k;
+    return SF_OK;
+}
+
 extern "C" SF_API int sf_attention_fused(const sf_q_chunk* q_chunks, int nq, const sf_kv_chunk* kv_chunks,
                                          int nkv, int head_dim, sf_dtype dtype, float softmax_scale,
                                          uint32_t flags, void* stream) {
+    return sf_attention_fused_scheduled(q_chunks, nq, kv_chunks, nkv, head_dim, dtype, softmax_scale, flags, nullptr,
+                                        stream);
+}
+
+extern "C" SF_API int sf_attention_fused_scheduled(const sf_q_chunk* q_chunks, int nq, const sf_kv_chunk* kv_chunks,
+                                                   int nkv, int head_dim, sf_dtype dtype, float softmax_scale,
+                                                   uint32_t flags, const sf_schedule* schedule, void* stream) {
     if (!q_chunks) return fail(SF_ERR_NULL_POINTER, "q_chunks is NULL");
     if (!kv_chunks) return fail(SF_ERR_NULL_POINTER, "kv_chunks is NULL");
     if (nq < 1 || nq > SF_MAX_Q_CHUNKS)
@@ -241,6 +279,19 @@ extern "C" SF_API int sf_attention_fused(const sf_q_chunk* q_chunks, int nq, con
                            "cudaDeviceGetAttribute")))
         return st0;
     if (major < 8) return failf(SF_ERR_UNSUPPORTED_DEVICE, "device %d has compute capability %d.x < 8.0", dev, major);
+    int device_sms = 0;
+    if ((st0 = cuda_status(cudaDeviceGetAttribute(&device_sms, cudaDevAttrMultiProcessorCount, dev),
+                           "cudaDeviceGetAttribute")))
+        return st0;
+    int sms = device_sms;
+    if (schedule) {
+        if (schedule->sm_count < 0 || schedule->reserved != 0)
+            return failf(SF_ERR_INVALID_ARGUMENT, "schedule->sm_count = %d must be >= 0 (0: the device's), reserved = %d must be 0",
+                         schedule->sm_count, schedule->reserved);
+        if (schedule->sm_count > 0) sms = schedule->sm_count < device_sms ? schedule->sm_count : device_sms;
+        if (schedule->workspace && (reinterpret_cast<uintptr_t>(schedule->workspace) & 255))
+            return fail(SF_ERR_MISALIGNED, "schedule->workspace is not 256-byte aligned");
+    }
     const bool wgmma = use_wgmma(major, minor);
     const int BC = wgmma ? 128 : (head_dim == 64 ? KvTileCfg<64>::BC : KvTileCfg<128>::BC);
     long long kv_tiles = 0;
@@ -260,7 +311,27 @@ extern "C" SF_API int sf_attention_fused(const sf_q_chunk* q_chunks, int nq, con
     p.total_kv_tiles = static_cast<int>(kv_tiles);
 
     cudaStream_t s = static_cast<cudaStream_t>(stream);
-    const int gx = static_cast<int>(tiles), gy = static_cast<int>(B * H);
+    int gx = static_cast<int>(tiles), gy = static_cast<int>(B * H);
+    p.q_tiles = gx;
+    p.unsplit_units = (long long)gx * gy;
+    p.split_k = 1;
+    if (wgmma && use_ws() && schedule && schedule->workspace) {
+        const SplitChoice c = plan_split(p.unsplit_units, p.total_kv_tiles, sms, head_dim, schedule->workspace_bytes);
+        if (c.k > 1) {
+            const size_t counters = SF_SPLIT_COUNTER_BYTES(sms);
+            {
+                p.unsplit_units = c.unsplit_units;
+                p.split_k = c.k;
+                p.split_tiles = c.split_tiles;
+                p.split_counters = static_cast<unsigned int*>(schedule->workspace);
+                p.split_partials = reinterpret_cast<float*>(static_cast<char*>(schedule->workspace) + counters);
+                const long long units = c.unsplit_units + (long long)c.split_tiles * c.k;
+                if (units > 0x7fffffff) return fail(SF_ERR_INVALID_SHAPE, "too many work units");
+                gx = static_cast<int>(units);
+                gy = 1;
+            }
+        }
+    }
     if (wgmma && use_ws()) {
         // TMA tensor maps per KV chunk; any view TMA cannot describe -> cp.async wgmma kernel below.
         static thread_local FusedParamsWS ws_params;  // ~17 KB; copied into the launch
@@ -283,6 +354,11 @@ extern "C" SF_API int sf_attention_fused(const sf_q_chunk* q_chunks, int nq, con
                 rc = head_dim == 64 ? launch_ws<__half, 64>(*pw, gx, gy, s) : launch_ws<__half, 128>(*pw, gx, gy, s);
         }
         if (ok) return rc;
+        // No tensor map: the kernels below take whole tiles only.
+        p.split_k = 1;
+        p.unsplit_units = (long long)p.q_tiles * (B * H);
+        gx = p.q_tiles;
+        gy = static_cast<int>(B * H);
     }
     if (wgmma) {
         if (dtype == SF_DTYPE_BF16)

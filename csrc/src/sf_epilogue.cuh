@@ -27,17 +27,19 @@ struct RowFrag {
     }
 };
 
-// O = 0, m = -inf, l = 0, or the carried state (unless SF_INIT). The carried l
-// goes to the t == 0 thread only: lsum holds per-thread parts of the row sum.
+// O = 0, m = -inf, l = 0, or the carried state (unless SF_INIT, or `carry` is false: the pieces
+// of a split tile after the first). The carried l goes to the t == 0 thread only: lsum holds
+// per-thread parts of the row sum.
 template <int NB_O>
 __device__ __forceinline__ void load_carried_state(const FusedParams& p, const QChunkDev& qc, WorkTile w,
-                                                   RowFrag f, float (&acc)[NB_O * 4], float (&m2)[2], float (&lsum)[2]) {
+                                                   RowFrag f, float (&acc)[NB_O * 4], float (&m2)[2], float (&lsum)[2],
+                                                   bool carry = true) {
     const int b = w.b, h = w.h, t = f.t;
 #pragma unroll
     for (int i = 0; i < NB_O * 4; ++i) acc[i] = 0.f;
     m2[0] = m2[1] = -INFINITY;
     lsum[0] = lsum[1] = 0.f;
-    if (!p.init && p.has_state) {
+    if (carry && !p.init && p.has_state) {
 #pragma unroll
         for (int r = 0; r < 2; ++r) {
             if (!f.ok[r]) continue;

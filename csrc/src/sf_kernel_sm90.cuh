@@ -36,6 +36,7 @@
 #include "sf_mainloop_sm90.cuh"
 #include "sf_ptx.cuh"
 #include "sf_softmax.cuh"
+#include "sf_split.cuh"
 #include "sf_tile.cuh"
 #include "sf_wgmma.cuh"
 
@@ -81,9 +82,11 @@ struct MbarRing {
 // once the consumers have released that stage.
 template <int D, int BC, int STAGES>
 __device__ __forceinline__ void ws_producer(const FusedParamsWS& pw, MbarRing<STAGES> bars, uint32_t sK, uint32_t sV,
-                                            int b, int h, int ntiles) {
+                                            int b, int h, int kv_begin, int ntiles) {
     constexpr uint32_t kTileBytes = BC * D * 2;
-    int row0 = 0, chunk = 0;
+    KvWalker<BC> start;
+    start.seek(pw.p, kv_begin);
+    int row0 = start.row0, chunk = start.chunk;
     for (int it = 0; it < ntiles; ++it) {
         const int s = it % STAGES;
         if (it >= STAGES) mbar_wait(bars.empty(s), ((it / STAGES) - 1) & 1);
@@ -100,10 +103,12 @@ __device__ __forceinline__ void ws_producer(const FusedParamsWS& pw, MbarRing<ST
 // Consumer warpgroup's main loop over the KV tiles in the mbarrier ring.
 template <typename T, int D, int STAGES, bool PIPE, bool PP, typename ML>
 __device__ __forceinline__ void ws_consumer_mainloop(const FusedParams& p, const ML& ml, MbarRing<STAGES> bars,
-                                                     uint32_t sK, uint32_t sV, int lane, int ntiles, typename ML::S& s,
-                                                     typename ML::PA& pa, typename ML::O& acc, OnlineSoftmax& sm) {
+                                                     uint32_t sK, uint32_t sV, int lane, int kv_begin, int ntiles,
+                                                     typename ML::S& s, typename ML::PA& pa, typename ML::O& acc,
+                                                     OnlineSoftmax& sm) {
     constexpr uint32_t kTileBytes = ML::kTileBytes;
     KvWalker<WsCfg<D>::BC> cp;
+    cp.seek(p, kv_begin);
     const PingPong<PP> pp{ml.wg};
     auto release = [&](int stage) {
         __syncwarp();
@@ -168,7 +173,7 @@ __global__ void __launch_bounds__(kWsThreads, 1) fused_attention_ws_kernel(const
 
     const WorkTile w = TileScheduler::get(p);
     const QChunkDev& qc = *w.qc;
-    const int ntiles = p.total_kv_tiles;
+    const int ntiles = w.kv_end - w.kv_begin;
 
     if (tid == 0) {
         for (int s = 0; s < STAGES; ++s) {
@@ -182,7 +187,7 @@ __global__ void __launch_bounds__(kWsThreads, 1) fused_attention_ws_kernel(const
     if (warp >= 8) {
         // producer warpgroup: gives its registers to the consumers
         asm volatile("setmaxnreg.dec.sync.aligned.u32 24;\n" ::: "memory");
-        if (warp == 8 && lane == 0) ws_producer<D, BC, STAGES>(pw, bars, sK, sV, w.b, w.h, ntiles);
+        if (warp == 8 && lane == 0) ws_producer<D, BC, STAGES>(pw, bars, sK, sV, w.b, w.h, w.kv_begin, ntiles);
         return;
     }
 
@@ -196,7 +201,7 @@ __global__ void __launch_bounds__(kWsThreads, 1) fused_attention_ws_kernel(const
     float acc[ML::NB_O * 4];
     float m2[2], lsum[2];
     OnlineSoftmax sm{m2, lsum};
-    load_carried_state<ML::NB_O>(p, qc, w, f, acc, m2, lsum);
+    load_carried_state<ML::NB_O>(p, qc, w, f, acc, m2, lsum, w.piece == 0);  // the carried state enters once
     cp_async_wait<0>();
     fence_proxy_async();
     named_bar_sync(1, 256);  // Q tile complete for both consumer warpgroups
@@ -206,7 +211,9 @@ __global__ void __launch_bounds__(kWsThreads, 1) fused_attention_ws_kernel(const
     uint32_t pa[ML::KSTEPS_P][4];
     ML::clear(s, pa);
 
-    ws_consumer_mainloop<T, D, STAGES, PIPE, PP>(p, ml, bars, sK, sV, lane, ntiles, s, pa, acc, sm);
+    ws_consumer_mainloop<T, D, STAGES, PIPE, PP>(p, ml, bars, sK, sV, lane, w.kv_begin, ntiles, s, pa, acc, sm);
+    // A split piece hands its state over; the last piece of its tile merges them all and writes.
+    if (w.split >= 0 && !SplitMerge<ML::NB_O>::finish(p, w, tid, acc, m2, lsum)) return;
     epilogue_store<T, ML::NB_O>(p, qc, w, f, acc, sm);
 #else
     // Not an sm_90a build: this kernel is never launched there (host picks the mma.sync path).

@@ -66,6 +66,14 @@ struct FusedParams {
     int finalize;        // SF_FINALIZE
     int write_lse;       // SF_WRITE_LSE
     int has_state;       // state pointers given
+    // Work units (sf_split.cuh): the first unsplit_units are whole tiles in launch order (tile fastest,
+    // then batch*heads); the rest are split_k pieces of each of the following split_tiles tiles.
+    int q_tiles;                 // Q tiles over all chunks (the tiles of one batch*head)
+    long long unsplit_units;     // whole tiles; == q_tiles * batch * heads when nothing is split
+    int split_k;                 // pieces per split tile (1: no split)
+    int split_tiles;             // split tiles
+    float* split_partials;       // workspace: one partial state slot per piece
+    unsigned int* split_counters;  // workspace: pieces finished, per split tile (left at 0)
 };
 
 constexpr int kBR = 128;  // Q rows per block (every kernel)
@@ -95,11 +103,29 @@ struct WorkTile {
     int b, h;
     int q_row0;  // first row of the tile in its chunk
     int q_rows;  // rows of the chunk
+    int kv_begin, kv_end;  // KV tiles [kv_begin, kv_end) of the concatenated chunks
+    int split;   // index of the split tile this piece belongs to, -1 for a whole tile
+    int piece;   // 0 .. split_k - 1
 };
 
 struct TileScheduler {
     static __device__ __forceinline__ WorkTile get(const FusedParams& p) {
-        const int tile = blockIdx.x;
+        // A whole-tile launch has grid (q_tiles, batch*heads); a split launch is one-dimensional.
+        int tile = blockIdx.x, bh = blockIdx.y, split = -1, piece = 0;
+        int kv_begin = 0, kv_end = p.total_kv_tiles;
+        if (p.split_k > 1) {
+            long long unit = blockIdx.x;
+            if (unit >= p.unsplit_units) {
+                const long long v = unit - p.unsplit_units;
+                split = static_cast<int>(v / p.split_k);
+                piece = static_cast<int>(v - (long long)split * p.split_k);
+                unit = p.unsplit_units + split;
+                kv_begin = static_cast<int>((long long)piece * p.total_kv_tiles / p.split_k);
+                kv_end = static_cast<int>((long long)(piece + 1) * p.total_kv_tiles / p.split_k);
+            }
+            tile = static_cast<int>(unit % p.q_tiles);
+            bh = static_cast<int>(unit / p.q_tiles);
+        }
         int hi = p.nq - 1, lo = 0;  // (this order: the ws kernel's SASS as before)
         while (lo < hi) {
             const int mid = (lo + hi + 1) >> 1;
@@ -108,10 +134,14 @@ struct TileScheduler {
         const QChunkDev& qc = p.q[lo];
         WorkTile w;
         w.qc = &qc;
-        w.b = blockIdx.y / p.heads;
-        w.h = blockIdx.y - w.b * p.heads;
+        w.b = bh / p.heads;
+        w.h = bh - w.b * p.heads;
         w.q_row0 = (tile - qc.tile_start) * kBR;
         w.q_rows = qc.rows;
+        w.kv_begin = kv_begin;
+        w.kv_end = kv_end;
+        w.split = split;
+        w.piece = piece;
         return w;
     }
 };
@@ -136,6 +166,16 @@ struct KvWalker {
         const bool next = row0 >= kc.rows;
         chunk += next;
         row0 = next ? 0 : row0;
+    }
+    // Puts the walk at KV tile `first` of the concatenated chunks (a split piece starts there).
+    __device__ __forceinline__ void seek(const FusedParams& p, int first) {
+        chunk = 0;
+        int left = first;
+        for (int tiles = (p.kv[0].rows + BC - 1) / BC; left >= tiles; tiles = (p.kv[chunk].rows + BC - 1) / BC) {
+            left -= tiles;
+            ++chunk;
+        }
+        row0 = left * BC;
     }
     // Rows of the current tile inside its chunk (the rest are masked), then step on.
     __device__ __forceinline__ int next_valid(const FusedParams& p) {

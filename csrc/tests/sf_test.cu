@@ -3,6 +3,8 @@
 //   sf_test --test            full correctness suite (float64 host reference)
 //   sf_test --small           small suite (for compute-sanitizer)
 //   sf_test --bench FILE.csv  B=1, H=24, S in {16384, 65536}, D in {64, 128}, bf16
+//   sf_test --bench-waves F   per-rank launches of 1xN shards, split against unsplit (sf_test_split.cuh)
+//   sf_test --waves           the wave table of docs/kernels.md (host only, no device needed)
 // Exit: 0 pass, 1 fail, 2 CUDA/setup error, 77 no GPU (ctest: skipped).
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
@@ -284,6 +286,11 @@ static void ref_for(const Problem& P, const std::vector<int>& kv_idx, std::vecto
     reference(qs, ks, vs, P.scale, out);
 }
 
+// The schedule every launch() below passes (NULL: the device's SMs, no split), and how many of
+// those launches the library split (sf_attention_split_plan on the same numbers).
+static const sf_schedule* g_schedule = nullptr;
+static long long g_split_launches = 0;
+
 // Launch one fused call over all Q chunks and the given KV chunks.
 static void launch(Problem& P, std::vector<State>* states, std::vector<Tensor>* outs, std::vector<Tensor>* lses,
                    const std::vector<int>& kv_idx, uint32_t flags, float scale) {
@@ -297,7 +304,17 @@ static void launch(Problem& P, std::vector<State>* states, std::vector<Tensor>* 
     }
     std::vector<sf_kv_chunk> kc;
     for (int j : kv_idx) kc.push_back(sf_kv_chunk{P.k[j].view(), P.v[j].view()});
-    SFCK(sf_attention_fused(qc.data(), (int)qc.size(), kc.data(), (int)kc.size(), P.D, P.dt, scale, flags, nullptr));
+    if (g_schedule) {
+        int64_t q_tiles = 0, unsplit = 0;
+        int kv_tiles = 0, split = 0, pieces = 1;
+        for (auto& t : P.q) q_tiles += (t.R + 127) / 128;
+        for (int j : kv_idx) kv_tiles += (P.k[j].R + 127) / 128;
+        SFCK(sf_attention_split_plan(q_tiles * P.B * P.H, kv_tiles, g_schedule->sm_count, P.D,
+                                     g_schedule->workspace_bytes, &unsplit, &split, &pieces));
+        if (pieces > 1) ++g_split_launches;
+    }
+    SFCK(sf_attention_fused_scheduled(qc.data(), (int)qc.size(), kc.data(), (int)kc.size(), P.D, P.dt, scale, flags,
+                                      g_schedule, nullptr));
     after_launch();
 }
 
@@ -714,6 +731,12 @@ static int bench(const char* csv_path) {
     cudaEvent_t e0, e1;
     CK(cudaEventCreate(&e0));
     CK(cudaEventCreate(&e1));
+    // As the Java layers launch: with a split-KV workspace (sf_test_split.cuh times split against unsplit).
+    const size_t wsb = sf_attention_workspace_bytes(128, 0);
+    void* ws = nullptr;
+    CK(cudaMalloc(&ws, wsb));
+    CK(cudaMemset(ws, 0, wsb));
+    const sf_schedule sched{0, 0, ws, wsb};
     for (int S : Ss)
         for (int D : Ds) {
             const size_t n = (size_t)B * S * H * D;
@@ -742,7 +765,8 @@ static int bench(const char* csv_path) {
                 }
                 for (int j = 0; j < nkv; ++j) kc[j] = sf_kv_chunk{mk(k, j * (S / nkv), S / nkv), mk(v, j * (S / nkv), S / nkv)};
                 auto run = [&]() {
-                    SFCK(sf_attention_fused(qc.data(), nq, kc.data(), nkv, D, SF_DTYPE_BF16, scale, SF_INIT | SF_FINALIZE, nullptr));
+                    SFCK(sf_attention_fused_scheduled(qc.data(), nq, kc.data(), nkv, D, SF_DTYPE_BF16, scale,
+                                                      SF_INIT | SF_FINALIZE, &sched, nullptr));
                 };
                 CK(cudaMemset(o, 0xFF, n * 2));
                 run();
@@ -806,11 +830,15 @@ static int bench(const char* csv_path) {
             }
             CK(cudaFree(q)); CK(cudaFree(k)); CK(cudaFree(v)); CK(cudaFree(o));
         }
+    CK(cudaFree(ws));
     fclose(csv);
     return g_failures ? 1 : 0;
 }
 
+#include "sf_test_split.cuh"
+
 int main(int argc, char** argv) {
+    if (argc > 1 && std::string(argv[1]) == "--waves") return waves_table();  // host only
     int ndev = 0;
     if (cudaGetDeviceCount(&ndev) != cudaSuccess || ndev == 0) {
         printf("no CUDA device: skipping\n");
@@ -827,6 +855,7 @@ int main(int argc, char** argv) {
 #endif
     const std::string mode = argc > 1 ? argv[1] : "--test";
     if (mode == "--bench") return bench(argc > 2 ? argv[2] : "sf_bench.csv");
+    if (mode == "--bench-waves") return bench_waves(argc > 2 ? argv[2] : "sf_waves.csv");
     const bool small = mode == "--small";
     const char* seed_env = getenv("SF_TEST_SEED");
     const unsigned long long seed = seed_env ? strtoull(seed_env, nullptr, 10) : ((unsigned long long)std::random_device{}() << 32) ^ std::random_device{}();
@@ -842,6 +871,7 @@ int main(int argc, char** argv) {
     const int Ds[2] = {64, 128};
     for (sf_dtype dt : dts)
         for (int D : Ds) run_suite(dt, D, small);
+    split_suite(small);
     printf("%s: %d failure(s)\n", g_failures ? "FAILED" : "ALL PASSED", g_failures);
     return g_failures ? 1 : 0;
 }

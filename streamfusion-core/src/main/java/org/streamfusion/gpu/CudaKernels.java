@@ -42,7 +42,8 @@ final class CudaKernels implements Kernels {
         }
         TensorView first = q.get(0).q();
         CudaStreamHandle s = WrongBackendException.require(CudaStreamHandle.class, stream, "stream of attention");
-        SfKernels.attention(qs, kvs, first.dim(), type(first.base().dtype()), (float) scale, init, finalize, s.cuda());
+        SfKernels.attention(qs, kvs, first.dim(), type(first.base().dtype()), (float) scale, init, finalize,
+                s.attentionSchedule(), s.cuda());
         s.enqueued("attention");
     }
 

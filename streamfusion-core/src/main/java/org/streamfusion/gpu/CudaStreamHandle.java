@@ -6,7 +6,11 @@ import org.streamfusion.WrongBackendException;
 import org.streamfusion.backend.Event;
 import org.streamfusion.backend.Stream;
 import org.streamfusion.cuda.CudaEvent;
+import org.streamfusion.cuda.CudaGraph;
+import org.streamfusion.cuda.CudaRuntime;
 import org.streamfusion.cuda.CudaStream;
+import org.streamfusion.cuda.DeviceMemory;
+import org.streamfusion.cuda.sf.SfKernels;
 
 /** A CUDA stream as a schedule sees it; the host wait is bounded and names the last step enqueued. */
 public final class CudaStreamHandle implements Stream {
@@ -18,6 +22,8 @@ public final class CudaStreamHandle implements Stream {
     private final Runnable asyncErrorCheck;
     private final Runnable onFailure;
     private volatile String lastStep = "(nothing enqueued)";
+    /** The split-KV workspace of this stream's attention launches; made at the first launch outside a capture. */
+    private DeviceMemory attentionWorkspace;
 
     CudaStreamHandle(String name, CudaStream stream, int rank, Duration timeout, Runnable asyncErrorCheck,
             Runnable onFailure) {
@@ -32,6 +38,23 @@ public final class CudaStreamHandle implements Stream {
 
     CudaStream cuda() {
         return stream;
+    }
+
+    /**
+     * How this stream's attention launches run: on the device's SMs, with this stream's own workspace so that
+     * they may split the tiles of a partly empty last wave (docs/kernels.md, "Waves"). A launch captured before
+     * the stream ever ran one outside a capture runs unsplit: cudaMalloc cannot be captured.
+     */
+    SfKernels.Schedule attentionSchedule() {
+        if (attentionWorkspace == null) {
+            if (CudaGraph.isCapturing(stream)) {
+                return SfKernels.Schedule.UNSPLIT;
+            }
+            attentionWorkspace = DeviceMemory.allocate(SfKernels.workspaceBytes(128, 0)); // D = 64 needs less
+            DeviceMemory.fill(attentionWorkspace.slice(0, SfKernels.splitCounterBytes(
+                    CudaRuntime.multiprocessorCount(CudaRuntime.currentDevice()))), (byte) 0, stream);
+        }
+        return new SfKernels.Schedule(0, attentionWorkspace.segment());
     }
 
     void enqueued(String step) {
@@ -89,5 +112,8 @@ public final class CudaStreamHandle implements Stream {
     void close() {
         drained.close();
         stream.close();
+        if (attentionWorkspace != null) {
+            attentionWorkspace.close(); // cudaFree waits for the device, so no launch still reads it
+        }
     }
 }

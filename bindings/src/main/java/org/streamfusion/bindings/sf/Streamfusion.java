@@ -23,10 +23,10 @@ public class Streamfusion extends Streamfusion$shared {
     static final SymbolLookup SYMBOL_LOOKUP = SymbolLookup.loaderLookup()
             .or(Linker.nativeLinker().defaultLookup());
 
-    private static final int SF_ABI_VERSION = (int)4L;
+    private static final int SF_ABI_VERSION = (int)5L;
     /**
      * {@snippet lang=c :
-     * #define SF_ABI_VERSION 4
+     * #define SF_ABI_VERSION 5
      * }
      */
     public static int SF_ABI_VERSION() {
@@ -166,6 +166,203 @@ public class Streamfusion extends Streamfusion$shared {
                 traceDowncall("sf_attention_fused", q_chunks, nq, kv_chunks, nkv, head_dim, dtype, softmax_scale, flags, stream);
             }
             return (int)mh$.invokeExact(q_chunks, nq, kv_chunks, nkv, head_dim, dtype, softmax_scale, flags, stream);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class sf_attention_workspace_bytes {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Streamfusion.C_LONG,
+            Streamfusion.C_INT,
+            Streamfusion.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("sf_attention_workspace_bytes");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * size_t sf_attention_workspace_bytes(int head_dim, int sm_count)
+     * }
+     */
+    public static FunctionDescriptor sf_attention_workspace_bytes$descriptor() {
+        return sf_attention_workspace_bytes.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * size_t sf_attention_workspace_bytes(int head_dim, int sm_count)
+     * }
+     */
+    public static MethodHandle sf_attention_workspace_bytes$handle() {
+        return sf_attention_workspace_bytes.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * size_t sf_attention_workspace_bytes(int head_dim, int sm_count)
+     * }
+     */
+    public static MemorySegment sf_attention_workspace_bytes$address() {
+        return sf_attention_workspace_bytes.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * size_t sf_attention_workspace_bytes(int head_dim, int sm_count)
+     * }
+     */
+    public static long sf_attention_workspace_bytes(int head_dim, int sm_count) {
+        var mh$ = sf_attention_workspace_bytes.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("sf_attention_workspace_bytes", head_dim, sm_count);
+            }
+            return (long)mh$.invokeExact(head_dim, sm_count);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class sf_attention_split_plan {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Streamfusion.C_INT,
+            Streamfusion.C_LONG,
+            Streamfusion.C_INT,
+            Streamfusion.C_INT,
+            Streamfusion.C_INT,
+            Streamfusion.C_LONG,
+            Streamfusion.C_POINTER,
+            Streamfusion.C_POINTER,
+            Streamfusion.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("sf_attention_split_plan");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int sf_attention_split_plan(int64_t work_tiles, int kv_tiles, int sm_count, int head_dim, size_t workspace_bytes, int64_t *unsplit_tiles, int *split_tiles, int *pieces)
+     * }
+     */
+    public static FunctionDescriptor sf_attention_split_plan$descriptor() {
+        return sf_attention_split_plan.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int sf_attention_split_plan(int64_t work_tiles, int kv_tiles, int sm_count, int head_dim, size_t workspace_bytes, int64_t *unsplit_tiles, int *split_tiles, int *pieces)
+     * }
+     */
+    public static MethodHandle sf_attention_split_plan$handle() {
+        return sf_attention_split_plan.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int sf_attention_split_plan(int64_t work_tiles, int kv_tiles, int sm_count, int head_dim, size_t workspace_bytes, int64_t *unsplit_tiles, int *split_tiles, int *pieces)
+     * }
+     */
+    public static MemorySegment sf_attention_split_plan$address() {
+        return sf_attention_split_plan.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int sf_attention_split_plan(int64_t work_tiles, int kv_tiles, int sm_count, int head_dim, size_t workspace_bytes, int64_t *unsplit_tiles, int *split_tiles, int *pieces)
+     * }
+     */
+    public static int sf_attention_split_plan(long work_tiles, int kv_tiles, int sm_count, int head_dim, long workspace_bytes, MemorySegment unsplit_tiles, MemorySegment split_tiles, MemorySegment pieces) {
+        var mh$ = sf_attention_split_plan.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("sf_attention_split_plan", work_tiles, kv_tiles, sm_count, head_dim, workspace_bytes, unsplit_tiles, split_tiles, pieces);
+            }
+            return (int)mh$.invokeExact(work_tiles, kv_tiles, sm_count, head_dim, workspace_bytes, unsplit_tiles, split_tiles, pieces);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class sf_attention_fused_scheduled {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Streamfusion.C_INT,
+            Streamfusion.C_POINTER,
+            Streamfusion.C_INT,
+            Streamfusion.C_POINTER,
+            Streamfusion.C_INT,
+            Streamfusion.C_INT,
+            Streamfusion.C_INT,
+            Streamfusion.C_FLOAT,
+            Streamfusion.C_INT,
+            Streamfusion.C_POINTER,
+            Streamfusion.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("sf_attention_fused_scheduled");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int sf_attention_fused_scheduled(const sf_q_chunk *q_chunks, int nq, const sf_kv_chunk *kv_chunks, int nkv, int head_dim, sf_dtype dtype, float softmax_scale, uint32_t flags, const sf_schedule *schedule, void *stream)
+     * }
+     */
+    public static FunctionDescriptor sf_attention_fused_scheduled$descriptor() {
+        return sf_attention_fused_scheduled.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int sf_attention_fused_scheduled(const sf_q_chunk *q_chunks, int nq, const sf_kv_chunk *kv_chunks, int nkv, int head_dim, sf_dtype dtype, float softmax_scale, uint32_t flags, const sf_schedule *schedule, void *stream)
+     * }
+     */
+    public static MethodHandle sf_attention_fused_scheduled$handle() {
+        return sf_attention_fused_scheduled.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int sf_attention_fused_scheduled(const sf_q_chunk *q_chunks, int nq, const sf_kv_chunk *kv_chunks, int nkv, int head_dim, sf_dtype dtype, float softmax_scale, uint32_t flags, const sf_schedule *schedule, void *stream)
+     * }
+     */
+    public static MemorySegment sf_attention_fused_scheduled$address() {
+        return sf_attention_fused_scheduled.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int sf_attention_fused_scheduled(const sf_q_chunk *q_chunks, int nq, const sf_kv_chunk *kv_chunks, int nkv, int head_dim, sf_dtype dtype, float softmax_scale, uint32_t flags, const sf_schedule *schedule, void *stream)
+     * }
+     */
+    public static int sf_attention_fused_scheduled(MemorySegment q_chunks, int nq, MemorySegment kv_chunks, int nkv, int head_dim, int dtype, float softmax_scale, int flags, MemorySegment schedule, MemorySegment stream) {
+        var mh$ = sf_attention_fused_scheduled.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("sf_attention_fused_scheduled", q_chunks, nq, kv_chunks, nkv, head_dim, dtype, softmax_scale, flags, schedule, stream);
+            }
+            return (int)mh$.invokeExact(q_chunks, nq, kv_chunks, nkv, head_dim, dtype, softmax_scale, flags, schedule, stream);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {

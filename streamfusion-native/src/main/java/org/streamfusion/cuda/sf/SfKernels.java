@@ -2,11 +2,14 @@ package org.streamfusion.cuda.sf;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.List;
+import java.util.Objects;
 import org.streamfusion.bindings.sf.Streamfusion;
 import org.streamfusion.bindings.sf.sf_copy_segment;
 import org.streamfusion.bindings.sf.sf_kv_chunk;
 import org.streamfusion.bindings.sf.sf_q_chunk;
+import org.streamfusion.bindings.sf.sf_schedule;
 import org.streamfusion.bindings.sf.sf_state;
 import org.streamfusion.bindings.sf.sf_view;
 import org.streamfusion.cuda.CudaStream;
@@ -43,6 +46,87 @@ public final class SfKernels {
     public record KvChunk(View k, View v) {
     }
 
+    /**
+     * Where a launch may run: {@code smCount} SMs (0: the device's; a partition's share where the caller runs
+     * in one) and a workspace that lets the launch split the KV range of the tiles that would leave its last
+     * waves partly empty ({@link MemorySegment#NULL}: never split). See {@code sf_attention_fused_scheduled}.
+     *
+     * @param smCount   SMs the launch may occupy, 0 for the device's count
+     * @param workspace device memory of at least {@link #workspaceBytes} bytes whose first counter bytes were
+     *                  zeroed once, used by one stream only; or NULL
+     */
+    public record Schedule(int smCount, MemorySegment workspace) {
+        /** The device's SMs, no split. */
+        public static final Schedule UNSPLIT = new Schedule(0, MemorySegment.NULL);
+
+        public Schedule {
+            if (smCount < 0) {
+                throw new IllegalArgumentException("smCount = " + smCount + " must be >= 0 (0: the device's)");
+            }
+            Objects.requireNonNull(workspace, "workspace (MemorySegment.NULL for none)");
+        }
+    }
+
+    /**
+     * {@code sf_attention_workspace_bytes}: the workspace that lets any launch of {@code headDim} on
+     * {@code smCount} SMs split.
+     *
+     * @param headDim 64 or 128
+     * @param smCount SMs, 0 for the current device's
+     * @return the bytes; its first {@link #splitCounterBytes} must be zero before the first launch
+     */
+    public static long workspaceBytes(int headDim, int smCount) {
+        long bytes = Streamfusion.sf_attention_workspace_bytes(headDim, smCount);
+        if (bytes <= 0) {
+            throw new IllegalArgumentException("no workspace size for head dim " + headDim + " on " + smCount
+                    + " SMs (head dim 64 or 128, SMs >= 0)");
+        }
+        return bytes;
+    }
+
+    /**
+     * @param smCount SMs of the launch
+     * @return the leading counter bytes of a workspace, zeroed once before first use
+     */
+    public static long splitCounterBytes(int smCount) {
+        return ((smCount * 16L) + 255) / 256 * 256;
+    }
+
+    /**
+     * The split of {@code sf_attention_split_plan}: {@code unsplitTiles} whole tiles first, then
+     * {@code splitTiles} tiles in {@code pieces} KV pieces each.
+     *
+     * @param unsplitTiles whole tiles
+     * @param splitTiles   split tiles
+     * @param pieces       pieces per split tile, 1 when nothing is split
+     */
+    public record SplitPlan(long unsplitTiles, int splitTiles, int pieces) {
+    }
+
+    /**
+     * {@code sf_attention_split_plan}: the split a launch of {@code workTiles} (128-row Q tiles times batch
+     * times heads) over {@code kvTiles} 128-row KV tiles would take on {@code smCount} SMs (host only).
+     *
+     * @param workTiles      Q tiles times batch times heads
+     * @param kvTiles        KV tiles of every Q tile
+     * @param smCount        SMs, at least 1
+     * @param headDim        64 or 128
+     * @param workspaceBytes the workspace size
+     * @return the plan
+     */
+    public static SplitPlan splitPlan(long workTiles, int kvTiles, int smCount, int headDim, long workspaceBytes) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment unsplit = arena.allocate(ValueLayout.JAVA_LONG);
+            MemorySegment split = arena.allocate(ValueLayout.JAVA_INT);
+            MemorySegment pieces = arena.allocate(ValueLayout.JAVA_INT);
+            StreamfusionLibrary.check("sf_attention_split_plan", Streamfusion.sf_attention_split_plan(workTiles, kvTiles,
+                    smCount, headDim, workspaceBytes, unsplit, split, pieces));
+            return new SplitPlan(unsplit.get(ValueLayout.JAVA_LONG, 0),
+                    split.get(ValueLayout.JAVA_INT, 0),
+                    pieces.get(ValueLayout.JAVA_INT, 0));
+        }
+    }
+
     private static final int MAX_Q = 32;
     private static final int MAX_KV = 32;
 
@@ -60,6 +144,15 @@ public final class SfKernels {
      */
     public static void attention(List<QChunk> q, List<KvChunk> kv, int headDim, ElementType type, float scale,
             boolean init, boolean finalize, CudaStream stream) {
+        attention(q, kv, headDim, type, scale, init, finalize, Schedule.UNSPLIT, stream);
+    }
+
+    /**
+     * {@code sf_attention_fused_scheduled}, with lists split as {@link #attention(List, List, int, ElementType,
+     * float, boolean, boolean, CudaStream)} says; every launch uses {@code schedule}.
+     */
+    public static void attention(List<QChunk> q, List<KvChunk> kv, int headDim, ElementType type, float scale,
+            boolean init, boolean finalize, Schedule schedule, CudaStream stream) {
         if (q.isEmpty() || kv.isEmpty()) {
             throw new IllegalArgumentException("sf_attention_fused needs at least one Q and one KV chunk (got " + q.size()
                     + ", " + kv.size() + ")");
@@ -71,13 +164,13 @@ public final class SfKernels {
                 boolean first = ks == 0;
                 boolean last = ks + MAX_KV >= kv.size();
                 int flags = (init && first ? Streamfusion.SF_INIT() : 0) | (finalize && last ? Streamfusion.SF_FINALIZE() : 0);
-                launch(qPart, kvPart, headDim, type, scale, flags, stream);
+                launch(qPart, kvPart, headDim, type, scale, flags, schedule, stream);
             }
         }
     }
 
     private static void launch(List<QChunk> q, List<KvChunk> kv, int headDim, ElementType type, float scale, int flags,
-            CudaStream stream) {
+            Schedule schedule, CudaStream stream) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment qs = sf_q_chunk.allocateArray(q.size(), arena);
             for (int i = 0; i < q.size(); i++) {
@@ -97,8 +190,13 @@ public final class SfKernels {
                 fill(sf_kv_chunk.k(c), kv.get(i).k());
                 fill(sf_kv_chunk.v(c), kv.get(i).v());
             }
-            StreamfusionLibrary.check("sf_attention_fused", Streamfusion.sf_attention_fused(qs, q.size(), kvs, kv.size(),
-                    headDim, type.code(), scale, flags, stream.handle()));
+            MemorySegment sched = sf_schedule.allocate(arena);
+            sf_schedule.sm_count(sched, schedule.smCount());
+            sf_schedule.workspace(sched, schedule.workspace());
+            sf_schedule.workspace_bytes(sched, schedule.workspace().equals(MemorySegment.NULL) ? 0
+                    : schedule.workspace().byteSize());
+            StreamfusionLibrary.check("sf_attention_fused_scheduled", Streamfusion.sf_attention_fused_scheduled(qs,
+                    q.size(), kvs, kv.size(), headDim, type.code(), scale, flags, sched, stream.handle()));
         }
     }
 
