@@ -91,7 +91,7 @@ public record CostModel(String hardware, double intraBytesPerSecond, InterMachin
                 new KernelThroughput.Point(64, AttentionShape.of(1, 65536, 24, 64).flops(), 466.6e12),
                 new KernelThroughput.Point(128, AttentionShape.of(1, 16384, 24, 128).flops(), 640.4e12),
                 new KernelThroughput.Point(128, AttentionShape.of(1, 65536, 24, 128).flops(), 646.6e12)));
-        return new CostModel("H200 NVLink, calibrated from docs/native.md, docs/kernels.md, docs/gpu-results.md"
+        return new CostModel("H200 NVLink, calibrated from docs/native.md, docs/kernels.md, docs/results/layers.md"
                 + " (docs/cost-model.md)", H200_NVLINK_BYTES_PER_SECOND, link, kernel, 0.95, 0.015, 15e-6, 30e-6, 200e-6);
     }
 

@@ -102,7 +102,7 @@ public record GpuOptions(Duration timeout, boolean nvshmem, boolean poison, OneS
      * on the copy engines: the ring's KV pulls overlap the attention kernel, and the copy kernel's blocks
      * would take SMs from it while copy engines take none; at Flux size on 4 H200s, SM-kernel movers for
      * both primitives made the ring-heavy mesh about 6% slower than copy engines for both, though neither
-     * primitive's share was resolved above the run-to-run noise (docs/gpu-results.md). Pushes use the SM
+     * primitive's share was resolved above the run-to-run noise (docs/results/layers.md). Pushes use the SM
      * kernel because it makes an exposed all-to-all about 1.5x faster (docs/native.md). No emulated link
      * unless the system property {@value #EMULATED_LINK_PROPERTY} names one ({@link #emulatedLinkFrom}).
      *

@@ -73,7 +73,7 @@ public record HardwareProfile(String name, int version, int streamingMultiproces
                 // docs/kernels.md: 56.55 ms at S=65536, D=64 and 81.62 ms at D=128 for 12288 Q tiles, i.e.
                 // 94 waves of 132 tiles; per wave 4*128*65536*D flops per SM: 471 / 653 TFLOP/s at full waves.
                 471.2e12, 653.2e12,
-                // docs/gpu-results.md: ULYSSES(u=4) at S=8192, H=8 (0.448 ms) is the one layer fitted: it
+                // docs/results/layers.md: ULYSSES(u=4) at S=8192, H=8 (0.448 ms) is the one layer fitted: it
                 // leaves 1.0 us per kernel once the all-to-alls and the attention are counted.
                 1.0e-6,
                 4.3e12, // docs/kernels.md, "Floors": 4.3 TB/s device memory

@@ -13,7 +13,7 @@ import org.streamfusion.Topology;
 /**
  * The layer times this project measured that the simulator is validated against (docs/simulator.md,
  * "Validation against measurement"): 4 H200s on one host as a logical 2x2, all links NVLink
- * (docs/gpu-results.md, calls of 10:20 and 10:24), every mesh at S=8192 H=8 and at S=65536 H=24, D=128, B=1.
+ * (docs/results/layers.md, calls of 10:20 and 10:24), every mesh at S=8192 H=8 and at S=65536 H=24, D=128, B=1.
  * Measurements, not fitted values: the simulator's profile is calibrated elsewhere.
  */
 public final class ValidationPoints {

@@ -9,7 +9,7 @@ import org.junit.jupiter.api.Test;
 import org.streamfusion.Topology;
 
 /**
- * The H200 profile against every layer time measured in docs/gpu-results.md (4 H200s on one host, logical
+ * The H200 profile against every layer time measured in docs/results/layers.md (4 H200s on one host, logical
  * 2x2, all links NVLink: the simulated "inter-machine" link is NVLink's rate). Prints the table that
  * docs/simulator.md reproduces; requires the Flux-sized median error to stay within 10%.
  */
