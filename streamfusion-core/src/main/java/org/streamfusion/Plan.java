@@ -1,5 +1,9 @@
 package org.streamfusion;
 
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+
 /**
  * A shape on a mesh, checked against every rule that involves both: {@code S >= N} and
  * {@code H % (t*u) == 0}. A plan is what {@link DistributedAttention} runs.
@@ -19,7 +23,7 @@ package org.streamfusion;
  * @param qkvExchange  how Q, K and V cross a two-sided Ulysses step; {@link QkvExchange#AUTO} unless asked for
  *                     with {@link #withQkvExchange}
  */
-public record Plan(AttentionShape shape, DeviceMesh mesh, LinkCompression interMachine, java.util.List<Integer> shardRows,
+public record Plan(AttentionShape shape, DeviceMesh mesh, LinkCompression interMachine, List<Integer> shardRows,
         int jointTextRows, QkvExchange qkvExchange) {
     /**
      * Checks the shape against the mesh and copies {@code shardRows}.
@@ -39,7 +43,7 @@ public record Plan(AttentionShape shape, DeviceMesh mesh, LinkCompression interM
                     + " inter-machine compression, shard rows and Q,K,V exchange are given");
         }
         shape.localSeqLen(mesh.worldSize());
-        shardRows = java.util.List.copyOf(shardRows);
+        shardRows = List.copyOf(shardRows);
         checkShardRows(shape, mesh.worldSize(), shardRows);
         int u = mesh.headSplit();
         if (shape.heads() % u != 0) {
@@ -82,7 +86,7 @@ public record Plan(AttentionShape shape, DeviceMesh mesh, LinkCompression interM
      * @throws InvalidConfigurationException if the shape breaks one of those rules on the mesh
      */
     public Plan(AttentionShape shape, DeviceMesh mesh) {
-        this(shape, mesh, LinkCompression.NONE, java.util.List.of(), 0, QkvExchange.AUTO);
+        this(shape, mesh, LinkCompression.NONE, List.of(), 0, QkvExchange.AUTO);
     }
 
     /**
@@ -95,7 +99,7 @@ public record Plan(AttentionShape shape, DeviceMesh mesh, LinkCompression interM
      * @param jointTextRows {@code S_text} of a joint text segment, or 0
      * @throws InvalidConfigurationException as the canonical constructor
      */
-    public Plan(AttentionShape shape, DeviceMesh mesh, LinkCompression interMachine, java.util.List<Integer> shardRows,
+    public Plan(AttentionShape shape, DeviceMesh mesh, LinkCompression interMachine, List<Integer> shardRows,
             int jointTextRows) {
         this(shape, mesh, interMachine, shardRows, jointTextRows, QkvExchange.AUTO);
     }
@@ -110,10 +114,10 @@ public record Plan(AttentionShape shape, DeviceMesh mesh, LinkCompression interM
      *         STREAMFUSION would compress a mesh whose Ulysses or ring groups span machines
      */
     public Plan(AttentionShape shape, DeviceMesh mesh, LinkCompression interMachine) {
-        this(shape, mesh, interMachine, java.util.List.of(), 0, QkvExchange.AUTO);
+        this(shape, mesh, interMachine, List.of(), 0, QkvExchange.AUTO);
     }
 
-    private static void checkShardRows(AttentionShape shape, int n, java.util.List<Integer> rows) {
+    private static void checkShardRows(AttentionShape shape, int n, List<Integer> rows) {
         if (rows.isEmpty()) {
             return;
         }
@@ -168,7 +172,7 @@ public record Plan(AttentionShape shape, DeviceMesh mesh, LinkCompression interM
      * @throws InvalidConfigurationException if {@code rows} breaks those rules
      */
     public Plan withShardRows(int... rows) {
-        java.util.List<Integer> list = new java.util.ArrayList<>(rows.length);
+        List<Integer> list = new ArrayList<>(rows.length);
         for (int r : rows) {
             list.add(r);
         }
@@ -280,7 +284,7 @@ public record Plan(AttentionShape shape, DeviceMesh mesh, LinkCompression interM
         if (shardRows.isEmpty()) {
             return shape.localSeqLen(mesh.worldSize());
         }
-        return java.util.Collections.max(shardRows);
+        return Collections.max(shardRows);
     }
 
     @Override

@@ -10,7 +10,7 @@ import org.streamfusion.DistributedAttention;
 import org.streamfusion.JointText;
 import org.streamfusion.Method;
 import org.streamfusion.Plan;
-import org.streamfusion.Planner;
+import org.streamfusion.planning.Planner;
 import org.streamfusion.Topology;
 import org.streamfusion.backend.DeviceArena;
 import org.streamfusion.backend.Stream;

@@ -1,0 +1,94 @@
+package org.streamfusion.gpu;
+
+import java.time.Duration;
+import java.util.concurrent.locks.LockSupport;
+import org.streamfusion.CommunicationTimeoutException;
+import org.streamfusion.WrongBackendException;
+import org.streamfusion.backend.Event;
+import org.streamfusion.cuda.CudaEvent;
+import org.streamfusion.cuda.CudaStream;
+import org.streamfusion.spi.BackendStream;
+
+/** A CUDA stream as a schedule sees it; the host wait is bounded and names the last step enqueued. */
+public final class CudaStreamHandle implements BackendStream {
+    private final String name;
+    private final CudaStream stream;
+    private final CudaEvent drained;
+    private final int rank;
+    private final Duration timeout;
+    private final Runnable asyncErrorCheck;
+    private final Runnable onFailure;
+    private volatile String lastStep = "(nothing enqueued)";
+
+    CudaStreamHandle(String name, CudaStream stream, int rank, Duration timeout, Runnable asyncErrorCheck,
+            Runnable onFailure) {
+        this.name = name;
+        this.stream = stream;
+        this.drained = CudaEvent.create(false);
+        this.rank = rank;
+        this.timeout = timeout;
+        this.asyncErrorCheck = asyncErrorCheck;
+        this.onFailure = onFailure;
+    }
+
+    CudaStream cuda() {
+        return stream;
+    }
+
+    void enqueued(String step) {
+        lastStep = step;
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public void record(Event event, String step) {
+        CudaEventHandle e = WrongBackendException.require(CudaEventHandle.class, event, "event of step '" + step + "'");
+        e.cuda().record(stream);
+        lastStep = step;
+    }
+
+    @Override
+    public void waitFor(Event event) {
+        stream.waitFor(WrongBackendException.require(CudaEventHandle.class, event, "event").cuda());
+    }
+
+    @Override
+    public void synchronize(String step) {
+        try {
+            drain(step);
+        } catch (RuntimeException e) {
+            onFailure.run(); // the device must not take part in collective frees after this
+            throw e;
+        }
+    }
+
+    private void drain(String step) {
+        drained.record(stream);
+        long start = System.nanoTime();
+        long deadline = start + timeout.toNanos();
+        // Spin for the first 200 us (ranks that leave a wait late skew the next collective), then poll
+        // every 50 us, checking NCCL's asynchronous errors and the deadline.
+        while (!drained.isComplete()) {
+            long now = System.nanoTime();
+            if (now - start < 200_000) {
+                Thread.onSpinWait();
+                continue;
+            }
+            asyncErrorCheck.run();
+            if (now - deadline > 0) {
+                throw new CommunicationTimeoutException(rank, step, timeout, "stream " + name
+                        + " did not drain; the last step enqueued on it was '" + lastStep + "'");
+            }
+            LockSupport.parkNanos(50_000);
+        }
+    }
+
+    void close() {
+        drained.close();
+        stream.close();
+    }
+}
