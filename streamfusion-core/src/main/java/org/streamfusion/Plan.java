@@ -78,45 +78,6 @@ public record Plan(AttentionShape shape, DeviceMesh mesh, LinkCompression interM
         }
     }
 
-    /**
-     * An exact plan with the default split: nothing compressed.
-     *
-     * @param shape the attention problem; {@code S >= N}, {@code H % (t*u) == 0}
-     * @param mesh  the method and how its ranks are arranged
-     * @throws InvalidConfigurationException if the shape breaks one of those rules on the mesh
-     */
-    public Plan(AttentionShape shape, DeviceMesh mesh) {
-        this(shape, mesh, LinkCompression.NONE, List.of(), 0, QkvExchange.AUTO);
-    }
-
-    /**
-     * A plan as before Q, K and V could be grouped: {@link QkvExchange#AUTO}.
-     *
-     * @param shape         the attention problem; {@code S >= N}, {@code H % (t*u) == 0}
-     * @param mesh          the method and how its ranks are arranged
-     * @param interMachine  what the transfers between machines carry
-     * @param shardRows     each rank's rows, or empty for the default split
-     * @param jointTextRows {@code S_text} of a joint text segment, or 0
-     * @throws InvalidConfigurationException as the canonical constructor
-     */
-    public Plan(AttentionShape shape, DeviceMesh mesh, LinkCompression interMachine, List<Integer> shardRows,
-            int jointTextRows) {
-        this(shape, mesh, interMachine, shardRows, jointTextRows, QkvExchange.AUTO);
-    }
-
-    /**
-     * The default split with {@code interMachine} between machines.
-     *
-     * @param shape        the attention problem; {@code S >= N}, {@code H % (t*u) == 0}
-     * @param mesh         the method and how its ranks are arranged
-     * @param interMachine what the transfers between machines carry
-     * @throws InvalidConfigurationException if the shape breaks one of those rules on the mesh, or
-     *         STREAMFUSION would compress a mesh whose Ulysses or ring groups span machines
-     */
-    public Plan(AttentionShape shape, DeviceMesh mesh, LinkCompression interMachine) {
-        this(shape, mesh, interMachine, List.of(), 0, QkvExchange.AUTO);
-    }
-
     private static void checkShardRows(AttentionShape shape, int n, List<Integer> rows) {
         if (rows.isEmpty()) {
             return;
@@ -140,7 +101,7 @@ public record Plan(AttentionShape shape, DeviceMesh mesh, LinkCompression interM
     }
 
     /**
-     * An exact plan with the default split, as {@link #Plan(AttentionShape, DeviceMesh)}.
+     * An exact plan with the default split: nothing compressed, no joint text, {@link QkvExchange#AUTO}.
      *
      * @param shape the attention problem; {@code S >= N}, {@code H % (t*u) == 0}
      * @param mesh  the method and how its ranks are arranged
@@ -148,7 +109,7 @@ public record Plan(AttentionShape shape, DeviceMesh mesh, LinkCompression interM
      * @throws InvalidConfigurationException if the shape breaks one of those rules on the mesh
      */
     public static Plan of(AttentionShape shape, DeviceMesh mesh) {
-        return new Plan(shape, mesh);
+        return new Plan(shape, mesh, LinkCompression.NONE, List.of(), 0, QkvExchange.AUTO);
     }
 
     /**

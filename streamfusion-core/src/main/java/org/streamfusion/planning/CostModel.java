@@ -9,6 +9,7 @@ import org.streamfusion.LinkClass;
 import org.streamfusion.LinkCompression;
 import org.streamfusion.Method;
 import org.streamfusion.Plan;
+import org.streamfusion.QkvExchange;
 
 /**
  * The planner's cost model, every term explicit (derivation and sources: {@code docs/cost-model.md}):

@@ -8,6 +8,7 @@ import org.streamfusion.bindings.cudart.Cudart;
 import org.streamfusion.cuda.internal.OutParameter;
 import org.streamfusion.cuda.loader.LoadedLibrary;
 import org.streamfusion.cuda.loader.NativeLibrary;
+import org.streamfusion.cuda.loader.NativeLibraryException;
 import org.streamfusion.cuda.loader.NativeLoader;
 
 /**

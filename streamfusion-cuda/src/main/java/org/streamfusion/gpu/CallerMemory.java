@@ -48,7 +48,7 @@ final class CallerMemory {
             throw new InvalidConfigurationException("memory at " + at + " is on device " + where.device() + ", rank " + rank
                     + " runs on device " + cudaDevice, "a caller's tensor is on its rank's GPU");
         }
-        CudaBuffer base = new CudaBuffer(MemorySegment.ofAddress(memory.address()).reinterpret(need), dtype, null, 0);
+        GpuBuffer base = new GpuBuffer(MemorySegment.ofAddress(memory.address()).reinterpret(need), dtype, null, 0);
         return new TensorView(base, batch, rows, heads, dim, batchStride, rowStride, headStride);
     }
 }

@@ -28,7 +28,7 @@ final class CudaGraphCapture implements StreamCapture {
 
     @Override
     public synchronized Replay capture(Stream origin, Runnable body) {
-        CudaStreamHandle s = WrongBackendException.require(CudaStreamHandle.class, origin, "capture's origin stream");
+        GpuStream s = WrongBackendException.require(GpuStream.class, origin, "capture's origin stream");
         CudaRuntime.setDevice(join.device());
         CudaGraph graph = null;
         CudaException refusal = null;
@@ -76,7 +76,7 @@ final class CudaGraphCapture implements StreamCapture {
         return new Replay() {
             @Override
             public void launch(Stream stream) {
-                CudaStreamHandle on = WrongBackendException.require(CudaStreamHandle.class, stream, "replay stream");
+                GpuStream on = WrongBackendException.require(GpuStream.class, stream, "replay stream");
                 graph.launch(on.cuda());
                 on.enqueued("graph replay");
             }

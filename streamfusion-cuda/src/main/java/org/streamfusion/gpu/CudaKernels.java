@@ -44,7 +44,7 @@ final class CudaKernels implements Kernels {
             kvs.add(new SfKernels.KvChunk(view(c.k(), "k of a KV chunk"), view(c.v(), "v of a KV chunk")));
         }
         TensorView first = q.get(0).q();
-        CudaStreamHandle s = WrongBackendException.require(CudaStreamHandle.class, stream, "stream of attention");
+        GpuStream s = WrongBackendException.require(GpuStream.class, stream, "stream of attention");
         SfKernels.attention(qs, kvs, first.dim(), type(first.base().dtype()), (float) scale, init, finalize, s.cuda());
         s.enqueued("attention");
     }
@@ -58,7 +58,7 @@ final class CudaKernels implements Kernels {
         SfKernels.QChunk chunk = new SfKernels.QChunk(view(c.q(), "q of a Q chunk"), view(st.o(), "o of a Q chunk's state"),
                 scalars(st.m(), c.q(), "m of a Q chunk's state"), scalars(st.l(), c.q(), "l of a Q chunk's state"),
                 view(c.out(), "out of a Q chunk"));
-        CudaStreamHandle s = WrongBackendException.require(CudaStreamHandle.class, stream, "stream of finalize");
+        GpuStream s = WrongBackendException.require(GpuStream.class, stream, "stream of finalize");
         SfKernels.finalizeState(chunk, c.q().dim(), type(c.out().base().dtype()), s.cuda());
         s.enqueued("finalize");
     }
@@ -70,25 +70,25 @@ final class CudaKernels implements Kernels {
                     + dst.shapeString() + " " + dst.base().dtype());
         }
         SfKernels.copy(view(src, "src of copy"), view(dst, "dst of copy"), src.dim(), type(src.base().dtype()),
-                WrongBackendException.require(CudaStreamHandle.class, stream, "stream of copy").cuda());
+                WrongBackendException.require(GpuStream.class, stream, "stream of copy").cuda());
     }
 
     @Override
     public void quantizeFp8(Buffer src, Buffer wire, int block, Stream stream) {
-        CudaBuffer s = cudaBuffer(src, "src of fp8 quantize");
-        CudaBuffer w = cudaBuffer(wire, "wire of fp8 quantize");
+        GpuBuffer s = cudaBuffer(src, "src of fp8 quantize");
+        GpuBuffer w = cudaBuffer(wire, "wire of fp8 quantize");
         Fp8Wire.checkPair(s, w, block);
-        CudaStreamHandle h = WrongBackendException.require(CudaStreamHandle.class, stream, "stream of fp8 quantize");
+        GpuStream h = WrongBackendException.require(GpuStream.class, stream, "stream of fp8 quantize");
         SfKernels.fp8Quantize(s.segment(), type(s.dtype()), w.segment(), s.length(), block, h.cuda());
         h.enqueued("fp8 quantize");
     }
 
     @Override
     public void dequantizeFp8(Buffer wire, Buffer dst, int block, Stream stream) {
-        CudaBuffer w = cudaBuffer(wire, "wire of fp8 dequantize");
-        CudaBuffer d = cudaBuffer(dst, "dst of fp8 dequantize");
+        GpuBuffer w = cudaBuffer(wire, "wire of fp8 dequantize");
+        GpuBuffer d = cudaBuffer(dst, "dst of fp8 dequantize");
         Fp8Wire.checkPair(d, w, block);
-        CudaStreamHandle h = WrongBackendException.require(CudaStreamHandle.class, stream, "stream of fp8 dequantize");
+        GpuStream h = WrongBackendException.require(GpuStream.class, stream, "stream of fp8 dequantize");
         SfKernels.fp8Dequantize(w.segment(), d.segment(), type(d.dtype()), d.length(), block, h.cuda());
         h.enqueued("fp8 dequantize");
     }
@@ -104,8 +104,8 @@ final class CudaKernels implements Kernels {
                 (long) q.rows() * q.heads(), q.heads(), 1);
     }
 
-    private static CudaBuffer cudaBuffer(Buffer b, String argument) {
-        return WrongBackendException.require(CudaBuffer.class, b, argument);
+    private static GpuBuffer cudaBuffer(Buffer b, String argument) {
+        return WrongBackendException.require(GpuBuffer.class, b, argument);
     }
 
     static SfKernels.ElementType type(DType t) {

@@ -47,7 +47,7 @@ public final class CudaRankDevice implements RankBackend, AutoCloseable {
     private final Optional<EmulatedLinkClocks> links;
     private final List<GpuArena> arenas = new ArrayList<>();
     /** Callers' streams by handle, each wrapped once and released with the device. */
-    private final Map<Long, CudaStreamHandle> callerStreams = new HashMap<>();
+    private final Map<Long, GpuStream> callerStreams = new HashMap<>();
     private boolean closed;
 
     private CudaRankDevice(CudaJoin join, Topology topology, GpuOptions options) {
@@ -131,8 +131,8 @@ public final class CudaRankDevice implements RankBackend, AutoCloseable {
 
     @Override
     @SuppressWarnings("exports")
-    public Class<CudaBuffer> bufferType() {
-        return CudaBuffer.class;
+    public Class<GpuBuffer> bufferType() {
+        return GpuBuffer.class;
     }
 
     @Override
@@ -240,7 +240,7 @@ public final class CudaRankDevice implements RankBackend, AutoCloseable {
                     + " belongs to device " + device + ", rank " + join.rank() + " runs on device " + join.device(),
                     "a caller's stream is on its rank's GPU");
         }
-        return callerStreams.computeIfAbsent(cudaStream.address(), a -> new CudaStreamHandle("caller",
+        return callerStreams.computeIfAbsent(cudaStream.address(), a -> new GpuStream("caller",
                 CudaStream.borrow(cudaStream), join.rank(), options.timeout(),
                 join::checkAsyncErrors, join::markFailed));
     }
@@ -282,7 +282,7 @@ public final class CudaRankDevice implements RankBackend, AutoCloseable {
             teardown.attempt(a::close);
         }
         communicator.closeTeams(teardown);
-        for (CudaStreamHandle s : callerStreams.values()) {
+        for (GpuStream s : callerStreams.values()) {
             teardown.attempt(s::close); // its event only: a caller's stream is the caller's
         }
         callerStreams.clear();

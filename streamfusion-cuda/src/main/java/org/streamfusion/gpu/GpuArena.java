@@ -18,8 +18,8 @@ final class GpuArena implements DeviceArena {
     private final GpuOptions options;
     private final List<DeviceMemory> memory = new ArrayList<>();
     private final List<SymmetricMemory> symmetric = new ArrayList<>();
-    private final List<CudaStreamHandle> streams = new ArrayList<>();
-    private final List<CudaEventHandle> events = new ArrayList<>();
+    private final List<GpuStream> streams = new ArrayList<>();
+    private final List<GpuEvent> events = new ArrayList<>();
     private final CudaStream setup = CudaStream.create(true);
     private boolean closed;
 
@@ -33,7 +33,7 @@ final class GpuArena implements DeviceArena {
         DeviceMemory m = DeviceMemory.allocate(elements * dtype.bytes());
         memory.add(m);
         poison(m.segment());
-        return new CudaBuffer(m.segment(), dtype, null, 0);
+        return new GpuBuffer(m.segment(), dtype, null, 0);
     }
 
     @Override
@@ -41,7 +41,7 @@ final class GpuArena implements DeviceArena {
         SymmetricMemory m = join.shmem("symmetric allocation").allocate(elements * dtype.bytes());
         symmetric.add(m);
         poison(m.segment());
-        return new CudaBuffer(m.segment(), dtype, m, 0);
+        return new GpuBuffer(m.segment(), dtype, m, 0);
     }
 
     /** All-ones bytes: NaN in bf16, fp16 and fp32. */
@@ -54,7 +54,7 @@ final class GpuArena implements DeviceArena {
 
     @Override
     public synchronized Stream createStream(String name) {
-        CudaStreamHandle s = new CudaStreamHandle(name, CudaStream.create(true), join.rank(), options.timeout(),
+        GpuStream s = new GpuStream(name, CudaStream.create(true), join.rank(), options.timeout(),
                 join::checkAsyncErrors, join::markFailed);
         streams.add(s);
         return s;
@@ -62,7 +62,7 @@ final class GpuArena implements DeviceArena {
 
     @Override
     public synchronized Event createEvent() {
-        CudaEventHandle e = new CudaEventHandle();
+        GpuEvent e = new GpuEvent();
         events.add(e);
         return e;
     }
@@ -74,7 +74,7 @@ final class GpuArena implements DeviceArena {
         }
         closed = true;
         RuntimeException error = null;
-        for (CudaStreamHandle s : streams) {
+        for (GpuStream s : streams) {
             try {
                 s.synchronize("close arena");
             } catch (RuntimeException e) {
@@ -87,8 +87,8 @@ final class GpuArena implements DeviceArena {
             throw error != null ? error : new IllegalStateException("rank " + join.rank() + " failed earlier; "
                     + "its device memory is left to the process's exit");
         }
-        events.forEach(CudaEventHandle::close);
-        streams.forEach(CudaStreamHandle::close);
+        events.forEach(GpuEvent::close);
+        streams.forEach(GpuStream::close);
         memory.forEach(DeviceMemory::close);
         symmetric.forEach(SymmetricMemory::close); // collective: nvshmem_free
         setup.close();

@@ -89,12 +89,12 @@ final class GpuCommunicator implements Communicator {
     private void oneSided(boolean push, List<Buffer> locals, Buffer sym, int[] pes, Stream stream, String step) {
         TransferChecks.onePerPe(locals.size(), pes, join.worldSize(), join.rank(), step);
         TransferChecks.symmetric(sym, step);
-        CudaBuffer sb = cudaBuffer(sym, push ? "dst" : "src", step);
-        CudaStreamHandle s = cudaStream(stream, step);
+        GpuBuffer sb = cudaBuffer(sym, push ? "dst" : "src", step);
+        GpuStream s = cudaStream(stream, step);
         join.shmem(step);
         List<MemorySegment> localSegments = new ArrayList<>(locals.size());
         for (int i = 0; i < locals.size(); i++) {
-            CudaBuffer l = cudaBuffer(locals.get(i), (push ? "srcs[" : "dsts[") + i + "]", step);
+            GpuBuffer l = cudaBuffer(locals.get(i), (push ? "srcs[" : "dsts[") + i + "]", step);
             TransferChecks.sameSize(push ? l : sb, push ? sb : l, step);
             localSegments.add(l.segment());
         }
@@ -134,7 +134,7 @@ final class GpuCommunicator implements Communicator {
 
     /** Reserves the emulated link for the transfers of {@code segments} to (or from) crossing {@code peers}. */
     private Optional<EmulatedLinkClocks.Reservation> reserve(EmulatedLinkModel.Direction direction, int[] peers,
-            List<MemorySegment> segments, CudaStreamHandle s) {
+            List<MemorySegment> segments, GpuStream s) {
         if (links.isEmpty()) {
             return Optional.empty();
         }
@@ -161,7 +161,7 @@ final class GpuCommunicator implements Communicator {
 
     @Override
     public void barrier(Team team, Stream stream, String step) {
-        CudaStreamHandle s = cudaStream(stream, step);
+        GpuStream s = cudaStream(stream, step);
         ProcessGroup g = team.group();
         if (g.size() == 1) {
             join.shmem(step).quiet(s.cuda()); // a team of one: only the puts to complete
@@ -177,14 +177,14 @@ final class GpuCommunicator implements Communicator {
 
     @Override
     public void barrierAll(Stream stream, String step) {
-        CudaStreamHandle s = cudaStream(stream, step);
+        GpuStream s = cudaStream(stream, step);
         join.shmem(step).barrierAll(s.cuda());
         s.enqueued(step);
     }
 
     @Override
     public void exchange(List<Transfer> sends, List<Transfer> recvs, Stream stream, String step) {
-        CudaStreamHandle s = cudaStream(stream, step);
+        GpuStream s = cudaStream(stream, step);
         // Everything that can be refused is checked before the group opens: a group ended half
         // issued would leave the peers waiting for the rest.
         List<MemorySegment> out = new ArrayList<>(sends.size());
@@ -224,11 +224,11 @@ final class GpuCommunicator implements Communicator {
         s.enqueued(step);
     }
 
-    private static CudaBuffer cudaBuffer(Buffer buffer, String argument, String step) {
-        return WrongBackendException.require(CudaBuffer.class, buffer, argument + " of step '" + step + "'");
+    private static GpuBuffer cudaBuffer(Buffer buffer, String argument, String step) {
+        return WrongBackendException.require(GpuBuffer.class, buffer, argument + " of step '" + step + "'");
     }
 
-    private static CudaStreamHandle cudaStream(Stream stream, String step) {
-        return WrongBackendException.require(CudaStreamHandle.class, stream, "stream of step '" + step + "'");
+    private static GpuStream cudaStream(Stream stream, String step) {
+        return WrongBackendException.require(GpuStream.class, stream, "stream of step '" + step + "'");
     }
 }

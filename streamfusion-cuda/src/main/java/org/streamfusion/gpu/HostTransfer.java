@@ -21,13 +21,13 @@ public final class HostTransfer {
     /**
      * Synchronous upload of {@code values}, rounded to the buffer's element type.
      *
-     * @param dst    a {@link CudaBuffer} of BF16, F16 or F32
+     * @param dst    a {@link GpuBuffer} of BF16, F16 or F32
      * @param values one per element of {@code dst}
      * @throws IllegalArgumentException if {@code values.length} is not {@code dst}'s length
-     * @throws WrongBackendException if {@code dst} is not a {@link CudaBuffer}
+     * @throws WrongBackendException if {@code dst} is not a {@link GpuBuffer}
      */
     public static void upload(Buffer dst, float[] values) {
-        CudaBuffer d = WrongBackendException.require(CudaBuffer.class, dst, "dst");
+        GpuBuffer d = WrongBackendException.require(GpuBuffer.class, dst, "dst");
         if (values.length != d.length()) {
             throw new IllegalArgumentException(values.length + " values for a buffer of " + d.length());
         }
@@ -52,12 +52,12 @@ public final class HostTransfer {
      * Fills a buffer with all-ones bytes (NaN in bf16, fp16 and fp32) and waits: an output nothing wrote fails
      * a check.
      *
-     * @param b a {@link CudaBuffer}
-     * @throws WrongBackendException if {@code b} is not a {@link CudaBuffer}
+     * @param b a {@link GpuBuffer}
+     * @throws WrongBackendException if {@code b} is not a {@link GpuBuffer}
      */
     public static void poison(Buffer b) {
         try (CudaStream s = CudaStream.create(true)) {
-            CudaBuffer buffer = WrongBackendException.require(CudaBuffer.class, b, "buffer");
+            GpuBuffer buffer = WrongBackendException.require(GpuBuffer.class, b, "buffer");
             DeviceMemory.fill(buffer.segment(), (byte) 0xFF, s);
             s.synchronize();
         }
@@ -66,12 +66,12 @@ public final class HostTransfer {
     /**
      * Synchronous download, widened to float.
      *
-     * @param src a {@link CudaBuffer} of BF16, F16 or F32
+     * @param src a {@link GpuBuffer} of BF16, F16 or F32
      * @return one float per element of {@code src}
-     * @throws WrongBackendException if {@code src} is not a {@link CudaBuffer}
+     * @throws WrongBackendException if {@code src} is not a {@link GpuBuffer}
      */
     public static float[] download(Buffer src) {
-        CudaBuffer s = WrongBackendException.require(CudaBuffer.class, src, "src");
+        GpuBuffer s = WrongBackendException.require(GpuBuffer.class, src, "src");
         float[] out = new float[Math.toIntExact(s.length())];
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment host = arena.allocate(s.segment().byteSize(), 16);
@@ -145,7 +145,7 @@ public final class HostTransfer {
      * @throws WrongBackendException if {@code stream} is not a CUDA stream
      */
     public static float time(Stream stream, Runnable body) {
-        CudaStreamHandle s = WrongBackendException.require(CudaStreamHandle.class, stream, "stream");
+        GpuStream s = WrongBackendException.require(GpuStream.class, stream, "stream");
         try (CudaEvent start = CudaEvent.create(true); CudaEvent end = CudaEvent.create(true)) {
             start.record(s.cuda());
             body.run();

@@ -1,13 +1,13 @@
 package org.streamfusion.cuda;
 
-import org.junit.jupiter.api.Test;
-import org.streamfusion.bindings.cudart.Cudart;
-import org.streamfusion.cuda.loader.NativeLibrary;
-import org.streamfusion.cuda.loader.NativeLoader;
-
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.streamfusion.bindings.cudart.Cudart;
+import org.streamfusion.cuda.loader.NativeLibrary;
+import org.streamfusion.cuda.loader.NativeLibraryException;
+import org.streamfusion.cuda.loader.NativeLoader;
 
 import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertEquals;

@@ -1,9 +1,9 @@
 package org.streamfusion.cuda;
 
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.streamfusion.bindings.nvshmem.Nvshmem;
-
-import java.util.List;
+import org.streamfusion.cuda.loader.NativeLibraryException;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

@@ -37,9 +37,9 @@ class WrongBackendTest {
                     Stream stream = arena.createStream("s");
                     WrongBackendException e = assertThrows(WrongBackendException.class,
                             () -> new CudaKernels().copy(cpu, cpu, stream));
-                    assertEquals(CudaBuffer.class, e.expected());
+                    assertEquals(GpuBuffer.class, e.expected());
                     assertTrue(e.getMessage().contains("org.streamfusion.cpu.CpuBuffer")
-                            && e.getMessage().contains("needs a CudaBuffer"), e.getMessage());
+                            && e.getMessage().contains("needs a GpuBuffer"), e.getMessage());
                     return null;
                 }
             });
@@ -54,7 +54,7 @@ class WrongBackendTest {
                     Stream cpu = arena.createStream("s");
                     WrongBackendException e = assertThrows(WrongBackendException.class, () -> HostTransfer.time(cpu, () -> { }));
                     assertTrue(e.getMessage().startsWith("stream is a org.streamfusion.cpu.CpuStream")
-                            && e.getMessage().contains("needs a CudaStreamHandle"), e.getMessage());
+                            && e.getMessage().contains("needs a GpuStream"), e.getMessage());
                     return null;
                 }
             });
@@ -66,7 +66,7 @@ class WrongBackendTest {
         Plan plan = Plan.of(AttentionShape.of(1, 4, 1, 16), DeviceMesh.of(ONE, Method.ULYSSES, 1, 1, 1));
         try (Arena host = Arena.ofConfined(); CpuWorld world = CpuWorld.create(ONE)) {
             // Host memory posing as device memory: the CPU backend must refuse it before touching it.
-            Buffer foreign = new CudaBuffer(host.allocate(64 * 4), DType.F32, null, 0);
+            Buffer foreign = new GpuBuffer(host.allocate(64 * 4), DType.F32, null, 0);
             TensorView q = TensorView.contiguous(foreign, 1, 4, 1, 16);
             WrongBackendException e = assertThrows(WrongBackendException.class, () -> world.run(dev -> {
                 try (DeviceArena io = dev.newArena(); DistributedAttention attn = DistributedAttention.create(plan, dev)) {
@@ -75,7 +75,7 @@ class WrongBackendTest {
                     return null;
                 }
             }));
-            assertTrue(e.getMessage().contains("org.streamfusion.gpu.CudaBuffer")
+            assertTrue(e.getMessage().contains("org.streamfusion.gpu.GpuBuffer")
                     && e.getMessage().contains("needs a CpuBuffer"), e.getMessage());
         }
     }

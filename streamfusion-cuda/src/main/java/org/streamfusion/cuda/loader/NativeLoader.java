@@ -1,7 +1,6 @@
 package org.streamfusion.cuda.loader;
 
-import org.streamfusion.cuda.NativeLibraryException;
-import org.streamfusion.cuda.NativeLibraryException.Attempt;
+import org.streamfusion.cuda.loader.NativeLibraryException.Attempt;
 
 import java.io.UncheckedIOException;
 import java.nio.file.Files;

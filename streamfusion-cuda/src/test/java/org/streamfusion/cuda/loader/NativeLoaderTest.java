@@ -2,7 +2,6 @@ package org.streamfusion.cuda.loader;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.streamfusion.cuda.NativeLibraryException;
 
 import java.io.IOException;
 import java.nio.file.Files;

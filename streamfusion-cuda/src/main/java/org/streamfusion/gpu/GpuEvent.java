@@ -3,11 +3,14 @@ package org.streamfusion.gpu;
 import org.streamfusion.cuda.CudaEvent;
 import org.streamfusion.spi.BackendEvent;
 
-/** A CUDA event without timing (cheaper to record and wait on). */
-public final class CudaEventHandle implements BackendEvent {
+/**
+ * The CUDA backend's {@link org.streamfusion.backend.Event}: a native {@link org.streamfusion.cuda.CudaEvent} without
+ * timing (cheaper to record and wait on).
+ */
+final class GpuEvent implements BackendEvent {
     private final CudaEvent event = CudaEvent.create(false);
 
-    CudaEventHandle() {
+    GpuEvent() {
     }
 
     CudaEvent cuda() {

@@ -1,4 +1,4 @@
-package org.streamfusion.cuda;
+package org.streamfusion.cuda.loader;
 
 import java.util.List;
 

@@ -11,13 +11,13 @@ import org.streamfusion.spi.TransferChecks;
  * Elements in device memory: a segment whose address is the device pointer (never dereferenced from
  * Java). A symmetric buffer also knows its NVSHMEM block and its byte offset in it.
  */
-public final class CudaBuffer implements BackendBuffer {
+final class GpuBuffer implements BackendBuffer {
     private final MemorySegment segment;
     private final DType dtype;
     private final SymmetricMemory symmetric;
     private final long symmetricOffset;
 
-    CudaBuffer(MemorySegment segment, DType dtype, SymmetricMemory symmetric, long symmetricOffset) {
+    GpuBuffer(MemorySegment segment, DType dtype, SymmetricMemory symmetric, long symmetricOffset) {
         this.segment = segment;
         this.dtype = dtype;
         this.symmetric = symmetric;
@@ -53,22 +53,22 @@ public final class CudaBuffer implements BackendBuffer {
     }
 
     @Override
-    public CudaBuffer slice(long offset, long length) {
+    public GpuBuffer slice(long offset, long length) {
         if (offset < 0 || length < 0 || offset + length > length()) {
             throw new IndexOutOfBoundsException("slice [" + offset + ", " + (offset + length) + ") of " + length());
         }
         long b = dtype.bytes();
-        return new CudaBuffer(segment.asSlice(offset * b, length * b), dtype, symmetric, symmetricOffset + offset * b);
+        return new GpuBuffer(segment.asSlice(offset * b, length * b), dtype, symmetric, symmetricOffset + offset * b);
     }
 
     @Override
     public String toString() {
-        return "CudaBuffer[0x" + Long.toHexString(segment.address()) + ", " + length() + " x " + dtype
+        return "GpuBuffer[0x" + Long.toHexString(segment.address()) + ", " + length() + " x " + dtype
                 + (symmetric != null ? ", symmetric" : "") + "]";
     }
 
     @Override
     public boolean overlaps(Buffer other) {
-        return other instanceof CudaBuffer o && TransferChecks.overlap(segment, o.segment);
+        return other instanceof GpuBuffer o && TransferChecks.overlap(segment, o.segment);
     }
 }

@@ -9,8 +9,11 @@ import org.streamfusion.cuda.CudaEvent;
 import org.streamfusion.cuda.CudaStream;
 import org.streamfusion.spi.BackendStream;
 
-/** A CUDA stream as a schedule sees it; the host wait is bounded and names the last step enqueued. */
-public final class CudaStreamHandle implements BackendStream {
+/**
+ * The CUDA backend's {@link org.streamfusion.backend.Stream}: a native {@link org.streamfusion.cuda.CudaStream} as a
+ * schedule sees it; the host wait is bounded and names the last step enqueued.
+ */
+final class GpuStream implements BackendStream {
     private final String name;
     private final CudaStream stream;
     private final CudaEvent drained;
@@ -20,7 +23,7 @@ public final class CudaStreamHandle implements BackendStream {
     private final Runnable onFailure;
     private volatile String lastStep = "(nothing enqueued)";
 
-    CudaStreamHandle(String name, CudaStream stream, int rank, Duration timeout, Runnable asyncErrorCheck,
+    GpuStream(String name, CudaStream stream, int rank, Duration timeout, Runnable asyncErrorCheck,
             Runnable onFailure) {
         this.name = name;
         this.stream = stream;
@@ -46,14 +49,14 @@ public final class CudaStreamHandle implements BackendStream {
 
     @Override
     public void record(Event event, String step) {
-        CudaEventHandle e = WrongBackendException.require(CudaEventHandle.class, event, "event of step '" + step + "'");
+        GpuEvent e = WrongBackendException.require(GpuEvent.class, event, "event of step '" + step + "'");
         e.cuda().record(stream);
         lastStep = step;
     }
 
     @Override
     public void waitFor(Event event) {
-        stream.waitFor(WrongBackendException.require(CudaEventHandle.class, event, "event").cuda());
+        stream.waitFor(WrongBackendException.require(GpuEvent.class, event, "event").cuda());
     }
 
     @Override
