@@ -3,6 +3,7 @@ package org.streamfusion;
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
 import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.tngtech.archunit.core.domain.JavaClass;
 import com.tngtech.archunit.core.domain.JavaClasses;
@@ -16,6 +17,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Set;
+import java.util.jar.JarFile;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.streamfusion.schedule.Schedules;
@@ -30,7 +32,7 @@ class ArchitectureTest {
     private static final Set<String> API = Set.of("org.streamfusion", "org.streamfusion.backend");
     private static final String[] BACKENDS = {"org.streamfusion.cpu..", "org.streamfusion.sim..",
         "org.streamfusion.gpu..", "org.streamfusion.cuda.."};
-    private static final JavaClasses CORE = new ClassFileImporter().importPath(classes());
+    private static final JavaClasses CORE = importClasses();
 
     @Test
     void noPackageCyclesWithTheApiAsOneLayer() {
@@ -67,7 +69,10 @@ class ArchitectureTest {
 
     @Test
     void noMainSourceFileIsLongerThan350Lines() throws IOException {
+        // Maven runs the tests in the module's folder; the GPU bundle carries no sources.
         Path root = Path.of("").toAbsolutePath().getParent();
+        assumeTrue(root != null && Files.isDirectory(root.resolve("streamfusion-core/src/main/java")),
+                "no source tree above " + Path.of("").toAbsolutePath());
         // Being rewritten elsewhere; it may only shrink.
         Set<String> known = Set.of("KeyValueStore.java");
         try (Stream<Path> files = Files.walk(root)) {
@@ -88,11 +93,19 @@ class ArchitectureTest {
         }
     }
 
-    private static Path classes() {
+    /** The core's classes: its classes folder under Maven, its jar in the GPU bundle. */
+    private static JavaClasses importClasses() {
         try {
-            return Path.of(Plan.class.getProtectionDomain().getCodeSource().getLocation().toURI());
-        } catch (URISyntaxException e) {
-            throw new IllegalStateException(e);
+            Path location = Path.of(Plan.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+            ClassFileImporter importer = new ClassFileImporter();
+            if (Files.isDirectory(location)) {
+                return importer.importPath(location);
+            }
+            try (JarFile jar = new JarFile(location.toFile())) {
+                return importer.importJar(jar);
+            }
+        } catch (URISyntaxException | IOException e) {
+            throw new IllegalStateException("cannot read the core's classes", e);
         }
     }
 }

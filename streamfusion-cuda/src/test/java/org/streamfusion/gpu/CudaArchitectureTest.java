@@ -5,13 +5,16 @@ import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.sli
 
 import com.tngtech.archunit.core.domain.JavaClasses;
 import com.tngtech.archunit.core.importer.ClassFileImporter;
+import java.io.IOException;
 import java.net.URISyntaxException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.jar.JarFile;
 import org.junit.jupiter.api.Test;
 
 /** The CUDA module's packages, read from its compiled classes (ArchUnit): no cycles, the native layer below the backend. */
 class CudaArchitectureTest {
-    private static final JavaClasses CUDA = new ClassFileImporter().importPath(classes());
+    private static final JavaClasses CUDA = importClasses();
 
     @Test
     void noPackageCycles() {
@@ -26,11 +29,18 @@ class CudaArchitectureTest {
                 .check(CUDA);
     }
 
-    private static Path classes() {
+    /** The module's classes: its classes folder under Maven, its jar in the GPU bundle. */
+    private static JavaClasses importClasses() {
         try {
-            return Path.of(CudaRankDevice.class.getProtectionDomain().getCodeSource().getLocation().toURI());
-        } catch (URISyntaxException e) {
-            throw new IllegalStateException(e);
+            Path location = Path.of(CudaRankDevice.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+            if (Files.isDirectory(location)) {
+                return new ClassFileImporter().importPath(location);
+            }
+            try (JarFile jar = new JarFile(location.toFile())) {
+                return new ClassFileImporter().importJar(jar);
+            }
+        } catch (URISyntaxException | IOException e) {
+            throw new IllegalStateException("cannot read the CUDA module's classes", e);
         }
     }
 }
