@@ -21,10 +21,10 @@ public final class HostTransfer {
     /**
      * Synchronous upload of {@code values}, rounded to the buffer's element type.
      *
-     * @param dst    a {@link GpuBuffer} of BF16, F16 or F32
+     * @param dst    a buffer of the CUDA backend (from a {@link CudaRankDevice} arena), of BF16, F16 or F32
      * @param values one per element of {@code dst}
      * @throws IllegalArgumentException if {@code values.length} is not {@code dst}'s length
-     * @throws WrongBackendException if {@code dst} is not a {@link GpuBuffer}
+     * @throws WrongBackendException if {@code dst} is not a buffer of the CUDA backend
      */
     public static void upload(Buffer dst, float[] values) {
         GpuBuffer d = WrongBackendException.require(GpuBuffer.class, dst, "dst");
@@ -52,8 +52,8 @@ public final class HostTransfer {
      * Fills a buffer with all-ones bytes (NaN in bf16, fp16 and fp32) and waits: an output nothing wrote fails
      * a check.
      *
-     * @param b a {@link GpuBuffer}
-     * @throws WrongBackendException if {@code b} is not a {@link GpuBuffer}
+     * @param b a buffer of the CUDA backend (from a {@link CudaRankDevice} arena)
+     * @throws WrongBackendException if {@code b} is not a buffer of the CUDA backend
      */
     public static void poison(Buffer b) {
         try (CudaStream s = CudaStream.create(true)) {
@@ -66,9 +66,9 @@ public final class HostTransfer {
     /**
      * Synchronous download, widened to float.
      *
-     * @param src a {@link GpuBuffer} of BF16, F16 or F32
+     * @param src a buffer of the CUDA backend (from a {@link CudaRankDevice} arena), of BF16, F16 or F32
      * @return one float per element of {@code src}
-     * @throws WrongBackendException if {@code src} is not a {@link GpuBuffer}
+     * @throws WrongBackendException if {@code src} is not a buffer of the CUDA backend
      */
     public static float[] download(Buffer src) {
         GpuBuffer s = WrongBackendException.require(GpuBuffer.class, src, "src");
