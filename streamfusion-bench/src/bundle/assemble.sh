@@ -27,10 +27,10 @@ cp "$target/streamfusion-bench-$version.jar" "$out/lib/streamfusion-bench.jar"
 cp "$target/streamfusion-bench-$version-tests.jar" "$out/lib/streamfusion-bench-tests.jar"
 cp "$target/benchmarks.jar" "$out/lib/benchmarks.jar"
 install -m 755 "$(dirname "$0")/streamfusion" "$out/bin/streamfusion"
-if [[ $(unzip -l "$out/lib/streamfusion-native.jar") == *META-INF/native/*/libstreamfusion.so* ]]; then
-  say "libstreamfusion.so is in streamfusion-native.jar"
+if [[ $(unzip -l "$out/lib/streamfusion-cuda.jar") == *META-INF/native/*/libstreamfusion.so* ]]; then
+  say "libstreamfusion.so is in streamfusion-cuda.jar"
 else
-  say "WARNING: streamfusion-native.jar carries no libstreamfusion.so (built without nvcc?)"
+  say "WARNING: streamfusion-cuda.jar carries no libstreamfusion.so (built without nvcc?)"
 fi
 tar -C "$target/bundle" -czf "$target/bundle/streamfusion.tar.gz" streamfusion
 say "unpacked: $(du -sb "$out" | cut -f1) bytes in $out"

@@ -6,6 +6,7 @@
 @SuppressWarnings("requires-automatic") // JMH and JFreeChart ship no module descriptor
 module org.streamfusion.bench {
     requires org.streamfusion;
+    requires org.streamfusion.cuda; // the GPU checks and the launcher's CUDA ranks
     requires static jmh.core; // an automatic module (jmh-core has no descriptor)
     requires info.picocli;
     requires org.jfree.jfreechart; // an automatic module

@@ -1,5 +1,7 @@
 package org.streamfusion;
 
+import java.util.Objects;
+
 /**
  * The ranks of {@code N = M*G} GPUs arranged on three axes for one method: torus ({@code t}, index
  * {@code l}), Ulysses ({@code u}, index {@code a}) and ring ({@code r}, index {@code b}), {@code t*u*r = N}.
@@ -215,6 +217,6 @@ public final class DeviceMesh {
 
     @Override
     public int hashCode() {
-        return java.util.Objects.hash(topology, method, t, u, r);
+        return Objects.hash(topology, method, t, u, r);
     }
 }

@@ -4,7 +4,6 @@ import org.streamfusion.backend.RankDevice;
 import org.streamfusion.backend.Stream;
 import org.streamfusion.backend.TensorView;
 import org.streamfusion.schedule.Schedules;
-import org.streamfusion.spi.RankBackend;
 
 /**
  * One attention layer spread over all ranks. Every rank builds it from the same plan (construction and
@@ -127,60 +126,6 @@ public interface DistributedAttention extends AutoCloseable {
      *         kernels cannot run the plan's shape
      */
     static DistributedAttention create(Plan plan, RankDevice device) {
-        java.util.Objects.requireNonNull(plan, "plan");
-        java.util.Objects.requireNonNull(device, "device");
-        if (plan.mesh().worldSize() != device.topology().worldSize()) {
-            throw new InvalidConfigurationException("mesh of " + plan.mesh().worldSize() + " GPUs (" + plan.mesh()
-                    + ") on a world of size " + device.topology().worldSize(), "mesh size == world size");
-        }
-        if (!plan.mesh().topology().equals(device.topology())) {
-            throw new InvalidConfigurationException("mesh topology " + plan.mesh().topology()
-                    + " differs from the device topology " + device.topology(), "mesh topology == world topology");
-        }
-        RankBackend backend = switch (device) {
-            case RankBackend b -> b;
-        };
-        backend.kernels().checkSupported(plan.shape());
-        return Schedules.create(plan, backend);
-    }
-
-    /**
-     * Checks that q, k, v and o all have rank {@code rank}'s shard shape {@code [B, shardRows(rank), H, D]} and
-     * that o shares no memory with q, k or v (the layer reads its inputs after it starts writing o).
-     *
-     * @param plan the plan the shards are of
-     * @param rank the global rank that holds them, {@code 0 <= rank < N}
-     * @param q    query shard
-     * @param k    key shard
-     * @param v    value shard
-     * @param o    output shard
-     * @throws InvalidConfigurationException if a tensor is null or misshapen, or o overlaps q, k or v
-     */
-    static void checkShards(Plan plan, int rank, TensorView q, TensorView k, TensorView v, TensorView o) {
-        checkShard("q", q, plan, rank);
-        checkShard("k", k, plan, rank);
-        checkShard("v", v, plan, rank);
-        checkShard("o", o, plan, rank);
-        TensorView[] inputs = {q, k, v};
-        String[] names = {"q", "k", "v"};
-        for (int i = 0; i < 3; i++) {
-            if (o.base().overlaps(inputs[i].base())) {
-                throw new InvalidConfigurationException("o (" + o.base() + ") overlaps " + names[i] + " ("
-                        + inputs[i].base() + ")", "the output shares no memory with q, k or v");
-            }
-        }
-    }
-
-    private static void checkShard(String name, TensorView x, Plan plan, int rank) {
-        AttentionShape s = plan.shape();
-        int sl = plan.shardRows(rank);
-        if (x == null) {
-            throw new InvalidConfigurationException(name + "=null", name + " is a [B, shardRows(rank), H, D] tensor");
-        }
-        if (x.batch() != s.batch() || x.rows() != sl || x.heads() != s.heads() || x.dim() != s.headDim()) {
-            throw new InvalidConfigurationException(name + " has shape " + x.shapeString() + " but the plan needs ["
-                    + s.batch() + ", " + sl + ", " + s.heads() + ", " + s.headDim() + "] on rank " + rank,
-                    "q, k, v and o are [B, shardRows(rank), H, D] shards of the plan's shape");
-        }
+        return Schedules.create(plan, device);
     }
 }

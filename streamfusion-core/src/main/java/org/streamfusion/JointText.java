@@ -1,5 +1,7 @@
 package org.streamfusion;
 
+import java.util.Arrays;
+import java.util.Objects;
 import org.streamfusion.backend.TensorView;
 
 /**
@@ -103,19 +105,19 @@ public record JointText(TensorView q, TensorView k, TensorView v, TensorView o, 
     @Override
     public boolean equals(Object other) {
         return other instanceof JointText t && q.equals(t.q) && k.equals(t.k) && v.equals(t.v) && o.equals(t.o)
-                && java.util.Arrays.equals(validRows, t.validRows);
+                && Arrays.equals(validRows, t.validRows);
     }
 
     /** {@return a hash of the tensors and of the valid rows' content} */
     @Override
     public int hashCode() {
-        return java.util.Objects.hash(q, k, v, o, java.util.Arrays.hashCode(validRows));
+        return Objects.hash(q, k, v, o, Arrays.hashCode(validRows));
     }
 
     /** {@return the record's form, with the valid rows' content rather than the array's identity} */
     @Override
     public String toString() {
         return "JointText[q=" + q + ", k=" + k + ", v=" + v + ", o=" + o + ", validRows="
-                + java.util.Arrays.toString(validRows) + "]";
+                + Arrays.toString(validRows) + "]";
     }
 }

@@ -1,5 +1,9 @@
 package org.streamfusion;
 
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+
 /**
  * A shape on a mesh, checked against every rule that involves both: {@code S >= N} and
  * {@code H % (t*u) == 0}. A plan is what {@link DistributedAttention} runs.
@@ -19,7 +23,7 @@ package org.streamfusion;
  * @param qkvExchange  how Q, K and V cross a two-sided Ulysses step; {@link QkvExchange#AUTO} unless asked for
  *                     with {@link #withQkvExchange}
  */
-public record Plan(AttentionShape shape, DeviceMesh mesh, LinkCompression interMachine, java.util.List<Integer> shardRows,
+public record Plan(AttentionShape shape, DeviceMesh mesh, LinkCompression interMachine, List<Integer> shardRows,
         int jointTextRows, QkvExchange qkvExchange) {
     /**
      * Checks the shape against the mesh and copies {@code shardRows}.
@@ -39,7 +43,7 @@ public record Plan(AttentionShape shape, DeviceMesh mesh, LinkCompression interM
                     + " inter-machine compression, shard rows and Q,K,V exchange are given");
         }
         shape.localSeqLen(mesh.worldSize());
-        shardRows = java.util.List.copyOf(shardRows);
+        shardRows = List.copyOf(shardRows);
         checkShardRows(shape, mesh.worldSize(), shardRows);
         int u = mesh.headSplit();
         if (shape.heads() % u != 0) {
@@ -74,46 +78,7 @@ public record Plan(AttentionShape shape, DeviceMesh mesh, LinkCompression interM
         }
     }
 
-    /**
-     * An exact plan with the default split: nothing compressed.
-     *
-     * @param shape the attention problem; {@code S >= N}, {@code H % (t*u) == 0}
-     * @param mesh  the method and how its ranks are arranged
-     * @throws InvalidConfigurationException if the shape breaks one of those rules on the mesh
-     */
-    public Plan(AttentionShape shape, DeviceMesh mesh) {
-        this(shape, mesh, LinkCompression.NONE, java.util.List.of(), 0, QkvExchange.AUTO);
-    }
-
-    /**
-     * A plan as before Q, K and V could be grouped: {@link QkvExchange#AUTO}.
-     *
-     * @param shape         the attention problem; {@code S >= N}, {@code H % (t*u) == 0}
-     * @param mesh          the method and how its ranks are arranged
-     * @param interMachine  what the transfers between machines carry
-     * @param shardRows     each rank's rows, or empty for the default split
-     * @param jointTextRows {@code S_text} of a joint text segment, or 0
-     * @throws InvalidConfigurationException as the canonical constructor
-     */
-    public Plan(AttentionShape shape, DeviceMesh mesh, LinkCompression interMachine, java.util.List<Integer> shardRows,
-            int jointTextRows) {
-        this(shape, mesh, interMachine, shardRows, jointTextRows, QkvExchange.AUTO);
-    }
-
-    /**
-     * The default split with {@code interMachine} between machines.
-     *
-     * @param shape        the attention problem; {@code S >= N}, {@code H % (t*u) == 0}
-     * @param mesh         the method and how its ranks are arranged
-     * @param interMachine what the transfers between machines carry
-     * @throws InvalidConfigurationException if the shape breaks one of those rules on the mesh, or
-     *         STREAMFUSION would compress a mesh whose Ulysses or ring groups span machines
-     */
-    public Plan(AttentionShape shape, DeviceMesh mesh, LinkCompression interMachine) {
-        this(shape, mesh, interMachine, java.util.List.of(), 0, QkvExchange.AUTO);
-    }
-
-    private static void checkShardRows(AttentionShape shape, int n, java.util.List<Integer> rows) {
+    private static void checkShardRows(AttentionShape shape, int n, List<Integer> rows) {
         if (rows.isEmpty()) {
             return;
         }
@@ -136,7 +101,7 @@ public record Plan(AttentionShape shape, DeviceMesh mesh, LinkCompression interM
     }
 
     /**
-     * An exact plan with the default split, as {@link #Plan(AttentionShape, DeviceMesh)}.
+     * An exact plan with the default split: nothing compressed, no joint text, {@link QkvExchange#AUTO}.
      *
      * @param shape the attention problem; {@code S >= N}, {@code H % (t*u) == 0}
      * @param mesh  the method and how its ranks are arranged
@@ -144,7 +109,7 @@ public record Plan(AttentionShape shape, DeviceMesh mesh, LinkCompression interM
      * @throws InvalidConfigurationException if the shape breaks one of those rules on the mesh
      */
     public static Plan of(AttentionShape shape, DeviceMesh mesh) {
-        return new Plan(shape, mesh);
+        return new Plan(shape, mesh, LinkCompression.NONE, List.of(), 0, QkvExchange.AUTO);
     }
 
     /**
@@ -168,7 +133,7 @@ public record Plan(AttentionShape shape, DeviceMesh mesh, LinkCompression interM
      * @throws InvalidConfigurationException if {@code rows} breaks those rules
      */
     public Plan withShardRows(int... rows) {
-        java.util.List<Integer> list = new java.util.ArrayList<>(rows.length);
+        List<Integer> list = new ArrayList<>(rows.length);
         for (int r : rows) {
             list.add(r);
         }
@@ -280,7 +245,7 @@ public record Plan(AttentionShape shape, DeviceMesh mesh, LinkCompression interM
         if (shardRows.isEmpty()) {
             return shape.localSeqLen(mesh.worldSize());
         }
-        return java.util.Collections.max(shardRows);
+        return Collections.max(shardRows);
     }
 
     @Override

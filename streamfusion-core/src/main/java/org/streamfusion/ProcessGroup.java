@@ -1,5 +1,6 @@
 package org.streamfusion;
 
+import java.util.Arrays;
 import java.util.stream.IntStream;
 
 /**
@@ -59,6 +60,6 @@ public record ProcessGroup(String axis, int start, int stride, int size) {
 
     @Override
     public String toString() {
-        return axis + java.util.Arrays.toString(ranks());
+        return axis + Arrays.toString(ranks());
     }
 }

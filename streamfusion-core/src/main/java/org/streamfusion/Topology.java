@@ -1,5 +1,7 @@
 package org.streamfusion;
 
+import java.util.Locale;
+
 /**
  * {@code M} machines of {@code G} GPUs each; global rank {@code g = machine*G + local}.
  *
@@ -45,7 +47,7 @@ public record Topology(int machines, int gpusPerMachine) {
         if (mxg == null) {
             throw new InvalidConfigurationException("topology null", rule);
         }
-        String[] mg = mxg.trim().toLowerCase(java.util.Locale.ROOT).split("x", -1);
+        String[] mg = mxg.trim().toLowerCase(Locale.ROOT).split("x", -1);
         try {
             if (mg.length == 2) {
                 return of(Integer.parseInt(mg[0].trim()), Integer.parseInt(mg[1].trim()));

@@ -12,6 +12,7 @@ import net.jqwik.api.Provide;
 import org.streamfusion.cpu.CpuWorld;
 import org.streamfusion.cpu.ReferenceAttention;
 import org.streamfusion.cpu.ShardedAttention;
+import org.streamfusion.planning.Planner;
 
 /**
  * Property: every method on every mesh {@link Planner#enumerate} accepts computes float64 attention, for

@@ -15,6 +15,7 @@ import org.streamfusion.backend.TensorView;
 import org.streamfusion.cpu.CpuOptions;
 import org.streamfusion.cpu.CpuRankDevice;
 import org.streamfusion.cpu.CpuWorld;
+import org.streamfusion.planning.Planner;
 
 /** Every rule of docs/algorithms.md, section 3, broken on purpose: a typed exception that names the value and the rule. */
 class BadInputTest {

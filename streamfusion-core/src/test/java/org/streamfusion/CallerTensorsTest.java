@@ -8,10 +8,10 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.List;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
-import org.junit.jupiter.api.Test;
 import org.streamfusion.backend.DeviceArena;
 import org.streamfusion.backend.Stream;
 import org.streamfusion.backend.TensorView;
@@ -19,6 +19,7 @@ import org.streamfusion.cpu.CpuRankDevice;
 import org.streamfusion.cpu.CpuWorld;
 import org.streamfusion.cpu.ReferenceAttention;
 import org.streamfusion.cpu.ShardedAttention;
+import org.streamfusion.planning.Planner;
 
 /**
  * The caller's own tensors and stream (docs/embedding.md): a layer reads Q, K, V from the caller's memory

@@ -18,6 +18,7 @@ import org.streamfusion.cpu.CpuRankDevice;
 import org.streamfusion.cpu.CpuWorld;
 import org.streamfusion.cpu.ReferenceAttention;
 import org.streamfusion.cpu.ShardedAttention;
+import org.streamfusion.planning.Planner;
 
 /**
  * A captured layer (docs/graphs.md) on the CPU backend, which has no graphs: it says so, replays by

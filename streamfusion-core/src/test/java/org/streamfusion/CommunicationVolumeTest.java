@@ -9,6 +9,8 @@ import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.streamfusion.cpu.CpuWorld;
 import org.streamfusion.cpu.ShardedAttention;
+import org.streamfusion.planning.CommunicationVolume;
+import org.streamfusion.planning.Planner;
 
 /** Measured bytes per rank and link class equal the closed forms of docs/communication-volume.md. */
 class CommunicationVolumeTest {

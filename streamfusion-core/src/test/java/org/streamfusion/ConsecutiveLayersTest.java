@@ -15,6 +15,7 @@ import org.streamfusion.cpu.CpuOptions;
 import org.streamfusion.cpu.CpuWorld;
 import org.streamfusion.cpu.ReferenceAttention;
 import org.streamfusion.cpu.ShardedAttention;
+import org.streamfusion.planning.Planner;
 
 /**
  * One attention object, two layers with different inputs, no host wait between them: the second

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.HashSet;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
+import org.streamfusion.planning.Planner;
 
 /** Rank coordinates and groups of docs/algorithms.md, section 3. */
 class DeviceMeshTest {

@@ -15,6 +15,7 @@ import org.streamfusion.cpu.CpuOptions;
 import org.streamfusion.cpu.CpuWorld;
 import org.streamfusion.cpu.ReferenceAttention;
 import org.streamfusion.cpu.ShardedAttention;
+import org.streamfusion.planning.Planner;
 
 /**
  * The central claim (docs/algorithms.md, section 1): every method on every valid mesh computes exactly

@@ -15,6 +15,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 import org.streamfusion.cpu.CpuWorld;
 import org.streamfusion.cpu.ReferenceAttention;
 import org.streamfusion.cpu.ShardedAttention;
+import org.streamfusion.planning.Planner;
 
 /**
  * Issue 10, silent wrong numbers: the CPU reference agrees with single-pass float64 attention whatever the

@@ -22,6 +22,7 @@ import org.streamfusion.cpu.CpuBuffer;
 import org.streamfusion.cpu.CpuWorld;
 import org.streamfusion.cpu.ReferenceAttention;
 import org.streamfusion.cpu.ShardedAttention;
+import org.streamfusion.planning.Planner;
 
 /**
  * Q, K and V in one grouped exchange ({@link QkvExchange#GROUPED}) is only a different way to move the same

@@ -13,6 +13,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 import org.streamfusion.cpu.CpuWorld;
 import org.streamfusion.cpu.ReferenceAttention;
 import org.streamfusion.cpu.ShardedAttention;
+import org.streamfusion.planning.Planner;
 
 /**
  * Inter-machine FP8 (docs/algorithms.md, section 7): on every method and valid mesh of multi-machine

@@ -15,6 +15,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 import org.streamfusion.cpu.CpuWorld;
 import org.streamfusion.cpu.ReferenceAttention;
 import org.streamfusion.cpu.ShardedAttention;
+import org.streamfusion.planning.Planner;
 
 /**
  * Joint text+image attention (docs/algorithms.md, section 3.7): on every method and valid mesh of the

@@ -12,6 +12,8 @@ import jdk.jfr.consumer.RecordingFile;
 import org.junit.jupiter.api.Test;
 import org.streamfusion.cpu.CpuWorld;
 import org.streamfusion.cpu.ShardedAttention;
+import org.streamfusion.planning.CommunicationVolume;
+import org.streamfusion.planning.Planner;
 
 /**
  * A JDK Flight Recorder recording sees one {@code org.streamfusion.Layer} event per rank and forward, with the

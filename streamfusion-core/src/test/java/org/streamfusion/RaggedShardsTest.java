@@ -17,6 +17,7 @@ import org.streamfusion.cpu.CpuOptions;
 import org.streamfusion.cpu.CpuWorld;
 import org.streamfusion.cpu.ReferenceAttention;
 import org.streamfusion.cpu.ShardedAttention;
+import org.streamfusion.planning.Planner;
 
 /**
  * Any sequence length (docs/algorithms.md, section 3.6): on every method and valid mesh of the topologies

@@ -13,7 +13,7 @@ import org.streamfusion.DistributedAttention;
 import org.streamfusion.InvalidConfigurationException;
 import org.streamfusion.Method;
 import org.streamfusion.Plan;
-import org.streamfusion.Planner;
+import org.streamfusion.planning.Planner;
 import org.streamfusion.Topology;
 import org.streamfusion.backend.Stream;
 import org.streamfusion.backend.TensorView;

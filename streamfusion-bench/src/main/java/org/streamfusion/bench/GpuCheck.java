@@ -11,7 +11,7 @@ import org.streamfusion.LinkClass;
 import org.streamfusion.LinkCompression;
 import org.streamfusion.Method;
 import org.streamfusion.Plan;
-import org.streamfusion.Planner;
+import org.streamfusion.planning.Planner;
 import org.streamfusion.QkvExchange;
 import org.streamfusion.Topology;
 import org.streamfusion.backend.Buffer;

@@ -9,7 +9,7 @@ import org.streamfusion.DistributedAttention;
 import org.streamfusion.JointText;
 import org.streamfusion.Method;
 import org.streamfusion.Plan;
-import org.streamfusion.Planner;
+import org.streamfusion.planning.Planner;
 import org.streamfusion.Topology;
 import org.streamfusion.backend.Buffer;
 import org.streamfusion.backend.DeviceArena;

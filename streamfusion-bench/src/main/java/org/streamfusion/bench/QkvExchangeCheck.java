@@ -8,7 +8,7 @@ import org.streamfusion.AttentionShape;
 import org.streamfusion.DType;
 import org.streamfusion.DistributedAttention;
 import org.streamfusion.Plan;
-import org.streamfusion.Planner;
+import org.streamfusion.planning.Planner;
 import org.streamfusion.QkvExchange;
 import org.streamfusion.Topology;
 import org.streamfusion.backend.DeviceArena;

@@ -5,7 +5,7 @@ import java.util.List;
 import java.util.Locale;
 import org.streamfusion.AttentionShape;
 import org.streamfusion.DeviceMesh;
-import org.streamfusion.InterMachineLink;
+import org.streamfusion.planning.InterMachineLink;
 import org.streamfusion.InvalidConfigurationException;
 import org.streamfusion.LinkCompression;
 import org.streamfusion.Method;

@@ -4,14 +4,14 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import org.streamfusion.AttentionShape;
-import org.streamfusion.CostModel;
+import org.streamfusion.planning.CostModel;
 import org.streamfusion.DType;
-import org.streamfusion.InterMachineLink;
+import org.streamfusion.planning.InterMachineLink;
 import org.streamfusion.InvalidConfigurationException;
 import org.streamfusion.LinkCompression;
 import org.streamfusion.Method;
 import org.streamfusion.Plan;
-import org.streamfusion.Planner;
+import org.streamfusion.planning.Planner;
 import org.streamfusion.Topology;
 
 /**

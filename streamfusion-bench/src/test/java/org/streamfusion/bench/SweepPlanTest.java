@@ -20,7 +20,7 @@ import org.streamfusion.InvalidConfigurationException;
 import org.streamfusion.LinkCompression;
 import org.streamfusion.Method;
 import org.streamfusion.Plan;
-import org.streamfusion.Planner;
+import org.streamfusion.planning.Planner;
 import org.streamfusion.Topology;
 
 /** What the sweep would run, for any GPU count, without a GPU. */

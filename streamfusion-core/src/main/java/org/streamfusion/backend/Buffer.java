@@ -1,6 +1,7 @@
 package org.streamfusion.backend;
 
 import org.streamfusion.DType;
+import org.streamfusion.spi.BackendBuffer;
 
 /**
  * A range of elements in one rank's memory (device memory for CUDA, off-heap for the CPU backend).
@@ -8,8 +9,7 @@ import org.streamfusion.DType;
  * slices are symmetric: the same slice names the same range on every rank, which is what the one-sided
  * primitives need.
  */
-public sealed interface Buffer permits org.streamfusion.cpu.CpuBuffer, org.streamfusion.gpu.CudaBuffer,
-        org.streamfusion.sim.SimBuffer {
+public sealed interface Buffer permits BackendBuffer {
     /**
      * Length in elements.
      *

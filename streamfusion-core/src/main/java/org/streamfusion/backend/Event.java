@@ -1,6 +1,7 @@
 package org.streamfusion.backend;
 
+import org.streamfusion.spi.BackendEvent;
+
 /** A point in a stream, for ordering between streams. Waiting on a never-recorded event is a no-op, as in CUDA. */
-public sealed interface Event permits org.streamfusion.cpu.CpuEvent, org.streamfusion.gpu.CudaEventHandle,
-        org.streamfusion.sim.SimEvent {
+public sealed interface Event permits BackendEvent {
 }

@@ -2,6 +2,7 @@ package org.streamfusion.backend;
 
 import org.streamfusion.DType;
 import org.streamfusion.Topology;
+import org.streamfusion.spi.RankBackend;
 
 /**
  * One rank of a job as its caller holds it: which rank it is, the logical topology, and arenas for the
@@ -9,7 +10,7 @@ import org.streamfusion.Topology;
  * {@code CudaRankDevice.join(..)}) and handed to {@link org.streamfusion.DistributedAttention#create}.
  * Sealed: what a schedule needs beyond this (the communicator, the kernels) is the library's inside.
  */
-public sealed interface RankDevice permits org.streamfusion.spi.RankBackend {
+public sealed interface RankDevice permits RankBackend {
     /** {@return this rank's index in the job, {@code 0 <= rank < topology().worldSize()}} */
     int rank();
 

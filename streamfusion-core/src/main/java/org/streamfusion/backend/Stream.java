@@ -1,8 +1,9 @@
 package org.streamfusion.backend;
 
+import org.streamfusion.spi.BackendStream;
+
 /** An in-order queue of device work (a CUDA stream; a worker thread on the CPU backend). */
-public sealed interface Stream permits org.streamfusion.cpu.CpuStream, org.streamfusion.gpu.CudaStreamHandle,
-        org.streamfusion.sim.SimStream {
+public sealed interface Stream permits BackendStream {
     /** {@return the name given at creation, used in error messages} */
     String name();
 

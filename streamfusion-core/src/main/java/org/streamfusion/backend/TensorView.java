@@ -1,5 +1,8 @@
 package org.streamfusion.backend;
 
+import java.util.Arrays;
+import java.util.Comparator;
+
 /**
  * A {@code [B, rows, heads, D]} view of a buffer whose element {@code [0,0,0,0]} is the buffer's first
  * element, with its own batch, row and head strides (in elements; {@code D} is contiguous).
@@ -127,7 +130,7 @@ public record TensorView(Buffer base, int batch, int rows, int heads, int dim, l
     public static boolean selfOverlapping(int batch, int rows, int heads, int dim, long batchStride, long rowStride,
             long headStride) {
         long[][] dims = {{heads, headStride}, {rows, rowStride}, {batch, batchStride}};
-        java.util.Arrays.sort(dims, java.util.Comparator.comparingLong(x -> x[1]));
+        Arrays.sort(dims, Comparator.comparingLong(x -> x[1]));
         long extent = dim;
         for (long[] x : dims) {
             if (x[0] <= 1) {

@@ -3,13 +3,16 @@ package org.streamfusion.cpu;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import org.streamfusion.DType;
+import org.streamfusion.WrongBackendException;
 import org.streamfusion.backend.Buffer;
+import org.streamfusion.spi.BackendBuffer;
+import org.streamfusion.spi.TransferChecks;
 
 /**
  * fp32 elements (fp64 for the attention state, {@link org.streamfusion.spi.AttentionState}) in off-heap memory of one rank. A symmetric buffer also knows its allocation index and
  * offset in the symmetric heap, so that the same slice can be found on any peer.
  */
-public final class CpuBuffer implements Buffer {
+public final class CpuBuffer implements BackendBuffer {
     static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT;
     static final ValueLayout.OfDouble F64 = ValueLayout.JAVA_DOUBLE;
 
@@ -112,11 +115,11 @@ public final class CpuBuffer implements Buffer {
 
     /** {@code b} as a CPU buffer, or a {@link org.streamfusion.WrongBackendException} naming {@code argument}. */
     static CpuBuffer of(Buffer b, String argument) {
-        return org.streamfusion.WrongBackendException.require(CpuBuffer.class, b, argument);
+        return WrongBackendException.require(CpuBuffer.class, b, argument);
     }
 
     @Override
-    public boolean overlaps(org.streamfusion.backend.Buffer other) {
-        return other instanceof CpuBuffer o && org.streamfusion.spi.TransferChecks.overlap(segment, o.segment);
+    public boolean overlaps(Buffer other) {
+        return other instanceof CpuBuffer o && TransferChecks.overlap(segment, o.segment);
     }
 }

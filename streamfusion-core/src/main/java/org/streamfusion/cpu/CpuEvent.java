@@ -1,10 +1,12 @@
 package org.streamfusion.cpu;
 
 import java.util.concurrent.CountDownLatch;
+import org.streamfusion.WrongBackendException;
 import org.streamfusion.backend.Event;
+import org.streamfusion.spi.BackendEvent;
 
 /** The latest record of an event: a latch that its stream opens when it gets there. */
-public final class CpuEvent implements Event {
+final class CpuEvent implements BackendEvent {
     record Mark(CountDownLatch reached, String step, String stream) {
     }
 
@@ -22,6 +24,6 @@ public final class CpuEvent implements Event {
     }
 
     static CpuEvent of(Event e) {
-        return org.streamfusion.WrongBackendException.require(CpuEvent.class, e, "event");
+        return WrongBackendException.require(CpuEvent.class, e, "event");
     }
 }

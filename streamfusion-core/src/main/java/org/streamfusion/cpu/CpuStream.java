@@ -1,18 +1,21 @@
 package org.streamfusion.cpu;
 
+import java.util.SplittableRandom;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.TimeUnit;
-import java.util.SplittableRandom;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
 import org.streamfusion.RankFailedException;
+import org.streamfusion.WrongBackendException;
 import org.streamfusion.backend.Event;
 import org.streamfusion.backend.Stream;
+import org.streamfusion.spi.BackendStream;
 
 /**
  * A stream of the CPU backend: one worker thread running its ops in order. An op that throws stops the
  * stream and fails the world, so that no peer waits for this rank until its timeout.
  */
-public final class CpuStream implements Stream {
+final class CpuStream implements BackendStream {
     private record Op(String step, Runnable body) {
     }
 
@@ -26,7 +29,7 @@ public final class CpuStream implements Stream {
     private final SplittableRandom jitter;
     private volatile Throwable failed;
     /** Ops enqueued and not yet finished: zero means this stream will do nothing more until the host enqueues. */
-    private final java.util.concurrent.atomic.AtomicInteger pending = new java.util.concurrent.atomic.AtomicInteger();
+    private final AtomicInteger pending = new AtomicInteger();
 
     CpuStream(CpuFabric fabric, int rank, String name, String threadPrefix, long seed) {
         this.fabric = fabric;
@@ -54,7 +57,7 @@ public final class CpuStream implements Stream {
             }
             try {
                 if (jitter != null) {
-                    java.util.concurrent.locks.LockSupport.parkNanos(jitter.nextLong(50_000));
+                    LockSupport.parkNanos(jitter.nextLong(50_000));
                 }
                 op.body().run();
             } catch (Throwable t) {
@@ -148,6 +151,6 @@ public final class CpuStream implements Stream {
     }
 
     static CpuStream of(Stream s) {
-        return org.streamfusion.WrongBackendException.require(CpuStream.class, s, "stream");
+        return WrongBackendException.require(CpuStream.class, s, "stream");
     }
 }

@@ -2,6 +2,7 @@ package org.streamfusion.schedule;
 
 import java.util.function.Consumer;
 import org.streamfusion.CapturedLayer;
+import org.streamfusion.InvalidConfigurationException;
 import org.streamfusion.Plan;
 import org.streamfusion.backend.Stream;
 import org.streamfusion.spi.StreamCapture;
@@ -50,7 +51,7 @@ final class LayerReplay implements CapturedLayer {
     public void replay(Stream caller) {
         requireOpen();
         if (caller == null) { // as forward(..., caller): the caller's order needs the caller's stream
-            throw new org.streamfusion.InvalidConfigurationException("caller=null",
+            throw new InvalidConfigurationException("caller=null",
                     "the caller's stream is given (replay() runs on the layer's own)");
         }
         replayAfter.accept(caller);

@@ -1,6 +1,7 @@
 package org.streamfusion.schedule;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.function.IntFunction;
 import org.streamfusion.DType;
@@ -103,7 +104,7 @@ final class RingAttn {
             }
         }
         int[][] kvRows = new int[2][];
-        List<List<KvChunk>> kvOfSlot = new ArrayList<>(java.util.Arrays.asList(null, null));
+        List<List<KvChunk>> kvOfSlot = new ArrayList<>(Arrays.asList(null, null));
         for (int s = 0; s < r; s++) {
             if (s + 1 < r) {
                 fetch(s + 1, k, v, intoK, intoV, stage); // issued before step s's launch, so that the two overlap
@@ -114,7 +115,7 @@ final class RingAttn {
                 kv = kvChunks(k.withValidRows(rows), v.withValidRows(rows));
             } else {
                 int slot = s % 2;
-                if (!java.util.Arrays.equals(rows, kvRows[slot])) {
+                if (!Arrays.equals(rows, kvRows[slot])) {
                     kvRows[slot] = rows;
                     kvOfSlot.set(slot, kvChunks(overK[slot].withValidRows(rows), overV[slot].withValidRows(rows)));
                 }

@@ -1,15 +1,23 @@
 package org.streamfusion.schedule;
 
-import org.streamfusion.DistributedAttention;
-import org.streamfusion.AttentionShape;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
 import org.streamfusion.CapturedLayer;
+import org.streamfusion.DType;
+import org.streamfusion.DistributedAttention;
 import org.streamfusion.InvalidConfigurationException;
 import org.streamfusion.JointText;
+import org.streamfusion.LinkClass;
 import org.streamfusion.Plan;
-import org.streamfusion.spi.Communicator;
+import org.streamfusion.WrongBackendException;
 import org.streamfusion.backend.DeviceArena;
+import org.streamfusion.backend.Event;
 import org.streamfusion.backend.Stream;
 import org.streamfusion.backend.TensorView;
+import org.streamfusion.planning.CommunicationVolume;
+import org.streamfusion.spi.Communicator;
 import org.streamfusion.spi.RankBackend;
 import org.streamfusion.spi.StreamCapture;
 
@@ -33,13 +41,13 @@ abstract class ScheduledAttention implements DistributedAttention {
     /** The device's communicator, or the same behind {@link Fp8Communicator} when {@link #fp8} is present. */
     protected final Communicator comm;
     /** Join a caller's stream: the layer starts after {@link #callerReady}, the caller waits for {@link #layerDone}. */
-    private final org.streamfusion.backend.Event callerReady;
-    private final org.streamfusion.backend.Event layerDone;
+    private final Event callerReady;
+    private final Event layerDone;
     private boolean closed;
     /** The captured layers of this one that are open; closed with it. */
-    private final java.util.List<LayerReplay> replays = new java.util.ArrayList<>();
+    private final List<LayerReplay> replays = new ArrayList<>();
     /** This rank's closed-form volumes, computed on the first recorded event. */
-    private org.streamfusion.CommunicationVolume.RankVolume volume;
+    private CommunicationVolume.RankVolume volume;
 
     ScheduledAttention(Plan plan, RankBackend device) {
         this.plan = plan;
@@ -106,7 +114,7 @@ abstract class ScheduledAttention implements DistributedAttention {
     private void joinCaller(Stream caller) {
         if (caller != null) {
             if (caller.getClass() != compute.getClass()) {
-                throw new org.streamfusion.WrongBackendException("the caller's stream", caller, compute.getClass());
+                throw new WrongBackendException("the caller's stream", caller, compute.getClass());
             }
             caller.record(callerReady, plan.method() + " caller's inputs");
             compute.waitFor(callerReady);
@@ -133,7 +141,7 @@ abstract class ScheduledAttention implements DistributedAttention {
     @Override
     public final CapturedLayer capture(TensorView q, TensorView k, TensorView v, TensorView o, JointText text) {
         run(q, k, v, o, text, null);
-        java.util.Optional<StreamCapture> backend = device.streamCapture();
+        Optional<StreamCapture> backend = device.streamCapture();
         StreamCapture.Replay graph = null;
         String reason = "no graph capture on this backend";
         if (backend.isPresent()) {
@@ -185,82 +193,22 @@ abstract class ScheduledAttention implements DistributedAttention {
         if (closed) {
             throw new IllegalStateException("attention is closed");
         }
-        DistributedAttention.checkShards(plan, device.rank(), q, k, v, o);
-        checkJointText(text, q, k, v, o);
-        String[] names = {"q", "k", "v", "o", "text q", "text k", "text v", "text o"};
-        TensorView[] views = text == null ? new TensorView[] {q, k, v, o}
-                : new TensorView[] {q, k, v, o, text.q(), text.k(), text.v(), text.o()};
-        org.streamfusion.DType stored = device.storageType(plan.shape().dtype());
-        for (int i = 0; i < views.length; i++) {
-            org.streamfusion.backend.Buffer b = views[i].base();
-            if (!device.bufferType().isInstance(b)) {
-                throw new org.streamfusion.WrongBackendException(names[i], b, device.bufferType());
-            }
-            if (b.dtype() != stored) {
-                throw new InvalidConfigurationException(names[i] + " holds " + b.dtype() + " but the plan's " + plan.shape()
-                        .dtype() + " is stored as " + stored + " on this backend", "every tensor has the plan's element type");
-            }
-        }
-    }
-
-    /**
-     * Checks that {@code text} is given exactly when the plan has a joint segment, that its tensors are
-     * {@code [B, S_text, H, D]}, and that no output shares memory with an input.
-     */
-    private void checkJointText(JointText text, TensorView q, TensorView k, TensorView v, TensorView o) {
-        if (plan.jointTextRows() == 0) {
-            if (text != null) {
-                throw new InvalidConfigurationException("a joint text segment for " + plan,
-                        "a joint segment needs a plan with one (Plan.withJointText)");
-            }
-            return;
-        }
-        if (text == null) {
-            throw new InvalidConfigurationException(plan + " without its text segment",
-                    "a plan with a joint segment runs with forward(q, k, v, o, JointText)");
-        }
-        AttentionShape s = plan.shape();
-        TensorView[] views = {text.q(), text.k(), text.v(), text.o()};
-        String[] names = {"text q", "text k", "text v", "text o"};
-        for (int i = 0; i < 4; i++) {
-            TensorView x = views[i];
-            if (x.batch() != s.batch() || x.rows() != plan.jointTextRows() || x.heads() != s.heads()
-                    || x.dim() != s.headDim()) {
-                throw new InvalidConfigurationException(names[i] + " has shape " + x.shapeString() + " but the plan needs ["
-                        + s.batch() + ", " + plan.jointTextRows() + ", " + s.heads() + ", " + s.headDim() + "]",
-                        "the text segment's tensors are [B, S_text, H, D]");
-            }
-        }
-        TensorView[] imageInputs = {q, k, v};
-        for (int i = 0; i < 3; i++) {
-            if (text.o().base().overlaps(views[i].base()) || o.base().overlaps(views[i].base())) {
-                throw new InvalidConfigurationException("an output (o or text o) overlaps " + names[i] + " ("
-                        + views[i].base() + ")",
-                        "the outputs share no memory with the inputs");
-            }
-            if (text.o().base().overlaps(imageInputs[i].base())) {
-                throw new InvalidConfigurationException("text o overlaps " + "qkv".charAt(i),
-                        "the outputs share no memory with the inputs");
-            }
-        }
-        if (text.o().base().overlaps(o.base())) {
-            throw new InvalidConfigurationException("text o overlaps o", "the outputs share no memory with each other");
-        }
+        CallChecks.forward(plan, device, q, k, v, o, text);
     }
 
     /** Fills a recorded layer event: only while a JFR recording enables it. */
     private void record(LayerEvent event, String replay, long copies, long copyElements) {
         if (volume == null) {
-            volume = org.streamfusion.CommunicationVolume.ofRank(plan, device.rank()); // this rank's alone
+            volume = CommunicationVolume.ofRank(plan, device.rank()); // this rank's alone
         }
-        org.streamfusion.DType storage = device.storageType(plan.shape().dtype());
+        DType storage = device.storageType(plan.shape().dtype());
         int bytes = storage.bytes();
         event.rank = device.rank();
         event.method = plan.method().name();
         event.mesh = plan.mesh().toString();
         event.shape = plan.shape().toString();
-        event.intraMachineBytes = volume.elements(org.streamfusion.LinkClass.INTRA_MACHINE) * bytes;
-        event.interMachineBytes = volume.elements(org.streamfusion.LinkClass.INTER_MACHINE) * bytes;
+        event.intraMachineBytes = volume.elements(LinkClass.INTRA_MACHINE) * bytes;
+        event.interMachineBytes = volume.elements(LinkClass.INTER_MACHINE) * bytes;
         event.interMachine = plan.interMachine().name();
         event.qkvExchange = !plan.exchangesQkv() ? "none"
                 : plan.groupsQkv(storage) ? "grouped" : "separate";
@@ -274,7 +222,7 @@ abstract class ScheduledAttention implements DistributedAttention {
     /** {@code count} copies of rank {@code rank}'s shard rows: the real rows of chunks that all hold its tokens. */
     protected final int[] rowsOf(int rank, int count) {
         int[] v = new int[count];
-        java.util.Arrays.fill(v, plan.shardRows(rank));
+        Arrays.fill(v, plan.shardRows(rank));
         return v;
     }
 
@@ -303,7 +251,7 @@ abstract class ScheduledAttention implements DistributedAttention {
         if (!closed) {
             closed = true;
             RuntimeException first = null;
-            for (LayerReplay replay : java.util.List.copyOf(replays)) {
+            for (LayerReplay replay : List.copyOf(replays)) {
                 try {
                     replay.close(); // each one, whatever the others do: a graph left behind is leaked
                 } catch (RuntimeException e) {

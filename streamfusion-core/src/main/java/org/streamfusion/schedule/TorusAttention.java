@@ -1,17 +1,16 @@
 package org.streamfusion.schedule;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import org.streamfusion.AttentionShape;
 import org.streamfusion.DType;
 import org.streamfusion.JointText;
 import org.streamfusion.Plan;
 import org.streamfusion.backend.Event;
-import org.streamfusion.backend.Stream;
 import org.streamfusion.backend.TensorView;
 import org.streamfusion.spi.AttentionState;
 import org.streamfusion.spi.Chunks;
-import org.streamfusion.spi.Communicator;
 import org.streamfusion.spi.RankBackend;
 
 /**
@@ -96,7 +95,7 @@ final class TorusAttention extends ScheduledAttention {
             }
             for (int chunk = 0; chunk < t; chunk++) {
                 out.add(Chunks.allocate(arena, false, dtype, u, shape.batch(), rows, headsPerChunk, shape.headDim())
-                        .withValidRows(java.util.Arrays.copyOfRange(byChunk, chunk * u, chunk * u + u)));
+                        .withValidRows(Arrays.copyOfRange(byChunk, chunk * u, chunk * u + u)));
                 states.add(AttentionState.allocate(arena, out.get(chunk)));
             }
             outputsHome = Chunks.allocate(arena, symmetric, dtype, u * t, shape.batch(), rows, headsPerChunk,

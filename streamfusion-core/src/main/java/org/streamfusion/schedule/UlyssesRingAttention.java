@@ -1,17 +1,19 @@
 package org.streamfusion.schedule;
 
+import java.util.ArrayList;
 import java.util.List;
 import org.streamfusion.AttentionShape;
 import org.streamfusion.DType;
 import org.streamfusion.DeviceMesh;
 import org.streamfusion.JointText;
 import org.streamfusion.Plan;
+import org.streamfusion.ProcessGroup;
+import org.streamfusion.backend.Event;
+import org.streamfusion.backend.TensorView;
 import org.streamfusion.spi.AttentionState;
 import org.streamfusion.spi.Chunks;
+import org.streamfusion.spi.QChunk;
 import org.streamfusion.spi.RankBackend;
-import org.streamfusion.backend.Event;
-import org.streamfusion.backend.Stream;
-import org.streamfusion.backend.TensorView;
 
 /**
  * Ulysses all-to-all of degree {@code u}, then two-sided ring attention of degree {@code r}, then the
@@ -61,7 +63,7 @@ final class UlyssesRingAttention extends ScheduledAttention {
             // whatever the caller's strides.
             // Chunks are sl = the longest shard's rows; chunk j holds member j's real rows (section 3.6).
             grouped = plan.groupsQkv(dt);
-            List<Chunks> staging = new java.util.ArrayList<>(3);
+            List<Chunks> staging = new ArrayList<>(3);
             for (int tensor = 0; tensor < (u == 1 ? 0 : grouped ? 3 : 1); tensor++) {
                 staging.add(Chunks.allocate(arena, false, dt, u, s.batch(), sl, hu, s.headDim())
                         .withValidRows(rowsOf(rank, u)));
@@ -85,8 +87,8 @@ final class UlyssesRingAttention extends ScheduledAttention {
             finalised = arena.createEvent();
             if (plan.jointTextRows() > 0) {
                 // Slice j is Ulysses member j's heads; ring position p computes its share of the text rows.
-                org.streamfusion.ProcessGroup g = mesh.ulyssesGroup(rank);
-                org.streamfusion.ProcessGroup ringOfRank = mesh.ringGroup(rank);
+                ProcessGroup g = mesh.ulyssesGroup(rank);
+                ProcessGroup ringOfRank = mesh.ringGroup(rank);
                 int[][] sources = new int[u][mesh.ring()];
                 int[] offsets = new int[u];
                 for (int j = 0; j < u; j++) {
@@ -108,7 +110,7 @@ final class UlyssesRingAttention extends ScheduledAttention {
 
     /** Shard rows of each member of {@code rank}'s Ulysses group: the real rows of its chunks after the all-to-all. */
     private int[] ulyssesRows(DeviceMesh mesh, int rank) {
-        org.streamfusion.ProcessGroup g = mesh.ulyssesGroup(rank);
+        ProcessGroup g = mesh.ulyssesGroup(rank);
         int[] rows = new int[g.size()];
         for (int j = 0; j < rows.length; j++) {
             rows[j] = plan.shardRows(g.member(j));
@@ -143,7 +145,7 @@ final class UlyssesRingAttention extends ScheduledAttention {
             QGroup textGroup = joint.group(text);
             List<QGroup> groups = textGroup == null ? List.of(group) : List.of(group, textGroup);
             ring.run(groups, kU, vU, p -> blockRows[p], true, false, m);
-            List<org.streamfusion.spi.QChunk> all = new java.util.ArrayList<>();
+            List<QChunk> all = new ArrayList<>();
             groups.forEach(g -> all.addAll(g.chunks(false)));
             joint.foldText(all, text, compute);
             joint.finalizeAll(groups, compute);

@@ -1,7 +1,7 @@
 package org.streamfusion.sim;
 
 import java.util.Locale;
-import org.streamfusion.InterMachineLink;
+import org.streamfusion.planning.InterMachineLink;
 import org.streamfusion.InvalidConfigurationException;
 
 /**

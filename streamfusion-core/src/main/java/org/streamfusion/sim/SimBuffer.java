@@ -1,10 +1,12 @@
 package org.streamfusion.sim;
 
 import org.streamfusion.DType;
+import org.streamfusion.WrongBackendException;
 import org.streamfusion.backend.Buffer;
+import org.streamfusion.spi.BackendBuffer;
 
 /** A buffer of the simulating backend: a size and a type, no memory. Public only for {@link Buffer}'s permits. */
-public final class SimBuffer implements Buffer {
+final class SimBuffer implements BackendBuffer {
     private final long length;
     private final DType dtype;
     private final boolean symmetric;
@@ -39,12 +41,12 @@ public final class SimBuffer implements Buffer {
     }
 
     static SimBuffer of(Buffer b, String argument) {
-        return org.streamfusion.WrongBackendException.require(SimBuffer.class, b, argument);
+        return WrongBackendException.require(SimBuffer.class, b, argument);
     }
 
     /** Simulated buffers hold no memory; only a buffer overlaps itself. */
     @Override
-    public boolean overlaps(org.streamfusion.backend.Buffer other) {
+    public boolean overlaps(Buffer other) {
         return other == this;
     }
 }

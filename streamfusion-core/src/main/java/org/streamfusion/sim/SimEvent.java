@@ -1,9 +1,11 @@
 package org.streamfusion.sim;
 
+import org.streamfusion.WrongBackendException;
 import org.streamfusion.backend.Event;
+import org.streamfusion.spi.BackendEvent;
 
 /** An event of the simulating backend: its latest record. Public only for {@link Event}'s permits. */
-public final class SimEvent implements Event {
+final class SimEvent implements BackendEvent {
     private Op latest;
 
     SimEvent() {
@@ -18,6 +20,6 @@ public final class SimEvent implements Event {
     }
 
     static SimEvent of(Event e) {
-        return org.streamfusion.WrongBackendException.require(SimEvent.class, e, "event");
+        return WrongBackendException.require(SimEvent.class, e, "event");
     }
 }

@@ -1,5 +1,7 @@
 package org.streamfusion.sim;
 
+import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.streamfusion.AttentionShape;
@@ -25,13 +27,13 @@ import org.streamfusion.spi.TransferChecks;
  * Public only because {@code DistributedAttention.create} takes it as a {@code RankDevice}.
  */
 @SuppressWarnings("exports") // RankBackend is the library's inside; callers never see this class
-public final class SimRankDevice implements RankBackend {
+final class SimRankDevice implements RankBackend {
     private final int rank;
     private final Topology topology;
     private final KernelModel model;
     private final List<SimStream> streams;
     /** Barriers per team seen by this rank, so that the k-th barrier of every member is the same one. */
-    private final Map<String, Integer> barrierCounts = new java.util.HashMap<>();
+    private final Map<String, Integer> barrierCounts = new HashMap<>();
     private final Kernels kernels = new SimKernels();
     private final Communicator communicator = new SimCommunicator();
 
@@ -208,12 +210,12 @@ public final class SimRankDevice implements RankBackend {
         @Override
         public void barrierAll(Stream stream, String step) {
             int[] all = new int[worldSize()];
-            java.util.Arrays.setAll(all, i -> i);
+            Arrays.setAll(all, i -> i);
             members(all, stream, step);
         }
 
         private void members(int[] members, Stream stream, String step) {
-            String team = java.util.Arrays.toString(members);
+            String team = Arrays.toString(members);
             int k = barrierCounts.merge(team, 1, Integer::sum);
             SimStream s = SimStream.of(stream);
             s.add(Op.barrier(s, step, members, team + "#" + k));

@@ -2,15 +2,17 @@ package org.streamfusion.sim;
 
 import java.util.ArrayList;
 import java.util.List;
+import org.streamfusion.WrongBackendException;
 import org.streamfusion.backend.Event;
 import org.streamfusion.backend.Stream;
+import org.streamfusion.spi.BackendStream;
 
 /**
  * A stream of the simulating backend: the ops enqueued on it, in order, and where the engine has got to
  * in them. Nothing runs when an op is enqueued; the {@link Engine} gives every op its virtual start and
  * end once all ranks have enqueued the layer. Public only for {@link Stream}'s permits.
  */
-public final class SimStream implements Stream {
+final class SimStream implements BackendStream {
     final int rank;
     private final String name;
     final boolean isCompute;
@@ -75,6 +77,6 @@ public final class SimStream implements Stream {
     }
 
     static SimStream of(Stream s) {
-        return org.streamfusion.WrongBackendException.require(SimStream.class, s, "stream");
+        return WrongBackendException.require(SimStream.class, s, "stream");
     }
 }

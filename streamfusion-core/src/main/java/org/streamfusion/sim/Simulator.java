@@ -1,19 +1,26 @@
 package org.streamfusion.sim;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.function.BiConsumer;
+import java.util.function.Predicate;
 import org.streamfusion.AttentionShape;
 import org.streamfusion.DistributedAttention;
 import org.streamfusion.InvalidConfigurationException;
+import org.streamfusion.JointText;
 import org.streamfusion.LinkCompression;
 import org.streamfusion.Method;
 import org.streamfusion.Plan;
-import org.streamfusion.Planner;
 import org.streamfusion.Topology;
 import org.streamfusion.backend.DeviceArena;
 import org.streamfusion.backend.TensorView;
+import org.streamfusion.planning.Planner;
 
 /**
  * A cluster on virtual time: runs the unchanged schedules of any plan on {@code M x G} simulated GPUs
@@ -25,10 +32,6 @@ public final class Simulator {
     private final Topology topology;
     /** At most this many threads record a layer's ranks (0: as many as there are processors). */
     private final int recordingThreads;
-
-    private Simulator(HardwareProfile profile, Topology topology) {
-        this(profile, topology, 0);
-    }
 
     private Simulator(HardwareProfile profile, Topology topology, int recordingThreads) {
         if (profile == null || topology == null) {
@@ -54,7 +57,7 @@ public final class Simulator {
      * @throws InvalidConfigurationException if an argument is null
      */
     public static Simulator of(HardwareProfile profile, Topology topology) {
-        return new Simulator(profile, topology);
+        return new Simulator(profile, topology, 0);
     }
 
     /** {@return the profile the GPUs are simulated with} */
@@ -97,14 +100,9 @@ public final class Simulator {
         List<SimStream> streams = new ArrayList<>();
         SimStream[] compute = enqueueOneLayer(plan, keepSteps, streams);
         new Engine(profile, new Links(topology, profile), n, streams).run();
-        double total = 0;
-        for (SimStream stream : streams) {
-            total = Math.max(total, stream.free);
-        }
-        SimStream critical = compute[0];
-        for (SimStream c : compute) {
-            critical = c.free > critical.free ? c : critical;
-        }
+        double total = streams.stream().mapToDouble(stream -> stream.free).max().orElse(0);
+        // the compute stream that ends last; the lowest rank among equals
+        SimStream critical = Arrays.stream(compute).max(Comparator.comparingDouble(c -> c.free)).orElseThrow();
         // Whatever another stream runs after the compute stream's end is data movement (none in the schedules).
         double tail = total - critical.free;
         return new SimulatedTime(plan, total, critical.attentionSeconds, critical.waitedOnCommunication + tail,
@@ -117,7 +115,7 @@ public final class Simulator {
      * every rank's compute stream. Nothing is resolved.
      */
     SimStream[] enqueue(Plan plan, boolean keepSteps, int layers, List<SimStream> streams,
-            java.util.function.BiConsumer<Integer, Integer> afterLayer) {
+            BiConsumer<Integer, Integer> afterLayer) {
         int n = topology.worldSize();
         KernelModel model = new KernelModel(profile);
         SimStream[] compute = new SimStream[n];
@@ -145,8 +143,8 @@ public final class Simulator {
         KernelModel model = new KernelModel(profile);
         SimStream[] compute = new SimStream[n];
         List<List<SimStream>> blocks = new ArrayList<>();
-        List<java.util.concurrent.Future<?>> done = new ArrayList<>();
-        try (var pool = java.util.concurrent.Executors.newFixedThreadPool(threads,
+        List<Future<?>> done = new ArrayList<>();
+        try (var pool = Executors.newFixedThreadPool(threads,
                 Thread.ofPlatform().name("sf-sim-record-", 0).daemon(true).factory())) {
             for (int t = 0; t < threads; t++) {
                 int from = (int) ((long) n * t / threads);
@@ -160,10 +158,10 @@ public final class Simulator {
                 }));
             }
             Throwable first = null;
-            for (java.util.concurrent.Future<?> f : done) {
+            for (Future<?> f : done) {
                 try {
                     f.get();
-                } catch (java.util.concurrent.ExecutionException e) {
+                } catch (ExecutionException e) {
                     if (first == null) {
                         first = e.getCause();
                     } else {
@@ -189,7 +187,7 @@ public final class Simulator {
     }
 
     private SimStream enqueueRank(Plan plan, boolean keepSteps, int layers, int rank, KernelModel model,
-            List<SimStream> streams, java.util.function.BiConsumer<Integer, Integer> afterLayer) {
+            List<SimStream> streams, BiConsumer<Integer, Integer> afterLayer) {
         AttentionShape s = plan.shape();
         int rows = plan.shardRows(rank);
         long elements = (long) s.batch() * rows * s.heads() * s.headDim();
@@ -200,7 +198,7 @@ public final class Simulator {
         for (int i = 0; i < 4; i++) {
             qkvo[i] = TensorView.contiguous(arena.allocate(elements, s.dtype()), s.batch(), rows, s.heads(), s.headDim());
         }
-        org.streamfusion.JointText text = null;
+        JointText text = null;
         if (plan.jointTextRows() > 0) {
             long textElements = (long) s.batch() * plan.jointTextRows() * s.heads() * s.headDim();
             TensorView[] t = new TensorView[4];
@@ -208,7 +206,7 @@ public final class Simulator {
                 t[i] = TensorView.contiguous(arena.allocate(textElements, s.dtype()), s.batch(), plan.jointTextRows(),
                         s.heads(), s.headDim());
             }
-            text = org.streamfusion.JointText.of(t[0], t[1], t[2], t[3]);
+            text = JointText.of(t[0], t[1], t[2], t[3]);
         }
         for (int layer = 0; layer < layers; layer++) {
             if (text != null) {
@@ -283,10 +281,25 @@ public final class Simulator {
      * @throws InvalidConfigurationException if no mesh of {@code method} is valid
      */
     public SimulatedTime best(AttentionShape shape, Method method) {
-        return rank(shape).stream().filter(r -> r.valid() && r.candidate().method() == method).findFirst()
-                .orElseThrow(() -> new InvalidConfigurationException("no valid " + method + " mesh for " + shape + " on "
-                        + topology, "at least one mesh satisfies every rule"))
-                .time();
+        return fastest(rank(shape), shape, r -> r.candidate().method() == method, method + " ").time();
+    }
+
+    /**
+     * The fastest valid plan of any method by simulated layer time rather than the cost model: the planner's
+     * pick for this simulator's profile.
+     *
+     * @param shape the attention problem
+     * @return the plan with the shortest simulated layer
+     * @throws InvalidConfigurationException if {@code S < N} or no mesh is valid
+     */
+    public Plan best(AttentionShape shape) {
+        return fastest(rank(shape), shape, r -> true, "").time().plan();
+    }
+
+    private Ranked fastest(List<Ranked> ranked, AttentionShape shape, Predicate<Ranked> which, String what) {
+        return ranked.stream().filter(r -> r.valid() && which.test(r)).findFirst().orElseThrow(() ->
+                new InvalidConfigurationException("no valid " + what + "mesh for " + shape + " on " + topology,
+                        "at least one mesh satisfies every rule"));
     }
 
     /**
@@ -328,9 +341,7 @@ public final class Simulator {
                         c.degrees(), "-", "-", "-", "-", c.invalidReason()));
             }
         }
-        Ranked pick = ranked.stream().filter(Ranked::valid).findFirst()
-                .orElseThrow(() -> new InvalidConfigurationException("no valid mesh for " + shape + " on " + topology,
-                        "at least one mesh satisfies every rule"));
+        Ranked pick = fastest(ranked, shape, r -> true, "");
         sb.append("pick: ").append(pick.time().plan().mesh()).append(String.format(Locale.ROOT, ", %.3f ms%n",
                 pick.time().totalSeconds() * 1e3));
         return sb.toString();

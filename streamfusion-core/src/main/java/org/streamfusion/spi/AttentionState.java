@@ -1,5 +1,8 @@
 package org.streamfusion.spi;
 
+import java.util.ArrayList;
+import java.util.List;
+import org.streamfusion.DType;
 import org.streamfusion.backend.Buffer;
 import org.streamfusion.backend.DeviceArena;
 import org.streamfusion.backend.TensorView;
@@ -23,7 +26,7 @@ public record AttentionState(TensorView o, Buffer m, Buffer l) {
     }
 
     /** Allocates the state for every chunk of a Q chunk set, in the arena's state type (fp32 unless it says). */
-    public static java.util.List<AttentionState> allocate(DeviceArena arena, Chunks q) {
+    public static List<AttentionState> allocate(DeviceArena arena, Chunks q) {
         return allocate(arena, q.count(), q.batch(), q.rows(), q.heads(), q.dim(), q.valid());
     }
 
@@ -31,14 +34,14 @@ public record AttentionState(TensorView o, Buffer m, Buffer l) {
      * The same for {@code count} Q chunks of {@code [batch, rows, heads, dim]} whose real rows are {@code valid}
      * ({@code null}: all), when the Q chunks themselves are not the library's (a caller's tensor read in place).
      */
-    public static java.util.List<AttentionState> allocate(DeviceArena arena, int count, int batch, int rows, int heads,
+    public static List<AttentionState> allocate(DeviceArena arena, int count, int batch, int rows, int heads,
             int dim, int[] valid) {
-        org.streamfusion.DType type = arena instanceof StatePrecision p ? p.stateType() : org.streamfusion.DType.F32;
+        DType type = arena instanceof StatePrecision p ? p.stateType() : DType.F32;
         Chunks o = Chunks.allocate(arena, false, type, count, batch, rows, heads, dim).withValidRows(valid);
         long per = (long) batch * rows * heads;
         Buffer m = arena.allocate(per * count, type);
         Buffer l = arena.allocate(per * count, type);
-        java.util.List<AttentionState> out = new java.util.ArrayList<>();
+        List<AttentionState> out = new ArrayList<>();
         for (int i = 0; i < count; i++) {
             out.add(new AttentionState(o.chunk(i), m.slice(i * per, per), l.slice(i * per, per)));
         }

@@ -1,10 +1,12 @@
 package org.streamfusion.spi;
 
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.streamfusion.DType;
 import org.streamfusion.backend.Buffer;
 import org.streamfusion.backend.DeviceArena;
 import org.streamfusion.backend.TensorView;
-import java.util.ArrayList;
-import java.util.List;
 
 /**
  * {@code count} packed {@code [B, rows, heads, D]} chunks back to back in one buffer. This is the layout
@@ -40,7 +42,7 @@ public record Chunks(Buffer buffer, int count, int batch, int rows, int heads, i
     }
 
     /** Allocates room for {@code count} chunks. */
-    public static Chunks allocate(DeviceArena arena, boolean symmetric, org.streamfusion.DType dtype, int count,
+    public static Chunks allocate(DeviceArena arena, boolean symmetric, DType dtype, int count,
             int batch, int rows, int heads, int dim) {
         long n = (long) count * batch * rows * heads * dim;
         Buffer b = symmetric ? arena.allocateSymmetric(n, dtype) : arena.allocate(n, dtype);
@@ -96,7 +98,7 @@ public record Chunks(Buffer buffer, int count, int batch, int rows, int heads, i
             throw new IndexOutOfBoundsException("chunks [" + from + ", " + (from + n) + ") of " + count);
         }
         return new Chunks(buffer.slice(from * chunkElements(), n * chunkElements()), n, batch, rows, heads, dim,
-                valid == null ? null : java.util.Arrays.copyOfRange(valid, from, from + n));
+                valid == null ? null : Arrays.copyOfRange(valid, from, from + n));
     }
 
     /** The same layout over another buffer of the same size (a ring buffer slot, a peer's copy). */

@@ -1,8 +1,10 @@
 package org.streamfusion.spi;
 
+import java.util.ArrayList;
+import java.util.List;
+import org.streamfusion.ProcessGroup;
 import org.streamfusion.backend.Buffer;
 import org.streamfusion.backend.Stream;
-import java.util.List;
 
 /**
  * Moves bytes between ranks. The four one-sided primitives of docs/algorithms.md, section 5, and the two-sided
@@ -15,7 +17,7 @@ public interface Communicator {
     int worldSize();
 
     /** Creates the team of {@code group}. Collective: every rank calls it for every group, in the same order. */
-    Team team(org.streamfusion.ProcessGroup group);
+    Team team(ProcessGroup group);
 
     /** {@code ScatterPush}: writes {@code srcs[i]} into the symmetric {@code dst} on {@code pes[i]}. */
     void scatterPush(List<Buffer> srcs, Buffer dst, int[] pes, Stream stream, String step);
@@ -54,14 +56,14 @@ public interface Communicator {
      * All-to-all over a group: {@code sends.get(j)} goes to member {@code j}, {@code recvs.get(j)} receives
      * from member {@code j} (this rank's own slot included), in one group.
      */
-    default void allToAll(List<Buffer> sends, List<Buffer> recvs, org.streamfusion.ProcessGroup group, Stream stream,
+    default void allToAll(List<Buffer> sends, List<Buffer> recvs, ProcessGroup group, Stream stream,
             String step) {
         if (sends.size() != group.size() || recvs.size() != group.size()) {
             throw new IllegalArgumentException("step '" + step + "': all-to-all over " + group + " needs " + group.size()
                     + " send and receive buffers, got " + sends.size() + " and " + recvs.size());
         }
-        List<Transfer> s = new java.util.ArrayList<>(group.size());
-        List<Transfer> r = new java.util.ArrayList<>(group.size());
+        List<Transfer> s = new ArrayList<>(group.size());
+        List<Transfer> r = new ArrayList<>(group.size());
         for (int j = 0; j < group.size(); j++) {
             s.add(new Transfer(group.member(j), sends.get(j)));
             r.add(new Transfer(group.member(j), recvs.get(j)));

@@ -1,8 +1,10 @@
 package org.streamfusion.spi;
 
+import java.util.List;
+import org.streamfusion.AttentionShape;
+import org.streamfusion.backend.Buffer;
 import org.streamfusion.backend.Stream;
 import org.streamfusion.backend.TensorView;
-import java.util.List;
 
 /** The device kernels a schedule launches. */
 public interface Kernels {
@@ -17,7 +19,7 @@ public interface Kernels {
      * Throws an {@link org.streamfusion.InvalidConfigurationException} if these kernels cannot run
      * {@code shape} (head width, element type). Called before any collective setup.
      */
-    default void checkSupported(org.streamfusion.AttentionShape shape) {
+    default void checkSupported(AttentionShape shape) {
     }
 
     /**
@@ -33,10 +35,10 @@ public interface Kernels {
      * Writes {@code src} (contiguous, {@code src.length()} elements) to {@code wire} in the e4m3 wire format
      * of {@link Fp8Wire}, one scale per {@code block} consecutive elements.
      */
-    void quantizeFp8(org.streamfusion.backend.Buffer src, org.streamfusion.backend.Buffer wire, int block,
+    void quantizeFp8(Buffer src, Buffer wire, int block,
             Stream stream);
 
     /** The reverse of {@link #quantizeFp8}: {@code dst.length()} elements from {@code wire}. */
-    void dequantizeFp8(org.streamfusion.backend.Buffer wire, org.streamfusion.backend.Buffer dst, int block,
+    void dequantizeFp8(Buffer wire, Buffer dst, int block,
             Stream stream);
 }

@@ -1,5 +1,7 @@
 package org.streamfusion.spi;
 
+import java.util.Optional;
+import org.streamfusion.backend.Buffer;
 import org.streamfusion.backend.RankDevice;
 
 /**
@@ -13,12 +15,12 @@ public non-sealed interface RankBackend extends RankDevice {
     Kernels kernels();
 
     /** The buffers this backend's memory is: a tensor of another backend is refused before any step. */
-    Class<? extends org.streamfusion.backend.Buffer> bufferType();
+    Class<? extends Buffer> bufferType();
 
     /**
      * {@return recording a layer's enqueue once to replay it (CUDA Graphs); empty where the backend has none}
      */
-    default java.util.Optional<StreamCapture> streamCapture() {
-        return java.util.Optional.empty();
+    default Optional<StreamCapture> streamCapture() {
+        return Optional.empty();
     }
 }

@@ -1,5 +1,6 @@
 package org.streamfusion.spi;
 
+import org.streamfusion.StreamFusionException;
 import org.streamfusion.backend.Stream;
 
 /**
@@ -22,7 +23,7 @@ public interface StreamCapture {
     Replay capture(Stream origin, Runnable body);
 
     /** The backend could not record the work: its own error text, so that a fallback can say why. */
-    final class Refused extends org.streamfusion.StreamFusionException {
+    final class Refused extends StreamFusionException {
         private static final long serialVersionUID = 1L;
 
         /**

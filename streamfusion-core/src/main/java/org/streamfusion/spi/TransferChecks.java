@@ -1,5 +1,6 @@
 package org.streamfusion.spi;
 
+import java.lang.foreign.MemorySegment;
 import org.streamfusion.backend.Buffer;
 /**
  * The argument rules every {@link Communicator} enforces before it enqueues anything, in one place so
@@ -45,7 +46,7 @@ public final class TransferChecks {
     }
 
     /** Whether two address ranges share a byte (empty ranges never do). */
-    public static boolean overlap(java.lang.foreign.MemorySegment a, java.lang.foreign.MemorySegment b) {
+    public static boolean overlap(MemorySegment a, MemorySegment b) {
         return a.byteSize() > 0 && b.byteSize() > 0 && a.address() < b.address() + b.byteSize()
                 && b.address() < a.address() + a.byteSize();
     }

@@ -15,7 +15,7 @@ import org.streamfusion.AttentionShape;
 import org.streamfusion.DType;
 import org.streamfusion.LinkCompression;
 import org.streamfusion.Plan;
-import org.streamfusion.Planner;
+import org.streamfusion.planning.Planner;
 import org.streamfusion.Topology;
 
 /**

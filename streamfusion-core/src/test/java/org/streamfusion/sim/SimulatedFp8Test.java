@@ -5,9 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.Test;
 import org.streamfusion.AttentionShape;
-import org.streamfusion.CostModel;
+import org.streamfusion.planning.CostModel;
 import org.streamfusion.DeviceMesh;
-import org.streamfusion.InterMachineLink;
+import org.streamfusion.planning.InterMachineLink;
 import org.streamfusion.LinkCompression;
 import org.streamfusion.Method;
 import org.streamfusion.Plan;

@@ -15,7 +15,7 @@ import org.streamfusion.AttentionShape;
 import org.streamfusion.DeviceMesh;
 import org.streamfusion.Method;
 import org.streamfusion.Plan;
-import org.streamfusion.Planner;
+import org.streamfusion.planning.Planner;
 import org.streamfusion.Topology;
 
 /** Every method on every valid mesh runs under the simulator; a Flux layer on 512 GPUs simulates quickly. */

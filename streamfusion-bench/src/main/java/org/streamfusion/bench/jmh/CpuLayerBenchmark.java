@@ -20,7 +20,7 @@ import org.openjdk.jmh.annotations.Warmup;
 import org.streamfusion.AttentionShape;
 import org.streamfusion.Method;
 import org.streamfusion.Plan;
-import org.streamfusion.Planner;
+import org.streamfusion.planning.Planner;
 import org.streamfusion.Topology;
 import org.streamfusion.cpu.CpuWorld;
 import org.streamfusion.cpu.ShardedAttention;
