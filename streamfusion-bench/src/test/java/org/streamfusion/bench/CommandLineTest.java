@@ -1,15 +1,20 @@
 package org.streamfusion.bench;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
 /** The one {@code streamfusion} command line: every subcommand listed and documented, a typo a one-line usage error. */
@@ -135,10 +140,13 @@ class CommandLineTest {
     }
 
     @Test
-    void theBundleToolsNameTheJarTheyMissOutsideTheBundle() {
-        Run jmh = run("jmh", "-f", "1", "DowncallBenchmark");
-        assertEquals(1, jmh.code(), jmh.toString());
-        assertTrue(jmh.err().startsWith("streamfusion jmh: java.nio.file.NoSuchFileException: ")
-                && jmh.err().contains("benchmarks*.jar"), jmh.toString());
+    void theBundleToolsFindTheirJarsInTheBundlesLibOrNameTheOneMissing(@TempDir Path lib) throws Exception {
+        var missing = assertThrows(NoSuchFileException.class, () -> BundleCommands.jar(lib, "benchmarks"));
+        assertEquals(lib.resolve("benchmarks*.jar").toString(), missing.getFile());
+        assertTrue(missing.getReason().contains("the bundle's lib/ has it"), missing.getReason());
+        Files.createFile(lib.resolve("benchmarks.txt"));
+        Path console = Files.createFile(lib.resolve("junit-platform-console-standalone-1.13.4.jar"));
+        assertThrows(NoSuchFileException.class, () -> BundleCommands.jar(lib, "benchmarks"));
+        assertEquals(console, BundleCommands.jar(lib, "junit-platform-console-standalone"));
     }
 }
