@@ -4,12 +4,12 @@
 # PyTorch's all_to_all_single, and the downcall overhead from Java (JMH) against C. Logs go to $OUT.
 #   STAGES="csrc cpu gpu1 gpuN nodes2 check big a2a downcall"  which parts to run (default: these);
 #                                                      also: graphs, hosttime, qkv, floor, sweep (only when named)
-#   ATTN / ATTN_BIG                                    the GpuCheck arguments (topology S H D reps check fp8 qkv)
+#   ATTN / ATTN_BIG                                    the options of `check attention` (--topology, -S, -H, -D, --reps, ...)
 #   BIG_MOVERS="sm-kernel/copy-engine ..."             push/pull mover pairs of the Flux-sized timing
-#   GRAPH_ARGS                                         GraphCheck's arguments (stage graphs)
+#   GRAPH_ARGS                                         the options of `check graphs` (stage graphs)
 #   HOSTTIME_ARGS                                      GpuHostTimeBenchmark's -p parameters (stage hosttime)
-#   QKV_ARGS                                           QkvExchangeCheck's arguments (stage qkv; several, ';'-separated)
-#   FLOOR_ARGS                                         KernelFloorCheck's arguments (stage floor; several, ';'-separated)
+#   QKV_ARGS                                           the options of `check qkv-exchange` (stage qkv; several, ';'-separated)
+#   FLOOR_ARGS                                         the options of `check kernel-floor` (stage floor; several, ';'-separated)
 #   SWEEP_ARGS                                         the sweep's arguments (stage sweep; default below)
 # csrc: with .bundle/csrc/sf_test (built on the development machine, next to its libstreamfusion.so) it
 # runs that; otherwise it builds csrc here first.
@@ -30,6 +30,8 @@ if [ -z "${STREAMFUSION_NCCL_PATH:-}" ]; then
   [ -f "$nccl" ] && export STREAMFUSION_NCCL_PATH=$nccl
 fi
 echo "== NCCL for Java: ${STREAMFUSION_NCCL_PATH:-system libnccl.so.2}"
+# opt NAME DEFAULT WORDS...: the value that follows NAME in WORDS (a check's options), else DEFAULT.
+opt() { local name=$1 value=$2; shift 2; while [ $# -gt 1 ]; do [ "$1" = "$name" ] && value=$2; shift; done; echo "$value"; }
 has() { case " ${STAGES:=csrc cpu gpu1 gpuN nodes2 check big a2a downcall} " in *" $1 "*) return 0;; esac; return 1; }
 if has csrc; then
   echo "== csrc: C++ correctness driver (sf_test --test)"
@@ -59,11 +61,11 @@ fi
 if has nodes2 && [ "$N" -ge 4 ]; then
   # The several-host path on one host: two launchers, each a "node" of 2 GPUs, meeting at rank 0's
   # store through --master-addr/--master-port (topology 2x2 = 2 machines of 2 GPUs).
-  echo "== two launchers as two nodes (--nnodes 2, 2 GPUs each): GpuCheck 2x2 2048 8 64 3 check"
+  echo "== two launchers as two nodes (--nnodes 2, 2 GPUs each): check attention --topology 2x2 -S 2048 -H 8 -D 64 --reps 3"
   pids=""
   for node in 0 1; do
     CUDA_VISIBLE_DEVICES=$((2 * node)),$((2 * node + 1)) timeout 300 "$SF" launch --nproc 2 --nnodes 2 --node-rank $node \
-      --master-addr localhost --master-port 29577 org.streamfusion.bench.GpuCheck 2x2 2048 8 64 3 check \
+      --master-addr localhost --master-port 29577 check attention --topology 2x2 -S 2048 -H 8 -D 64 --reps 3 \
       > "$OUT/nodes2-node$node.log" 2>&1 &
     pids="$pids $!"
   done
@@ -71,33 +73,34 @@ if has nodes2 && [ "$N" -ge 4 ]; then
   grep -hE "PASS|FAIL|Exception|STREAMFUSION\(t=2" "$OUT"/nodes2-node*.log | head -12
 fi
 if has check; then
-  echo "== attention check: GpuCheck ${ATTN:=2x2 8192 8 128 20 check}"
+  echo "== attention check: check attention ${ATTN:=--topology 2x2 -S 8192 -H 8 -D 128 --reps 20}"
   # shellcheck disable=SC2086
-  timeout 300 "$SF" launch --nproc "$N" org.streamfusion.bench.GpuCheck $ATTN > "$OUT/gpucheck.log" 2>&1; echo "exit $?"
+  timeout 300 "$SF" launch --nproc "$N" check attention $ATTN > "$OUT/gpucheck.log" 2>&1; echo "exit $?"
   grep -E "^\[rank 0\]|PASS|FAIL|Exception" "$OUT/gpucheck.log" | head -60
 fi
 if has big; then
   # push/pull movers: the defaults first, then each mover for both primitives.
   for movers in ${BIG_MOVERS:-sm-kernel/copy-engine sm-kernel/sm-kernel copy-engine/copy-engine}; do
     push=${movers%/*} pull=${movers#*/}
-    echo "== layer timing, Flux-sized, push $push pull $pull: GpuCheck ${ATTN_BIG:=2x2 65536 24 128 10 nocheck}"
+    echo "== layer timing, Flux-sized, push $push pull $pull: check attention ${ATTN_BIG:=--topology 2x2 -S 65536 -H 24 -D 128 --reps 10 --no-check}"
     # shellcheck disable=SC2086
     timeout 300 "$SF" launch --nproc "$N" --jvm-arg -Dstreamfusion.push=$push --jvm-arg -Dstreamfusion.pull=$pull \
-      org.streamfusion.bench.GpuCheck $ATTN_BIG > "$OUT/gpucheck-big-$push-$pull.log" 2>&1; echo "exit $?"
+      check attention $ATTN_BIG > "$OUT/gpucheck-big-$push-$pull.log" 2>&1; echo "exit $?"
     grep -E "^\[rank 0\]|FAIL|Exception" "$OUT/gpucheck-big-$push-$pull.log" | head -40
   done
 fi
 if has graphs; then
   # CUDA Graphs (docs/graphs.md): every method and mesh captured and replayed, bit-identical to eager;
   # eager vs replay layer time and host time; device/resident memory and threads over REPLAYS layers.
-  echo "== CUDA graphs: GraphCheck ${GRAPH_ARGS:=1x$N 4608 24 128 20 10000}"
+  echo "== CUDA graphs: check graphs ${GRAPH_ARGS:=--topology 1x$N -S 4608 -H 24 -D 128 --reps 20 --replays 10000}"
   # The anchor in the same call: one GPU's whole layer with cuDNN SDPA, timed the same way.
-  read -r _ gs gh gd _ <<< "$GRAPH_ARGS"
-  timeout 120 python3 streamfusion-bench/src/python/layer_anchor.py "$gs" "$gh" "$gd" 2>&1 | tee "$OUT/graphs-anchor.log" | tail -1
+  # shellcheck disable=SC2086
+  timeout 120 python3 streamfusion-bench/src/python/layer_anchor.py "$(opt -S 4608 $GRAPH_ARGS)" "$(opt -H 24 $GRAPH_ARGS)" \
+    "$(opt -D 128 $GRAPH_ARGS)" 2>&1 | tee "$OUT/graphs-anchor.log" | tail -1
   # shellcheck disable=SC2086
   # A fixed, pre-touched heap: resident memory then grows only with native memory (GraphCheck judges it so).
   timeout 500 "$SF" launch --nproc "$N" --jvm-arg -Xms2g --jvm-arg -Xmx2g --jvm-arg -XX:+AlwaysPreTouch \
-    org.streamfusion.bench.GraphCheck $GRAPH_ARGS > "$OUT/graphs.log" 2>&1; echo "exit $?"
+    check graphs $GRAPH_ARGS > "$OUT/graphs.log" 2>&1; echo "exit $?"
   grep -E "^\[rank 0\]|PASS|FAIL|Exception" "$OUT/graphs.log" | head -60
 fi
 if has hosttime; then
@@ -108,27 +111,28 @@ if has hosttime; then
 fi
 if has qkv; then
   # Q, K, V in one grouped exchange against three (docs/graphs.md): bit-identity, then alternate bursts.
-  IFS=';' read -ra qkv_runs <<< "${QKV_ARGS:=1x$N 4608 24 128 40;1x$N 16896 24 128 20}"
+  IFS=';' read -ra qkv_runs <<< "${QKV_ARGS:=--topology 1x$N -S 4608 -H 24 -D 128 --reps 40;--topology 1x$N -S 16896 -H 24 -D 128 --reps 20}"
   for a in "${qkv_runs[@]}"; do
-    echo "== grouped vs separate Q,K,V exchange: QkvExchangeCheck $a"
-    log="$OUT/qkv-$(echo "$a" | tr ' ' _).log"
+    echo "== grouped vs separate Q,K,V exchange: check qkv-exchange $a"
+    log="$OUT/qkv-$(echo "$a" | tr -d '-' | tr ' ' _).log"
     # shellcheck disable=SC2086
-    timeout 300 "$SF" launch --nproc "$N" org.streamfusion.bench.QkvExchangeCheck $a > "$log" 2>&1; echo "exit $?"
+    timeout 300 "$SF" launch --nproc "$N" check qkv-exchange $a > "$log" 2>&1; echo "exit $?"
     grep -E "^\[rank 0\]|FAIL|Exception" "$log" | head -24
   done
 fi
 if has floor; then
   # Each method's floor on a logical mesh from one GPU (docs/graphs.md): rank 0's kernels with the transfers
   # removed, next to one GPU's cuDNN SDPA on the whole layer.
-  IFS=';' read -ra floor_runs <<< "${FLOOR_ARGS:=1x2 4608 24 128 20;1x2 16896 24 128 10}"
+  IFS=';' read -ra floor_runs <<< "${FLOOR_ARGS:=--topology 1x2 -S 4608 -H 24 -D 128 --reps 20;--topology 1x2 -S 16896 -H 24 -D 128 --reps 10}"
   for a in "${floor_runs[@]}"; do
-    read -r _ fs fh fd _ <<< "$a"
+    # shellcheck disable=SC2086
+    fs=$(opt -S 4608 $a) fh=$(opt -H 24 $a) fd=$(opt -D 128 $a)
     echo "== cuDNN SDPA on one GPU, S=$fs H=$fh D=$fd"
     timeout 120 python3 streamfusion-bench/src/python/layer_anchor.py "$fs" "$fh" "$fd" 2>&1 | tail -1
-    echo "== floors: KernelFloorCheck $a"
-    log="$OUT/floor-$(echo "$a" | tr ' ' _).log"
+    echo "== floors: check kernel-floor $a"
+    log="$OUT/floor-$(echo "$a" | tr -d '-' | tr ' ' _).log"
     # shellcheck disable=SC2086
-    timeout 300 "$SF" launch --nproc 1 org.streamfusion.bench.KernelFloorCheck $a > "$log" 2>&1; echo "exit $?"
+    timeout 300 "$SF" launch --nproc 1 check kernel-floor $a > "$log" 2>&1; echo "exit $?"
     grep -E "^\[rank 0\]|FAIL|Exception" "$log" | grep -v "timed: " | head -30
   done
 fi
@@ -137,7 +141,7 @@ if has a2a; then
   for round in 1 2; do
     for mover in sm-kernel copy-engine; do
       echo "== all-to-all, Java, ScatterPush by $mover (round $round)"
-      timeout 200 "$SF" launch --nproc "$N" --jvm-arg -Dstreamfusion.push=$mover org.streamfusion.bench.AllToAllBandwidth 64,256 20 \
+      timeout 200 "$SF" launch --nproc "$N" --jvm-arg -Dstreamfusion.push=$mover check all-to-all --mib 64,256 --reps 20 \
         > "$OUT/a2a-java-$mover-$round.log" 2>&1
       echo "exit $?"; grep -E "^\[rank 0\]|FAIL|Exception" "$OUT/a2a-java-$mover-$round.log" | head -20
     done

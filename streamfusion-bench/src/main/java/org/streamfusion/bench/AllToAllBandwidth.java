@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.Callable;
 import org.streamfusion.DType;
 import org.streamfusion.Topology;
 import org.streamfusion.backend.Buffer;
@@ -15,6 +16,9 @@ import org.streamfusion.gpu.CudaRankDevice;
 import org.streamfusion.gpu.GpuOptions;
 import org.streamfusion.gpu.HostTransfer;
 import org.streamfusion.launch.DistributedEnvironment;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 
 /**
  * One rank of an all-to-all bandwidth run from Java: NCCL (one group of sends and receives) and
@@ -28,40 +32,43 @@ import org.streamfusion.launch.DistributedEnvironment;
  * with 5 warm-up rounds it ran interpreted, and the host's gap between the start event and the launch
  * was timed too. The PyTorch anchor does the same warm-up.
  *
- * <pre>AllToAllBandwidth MiB[,MiB...] [reps] [jitWarmup] [MxG]</pre>
- *
- * The logical topology {@code MxG} (default {@code 1xN}) decides which transfers cross machines, and so
- * which ones an emulated link ({@code -Dstreamfusion.emulatedLink}) slows; the header names the link.
+ * <p>{@code streamfusion check all-to-all}. The logical topology (default {@code 1xN}) decides which transfers cross
+ * machines, and so which ones an emulated link ({@code -Dstreamfusion.emulatedLink}) slows; the header names the link.
  */
-public final class AllToAllBandwidth {
-    private AllToAllBandwidth() {
-    }
+@Command(name = "all-to-all", description = "All-to-all over NCCL and NVSHMEM puts: exact bytes, then bus bandwidth.")
+final class AllToAllBandwidth implements Callable<Integer> {
+    @Mixin
+    TransferOptions transfers = new TransferOptions("1xN", List.of(64L, 256L), 20);
+
+    @Option(names = "--jit-warmup", paramLabel = "COUNT", defaultValue = "1000",
+            description = "untimed rounds of the first size, so that the host path is compiled (default: ${DEFAULT-VALUE})")
+    int jitWarmup;
 
     /**
-     * Runs this rank; prints PASS or FAIL and exits 0 only on PASS.
+     * Runs this rank; prints PASS or FAIL.
      *
-     * @param args {@code MiB[,MiB...] [reps] [jitWarmup] [MxG]}; defaults 20, 1000 and {@code 1xN}
+     * @return 0 on PASS, 1 on FAIL
      */
-    public static void main(String[] args) {
+    @Override
+    public Integer call() {
+        int reps = transfers.reps;
         DistributedEnvironment env = DistributedEnvironment.fromSystem();
         int n = env.worldSize();
         int me = env.rank();
-        int reps = args.length > 1 ? Integer.parseInt(args[1]) : 20;
-        int jitWarmup = args.length > 2 ? Integer.parseInt(args[2]) : 1000;
         boolean first = true;
         boolean ok = true;
         List<String> rows = new ArrayList<>();
         GpuOptions options = GpuOptions.defaults();
-        Topology topology = Topology.parse(args.length > 3 ? args[3] : "1x" + n);
+        Topology topology = transfers.topology(n);
         String link = "no emulated link";
         try (CudaRankDevice dev = CudaRankDevice.join(env, topology, options)) {
             link = dev.emulatedLinkReport();
             Communicator comm = dev.communicator();
-            for (String mib : args[0].split(",")) {
+            for (long mib : transfers.sizesMib) {
                 // One arena per size: the symmetric heap holds only one size's buffers at a time.
                 try (DeviceArena arena = dev.newArena()) {
                 Stream stream = arena.createStream("a2a");
-                long bytes = Long.parseLong(mib) << 20;
+                long bytes = mib << 20;
                 long chunk = bytes / 4 / n; // fp32 elements per peer
                 Buffer send = arena.allocate(chunk * n, DType.F32);
                 Buffer recv = arena.allocate(chunk * n, DType.F32);
@@ -97,7 +104,7 @@ public final class AllToAllBandwidth {
                 double ncclMs = LayerTiming.medianRoundMillis(nccl, align, stream, reps, warm);
                 double shmemMs = LayerTiming.medianRoundMillis(shmem, align, stream, reps, warm);
                 double busBytes = (double) bytes * (n - 1) / n;
-                rows.add(String.format(Locale.ROOT, "%8s MiB  NCCL %8.3f ms %7.1f GB/s   NVSHMEM put (%s) %8.3f ms %7.1f GB/s",
+                rows.add(String.format(Locale.ROOT, "%8d MiB  NCCL %8.3f ms %7.1f GB/s   NVSHMEM put (%s) %8.3f ms %7.1f GB/s",
                         mib, ncclMs, busBytes / ncclMs / 1e6, options.push(), shmemMs, busBytes / shmemMs / 1e6));
                 }
             }
@@ -108,7 +115,7 @@ public final class AllToAllBandwidth {
             rows.forEach(System.out::println);
         }
         System.out.println((ok ? "PASS" : "FAIL") + " rank " + me);
-        System.exit(ok ? 0 : 1);
+        return ok ? 0 : 1;
     }
 
     /** After one round, chunk p of the receive buffer holds exactly what rank p sent to this rank: every element. */

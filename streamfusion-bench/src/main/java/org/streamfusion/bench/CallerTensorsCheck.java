@@ -6,6 +6,7 @@ import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.Callable;
 import java.util.function.Supplier;
 import org.streamfusion.AttentionShape;
 import org.streamfusion.DType;
@@ -26,6 +27,12 @@ import org.streamfusion.gpu.CudaRankDevice;
 import org.streamfusion.gpu.GpuOptions;
 import org.streamfusion.gpu.HostTransfer;
 import org.streamfusion.launch.DistributedEnvironment;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
 
 /**
  * One rank of a GPU job (docs/embedding.md): every method's best mesh on {@code 1xN}, run on memory and a
@@ -34,27 +41,37 @@ import org.streamfusion.launch.DistributedEnvironment;
  * refused with the value and the rule. Each layer's Flight Recorder event must count exactly the method's own
  * copies.
  *
- * <pre>CallerTensorsCheck S H D [BF16|F16]</pre>
+ * <p>{@code streamfusion check caller-tensors}.
  */
-public final class CallerTensorsCheck {
-    private CallerTensorsCheck() {
-    }
+@Command(name = "caller-tensors",
+        description = "Every method on the caller's own memory and stream; every misuse refused.")
+final class CallerTensorsCheck implements Callable<Integer> {
+    @Mixin
+    ShapeOptions size = new ShapeOptions(4096, 8, 128);
+
+    @Option(names = "--dtype", defaultValue = "BF16", description = "element type: BF16 or F16 (default: ${DEFAULT-VALUE})")
+    DType dtype;
+
+    @Spec
+    CommandSpec command;
 
     /**
-     * Runs this rank; prints PASS or FAIL and exits 0 only on PASS.
+     * Runs this rank; prints PASS or FAIL.
      *
-     * @param args {@code S H D [BF16|F16]}; defaults {@code 1024*N}, 8, 128 and BF16
+     * @return 0 on PASS, 1 on FAIL
      * @throws java.io.IOException if the layer events' recording cannot be written or read
      */
-    public static void main(String[] args) throws java.io.IOException {
+    @Override
+    public Integer call() throws java.io.IOException {
+        if (dtype != DType.BF16 && dtype != DType.F16) {
+            throw new ParameterException(command.commandLine(), "--dtype " + dtype + ": a caller's tensors are BF16 or F16");
+        }
         DistributedEnvironment env = DistributedEnvironment.fromSystem();
         int n = env.worldSize();
         Topology topo = Topology.of(1, n);
-        int s = args.length > 0 ? Integer.parseInt(args[0]) : 1024 * n;
-        int h = args.length > 1 ? Integer.parseInt(args[1]) : 8;
-        int d = args.length > 2 ? Integer.parseInt(args[2]) : 128;
-        DType dtype = args.length > 3 ? DType.valueOf(args[3]) : DType.BF16;
-        AttentionShape shape = AttentionShape.of(1, s, h, d, dtype);
+        AttentionShape shape = size.shape(1, dtype);
+        int h = shape.heads();
+        int d = shape.headDim();
         int rank = env.rank();
         int sl = shape.shardRows(n, rank);
         long tokenElems = 3L * h * d;
@@ -156,7 +173,7 @@ public final class CallerTensorsCheck {
         }
         failures.forEach(f -> System.out.println("FAILED: " + f));
         System.out.println((failures.isEmpty() ? "PASS" : "FAIL") + " rank " + rank);
-        System.exit(failures.isEmpty() ? 0 : 1);
+        return failures.isEmpty() ? 0 : 1;
     }
 
     /**

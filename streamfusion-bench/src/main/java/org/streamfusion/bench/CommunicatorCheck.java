@@ -2,6 +2,7 @@ package org.streamfusion.bench;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.Callable;
 import org.streamfusion.DType;
 import org.streamfusion.ProcessGroup;
 import org.streamfusion.Topology;
@@ -15,26 +16,26 @@ import org.streamfusion.gpu.CudaRankDevice;
 import org.streamfusion.gpu.GpuOptions;
 import org.streamfusion.gpu.HostTransfer;
 import org.streamfusion.launch.DistributedEnvironment;
+import picocli.CommandLine.Command;
 
 /**
  * One rank of a check of the communicator's primitives across processes, each for exact values:
  * two-sided ring send/recv; GatherPull of every PE's symmetric buffer; the world split into teams of
  * two ranks, each team doing ScatterPush to its partner and a team Barrier; BarrierAll after a
  * ScatterPush to every PE; and each primitive's bytes moved by the mover chosen for it (all PEs on one
- * host, so none falls back). Prints {@code PASS rank r} or what differed.
+ * host, so none falls back). Prints {@code PASS rank r} or what differed ({@code streamfusion check communicator}).
  */
-public final class CommunicatorCheck {
+@Command(name = "communicator", description = "The communicator's primitives across processes, for exact values.")
+final class CommunicatorCheck implements Callable<Integer> {
     private static final int LEN = 1 << 16;
 
-    private CommunicatorCheck() {
-    }
-
     /**
-     * Runs this rank; prints PASS or FAIL and exits 0 only on PASS.
+     * Runs this rank; prints PASS or FAIL.
      *
-     * @param args unused
+     * @return 0 on PASS, 1 on FAIL
      */
-    public static void main(String[] args) {
+    @Override
+    public Integer call() {
         DistributedEnvironment env = DistributedEnvironment.fromSystem();
         int n = env.worldSize();
         int me = env.rank();
@@ -120,7 +121,7 @@ public final class CommunicatorCheck {
         }
         failures.forEach(f -> System.out.println("rank " + me + ": " + f));
         System.out.println((failures.isEmpty() ? "PASS" : "FAIL") + " rank " + me);
-        System.exit(failures.isEmpty() ? 0 : 1);
+        return failures.isEmpty() ? 0 : 1;
     }
 
     private static float[] tagged(int rank, int salt) {

@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.Callable;
 import java.util.Optional;
 import org.streamfusion.DType;
 import org.streamfusion.planning.InterMachineLink;
@@ -16,6 +17,8 @@ import org.streamfusion.gpu.CudaRankDevice;
 import org.streamfusion.gpu.GpuOptions;
 import org.streamfusion.gpu.HostTransfer;
 import org.streamfusion.launch.DistributedEnvironment;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import org.streamfusion.spi.Communicator;
 import org.streamfusion.spi.Communicator.Transfer;
 
@@ -27,24 +30,25 @@ import org.streamfusion.spi.Communicator.Transfer;
  * the link must not slow the transfer (more than twice the link's bandwidth). The first size's bytes are
  * checked exactly. Prints one line per transfer, then PASS or FAIL; exit 0 only on PASS.
  *
- * <pre>EmulatedLinkCheck MxG MiB[,MiB...] [reps]</pre>
+ * <p>{@code streamfusion check emulated-link}.
  */
-public final class EmulatedLinkCheck {
+@Command(name = "emulated-link", description = "A transfer through the emulated link: within 5% of its bandwidth.")
+final class EmulatedLinkCheck implements Callable<Integer> {
     private static final double TOLERANCE = 0.05;
 
-    private EmulatedLinkCheck() {
-    }
+    @Mixin
+    TransferOptions transfers = new TransferOptions("2x1", List.of(64L, 256L), 5);
 
     /**
-     * Runs this rank; prints PASS or FAIL and exits 0 only on PASS.
+     * Runs this rank; prints PASS or FAIL.
      *
-     * @param args {@code MxG MiB[,MiB...] [reps]}; defaults {@code 2x1}, {@code 64,256} and 5
+     * @return 0 on PASS, 1 on FAIL
      */
-    public static void main(String[] args) {
+    @Override
+    public Integer call() {
+        int reps = transfers.reps;
         DistributedEnvironment env = DistributedEnvironment.fromSystem();
-        Topology topology = Topology.parse(args.length > 0 ? args[0] : "2x1");
-        String[] sizes = (args.length > 1 ? args[1] : "64,256").split(",");
-        int reps = args.length > 2 ? Integer.parseInt(args[2]) : 5;
+        Topology topology = transfers.topology(env.worldSize());
         int me = env.rank();
         boolean ok = true;
         List<String> rows = new ArrayList<>();
@@ -56,8 +60,8 @@ public final class EmulatedLinkCheck {
             Optional<InterMachineLink> link = dev.emulatedLink();
             boolean crossing = topology.linkBetween(0, 1) == LinkClass.INTER_MACHINE;
             boolean first = true;
-            for (String mib : sizes) {
-                long bytes = Long.parseLong(mib.trim()) << 20;
+            for (long mib : transfers.sizesMib) {
+                long bytes = mib << 20;
                 try (DeviceArena arena = dev.newArena()) {
                     Stream stream = arena.createStream("emulated link");
                     Buffer local = arena.allocate(bytes / 4, DType.F32);
@@ -103,7 +107,7 @@ public final class EmulatedLinkCheck {
         }
         rows.forEach(r -> System.out.println("rank " + me + ": " + r));
         System.out.println((ok ? "PASS" : "FAIL") + " rank " + me);
-        System.exit(ok ? 0 : 1);
+        return ok ? 0 : 1;
     }
 
     private static float[] pattern(long elements, int rank) {
@@ -127,7 +131,7 @@ public final class EmulatedLinkCheck {
     }
 
     /** One line; checks it against the link: within 5% across machines, unaffected inside one. */
-    private static boolean row(List<String> rows, String what, String mib, long bytes, double ms,
+    private static boolean row(List<String> rows, String what, long mib, long bytes, double ms,
             Optional<InterMachineLink> link, boolean crossing) {
         String verdict = "-";
         boolean ok = true;
@@ -139,7 +143,7 @@ public final class EmulatedLinkCheck {
             verdict = String.format(Locale.ROOT, "%.4f of the link's %s", ratio, crossing ? "(within 5%: " + ok + ")"
                     : "(same machine, unaffected: " + ok + ")");
         }
-        rows.add(String.format(Locale.ROOT, "%-28s %6s MiB %9.3f ms %9.3f GB/s  %s", what, mib, ms, achieved / 1e9,
+        rows.add(String.format(Locale.ROOT, "%-28s %6d MiB %9.3f ms %9.3f GB/s  %s", what, mib, ms, achieved / 1e9,
                 verdict));
         return ok;
     }

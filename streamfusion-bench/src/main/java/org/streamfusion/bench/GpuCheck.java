@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
 import org.streamfusion.AttentionShape;
 import org.streamfusion.DType;
 import org.streamfusion.DistributedAttention;
@@ -23,80 +24,66 @@ import org.streamfusion.gpu.CudaRankDevice;
 import org.streamfusion.gpu.GpuOptions;
 import org.streamfusion.gpu.HostTransfer;
 import org.streamfusion.launch.DistributedEnvironment;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 
 /**
- * One rank of a GPU job (start it with {@link Launcher}, torchrun, srun or mpirun): runs every valid mesh
- * of every method on real GPUs, checks each rank's output against float64 attention over the same
- * bf16-rounded inputs, and times each layer with CUDA events (median of {@code reps} after warm-up),
- * reporting each method against this run's own USP.
+ * {@code streamfusion check attention}, one rank of a GPU job (start it with {@code streamfusion launch}, torchrun,
+ * srun or mpirun): runs every valid mesh of every method on real GPUs, checks each rank's output against float64
+ * attention over the same bf16-rounded inputs, and times each layer with CUDA events (median of {@code --reps}
+ * after warm-up), reporting each method against this run's own USP.
  *
- * <pre>GpuCheck MxG S H D [reps] [check|nocheck] [exact|fp8|both] [auto|separate|both]</pre>
- *
- * <p>{@code fp8} runs each plan with e4m3 on its inter-machine transfers instead ({@link LinkCompression#FP8_E4M3},
- * checked against {@link #FP8_TOLERANCE}); {@code both} runs each plan both ways. A STREAMFUSION mesh whose groups
- * span machines cannot compress and is listed as refused. The last argument says how Q, K and V cross a
- * two-sided Ulysses step ({@link QkvExchange}): as the plan's default decides, separately, or {@code both}: each
- * plan that groups them by default runs once more with {@code +separate}, timed in the same pass.
+ * <p>{@code --compression fp8} runs each plan with e4m3 on its inter-machine transfers instead
+ * ({@link LinkCompression#FP8_E4M3}, checked against {@link #FP8_TOLERANCE}); {@code both} runs each plan both
+ * ways. A STREAMFUSION mesh whose groups span machines cannot compress and is listed as refused. {@code --qkv}
+ * says how Q, K and V cross a two-sided Ulysses step ({@link QkvExchange}): as the plan's default decides,
+ * separately, or {@code both}: each plan that groups them by default runs once more with {@code +separate},
+ * timed in the same pass.
  */
-public final class GpuCheck {
+@Command(name = "attention", description = "Every method on every valid mesh against float64 attention, timed.")
+final class GpuCheck implements Callable<Integer> {
     static final double TOLERANCE = 1e-2; // bf16 inputs and output
     /** e4m3 on the slow links: its 3-bit mantissa on Q, K, V and O (docs/algorithms.md, section 7). */
     static final double FP8_TOLERANCE = 5e-2;
 
-    private GpuCheck() {
-    }
+    /** What crosses the machines: bf16 as is, e4m3, or each plan both ways. */
+    enum Compression { EXACT, FP8, BOTH }
+
+    /** How Q, K and V cross a two-sided Ulysses step: the plan's default, separately, or each plan both ways. */
+    enum QkvMode { AUTO, SEPARATE, BOTH }
+
+    @Mixin
+    LayerOptions layer = new LayerOptions("1xN", 4096, 8, 128, 20);
+
+    @Option(names = "--check", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "compare every rank's output with float64 attention; --no-check times only (default: on)")
+    boolean check;
+
+    @Option(names = "--compression", defaultValue = "EXACT",
+            description = "between machines: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE})")
+    Compression compression;
+
+    @Option(names = "--qkv", defaultValue = "AUTO",
+            description = "the Q, K, V exchange: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE})")
+    QkvMode qkv;
 
     /**
-     * Argument 6: {@code check} (the default) or {@code nocheck}; a typo must not turn the check off silently.
+     * Runs this rank; prints PASS or FAIL.
      *
-     * @param args the command line
-     * @return whether outputs are checked against float64
-     * @throws IllegalArgumentException if argument 6 is neither {@code check} nor {@code nocheck}
+     * @return 0 on PASS, 1 on FAIL
      */
-    static boolean checkMode(String[] args) {
-        String mode = args.length > 5 ? args[5] : "check";
-        if (!List.of("check", "nocheck").contains(mode)) {
-            throw new IllegalArgumentException("check mode '" + mode + "' is not check or nocheck");
-        }
-        return mode.equals("check");
-    }
-
-    /**
-     * Argument 8: {@code auto} (the default), {@code separate} or {@code both}.
-     *
-     * @param args the command line
-     * @return the mode
-     * @throws IllegalArgumentException if argument 8 is none of those
-     */
-    static String qkvMode(String[] args) {
-        String mode = args.length > 7 ? args[7] : "auto";
-        if (!List.of("auto", "separate", "both").contains(mode)) {
-            throw new IllegalArgumentException("Q,K,V exchange '" + mode + "' is not auto, separate or both");
-        }
-        return mode;
-    }
-
-    /**
-     * Runs this rank; prints PASS or FAIL and exits 0 only on PASS.
-     *
-     * @param args {@code MxG S H D [reps] [check|nocheck] [exact|fp8|both] [auto|separate|both]}; defaults
-     *             {@code 1xN}, {@code 1024*N}, 8, 128, 20, check, exact and auto
-     */
-    public static void main(String[] args) {
+    @Override
+    public Integer call() {
+        int reps = layer.reps(); // a usage error before joining a job
         DistributedEnvironment env = DistributedEnvironment.fromSystem();
-        Topology topo = Topology.parse(args.length > 0 ? args[0] : "1x" + env.worldSize());
+        Topology topo = layer.topology(env.worldSize());
         int n = topo.worldSize();
-        int s = args.length > 1 ? Integer.parseInt(args[1]) : 1024 * n;
-        int h = args.length > 2 ? Integer.parseInt(args[2]) : 8;
-        int d = args.length > 3 ? Integer.parseInt(args[3]) : 128;
-        int reps = args.length > 4 ? Integer.parseInt(args[4]) : 20;
-        boolean check = checkMode(args);
-        String compression = args.length > 6 ? args[6] : "exact";
-        if (!List.of("exact", "fp8", "both").contains(compression)) {
-            throw new IllegalArgumentException("compression '" + compression + "' is not exact, fp8 or both");
-        }
-        String qkv = qkvMode(args);
-        AttentionShape shape = AttentionShape.of(1, s, h, d, DType.BF16);
+        String compression = this.compression.name().toLowerCase(Locale.ROOT);
+        String qkv = this.qkv.name().toLowerCase(Locale.ROOT);
+        AttentionShape shape = layer.shape();
+        int h = shape.heads();
+        int d = shape.headDim();
         int rank = env.rank();
         int sl = shape.shardRows(n, rank); // the default split: any S >= N
         boolean ok = true;
@@ -180,7 +167,7 @@ public final class GpuCheck {
             rows.forEach(System.out::println);
             System.out.println((ok ? "PASS" : "FAIL") + " rank " + rank);
         }
-        System.exit(ok ? 0 : 1);
+        return ok ? 0 : 1;
     }
 
     /** Median milliseconds of {@code reps} layers (CUDA events) after 3 untimed ones; with 0 reps only warms up. */

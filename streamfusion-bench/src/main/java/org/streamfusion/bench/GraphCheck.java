@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.Callable;
 import org.streamfusion.AttentionShape;
 import org.streamfusion.CapturedLayer;
 import org.streamfusion.DType;
@@ -25,17 +26,23 @@ import org.streamfusion.gpu.CudaRankDevice;
 import org.streamfusion.gpu.GpuOptions;
 import org.streamfusion.gpu.HostTransfer;
 import org.streamfusion.launch.DistributedEnvironment;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
 
 /**
  * One rank of a GPU job (docs/graphs.md): for every method on every valid mesh, a layer captured as a CUDA
  * graph and replayed gives the eager layer's output bit for bit, and so does a caller's own graph captured
  * around {@code forward} on its stream in the strictest capture mode; then eager and replayed layer times
  * (CUDA events over bursts of consecutive layers), host time per call, and device memory, process resident
- * memory and thread count before and after {@code REPLAYS} replays and as many eager layers.
- *
- * <pre>GraphCheck [TOPOLOGY [S [H [D [REPS [REPLAYS]]]]]]   defaults 1xN 4608 24 128 20 10000</pre>
+ * memory and thread count before and after {@code --replays} replays and as many eager layers
+ * ({@code streamfusion check graphs}).
  */
-public final class GraphCheck {
+@Command(name = "graphs", description = "Layers captured as CUDA graphs: bit-identical replays, times, flat memory.")
+final class GraphCheck implements Callable<Integer> {
     /** Consecutive layers per timed burst: a DiT runs its layers back to back. */
     private static final int BURST = 20;
     /** Growth of resident memory outside the JVM's pools that still counts as flat (GC and JIT bookkeeping). */
@@ -49,27 +56,33 @@ public final class GraphCheck {
     /** Growth of the JVM's native memory that still counts as flat. */
     private static final long NATIVE_SLACK_BYTES = 64 * 1024;
 
-    private GraphCheck() {
-    }
+    @Mixin
+    LayerOptions layer = new LayerOptions("1xN", 4608, 24, 128, 20);
+
+    @Option(names = "--replays", paramLabel = "COUNT",
+            description = "layers per flatness window, at least 0 (default: ${DEFAULT-VALUE})")
+    int replays = 10_000;
+
+    @Spec
+    CommandSpec command;
 
     /**
-     * Runs this rank; prints a table and PASS or FAIL, and exits 0 only on PASS.
+     * Runs this rank; prints a table and PASS or FAIL.
      *
-     * @param args {@code [TOPOLOGY [S [H [D [REPS [REPLAYS]]]]]]}
+     * @return 0 on PASS, 1 on FAIL
      * @throws IOException if /proc/self/status cannot be read
      */
-    public static void main(String[] args) throws IOException {
+    @Override
+    public Integer call() throws IOException {
+        int reps = layer.reps(); // usage errors before joining a job
+        if (replays < 0) {
+            throw new ParameterException(command.commandLine(), "--replays " + replays + " must be at least 0");
+        }
         DistributedEnvironment env = DistributedEnvironment.fromSystem();
-        LayerArgs parsed = LayerArgs.parse(args, "1x" + env.worldSize(), 20, "REPS");
-        Topology topo = parsed.topology();
-        AttentionShape shape = parsed.shape();
+        Topology topo = layer.topology(env.worldSize());
+        AttentionShape shape = layer.shape();
         int h = shape.heads();
         int d = shape.headDim();
-        int reps = parsed.count();
-        int replays = args.length > 5 ? Integer.parseInt(args[5]) : 10_000;
-        if (replays < 0) {
-            throw new IllegalArgumentException("REPLAYS " + replays + " must be at least 0");
-        }
         int rank = env.rank();
         int n = topo.worldSize();
         int sl = shape.shardRows(n, rank);
@@ -157,7 +170,7 @@ public final class GraphCheck {
         }
         failures.forEach(f -> System.out.println("FAILED: " + f));
         System.out.println((failures.isEmpty() ? "PASS" : "FAIL") + " rank " + rank);
-        System.exit(failures.isEmpty() ? 0 : 1);
+        return failures.isEmpty() ? 0 : 1;
     }
 
     /** {@code null} when equal bit for bit; otherwise where the first difference is. */

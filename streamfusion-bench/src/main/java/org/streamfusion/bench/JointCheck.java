@@ -3,6 +3,7 @@ package org.streamfusion.bench;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.Callable;
 import org.streamfusion.AttentionShape;
 import org.streamfusion.DType;
 import org.streamfusion.DistributedAttention;
@@ -20,36 +21,40 @@ import org.streamfusion.gpu.CudaRankDevice;
 import org.streamfusion.gpu.GpuOptions;
 import org.streamfusion.gpu.HostTransfer;
 import org.streamfusion.launch.DistributedEnvironment;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 
 /**
  * One rank of a GPU job (docs/algorithms.md, section 3.7): joint text+image attention with B = 2 and per-batch
  * valid text lengths ({@code S_text} and about 3/5 of it), every method's best mesh on {@code 1xN}, image and
  * text outputs of every rank against float64 attention over the concatenated sequence.
  *
- * <pre>JointCheck S S_text H D</pre>
+ * <p>{@code streamfusion check joint}; {@code --seq} is the image sequence.
  */
-public final class JointCheck {
-    private JointCheck() {
-    }
+@Command(name = "joint", description = "Joint text+image attention of every method against float64.")
+final class JointCheck implements Callable<Integer> {
+    @Mixin
+    ShapeOptions size = new ShapeOptions(4097, 8, 128);
+
+    @Option(names = "--text", paramLabel = "S_TEXT", description = "text tokens of the first batch; the second has"
+            + " about 3/5 of them (default: ${DEFAULT-VALUE})")
+    int textLen = 512;
 
     /**
-     * Runs this rank; prints PASS or FAIL and exits 0 only on PASS; without the four arguments prints the usage and
-     * exits with 2.
+     * Runs this rank; prints PASS or FAIL.
      *
-     * @param args {@code S S_text H D}, all required
+     * @return 0 on PASS, 1 on FAIL
      */
-    public static void main(String[] args) {
-        if (args.length < 4) {
-            System.err.println("usage: JointCheck S S_text H D");
-            System.exit(2);
-        }
+    @Override
+    public Integer call() {
         DistributedEnvironment env = DistributedEnvironment.fromSystem();
         int n = env.worldSize();
         Topology topo = Topology.of(1, n);
-        int s = Integer.parseInt(args[0]);
-        int st = Integer.parseInt(args[1]);
-        int h = Integer.parseInt(args[2]);
-        int d = Integer.parseInt(args[3]);
+        int s = size.seqLen;
+        int st = textLen;
+        int h = size.heads;
+        int d = size.headDim;
         int batch = 2;
         int[] valid = {st, Math.max(1, st * 3 / 5)};
         AttentionShape shape = AttentionShape.of(batch, s, h, d, DType.BF16);
@@ -95,7 +100,7 @@ public final class JointCheck {
         }
         failures.forEach(f -> System.out.println("FAILED: " + f));
         System.out.println((failures.isEmpty() ? "PASS" : "FAIL") + " rank " + rank);
-        System.exit(failures.isEmpty() ? 0 : 1);
+        return failures.isEmpty() ? 0 : 1;
     }
 
     /** This rank's rows of a whole-sequence reference. */

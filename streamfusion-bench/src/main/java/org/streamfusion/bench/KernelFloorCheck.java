@@ -3,6 +3,7 @@ package org.streamfusion.bench;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.Callable;
 import org.streamfusion.AttentionShape;
 import org.streamfusion.planning.CommunicationVolume;
 import org.streamfusion.DType;
@@ -24,6 +25,11 @@ import org.streamfusion.spi.Communicator;
 import org.streamfusion.spi.Kernels;
 import org.streamfusion.spi.RankBackend;
 import org.streamfusion.spi.Team;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
 
 /**
  * The floor of each method on a logical mesh, from one GPU (docs/graphs.md, "Floors"): rank 0 of every valid
@@ -35,11 +41,16 @@ import org.streamfusion.spi.Team;
  * profile's NVLink rate; the overlapped bytes are taken as hidden, so the floor is a lower bound. The outputs
  * are meaningless (nothing arrives); only the time is kept.
  *
- * <pre>KernelFloorCheck [TOPOLOGY [S [H [D [REPS]]]]]   defaults 1x2 4608 24 128 20</pre>
+ * <p>{@code streamfusion check kernel-floor}; it runs on one GPU ({@code launch --nproc 1}).
  */
-public final class KernelFloorCheck {
-    private KernelFloorCheck() {
-    }
+@Command(name = "kernel-floor",
+        description = "Each method's floor from one GPU, transfers removed (launch --nproc 1).")
+final class KernelFloorCheck implements Callable<Integer> {
+    @Mixin
+    LayerOptions layer = new LayerOptions("1x2", 4608, 24, 128, 20);
+
+    @Spec
+    CommandSpec command;
 
     /** A rank of a larger job on this GPU alone: the device's kernels, memory and streams, no communication. */
     record TransfersRemoved(CudaRankDevice device, Topology topology, int rank) implements RankBackend {
@@ -115,18 +126,19 @@ public final class KernelFloorCheck {
     /**
      * Runs on one GPU; prints the table.
      *
-     * @param args {@code [TOPOLOGY [S [H [D [REPS]]]]]}
+     * @return 0 once every plan is timed
      */
-    public static void main(String[] args) {
+    @Override
+    public Integer call() {
+        int reps = layer.reps(); // a usage error before joining a job
         DistributedEnvironment env = DistributedEnvironment.fromSystem();
-        LayerArgs parsed = LayerArgs.parse(args, "1x2", 20, "REPS");
-        Topology logical = parsed.topology();
+        Topology logical = layer.topology(env.worldSize());
         if (logical.machines() > 1) {
             // Exposed bytes are charged at NVLink's rate: a mesh across machines would need its link's.
-            throw new IllegalArgumentException("topology " + logical + ": the floor is for one machine (1xG)");
+            throw new ParameterException(command.commandLine(), "--topology " + logical
+                    + ": the floor is for one machine (1xG)");
         }
-        AttentionShape shape = parsed.shape();
-        int reps = parsed.count();
+        AttentionShape shape = layer.shape();
         double nvlink = HardwareProfile.h200().nvlinkBytesPerSecond();
         List<String> rows = new ArrayList<>();
         try (CudaRankDevice dev = CudaRankDevice.join(env, Topology.of(1, 1), GpuOptions.defaults());
@@ -169,5 +181,6 @@ public final class KernelFloorCheck {
                 "transfer ms", "floor ms");
         rows.forEach(System.out::println);
         System.out.println("PASS rank 0");
+        return 0;
     }
 }

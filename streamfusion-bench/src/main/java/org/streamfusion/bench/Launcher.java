@@ -21,10 +21,7 @@ import java.util.Map;
  * with the rank, and when any rank fails stops every other one within the grace period and exits with
  * the failed rank's code and message.
  *
- * <pre>
- * launch --nproc N [--nnodes K --node-rank I --master-addr HOST --master-port PORT] [--grace-s S]
- *        [--jvm-arg ARG]... MAIN_CLASS [ARGS...]
- * </pre>
+ * <p>{@code streamfusion launch} is its command line.
  */
 public final class Launcher {
     /**
@@ -73,61 +70,23 @@ public final class Launcher {
             }
         }
 
+        /**
+         * The options of {@code streamfusion launch ARGV}, parsed as that command parses them.
+         *
+         * @param argv the launcher's options, then the command every rank runs
+         * @return the options
+         * @throws picocli.CommandLine.ParameterException if they are not a launch command line
+         */
         static Options parse(List<String> argv) {
-            int nproc = 1;
-            int nnodes = 1;
-            int nodeRank = 0;
-            String addr = "127.0.0.1";
-            int port = 0;
-            Duration grace = Duration.ofSeconds(5);
-            List<String> jvm = new ArrayList<>();
-            int i = 0;
-            while (i < argv.size() && argv.get(i).startsWith("--")) {
-                String flag = argv.get(i);
-                if (i + 1 >= argv.size()) {
-                    throw new IllegalArgumentException(flag + " needs a value");
-                }
-                String v = argv.get(i + 1);
-                switch (flag) {
-                    case "--nproc" -> nproc = Integer.parseInt(v);
-                    case "--nnodes" -> nnodes = Integer.parseInt(v);
-                    case "--node-rank" -> nodeRank = Integer.parseInt(v);
-                    case "--master-addr" -> addr = v;
-                    case "--master-port" -> port = Integer.parseInt(v);
-                    case "--grace-s" -> grace = Duration.ofSeconds(Long.parseLong(v));
-                    case "--jvm-arg" -> jvm.add(v);
-                    default -> throw new IllegalArgumentException("unknown flag " + flag);
-                }
-                i += 2;
-            }
-            if (i >= argv.size()) {
-                throw new IllegalArgumentException("no main class given");
-            }
-            return new Options(nproc, nnodes, nodeRank, addr, port, grace, jvm, argv.get(i), argv.subList(i + 1, argv.size()));
+            picocli.CommandLine main = Main.commandLine();
+            main.parseArgs(java.util.stream.Stream.concat(java.util.stream.Stream.of("launch"), argv.stream())
+                    .toArray(String[]::new));
+            LaunchCommand launch = main.getSubcommands().get("launch").getCommand();
+            return launch.options();
         }
     }
 
     private Launcher() {
-    }
-
-    /**
-     * Runs the job the command line describes and exits with its code; 2 on a bad command line.
-     *
-     * @param args the command line, as in the class comment
-     */
-    public static void main(String[] args) {
-        Result r;
-        try {
-            r = run(Options.parse(List.of(args)), System.out);
-        } catch (IllegalArgumentException e) {
-            System.err.println("launch: " + e.getMessage());
-            System.exit(2);
-            return;
-        }
-        if (r.exitCode() != 0) {
-            System.err.println("launch: rank " + r.failedRank() + " failed with exit code " + r.exitCode() + ":\n" + r.failure());
-        }
-        System.exit(r.exitCode());
     }
 
     /**

@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.Callable;
 import org.streamfusion.AttentionShape;
 import org.streamfusion.DType;
 import org.streamfusion.DistributedAttention;
@@ -17,6 +18,8 @@ import org.streamfusion.gpu.CudaRankDevice;
 import org.streamfusion.gpu.GpuOptions;
 import org.streamfusion.gpu.HostTransfer;
 import org.streamfusion.launch.DistributedEnvironment;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 
 /**
  * One rank of a GPU job (docs/graphs.md, "Grouped Q, K, V exchange"): for every plan with a two-sided
@@ -24,23 +27,24 @@ import org.streamfusion.launch.DistributedEnvironment;
  * bit for bit; their layer times are measured alternately, burst against burst, so that clock and
  * neighbour drift falls on both alike, and reported with the median of the per-round ratios.
  *
- * <pre>QkvExchangeCheck [TOPOLOGY [S [H [D [ROUNDS]]]]]   defaults 1xN 4608 24 128 40</pre>
+ * <p>{@code streamfusion check qkv-exchange}; {@code --reps} is the number of rounds.
  */
-public final class QkvExchangeCheck {
-    private QkvExchangeCheck() {
-    }
+@Command(name = "qkv-exchange", description = "Grouped against separate Q, K, V exchanges: identical outputs, times.")
+final class QkvExchangeCheck implements Callable<Integer> {
+    @Mixin
+    LayerOptions layer = new LayerOptions("1xN", 4608, 24, 128, 40);
 
     /**
-     * Runs this rank; prints a table and PASS or FAIL, and exits 0 only on PASS.
+     * Runs this rank; prints a table and PASS or FAIL.
      *
-     * @param args {@code [TOPOLOGY [S [H [D [ROUNDS]]]]]}
+     * @return 0 on PASS, 1 on FAIL
      */
-    public static void main(String[] args) {
+    @Override
+    public Integer call() {
+        int rounds = layer.reps(); // a usage error before joining a job
         DistributedEnvironment env = DistributedEnvironment.fromSystem();
-        LayerArgs parsed = LayerArgs.parse(args, "1x" + env.worldSize(), 40, "ROUNDS");
-        Topology topo = parsed.topology();
-        AttentionShape shape = parsed.shape();
-        int rounds = parsed.count();
+        Topology topo = layer.topology(env.worldSize());
+        AttentionShape shape = layer.shape();
         int rank = env.rank();
         int n = topo.worldSize();
         List<String> failures = new ArrayList<>();
@@ -92,7 +96,7 @@ public final class QkvExchangeCheck {
         }
         failures.forEach(f -> System.out.println("FAILED: " + f));
         System.out.println((failures.isEmpty() ? "PASS" : "FAIL") + " rank " + rank);
-        System.exit(failures.isEmpty() ? 0 : 1);
+        return failures.isEmpty() ? 0 : 1;
     }
 
     /** One layer on a poisoned output, downloaded. */

@@ -1,7 +1,5 @@
 package org.streamfusion.bench;
 
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Locale;
 import org.streamfusion.AttentionShape;
 import org.streamfusion.DeviceMesh;
@@ -14,67 +12,49 @@ import org.streamfusion.Topology;
 import org.streamfusion.sim.HardwareProfile;
 import org.streamfusion.sim.SimulatedTime;
 import org.streamfusion.sim.Simulator;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
 /**
- * {@code streamfusion plan --cluster MxG --profile h200|a100 [--link SPEC] [--fp8] [--mesh METHOD:t/u/r] B S H D}:
- * every mesh of every method simulated on the named hardware (docs/simulator.md), its time split into compute,
- * exposed communication and synchronisation, and the pick; with {@code --mesh}, that one mesh only, and how long
- * simulating it took. {@code --link} takes {@link InterMachineLink#parse}'s forms
- * and replaces the profile's own link; {@code --fp8} carries e4m3 between machines
- * ({@link LinkCompression#FP8_E4M3}).
+ * {@code streamfusion simulate --topology MxG --profile h200|a100 [--link SPEC] [--fp8] [--mesh METHOD:t/u/r]} and
+ * {@code plan}'s shape options: every mesh of every method simulated on the named hardware (docs/simulator.md), its
+ * time split into compute, exposed communication and synchronisation, and the pick; with {@code --mesh}, that one
+ * mesh only, and how long simulating it took. {@code --link} takes {@link InterMachineLink#parse}'s forms and replaces
+ * the profile's own link; {@code --fp8} carries e4m3 between machines ({@link LinkCompression#FP8_E4M3}).
  */
-final class SimulatedPlan {
-    private SimulatedPlan() {
+@Command(name = "simulate", description = "Every mesh simulated on named hardware, its time in parts, the pick.")
+final class SimulatedPlan extends PlanCommand {
+    @Option(names = "--profile", required = true, paramLabel = "NAME", description = "the hardware: h200 or a100")
+    String profileName;
+
+    @Option(names = "--link", paramLabel = "SPEC", description = "the inter-machine link instead of the profile's: a"
+            + " preset (rail-400G, p4de-400G, eth-100G, unlimited), PRESET/gpu-of-N, or GBPS,LATENCY_US,per-gpu|per-machine")
+    String link;
+
+    @Option(names = "--fp8", description = "carry e4m3 between machines")
+    boolean fp8;
+
+    @Option(names = "--mesh", paramLabel = "METHOD:t/u/r", description = "simulate this mesh alone, e.g. STREAMFUSION:8/1/64")
+    String mesh;
+
+    /**
+     * Prints the ranking, or the one mesh.
+     *
+     * @return 0
+     */
+    @Override
+    public Integer call() {
+        System.out.print(explain());
+        return 0;
     }
 
-    static int run(String[] args) {
-        try {
-            System.out.print(explain(args));
-            return 0;
-        } catch (InvalidConfigurationException e) {
-            System.err.println(e.getMessage());
-            return 2;
-        }
-    }
-
-    static String explain(String[] args) {
-        String cluster = null;
-        String profileName = null;
-        String link = null;
-        String mesh = null;
-        LinkCompression compression = LinkCompression.NONE;
-        List<Integer> shape = new ArrayList<>();
-        for (int i = 0; i < args.length; i++) {
-            String a = args[i];
-            if (a.equals("--fp8")) {
-                compression = LinkCompression.FP8_E4M3;
-            } else if (a.startsWith("--")) {
-                if (i + 1 >= args.length) {
-                    throw new InvalidConfigurationException("option " + a + " without a value", "--option VALUE");
-                }
-                String value = args[++i];
-                switch (a) {
-                    case "--cluster" -> cluster = value;
-                    case "--profile" -> profileName = value;
-                    case "--link" -> link = value;
-                    case "--mesh" -> mesh = value;
-                    default -> throw new InvalidConfigurationException("option " + a,
-                            "one of --cluster MxG, --profile h200|a100, --link SPEC, --fp8, --mesh METHOD:t/u/r");
-                }
-            } else {
-                shape.add(number(a));
-            }
-        }
-        if (cluster == null || profileName == null || shape.size() != 4) {
-            throw new InvalidConfigurationException("plan " + String.join(" ", args),
-                    "--cluster MxG --profile h200|a100 [--link SPEC] [--fp8] [--mesh METHOD:t/u/r] B S H D");
-        }
+    String explain() {
+        LinkCompression compression = fp8 ? LinkCompression.FP8_E4M3 : LinkCompression.NONE;
         HardwareProfile profile = HardwareProfile.named(profileName);
         if (link != null) {
             profile = profile.withLink(InterMachineLink.parse(link));
         }
-        Topology topology = topology(cluster);
-        AttentionShape attention = AttentionShape.of(shape.get(0), shape.get(1), shape.get(2), shape.get(3));
+        AttentionShape attention = shape();
         Simulator simulator = Simulator.of(profile, topology);
         if (mesh == null) {
             return simulator.explain(attention, compression);
@@ -106,15 +86,11 @@ final class SimulatedPlan {
         return DeviceMesh.of(topology, method, number(degrees[0]), number(degrees[1]), number(degrees[2]));
     }
 
-    private static Topology topology(String cluster) {
-        return Topology.parse(cluster);
-    }
-
     private static int number(String s) {
         try {
             return Integer.parseInt(s.trim());
         } catch (NumberFormatException e) {
-            throw new InvalidConfigurationException("'" + s + "' is not a whole number", "B, S, H, D, M, G, t, u and r are integers");
+            throw new InvalidConfigurationException("'" + s + "' is not a whole number", "a mesh's t, u and r are whole numbers");
         }
     }
 }

@@ -9,6 +9,7 @@ import java.util.EnumMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.Callable;
 import org.jfree.chart.ChartFactory;
 import org.jfree.chart.ChartUtils;
 import org.jfree.chart.JFreeChart;
@@ -24,6 +25,9 @@ import org.streamfusion.Topology;
 import org.streamfusion.sim.HardwareProfile;
 import org.streamfusion.sim.SimulatedTime;
 import org.streamfusion.sim.Simulator;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
 
 /**
  * {@code streamfusion simulator-predictions OUT [--quick]}: the simulator's predictions of docs/simulator.md,
@@ -34,7 +38,8 @@ import org.streamfusion.sim.Simulator;
  * paper's testbed, layer time per method for the large clusters. {@code --quick} keeps the clusters of at most
  * 2 machines and the first shape of each scenario (the test's size).
  */
-final class SimulatorPredictionsReport {
+@Command(name = "simulator-predictions", description = "docs/simulator.md's prediction tables and PNGs.")
+final class SimulatorPredictionsReport implements Callable<Integer> {
     static final int WIDTH = 900;
     static final int HEIGHT = 560;
     /** The paper's reported speedups over USP (its section 6, docs/algorithms.md, section 6). */
@@ -55,8 +60,11 @@ final class SimulatorPredictionsReport {
         }
     }
 
-    private SimulatorPredictionsReport() {
-    }
+    @Parameters(paramLabel = "OUT_DIR", description = "output folder, created if missing")
+    Path out;
+
+    @Option(names = "--quick", description = "clusters of at most 2 machines and the first shape of each scenario")
+    boolean quick;
 
     static List<Scenario> scenarios() {
         return List.of(
@@ -71,19 +79,16 @@ final class SimulatorPredictionsReport {
                         false));
     }
 
-    static int run(String[] args) {
-        boolean quick = args.length == 2 && args[1].equals("--quick");
-        if (args.length < 1 || args.length > 2 || args.length == 2 && !quick) {
-            System.err.println("usage: streamfusion simulator-predictions OUT_DIR [--quick]");
-            return 2;
-        }
-        try {
-            write(Path.of(args[0]), quick, System.out).forEach(p -> System.out.println("wrote " + p));
-            return 0;
-        } catch (IOException e) {
-            System.err.println("simulator-predictions: " + e.getMessage());
-            return 1;
-        }
+    /**
+     * Writes the tables and plots.
+     *
+     * @return 0
+     * @throws IOException if a file cannot be written
+     */
+    @Override
+    public Integer call() throws IOException {
+        write(out, quick, System.out).forEach(p -> System.out.println("wrote " + p));
+        return 0;
     }
 
     static List<Path> write(Path out, boolean quick, java.io.PrintStream progress) throws IOException {

@@ -5,6 +5,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.concurrent.Callable;
 import java.util.Locale;
 import org.jfree.chart.ChartFactory;
 import org.jfree.chart.ChartUtils;
@@ -18,31 +19,32 @@ import org.jfree.data.xy.XYSeriesCollection;
 import org.streamfusion.Topology;
 import org.streamfusion.sim.Simulator;
 import org.streamfusion.sim.ValidationPoints;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Parameters;
 
 /**
  * {@code streamfusion simulator-validation OUT}: every measured layer of {@link ValidationPoints} simulated on
  * its profile, as {@code OUT/simulator-validation.png} (simulated against measured, log-log, with the diagonal)
  * and {@code OUT/simulator-validation.md} (the table and the median absolute error per size).
  */
-final class SimulatorValidationReport {
+@Command(name = "simulator-validation",
+        description = "The simulator against every measured layer: a PNG and a table.")
+final class SimulatorValidationReport implements Callable<Integer> {
     static final int SIZE = 640;
 
-    private SimulatorValidationReport() {
-    }
+    @Parameters(paramLabel = "OUT_DIR", description = "output folder, created if missing")
+    Path out;
 
-    static int run(String[] args) {
-        if (args.length != 1) {
-            System.err.println("usage: streamfusion simulator-validation OUT_DIR");
-            return 2;
-        }
-        try {
-            List<Path> written = write(Path.of(args[0]));
-            written.forEach(p -> System.out.println("wrote " + p));
-            return 0;
-        } catch (IOException e) {
-            System.err.println("simulator-validation: " + e.getMessage());
-            return 1;
-        }
+    /**
+     * Writes the plot and the table.
+     *
+     * @return 0
+     * @throws IOException if a file cannot be written
+     */
+    @Override
+    public Integer call() throws IOException {
+        write(out).forEach(p -> System.out.println("wrote " + p));
+        return 0;
     }
 
     static List<Path> write(Path out) throws IOException {

@@ -21,17 +21,18 @@ import org.streamfusion.Method;
 import org.streamfusion.Topology;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /**
  * {@code streamfusion sweep}: every method at every valid mesh of a logical topology, under each link
- * setting, over S, D and B; one launch of {@link SweepRank} per link setting (one JVM per GPU), the
+ * setting, over S, D and B; one launch of {@code streamfusion sweep-rank} per link setting (one JVM per GPU), the
  * emulated link passed as {@code -Dstreamfusion.emulatedLink=SPEC}; results appended to
  * {@code OUT/sweep.csv} with the H200 cost model's prediction. {@code --dry-run} prints the rows with
  * their predictions and runs nothing.
  */
-@Command(name = "sweep", mixinStandardHelpOptions = true,
-        description = "Layerwise sweep: every method at every valid mesh, under each inter-machine link setting.")
+@Command(name = "sweep", description = "Every method at every valid mesh under each link setting, timed (GPUs).")
 public final class SweepCommand implements Callable<Integer> {
     /** The system property the CUDA backend reads its emulated link from (unset: no emulation). */
     public static final String EMULATED_LINK_PROPERTY = "streamfusion.emulatedLink";
@@ -81,18 +82,23 @@ public final class SweepCommand implements Callable<Integer> {
     @Option(names = "--dry-run", description = "print the rows with the cost model's prediction and run nothing")
     boolean dryRun;
 
+    @Spec
+    CommandSpec spec;
+
     private final PrintStream console;
-    private final String commandLine;
+
+    /** A command that prints to standard output; picocli fills its options. */
+    public SweepCommand() {
+        this(System.out);
+    }
 
     /**
      * A command that has not parsed its options yet; picocli fills them.
      *
-     * @param console     where progress, the dry run and the summary go
-     * @param commandLine the command as the CSV's {@code command} column records it
+     * @param console where progress, the dry run and the summary go
      */
-    public SweepCommand(PrintStream console, String commandLine) {
+    public SweepCommand(PrintStream console) {
         this.console = console;
-        this.commandLine = commandLine;
     }
 
     /**
@@ -118,7 +124,7 @@ public final class SweepCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         SweepPlan.Config c = config();
         if (warmup < 0 || reps <= 0) {
-            throw new CommandLine.ParameterException(new CommandLine(this), "--warmup " + warmup + " --reps " + reps
+            throw new CommandLine.ParameterException(spec.commandLine(), "--warmup " + warmup + " --reps " + reps
                     + " (rule: warmup >= 0, reps > 0)");
         }
         List<SweepPlan.Row> rows = SweepPlan.rows(c);
@@ -128,20 +134,22 @@ public final class SweepCommand implements Callable<Integer> {
         }
         Files.createDirectories(out);
         String dev = device != null ? device : deviceName();
+        // The command as the CSV's command column records it.
+        String commandLine = "streamfusion sweep " + String.join(" ", spec.commandLine().getParseResult().originalArgs());
         String date = Instant.now().toString();
         Map<SweepPlan.LinkSetting, List<SweepPlan.Row>> byLink = new LinkedHashMap<>();
         rows.forEach(r -> byLink.computeIfAbsent(r.link(), k -> new ArrayList<>()).add(r));
         int failures = 0;
         for (Map.Entry<SweepPlan.LinkSetting, List<SweepPlan.Row>> group : byLink.entrySet()) {
-            failures += runGroup(c.topology(), group.getKey(), group.getValue(), dev, date) ? 0 : 1;
+            failures += runGroup(c.topology(), group.getKey(), group.getValue(), dev, date, commandLine) ? 0 : 1;
         }
         console.printf(Locale.ROOT, "sweep: %d rows, %d of %d link settings failed; results in %s%n", rows.size(), failures,
                 byLink.size(), out.resolve("sweep.csv"));
         return failures == 0 ? 0 : 1;
     }
 
-    private boolean runGroup(Topology topo, SweepPlan.LinkSetting link, List<SweepPlan.Row> rows, String dev, String date)
-            throws IOException {
+    private boolean runGroup(Topology topo, SweepPlan.LinkSetting link, List<SweepPlan.Row> rows, String dev, String date,
+            String commandLine) throws IOException {
         String tag = link.label().replaceAll("[^A-Za-z0-9._-]", "_");
         Path planFile = out.resolve("plan-" + tag + ".tsv");
         Path rankResults = out.resolve("measured-" + tag + ".tsv");
@@ -153,8 +161,8 @@ public final class SweepCommand implements Callable<Integer> {
         }
         console.println("sweep: link " + link.label() + ": " + rows.size() + " rows on " + topo.worldSize() + " GPUs");
         Launcher.Options o = new Launcher.Options(topo.worldSize(), 1, 0, "127.0.0.1", 0, Duration.ofSeconds(5), jvmArgs,
-                SweepRank.class.getName(), List.of(planFile.toString(), rankResults.toString(), String.valueOf(warmup),
-                        String.valueOf(reps)));
+                Main.class.getName(), List.of("sweep-rank", "--plan", planFile.toString(), "--results",
+                        rankResults.toString(), "--warmup", String.valueOf(warmup), "--reps", String.valueOf(reps)));
         Launcher.Result r = Launcher.run(o, console, Duration.ofSeconds(timeoutSeconds));
         // Whatever rank 0 measured before a failure is kept; rows it did not reach get no line.
         Map<Integer, String[]> measured = new HashMap<>();
@@ -213,19 +221,5 @@ public final class SweepCommand implements Callable<Integer> {
             Thread.currentThread().interrupt();
             return "unknown GPU (interrupted)";
         }
-    }
-
-    /**
-     * Runs the command with picocli; the exit code.
-     *
-     * @param args    the arguments after {@code sweep}
-     * @param console where the output goes
-     * @return 0 when every link setting ran, 1 when one failed, picocli's code on a bad command line
-     */
-    public static int run(String[] args, PrintStream console) {
-        String cmd = "streamfusion sweep " + String.join(" ", args);
-        CommandLine cl = new CommandLine(new SweepCommand(console, cmd));
-        cl.setOut(new java.io.PrintWriter(console, true));
-        return cl.execute(args);
     }
 }

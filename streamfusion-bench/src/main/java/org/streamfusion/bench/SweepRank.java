@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
 import org.streamfusion.AttentionShape;
 import org.streamfusion.DType;
 import org.streamfusion.DeviceMesh;
@@ -23,6 +24,8 @@ import org.streamfusion.gpu.CudaRankDevice;
 import org.streamfusion.gpu.GpuOptions;
 import org.streamfusion.gpu.HostTransfer;
 import org.streamfusion.launch.DistributedEnvironment;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
 /**
  * One rank of one link setting of a sweep (the sweep command starts it through {@link Launcher}, with
@@ -30,31 +33,36 @@ import org.streamfusion.launch.DistributedEnvironment;
  * plan file in order, the same on every rank, and rank 0 appends {@code index median p10 p90} per row
  * to the results file and prints the progress line.
  *
- * <pre>SweepRank PLAN_FILE RESULTS_FILE WARMUP REPS</pre>
+ * <p>{@code streamfusion sweep-rank --plan FILE --results FILE --warmup N --reps N}.
  */
-public final class SweepRank {
-    private SweepRank() {
-    }
+@Command(name = "sweep-rank", description = "One rank of one link setting of a sweep (the sweep launches it).")
+final class SweepRank implements Callable<Integer> {
+    @Option(names = "--plan", required = true, paramLabel = "FILE", description = "the plan file the sweep wrote")
+    Path planFile;
+
+    @Option(names = "--results", required = true, paramLabel = "FILE", description = "the file rank 0 appends to")
+    Path results;
+
+    @Option(names = "--warmup", required = true, paramLabel = "COUNT", description = "untimed layers per row")
+    int warmup;
+
+    @Option(names = "--reps", required = true, paramLabel = "COUNT", description = "timed layers per row")
+    int reps;
 
     /**
      * Joins the job and runs every row of the plan file; rank 0 appends its results.
      *
-     * @param args PLAN_FILE RESULTS_FILE WARMUP REPS
+     * @return 0 once every row ran
      * @throws IOException if the plan file cannot be read
      */
-    public static void main(String[] args) throws IOException {
-        if (args.length != 4) {
-            throw new IllegalArgumentException("usage: SweepRank PLAN_FILE RESULTS_FILE WARMUP REPS, got " + List.of(args));
-        }
-        List<String> lines = Files.readAllLines(Path.of(args[0]), StandardCharsets.UTF_8);
+    @Override
+    public Integer call() throws IOException {
+        List<String> lines = Files.readAllLines(planFile, StandardCharsets.UTF_8);
         Topology topo = topology(lines.getFirst());
         List<SweepPlan.Row> rows = new ArrayList<>();
         for (String l : lines.subList(1, lines.size())) {
             rows.add(parseRow(l));
         }
-        Path results = Path.of(args[1]);
-        int warmup = Integer.parseInt(args[2]);
-        int reps = Integer.parseInt(args[3]);
         DistributedEnvironment env = DistributedEnvironment.fromSystem();
         try (CudaRankDevice dev = CudaRankDevice.join(env, topo, GpuOptions.defaults())) {
             DeviceArena io = null;
@@ -89,7 +97,7 @@ public final class SweepRank {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        System.exit(0);
+        return 0;
     }
 
     /** The plan file: {@code MxG} on the first line, then one {@link #formatRow} per line. */

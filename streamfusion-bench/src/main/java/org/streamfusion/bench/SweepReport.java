@@ -1,7 +1,6 @@
 package org.streamfusion.bench;
 
 import java.io.IOException;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -25,7 +24,6 @@ import org.jfree.chart.renderer.xy.XYLineAndShapeRenderer;
 import org.jfree.data.category.DefaultCategoryDataset;
 import org.jfree.data.xy.XYSeries;
 import org.jfree.data.xy.XYSeriesCollection;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
 
@@ -35,8 +33,7 @@ import picocli.CommandLine.Parameters;
  * D, B) for each method at its best mesh, as the paper plots it ({@code normalised-LINK.png}), and
  * measured against the cost model's prediction ({@code measured-vs-predicted.png}). CPU only.
  */
-@Command(name = "sweep-report", mixinStandardHelpOptions = true,
-        description = "Markdown table and PNG plots of a sweep's CSV (runs on the CPU).")
+@Command(name = "sweep-report", aliases = "report", description = "Markdown table and PNG plots of a sweep's CSV.")
 public final class SweepReport implements Callable<Integer> {
     /** A command whose options picocli fills. */
     public SweepReport() {
@@ -182,18 +179,5 @@ public final class SweepReport implements Callable<Integer> {
 
     private static List<String> distinct(List<SweepCsv.Result> rows, java.util.function.Function<SweepCsv.Result, String> f) {
         return List.copyOf(new LinkedHashSet<>(rows.stream().map(f).toList()));
-    }
-
-    /**
-     * Runs the command with picocli; the exit code.
-     *
-     * @param args    the arguments after {@code sweep-report}: CSV and OUTDIR
-     * @param console where the output goes
-     * @return 0 on success, picocli's code on a bad command line or a failure
-     */
-    public static int run(String[] args, PrintStream console) {
-        CommandLine cl = new CommandLine(new SweepReport());
-        cl.setOut(new java.io.PrintWriter(console, true));
-        return cl.execute(args);
     }
 }

@@ -27,11 +27,11 @@ class EmulatedLinkGpuTest {
         assumeTrue(CudaRuntime.deviceCount() >= 2, "needs 2 GPUs, has " + CudaRuntime.deviceCount());
     }
 
-    private static Launcher.Result launch(String link, String main, String... args) {
+    private static Launcher.Result launch(String link, String... command) {
         ByteArrayOutputStream buf = new ByteArrayOutputStream();
         List<String> argv = new ArrayList<>(List.of("--nproc", "2", "--jvm-arg", "--enable-native-access=ALL-UNNAMED",
-                "--jvm-arg", "-D" + GpuOptions.EMULATED_LINK_PROPERTY + "=" + link, main));
-        argv.addAll(List.of(args));
+                "--jvm-arg", "-D" + GpuOptions.EMULATED_LINK_PROPERTY + "=" + link));
+        argv.addAll(List.of(command));
         Launcher.Result r = Launcher.run(Launcher.Options.parse(argv), new PrintStream(buf, true, StandardCharsets.UTF_8));
         String console = buf.toString(StandardCharsets.UTF_8);
         System.out.println(console);
@@ -49,7 +49,8 @@ class EmulatedLinkGpuTest {
     @ValueSource(strings = {"rail-400G", "p4de-400G", "eth-100G", "unlimited", "p4de-400G/gpu-of-8"})
     void everyMethodOnEveryMeshStaysExactUnderTheLink(String link) {
         twoGpus();
-        Launcher.Result r = launch(link, GpuCheck.class.getName(), "2x1", "1024", "8", "64", "2", "check");
+        Launcher.Result r = launch(link, "check", "attention", "--topology", "2x1", "-S", "1024", "-H", "8", "-D", "64",
+                "--reps", "2");
         assertPassedOnBothRanks(r);
         assertTrue(r.failure().contains("emulated inter-machine link " + link), r.failure());
     }
@@ -58,13 +59,14 @@ class EmulatedLinkGpuTest {
     @ValueSource(strings = {"6.25,5,per-gpu", "12.5,5,per-gpu", "50,5,per-gpu"})
     void putGetAndSendAcrossMachinesReachTheConfiguredBandwidthWithinFivePercent(String link) {
         twoGpus();
-        assertPassedOnBothRanks(launch(link, EmulatedLinkCheck.class.getName(), "2x1", "64,256", "5"));
+        assertPassedOnBothRanks(launch(link, "check", "emulated-link", "--topology", "2x1", "--mib", "64,256", "--reps",
+                "5"));
     }
 
     @ParameterizedTest
     @ValueSource(strings = {"6.25,5,per-gpu"})
     void sameMachineTransfersAreNotSlowedByTheLink(String link) {
         twoGpus();
-        assertPassedOnBothRanks(launch(link, EmulatedLinkCheck.class.getName(), "1x2", "256", "5"));
+        assertPassedOnBothRanks(launch(link, "check", "emulated-link", "--topology", "1x2", "--mib", "256", "--reps", "5"));
     }
 }

@@ -29,20 +29,19 @@ class GpuAttentionTest {
         return n;
     }
 
-    private static Launcher.Result launch(int nproc, String main, String... args) {
-        return launch(nproc, null, main, args);
+    private static Launcher.Result launch(int nproc, String... command) {
+        return launch(nproc, null, command);
     }
 
     /** {@code mover} null: the defaults; else both ScatterPush and GatherPull use it. */
-    private static Launcher.Result launch(int nproc, GpuOptions.OneSidedMover mover, String main, String... args) {
+    private static Launcher.Result launch(int nproc, GpuOptions.OneSidedMover mover, String... command) {
         ByteArrayOutputStream buf = new ByteArrayOutputStream();
         List<String> argv = new java.util.ArrayList<>(List.of("--nproc", String.valueOf(nproc), "--jvm-arg",
                 "--enable-native-access=ALL-UNNAMED"));
         if (mover != null) {
             argv.addAll(List.of("--jvm-arg", "-Dstreamfusion.push=" + mover, "--jvm-arg", "-Dstreamfusion.pull=" + mover));
         }
-        argv.add(main);
-        argv.addAll(List.of(args));
+        argv.addAll(List.of(command));
         Launcher.Result r = Launcher.run(Launcher.Options.parse(argv), new PrintStream(buf, true, StandardCharsets.UTF_8));
         String console = buf.toString(StandardCharsets.UTF_8);
         System.out.println(console);
@@ -53,7 +52,8 @@ class GpuAttentionTest {
     void everyMethodOnEveryMeshMatchesFloat64AttentionOnEveryGpu() {
         int n = gpus();
         String topo = n == 4 ? "2x2" : "2x1";
-        Launcher.Result r = launch(n, GpuCheck.class.getName(), topo, String.valueOf(512 * n), "8", "64", "3", "check");
+        Launcher.Result r = launch(n, "check", "attention", "--topology", topo, "-S", String.valueOf(512 * n), "-H", "8", "-D",
+                "64", "--reps", "3");
         assertEquals(0, r.exitCode(), r.failure());
         for (int rank = 0; rank < n; rank++) {
             assertTrue(r.failure().contains("[rank " + rank + "] PASS rank " + rank), r.failure());
@@ -65,7 +65,8 @@ class GpuAttentionTest {
     void aSequenceNotDivisibleByTheGpuCountMatchesFloat64AttentionOnEveryMesh() {
         int n = gpus();
         String topo = n == 4 ? "2x2" : "2x1";
-        Launcher.Result r = launch(n, GpuCheck.class.getName(), topo, String.valueOf(2048 * n + 1), "8", "64", "3", "check");
+        Launcher.Result r = launch(n, "check", "attention", "--topology", topo, "-S", String.valueOf(2048 * n + 1), "-H", "8",
+                "-D", "64", "--reps", "3");
         assertEquals(0, r.exitCode(), r.failure());
         for (int rank = 0; rank < n; rank++) {
             assertTrue(r.failure().contains("[rank " + rank + "] PASS rank " + rank), r.failure());
@@ -77,7 +78,8 @@ class GpuAttentionTest {
     void jointTextAndImageAttentionMatchesFloat64OnEveryMethod() {
         assumeTrue(CudaRuntime.isAvailable(), "no GPU");
         int n = Math.min(CudaRuntime.deviceCount(), 2);
-        Launcher.Result r = launch(n, JointCheck.class.getName(), String.valueOf(2048 * n + 1), "512", "8", "128");
+        Launcher.Result r = launch(n, "check", "joint", "-S", String.valueOf(2048 * n + 1), "--text", "512", "-H", "8", "-D",
+                "128");
         assertEquals(0, r.exitCode(), r.failure());
         for (int rank = 0; rank < n; rank++) {
             assertTrue(r.failure().contains("[rank " + rank + "] PASS rank " + rank), r.failure());
@@ -90,7 +92,8 @@ class GpuAttentionTest {
     void aLayerRunsOnTheCallersMemoryAndStreamAndMisuseIsRefused(String dtype) {
         assumeTrue(CudaRuntime.isAvailable(), "no GPU");
         int n = Math.min(CudaRuntime.deviceCount(), 2);
-        Launcher.Result r = launch(n, CallerTensorsCheck.class.getName(), String.valueOf(1024 * n), "8", "128", dtype);
+        Launcher.Result r = launch(n, "check", "caller-tensors", "-S", String.valueOf(1024 * n), "-H", "8", "-D", "128",
+                "--dtype", dtype);
         assertEquals(0, r.exitCode(), r.failure());
         for (int rank = 0; rank < n; rank++) {
             assertTrue(r.failure().contains("[rank " + rank + "] PASS rank " + rank), r.failure());
@@ -108,8 +111,8 @@ class GpuAttentionTest {
         int n = Math.min(CudaRuntime.deviceCount(), 2);
         // Resident memory is not judged here (the JIT still grows its arenas in a young test JVM); the graphs
         // stage of gpu-session.sh judges it over 10,000 layers with a pre-touched heap.
-        Launcher.Result r = launch(n, GraphCheck.class.getName(), "1x" + n, String.valueOf(1024 * n + 1), "8", "128",
-                "3", "5000");
+        Launcher.Result r = launch(n, "check", "graphs", "--topology", "1x" + n, "-S", String.valueOf(1024 * n + 1), "-H", "8",
+                "-D", "128", "--reps", "3", "--replays", "5000");
         assertEquals(0, r.exitCode(), r.failure());
         for (int rank = 0; rank < n; rank++) {
             assertTrue(r.failure().contains("[rank " + rank + "] PASS rank " + rank), r.failure());
@@ -124,8 +127,8 @@ class GpuAttentionTest {
     void groupedAndSeparateQkvExchangesGiveBitIdenticalLayersOnEveryMeshThatHasOne() {
         assumeTrue(CudaRuntime.isAvailable(), "no GPU");
         int n = Math.min(CudaRuntime.deviceCount(), 2);
-        Launcher.Result r = launch(n, QkvExchangeCheck.class.getName(), "1x" + n, String.valueOf(1024 * n + 1), "8",
-                "128", "3");
+        Launcher.Result r = launch(n, "check", "qkv-exchange", "--topology", "1x" + n, "-S", String.valueOf(1024 * n + 1), "-H",
+                "8", "-D", "128", "--reps", "3");
         assertEquals(0, r.exitCode(), r.failure());
         for (int rank = 0; rank < n; rank++) {
             assertTrue(r.failure().contains("[rank " + rank + "] PASS rank " + rank), r.failure());
@@ -140,7 +143,8 @@ class GpuAttentionTest {
     @Test
     void everyMethodsKernelsAloneRunAndAreTimedOnOneGpu() {
         assumeTrue(CudaRuntime.isAvailable(), "no GPU");
-        Launcher.Result r = launch(1, KernelFloorCheck.class.getName(), "1x2", "2049", "8", "128", "3");
+        Launcher.Result r = launch(1, "check", "kernel-floor", "--topology", "1x2", "-S", "2049", "-H", "8", "-D", "128",
+                "--reps", "3");
         assertEquals(0, r.exitCode(), r.failure());
         assertTrue(r.failure().contains("[rank 0] PASS rank 0"), r.failure());
         for (String method : new String[] {"ULYSSES", "RING", "USP", "TAS", "TORUS_TWO_SIDED", "STREAMFUSION"}) {
@@ -153,8 +157,8 @@ class GpuAttentionTest {
     void fp8BetweenMachinesStaysWithinItsToleranceOnEveryMeshThatCarriesIt() {
         int n = gpus();
         String topo = n == 4 ? "2x2" : "2x1";
-        Launcher.Result r = launch(n, GpuCheck.class.getName(), topo, String.valueOf(512 * n), "8", "64", "3", "check",
-                "fp8");
+        Launcher.Result r = launch(n, "check", "attention", "--topology", topo, "-S", String.valueOf(512 * n), "-H", "8", "-D",
+                "64", "--reps", "3", "--compression", "fp8");
         assertEquals(0, r.exitCode(), r.failure());
         for (int rank = 0; rank < n; rank++) {
             assertTrue(r.failure().contains("[rank " + rank + "] PASS rank " + rank), r.failure());
@@ -166,7 +170,7 @@ class GpuAttentionTest {
     @EnumSource(GpuOptions.OneSidedMover.class)
     void ringSendRecvGatherPullTeamsOfTwoAndBarrierAllMoveExactBytesAcrossProcesses(GpuOptions.OneSidedMover mover) {
         int n = gpus();
-        Launcher.Result r = launch(n, mover, CommunicatorCheck.class.getName());
+        Launcher.Result r = launch(n, mover, "check", "communicator");
         assertEquals(0, r.exitCode(), r.failure());
         for (int rank = 0; rank < n; rank++) {
             assertTrue(r.failure().contains("[rank " + rank + "] PASS rank " + rank), r.failure());
@@ -177,7 +181,8 @@ class GpuAttentionTest {
     @EnumSource(GpuOptions.OneSidedMover.class)
     void ncclAndNvshmemAllToAllDeliverExactlyTheSentBytes(GpuOptions.OneSidedMover mover) {
         int n = gpus();
-        Launcher.Result r = launch(n, mover, AllToAllBandwidth.class.getName(), "4", "3", "5");
+        Launcher.Result r = launch(n, mover, "check", "all-to-all", "--mib", "4", "--reps", "3", "--jit-warmup",
+                "5");
         assertEquals(0, r.exitCode(), r.failure());
         assertTrue(r.failure().contains("NVSHMEM put (" + mover + ")"), r.failure());
         for (int rank = 0; rank < n; rank++) {

@@ -96,9 +96,9 @@ class SweepPlanTest {
     @Test
     void dryRunPrintsEveryRowWithItsPredictionAndRunsNothing() {
         ByteArrayOutputStream buf = new ByteArrayOutputStream();
-        int code = SweepCommand.run(new String[] {"--topology", "2x2", "--links", "none,p4de-400G/gpu-of-8", "--seq", "16384",
-                "--dims", "128", "--batches", "1", "--dry-run", "--out", "/nonexistent/never-written"},
-                new PrintStream(buf, true, StandardCharsets.UTF_8));
+        int code = new picocli.CommandLine(new SweepCommand(new PrintStream(buf, true, StandardCharsets.UTF_8))).execute(
+                "--topology", "2x2", "--links", "none,p4de-400G/gpu-of-8", "--seq", "16384", "--dims", "128", "--batches",
+                "1", "--dry-run", "--out", "/nonexistent/never-written");
         String text = buf.toString(StandardCharsets.UTF_8);
         assertEquals(0, code, text);
         assertTrue(text.contains("PREDICTIONS of the cost model, not measurements"), text);
@@ -136,7 +136,7 @@ class SweepPlanTest {
 
     @Test
     void theFp8OptionAddsAnFp8TwinOfEveryEmulatedSetting() {
-        SweepCommand cmd = new SweepCommand(new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8), "");
+        SweepCommand cmd = new SweepCommand(new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
         new picocli.CommandLine(cmd).parseArgs("--links", "none,rail-400G,eth-100G+fp8", "--fp8");
         assertEquals(List.of("none", "rail-400G", "eth-100G+fp8", "rail-400G+fp8"),
                 cmd.config().links().stream().map(SweepPlan.LinkSetting::spec).toList());

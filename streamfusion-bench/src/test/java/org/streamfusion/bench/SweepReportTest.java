@@ -6,9 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.awt.image.BufferedImage;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -54,10 +51,8 @@ class SweepReportTest {
         System.setProperty("java.awt.headless", "true");
         Path csv = dir.resolve("sweep.csv");
         SweepCsv.append(csv, synthetic());
-        ByteArrayOutputStream buf = new ByteArrayOutputStream();
-        int code = SweepReport.run(new String[] {csv.toString(), dir.resolve("report").toString()},
-                new PrintStream(buf, true, StandardCharsets.UTF_8));
-        assertEquals(0, code, buf.toString(StandardCharsets.UTF_8));
+        CommandLineTest.Run run = CommandLineTest.run("sweep-report", csv.toString(), dir.resolve("report").toString());
+        assertEquals(0, run.code(), run.toString());
         String md = Files.readString(dir.resolve("report/sweep.md"));
         assertTrue(md.contains("| none | 32768 | 128 | 1 | STREAMFUSION | STREAMFUSION(t=2 u'=1 r=1) | 8.000 | 7.500-9.000 | 8.500 | 0.80 |"), md);
         assertTrue(md.contains("test device") && md.contains("streamfusion sweep --topology 2x1"), md);
