@@ -106,7 +106,9 @@ class LauncherTest {
 
     @Test
     void aStoreWaitForAKeyNobodySetsTimesOutNamingRankAndKey() {
-        try (var store = org.streamfusion.launch.KeyValueStore.connect(0, "127.0.0.1", 0, Duration.ofMillis(300))) {
+        try (var store = org.streamfusion.launch.KeyValueStore.connect(0, "127.0.0.1", 0,
+                org.streamfusion.launch.StoreSecret.generate(), Duration.ofMillis(300),
+                org.streamfusion.launch.StoreLimits.defaults())) {
             var e = org.junit.jupiter.api.Assertions.assertThrows(org.streamfusion.CommunicationTimeoutException.class,
                     () -> store.get("nccl-unique-id"));
             assertEquals(0, e.rank());
