@@ -115,4 +115,19 @@ class LauncherTest {
             assertTrue(e.getMessage().contains("'rendezvous key 'nccl-unique-id''"), e.getMessage());
         }
     }
+
+    @Test
+    void graceAndPortOutOfRangeAreRefusedAndAMultiNodeJobNeedsASharedSecret() {
+        var grace = org.junit.jupiter.api.Assertions.assertThrows(InvalidConfigurationException.class,
+                () -> new Launcher.Options(1, 1, 0, "127.0.0.1", 0, Duration.ofSeconds(Long.MAX_VALUE), List.of(), "X",
+                        List.of()));
+        assertEquals("--grace-s " + Long.MAX_VALUE + " (rule: 0 <= grace-s <= 3600)", grace.getMessage());
+        var port = org.junit.jupiter.api.Assertions.assertThrows(InvalidConfigurationException.class,
+                () -> new Launcher.Options(1, 1, 0, "127.0.0.1", 70_000, Duration.ofSeconds(1), List.of(), "X", List.of()));
+        assertTrue(port.getMessage().startsWith("--master-port 70000"), port.getMessage());
+        var twoNodes = new Launcher.Options(1, 2, 0, "node0", 29500, Duration.ofSeconds(1), List.of(), "X", List.of());
+        var secret = org.junit.jupiter.api.Assertions.assertThrows(InvalidConfigurationException.class,
+                () -> Launcher.jobSecret(twoNodes, Map.of()));
+        assertTrue(secret.getMessage().startsWith("STREAMFUSION_STORE_SECRET is not set"), secret.getMessage());
+    }
 }

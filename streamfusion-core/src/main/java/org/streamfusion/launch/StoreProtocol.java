@@ -246,7 +246,15 @@ final class StoreProtocol {
                 }
                 socket.setSoTimeout((int) Math.min(Integer.MAX_VALUE, left));
             }
-            int k = in.read(b, done, b.length - done);
+            int k;
+            try {
+                k = in.read(b, done, b.length - done);
+            } catch (java.net.SocketTimeoutException e) {
+                if (deadline == 0) {
+                    throw e;
+                }
+                throw new ProtocolException("frame not finished within its timeout");
+            }
             if (k < 0) {
                 throw new EOFException("connection closed inside a frame");
             }

@@ -45,6 +45,8 @@ final class StoreServer implements AutoCloseable {
     private final Semaphore slots;
     private final Thread acceptor;
     private final AtomicLong closedForProtocol = new AtomicLong();
+    private final AtomicLong accepted = new AtomicLong();
+    private final java.util.concurrent.atomic.AtomicInteger peakOpen = new java.util.concurrent.atomic.AtomicInteger();
     private long storedBytes;
 
     StoreServer(InetAddress bind, int port, StoreSecret secret, StoreLimits limits) throws IOException {
@@ -71,6 +73,16 @@ final class StoreServer implements AutoCloseable {
         return closedForProtocol.get();
     }
 
+    /** Connections served since start (tests). */
+    long accepted() {
+        return accepted.get();
+    }
+
+    /** The most connections open at once (tests). */
+    int peakOpen() {
+        return peakOpen.get();
+    }
+
     /** Connections open now (tests). */
     int openConnections() {
         return open.size();
@@ -89,6 +101,8 @@ final class StoreServer implements AutoCloseable {
                 continue;
             }
             open.add(s);
+            accepted.incrementAndGet();
+            peakOpen.accumulateAndGet(open.size(), Math::max);
             Thread t = Thread.ofVirtual().name("sf-store-connection").unstarted(() -> {
                 try {
                     serve(s);
