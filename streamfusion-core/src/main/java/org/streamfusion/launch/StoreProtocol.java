@@ -30,8 +30,8 @@ final class StoreProtocol {
     /** Keys starting with this are the store's own (the abort message); no client may set them. */
     static final String RESERVED_PREFIX = "__";
     static final String ABORT_KEY = "__abort__";
-    /** A GET waits at most this long per frame (a client asks again for longer waits). */
-    static final long MAX_WAIT_MILLIS = 24L * 3600 * 1000;
+    /** A GET waits at most this long: the longest timeout any option accepts. */
+    static final long MAX_WAIT_MILLIS = org.streamfusion.Timeouts.MAX.toMillis();
     static final int NONCE_BYTES = 32;
     static final int MAC_BYTES = 32;
     private static final byte[] MAGIC = {'S', 'F', 'K', 'V', 1};
