@@ -81,6 +81,12 @@ public final class Main {
         Plan sfu = planner.best(shape, topo, Method.STREAMFUSION);
         System.out.println("StreamFusion mesh: " + sfu.mesh());
 
+        try { // inputs and one output held beside the reference: refused before the first allocation
+            ReferenceAttention.requireFeasible(1, seqLen, seqLen, 24, 128, 16 * shape.elements());
+        } catch (org.streamfusion.InvalidConfigurationException e) {
+            System.err.println("demo: " + e.getMessage());
+            return 2;
+        }
         SplittableRandom rnd = new SplittableRandom(System.nanoTime());
         float[][] qkv = new float[3][Math.toIntExact(shape.elements())];
         for (float[] x : qkv) {
