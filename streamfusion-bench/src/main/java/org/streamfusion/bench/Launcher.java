@@ -44,8 +44,8 @@ public final class Launcher {
     /**
      * The parsed command line.
      *
-     * @param nproc      ranks (JVMs) to start on this node, &gt; 0
-     * @param nnodes     nodes in the job, &gt; 0
+     * @param nproc      ranks (JVMs) to start on this node, 1..1024
+     * @param nnodes     nodes in the job, 1..65536
      * @param nodeRank   this node's index, {@code 0 <= nodeRank < nnodes}; its ranks are
      *                   {@code nodeRank * nproc} onwards
      * @param masterAddr rank 0's host, as {@code MASTER_ADDR}
@@ -63,9 +63,9 @@ public final class Launcher {
          * @throws IllegalArgumentException naming the values and the rule they break
          */
         public Options {
-            if (nproc <= 0 || nnodes <= 0 || nodeRank < 0 || nodeRank >= nnodes) {
-                throw new IllegalArgumentException("--nproc " + nproc + " --nnodes " + nnodes + " --node-rank " + nodeRank
-                        + " (rule: nproc > 0, nnodes > 0, 0 <= node-rank < nnodes)");
+            if (nproc <= 0 || nproc > 1024 || nnodes <= 0 || nnodes > 65_536 || nodeRank < 0 || nodeRank >= nnodes) {
+                throw new org.streamfusion.InvalidConfigurationException("--nproc " + nproc + " --nnodes " + nnodes
+                        + " --node-rank " + nodeRank, "0 < nproc <= 1024, 0 < nnodes <= 65536, 0 <= node-rank < nnodes");
             }
             if (grace == null || grace.isNegative() || grace.compareTo(Duration.ofHours(1)) > 0) {
                 throw new org.streamfusion.InvalidConfigurationException("--grace-s " + (grace == null ? null
