@@ -10,7 +10,7 @@ import java.util.Locale;
  * {@code -Dstreamfusion.limit.plannerSteps=2e9}; docs/architecture.md lists them.
  *
  * <p>Ranking the meshes (closed form or simulated) costs about one unit per rank and step of each mesh's
- * schedule: {@code N * (t*r + t*u + u)} for degrees {@code t, u, r} ({@link #rankSteps}). Measured on a
+ * schedule: {@code N * (t*r + t*u + u)} for degrees {@code t, u, r} ({@link #rankSteps}). On a shared
  * 2-core machine: the closed form ranks about 20 million units per second, the simulator about 100,000.
  */
 public final class WorkLimits {

@@ -166,11 +166,22 @@ public final class KeyValueStore implements AutoCloseable {
         }
     }
 
-    /** Rank 0 serves only on the address the ranks dial, so a loopback job is not reachable from the network. */
+    /** The system property naming the local address rank 0 binds when the ranks dial another (NAT, a service address). */
+    public static final String BIND_PROPERTY = "streamfusion.store.bind";
+
+    /**
+     * Rank 0 serves only on the address the ranks dial, so a loopback job is not reachable from the network;
+     * behind address translation {@value #BIND_PROPERTY} names the local address to bind instead.
+     */
     private static InetAddress bindable(String host, InetAddress address) throws IOException {
+        String bind = System.getProperty(BIND_PROPERTY);
+        if (bind != null) {
+            return resolve(bind);
+        }
         if (address.isAnyLocalAddress() || !address.isLoopbackAddress() && NetworkInterface.getByInetAddress(address) == null) {
             throw new InvalidConfigurationException("store host '" + host + "' is " + address.getHostAddress()
-                    + ", not an address of rank 0's host", "rank 0 serves on the address the ranks dial (MASTER_ADDR)");
+                    + ", not an address of rank 0's host", "rank 0 serves on the address the ranks dial (MASTER_ADDR), "
+                    + "or on the one -D" + BIND_PROPERTY + "=ADDRESS names when the ranks dial a translated address");
         }
         return address;
     }

@@ -169,10 +169,12 @@ final class StoreServer implements AutoCloseable {
         }
         long keyBytes = key.getBytes(StandardCharsets.UTF_8).length;
         long after = storedBytes + value.length + (old == null ? keyBytes : -old.length);
-        if (old == null && data.size() >= limits.maxKeys()) {
+        // The abort is one bounded key beyond the limits: a full store must still let a failing rank stop the job.
+        boolean abort = key.equals(StoreProtocol.ABORT_KEY);
+        if (!abort && old == null && data.size() >= limits.maxKeys()) {
             return Reply.refused("store holds " + data.size() + " keys (rule: at most " + limits.maxKeys() + ")");
         }
-        if (after > limits.maxStoreBytes()) {
+        if (!abort && after > limits.maxStoreBytes()) {
             return Reply.refused("store would hold " + after + " bytes (rule: at most " + limits.maxStoreBytes() + ")");
         }
         data.put(key, value);

@@ -50,6 +50,16 @@ class StoreRulesTest {
         var e = assertThrows(InvalidConfigurationException.class, () -> KeyValueStore.connect(0, "192.0.2.1", 0, SECRET, T,
                 StoreLimits.defaults()));
         assertTrue(e.getMessage().contains("not an address of rank 0's host"), e.getMessage());
+        // Behind address translation the bind address is named explicitly.
+        System.setProperty(KeyValueStore.BIND_PROPERTY, "127.0.0.1");
+        try (KeyValueStore translated = KeyValueStore.connect(0, "192.0.2.1", 0, SECRET, Duration.ofMillis(300),
+                StoreLimits.defaults())) {
+            throw new AssertionError("rank 0 cannot reach itself at 192.0.2.1, yet connected");
+        } catch (org.streamfusion.CommunicationTimeoutException expected) {
+            assertTrue(expected.getMessage().contains("192.0.2.1"), expected.getMessage());
+        } finally {
+            System.clearProperty(KeyValueStore.BIND_PROPERTY);
+        }
         assertTrue(InetAddress.getByName("127.0.0.1").isLoopbackAddress());
     }
 
@@ -107,6 +117,10 @@ class StoreRulesTest {
             var keys = assertThrows(InvalidConfigurationException.class, () -> store.set("k9", new byte[1]));
             assertTrue(keys.getMessage().contains("store holds 8 keys (rule: at most 8)"), keys.getMessage());
             assertArrayEquals(new byte[] {7}, store.get("a"));
+            // A full store still takes the abort that stops the job.
+            store.abort("failed while the store was full");
+            var aborted = assertThrows(org.streamfusion.RankFailedException.class, () -> store.get("a"));
+            assertTrue(aborted.getMessage().contains("rank 0: failed while the store was full"), aborted.getMessage());
         }
     }
 
