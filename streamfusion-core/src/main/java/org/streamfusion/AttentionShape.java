@@ -103,7 +103,7 @@ public record AttentionShape(int batch, int seqLen, int heads, int headDim, DTyp
             throw new InvalidConfigurationException("sequence length S=" + seqLen + " is shorter than the number of GPUs N="
                     + worldSize, "S >= N: every GPU holds at least one token");
         }
-        return (seqLen + worldSize - 1) / worldSize;
+        return (int) ((seqLen + (long) worldSize - 1) / worldSize); // in long: S + N - 1 passes 2^31 - 1
     }
 
     /**

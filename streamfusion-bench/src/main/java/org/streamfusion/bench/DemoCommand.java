@@ -47,6 +47,8 @@ final class DemoCommand implements Callable<Integer> {
         System.out.print(planner.explain(shape, topo));
         Plan sfu = planner.best(shape, topo, Method.STREAMFUSION);
         System.out.println("StreamFusion mesh: " + sfu.mesh());
+        // Inputs and one output held beside the float64 reference: refused (exit 2) before the first allocation.
+        ReferenceAttention.requireFeasible(1, seqLen, seqLen, 24, 128, 16 * shape.elements());
 
         SplittableRandom rnd = new SplittableRandom(System.nanoTime());
         float[][] qkv = new float[3][Math.toIntExact(shape.elements())];

@@ -13,11 +13,14 @@ import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
 import java.util.Map;
+import org.streamfusion.launch.StoreSecret;
 
 /**
  * Starts one JVM per GPU of this host and watches them, like torchrun: sets {@code RANK, WORLD_SIZE,
- * LOCAL_RANK, LOCAL_WORLD_SIZE, MASTER_ADDR, MASTER_PORT} (and keeps NVLink multicast off with
- * {@code NCCL_NVLS_ENABLE=0} and {@code NVSHMEM_DISABLE_NVLS=1} unless set), prefixes every output line
+ * LOCAL_RANK, LOCAL_WORLD_SIZE, MASTER_ADDR, MASTER_PORT} and the job's rendezvous secret
+ * {@code STREAMFUSION_STORE_SECRET} (made fresh for a one-node job unless set; a multi-node job needs it set, the
+ * same on every node), keeps NVLink multicast off with
+ * {@code NCCL_NVLS_ENABLE=0} and {@code NVSHMEM_DISABLE_NVLS=1} unless set, prefixes every output line
  * with the rank, and when any rank fails stops every other one within the grace period and exits with
  * the failed rank's code and message.
  *
@@ -38,13 +41,13 @@ public final class Launcher {
     /**
      * The parsed command line.
      *
-     * @param nproc      ranks (JVMs) to start on this node, &gt; 0
-     * @param nnodes     nodes in the job, &gt; 0
+     * @param nproc      ranks (JVMs) to start on this node, 1..1024
+     * @param nnodes     nodes in the job, 1..65536
      * @param nodeRank   this node's index, {@code 0 <= nodeRank < nnodes}; its ranks are
      *                   {@code nodeRank * nproc} onwards
      * @param masterAddr rank 0's host, as {@code MASTER_ADDR}
      * @param masterPort the rendezvous port; 0 picks a free one (single node only)
-     * @param grace      how long a rank has between SIGTERM and SIGKILL when the job is stopped
+     * @param grace      how long a rank has between SIGTERM and SIGKILL when the job is stopped, 0..1 hour
      * @param jvmArgs    JVM options for every rank
      * @param mainClass  the class every rank runs, on this JVM's class path
      * @param args       the arguments of {@code mainClass}
@@ -57,9 +60,17 @@ public final class Launcher {
          * @throws IllegalArgumentException naming the values and the rule they break
          */
         public Options {
-            if (nproc <= 0 || nnodes <= 0 || nodeRank < 0 || nodeRank >= nnodes) {
-                throw new IllegalArgumentException("--nproc " + nproc + " --nnodes " + nnodes + " --node-rank " + nodeRank
-                        + " (rule: nproc > 0, nnodes > 0, 0 <= node-rank < nnodes)");
+            if (nproc <= 0 || nproc > 1024 || nnodes <= 0 || nnodes > 65_536 || nodeRank < 0 || nodeRank >= nnodes) {
+                throw new org.streamfusion.InvalidConfigurationException("--nproc " + nproc + " --nnodes " + nnodes
+                        + " --node-rank " + nodeRank, "0 < nproc <= 1024, 0 < nnodes <= 65536, 0 <= node-rank < nnodes");
+            }
+            if (grace == null || grace.isNegative() || grace.compareTo(Duration.ofHours(1)) > 0) {
+                throw new org.streamfusion.InvalidConfigurationException("--grace-s " + (grace == null ? null
+                        : grace.toSeconds()), "0 <= grace-s <= 3600");
+            }
+            if (masterPort < 0 || masterPort > 65_535) {
+                throw new org.streamfusion.InvalidConfigurationException("--master-port " + masterPort,
+                        "0 <= master-port <= 65535 (0: a free one)");
             }
             if (mainClass == null || mainClass.isBlank()) {
                 throw new IllegalArgumentException("no main class given");
@@ -111,6 +122,7 @@ public final class Launcher {
      */
     public static Result run(Options o, PrintStream console, Duration limit) {
         int port = o.masterPort() == 0 ? freePort() : o.masterPort();
+        StoreSecret secret = jobSecret(o, System.getenv());
         String java = ProcessHandle.current().info().command().orElse("java");
         List<Process> procs = new ArrayList<>();
         List<Deque<String>> tails = new ArrayList<>();
@@ -120,7 +132,7 @@ public final class Launcher {
         Runtime.getRuntime().addShutdownHook(reaper);
         try {
             long deadline = limit == null ? 0 : System.nanoTime() + limit.toNanos();
-            return watch(o, console, port, java, procs, tails, pumps, limit, deadline);
+            return watch(o, console, port, secret, java, procs, tails, pumps, limit, deadline);
         } finally {
             try {
                 Runtime.getRuntime().removeShutdownHook(reaper);
@@ -130,8 +142,16 @@ public final class Launcher {
         }
     }
 
-    private static Result watch(Options o, PrintStream console, int port, String java, List<Process> procs,
-            List<Deque<String>> tails, List<Thread> pumps, Duration limit, long deadline) {
+    /** The secret of a one-node job is made here; the nodes of a larger one must share one the user sets. */
+    static StoreSecret jobSecret(Options o, Map<String, String> env) {
+        if (env.containsKey(StoreSecret.VARIABLE) || o.nnodes() > 1) {
+            return StoreSecret.from(env);
+        }
+        return StoreSecret.generate();
+    }
+
+    private static Result watch(Options o, PrintStream console, int port, StoreSecret secret, String java,
+            List<Process> procs, List<Deque<String>> tails, List<Thread> pumps, Duration limit, long deadline) {
         try {
             for (int local = 0; local < o.nproc(); local++) {
                 int rank = o.nodeRank() * o.nproc() + local;
@@ -150,6 +170,7 @@ public final class Launcher {
                 env.put("LOCAL_WORLD_SIZE", String.valueOf(o.nproc()));
                 env.put("MASTER_ADDR", o.masterAddr());
                 env.put("MASTER_PORT", String.valueOf(port));
+                env.put(StoreSecret.VARIABLE, secret.text());
                 env.putIfAbsent("NCCL_NVLS_ENABLE", "0");
                 env.putIfAbsent("NVSHMEM_DISABLE_NVLS", "1");
                 pb.redirectErrorStream(true);

@@ -165,9 +165,14 @@ public final class SweepPlan {
          *
          * @param topology the logical topology, whose world size multiplies the tokens per GPU
          * @return the three global sequence lengths
+         * @throws InvalidConfigurationException if {@code 16384 * N} does not fit an int
          */
         public static List<Integer> defaultSeqLens(Topology topology) {
             int n = topology.worldSize();
+            if (16384L * n > Integer.MAX_VALUE) {
+                throw new InvalidConfigurationException("default sequence lengths 16384*N with N=" + n + " on " + topology,
+                        "16384 * N <= 2^31-1 (N <= 131071), or give --seq");
+            }
             return List.of(4096 * n, 8192 * n, 16384 * n);
         }
     }
@@ -225,10 +230,21 @@ public final class SweepPlan {
      *
      * @param c what to sweep
      * @return one row per valid mesh, link setting and shape; none for a mesh that cannot compress
+     * @throws InvalidConfigurationException if ranking every mesh of every setting and shape passes
+     *                                       {@link org.streamfusion.WorkLimits#PLANNER_STEPS}
      */
     public static List<Row> rows(Config c) {
         record Pending(LinkSetting link, Planner.Candidate candidate, double predictedMs) {
         }
+        // The whole sweep's estimate first: each method's ranking alone may pass where all of them together do not.
+        double work = 0;
+        for (Method m : c.methods()) {
+            work += org.streamfusion.WorkLimits.rankSteps(c.topology(), Planner.degrees(AttentionShape.of(1,
+                    c.seqLens().get(0), c.heads(), c.headDims().get(0)), c.topology(), m));
+        }
+        org.streamfusion.WorkLimits.check(org.streamfusion.WorkLimits.PLANNER_STEPS, "the sweep's predictions on "
+                + c.topology(), work * c.links().size() * c.seqLens().size() * c.headDims().size() * c.batches().size(),
+                "rank-steps");
         List<Pending> pending = new ArrayList<>();
         for (LinkSetting link : c.links()) {
             Planner planner = Planner.h200(link.forModel(CostModel.h200(InterMachineLink.unlimited()),

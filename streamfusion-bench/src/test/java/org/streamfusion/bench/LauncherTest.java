@@ -55,19 +55,21 @@ class LauncherTest {
         assertEquals(new DistributedEnvironment(5, 8, 1, 4, "node0", 29500, "torchrun variables"), torch);
         assertEquals(2, torch.nodes());
         var slurm = DistributedEnvironment.from(Map.of("SLURM_PROCID", "3", "SLURM_NTASKS", "8", "SLURM_LOCALID", "3",
-                "SLURM_NTASKS_PER_NODE", "4(x2)", "MASTER_PORT", "1234"));
+                "SLURM_NTASKS_PER_NODE", "4(x2)", "MASTER_ADDR", "node0", "MASTER_PORT", "1234"));
         assertEquals(3, slurm.rank());
         assertEquals(4, slurm.localWorldSize());
         // Without --ntasks-per-node Slurm sets only SLURM_TASKS_PER_NODE; it is read first when both are set.
         var plain = DistributedEnvironment.from(Map.of("SLURM_PROCID", "5", "SLURM_NTASKS", "8", "SLURM_LOCALID", "1",
-                "SLURM_TASKS_PER_NODE", "4(x2)", "MASTER_PORT", "1234"));
+                "SLURM_TASKS_PER_NODE", "4(x2)", "MASTER_ADDR", "node0", "MASTER_PORT", "1234"));
         assertEquals(4, plain.localWorldSize());
         assertEquals(2, plain.nodes());
         var both = DistributedEnvironment.from(Map.of("SLURM_PROCID", "5", "SLURM_NTASKS", "8", "SLURM_LOCALID", "1",
-                "SLURM_TASKS_PER_NODE", "2(x4)", "SLURM_NTASKS_PER_NODE", "4", "MASTER_PORT", "1234"));
+                "SLURM_TASKS_PER_NODE", "2(x4)", "SLURM_NTASKS_PER_NODE", "4", "MASTER_ADDR", "node0", "MASTER_PORT",
+                "1234"));
         assertEquals(2, both.localWorldSize());
         var mpi = DistributedEnvironment.from(Map.of("OMPI_COMM_WORLD_RANK", "7", "OMPI_COMM_WORLD_SIZE", "16",
-                "OMPI_COMM_WORLD_LOCAL_RANK", "7", "OMPI_COMM_WORLD_LOCAL_SIZE", "8", "MASTER_PORT", "1"));
+                "OMPI_COMM_WORLD_LOCAL_RANK", "7", "OMPI_COMM_WORLD_LOCAL_SIZE", "8", "MASTER_ADDR", "10.0.0.1", "MASTER_PORT",
+                "1"));
         assertEquals(7, mpi.rank());
         assertEquals(2, mpi.nodes());
     }
@@ -75,8 +77,8 @@ class LauncherTest {
     @Test
     void slurmTaskCountsPerNodeMustBeOneCountAndTheSameOnEveryNode() {
         java.util.function.Function<String, DistributedEnvironment> slurm = perNode -> DistributedEnvironment.from(
-                Map.of("SLURM_PROCID", "3", "SLURM_NTASKS", "8", "SLURM_LOCALID", "1", "SLURM_NTASKS_PER_NODE", perNode,
-                        "MASTER_PORT", "1234"));
+                Map.of("SLURM_PROCID", "3", "SLURM_NTASKS", "8", "SLURM_LOCALID", "3", "SLURM_NTASKS_PER_NODE", perNode,
+                        "MASTER_ADDR", "node0", "MASTER_PORT", "1234"));
         for (String same : new String[] {"4", " 4 ", "4(x2)", "4,4", "4(x1),4"}) {
             assertEquals(4, slurm.apply(same).localWorldSize(), same);
         }
@@ -106,11 +108,32 @@ class LauncherTest {
 
     @Test
     void aStoreWaitForAKeyNobodySetsTimesOutNamingRankAndKey() {
-        try (var store = org.streamfusion.launch.KeyValueStore.connect(0, "127.0.0.1", 0, Duration.ofMillis(300))) {
+        try (var store = org.streamfusion.launch.KeyValueStore.connect(0, "127.0.0.1", 0,
+                org.streamfusion.launch.StoreSecret.generate(), Duration.ofMillis(300),
+                org.streamfusion.launch.StoreLimits.defaults())) {
             var e = org.junit.jupiter.api.Assertions.assertThrows(org.streamfusion.CommunicationTimeoutException.class,
                     () -> store.get("nccl-unique-id"));
             assertEquals(0, e.rank());
             assertTrue(e.getMessage().contains("'rendezvous key 'nccl-unique-id''"), e.getMessage());
         }
+    }
+
+    @Test
+    void graceAndPortOutOfRangeAreRefusedAndAMultiNodeJobNeedsASharedSecret() {
+        var grace = org.junit.jupiter.api.Assertions.assertThrows(InvalidConfigurationException.class,
+                () -> new Launcher.Options(1, 1, 0, "127.0.0.1", 0, Duration.ofSeconds(Long.MAX_VALUE), List.of(), "X",
+                        List.of()));
+        assertEquals("--grace-s " + Long.MAX_VALUE + " (rule: 0 <= grace-s <= 3600)", grace.getMessage());
+        var port = org.junit.jupiter.api.Assertions.assertThrows(InvalidConfigurationException.class,
+                () -> new Launcher.Options(1, 1, 0, "127.0.0.1", 70_000, Duration.ofSeconds(1), List.of(), "X", List.of()));
+        assertTrue(port.getMessage().startsWith("--master-port 70000"), port.getMessage());
+        var procs = org.junit.jupiter.api.Assertions.assertThrows(InvalidConfigurationException.class,
+                () -> new Launcher.Options(100_000, 1, 0, "127.0.0.1", 0, Duration.ofSeconds(1), List.of(), "X", List.of()));
+        assertTrue(procs.getMessage().startsWith("--nproc 100000 --nnodes 1 --node-rank 0 (rule: 0 < nproc <= 1024"),
+                procs.getMessage());
+        var twoNodes = new Launcher.Options(1, 2, 0, "node0", 29500, Duration.ofSeconds(1), List.of(), "X", List.of());
+        var secret = org.junit.jupiter.api.Assertions.assertThrows(InvalidConfigurationException.class,
+                () -> Launcher.jobSecret(twoNodes, Map.of()));
+        assertTrue(secret.getMessage().startsWith("STREAMFUSION_STORE_SECRET is not set"), secret.getMessage());
     }
 }

@@ -105,7 +105,7 @@ final class CpuFabric {
     /** The same, also failing at once when one of the {@code awaited} ranks has left the layer (see below). */
     void await(BooleanSupplier done, int rank, String step, java.util.function.Supplier<String> detail, int factor,
             java.util.function.Supplier<int[]> awaited) {
-        long deadline = System.nanoTime() + options.timeout().toNanos() * factor;
+        long deadline = org.streamfusion.Timeouts.deadlineNanos(options.timeout(), factor);
         while (!done.getAsBoolean()) {
             checkFailed(rank);
             if (awaited != null) {
@@ -170,7 +170,7 @@ final class CpuFabric {
 
     /** {@code peer}: the rank this wait needs (a send's receiver), or -1 for a wait on this rank's own work. */
     private void await(CountDownLatch latch, int rank, String step, String what, int factor, int peer) {
-        long deadline = System.nanoTime() + options.timeout().toNanos() * factor;
+        long deadline = org.streamfusion.Timeouts.deadlineNanos(options.timeout(), factor);
         try {
             while (!latch.await(Math.min(POLL_NANOS, Math.max(0, deadline - System.nanoTime())), TimeUnit.NANOSECONDS)) {
                 checkFailed(rank);

@@ -5,8 +5,9 @@ import java.time.Duration;
 /**
  * Settings of the in-process CPU world.
  *
- * @param timeout     bound on every wait (event, barrier, receive, host synchronise); a wait that runs out
- *                    throws a {@link org.streamfusion.CommunicationTimeoutException} naming rank and step
+ * @param timeout     bound on every wait (event, barrier, receive, host synchronise), {@code 0 < timeout <= 7
+ *                    days}; a wait that runs out throws a {@link org.streamfusion.CommunicationTimeoutException}
+ *                    naming rank and step
  * @param delivery    when a ScatterPush lands at its destination: at once, or only when the issuing rank
  *                    next reaches a barrier (the latest NVSHMEM allows), which exposes a missing barrier
  * @param jitter      sleep a random few microseconds before each op on the transfer streams, so that a
@@ -29,13 +30,12 @@ public record CpuOptions(Duration timeout, PutDelivery delivery, boolean jitter,
     /**
      * Checks the settings.
      *
-     * @throws org.streamfusion.InvalidConfigurationException if {@code timeout} is null or not positive, or
+     * @throws org.streamfusion.InvalidConfigurationException if {@code timeout} is null, not positive or past
+     *                                                        {@link org.streamfusion.Timeouts#MAX}, or
      *                                                        {@code memoryLimit} is not positive
      */
     public CpuOptions {
-        if (timeout == null || timeout.isNegative() || timeout.isZero()) {
-            throw new org.streamfusion.InvalidConfigurationException("timeout=" + timeout + " is not positive", "timeout > 0");
-        }
+        org.streamfusion.Timeouts.check("timeout", timeout);
         if (memoryLimit <= 0) {
             throw new org.streamfusion.InvalidConfigurationException("memory limit=" + memoryLimit + " bytes is not positive",
                     "memoryLimit > 0");

@@ -1,5 +1,6 @@
 package org.streamfusion.cpu;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -30,6 +31,10 @@ import org.streamfusion.Topology;
  * since its ranks stopped mid-collective: every later {@code run} throws an {@link IllegalStateException}
  * that names the earlier failure (its cause). A failed world is still closed with {@link #close}; make a new
  * one to go on.
+ *
+ * <p><b>Interruption.</b> A caller interrupted inside {@code run} fails the world with a
+ * {@link StreamFusionException} naming the interruption as its cause, stops and joins every rank thread and
+ * stream of the world, and only then throws that exception with its interrupt flag set again.
  */
 public final class CpuWorld implements AutoCloseable {
     private static final AtomicInteger WORLDS = new AtomicInteger();
@@ -113,15 +118,15 @@ public final class CpuWorld implements AutoCloseable {
         java.util.Objects.requireNonNull(body, "body");
         enter("run");
         try {
-            if (closed) {
-                throw new IllegalStateException("world is closed");
-            }
             CpuFabric.Failure earlier = fabric.failure();
             if (earlier != null) {
                 Throwable cause = failedWith != null ? failedWith : earlier.cause();
                 int rank = failedWith != null ? failedRank : earlier.rank();
                 throw new IllegalStateException("this world failed in an earlier run: rank " + rank + " threw " + cause + " (rule: a failed world "
                         + "stays failed; close it and create a new one)", cause);
+            }
+            if (closed) {
+                throw new IllegalStateException("world is closed");
             }
             return runRanks(body);
         } finally {
@@ -162,14 +167,13 @@ public final class CpuWorld implements AutoCloseable {
                 }
             }));
         }
-        long budget = fabric.timeout().toMillis() * 4 + 10_000;
-        long deadline = System.currentTimeMillis() + budget;
+        long budget = org.streamfusion.Timeouts.saturatedMillis(fabric.timeout(), 4, 10_000);
+        long deadline = org.streamfusion.Timeouts.deadlineNanos(Duration.ofMillis(budget), 1);
         for (Thread t : threads) {
             try {
-                t.join(Math.max(1, deadline - System.currentTimeMillis()));
+                t.join(Duration.ofNanos(Math.max(1, deadline - System.nanoTime())));
             } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new StreamFusionException("interrupted while waiting for the ranks", e);
+                throw interrupted(threads, e);
             }
             if (t.isAlive()) {
                 fabric.fail(-1, new StreamFusionException(t.getName() + " did not finish within " + budget + " ms"));
@@ -206,6 +210,39 @@ public final class CpuWorld implements AutoCloseable {
             throw new RankFailedException(f.rank(), "rank " + f.rank() + " failed: " + root, root);
         }
         return results;
+    }
+
+    /**
+     * The caller was interrupted while its ranks ran: the world fails with that as its cause, every rank
+     * thread is stopped and joined (a rank sees the failure at its next wait), their streams are stopped with
+     * their arenas, and only then does the caller get the exception, its interrupt flag set again.
+     */
+    private StreamFusionException interrupted(List<Thread> threads, InterruptedException e) {
+        StreamFusionException cause = new StreamFusionException("the caller of CpuWorld.run on thread '"
+                + Thread.currentThread().getName() + "' was interrupted while its ranks ran", e);
+        fabric.fail(-1, cause);
+        fabric.signalAll();
+        failedWith = cause;
+        failedRank = -1;
+        long bound = org.streamfusion.Timeouts.saturatedMillis(fabric.timeout(), 2, 5_000);
+        long deadline = org.streamfusion.Timeouts.deadlineNanos(Duration.ofMillis(bound), 1);
+        boolean again = false;
+        for (Thread t : threads) {
+            while (t.isAlive() && deadline - System.nanoTime() > 0) {
+                try {
+                    t.join(Duration.ofNanos(Math.max(1, deadline - System.nanoTime())));
+                } catch (InterruptedException more) {
+                    again = true;
+                }
+            }
+        }
+        closeRanks();
+        Thread.currentThread().interrupt();
+        List<String> alive = threads.stream().filter(Thread::isAlive).map(Thread::getName).toList();
+        if (!alive.isEmpty() || again) {
+            cause.addSuppressed(new StreamFusionException("after " + bound + " ms still running: " + alive));
+        }
+        return cause;
     }
 
     /**
@@ -269,7 +306,7 @@ public final class CpuWorld implements AutoCloseable {
         }
         for (Thread t : closers) {
             try {
-                t.join(fabric.timeout().toMillis() * 2 + 5_000);
+                t.join(org.streamfusion.Timeouts.saturatedMillis(fabric.timeout(), 2, 5_000));
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }

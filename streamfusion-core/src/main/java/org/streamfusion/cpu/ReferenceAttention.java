@@ -30,6 +30,32 @@ public final class ReferenceAttention {
     }
 
     /**
+     * Refuses, before anything is allocated, a reference that could not finish: more than
+     * {@link org.streamfusion.WorkLimits#REFERENCE_FLOPS} ({@code 4*B*H*Sq*Skv*D}), or an output of
+     * {@code 8*B*Sq*H*D} bytes that with {@code heldBytes} more (the caller's inputs) passes the JVM's maximum heap.
+     *
+     * @param batch     batches {@code B}
+     * @param sq        query rows per batch
+     * @param skv       key and value rows per batch
+     * @param heads     heads {@code H}
+     * @param dim       elements per head {@code D}
+     * @param heldBytes bytes the caller will hold beside the output, at least 0
+     * @throws org.streamfusion.InvalidConfigurationException naming the work or the bytes and the limit
+     */
+    public static void requireFeasible(int batch, int sq, int skv, int heads, int dim, long heldBytes) {
+        String what = "the float64 reference over B=" + batch + " Sq=" + sq + " Skv=" + skv + " H=" + heads + " D=" + dim;
+        org.streamfusion.WorkLimits.check(org.streamfusion.WorkLimits.REFERENCE_FLOPS, what,
+                4.0 * batch * heads * sq * (double) skv * dim, "flops");
+        double bytes = 8.0 * batch * sq * heads * dim + heldBytes;
+        long heap = Runtime.getRuntime().maxMemory();
+        if (bytes > heap || (double) batch * sq * heads * dim > Integer.MAX_VALUE - 8) {
+            throw new org.streamfusion.InvalidConfigurationException(String.format(java.util.Locale.ROOT,
+                    "%s needs %.3g bytes of heap", what, bytes), "at most the JVM's maximum heap, " + heap
+                    + " bytes (-Xmx), and B*Sq*H*D < 2^31 elements in one array");
+        }
+    }
+
+    /**
      * The same with {@code sq} query rows ({@code q} is {@code [B, sq, H, D]}) against {@code skv} key and
      * value rows ({@code [B, skv, H, D]}): a shard's rows against the whole sequence, or ragged chunks.
      *
@@ -44,6 +70,8 @@ public final class ReferenceAttention {
      * @param scale factor on every score, usually {@code 1/sqrt(D)}
      * @return the output, {@code [B, sq, H, D]}
      * @throws IllegalArgumentException if an array's length does not match the shape
+     * @throws org.streamfusion.InvalidConfigurationException if the work passes
+     *         {@link org.streamfusion.WorkLimits#REFERENCE_FLOPS} or its output does not fit the heap
      */
     public static double[] attention(float[] q, float[] k, float[] v, int batch, int sq, int skv, int heads, int dim,
             double scale) {
@@ -52,6 +80,7 @@ public final class ReferenceAttention {
         if (q.length != nq || k.length != nkv || v.length != nkv) {
             throw new IllegalArgumentException("q must hold B*Sq*H*D = " + nq + " values, k and v B*Skv*H*D = " + nkv);
         }
+        requireFeasible(batch, sq, skv, heads, dim, 0);
         double[] out = new double[(int) nq];
         double[] s = new double[skv];
         for (int b = 0; b < batch; b++) {

@@ -1,115 +1,189 @@
 package org.streamfusion.launch;
 
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
-import java.io.EOFException;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
+import java.net.NetworkInterface;
 import java.net.Socket;
-import java.net.SocketTimeoutException;
+import java.net.UnknownHostException;
+import java.nio.ByteBuffer;
+import java.nio.channels.ClosedByInterruptException;
+import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.HashMap;
-import java.util.List;
-import java.util.Map;
-import java.util.concurrent.CopyOnWriteArrayList;
 import org.streamfusion.CommunicationTimeoutException;
+import org.streamfusion.InvalidConfigurationException;
 import org.streamfusion.RankFailedException;
 import org.streamfusion.StreamFusionException;
+import org.streamfusion.Timeouts;
+import org.streamfusion.launch.StoreProtocol.Reply;
+import org.streamfusion.launch.StoreProtocol.Request;
 
 /**
  * A TCP key-value store for rendezvous (the NCCL and NVSHMEM unique ids, start and end barriers), served
- * by rank 0 and used by every rank. {@code get} waits for a key; every wait is bounded and names the rank
- * and the key. A rank that fails calls {@link #abort}: every pending and later wait of every rank then
- * fails at once with that rank's message.
+ * by rank 0 on the address the ranks dial and used by every rank. Every connection proves the job's
+ * {@link StoreSecret} before anything else is read, and every later frame carries a MAC (docs/rendezvous.md).
+ * {@code get} waits for a key; every wait is bounded and names the rank and the key, and an interrupt ends it
+ * at once (the connection is then closed). A rank that fails calls {@link #abort}: every pending and later
+ * wait of every rank then fails at once with that rank's message.
  */
 public final class KeyValueStore implements AutoCloseable {
-    private static final byte SET = 1;
-    private static final byte GET = 2;
-    private static final byte ADD = 3;
-    private static final byte ABORT = 4;
-    private static final byte OK = 0;
-    private static final byte TIMEOUT = 1;
-    private static final byte ABORTED = 2;
-    private static final String ABORT_KEY = "__abort__";
+    private static final int ABORT_MESSAGE_CHARS = 2000;
 
     private final int rank;
     private final Duration timeout;
-    private final Server server;
+    private final StoreLimits limits;
+    private final StoreServer server;
     private final Socket socket;
-    private final DataInputStream in;
-    private final DataOutputStream out;
+    private final StoreProtocol.Session session;
+    private volatile String broken;
 
-    private KeyValueStore(int rank, Duration timeout, Server server, Socket socket) throws IOException {
+    private KeyValueStore(int rank, Duration timeout, StoreLimits limits, StoreServer server, Socket socket,
+            StoreProtocol.Session session) {
         this.rank = rank;
         this.timeout = timeout;
+        this.limits = limits;
         this.server = server;
         this.socket = socket;
-        this.in = new DataInputStream(socket.getInputStream());
-        this.out = new DataOutputStream(socket.getOutputStream());
+        this.session = session;
     }
 
     /**
-     * Connects to {@code env}'s master address and port as {@link #connect(int, String, int, Duration)} does.
+     * Connects to {@code env}'s master address and port with the secret in this process's
+     * {@value StoreSecret#VARIABLE}, as {@link #connect(int, String, int, StoreSecret, Duration, StoreLimits)} does.
      *
      * @param env     this process's rank and where rank 0 serves
      * @param timeout bound on connecting and on every later wait
      * @return the connected store; close it when done
+     * @throws InvalidConfigurationException if the secret is missing or malformed
      */
     public static KeyValueStore connect(DistributedEnvironment env, Duration timeout) {
-        return connect(env.rank(), env.masterAddr(), env.masterPort(), timeout);
+        return connect(env.rank(), env.masterAddr(), env.masterPort(), StoreSecret.fromSystem(), timeout,
+                StoreLimits.defaults());
     }
 
     /**
-     * Rank 0 serves on {@code port} (0 picks a free one); every rank, rank 0 included, connects.
+     * Rank 0 serves on {@code host:port} (port 0 picks a free one) and only there; every rank, rank 0
+     * included, connects and proves {@code secret}.
      *
-     * @param rank    this process's rank; rank 0 also serves
-     * @param host    where rank 0 serves
-     * @param port    the port rank 0 serves on; 0 picks a free one (then only rank 0 can know it)
-     * @param timeout bound on connecting and on every later wait
+     * @param rank    this process's rank, at least 0; rank 0 also serves
+     * @param host    where rank 0 serves: an address of rank 0's host (a loopback address stays loopback)
+     * @param port    1..65535; rank 0 may give 0 to pick a free one (then only rank 0 can know it)
+     * @param secret  the job's secret, the same on every rank
+     * @param timeout bound on connecting and on every later wait, {@code 0 < timeout <= 7 days}
+     * @param limits  the bounds rank 0's server keeps and every client checks before writing
      * @return the connected store; close it when done
+     * @throws InvalidConfigurationException    if an argument breaks its rule, or {@code host} is not rank 0's
      * @throws CommunicationTimeoutException if rank 0's store does not answer within {@code timeout}
-     * @throws StreamFusionException if rank 0 cannot serve on {@code port}
+     * @throws StreamFusionException         if rank 0 cannot serve there, or either side does not know the secret
      */
-    public static KeyValueStore connect(int rank, String host, int port, Duration timeout) {
-        Server server = null;
+    public static KeyValueStore connect(int rank, String host, int port, StoreSecret secret, Duration timeout,
+            StoreLimits limits) {
+        if (rank < 0) {
+            throw new InvalidConfigurationException("rank=" + rank, "rank >= 0");
+        }
+        if (port < (rank == 0 ? 0 : 1) || port > 65_535) {
+            throw new InvalidConfigurationException("port=" + port + " for rank " + rank,
+                    "1 <= port <= 65535 (rank 0 may give 0 for a free port)");
+        }
+        java.util.Objects.requireNonNull(secret, "secret");
+        java.util.Objects.requireNonNull(limits, "limits");
+        Timeouts.check("store timeout", timeout);
+        InetAddress address = resolve(host);
+        StoreServer server = null;
         try {
             if (rank == 0) {
-                server = new Server(port);
+                server = new StoreServer(bindable(host, address), port, secret, limits);
                 port = server.port();
             }
-            long deadline = System.nanoTime() + timeout.toNanos();
-            IOException last = null;
-            while (System.nanoTime() < deadline) {
-                Socket s = new Socket();
+            return dial(rank, host, address, port, secret, timeout, limits, server);
+        } catch (IOException e) {
+            closeQuietly(server);
+            throw new StreamFusionException("rank " + rank + ": cannot serve the rendezvous store on " + host + ":" + port
+                    + ": " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            closeQuietly(server);
+            throw e;
+        }
+    }
+
+    private static KeyValueStore dial(int rank, String host, InetAddress address, int port, StoreSecret secret,
+            Duration timeout, StoreLimits limits, StoreServer server) {
+        long deadline = Timeouts.deadlineNanos(timeout, 1);
+        IOException last = null;
+        while (deadline - System.nanoTime() > 0) {
+            SocketChannel channel = null;
+            try {
+                // A channel's socket ends a blocked read when its thread is interrupted.
+                channel = SocketChannel.open();
+                Socket s = channel.socket();
+                int left = (int) Math.max(1, Math.min(1000, (deadline - System.nanoTime()) / 1_000_000));
+                s.connect(new InetSocketAddress(address, port), left);
+                s.setTcpNoDelay(true);
+                s.setSoTimeout((int) Math.max(1, Math.min(Integer.MAX_VALUE, (deadline - System.nanoTime()) / 1_000_000)));
+                DataInputStream in = new DataInputStream(new BufferedInputStream(s.getInputStream()));
+                DataOutputStream out = new DataOutputStream(new BufferedOutputStream(s.getOutputStream()));
+                StoreProtocol.Session session = StoreProtocol.connect(s, in, out, secret);
+                // A reply takes at most the store's own wait; beyond that the connection is dead.
+                s.setSoTimeout((int) Math.min(Integer.MAX_VALUE, Timeouts.saturatedMillis(timeout, 1, 10_000)));
+                return new KeyValueStore(rank, timeout, limits, server, s, session);
+            } catch (StoreProtocol.ProtocolException e) {
+                closeQuietly(channel);
+                throw new StreamFusionException("rank " + rank + ": rendezvous store at " + host + ":" + port + ": "
+                        + e.getMessage(), e);
+            } catch (ClosedByInterruptException e) {
+                Thread.currentThread().interrupt();
+                throw new StreamFusionException("rank " + rank + ": interrupted while connecting to the rendezvous store", e);
+            } catch (IOException e) {
+                last = e;
+                closeQuietly(channel);
                 try {
-                    s.connect(new InetSocketAddress(host, port), (int) Math.max(1, Math.min(1000, timeout.toMillis())));
-                    s.setTcpNoDelay(true);
-                    // A reply takes at most the store's own wait; beyond that the connection is dead.
-                    s.setSoTimeout((int) Math.min(Integer.MAX_VALUE, timeout.toMillis() + 10_000));
-                    return new KeyValueStore(rank, timeout, server, s);
-                } catch (IOException e) {
-                    last = e;
-                    s.close();
                     Thread.sleep(50);
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    throw new StreamFusionException("rank " + rank + ": interrupted while connecting to the rendezvous store",
+                            ie);
                 }
             }
-            if (server != null) {
-                server.close();
-            }
-            throw new CommunicationTimeoutException(rank, "connect to the rendezvous store at " + host + ":" + port, timeout,
-                    "rank 0's store did not answer: " + (last == null ? "no attempt" : last.getMessage()));
-        } catch (IOException e) {
-            if (server != null) {
-                server.close();
-            }
-            throw new StreamFusionException("rank " + rank + ": cannot serve the rendezvous store on port " + port + ": "
-                    + e.getMessage(), e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new StreamFusionException("interrupted", e);
         }
+        throw new CommunicationTimeoutException(rank, "connect to the rendezvous store at " + host + ":" + port, timeout,
+                "rank 0's store did not answer: " + (last == null ? "no attempt" : last.getMessage()));
+    }
+
+    private static InetAddress resolve(String host) {
+        String rule = "the store's host is a host name or an IP address of rank 0's host";
+        if (host == null || host.isBlank()) {
+            throw new InvalidConfigurationException("store host='" + host + "'", rule);
+        }
+        try {
+            return InetAddress.getByName(host);
+        } catch (UnknownHostException e) {
+            throw new InvalidConfigurationException("store host '" + host + "' does not resolve", rule, e);
+        }
+    }
+
+    /** The system property naming the local address rank 0 binds when the ranks dial another (NAT, a service address). */
+    public static final String BIND_PROPERTY = "streamfusion.store.bind";
+
+    /**
+     * Rank 0 serves only on the address the ranks dial, so a loopback job is not reachable from the network;
+     * behind address translation {@value #BIND_PROPERTY} names the local address to bind instead.
+     */
+    private static InetAddress bindable(String host, InetAddress address) throws IOException {
+        String bind = System.getProperty(BIND_PROPERTY);
+        if (bind != null) {
+            return resolve(bind);
+        }
+        if (address.isAnyLocalAddress() || !address.isLoopbackAddress() && NetworkInterface.getByInetAddress(address) == null) {
+            throw new InvalidConfigurationException("store host '" + host + "' is " + address.getHostAddress()
+                    + ", not an address of rank 0's host", "rank 0 serves on the address the ranks dial (MASTER_ADDR), "
+                    + "or on the one -D" + BIND_PROPERTY + "=ADDRESS names when the ranks dial a translated address");
+        }
+        return address;
     }
 
     /**
@@ -125,14 +199,20 @@ public final class KeyValueStore implements AutoCloseable {
         return server.port();
     }
 
+    /** Rank 0's server, for the store's own tests; null on other ranks. */
+    StoreServer server() {
+        return server;
+    }
+
     /**
      * Sets {@code key}, waking every rank waiting for it; a later set replaces the value.
      *
-     * @param key   the key
-     * @param value the value
+     * @param key   the key: 1..{@link StoreLimits#maxKeyBytes()} UTF-8 bytes, not starting with {@code __}
+     * @param value the value, at most {@link StoreLimits#maxValueBytes()} bytes
+     * @throws InvalidConfigurationException if the key or value breaks its rule, or the store is full
      */
     public synchronized void set(String key, byte[] value) {
-        call(SET, key, value, 0);
+        call(StoreProtocol.SET, key, value, 0);
     }
 
     /**
@@ -142,9 +222,10 @@ public final class KeyValueStore implements AutoCloseable {
      * @return its value
      * @throws CommunicationTimeoutException if no rank sets it in time
      * @throws RankFailedException if a rank has called {@link #abort}
+     * @throws StreamFusionException if the calling thread is interrupted (its flag stays set)
      */
     public synchronized byte[] get(String key) {
-        return call(GET, key, new byte[0], timeout.toMillis());
+        return call(StoreProtocol.GET, key, new byte[0], timeout.toMillis());
     }
 
     /**
@@ -153,10 +234,11 @@ public final class KeyValueStore implements AutoCloseable {
      * @param key   the counter, 0 until first added to
      * @param delta the amount to add
      * @return the counter after the addition
+     * @throws InvalidConfigurationException if the key holds a value that is not a counter, or it would overflow
      */
     public synchronized long add(String key, long delta) {
-        byte[] v = call(ADD, key, java.nio.ByteBuffer.allocate(8).putLong(delta).array(), 0);
-        return java.nio.ByteBuffer.wrap(v).getLong();
+        byte[] v = call(StoreProtocol.ADD, key, ByteBuffer.allocate(Long.BYTES).putLong(delta).array(), 0);
+        return ByteBuffer.wrap(v).getLong();
     }
 
     /**
@@ -168,6 +250,9 @@ public final class KeyValueStore implements AutoCloseable {
      * @throws RankFailedException if a rank has called {@link #abort}
      */
     public void barrier(String name, int size) {
+        if (size < 1) {
+            throw new InvalidConfigurationException("barrier '" + name + "' of size " + size, "size >= 1");
+        }
         long arrived = add(name + "/count", 1);
         if (arrived == size) {
             set(name + "/open", new byte[] {1});
@@ -178,183 +263,87 @@ public final class KeyValueStore implements AutoCloseable {
     /**
      * Tells every rank that this one failed; their waits fail at once with this message.
      *
-     * @param message why, prefixed with this rank in what the others see
+     * @param message why, prefixed with this rank in what the others see (cut to 2,000 characters)
      */
     public synchronized void abort(String message) {
-        call(ABORT, ABORT_KEY, ("rank " + rank + ": " + message).getBytes(StandardCharsets.UTF_8), 0);
+        String text = "rank " + rank + ": " + message;
+        if (text.length() > ABORT_MESSAGE_CHARS) {
+            text = text.substring(0, ABORT_MESSAGE_CHARS) + "...";
+        }
+        byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
+        call(StoreProtocol.ABORT, StoreProtocol.ABORT_KEY, java.util.Arrays.copyOf(bytes,
+                Math.min(bytes.length, limits.maxValueBytes())), 0);
     }
 
     private byte[] call(byte op, String key, byte[] value, long waitMillis) {
+        check(op, key, value);
+        if (broken != null) {
+            throw new StreamFusionException("rank " + rank + ": rendezvous store connection is closed (" + broken
+                    + "); key '" + key + "'");
+        }
+        Reply reply;
         try {
-            out.writeByte(op);
-            out.writeUTF(key);
-            out.writeInt(value.length);
-            out.write(value);
-            out.writeLong(waitMillis);
-            out.flush();
-            byte status = in.readByte();
-            byte[] reply = new byte[in.readInt()];
-            in.readFully(reply);
-            return switch (status) {
-                case OK -> reply;
-                case TIMEOUT -> throw new CommunicationTimeoutException(rank, "rendezvous key '" + key + "'", timeout,
-                        "no rank set it");
-                case ABORTED -> throw new RankFailedException(-1, "rank " + rank + " stopped waiting for '" + key
-                        + "': " + new String(reply, StandardCharsets.UTF_8), null);
-                default -> throw new StreamFusionException("bad store reply " + status);
-            };
+            session.writeRequest(new Request(op, key, value, waitMillis));
+            reply = session.readReply(limits.maxValueBytes());
+        } catch (ClosedByInterruptException e) {
+            broken = "interrupted";
+            Thread.currentThread().interrupt();
+            throw new StreamFusionException("rank " + rank + ": interrupted at rendezvous key '" + key + "'", e);
         } catch (IOException e) {
+            broken = e.getMessage();
+            closeQuietly(socket);
             throw new StreamFusionException("rank " + rank + ": rendezvous store connection lost at key '" + key + "': "
                     + e.getMessage(), e);
+        }
+        String text = new String(reply.body(), StandardCharsets.UTF_8);
+        return switch (reply.status()) {
+            case StoreProtocol.OK -> reply.body();
+            case StoreProtocol.TIMEOUT -> throw new CommunicationTimeoutException(rank, "rendezvous key '" + key + "'",
+                    timeout, "no rank set it");
+            case StoreProtocol.ABORTED -> throw new RankFailedException(-1, "rank " + rank + " stopped waiting for '" + key
+                    + "': " + text, null);
+            case StoreProtocol.REFUSED -> throw new InvalidConfigurationException("rank " + rank + ": the store refused '"
+                    + key + "': " + text, "the store's limits (docs/rendezvous.md)");
+            default -> throw new StreamFusionException("rank " + rank + ": bad store reply " + reply.status());
+        };
+    }
+
+    /** Every rule the server enforces, checked before a byte is written, so a bad call never desynchronises. */
+    private void check(byte op, String key, byte[] value) {
+        java.util.Objects.requireNonNull(key, "key");
+        java.util.Objects.requireNonNull(value, "value");
+        int keyBytes = key.getBytes(StandardCharsets.UTF_8).length;
+        if (keyBytes < 1 || keyBytes > limits.maxKeyBytes()) {
+            throw new InvalidConfigurationException("key of " + keyBytes + " UTF-8 bytes",
+                    "1 <= key bytes <= " + limits.maxKeyBytes());
+        }
+        if (op != StoreProtocol.ABORT && key.startsWith(StoreProtocol.RESERVED_PREFIX)) {
+            throw new InvalidConfigurationException("key '" + key + "'", "keys starting with '"
+                    + StoreProtocol.RESERVED_PREFIX + "' are the store's own");
+        }
+        if (value.length > limits.maxValueBytes()) {
+            throw new InvalidConfigurationException("value of " + value.length + " bytes for key '" + key + "'",
+                    "value bytes <= " + limits.maxValueBytes());
         }
     }
 
     @Override
     public void close() {
-        try {
-            socket.close();
-        } catch (IOException ignored) {
-            // closing
-        }
+        closeQuietly(socket);
         if (server != null) {
             // Rank 0 may be done before the others have read their last replies: let them hang up first.
             server.close(timeout);
         }
     }
 
-    /** Rank 0's side: one thread per connection over a shared map. */
-    private static final class Server implements AutoCloseable {
-        private final ServerSocket listener;
-        private final Map<String, byte[]> data = new HashMap<>();
-        private final List<Socket> clients = new CopyOnWriteArrayList<>();
-        private final List<Thread> servers = new CopyOnWriteArrayList<>();
-        private final Thread acceptor;
-
-        Server(int port) throws IOException {
-            listener = new ServerSocket();
-            listener.setReuseAddress(true);
-            listener.bind(new InetSocketAddress(port));
-            acceptor = Thread.ofPlatform().daemon().name("sf-store-accept").start(this::accept);
+    private static void closeQuietly(AutoCloseable c) {
+        if (c == null) {
+            return;
         }
-
-        int port() {
-            return listener.getLocalPort();
-        }
-
-        private void accept() {
-            while (!listener.isClosed()) {
-                try {
-                    Socket s = listener.accept();
-                    s.setTcpNoDelay(true);
-                    clients.add(s);
-                    servers.add(Thread.ofPlatform().daemon().name("sf-store-client").start(() -> serve(s)));
-                } catch (IOException e) {
-                    return;
-                }
-            }
-        }
-
-        private void serve(Socket s) {
-            try (s; DataInputStream in = new DataInputStream(s.getInputStream());
-                    DataOutputStream out = new DataOutputStream(s.getOutputStream())) {
-                while (true) {
-                    byte op;
-                    try {
-                        op = in.readByte();
-                    } catch (EOFException | SocketTimeoutException e) {
-                        return;
-                    }
-                    String key = in.readUTF();
-                    byte[] value = new byte[in.readInt()];
-                    in.readFully(value);
-                    long waitMillis = in.readLong();
-                    byte status = OK;
-                    byte[] reply = new byte[0];
-                    synchronized (data) {
-                        switch (op) {
-                            case SET, ABORT -> {
-                                data.putIfAbsent(key, value);
-                                if (op == SET) {
-                                    data.put(key, value);
-                                }
-                                data.notifyAll();
-                            }
-                            case ADD -> {
-                                long v = java.nio.ByteBuffer.wrap(value).getLong();
-                                byte[] old = data.get(key);
-                                long sum = (old == null ? 0 : java.nio.ByteBuffer.wrap(old).getLong()) + v;
-                                reply = java.nio.ByteBuffer.allocate(8).putLong(sum).array();
-                                data.put(key, reply);
-                                data.notifyAll();
-                            }
-                            case GET -> {
-                                long deadline = System.currentTimeMillis() + waitMillis;
-                                while (!data.containsKey(key) && !data.containsKey(ABORT_KEY)
-                                        && System.currentTimeMillis() < deadline) {
-                                    data.wait(Math.max(1, deadline - System.currentTimeMillis()));
-                                }
-                                if (data.containsKey(ABORT_KEY)) {
-                                    status = ABORTED;
-                                    reply = data.get(ABORT_KEY);
-                                } else if (data.containsKey(key)) {
-                                    reply = data.get(key);
-                                } else {
-                                    status = TIMEOUT;
-                                }
-                            }
-                            default -> {
-                                return;
-                            }
-                        }
-                    }
-                    out.writeByte(status);
-                    out.writeInt(reply.length);
-                    out.write(reply);
-                    out.flush();
-                }
-            } catch (IOException | InterruptedException e) {
-                // a client went away; the others carry on
-            }
-        }
-
-        /** Stops accepting, waits (bounded) until every client has closed its connection, then closes. */
-        void close(Duration wait) {
-            try {
-                listener.close();
-            } catch (IOException ignored) {
-                // closing
-            }
-            long deadline = System.nanoTime() + wait.toNanos();
-            for (Thread t : servers) {
-                try {
-                    t.join(Math.max(1, (deadline - System.nanoTime()) / 1_000_000));
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    break;
-                }
-            }
-            close();
-        }
-
-        @Override
-        public void close() {
-            try {
-                listener.close();
-            } catch (IOException ignored) {
-                // closing
-            }
-            for (Socket s : clients) {
-                try {
-                    s.close();
-                } catch (IOException ignored) {
-                    // closing
-                }
-            }
-            try {
-                acceptor.join(1000);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
+        try {
+            c.close();
+        } catch (Exception ignored) {
+            // closing
         }
     }
 }

@@ -11,6 +11,7 @@ import org.streamfusion.InvalidConfigurationException;
 import org.streamfusion.Method;
 import org.streamfusion.Plan;
 import org.streamfusion.Topology;
+import org.streamfusion.WorkLimits;
 
 /**
  * Enumerates every mesh of every method for a shape and topology, says why each invalid one is invalid,
@@ -88,9 +89,37 @@ public final class Planner {
      * @param topology the machines and GPUs
      * @param method   the method whose meshes are tried
      * @return one candidate per degree triple {@code t*u*r = N} of the method's form, valid or not
-     * @throws InvalidConfigurationException if {@code S < N}
+     * @throws InvalidConfigurationException if {@code S < N}, or the work passes
+     *                                       {@link WorkLimits#PLANNER_STEPS}
      */
     public List<Candidate> enumerate(AttentionShape shape, Topology topology, Method method) {
+        List<int[]> degrees = degrees(shape, topology, method);
+        WorkLimits.check(WorkLimits.PLANNER_STEPS, "ranking the " + method + " meshes of " + topology,
+                WorkLimits.rankSteps(topology, degrees), "rank-steps");
+        List<Candidate> out = new ArrayList<>();
+        for (int[] d : degrees) {
+            try {
+                Plan p = Plan.of(shape, DeviceMesh.of(topology, method, d[0], d[1], d[2]));
+                out.add(new Candidate(method, d[0], d[1], d[2], p, model.estimate(p), null));
+            } catch (InvalidConfigurationException e) {
+                out.add(new Candidate(method, d[0], d[1], d[2], null, null, e.getMessage()));
+            }
+        }
+        out.sort(Comparator.comparing((Candidate c) -> !c.valid())
+                .thenComparingDouble(c -> c.valid() ? c.estimate().seconds() : 0));
+        return out;
+    }
+
+    /**
+     * The degree triples {@code (t, u, r)}, {@code t*u*r = N}, of {@code method}'s form.
+     *
+     * @param shape    the attention problem
+     * @param topology the machines and GPUs
+     * @param method   the method
+     * @return every triple the planner tries
+     * @throws InvalidConfigurationException if {@code S < N}
+     */
+    public static List<int[]> degrees(AttentionShape shape, Topology topology, Method method) {
         int n = topology.worldSize();
         shape.localSeqLen(n);
         List<int[]> degrees = new ArrayList<>();
@@ -110,18 +139,7 @@ public final class Planner {
                 }
             }
         }
-        List<Candidate> out = new ArrayList<>();
-        for (int[] d : degrees) {
-            try {
-                Plan p = Plan.of(shape, DeviceMesh.of(topology, method, d[0], d[1], d[2]));
-                out.add(new Candidate(method, d[0], d[1], d[2], p, model.estimate(p), null));
-            } catch (InvalidConfigurationException e) {
-                out.add(new Candidate(method, d[0], d[1], d[2], null, null, e.getMessage()));
-            }
-        }
-        out.sort(Comparator.comparing((Candidate c) -> !c.valid())
-                .thenComparingDouble(c -> c.valid() ? c.estimate().seconds() : 0));
-        return out;
+        return degrees;
     }
 
     /**
@@ -131,9 +149,16 @@ public final class Planner {
      * @param topology the machines and GPUs
      * @return the candidates method by method, in {@link Method} order, each method's sorted as by
      *         {@link #enumerate(AttentionShape, Topology, Method)}
-     * @throws InvalidConfigurationException if {@code S < N}
+     * @throws InvalidConfigurationException if {@code S < N}, or the work passes
+     *                                       {@link WorkLimits#PLANNER_STEPS}
      */
     public List<Candidate> enumerate(AttentionShape shape, Topology topology) {
+        List<int[]> every = new ArrayList<>();
+        for (Method m : Method.values()) {
+            every.addAll(degrees(shape, topology, m));
+        }
+        WorkLimits.check(WorkLimits.PLANNER_STEPS, "ranking every mesh of " + topology, WorkLimits.rankSteps(topology,
+                every), "rank-steps");
         List<Candidate> all = new ArrayList<>();
         for (Method m : Method.values()) {
             all.addAll(enumerate(shape, topology, m));
@@ -208,12 +233,18 @@ public final class Planner {
     }
 
     static List<Integer> divisors(int n) {
-        List<Integer> d = new ArrayList<>();
-        for (int i = 1; i <= n; i++) {
+        // Up to sqrt(n), each with its partner: N = 800,000 ranks would otherwise cost 800,000 divisions per level.
+        List<Integer> low = new ArrayList<>();
+        List<Integer> high = new ArrayList<>();
+        for (int i = 1; (long) i * i <= n; i++) {
             if (n % i == 0) {
-                d.add(i);
+                low.add(i);
+                if (i != n / i) {
+                    high.add(0, n / i);
+                }
             }
         }
-        return d;
+        low.addAll(high);
+        return low;
     }
 }

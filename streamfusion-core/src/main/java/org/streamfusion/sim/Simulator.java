@@ -11,6 +11,7 @@ import java.util.concurrent.Future;
 import java.util.function.BiConsumer;
 import java.util.function.Predicate;
 import org.streamfusion.AttentionShape;
+import org.streamfusion.DeviceMesh;
 import org.streamfusion.DistributedAttention;
 import org.streamfusion.InvalidConfigurationException;
 import org.streamfusion.JointText;
@@ -18,6 +19,7 @@ import org.streamfusion.LinkCompression;
 import org.streamfusion.Method;
 import org.streamfusion.Plan;
 import org.streamfusion.Topology;
+import org.streamfusion.WorkLimits;
 import org.streamfusion.backend.DeviceArena;
 import org.streamfusion.backend.TensorView;
 import org.streamfusion.planning.Planner;
@@ -77,7 +79,8 @@ public final class Simulator {
      *
      * @param plan the plan, for this simulator's topology
      * @return the layer's time and where it went
-     * @throws InvalidConfigurationException if the plan is for another topology
+     * @throws InvalidConfigurationException if the plan is for another topology, or its work passes
+     *                                       {@link WorkLimits#SIMULATOR_STEPS}
      * @throws ScheduleDeadlockException if the schedule cannot finish
      */
     public SimulatedTime simulate(Plan plan) {
@@ -85,6 +88,9 @@ public final class Simulator {
             throw new InvalidConfigurationException("plan for " + plan.mesh().topology() + " on a simulated " + topology,
                     "mesh topology == simulated topology");
         }
+        DeviceMesh mesh = plan.mesh();
+        WorkLimits.check(WorkLimits.SIMULATOR_STEPS, "simulating " + mesh, WorkLimits.rankSteps(mesh.worldSize(),
+                mesh.torus(), mesh.ulysses(), mesh.ring()), "rank-steps");
         try {
             return simulate(plan, false);
         } catch (ScheduleDeadlockException lean) {
@@ -250,10 +256,26 @@ public final class Simulator {
      * @param shape       the attention layer's shape
      * @param compression what the inter-machine transfers carry
      * @return every candidate, ranked: valid ones fastest first, then the invalid ones
+     * @throws InvalidConfigurationException if the valid meshes' work together passes
+     *                                       {@link WorkLimits#SIMULATOR_STEPS}
      */
     public List<Ranked> rank(AttentionShape shape, LinkCompression compression) {
         List<Ranked> out = new ArrayList<>();
-        for (Planner.Candidate c : Planner.withDefaults().enumerate(shape, topology)) {
+        // Checked before the closed form ranks them, which itself takes seconds past a few hundred GPUs.
+        double work = 0;
+        for (Method m : Method.values()) {
+            for (int[] d : Planner.degrees(shape, topology, m)) {
+                try {
+                    Plan.of(shape, DeviceMesh.of(topology, m, d[0], d[1], d[2]));
+                    work += WorkLimits.rankSteps(topology.worldSize(), d[0], d[1], d[2]);
+                } catch (InvalidConfigurationException invalid) {
+                    // listed, not simulated
+                }
+            }
+        }
+        WorkLimits.check(WorkLimits.SIMULATOR_STEPS, "simulating every valid mesh of " + topology, work, "rank-steps");
+        List<Planner.Candidate> candidates = Planner.withDefaults().enumerate(shape, topology);
+        for (Planner.Candidate c : candidates) {
             if (!c.valid()) {
                 out.add(new Ranked(c, null));
                 continue;

@@ -8,7 +8,7 @@ import org.streamfusion.InvalidConfigurationException;
 /**
  * Settings of a CUDA rank.
  *
- * @param timeout  bound on the rendezvous and on every host wait for a stream
+ * @param timeout  bound on the rendezvous and on every host wait for a stream, {@code 0 < timeout <= 7 days}
  * @param nvshmem  initialise NVSHMEM (needed by STREAMFUSION's one-sided primitives; the two-sided
  *                 methods need only NCCL)
  * @param poison   fill new allocations with NaN, so that a read of memory nothing wrote shows in results
@@ -63,13 +63,11 @@ public record GpuOptions(Duration timeout, boolean nvshmem, boolean poison, OneS
     /**
      * Checks the values.
      *
-     * @throws InvalidConfigurationException if {@code timeout} is null or not positive, a mover is null, or
+     * @throws InvalidConfigurationException if {@code timeout} is null, not positive or past 7 days, a mover is null, or
      *         {@code emulatedLink} is null
      */
     public GpuOptions {
-        if (timeout == null || timeout.isNegative() || timeout.isZero()) {
-            throw new InvalidConfigurationException("timeout=" + timeout + " is not positive", "timeout > 0");
-        }
+        org.streamfusion.Timeouts.check("timeout", timeout);
         if (push == null || pull == null) {
             throw new InvalidConfigurationException("push=" + push + ", pull=" + pull, "both one-sided movers must be given");
         }
@@ -87,7 +85,7 @@ public record GpuOptions(Duration timeout, boolean nvshmem, boolean poison, OneS
      * @param push     what moves ScatterPush's bytes to GPUs of this host
      * @param pull     what moves GatherPull's bytes from GPUs of this host
      * @param ringLane give two-sided transfers on the ring stream their own NCCL communicator
-     * @throws InvalidConfigurationException if {@code timeout} is null or not positive, or a mover is null
+     * @throws InvalidConfigurationException if {@code timeout} is null, not positive or past 7 days, or a mover is null
      */
     public GpuOptions(Duration timeout, boolean nvshmem, boolean poison, OneSidedMover push, OneSidedMover pull,
             boolean ringLane) {

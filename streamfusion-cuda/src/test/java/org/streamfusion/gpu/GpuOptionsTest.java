@@ -39,4 +39,15 @@ class GpuOptionsTest {
         assertThrows(InvalidConfigurationException.class,
                 () -> new GpuOptions(Duration.ZERO, true, true, OneSidedMover.SM_KERNEL, OneSidedMover.SM_KERNEL, true));
     }
+
+    @Test
+    void timeoutsOutsideZeroToSevenDaysAreRefusedWithTheValue() {
+        GpuOptions g = GpuOptions.defaults();
+        for (Duration d : java.util.List.of(Duration.ofMillis(Long.MAX_VALUE / 3), Duration.ofSeconds(Long.MAX_VALUE),
+                Duration.ZERO, Duration.ofNanos(-1), Duration.ofDays(7).plusNanos(1))) {
+            var e = assertThrows(InvalidConfigurationException.class,
+                    () -> new GpuOptions(d, g.nvshmem(), g.poison(), g.push(), g.pull(), g.ringLane()), d::toString);
+            assertTrue(e.getMessage().contains(d.toString()), e.getMessage());
+        }
+    }
 }
