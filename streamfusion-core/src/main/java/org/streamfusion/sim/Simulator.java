@@ -4,7 +4,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
-import java.util.Locale;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -345,27 +344,6 @@ public final class Simulator {
      */
     public String explain(AttentionShape shape, LinkCompression compression) {
         List<Ranked> ranked = rank(shape, compression);
-        StringBuilder sb = new StringBuilder();
-        sb.append(String.format(Locale.ROOT, "%s on %d machines x %d GPUs, simulated on %s%s%n", shape,
-                topology.machines(), topology.gpusPerMachine(), profile,
-                compression == LinkCompression.NONE ? "" : ", inter-machine transfers " + compression));
-        sb.append(String.format(Locale.ROOT, "%-16s %-16s %10s %10s %10s %10s  %s%n", "method", "mesh", "total ms",
-                "compute", "exposed", "sync", "note"));
-        for (Ranked r : ranked) {
-            Planner.Candidate c = r.candidate();
-            if (r.valid()) {
-                SimulatedTime t = r.time();
-                sb.append(String.format(Locale.ROOT, "%-16s %-16s %10.3f %10.3f %10.3f %10.3f%n", c.method(), c.degrees(),
-                        t.totalSeconds() * 1e3, t.computeSeconds() * 1e3, t.exposedCommunicationSeconds() * 1e3,
-                        t.synchronisationSeconds() * 1e3));
-            } else {
-                sb.append(String.format(Locale.ROOT, "%-16s %-16s %10s %10s %10s %10s  invalid: %s%n", c.method(),
-                        c.degrees(), "-", "-", "-", "-", c.invalidReason()));
-            }
-        }
-        Ranked pick = fastest(ranked, shape, r -> true, "");
-        sb.append("pick: ").append(pick.time().plan().mesh()).append(String.format(Locale.ROOT, ", %.3f ms%n",
-                pick.time().totalSeconds() * 1e3));
-        return sb.toString();
+        return RankingTable.format(ranked, fastest(ranked, shape, r -> true, ""), shape, topology, profile, compression);
     }
 }
