@@ -9,7 +9,8 @@ import org.streamfusion.backend.Event;
 import org.streamfusion.backend.Stream;
 
 /**
- * A stream of the CPU backend: one worker thread running its ops in order. An op that throws stops the
+ * A stream of the CPU backend: one of the world's worker threads running its ops in order, from creation
+ * to {@link #close}. An op that throws stops the
  * stream and fails the world, so that no peer waits for this rank until its timeout.
  */
 public final class CpuStream implements Stream {
@@ -22,19 +23,36 @@ public final class CpuStream implements Stream {
     private final int rank;
     private final String name;
     private final LinkedBlockingQueue<Op> queue = new LinkedBlockingQueue<>();
-    private final Thread worker;
+    /** The thread running this stream's loop while it runs (guarded by this). */
+    private Thread worker;
+    private final CountDownLatch stopped = new CountDownLatch(1);
+    private volatile boolean closing;
     private final SplittableRandom jitter;
     private volatile Throwable failed;
     /** Ops enqueued and not yet finished: zero means this stream will do nothing more until the host enqueues. */
     private final java.util.concurrent.atomic.AtomicInteger pending = new java.util.concurrent.atomic.AtomicInteger();
 
-    CpuStream(CpuFabric fabric, int rank, String name, String threadPrefix, long seed) {
+    CpuStream(CpuFabric fabric, int rank, String name, WorkerThreads threads, long seed) {
         this.fabric = fabric;
         this.rank = rank;
         this.name = name;
         this.jitter = fabric.options.jitter() && !name.equals("compute") ? new SplittableRandom(seed) : null;
-        this.worker = Thread.ofPlatform().daemon().name(threadPrefix + "rank" + rank + "-" + name).unstarted(this::loop);
-        worker.start();
+        threads.start("rank" + rank + "-" + name, this::run);
+    }
+
+    private void run() {
+        synchronized (this) {
+            worker = Thread.currentThread();
+        }
+        try {
+            loop();
+        } finally {
+            synchronized (this) {
+                worker = null;
+            }
+            Thread.interrupted(); // an interrupt meant for this stream stays with it, not the thread's next work
+            stopped.countDown();
+        }
     }
 
     private void loop() {
@@ -68,7 +86,7 @@ public final class CpuStream implements Stream {
     }
 
     void enqueue(String step, Runnable body) {
-        if (!worker.isAlive()) {
+        if (closing) {
             throw new IllegalStateException("stream " + name + " of rank " + rank + " is closed");
         }
         pending.incrementAndGet();
@@ -126,25 +144,31 @@ public final class CpuStream implements Stream {
 
     /** Stops the worker after the ops already queued (or at once, when the world has failed). */
     void close(long timeoutMillis) {
+        closing = true;
         if (fabric.failure() != null) {
             pending.addAndGet(-queue.size());
             queue.clear();
-            worker.interrupt();
+            interrupt();
         }
         queue.add(STOP);
         try {
-            worker.join(timeoutMillis);
-            if (worker.isAlive()) {
-                worker.interrupt();
-                worker.join(timeoutMillis);
+            if (!stopped.await(timeoutMillis, TimeUnit.MILLISECONDS)) {
+                interrupt();
+                stopped.await(timeoutMillis, TimeUnit.MILLISECONDS);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
     }
 
+    private synchronized void interrupt() {
+        if (worker != null) {
+            worker.interrupt();
+        }
+    }
+
     boolean isAlive() {
-        return worker.isAlive();
+        return stopped.getCount() > 0;
     }
 
     static CpuStream of(Stream s) {

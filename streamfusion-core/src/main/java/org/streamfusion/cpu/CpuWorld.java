@@ -37,6 +37,7 @@ public final class CpuWorld implements AutoCloseable {
     private final CpuFabric fabric;
     private final List<CpuRankDevice> devices = new ArrayList<>();
     private final String threadPrefix;
+    private final WorkerThreads threads;
     private final java.util.concurrent.atomic.AtomicReference<Thread> runner = new java.util.concurrent.atomic.AtomicReference<>();
     private volatile boolean closed;
     private volatile Throwable failedWith;
@@ -45,8 +46,9 @@ public final class CpuWorld implements AutoCloseable {
     private CpuWorld(Topology topology, CpuOptions options) {
         this.fabric = new CpuFabric(topology, options);
         this.threadPrefix = "sf-cpu" + WORLDS.incrementAndGet() + "-";
+        this.threads = new WorkerThreads(threadPrefix, topology.worldSize());
         for (int r = 0; r < topology.worldSize(); r++) {
-            devices.add(new CpuRankDevice(fabric, r, threadPrefix));
+            devices.add(new CpuRankDevice(fabric, r, threads));
         }
     }
 
@@ -148,31 +150,35 @@ public final class CpuWorld implements AutoCloseable {
     private <T> List<T> runRanks(Function<CpuRankDevice, T> body) {
         int n = devices.size();
         List<T> results = new ArrayList<>(java.util.Collections.nCopies(n, null));
-        List<Thread> threads = new ArrayList<>();
         Throwable[] errors = new Throwable[n];
+        java.util.concurrent.CountDownLatch[] done = new java.util.concurrent.CountDownLatch[n];
         for (int r = 0; r < n; r++) {
             int rank = r;
-            threads.add(Thread.ofPlatform().daemon().name(threadPrefix + "host" + r).start(() -> {
+            done[r] = new java.util.concurrent.CountDownLatch(1);
+            threads.start("host" + r, () -> {
                 try {
                     results.set(rank, body.apply(devices.get(rank)));
                 } catch (Throwable t) {
                     errors[rank] = t;
                     fabric.fail(rank, t);
                     fabric.signalAll();
+                } finally {
+                    done[rank].countDown();
                 }
-            }));
+            });
         }
         long budget = fabric.timeout().toMillis() * 4 + 10_000;
         long deadline = System.currentTimeMillis() + budget;
-        for (Thread t : threads) {
+        for (int r = 0; r < n; r++) {
+            boolean finished;
             try {
-                t.join(Math.max(1, deadline - System.currentTimeMillis()));
+                finished = done[r].await(Math.max(1, deadline - System.currentTimeMillis()), java.util.concurrent.TimeUnit.MILLISECONDS);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new StreamFusionException("interrupted while waiting for the ranks", e);
             }
-            if (t.isAlive()) {
-                fabric.fail(-1, new StreamFusionException(t.getName() + " did not finish within " + budget + " ms"));
+            if (!finished) {
+                fabric.fail(-1, new StreamFusionException(threadPrefix + "host" + r + " did not finish within " + budget + " ms"));
                 fabric.signalAll();
             }
         }
@@ -262,17 +268,27 @@ public final class CpuWorld implements AutoCloseable {
             return;
         }
         closed = true;
-        List<Thread> closers = new ArrayList<>();
+        java.util.concurrent.CountDownLatch closedAll = new java.util.concurrent.CountDownLatch(devices.size());
         for (CpuRankDevice d : devices) {
             // Arena close is collective (symmetric free), so every rank closes on its own thread.
-            closers.add(Thread.ofPlatform().daemon().name(threadPrefix + "close" + d.rank()).start(d::closeAll));
+            threads.start("close" + d.rank(), () -> {
+                try {
+                    d.closeAll();
+                } finally {
+                    closedAll.countDown();
+                }
+            });
         }
-        for (Thread t : closers) {
-            try {
-                t.join(fabric.timeout().toMillis() * 2 + 5_000);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
+        try {
+            closedAll.await(fabric.timeout().toMillis() * 2 + 5_000, java.util.concurrent.TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
+        threads.close(1_000);
+    }
+
+    /** {@return threads this world has started so far; a run or a layer on warm threads starts none} */
+    int threadsStarted() {
+        return threads.threadsStarted();
     }
 }
