@@ -71,6 +71,57 @@ class AttentionTiles {
         }
     }
 
+    /** {@code round(x * log2(e))} by the 1.5 * 2^52 trick: exact for |x * log2(e)| < 2^51. */
+    static final double ROUND = 0x1.8p52;
+    static final double LOG2E = 0x1.71547652b82fep0;
+    /** ln 2 in two parts: {@code k * LN2_HI} is exact for the k here (|k| <= 1022). */
+    static final double LN2_HI = 0x1.62e42fee00000p-1;
+    static final double LN2_LO = 0x1.a39ef35793c76p-33;
+    /** 1/n! for n = 13 down to 2: Taylor terms of exp(r), |r| <= ln(2)/2, truncation below 1e-17. */
+    static final double[] TAYLOR = new double[12];
+
+    static {
+        double f = 1;
+        for (int n = 2; n <= 13; n++) {
+            f *= n;
+            TAYLOR[13 - n] = 1 / f;
+        }
+    }
+
+    /** Where {@link #exp} runs its own formula; outside (and for NaN) it is {@link Math#exp}'s. */
+    static final double EXP_LOW = -708;
+    static final double EXP_HIGH = 709;
+
+    /**
+     * {@code s[r] = exp(s[r] - shift)} for {@code from <= r < to}. One formula, written in plain adds and
+     * multiplies so that the scalar and the vector tiles give the same bits: {@code k = round(x log2 e)},
+     * {@code r = x - k ln 2} in two parts, a Taylor polynomial of degree 13 by Horner, times {@code 2^k} (a
+     * result within a few ulps of {@link Math#exp}). Arguments outside [{@value #EXP_LOW},
+     * {@value #EXP_HIGH}], infinities and NaN, go to {@link Math#exp}.
+     */
+    void exp(double[] s, int from, int to, double shift) {
+        for (int r = from; r < to; r++) {
+            s[r] = exp(s[r] - shift);
+        }
+    }
+
+    static double exp(double x) {
+        if (!(x >= EXP_LOW && x <= EXP_HIGH)) {
+            return Math.exp(x);
+        }
+        double t = x * LOG2E + ROUND;
+        double k = t - ROUND;
+        double r = x - k * LN2_HI;
+        r = r - k * LN2_LO;
+        double p = TAYLOR[0];
+        for (int i = 1; i < TAYLOR.length; i++) {
+            p = p * r + TAYLOR[i];
+        }
+        p = p * r + 1;
+        p = p * r + 1;
+        return p * Double.longBitsToDouble((Double.doubleToRawLongBits(t) + 1023) << 52);
+    }
+
     /**
      * {@code acc[i*d + x] += p[i*n + r] * v[r*d + x]}, for {@code r} in order, for each listed row {@code i}.
      *

@@ -12,7 +12,7 @@ import org.streamfusion.spi.QChunk;
  * One Q chunk folded over KV chunks, in tiles of {@link #TILE_ROWS} query rows of one (batch, head). The
  * arithmetic of each row is that of the scalar definition, step for step: per KV chunk the scores (float64
  * sums in {@code D} order), their maximum, {@code alpha = exp(m - mNew)}, {@code l} and {@code o} rescaled,
- * then {@code p = exp(s - mNew)} added to {@code l} and {@code p * v} to {@code o} in key order. Tiling only
+ * then {@code p = exp(s - mNew)} ({@link AttentionTiles#exp}) added to {@code l} and {@code p * v} to {@code o} in key order. Tiling only
  * changes which rows are computed together, never a row's order of operations, so every method and mesh that
  * hands the same KV chunks gives the same bits.
  */
@@ -71,7 +71,7 @@ final class BlockedAttention {
                     for (int j = 0; j < chunks; j++) {
                         int n = kvs.get(j).k().rows();
                         tiles.scores(q, rows, kT[j], n, d, s);
-                        int count = softmaxStep(s, n, d, rows, m, l, acc, active);
+                        int count = softmaxStep(tiles, s, n, d, rows, m, l, acc, active);
                         tiles.accumulate(s, vs[j], n, d, acc, active, count);
                     }
                     for (int i = 0; i < rows; i++) {
@@ -97,7 +97,7 @@ final class BlockedAttention {
      * {@code p} in place, updates {@code m}, {@code l} and rescales {@code acc}. Returns how many rows take
      * part ({@code active}); a row whose state stays empty (nothing but {@code -inf} so far) is skipped whole.
      */
-    private static int softmaxStep(double[] s, int n, int d, int rows, double[] m, double[] l, double[] acc, int[] active) {
+    private static int softmaxStep(AttentionTiles tiles, double[] s, int n, int d, int rows, double[] m, double[] l, double[] acc, int[] active) {
         int count = 0;
         for (int i = 0; i < rows; i++) {
             int si = i * n;
@@ -115,10 +115,9 @@ final class BlockedAttention {
             for (int x = i * d; x < (i + 1) * d; x++) {
                 acc[x] *= alpha;
             }
+            tiles.exp(s, si, si + n, mNew);
             for (int r = 0; r < n; r++) {
-                double p = Math.exp(s[si + r] - mNew);
-                s[si + r] = p;
-                li += p;
+                li += s[si + r];
             }
             l[i] = li;
             m[i] = mNew;

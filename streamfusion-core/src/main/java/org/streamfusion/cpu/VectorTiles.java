@@ -1,6 +1,7 @@
 package org.streamfusion.cpu;
 
 import jdk.incubator.vector.DoubleVector;
+import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -99,6 +100,32 @@ final class VectorTiles extends AttentionTiles {
             a = a.add(DoubleVector.broadcast(SPECIES, q[i * d + x]).mul(DoubleVector.fromArray(SPECIES, kT, x * n + r0)));
         }
         a.intoArray(s, i * n + r0);
+    }
+
+    @Override
+    void exp(double[] s, int from, int to, double shift) {
+        int r = from;
+        for (; r + L <= to; r += L) {
+            DoubleVector x = DoubleVector.fromArray(SPECIES, s, r).sub(shift);
+            if (!x.compare(VectorOperators.GE, EXP_LOW).and(x.compare(VectorOperators.LE, EXP_HIGH)).allTrue()) {
+                super.exp(s, r, r + L, shift); // a lane outside the formula's range, or NaN: the scalar path
+                continue;
+            }
+            DoubleVector t = x.mul(LOG2E).add(ROUND);
+            DoubleVector k = t.sub(ROUND);
+            DoubleVector y = x.sub(k.mul(LN2_HI));
+            y = y.sub(k.mul(LN2_LO));
+            DoubleVector p = DoubleVector.broadcast(SPECIES, TAYLOR[0]);
+            for (int i = 1; i < TAYLOR.length; i++) {
+                p = p.mul(y).add(TAYLOR[i]);
+            }
+            p = p.mul(y).add(1);
+            p = p.mul(y).add(1);
+            DoubleVector twoToK = t.viewAsIntegralLanes().add(1023).lanewise(VectorOperators.LSHL, 52).viewAsFloatingLanes()
+                    .reinterpretAsDoubles();
+            p.mul(twoToK).intoArray(s, r);
+        }
+        super.exp(s, r, to, shift);
     }
 
     @Override

@@ -79,6 +79,33 @@ class AttentionTilesTest {
         }
     }
 
+    @Test
+    void expIsWithinTwoUlpsOfMathExpAndTheVectorTilesGiveTheScalarBits() {
+        SplittableRandom rnd = new SplittableRandom(7);
+        double[] special = {0.0, -0.0, -1e-300, Double.NEGATIVE_INFINITY, Double.NaN, -707.9, -708.0, -708.1, -745.2,
+            -746, Math.log(Double.MIN_NORMAL), 1e-9, 708.5, 709.7, Double.POSITIVE_INFINITY};
+        for (int trial = 0; trial < 2000; trial++) {
+            int n = 1 + rnd.nextInt(40);
+            double shift = trial % 3 == 0 ? 0 : rnd.nextDouble(-50, 50);
+            double[] x = new double[n];
+            for (int r = 0; r < n; r++) {
+                x[r] = rnd.nextInt(10) == 0 ? special[rnd.nextInt(special.length)] + shift
+                        : shift - rnd.nextDouble() * Math.scalb(1.0, rnd.nextInt(-30, 10));
+            }
+            double[] scalar = x.clone();
+            double[] vector = x.clone();
+            SCALAR.exp(scalar, 0, n, shift);
+            VECTOR.exp(vector, 0, n, shift);
+            assertBits(scalar, vector, "exp, trial " + trial);
+            for (int r = 0; r < n; r++) {
+                double expected = Math.exp(x[r] - shift);
+                double ulps = Math.abs(scalar[r] - expected) / Math.ulp(expected);
+                assertTrue(Double.compare(expected, scalar[r]) == 0 || ulps <= 2, "exp(" + (x[r] - shift) + ") = "
+                        + scalar[r] + ", Math.exp gives " + expected + " (" + ulps + " ulps)");
+            }
+        }
+    }
+
     /** Mostly uniform values; every seventh trial adversarial: infinities, NaN, signed zeros, extreme magnitudes. */
     private static double[] values(SplittableRandom rnd, int count, int trial) {
         double[] x = new double[count];
