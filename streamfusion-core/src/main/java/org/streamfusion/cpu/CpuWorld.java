@@ -10,7 +10,8 @@ import org.streamfusion.StreamFusionException;
 import org.streamfusion.Topology;
 
 /**
- * {@code N = M*G} ranks in one JVM, one host thread per rank, each with its own streams (worker threads),
+ * {@code N = M*G} ranks in one JVM, one host thread per rank, each with its own streams (worker threads; all
+ * of them the world's, started when it is created and reused by every run and layer, so a call starts none),
  * over a shared fabric that behaves like NVSHMEM (symmetric heap, put/get, barriers) and NCCL (grouped
  * send/recv), and counts every byte by link class. The CPU reference path of the library: it runs the
  * very same schedule classes as the CUDA backend.
