@@ -47,8 +47,8 @@ final class BlockedAttention {
         for (int bb = 0; bb < qv.batch(); bb++) {
             for (int h = 0; h < qv.heads(); h++) {
                 for (int j = 0; j < chunks; j++) {
-                    kT[j] = keysTransposed(kvs.get(j).k(), bb, h, kT[j]);
-                    vs[j] = values(kvs.get(j).v(), bb, h, vs[j]);
+                    kT[j] = keysTransposed(kvs.get(j).k(), bb, h, kT[j], row);
+                    vs[j] = values(kvs.get(j).v(), bb, h, vs[j], row);
                 }
                 for (int i0 = 0; i0 < qv.rows(); i0 += TILE_ROWS) {
                     int rows = Math.min(TILE_ROWS, qv.rows() - i0);
@@ -131,33 +131,30 @@ final class BlockedAttention {
     }
 
     /** Keys of one (batch, head), widened and transposed to {@code [D, rows]}; {@code reuse} when it fits. */
-    private static double[] keysTransposed(TensorView k, int b, int h, double[] reuse) {
+    private static double[] keysTransposed(TensorView k, int b, int h, double[] reuse, float[] row) {
         int n = k.rows();
         int d = k.dim();
         double[] out = reuse != null && reuse.length == n * d ? reuse : new double[n * d];
-        if (n == 0) {
-            return out;
-        }
         MemorySegment seg = CpuBuffer.of(k.base()).segment();
         for (int r = 0; r < n; r++) {
-            long at = k.offset(b, r, h);
+            MemorySegment.copy(seg, CpuBuffer.F32, k.offset(b, r, h) * Float.BYTES, row, 0, d);
             for (int x = 0; x < d; x++) {
-                out[x * n + r] = seg.getAtIndex(CpuBuffer.F32, at + x);
+                out[x * n + r] = row[x];
             }
         }
         return out;
     }
 
     /** Values of one (batch, head), widened, {@code [rows, D]}; {@code reuse} when it fits. */
-    private static double[] values(TensorView v, int b, int h, double[] reuse) {
+    private static double[] values(TensorView v, int b, int h, double[] reuse, float[] row) {
         int n = v.rows();
         int d = v.dim();
         double[] out = reuse != null && reuse.length == n * d ? reuse : new double[n * d];
         MemorySegment seg = CpuBuffer.of(v.base()).segment();
         for (int r = 0; r < n; r++) {
-            long at = v.offset(b, r, h);
+            MemorySegment.copy(seg, CpuBuffer.F32, v.offset(b, r, h) * Float.BYTES, row, 0, d);
             for (int x = 0; x < d; x++) {
-                out[r * d + x] = seg.getAtIndex(CpuBuffer.F32, at + x);
+                out[r * d + x] = row[x];
             }
         }
         return out;

@@ -74,7 +74,15 @@ public final class CpuStream implements Stream {
                 if (jitter != null) {
                     java.util.concurrent.locks.LockSupport.parkNanos(jitter.nextLong(50_000));
                 }
+                CpuOpEvent event = new CpuOpEvent();
+                event.begin();
                 op.body().run();
+                if (event.shouldCommit()) {
+                    event.rank = rank;
+                    event.stream = name;
+                    event.step = op.step();
+                    event.commit();
+                }
             } catch (Throwable t) {
                 failed = t;
                 fabric.fail(rank, t);
