@@ -37,7 +37,7 @@ public final class CpuStream implements Stream {
         this.rank = rank;
         this.name = name;
         this.jitter = fabric.options.jitter() && !name.equals("compute") ? new SplittableRandom(seed) : null;
-        threads.start("rank" + rank + "-" + name, this::run);
+        threads.start("rank" + rank + "-" + name, this::run, stopped::countDown);
     }
 
     private void run() {
@@ -51,7 +51,6 @@ public final class CpuStream implements Stream {
                 worker = null;
             }
             Thread.interrupted(); // an interrupt meant for this stream stays with it, not the thread's next work
-            stopped.countDown();
         }
     }
 

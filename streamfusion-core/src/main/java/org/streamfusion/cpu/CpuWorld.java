@@ -163,10 +163,8 @@ public final class CpuWorld implements AutoCloseable {
                     errors[rank] = t;
                     fabric.fail(rank, t);
                     fabric.signalAll();
-                } finally {
-                    done[rank].countDown();
                 }
-            });
+            }, done[rank]::countDown);
         }
         long budget = fabric.timeout().toMillis() * 4 + 10_000;
         long deadline = System.currentTimeMillis() + budget;
@@ -272,13 +270,7 @@ public final class CpuWorld implements AutoCloseable {
         java.util.concurrent.CountDownLatch closedAll = new java.util.concurrent.CountDownLatch(devices.size());
         for (CpuRankDevice d : devices) {
             // Arena close is collective (symmetric free), so every rank closes on its own thread.
-            threads.start("close" + d.rank(), () -> {
-                try {
-                    d.closeAll();
-                } finally {
-                    closedAll.countDown();
-                }
-            });
+            threads.start("close" + d.rank(), d::closeAll, closedAll::countDown);
         }
         try {
             closedAll.await(fabric.timeout().toMillis() * 2 + 5_000, java.util.concurrent.TimeUnit.MILLISECONDS);
