@@ -50,20 +50,29 @@ class AttentionTiles {
     }
 
     /**
-     * {@code s[i*n + r] = sum over x in order of q[i*d + x] * kT[x*n + r]} for rows {@code i < rows}, keys
-     * {@code r < n}.
+     * Row stride of transposed keys of {@code n} rows: {@code n} and one cache line, so that the rows of a
+     * register block do not all map to the same L1 sets (a stride of a multiple of 4 KiB would).
+     */
+    static int keyStride(int n) {
+        return n + 8;
+    }
+
+    /**
+     * {@code s[i*n + r] = sum over x in order of q[i*d + x] * kT[x*stride + r]} for rows {@code i < rows},
+     * keys {@code r < n}, {@code stride = keyStride(n)}.
      *
      * @param q  query rows, already scaled, {@code [rows, d]}
-     * @param kT keys transposed, {@code [d, n]}
+     * @param kT keys transposed, {@code [d, keyStride(n)]}
      * @param s  scores out, {@code [rows, n]}
      */
     void scores(double[] q, int rows, double[] kT, int n, int d, double[] s) {
+        int stride = keyStride(n);
         for (int i = 0; i < rows; i++) {
             int si = i * n;
             java.util.Arrays.fill(s, si, si + n, 0);
             for (int x = 0; x < d; x++) {
                 double qx = q[i * d + x];
-                int kx = x * n;
+                int kx = x * stride;
                 for (int r = 0; r < n; r++) {
                     s[si + r] += qx * kT[kx + r];
                 }

@@ -130,16 +130,17 @@ final class BlockedAttention {
         return ((long) b * qv.rows() + i) * qv.heads() + h;
     }
 
-    /** Keys of one (batch, head), widened and transposed to {@code [D, rows]}; {@code reuse} when it fits. */
+    /** Keys of one (batch, head), widened and transposed to {@code [D, keyStride(rows)]}; {@code reuse} when it fits. */
     private static double[] keysTransposed(TensorView k, int b, int h, double[] reuse, float[] row) {
         int n = k.rows();
         int d = k.dim();
-        double[] out = reuse != null && reuse.length == n * d ? reuse : new double[n * d];
+        int stride = AttentionTiles.keyStride(n);
+        double[] out = reuse != null && reuse.length == stride * d ? reuse : new double[stride * d];
         MemorySegment seg = CpuBuffer.of(k.base()).segment();
         for (int r = 0; r < n; r++) {
             MemorySegment.copy(seg, CpuBuffer.F32, k.offset(b, r, h) * Float.BYTES, row, 0, d);
             for (int x = 0; x < d; x++) {
-                out[x * n + r] = row[x];
+                out[x * stride + r] = row[x];
             }
         }
         return out;

@@ -30,34 +30,35 @@ final class VectorTiles extends AttentionTiles {
 
     @Override
     void scores(double[] q, int rows, double[] kT, int n, int d, double[] s) {
+        int stride = keyStride(n);
         int r0 = 0;
         for (; r0 + 2 * L <= n; r0 += 2 * L) {
             int i = 0;
             for (; i + 4 <= rows; i += 4) {
-                scoreBlock4(q, i, kT, n, d, s, r0);
+                scoreBlock4(q, i, kT, n, stride, d, s, r0);
             }
             for (; i < rows; i++) {
-                scoreBlock1(q, i, kT, n, d, s, r0);
-                scoreBlock1(q, i, kT, n, d, s, r0 + L);
+                scoreBlock1(q, i, kT, n, stride, d, s, r0);
+                scoreBlock1(q, i, kT, n, stride, d, s, r0 + L);
             }
         }
         for (; r0 + L <= n; r0 += L) {
             for (int i = 0; i < rows; i++) {
-                scoreBlock1(q, i, kT, n, d, s, r0);
+                scoreBlock1(q, i, kT, n, stride, d, s, r0);
             }
         }
         for (int r = r0; r < n; r++) { // the last keys, fewer than a vector
             for (int i = 0; i < rows; i++) {
                 double dot = 0;
                 for (int x = 0; x < d; x++) {
-                    dot += q[i * d + x] * kT[x * n + r];
+                    dot += q[i * d + x] * kT[x * stride + r];
                 }
                 s[i * n + r] = dot;
             }
         }
     }
 
-    private static void scoreBlock4(double[] q, int i, double[] kT, int n, int d, double[] s, int r0) {
+    private static void scoreBlock4(double[] q, int i, double[] kT, int n, int stride, int d, double[] s, int r0) {
         DoubleVector a00 = DoubleVector.zero(SPECIES);
         DoubleVector a01 = a00;
         DoubleVector a10 = a00;
@@ -68,8 +69,8 @@ final class VectorTiles extends AttentionTiles {
         DoubleVector a31 = a00;
         int q0 = i * d;
         for (int x = 0; x < d; x++) {
-            DoubleVector k0 = DoubleVector.fromArray(SPECIES, kT, x * n + r0);
-            DoubleVector k1 = DoubleVector.fromArray(SPECIES, kT, x * n + r0 + L);
+            DoubleVector k0 = DoubleVector.fromArray(SPECIES, kT, x * stride + r0);
+            DoubleVector k1 = DoubleVector.fromArray(SPECIES, kT, x * stride + r0 + L);
             DoubleVector b0 = DoubleVector.broadcast(SPECIES, q[q0 + x]);
             DoubleVector b1 = DoubleVector.broadcast(SPECIES, q[q0 + d + x]);
             DoubleVector b2 = DoubleVector.broadcast(SPECIES, q[q0 + 2 * d + x]);
@@ -94,10 +95,10 @@ final class VectorTiles extends AttentionTiles {
         a31.intoArray(s, s0 + 3 * n + L);
     }
 
-    private static void scoreBlock1(double[] q, int i, double[] kT, int n, int d, double[] s, int r0) {
+    private static void scoreBlock1(double[] q, int i, double[] kT, int n, int stride, int d, double[] s, int r0) {
         DoubleVector a = DoubleVector.zero(SPECIES);
         for (int x = 0; x < d; x++) {
-            a = a.add(DoubleVector.broadcast(SPECIES, q[i * d + x]).mul(DoubleVector.fromArray(SPECIES, kT, x * n + r0)));
+            a = a.add(DoubleVector.broadcast(SPECIES, q[i * d + x]).mul(DoubleVector.fromArray(SPECIES, kT, x * stride + r0)));
         }
         a.intoArray(s, i * n + r0);
     }

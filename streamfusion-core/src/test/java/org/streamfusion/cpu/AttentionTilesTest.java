@@ -32,7 +32,7 @@ class AttentionTilesTest {
             int n = rnd.nextInt(70);
             int d = 1 + rnd.nextInt(80);
             double[] q = values(rnd, rows * d, trial);
-            double[] kT = values(rnd, n * d, trial);
+            double[] kT = values(rnd, AttentionTiles.keyStride(n) * d, trial);
             double[] expected = new double[rows * Math.max(1, n)];
             double[] actual = new double[rows * Math.max(1, n)];
             SCALAR.scores(q, rows, kT, n, d, expected);
