@@ -10,8 +10,8 @@ import org.streamfusion.backend.Stream;
 
 /**
  * A stream of the CPU backend: one of the world's worker threads running its ops in order, from creation
- * to {@link #close}. An op that throws stops the
- * stream and fails the world, so that no peer waits for this rank until its timeout.
+ * to {@link #close}. An op that throws stops the stream and fails the world, so that no peer waits for
+ * this rank until its timeout.
  */
 public final class CpuStream implements Stream {
     private record Op(String step, Runnable body) {
