@@ -11,7 +11,7 @@ types=$(git ls-files '*.java' | xargs grep -hoE '\b(class|interface|record|enum)
         | awk '{print $2}' | sort -u)
 # Names from outside the repository that pages may cite: the JDK, JUnit, JMH, CUDA, NCCL, NVSHMEM, PyTorch.
 outside='Arena MemorySegment SymbolLookup Runtime System IllegalStateException IllegalArgumentException
-NullPointerException RuntimeException InterruptedException MessageDigest SecureRandom Integer Long Float Math Thread Main AutoCloseable ParameterizedTest
+NullPointerException RuntimeException SplittableRandom InterruptedException MessageDigest SecureRandom Integer Long Float Math Thread Main AutoCloseable ParameterizedTest
 GLOBAL TensorMap SDPA FLASH CUDNN Inf NaN OK'
 fail=0
 report() { echo "$1"; fail=1; }

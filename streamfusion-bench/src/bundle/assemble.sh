@@ -14,7 +14,7 @@ mkdir -p "$out/lib" "$out/bin"
 # + java.management and jdk.management (JMH) + java.desktop (the sweep report's PNGs, headless AWT)
 # + jdk.jfr (the library's per-layer Flight Recorder event):
 # what the runner, the tests and JMH touch.
-"$jdk/bin/jlink" --add-modules java.base,java.logging,jdk.zipfs,jdk.unsupported,java.management,jdk.management,java.desktop,jdk.jfr \
+"$jdk/bin/jlink" --add-modules java.base,java.logging,jdk.zipfs,jdk.unsupported,java.management,jdk.management,java.desktop,jdk.jfr,jdk.incubator.vector \
   --strip-debug --no-man-pages --no-header-files --compress=zip-9 --output "$out/runtime"
 # Fonts: without them a host lacking fontconfig fonts cannot draw a chart label (see fontconfig.properties).
 fonts=$target/bundle/fonts/net/sf/jasperreports/fonts/dejavu

@@ -13,6 +13,7 @@
 @SuppressWarnings("module") // the modules it exports to are built after this one
 module org.streamfusion {
     requires jdk.jfr; // one Flight Recorder event per layer (org.streamfusion.Layer)
+    requires jdk.incubator.vector; // the CPU attention tiles (org.streamfusion.cpu); a scalar fallback without it
 
     exports org.streamfusion;
     exports org.streamfusion.backend;

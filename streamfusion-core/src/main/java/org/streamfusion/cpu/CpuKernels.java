@@ -23,7 +23,7 @@ import org.streamfusion.backend.TensorView;
  * whose every score is {@code -inf} is a fully masked row: empty state, output 0 (docs/algorithms.md, section 2).
  */
 final class CpuKernels implements Kernels {
-    private static final float[] EMPTY = new float[0];
+    private final AttentionTiles tiles = AttentionTiles.selected();
 
     @Override
     public void attention(List<QChunk> q, List<KvChunk> kv, double scale, boolean init, boolean finalize, Stream stream) {
@@ -51,111 +51,16 @@ final class CpuKernels implements Kernels {
         }
         CpuStream.of(stream).enqueue("attention", () -> {
             for (QChunk c : qs) {
-                fold(c, kvs, scale, init, finalize);
+                BlockedAttention.fold(c, kvs, scale, init, finalize, tiles);
             }
         });
     }
 
-    private static void fold(QChunk c, List<KvChunk> kvs, double scale, boolean init, boolean finalize) {
-        TensorView qv = c.q();
-        AttentionState st = c.state();
-        int d = qv.dim();
-        float[] row = new float[d];
-        double[] qd = new double[d];
-        double[] acc = new double[d];
-        for (int bb = 0; bb < qv.batch(); bb++) {
-            for (int h = 0; h < qv.heads(); h++) {
-                float[][] ks = new float[kvs.size()][];
-                float[][] vs = new float[kvs.size()][];
-                for (int j = 0; j < kvs.size(); j++) {
-                    ks[j] = gather(kvs.get(j).k(), bb, h);
-                    vs[j] = gather(kvs.get(j).v(), bb, h);
-                }
-                for (int i = 0; i < qv.rows(); i++) {
-                    read(qv, bb, i, h, row);
-                    for (int x = 0; x < d; x++) {
-                        qd[x] = row[x] * scale;
-                    }
-                    long si = ((long) bb * qv.rows() + i) * qv.heads() + h;
-                    double m;
-                    double l;
-                    if (init) {
-                        m = Double.NEGATIVE_INFINITY;
-                        l = 0;
-                        java.util.Arrays.fill(acc, 0);
-                    } else {
-                        m = get(st.m(), si);
-                        l = get(st.l(), si);
-                        readState(st.o(), bb, i, h, acc);
-                    }
-                    for (int j = 0; j < kvs.size(); j++) {
-                        float[] kk = ks[j];
-                        float[] vv = vs[j];
-                        int n = kk.length / d;
-                        double[] s = new double[n];
-                        double mx = Double.NEGATIVE_INFINITY;
-                        for (int r = 0; r < n; r++) {
-                            double dot = 0;
-                            int base = r * d;
-                            for (int x = 0; x < d; x++) {
-                                dot += qd[x] * kk[base + x];
-                            }
-                            s[r] = dot;
-                            mx = Math.max(mx, dot);
-                        }
-                        double mNew = Math.max(m, mx); // NaN when any score or the carried m is NaN
-                        if (mNew == Double.NEGATIVE_INFINITY) {
-                            continue; // nothing but -inf scores so far: the state stays empty
-                        }
-                        // exp(m - mNew) of an empty state is 0, not exp(-inf - (-inf)); NaN stays NaN.
-                        double alpha = m == Double.NEGATIVE_INFINITY ? 0 : Math.exp(m - mNew);
-                        l *= alpha;
-                        for (int x = 0; x < d; x++) {
-                            acc[x] *= alpha;
-                        }
-                        for (int r = 0; r < n; r++) {
-                            double p = Math.exp(s[r] - mNew);
-                            l += p;
-                            int base = r * d;
-                            for (int x = 0; x < d; x++) {
-                                acc[x] += p * vv[base + x];
-                            }
-                        }
-                        m = mNew;
-                    }
-                    set(st.m(), si, m);
-                    set(st.l(), si, l);
-                    writeState(st.o(), bb, i, h, acc, row);
-                    if (finalize) {
-                        for (int x = 0; x < d; x++) {
-                            // l == 0 only for an empty (fully masked) row: output 0. A NaN l gives NaN.
-                            row[x] = (float) (l == 0 ? 0 : acc[x] / l);
-                        }
-                        write(c.out(), bb, i, h, row);
-                    }
-                }
-            }
-        }
-    }
-
-    /** Rows of one (batch, head) of a view, packed {@code [rows, D]}. */
-    private static float[] gather(TensorView v, int b, int h) {
-        if (v.rows() == 0) {
-            return EMPTY;
-        }
-        float[] out = new float[v.rows() * v.dim()];
-        MemorySegment seg = CpuBuffer.of(v.base()).segment();
-        for (int r = 0; r < v.rows(); r++) {
-            MemorySegment.copy(seg, CpuBuffer.F32, v.offset(b, r, h) * Float.BYTES, out, r * v.dim(), v.dim());
-        }
-        return out;
-    }
-
-    private static void read(TensorView v, int b, int r, int h, float[] row) {
+    static void read(TensorView v, int b, int r, int h, float[] row) {
         MemorySegment.copy(CpuBuffer.of(v.base()).segment(), CpuBuffer.F32, v.offset(b, r, h) * Float.BYTES, row, 0, v.dim());
     }
 
-    private static void write(TensorView v, int b, int r, int h, float[] row) {
+    static void write(TensorView v, int b, int r, int h, float[] row) {
         MemorySegment.copy(row, 0, CpuBuffer.of(v.base()).segment(), CpuBuffer.F32, v.offset(b, r, h) * Float.BYTES, v.dim());
     }
 
@@ -163,35 +68,36 @@ final class CpuKernels implements Kernels {
         return v.base().dtype() == org.streamfusion.DType.F64;
     }
 
-    /** One row of the state's {@code o}, widened to double. */
-    private static void readState(TensorView v, int b, int r, int h, double[] acc) {
+    /** One row of the state's {@code o}, widened to double, into {@code acc} from {@code at}. */
+    static void readState(TensorView v, int b, int r, int h, double[] acc, int at) {
         MemorySegment seg = CpuBuffer.of(v.base()).segment();
-        long at = v.offset(b, r, h);
+        long from = v.offset(b, r, h);
+        boolean wide = wide(v);
         for (int x = 0; x < v.dim(); x++) {
-            acc[x] = wide(v) ? seg.getAtIndex(CpuBuffer.F64, at + x) : seg.getAtIndex(CpuBuffer.F32, at + x);
+            acc[at + x] = wide ? seg.getAtIndex(CpuBuffer.F64, from + x) : seg.getAtIndex(CpuBuffer.F32, from + x);
         }
     }
 
-    /** One row of the state's {@code o}, in the buffer's type ({@code scratch} is an fp32 row). */
-    private static void writeState(TensorView v, int b, int r, int h, double[] acc, float[] scratch) {
+    /** One row of the state's {@code o} from {@code acc[at..]}, in the buffer's type ({@code scratch}: an fp32 row). */
+    static void writeState(TensorView v, int b, int r, int h, double[] acc, int at, float[] scratch) {
         if (wide(v)) {
-            MemorySegment.copy(acc, 0, CpuBuffer.of(v.base()).segment(), CpuBuffer.F64, v.offset(b, r, h) * Double.BYTES,
+            MemorySegment.copy(acc, at, CpuBuffer.of(v.base()).segment(), CpuBuffer.F64, v.offset(b, r, h) * Double.BYTES,
                     v.dim());
             return;
         }
         for (int x = 0; x < v.dim(); x++) {
-            scratch[x] = (float) acc[x];
+            scratch[x] = (float) acc[at + x];
         }
         write(v, b, r, h, scratch);
     }
 
-    private static double get(org.streamfusion.backend.Buffer b, long i) {
+    static double get(org.streamfusion.backend.Buffer b, long i) {
         CpuBuffer c = CpuBuffer.of(b);
         return c.dtype() == org.streamfusion.DType.F64 ? c.segment().getAtIndex(CpuBuffer.F64, i)
                 : c.segment().getAtIndex(CpuBuffer.F32, i);
     }
 
-    private static void set(org.streamfusion.backend.Buffer b, long i, double x) {
+    static void set(org.streamfusion.backend.Buffer b, long i, double x) {
         CpuBuffer c = CpuBuffer.of(b);
         if (c.dtype() == org.streamfusion.DType.F64) {
             c.segment().setAtIndex(CpuBuffer.F64, i, x);
@@ -235,7 +141,7 @@ final class CpuKernels implements Kernels {
                     for (int h = 0; h < qv.heads(); h++) {
                         long si = ((long) bb * qv.rows() + i) * qv.heads() + h;
                         double l = get(st.l(), si);
-                        readState(st.o(), bb, i, h, acc);
+                        readState(st.o(), bb, i, h, acc, 0);
                         for (int x = 0; x < row.length; x++) {
                             row[x] = (float) (l == 0 ? 0 : acc[x] / l);
                         }

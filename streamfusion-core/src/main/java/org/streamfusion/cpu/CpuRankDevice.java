@@ -25,16 +25,16 @@ import org.streamfusion.spi.TransferChecks;
 public final class CpuRankDevice implements RankBackend {
     private final CpuFabric fabric;
     private final int rank;
-    private final String threadPrefix;
+    private final WorkerThreads threads;
     private final CpuKernels kernels = new CpuKernels();
     private final CpuCommunicator communicator;
     private final List<CpuArena> arenas = new ArrayList<>();
     private long streamSeed;
 
-    CpuRankDevice(CpuFabric fabric, int rank, String threadPrefix) {
+    CpuRankDevice(CpuFabric fabric, int rank, WorkerThreads threads) {
         this.fabric = fabric;
         this.rank = rank;
-        this.threadPrefix = threadPrefix;
+        this.threads = threads;
         this.communicator = new CpuCommunicator();
         this.streamSeed = fabric.options.seed() * 7919 + rank;
         fabric.registerStreams(rank, this::streamsIdle);
@@ -215,7 +215,7 @@ public final class CpuRankDevice implements RankBackend {
 
         @Override
         public synchronized Stream createStream(String name) {
-            CpuStream s = new CpuStream(fabric, rank, name, threadPrefix, streamSeed++);
+            CpuStream s = new CpuStream(fabric, rank, name, threads, streamSeed++);
             streams.add(s);
             return s;
         }

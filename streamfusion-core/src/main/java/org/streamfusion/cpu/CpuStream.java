@@ -3,6 +3,7 @@ package org.streamfusion.cpu;
 import java.util.SplittableRandom;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 import org.streamfusion.RankFailedException;
@@ -12,8 +13,9 @@ import org.streamfusion.backend.Stream;
 import org.streamfusion.spi.BackendStream;
 
 /**
- * A stream of the CPU backend: one worker thread running its ops in order. An op that throws stops the
- * stream and fails the world, so that no peer waits for this rank until its timeout.
+ * A stream of the CPU backend: one of the world's worker threads running its ops in order, from creation
+ * to {@link #close}. An op that throws stops the stream and fails the world, so that no peer waits for
+ * this rank until its timeout.
  */
 final class CpuStream implements BackendStream {
     private record Op(String step, Runnable body) {
@@ -25,19 +27,35 @@ final class CpuStream implements BackendStream {
     private final int rank;
     private final String name;
     private final LinkedBlockingQueue<Op> queue = new LinkedBlockingQueue<>();
-    private final Thread worker;
+    /** The thread running this stream's loop while it runs (guarded by this). */
+    private Thread worker;
+    private final CountDownLatch stopped = new CountDownLatch(1);
+    private volatile boolean closing;
     private final SplittableRandom jitter;
     private volatile Throwable failed;
     /** Ops enqueued and not yet finished: zero means this stream will do nothing more until the host enqueues. */
     private final AtomicInteger pending = new AtomicInteger();
 
-    CpuStream(CpuFabric fabric, int rank, String name, String threadPrefix, long seed) {
+    CpuStream(CpuFabric fabric, int rank, String name, WorkerThreads threads, long seed) {
         this.fabric = fabric;
         this.rank = rank;
         this.name = name;
         this.jitter = fabric.options.jitter() && !name.equals("compute") ? new SplittableRandom(seed) : null;
-        this.worker = Thread.ofPlatform().daemon().name(threadPrefix + "rank" + rank + "-" + name).unstarted(this::loop);
-        worker.start();
+        threads.start("rank" + rank + "-" + name, this::run, stopped::countDown);
+    }
+
+    private void run() {
+        synchronized (this) {
+            worker = Thread.currentThread();
+        }
+        try {
+            loop();
+        } finally {
+            synchronized (this) {
+                worker = null;
+            }
+            Thread.interrupted(); // an interrupt meant for this stream stays with it, not the thread's next work
+        }
     }
 
     private void loop() {
@@ -59,7 +77,15 @@ final class CpuStream implements BackendStream {
                 if (jitter != null) {
                     LockSupport.parkNanos(jitter.nextLong(50_000));
                 }
+                CpuOpEvent event = new CpuOpEvent();
+                event.begin();
                 op.body().run();
+                if (event.shouldCommit()) {
+                    event.rank = rank;
+                    event.stream = name;
+                    event.step = op.step();
+                    event.commit();
+                }
             } catch (Throwable t) {
                 failed = t;
                 fabric.fail(rank, t);
@@ -71,7 +97,7 @@ final class CpuStream implements BackendStream {
     }
 
     void enqueue(String step, Runnable body) {
-        if (!worker.isAlive()) {
+        if (closing) {
             throw new IllegalStateException("stream " + name + " of rank " + rank + " is closed");
         }
         pending.incrementAndGet();
@@ -129,25 +155,31 @@ final class CpuStream implements BackendStream {
 
     /** Stops the worker after the ops already queued (or at once, when the world has failed). */
     void close(long timeoutMillis) {
+        closing = true;
         if (fabric.failure() != null) {
             pending.addAndGet(-queue.size());
             queue.clear();
-            worker.interrupt();
+            interrupt();
         }
         queue.add(STOP);
         try {
-            worker.join(timeoutMillis);
-            if (worker.isAlive()) {
-                worker.interrupt();
-                worker.join(timeoutMillis);
+            if (!stopped.await(timeoutMillis, TimeUnit.MILLISECONDS)) {
+                interrupt();
+                stopped.await(timeoutMillis, TimeUnit.MILLISECONDS);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
     }
 
+    private synchronized void interrupt() {
+        if (worker != null) {
+            worker.interrupt();
+        }
+    }
+
     boolean isAlive() {
-        return worker.isAlive();
+        return stopped.getCount() > 0;
     }
 
     static CpuStream of(Stream s) {

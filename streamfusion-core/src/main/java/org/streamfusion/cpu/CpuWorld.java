@@ -11,7 +11,8 @@ import org.streamfusion.StreamFusionException;
 import org.streamfusion.Topology;
 
 /**
- * {@code N = M*G} ranks in one JVM, one host thread per rank, each with its own streams (worker threads),
+ * {@code N = M*G} ranks in one JVM, one host thread per rank, each with its own streams (worker threads; all
+ * of them the world's, started when it is created and reused by every run and layer, so a call starts none),
  * over a shared fabric that behaves like NVSHMEM (symmetric heap, put/get, barriers) and NCCL (grouped
  * send/recv), and counts every byte by link class. The CPU reference path of the library: it runs the
  * very same schedule classes as the CUDA backend.
@@ -42,6 +43,7 @@ public final class CpuWorld implements AutoCloseable {
     private final CpuFabric fabric;
     private final List<CpuRankDevice> devices = new ArrayList<>();
     private final String threadPrefix;
+    private final WorkerThreads threads;
     private final java.util.concurrent.atomic.AtomicReference<Thread> runner = new java.util.concurrent.atomic.AtomicReference<>();
     private volatile boolean closed;
     private volatile Throwable failedWith;
@@ -50,8 +52,9 @@ public final class CpuWorld implements AutoCloseable {
     private CpuWorld(Topology topology, CpuOptions options) {
         this.fabric = new CpuFabric(topology, options);
         this.threadPrefix = "sf-cpu" + WORLDS.incrementAndGet() + "-";
+        this.threads = new WorkerThreads(threadPrefix, topology.worldSize());
         for (int r = 0; r < topology.worldSize(); r++) {
-            devices.add(new CpuRankDevice(fabric, r, threadPrefix));
+            devices.add(new CpuRankDevice(fabric, r, threads));
         }
     }
 
@@ -153,11 +156,12 @@ public final class CpuWorld implements AutoCloseable {
     private <T> List<T> runRanks(Function<CpuRankDevice, T> body) {
         int n = devices.size();
         List<T> results = new ArrayList<>(java.util.Collections.nCopies(n, null));
-        List<Thread> threads = new ArrayList<>();
         Throwable[] errors = new Throwable[n];
+        java.util.concurrent.CountDownLatch[] done = new java.util.concurrent.CountDownLatch[n];
         for (int r = 0; r < n; r++) {
             int rank = r;
-            threads.add(Thread.ofPlatform().daemon().name(threadPrefix + "host" + r).start(() -> {
+            done[r] = new java.util.concurrent.CountDownLatch(1);
+            threads.start("host" + r, () -> {
                 try {
                     results.set(rank, body.apply(devices.get(rank)));
                 } catch (Throwable t) {
@@ -165,18 +169,19 @@ public final class CpuWorld implements AutoCloseable {
                     fabric.fail(rank, t);
                     fabric.signalAll();
                 }
-            }));
+            }, done[rank]::countDown);
         }
         long budget = org.streamfusion.Timeouts.saturatedMillis(fabric.timeout(), 4, 10_000);
         long deadline = org.streamfusion.Timeouts.deadlineNanos(Duration.ofMillis(budget), 1);
-        for (Thread t : threads) {
+        for (int r = 0; r < n; r++) {
+            boolean finished;
             try {
-                t.join(Duration.ofNanos(Math.max(1, deadline - System.nanoTime())));
+                finished = done[r].await(Math.max(1, deadline - System.nanoTime()), java.util.concurrent.TimeUnit.NANOSECONDS);
             } catch (InterruptedException e) {
-                throw interrupted(threads, e);
+                throw interrupted(done, e);
             }
-            if (t.isAlive()) {
-                fabric.fail(-1, new StreamFusionException(t.getName() + " did not finish within " + budget + " ms"));
+            if (!finished) {
+                fabric.fail(-1, new StreamFusionException(threadPrefix + "host" + r + " did not finish within " + budget + " ms"));
                 fabric.signalAll();
             }
         }
@@ -217,7 +222,7 @@ public final class CpuWorld implements AutoCloseable {
      * thread is stopped and joined (a rank sees the failure at its next wait), their streams are stopped with
      * their arenas, and only then does the caller get the exception, its interrupt flag set again.
      */
-    private StreamFusionException interrupted(List<Thread> threads, InterruptedException e) {
+    private StreamFusionException interrupted(java.util.concurrent.CountDownLatch[] done, InterruptedException e) {
         StreamFusionException cause = new StreamFusionException("the caller of CpuWorld.run on thread '"
                 + Thread.currentThread().getName() + "' was interrupted while its ranks ran", e);
         fabric.fail(-1, cause);
@@ -227,20 +232,23 @@ public final class CpuWorld implements AutoCloseable {
         long bound = org.streamfusion.Timeouts.saturatedMillis(fabric.timeout(), 2, 5_000);
         long deadline = org.streamfusion.Timeouts.deadlineNanos(Duration.ofMillis(bound), 1);
         boolean again = false;
-        for (Thread t : threads) {
-            while (t.isAlive() && deadline - System.nanoTime() > 0) {
+        List<Integer> running = new ArrayList<>();
+        for (int r = 0; r < done.length; r++) {
+            while (done[r].getCount() > 0 && deadline - System.nanoTime() > 0) {
                 try {
-                    t.join(Duration.ofNanos(Math.max(1, deadline - System.nanoTime())));
+                    done[r].await(Math.max(1, deadline - System.nanoTime()), java.util.concurrent.TimeUnit.NANOSECONDS);
                 } catch (InterruptedException more) {
                     again = true;
                 }
             }
+            if (done[r].getCount() > 0) {
+                running.add(r);
+            }
         }
-        closeRanks();
+        closeRanks(); // a failed world runs no more: its streams and its threads are stopped here
         Thread.currentThread().interrupt();
-        List<String> alive = threads.stream().filter(Thread::isAlive).map(Thread::getName).toList();
-        if (!alive.isEmpty() || again) {
-            cause.addSuppressed(new StreamFusionException("after " + bound + " ms still running: " + alive));
+        if (!running.isEmpty() || again) {
+            cause.addSuppressed(new StreamFusionException("after " + bound + " ms ranks still running: " + running));
         }
         return cause;
     }
@@ -299,17 +307,22 @@ public final class CpuWorld implements AutoCloseable {
             return;
         }
         closed = true;
-        List<Thread> closers = new ArrayList<>();
+        java.util.concurrent.CountDownLatch closedAll = new java.util.concurrent.CountDownLatch(devices.size());
         for (CpuRankDevice d : devices) {
             // Arena close is collective (symmetric free), so every rank closes on its own thread.
-            closers.add(Thread.ofPlatform().daemon().name(threadPrefix + "close" + d.rank()).start(d::closeAll));
+            threads.start("close" + d.rank(), d::closeAll, closedAll::countDown);
         }
-        for (Thread t : closers) {
-            try {
-                t.join(org.streamfusion.Timeouts.saturatedMillis(fabric.timeout(), 2, 5_000));
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
+        try {
+            closedAll.await(org.streamfusion.Timeouts.saturatedMillis(fabric.timeout(), 2, 5_000),
+                    java.util.concurrent.TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
+        threads.close(1_000);
+    }
+
+    /** {@return threads this world has started so far; a run or a layer on warm threads starts none} */
+    int threadsStarted() {
+        return threads.threadsStarted();
     }
 }
