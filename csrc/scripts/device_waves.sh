@@ -6,7 +6,8 @@
 #   3. cuDNN SDPA on the whole layer (S = 4608, 16896), then KernelFloorCheck of 1x2 / 1x4 at 4608 and 1x2 at 16896
 #      through the bundle (.bundle/streamfusion.tar.gz)
 #   4. compute-sanitizer memcheck on sf_test --small
-#   5. sf_test --bench (S = 16384, 65536; D = 64, 128) and the SDPA anchors of csrc/bench/sdpa_anchor.py
+#   5. the bundle's gpu-tagged JUnit tests (streamfusion test --include-tag gpu); JAVA_GPU_TESTS=0 leaves them out
+#   6. sf_test --bench (S = 16384, 65536; D = 64, 128) and the SDPA anchors of csrc/bench/sdpa_anchor.py
 # Logs under $OUT. Run from the repository root: bash csrc/scripts/device_waves.sh
 set -u
 export NCCL_NVLS_ENABLE=0 NVSHMEM_DISABLE_NVLS=1 PYTHONUNBUFFERED=1
@@ -30,13 +31,20 @@ if left "floors"; then
     echo "== 3. cuDNN SDPA S=$fs, then KernelFloorCheck $a"
     timeout 100 python3 streamfusion-bench/src/python/layer_anchor.py "$fs" "$fh" "$fd" 2>&1 | tail -1
     log="$OUT/floor-$(echo "$a" | tr ' ' _).log"
-    timeout 150 "$SF" launch --nproc 1 org.streamfusion.bench.KernelFloorCheck $a > "$log" 2>&1; echo "exit $?"
+    read -r ft _ _ _ fr <<< "$a"
+    timeout 150 "$SF" launch --nproc 1 check kernel-floor --topology "$ft" -S "$fs" -H "$fh" -D "$fd" --reps "$fr" > "$log" 2>&1; echo "exit $?"
     grep -E "^\[rank 0\]|FAIL|Exception" "$log" | grep -v "timed: " | head -24
   done
 fi
 left "memcheck" && { echo "== 4. memcheck"; timeout 200 compute-sanitizer --tool memcheck --error-exitcode 9 $B/sf_test --small > "$OUT/memcheck.log" 2>&1; echo "rc=$? $(grep -E 'ERROR SUMMARY|ALL PASSED|FAILED' "$OUT/memcheck.log" | tr '\n' ' ')"; }
+if [ "${JAVA_GPU_TESTS:-1}" = 1 ] && left "java gpu tests"; then
+  echo "== 5. the bundle's gpu-tagged JUnit tests on this GPU"
+  [ -x "${SF:-}" ] || { mkdir -p /tmp/sfbundle && tar -C /tmp/sfbundle -xzf .bundle/streamfusion.tar.gz; SF=/tmp/sfbundle/streamfusion/bin/streamfusion; }
+  timeout 240 "$SF" test --include-tag gpu > "$OUT/java-gpu-tests.log" 2>&1; echo "rc=$?"
+  grep -E "tests (successful|failed|aborted|skipped)|✘|MethodSource" "$OUT/java-gpu-tests.log" | grep -v "✔" | head -30
+fi
 if left "bench"; then
-  echo "== 5. sf_test --bench and SDPA anchors"
+  echo "== 6. sf_test --bench and SDPA anchors"
   timeout 150 $B/sf_test --bench "$OUT/bench.csv" 2>&1 | tail -9
   timeout 150 python3 csrc/bench/sdpa_anchor.py "$OUT/bench.csv" /tmp/all_bench.csv 2>&1 | tail -10
 fi

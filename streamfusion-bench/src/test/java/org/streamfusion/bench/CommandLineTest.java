@@ -136,7 +136,7 @@ class CommandLineTest {
         assertTrue(unknown.err().startsWith("'chek' is neither a streamfusion command (demo, plan, "), unknown.toString());
         Run rule = run("launch", "--nproc", "0", "demo");
         assertEquals(2, rule.code(), rule.toString());
-        assertTrue(rule.err().startsWith("--nproc 0 --nnodes 1 --node-rank 0 (rule: nproc > 0"), rule.toString());
+        assertTrue(rule.err().startsWith("--nproc 0 --nnodes 1 --node-rank 0 (rule: 0 < nproc <= 1024"), rule.toString());
     }
 
     @Test
