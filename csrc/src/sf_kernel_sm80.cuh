@@ -118,8 +118,9 @@ struct Sm80Mainloop : TileShape<D, KvTileCfg<D>::BC> {
 
 template <typename T, int D>
 __global__ void __launch_bounds__(kThreads, 1) fused_attention_kernel(const __grid_constant__ FusedParams p) {
-#if defined(__CUDA_ARCH__) && (__CUDA_ARCH__ >= 900) && !SF_KERNEL_VARIANTS
-    // The shipped sm_90a code runs the wgmma kernels (sf_kernel_sm90.cuh); never launched there.
+#if defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL) && !SF_KERNEL_VARIANTS
+    // The shipped sm_90a code runs the wgmma kernels (sf_kernel_sm90.cuh); never launched there. The
+    // compute_90 PTX (JIT-compiled for later architectures) keeps this kernel: they run the mma.sync path.
     __trap();
 #else
     using ML = Sm80Mainloop<T, D>;

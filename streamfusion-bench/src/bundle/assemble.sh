@@ -27,10 +27,21 @@ cp "$target/streamfusion-bench-$version.jar" "$out/lib/streamfusion-bench.jar"
 cp "$target/streamfusion-bench-$version-tests.jar" "$out/lib/streamfusion-bench-tests.jar"
 cp "$target/benchmarks.jar" "$out/lib/benchmarks.jar"
 install -m 755 "$(dirname "$0")/streamfusion" "$out/bin/streamfusion"
-if [[ $(unzip -l "$out/lib/streamfusion-cuda.jar") == *META-INF/native/*/libstreamfusion.so* ]]; then
-  say "libstreamfusion.so is in streamfusion-cuda.jar"
+# The licence, the notices and the third-party licence texts travel at the bundle's root; every jar must be
+# named in the notices (a new dependency without its licence listed fails the bundle).
+root=$(cd "$(dirname "$0")/../../.." && pwd)
+cp "$root/LICENSE" "$root/NOTICE" "$root/THIRD-PARTY-NOTICES.md" "$out/"
+cp -r "$root/licenses" "$out/licenses"
+for jar in "$out"/lib/*.jar; do
+  name=$(basename "$jar" .jar)
+  grep -q "\`lib/${name%-tests}\`" "$root/THIRD-PARTY-NOTICES.md" \
+    || { say "lib/$name.jar is not listed in THIRD-PARTY-NOTICES.md: add its licence there"; exit 1; }
+done
+native=$(ls "$out"/lib/streamfusion-native-*.jar 2>/dev/null | head -1)
+if [[ -n $native && $(unzip -l "$native") == *META-INF/native/*/libstreamfusion.so* ]]; then
+  say "libstreamfusion.so is in $(basename "$native")"
 else
-  say "WARNING: streamfusion-cuda.jar carries no libstreamfusion.so (built without nvcc?)"
+  say "WARNING: no platform jar with libstreamfusion.so in lib/ (built without nvcc?)"
 fi
 tar -C "$target/bundle" -czf "$target/bundle/streamfusion.tar.gz" streamfusion
 say "unpacked: $(du -sb "$out" | cut -f1) bytes in $out"

@@ -42,15 +42,18 @@ final class CudaJoin {
     }
 
     /**
-     * Selects GPU {@code LOCAL_RANK}, exchanges the NCCL and NVSHMEM unique ids through rank 0's store,
-     * and initialises both. Collective over all ranks; on failure it tells the peers through the store and
-     * releases what it had brought up.
+     * Turns NVLink multicast off for the process unless chosen ({@link NvlsDefaults}), selects GPU
+     * {@code LOCAL_RANK}, refuses a host the compatibility table rules out ({@link Compatibility}), exchanges the
+     * NCCL and NVSHMEM unique ids through rank 0's store, and initialises both. Collective over all ranks; on
+     * failure it tells the peers through the store and releases what it had brought up.
      */
     static CudaJoin join(DistributedEnvironment env, Topology topology, GpuOptions options) {
         if (topology.worldSize() != env.worldSize()) {
             throw new InvalidConfigurationException("topology " + topology + " has " + topology.worldSize()
                     + " GPUs but the job has WORLD_SIZE=" + env.worldSize(), "M*G == world size");
         }
+        // Before anything of NCCL or NVSHMEM reads its environment.
+        NvlsDefaults.apply(NvlsDefaults.processEnvironment());
         CudaRuntime.requireAvailable();
         int count = CudaRuntime.deviceCount();
         if (env.localRank() >= count) {
@@ -65,6 +68,7 @@ final class CudaJoin {
         NcclCommunicator ringLane = null;
         NvshmemRuntime shmem = null;
         try {
+            Compatibility.table().check(Compatibility.Found.probe(device, options.nvshmem()), env.rank(), device);
             byte[] ncclId = exchange(store, env, "sf/nccl-unique-id", NcclCommunicator::uniqueId);
             nccl = NcclCommunicator.initRank(env.worldSize(), ncclId, env.rank());
             int rank = env.rank();

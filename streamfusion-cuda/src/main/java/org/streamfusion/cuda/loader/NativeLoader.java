@@ -3,8 +3,11 @@ package org.streamfusion.cuda.loader;
 import org.streamfusion.cuda.loader.NativeLibraryException.Attempt;
 
 import java.io.UncheckedIOException;
+import java.lang.System.Logger;
+import java.lang.System.Logger.Level;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.UserPrincipal;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.LinkedHashSet;
@@ -22,22 +25,34 @@ import java.util.function.UnaryOperator;
  * <ol>
  *   <li>system property {@code streamfusion.<key>.path}, else environment variable
  *       {@code STREAMFUSION_<KEY>_PATH}: when set, only that file is tried;</li>
- *   <li>for libstreamfusion, the copy packaged in this jar, extracted to a versioned directory;</li>
+ *   <li>for libstreamfusion, the copy in the streamfusion-native jar for this platform
+ *       ({@code META-INF/native/<platform>/}), extracted to an owner-only folder of the user's
+ *       ({@code streamfusion.native.dir}, else {@code STREAMFUSION_NATIVE_DIR}, else
+ *       {@code $XDG_CACHE_HOME/streamfusion/native}, else {@code ~/.cache/streamfusion/native}) and loaded only
+ *       when its SHA-256 matches the one recorded at build time, checked again before every reuse;</li>
  *   <li>the sonames, through the dynamic linker's own search (LD_LIBRARY_PATH, ld.so.cache);</li>
  *   <li>a few well-known directories ($CUDA_HOME/lib64, /usr/local/cuda/lib64, ...).</li>
  * </ol>
+ *
+ * <p>What was loaded from where, and every candidate that failed before another was tried, is logged
+ * through {@link System.Logger} (logger {@code org.streamfusion.cuda.loader.NativeLoader}).
  *
  * <p>Each hit is loaded with {@link System#load}, which ties it to this class's loader: the
  * jextract bindings look symbols up with {@code SymbolLookup.loaderLookup()}, so they must be on the
  * same class loader as this module (plain class path: they are).
  */
 public final class NativeLoader {
+    private static final Logger LOG = System.getLogger(NativeLoader.class.getName());
+
     private static final class Global {
         static final NativeLoader INSTANCE = new NativeLoader(System::getProperty, System::getenv);
     }
 
     private final UnaryOperator<String> properties;
     private final UnaryOperator<String> environment;
+    /** Where the platform jar is looked up, and the user the extraction folder must belong to. */
+    private final ClassLoader resources;
+    private final UserPrincipal owner;
     private final Map<NativeLibrary, Object> outcomes = new EnumMap<>(NativeLibrary.class);
 
     /**
@@ -47,8 +62,16 @@ public final class NativeLoader {
      * @param environment looks up environment variables (null when unset)
      */
     public NativeLoader(UnaryOperator<String> properties, UnaryOperator<String> environment) {
+        this(properties, environment, NativeLoader.class.getClassLoader(), null);
+    }
+
+    /** As above, with the jars to take libstreamfusion from and the extraction folder's owner (null: this user). */
+    NativeLoader(UnaryOperator<String> properties, UnaryOperator<String> environment, ClassLoader resources,
+                 UserPrincipal owner) {
         this.properties = properties;
         this.environment = environment;
+        this.resources = resources;
+        this.owner = owner;
     }
 
     /** {@return the process-wide loader, configured from System properties and the environment} */
@@ -74,6 +97,11 @@ public final class NativeLoader {
                 outcome = loadOne(library);
             } catch (NativeLibraryException e) {
                 outcome = e;
+            } catch (IllegalCallerException e) {
+                outcome = nativeAccessDenied(library, e);
+            }
+            if (outcome instanceof NativeLibraryException e) {
+                LOG.log(Level.INFO, "{0} not loaded: {1}", library.displayName(), e.getMessage());
             }
             outcomes.put(library, outcome);
         }
@@ -84,7 +112,8 @@ public final class NativeLoader {
     }
 
     /**
-     * Loads without throwing: the library, or the reason it cannot be had.
+     * Loads without throwing, also where native access is denied ({@code --illegal-native-access=deny}
+     * without {@code --enable-native-access} for this module): the library, or the reason it cannot be had.
      *
      * @param library the library to load
      * @return empty when it is loaded, else the exception {@link #load} throws
@@ -110,18 +139,41 @@ public final class NativeLoader {
                 ? List.of(new Candidate(override, source))
                 : defaultCandidates(library, attempts);
         Optional<Dl> dl = Dl.find();
-        for (Candidate c : candidates) {
+        for (int index = 0; index < candidates.size(); index++) {
+            Candidate c = candidates.get(index);
             Outcome o = tryCandidate(dl, c.name());
             if (o.path() != null) {
+                LOG.log(Level.INFO, "Loaded {0} from {1} ({2})", library.displayName(), o.path(), c.source());
                 return new LoadedLibrary(library, o.path(), c.source());
             }
-            attempts.add(new Attempt(c.name() + " (" + c.source() + ")", o.error()));
+            Attempt attempt = new Attempt(c.name() + " (" + c.source() + ")", o.error());
+            if (index + 1 < candidates.size()) {
+                fallBack(library, attempt, attempts);
+            } else {
+                attempts.add(attempt);
+            }
         }
         throw new NativeLibraryException(library.displayName(), attempts, library.propertyName(),
                 library.environmentVariable());
     }
 
     private record Candidate(String name, String source) {
+    }
+
+    /** Records a failed candidate that another follows. */
+    private static void fallBack(NativeLibrary library, Attempt attempt, List<Attempt> attempts) {
+        attempts.add(attempt);
+        LOG.log(Level.INFO, "{0}: {1}; trying the next candidate", library.displayName(), attempt);
+    }
+
+    /** The restricted calls were refused: name the flag that grants them. */
+    private static NativeLibraryException nativeAccessDenied(NativeLibrary library, IllegalCallerException e) {
+        Module module = NativeLoader.class.getModule();
+        String modules = module.isNamed() ? "org.streamfusion.bindings," + module.getName() : "ALL-UNNAMED";
+        return new NativeLibraryException(library.displayName(), List.of(new Attempt(
+                "native access for " + (module.isNamed() ? "module " + module.getName() : "the class path"),
+                e.getMessage() + "; start java with --enable-native-access=" + modules)),
+                library.propertyName(), library.environmentVariable());
     }
 
     /** Either the loaded file or the error text. */
@@ -153,18 +205,20 @@ public final class NativeLoader {
         Set<Candidate> out = new LinkedHashSet<>();
         if (library == NativeLibrary.STREAMFUSION) {
             String file = library.sonames().getFirst();
+            String bundled = BundledLibrary.resourceName(file) + " (platform jar streamfusion-native:"
+                    + Platform.current() + ")";
             try {
-                Optional<Path> extracted = BundledLibrary.extract(NativeLoader.class.getClassLoader(), file,
-                        nativeDir());
+                Optional<BundledLibrary.Extracted> extracted = BundledLibrary.extract(resources, file, nativeDir(),
+                        owner != null ? owner : BundledLibrary.currentUser());
                 if (extracted.isPresent()) {
-                    out.add(new Candidate(extracted.get().toString(), "bundled in jar"));
+                    out.add(new Candidate(extracted.get().path().toString(), "platform jar, SHA-256 "
+                            + extracted.get().sha256().substring(0, 12) + " verified; " + extracted.get().how()));
                 } else {
-                    attempts.add(new Attempt(BundledLibrary.resourceName(file) + " (bundled in jar)",
-                            "not packaged in this jar (built without nvcc?)"));
+                    fallBack(library, new Attempt(bundled, "not on the class or module path (add the platform jar,"
+                            + " or the build had no nvcc)"), attempts);
                 }
             } catch (UncheckedIOException e) {
-                attempts.add(new Attempt(BundledLibrary.resourceName(file) + " (bundled in jar)",
-                        e.getMessage() + ": " + e.getCause().getMessage()));
+                fallBack(library, new Attempt(bundled, e.getMessage()), attempts);
             }
         }
         for (String soname : library.sonames()) {
@@ -206,7 +260,10 @@ public final class NativeLoader {
         return dirs;
     }
 
-    /** Where bundled libraries are extracted: streamfusion.native.dir, else a per-user temp folder. */
+    /**
+     * Where bundled libraries are extracted: streamfusion.native.dir, else STREAMFUSION_NATIVE_DIR, else the
+     * user's cache folder ($XDG_CACHE_HOME, else ~/.cache) + streamfusion/native. Never a shared temp folder.
+     */
     Path nativeDir() {
         String dir = setting("streamfusion.native.dir");
         if (dir == null) {
@@ -215,8 +272,10 @@ public final class NativeLoader {
         if (dir != null) {
             return Path.of(dir);
         }
-        String user = String.valueOf(System.getProperty("user.name", "user")).replaceAll("[^A-Za-z0-9._-]", "_");
-        return Path.of(System.getProperty("java.io.tmpdir"), "streamfusion-" + user);
+        String cache = env("XDG_CACHE_HOME");
+        Path base = cache != null && Path.of(cache).isAbsolute() ? Path.of(cache)
+                : Path.of(System.getProperty("user.home"), ".cache");
+        return base.resolve("streamfusion").resolve("native");
     }
 
     private String setting(String name) {
