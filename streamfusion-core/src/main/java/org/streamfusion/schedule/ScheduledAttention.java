@@ -8,6 +8,7 @@ import org.streamfusion.CapturedLayer;
 import org.streamfusion.DType;
 import org.streamfusion.DistributedAttention;
 import org.streamfusion.InvalidConfigurationException;
+import org.streamfusion.InvalidStateException;
 import org.streamfusion.JointText;
 import org.streamfusion.LinkClass;
 import org.streamfusion.Plan;
@@ -178,7 +179,7 @@ abstract class ScheduledAttention implements DistributedAttention {
         LayerEvent event = new LayerEvent();
         event.begin();
         if (closed) {
-            throw new IllegalStateException("attention is closed");
+            throw new InvalidStateException("attention is closed");
         }
         joinCaller(caller);
         graph.launch(compute);
@@ -191,7 +192,7 @@ abstract class ScheduledAttention implements DistributedAttention {
     /** Every argument rule, before anything is enqueued: a refused call leaves the layer and the world usable. */
     private void check(TensorView q, TensorView k, TensorView v, TensorView o, JointText text) {
         if (closed) {
-            throw new IllegalStateException("attention is closed");
+            throw new InvalidStateException("attention is closed");
         }
         CallChecks.forward(plan, device, q, k, v, o, text);
     }

@@ -6,18 +6,19 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import org.streamfusion.InvalidStateException;
 import org.streamfusion.ProcessGroup;
 import org.streamfusion.WrongBackendException;
 import org.streamfusion.backend.Buffer;
-import org.streamfusion.spi.Communicator;
 import org.streamfusion.backend.Stream;
-import org.streamfusion.spi.Team;
-import org.streamfusion.spi.TransferChecks;
 import org.streamfusion.cuda.nccl.NcclCommunicator;
 import org.streamfusion.cuda.nccl.NcclDataType;
 import org.streamfusion.cuda.nvshmem.NvshmemTeam;
 import org.streamfusion.cuda.nvshmem.SymmetricMemory;
 import org.streamfusion.cuda.sf.SfKernels.CopySegment;
+import org.streamfusion.spi.Communicator;
+import org.streamfusion.spi.Team;
+import org.streamfusion.spi.TransferChecks;
 
 /**
  * The primitives over NCCL (two-sided) and NVSHMEM with the copy kernel (one-sided). With an emulated link,
@@ -168,7 +169,7 @@ final class GpuCommunicator implements Communicator {
         } else {
             Optional<NvshmemTeam> t = teams.get(teamKey(g));
             if (t == null || t.isEmpty()) {
-                throw new IllegalStateException("step '" + step + "': rank " + join.rank() + " has no team for " + g);
+                throw new InvalidStateException("step '" + step + "': rank " + join.rank() + " has no team for " + g);
             }
             t.get().barrier(s.cuda());
         }
