@@ -88,7 +88,7 @@ final class GraphCheck implements Callable<Integer> {
         int sl = shape.shardRows(n, rank);
         List<String> failures = new ArrayList<>();
         List<String> rows = new ArrayList<>();
-        try (CudaRankDevice dev = CudaRankDevice.join(env, topo, GpuOptions.defaults());
+        try (CudaRankDevice dev = CudaRankDevice.join(env, topo, GpuOptions.defaults().withPoison(true));
                 DeviceArena io = dev.newArena();
                 CudaStream mine = CudaStream.create()) {
             float[][] local = GpuCheck.inputs(AttentionShape.of(1, sl, h, d, DType.BF16), 20261202L + 31L * rank);

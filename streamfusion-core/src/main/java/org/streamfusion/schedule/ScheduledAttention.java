@@ -156,6 +156,10 @@ abstract class ScheduledAttention implements DistributedAttention {
         }
         LayerReplay replay;
         if (graph == null) {
+            // A fallback: each replay runs the layer eagerly, at the host cost of forward.
+            System.getLogger(ScheduledAttention.class.getName()).log(backend.isPresent() ? System.Logger.Level.INFO
+                    : System.Logger.Level.DEBUG, "rank " + device.rank() + ", " + plan.mesh()
+                    + ": captured layer replays eagerly (" + reason + ")");
             replay = new LayerReplay(this, null, reason, () -> run(q, k, v, o, text, null),
                     caller -> run(q, k, v, o, text, caller));
         } else {

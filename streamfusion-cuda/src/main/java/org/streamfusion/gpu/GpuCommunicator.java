@@ -27,6 +27,8 @@ import org.streamfusion.spi.TransferChecks;
  */
 final class GpuCommunicator implements Communicator {
     private final CudaJoin join;
+    /** Whether the fallback for a PE without a mapping was logged. */
+    private boolean loggedUnmapped;
     private final GpuOptions options;
     private final SideStreams sideStreams;
     private final LinkCounters counters;
@@ -115,6 +117,12 @@ final class GpuCommunicator implements Communicator {
                 direct.add(push ? new CopySegment(peer.get(), local) : new CopySegment(local, peer.get()));
             } else {
                 viaShmem.add(i);
+                if (mover == GpuOptions.OneSidedMover.SM_KERNEL && !loggedUnmapped) {
+                    loggedUnmapped = true; // once per rank: the fallback holds for the peer as long as the job runs
+                    System.getLogger(GpuCommunicator.class.getName()).log(System.Logger.Level.INFO, "rank " + join.rank()
+                            + ", step '" + step + "': PE " + pes[i] + " has no NVLink mapping (nvshmem_ptr is NULL); its"
+                            + " one-sided transfers use NVSHMEM's put and get instead of the SM copy kernel");
+                }
             }
             counters.count(pes[i], local.byteSize());
             counters.countMover(peer.isPresent() ? GpuOptions.OneSidedMover.SM_KERNEL
