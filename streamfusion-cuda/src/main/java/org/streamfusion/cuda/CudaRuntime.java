@@ -52,8 +52,11 @@ public final class CudaRuntime {
         try {
             lib = loader.load(NativeLibrary.CUDART);
         } catch (NativeLibraryException e) {
-            return e;
+            return NativeAccess.named("loading " + NativeLibrary.CUDART.displayName(), e);
         } catch (Throwable t) {
+            if (NativeAccess.refused(t)) {
+                return NativeAccess.named("loading " + NativeLibrary.CUDART.displayName(), t);
+            }
             return new InvalidStateException("Cannot load " + NativeLibrary.CUDART.displayName() + ": " + t, t);
         }
         String where = NativeLibrary.CUDART.displayName() + " loaded from " + lib.path();
@@ -81,6 +84,9 @@ public final class CudaRuntime {
     public static void requireAvailable() {
         Throwable cause = Probe.CAUSE;
         if (cause instanceof NativeLibraryException e) {
+            throw e;
+        }
+        if (cause instanceof NativeAccessException e) {
             throw e;
         }
         if (cause != null) {

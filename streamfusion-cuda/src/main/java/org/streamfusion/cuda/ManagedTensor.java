@@ -13,7 +13,6 @@ import org.streamfusion.bindings.dlpack.DLDataType;
 import org.streamfusion.bindings.dlpack.DLDevice;
 import org.streamfusion.bindings.dlpack.DLManagedTensor;
 import org.streamfusion.bindings.dlpack.DLTensor;
-import org.streamfusion.bindings.dlpack.Dlpack;
 
 /**
  * One DLPack {@code DLManagedTensor} (DLPack 1.1, {@code dlpack.h}), read as plain values, whose deleter this
@@ -34,16 +33,18 @@ import org.streamfusion.bindings.dlpack.Dlpack;
  */
 public record ManagedTensor(long address, long data, int deviceType, int deviceId, int code, int bits, int lanes,
         long[] shape, long[] strides, DeleterCall deleter) implements AutoCloseable {
+    // The codes as dlpack.h defines them, as literals: reading them from the bindings would initialise the
+    // bindings (a restricted call) before NativeAccess could name the flag. DLPackTest checks them against it.
     /** {@code kDLCPU}. */
-    public static final int CPU = Dlpack.kDLCPU();
+    public static final int CPU = 1;
     /** {@code kDLCUDA}. */
-    public static final int CUDA = Dlpack.kDLCUDA();
+    public static final int CUDA = 2;
     /** {@code kDLCUDAManaged}. */
-    public static final int CUDA_MANAGED = Dlpack.kDLCUDAManaged();
+    public static final int CUDA_MANAGED = 13;
     /** {@code kDLFloat}. */
-    public static final int FLOAT = Dlpack.kDLFloat();
+    public static final int FLOAT = 2;
     /** {@code kDLBfloat}. */
-    public static final int BFLOAT = Dlpack.kDLBfloat();
+    public static final int BFLOAT = 4;
 
     private static final System.Logger LOG = System.getLogger(ManagedTensor.class.getName());
     /** The exports not yet deleted, by the id each carries in {@code manager_ctx}. */
@@ -117,25 +118,35 @@ public record ManagedTensor(long address, long data, int deviceType, int deviceI
             long[] strides, Runnable onDelete) {
         return NativeAccess.call("exporting a DLManagedTensor", () -> {
             Arena arena = Arena.ofShared();
-            long id = NEXT_ID.getAndIncrement();
-            MemorySegment self = DLManagedTensor.allocate(arena);
-            MemorySegment tensor = DLManagedTensor.dl_tensor(self);
-            DLTensor.data(tensor, MemorySegment.ofAddress(data));
-            DLDevice.device_type(DLTensor.device(tensor), deviceType);
-            DLDevice.device_id(DLTensor.device(tensor), deviceId);
-            DLTensor.ndim(tensor, shape.length);
-            DLDataType.code(DLTensor.dtype(tensor), (byte) code);
-            DLDataType.bits(DLTensor.dtype(tensor), (byte) bits);
-            DLDataType.lanes(DLTensor.dtype(tensor), (short) 1);
-            DLTensor.shape(tensor, arena.allocateFrom(JAVA_LONG, shape));
-            DLTensor.strides(tensor, arena.allocateFrom(JAVA_LONG, strides));
-            DLTensor.byte_offset(tensor, 0);
-            DLManagedTensor.manager_ctx(self, MemorySegment.ofAddress(id));
-            DLManagedTensor.deleter(self, Deleter.STUB);
-            EXPORTS.put(id, arena);
-            ON_DELETE.put(id, onDelete);
-            return MemorySegment.ofAddress(self.address()); // a raw pointer, as a C producer hands out
+            try {
+                return exportIn(arena, data, deviceType, deviceId, code, bits, shape, strides, onDelete);
+            } catch (RuntimeException | Error e) {
+                arena.close();
+                throw e;
+            }
         });
+    }
+
+    private static MemorySegment exportIn(Arena arena, long data, int deviceType, int deviceId, int code, int bits,
+            long[] shape, long[] strides, Runnable onDelete) {
+        long id = NEXT_ID.getAndIncrement();
+        MemorySegment self = DLManagedTensor.allocate(arena);
+        MemorySegment tensor = DLManagedTensor.dl_tensor(self);
+        DLTensor.data(tensor, MemorySegment.ofAddress(data));
+        DLDevice.device_type(DLTensor.device(tensor), deviceType);
+        DLDevice.device_id(DLTensor.device(tensor), deviceId);
+        DLTensor.ndim(tensor, shape.length);
+        DLDataType.code(DLTensor.dtype(tensor), (byte) code);
+        DLDataType.bits(DLTensor.dtype(tensor), (byte) bits);
+        DLDataType.lanes(DLTensor.dtype(tensor), (short) 1);
+        DLTensor.shape(tensor, arena.allocateFrom(JAVA_LONG, shape));
+        DLTensor.strides(tensor, arena.allocateFrom(JAVA_LONG, strides));
+        DLTensor.byte_offset(tensor, 0);
+        DLManagedTensor.manager_ctx(self, MemorySegment.ofAddress(id));
+        DLManagedTensor.deleter(self, Deleter.STUB);
+        ON_DELETE.put(id, onDelete);
+        EXPORTS.put(id, arena);
+        return MemorySegment.ofAddress(self.address()); // a raw pointer, as a C producer hands out
     }
 
     /** {@return how many exported tensors no consumer has deleted yet} */

@@ -41,15 +41,31 @@ public final class NativeAccess {
         } catch (IllegalCallerException e) {
             throw new NativeAccessException(what, flag(), e);
         } catch (LinkageError e) {
-            // A refusal while a bindings class initialises: ExceptionInInitializerError the first time, then
-            // NoClassDefFoundError whose cause names the original exception only in its message.
-            for (Throwable t = e; t != null; t = t.getCause()) {
-                if (t instanceof IllegalCallerException || String.valueOf(t.getMessage()).contains(
-                        IllegalCallerException.class.getName())) {
-                    throw new NativeAccessException(what, flag(), e);
-                }
+            if (refused(e)) {
+                throw new NativeAccessException(what, flag(), e);
             }
             throw e;
         }
+    }
+
+    /**
+     * Whether {@code failure} is the JVM refusing a restricted call: an {@link IllegalCallerException} in its
+     * chain, or one that a bindings class's failed initialisation names (ExceptionInInitializerError the first
+     * time, then NoClassDefFoundError whose cause names the original exception only in its message).
+     */
+    static boolean refused(Throwable failure) {
+        for (Throwable t = failure; t != null; t = t.getCause()) {
+            if (t instanceof IllegalCallerException
+                    || String.valueOf(t.getMessage()).contains(IllegalCallerException.class.getName())) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** {@return {@code failure} as the refusal it is, naming the flag; else {@code failure} itself} */
+    static Throwable named(String what, Throwable failure) {
+        return refused(failure) && !(failure instanceof NativeAccessException)
+                ? new NativeAccessException(what, flag(), failure) : failure;
     }
 }

@@ -144,6 +144,13 @@ class DLPackTest {
     }
 
     @Test
+    void theCodesAreDlpackHsOwn() {
+        assertEquals(List.of(Dlpack.kDLCPU(), Dlpack.kDLCUDA(), Dlpack.kDLCUDAManaged(), Dlpack.kDLFloat(), Dlpack.kDLBfloat()),
+                List.of(ManagedTensor.CPU, ManagedTensor.CUDA, ManagedTensor.CUDA_MANAGED, ManagedTensor.FLOAT,
+                        ManagedTensor.BFLOAT));
+    }
+
+    @Test
     void compactTensorsWithoutStridesAreRowMajor() {
         try (Arena arena = Arena.ofShared(); CpuWorld world = CpuWorld.create(Topology.of(1, 1))) {
             MemorySegment data = randomFloats(arena, (long) B * S * H * D, 7);

@@ -1,21 +1,11 @@
 package com.example.cpu;
 
 import java.util.Set;
-import java.util.SplittableRandom;
 import java.util.TreeSet;
-import org.streamfusion.AttentionShape;
-import org.streamfusion.Method;
-import org.streamfusion.Plan;
-import org.streamfusion.Topology;
-import org.streamfusion.cpu.CpuWorld;
-import org.streamfusion.cpu.ReferenceAttention;
-import org.streamfusion.cpu.ShardedAttention;
-import org.streamfusion.planning.Planner;
 
 /**
- * The README's CPU snippet as a named module: plan a layer for 2 machines x 2 GPUs, run it on in-process
- * ranks, check it against float64 attention. It first checks that the library's only module in the boot
- * layer is the core: the CPU path loads no CUDA module and no bindings.
+ * The README's quick start ({@link QuickStart}) as a named module: it first checks that the library's only module
+ * in the boot layer is the core (the CPU path loads no CUDA module and no bindings), then runs the quick start.
  */
 public final class ReadmeCpuExample {
     private ReadmeCpuExample() {
@@ -33,34 +23,6 @@ public final class ReadmeCpuExample {
                     + " of the library's modules, found " + library);
         }
         System.out.println("library modules in the boot layer: " + library);
-
-        // The README's snippet, as written there.
-        Topology topology = Topology.of(2, 2);                          // 2 machines x 2 GPUs
-        AttentionShape shape = AttentionShape.of(1, 1024, 24, 128);     // B, S, H, D (bf16, scale 1/sqrt(D))
-        Planner planner = Planner.withDefaults();
-        System.out.print(planner.explain(shape, topology));             // every mesh, its cost, the choice
-        Plan plan = planner.best(shape, topology, Method.STREAMFUSION);
-
-        float[] q = random(shape, 1), k = random(shape, 2), v = random(shape, 3);
-        float[] o;
-        try (CpuWorld world = CpuWorld.create(topology)) {              // in-process ranks, no GPU needed
-            o = ShardedAttention.forward(world, plan, q, k, v);         // whole [B, S, H, D] arrays in and out
-        }
-
-        double err = ReferenceAttention.relativeError(o, ReferenceAttention.attention(q, k, v, shape.batch(),
-                shape.seqLen(), shape.heads(), shape.headDim(), shape.softmaxScale()));
-        System.out.printf("%s on %s, CPU path: relative error %.2e against float64%n", plan.mesh(), shape, err);
-        if (!(err <= 1e-5)) {
-            throw new IllegalStateException("relative error " + err + " exceeds 1e-5");
-        }
-    }
-
-    private static float[] random(AttentionShape shape, long seed) {
-        SplittableRandom rnd = new SplittableRandom(seed);
-        float[] x = new float[Math.toIntExact(shape.elements())];
-        for (int i = 0; i < x.length; i++) {
-            x[i] = (float) rnd.nextGaussian();
-        }
-        return x;
+        QuickStart.main(args);
     }
 }
