@@ -4,11 +4,11 @@ import java.util.Set;
 import java.util.TreeSet;
 
 /**
- * The README's quick start ({@link QuickStart}) as a named module: it first checks that the library's only module
- * in the boot layer is the core (the CPU path loads no CUDA module and no bindings), then runs the quick start.
+ * Run as the named module com.example.cpu with the README's module-path line: the library's only module in the boot
+ * layer is the core (the CPU path loads no CUDA module and no bindings).
  */
-public final class ReadmeCpuExample {
-    private ReadmeCpuExample() {
+public final class BootLayerCheck {
+    private BootLayerCheck() {
     }
 
     public static void main(String[] args) {
@@ -18,11 +18,10 @@ public final class ReadmeCpuExample {
                 library.add(m.getName());
             }
         }
-        if (!ReadmeCpuExample.class.getModule().isNamed() || !library.equals(Set.of("org.streamfusion"))) {
+        if (!BootLayerCheck.class.getModule().isNamed() || !library.equals(Set.of("org.streamfusion"))) {
             throw new IllegalStateException("expected the named module com.example.cpu with org.streamfusion alone"
                     + " of the library's modules, found " + library);
         }
         System.out.println("library modules in the boot layer: " + library);
-        QuickStart.main(args);
     }
 }
