@@ -98,12 +98,17 @@ class SweepReportTest {
     }
 
     @Test
-    void percentilesAreNearestRank() {
+    void percentilesAreNearestRankAndTheMedianIsTheMiddleOrTheMeanOfTheMiddleTwo() {
         float[] ms = {5, 1, 4, 2, 3, 10, 9, 8, 7, 6};
         LayerTiming.Timing t = LayerTiming.Timing.of(ms);
-        assertEquals(6, t.medianMs());
-        assertEquals(1, t.p10Ms());
-        assertEquals(9, t.p90Ms());
+        assertEquals(5.5, t.medianMs(), 0, "even count: the mean of 5 and 6");
+        assertEquals(1, t.p10Ms(), 0, "ceil(0.1 * 10) = the 1st smallest");
+        assertEquals(9, t.p90Ms(), 0, "ceil(0.9 * 10) = the 9th smallest");
         assertEquals(10, t.reps());
+        LayerTiming.Timing odd = LayerTiming.Timing.of(new float[] {7, 3, 11, 5, 2, 13, 17});
+        assertEquals(7, odd.medianMs(), 0, "odd count: the middle one");
+        assertEquals(2, odd.p10Ms(), 0, "ceil(0.7) = the 1st smallest");
+        assertEquals(17, odd.p90Ms(), 0, "ceil(6.3) = the 7th smallest");
+        assertEquals(Double.NaN, LayerTiming.Timing.of(new float[0]).medianMs());
     }
 }
