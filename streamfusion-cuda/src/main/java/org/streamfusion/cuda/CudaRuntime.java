@@ -83,11 +83,8 @@ public final class CudaRuntime {
     /** Throws the availability cause, wrapped, unless CUDA is usable. */
     public static void requireAvailable() {
         Throwable cause = Probe.CAUSE;
-        if (cause instanceof NativeLibraryException e) {
-            throw e;
-        }
-        if (cause instanceof NativeAccessException e) {
-            throw e;
+        if (cause instanceof NativeLibraryException || cause instanceof NativeAccessException) {
+            throw (RuntimeException) cause;
         }
         if (cause != null) {
             throw new InvalidStateException(cause.getMessage(), cause);
