@@ -10,7 +10,7 @@ types=$(git ls-files '*.java' | xargs grep -hoE '\b(class|interface|record|enum)
         | awk '{print $2}'; git ls-files 'csrc/*' | xargs grep -hoE '\b(struct|class)[[:space:]]+[A-Z][A-Za-z0-9_]*' \
         | awk '{print $2}' | sort -u)
 # Names from outside the repository that pages may cite: the JDK, JUnit, JMH, CUDA, NCCL, NVSHMEM, PyTorch.
-outside='Arena MemorySegment SymbolLookup Runtime System IllegalStateException IllegalArgumentException
+outside='Boolean Integer Long IllegalCallerException Arena MemorySegment SymbolLookup Runtime System IllegalStateException IllegalArgumentException
 NullPointerException RuntimeException SplittableRandom InterruptedException MessageDigest SecureRandom Integer Long Float Math Thread Main AutoCloseable ParameterizedTest
 GLOBAL TensorMap SDPA FLASH CUDNN Inf NaN OK'
 fail=0

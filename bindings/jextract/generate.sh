@@ -6,7 +6,8 @@
 #   NCCL_INCLUDE     nvidia-nccl-cu13 2.30.7      (default: /tmp/nccl/nvidia/nccl/include)
 #   NVSHMEM_INCLUDE  nvidia-nvshmem-cu13 3.4.5    (default: /tmp/nvshmem/nvidia/nvshmem/include)
 #   SF_HEADER        project C ABI                (default: ../../csrc/include/streamfusion.h)
-# Usage: generate.sh [cudart] [nccl] [nvshmem] [sf]   (no argument: all four)
+#   (dlpack.h is DLPack 1.1, dmlc/dlpack include/dlpack/dlpack.h at 7f393bb, copied here whole)
+# Usage: generate.sh [cudart] [nccl] [nvshmem] [sf] [dlpack]   (no argument: all five)
 set -eu
 cd "$(dirname "$0")"
 JEXTRACT=${JEXTRACT:-jextract}
@@ -27,12 +28,13 @@ gen() { # name header-class header argfile include-dirs...
   { set +x; } 2>/dev/null
 }
 
-targets=${*:-cudart nccl nvshmem sf}
+targets=${*:-cudart nccl nvshmem sf dlpack}
 for t in $targets; do
   case $t in
     cudart)  gen cudart Cudart cudart.h cudart.args -I "$CUDA_INCLUDE" ;;
     nccl)    gen nccl Nccl nccl.h nccl.args -I "$CUDA_INCLUDE" -I "$NCCL_INCLUDE" ;;
     nvshmem) gen nvshmem Nvshmem nvshmem.h nvshmem.args -I "$CUDA_INCLUDE" -I "$NVSHMEM_INCLUDE" ;;
+    dlpack)  gen dlpack Dlpack dlpack.h dlpack.args ;;
     sf)
       # The project's own ABI is bound whole: sf.args is every symbol that streamfusion.h itself
       # declares (not what it includes), re-derived here so the filter follows the header.

@@ -12,9 +12,9 @@ mkdir -p "$out/lib" "$out/bin"
 "$jdk/bin/java" -version 2>&1 | grep -q '"25' || { say "$jdk is not a JDK 25"; exit 1; }
 # java.base + java.logging (JUnit) + jdk.zipfs (JUnit scans jars as file systems) + jdk.unsupported
 # + java.management and jdk.management (JMH) + java.desktop (the sweep report's PNGs, headless AWT)
-# + jdk.jfr (the library's per-layer Flight Recorder event):
+# + java.sql (Commons CSV, the sweep CSV, requires it) + jdk.jfr (the library's per-layer Flight Recorder event):
 # what the runner, the tests and JMH touch.
-"$jdk/bin/jlink" --add-modules java.base,java.logging,jdk.zipfs,jdk.unsupported,java.management,jdk.management,java.desktop,jdk.jfr,jdk.incubator.vector \
+"$jdk/bin/jlink" --add-modules java.base,java.logging,jdk.zipfs,jdk.unsupported,java.management,jdk.management,java.desktop,java.sql,jdk.jfr,jdk.incubator.vector \
   --strip-debug --no-man-pages --no-header-files --compress=zip-9 --output "$out/runtime"
 # Fonts: without them a host lacking fontconfig fonts cannot draw a chart label (see fontconfig.properties).
 fonts=$target/bundle/fonts/net/sf/jasperreports/fonts/dejavu

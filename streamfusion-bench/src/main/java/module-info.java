@@ -9,6 +9,8 @@ module org.streamfusion.bench {
     requires org.streamfusion.cuda; // the GPU checks and the launcher's CUDA ranks
     requires static jmh.core; // an automatic module (jmh-core has no descriptor)
     requires info.picocli;
+    requires org.apache.commons.csv; // the sweep CSV and its rank files
+    requires org.apache.commons.statistics.descriptive; // LayerTiming's median and percentiles
     requires org.jfree.jfreechart; // an automatic module
     requires java.desktop; // the report draws PNGs with AWT, headless
     requires java.management; // GraphCheck reads the JVM's native memory and thread count

@@ -38,7 +38,7 @@ public record AttentionShape(int batch, int seqLen, int heads, int headDim, DTyp
     }
 
     /**
-     * bf16 with the default scale {@code 1/sqrt(D)}.
+     * bf16 with the default scale {@code 1/sqrt(D)} (the CPU backend stores fp32 whatever the dtype).
      *
      * @param batch   sequences {@code B}, at least 1
      * @param seqLen  tokens {@code S} of one whole sequence, at least 1
@@ -52,7 +52,9 @@ public record AttentionShape(int batch, int seqLen, int heads, int headDim, DTyp
     }
 
     /**
-     * A shape in {@code dtype} with the default scale {@code 1/sqrt(D)}.
+     * A shape in {@code dtype} with the default scale {@code 1/sqrt(D)}. The dtype is the GPU path's storage and
+     * the element size the planner counts bytes in; the CPU backend stores and computes fp32 (its attention state
+     * fp64) whatever it is ({@link org.streamfusion.backend.RankDevice#storageType}).
      *
      * @param batch   sequences {@code B}, at least 1
      * @param seqLen  tokens {@code S} of one whole sequence, at least 1

@@ -39,7 +39,7 @@ public interface CapturedLayer extends AutoCloseable {
      * Runs the layer once more on the layer's stream ({@link DistributedAttention#stream()}): stream-ordered,
      * like {@link DistributedAttention#forward}.
      *
-     * @throws IllegalStateException if this or its layer is closed
+     * @throws InvalidStateException if this or its layer is closed
      */
     void replay();
 
@@ -48,7 +48,7 @@ public interface CapturedLayer extends AutoCloseable {
      * {@code caller}'s later work after it.
      *
      * @param caller a stream of the layer's backend and device, e.g. from {@code CudaRankDevice.wrapStream}
-     * @throws IllegalStateException if this or its layer is closed
+     * @throws InvalidStateException if this or its layer is closed
      * @throws WrongBackendException if {@code caller} is a stream of another backend
      * @throws InvalidConfigurationException if {@code caller} is {@code null}
      */

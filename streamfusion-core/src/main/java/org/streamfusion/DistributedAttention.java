@@ -35,7 +35,7 @@ public interface DistributedAttention extends AutoCloseable {
      * @throws InvalidConfigurationException if a tensor's shape or element type does not fit the plan, o
      *         overlaps an input, or the plan has a joint text segment
      * @throws WrongBackendException if a tensor's buffer is not of this rank's backend
-     * @throws IllegalStateException if the layer is closed
+     * @throws InvalidStateException if the layer is closed
      */
     void forward(TensorView q, TensorView k, TensorView v, TensorView o);
 

@@ -5,7 +5,7 @@ package org.streamfusion;
  * the offending value and the rule, e.g. {@code "heads H=6 is not divisible by the Ulysses degree u=4
  * (rule: H % u == 0)"}.
  */
-public final class InvalidConfigurationException extends IllegalArgumentException {
+public final class InvalidConfigurationException extends StreamFusionException {
     /** The offending value, named. */
     private final String what;
     /** The rule that was broken. */

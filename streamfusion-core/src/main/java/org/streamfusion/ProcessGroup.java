@@ -29,11 +29,11 @@ public record ProcessGroup(String axis, int start, int stride, int size) {
      *
      * @param i member index, {@code 0 <= i < size}
      * @return {@code start + i*stride}
-     * @throws IndexOutOfBoundsException if {@code i} is outside {@code [0, size)}
+     * @throws InvalidArgumentException if {@code i} is outside {@code [0, size)}
      */
     public int member(int i) {
         if (i < 0 || i >= size) {
-            throw new IndexOutOfBoundsException("member " + i + " of " + this);
+            throw new InvalidArgumentException("member " + i + " of " + this);
         }
         return start + i * stride;
     }
@@ -43,12 +43,12 @@ public record ProcessGroup(String axis, int start, int stride, int size) {
      *
      * @param rank a global rank in this group
      * @return its member index, {@code 0 <= index < size}
-     * @throws IllegalArgumentException if {@code rank} is not a member
+     * @throws InvalidArgumentException if {@code rank} is not a member
      */
     public int indexOf(int rank) {
         int d = rank - start;
         if (d < 0 || d % stride != 0 || d / stride >= size) {
-            throw new IllegalArgumentException("rank " + rank + " is not in " + this);
+            throw new InvalidArgumentException("rank " + rank + " is not in " + this);
         }
         return d / stride;
     }

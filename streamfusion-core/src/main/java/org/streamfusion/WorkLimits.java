@@ -86,7 +86,7 @@ public final class WorkLimits {
             case PLANNER_STEPS -> PLANNER_DEFAULT;
             case SIMULATOR_STEPS -> SIMULATOR_DEFAULT;
             case REFERENCE_FLOPS -> REFERENCE_DEFAULT;
-            default -> throw new IllegalArgumentException("no work limit named " + property);
+            default -> throw new InvalidArgumentException("no work limit named " + property);
         };
         String text = System.getProperty(property);
         if (text == null) {

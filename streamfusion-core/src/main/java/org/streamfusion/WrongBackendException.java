@@ -5,7 +5,7 @@ package org.streamfusion;
  * rank's arena, a foreign {@link org.streamfusion.backend.Event}. The message names the argument, the
  * type that came and the type the backend expected.
  */
-public final class WrongBackendException extends IllegalArgumentException {
+public final class WrongBackendException extends StreamFusionException {
     /** The type the backend needed. */
     private final Class<?> expected;
 
@@ -35,15 +35,11 @@ public final class WrongBackendException extends IllegalArgumentException {
      * @param value    the object that came
      * @param argument its name in the message
      * @return {@code value}, cast to {@code type}
-     * @throws NullPointerException if {@code value} is null
-     * @throws WrongBackendException if {@code value} is not a {@code type}
+     * @throws WrongBackendException if {@code value} is null or not a {@code type}
      */
     public static <T> T require(Class<T> type, Object value, String argument) {
         if (type.isInstance(value)) {
             return type.cast(value);
-        }
-        if (value == null) {
-            throw new NullPointerException(argument + " is null; expected a " + type.getSimpleName());
         }
         throw new WrongBackendException(argument, value, type);
     }

@@ -63,7 +63,7 @@ class CapturedLayerTest {
                     attn.stream().synchronize("rank " + dev.rank() + " forward");
                     float[] viaForward = m[3].toArray(ValueLayout.JAVA_FLOAT);
                     attn.close();
-                    assertThrows(IllegalStateException.class, layer::replay, "replay after the layer closed");
+                    assertThrows(InvalidStateException.class, layer::replay, "replay after the layer closed");
                     return new float[][] {viaReplay, viaForward};
                 }
             });
@@ -93,7 +93,7 @@ class CapturedLayerTest {
                             () -> attn.capture(good, good, wrongRows, good));
                     assertTrue(e.getMessage().contains("v"), e.getMessage());
                     attn.close();
-                    assertThrows(IllegalStateException.class, () -> attn.capture(good, good, good, good));
+                    assertThrows(InvalidStateException.class, () -> attn.capture(good, good, good, good));
                     return null;
                 }
             });

@@ -9,12 +9,12 @@ import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.streamfusion.backend.Buffer;
-import org.streamfusion.spi.Communicator.Transfer;
 import org.streamfusion.backend.DeviceArena;
 import org.streamfusion.backend.Stream;
 import org.streamfusion.cpu.CpuBuffer;
 import org.streamfusion.cpu.CpuOptions;
 import org.streamfusion.cpu.CpuWorld;
+import org.streamfusion.spi.Communicator.Transfer;
 
 /** The CPU fabric keeps NVSHMEM's and NCCL's contracts, and no more, so that schedule bugs surface. */
 class FabricSemanticsTest {
@@ -193,16 +193,16 @@ class FabricSemanticsTest {
                 Buffer local = arena.allocate(4, DType.F32);
                 Buffer sym = arena.allocateSymmetric(4, DType.F32);
                 var comm = dev.communicator();
-                var notSymmetric = assertThrows(IllegalArgumentException.class,
+                var notSymmetric = assertThrows(InvalidArgumentException.class,
                         () -> comm.scatterPush(List.of(sym), local, new int[] {0}, s, "push"));
                 assertTrue(notSymmetric.getMessage().contains("rule: peers address only symmetric buffers"));
-                var size = assertThrows(IllegalArgumentException.class,
+                var size = assertThrows(InvalidArgumentException.class,
                         () -> comm.gatherPull(List.of(arena.allocate(2, DType.F32)), sym, new int[] {0}, s, "pull"));
                 assertTrue(size.getMessage().contains("16 bytes into 8"), size.getMessage());
-                var count = assertThrows(IllegalArgumentException.class,
+                var count = assertThrows(InvalidArgumentException.class,
                         () -> comm.scatterPush(List.of(local, local), sym, new int[] {0}, s, "push"));
                 assertTrue(count.getMessage().contains("2 buffers for 1 PEs"), count.getMessage());
-                var peer = assertThrows(IllegalArgumentException.class,
+                var peer = assertThrows(InvalidArgumentException.class,
                         () -> comm.gatherPull(List.of(local), sym, new int[] {1}, s, "pull"));
                 assertTrue(peer.getMessage().contains("peer 1 is outside the world of 1"), peer.getMessage());
             }
@@ -212,7 +212,7 @@ class FabricSemanticsTest {
     @Test
     void symmetricAllocationsOfDifferentSizesAreRejected() {
         try (CpuWorld w = CpuWorld.create(TOPO, CpuOptions.defaults().withTimeout(Duration.ofSeconds(2)))) {
-            var e = assertThrows(IllegalStateException.class, () -> w.run(dev -> {
+            var e = assertThrows(InvalidStateException.class, () -> w.run(dev -> {
                 try (DeviceArena arena = dev.newArena()) {
                     arena.allocateSymmetric(dev.rank() == 0 ? 8 : 4, DType.F32);
                     return null;

@@ -64,7 +64,7 @@ class InterruptedForwardTest {
                 try {
                     ShardedAttention.forward(world, plan, in.q, in.k, in.v);
                     failures.add(name + ": the failed world ran again");
-                } catch (IllegalStateException e) {
+                } catch (InvalidStateException e) {
                     if (e.getCause() != t) {
                         failures.add(name + ": a later run names " + e.getCause() + ", not the interruption");
                     }

@@ -92,22 +92,22 @@ class JointAttentionTest {
         // B = 2, seq = 3, textRows = 2, H = 1, D = 4: image arrays hold 24 values, text ones 16.
         float[] image = new float[24];
         float[] text = new float[16];
-        var shortQ = assertThrows(IllegalArgumentException.class, () -> ReferenceAttention.joint(new float[23], image, image,
+        var shortQ = assertThrows(InvalidArgumentException.class, () -> ReferenceAttention.joint(new float[23], image, image,
                 text, text, text, 2, 3, 2, 1, 4, 0.5, null));
         assertEquals("q holds 23 values, not B*seq*H*D = 24", shortQ.getMessage());
-        var longVText = assertThrows(IllegalArgumentException.class, () -> ReferenceAttention.joint(image, image, image,
+        var longVText = assertThrows(InvalidArgumentException.class, () -> ReferenceAttention.joint(image, image, image,
                 text, text, new float[17], 2, 3, 2, 1, 4, 0.5, null));
         assertEquals("vText holds 17 values, not B*textRows*H*D = 16", longVText.getMessage());
-        var tooMany = assertThrows(IllegalArgumentException.class, () -> ReferenceAttention.joint(image, image, image,
+        var tooMany = assertThrows(InvalidArgumentException.class, () -> ReferenceAttention.joint(image, image, image,
                 text, text, text, 2, 3, 2, 1, 4, 0.5, new int[] {2, 3}));
         assertEquals("validText[1]=3 is outside 0..textRows=2", tooMany.getMessage());
-        var negative = assertThrows(IllegalArgumentException.class, () -> ReferenceAttention.joint(image, image, image,
+        var negative = assertThrows(InvalidArgumentException.class, () -> ReferenceAttention.joint(image, image, image,
                 text, text, text, 2, 3, 2, 1, 4, 0.5, new int[] {-1, 0}));
         assertEquals("validText[0]=-1 is outside 0..textRows=2", negative.getMessage());
-        var oneBatch = assertThrows(IllegalArgumentException.class, () -> ReferenceAttention.joint(image, image, image,
+        var oneBatch = assertThrows(InvalidArgumentException.class, () -> ReferenceAttention.joint(image, image, image,
                 text, text, text, 2, 3, 2, 1, 4, 0.5, new int[] {2}));
         assertEquals("validText holds 1 counts, not B = 2", oneBatch.getMessage());
-        var overflow = assertThrows(IllegalArgumentException.class, () -> ReferenceAttention.joint(image, image, image,
+        var overflow = assertThrows(InvalidArgumentException.class, () -> ReferenceAttention.joint(image, image, image,
                 text, text, text, 1 << 16, 1 << 16, 2, 1, 4, 0.5, null));
         assertTrue(overflow.getMessage().contains("= 17179869184"), overflow.getMessage());
         assertEquals(2, ReferenceAttention.joint(image, image, image, text, text, text, 2, 3, 2, 1, 4, 0.5,

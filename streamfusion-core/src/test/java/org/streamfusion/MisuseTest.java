@@ -159,7 +159,7 @@ class MisuseTest {
             long start = System.nanoTime();
             try (CpuWorld world = CpuWorld.create(TOPOLOGY, CpuOptions.defaults().withTimeout(Duration.ofSeconds(60)))) {
                 prefix = world.threadPrefix();
-                var e = assertThrows(IllegalArgumentException.class, () -> world.run(dev -> {
+                var e = assertThrows(InvalidArgumentException.class, () -> world.run(dev -> {
                     try (DeviceArena io = dev.newArena(); DistributedAttention attention = DistributedAttention.create(plan, dev)) {
                         org.streamfusion.backend.TensorView[] x = new org.streamfusion.backend.TensorView[4];
                         for (int i = 0; i < 4; i++) {
@@ -196,7 +196,7 @@ class MisuseTest {
             assertTrue(world.failed());
             Inputs in = new Inputs(SHAPE, 5);
             for (int call = 0; call < 2; call++) {
-                var later = assertThrows(IllegalStateException.class,
+                var later = assertThrows(InvalidStateException.class,
                         () -> ShardedAttention.forward(world, RING, in.q, in.k, in.v));
                 assertTrue(later.getMessage().contains("failed in an earlier run: rank 2 threw "
                         + "java.lang.ArithmeticException: rank 2 divided by zero"), later.getMessage());
@@ -229,11 +229,11 @@ class MisuseTest {
                 }
             });
             assertTrue(inside.await(30, TimeUnit.SECONDS), "the first run started");
-            var e = assertThrows(IllegalStateException.class,
+            var e = assertThrows(InvalidStateException.class,
                     () -> ShardedAttention.forward(world, RING, in.q, in.k, in.v));
             assertTrue(e.getMessage().contains("one run at a time per world") && e.getMessage().contains("'first-caller'"),
                     e.getMessage());
-            assertThrows(IllegalStateException.class, world::close, "close while another thread runs");
+            assertThrows(InvalidStateException.class, world::close, "close while another thread runs");
             release.countDown();
             first.join(30_000);
             assertEquals(null, firstRun.get(), "the first run was not disturbed");

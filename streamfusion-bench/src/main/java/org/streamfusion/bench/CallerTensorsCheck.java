@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 import org.streamfusion.AttentionShape;
 import org.streamfusion.DType;
@@ -24,6 +25,8 @@ import org.streamfusion.cuda.CudaRuntime;
 import org.streamfusion.cuda.CudaStream;
 import org.streamfusion.cuda.DeviceMemory;
 import org.streamfusion.gpu.CudaRankDevice;
+import org.streamfusion.gpu.DLPack;
+import org.streamfusion.gpu.DLPackTensor;
 import org.streamfusion.gpu.GpuOptions;
 import org.streamfusion.gpu.HostTransfer;
 import org.streamfusion.launch.DistributedEnvironment;
@@ -76,7 +79,7 @@ final class CallerTensorsCheck implements Callable<Integer> {
         int sl = shape.shardRows(n, rank);
         long tokenElems = 3L * h * d;
         List<String> failures = new ArrayList<>();
-        try (CudaRankDevice dev = CudaRankDevice.join(env, topo, GpuOptions.defaults());
+        try (CudaRankDevice dev = CudaRankDevice.join(env, topo, GpuOptions.defaults().withPoison(true));
                 Arena host = Arena.ofConfined();
                 DeviceMemory qkv = DeviceMemory.allocate(sl * tokenElems * 2);
                 DeviceMemory out = DeviceMemory.allocate((long) sl * h * d * 2);
@@ -116,19 +119,23 @@ final class CallerTensorsCheck implements Callable<Integer> {
                     out.fill((byte) 0xFF, mine); // NaN: a layer that wrote nothing shows
                     attn.forward(x[0], x[1], x[2], o, caller);
                     mine.synchronize(); // the caller's own stream: o must be complete on it
-                    MemorySegment back = host.allocate(out.byteSize(), 16);
-                    out.copyTo(back);
-                    float[] got = new float[sl * h * d];
-                    for (int i = 0; i < got.length; i++) {
-                        short b = back.getAtIndex(ValueLayout.JAVA_SHORT, i);
-                        got[i] = dtype == DType.F16 ? Float.float16ToFloat(b) : HostTransfer.fromBf16(b);
-                    }
-                    double err = ReferenceAttention.relativeError(got, ref);
-                    System.out.printf(Locale.ROOT, "caller memory and stream, %s: rel.err %.2e%n", plan, err);
-                    if (!(err <= GpuCheck.TOLERANCE)) {
-                        failures.add(plan + ": error " + err);
-                    }
+                    checkOutput(failures, "caller memory and stream, " + plan, out, host, ref);
                 }
+            }
+            // The same layer with Q from a raw address and O through DLPack, as another framework hands them over.
+            AtomicInteger deletes = new AtomicInteger();
+            TensorView rawQ = dev.wrap(qkv.segment().address(), qkv.byteSize(), dtype, 1, sl, h, d, sl * tokenElems,
+                    tokenElems, d);
+            Plan fused = Planner.withDefaults().best(shape, topo, Method.STREAMFUSION);
+            try (DLPackTensor dlpackO = DLPack.wrap(dev, DLPack.export(dev, o, deletes::incrementAndGet));
+                    DistributedAttention attn = DistributedAttention.create(fused, dev)) {
+                out.fill((byte) 0xFF, mine);
+                attn.forward(rawQ, x[1], x[2], dlpackO.view(), caller);
+                mine.synchronize();
+                checkOutput(failures, "raw-address Q and DLPack O, " + fused, out, host, ref);
+            }
+            if (deletes.get() != 1) {
+                failures.add("the exported O's deleter ran " + deletes.get() + " times, not once");
             }
             recording.stop();
             java.nio.file.Path jfr = java.nio.file.Files.createTempFile("caller-tensors", ".jfr");
@@ -184,6 +191,22 @@ final class CallerTensorsCheck implements Callable<Integer> {
         org.streamfusion.DeviceMesh mesh = plan.mesh();
         boolean torus = plan.method() == Method.TORUS_TWO_SIDED || plan.method() == Method.STREAMFUSION;
         return torus ? 4L * mesh.ulysses() * mesh.torus() : mesh.ulysses() > 1 ? 4L * mesh.ulysses() : 2;
+    }
+
+    /** Reads {@code out} back and compares it with the float64 reference. */
+    private void checkOutput(List<String> failures, String what, DeviceMemory out, Arena host, double[] ref) {
+        MemorySegment back = host.allocate(out.byteSize(), 16);
+        out.copyTo(back);
+        float[] got = new float[Math.toIntExact(out.byteSize() / 2)];
+        for (int i = 0; i < got.length; i++) {
+            short b = back.getAtIndex(ValueLayout.JAVA_SHORT, i);
+            got[i] = dtype == DType.F16 ? Float.float16ToFloat(b) : HostTransfer.fromBf16(b);
+        }
+        double err = ReferenceAttention.relativeError(got, ref);
+        System.out.printf(Locale.ROOT, "%s: rel.err %.2e%n", what, err);
+        if (!(err <= GpuCheck.TOLERANCE)) {
+            failures.add(what + ": error " + err);
+        }
     }
 
     private static short bits(float x, DType dtype) {

@@ -40,7 +40,7 @@ final class CommunicatorCheck implements Callable<Integer> {
         int n = env.worldSize();
         int me = env.rank();
         List<String> failures = new ArrayList<>();
-        GpuOptions options = GpuOptions.defaults();
+        GpuOptions options = GpuOptions.defaults().withPoison(true);
         try (CudaRankDevice dev = CudaRankDevice.join(env, Topology.of(1, n), options);
                 DeviceArena arena = dev.newArena()) {
             Communicator comm = dev.communicator();

@@ -52,7 +52,7 @@ final class EmulatedLinkCheck implements Callable<Integer> {
         int me = env.rank();
         boolean ok = true;
         List<String> rows = new ArrayList<>();
-        try (CudaRankDevice dev = CudaRankDevice.join(env, topology, GpuOptions.defaults())) {
+        try (CudaRankDevice dev = CudaRankDevice.join(env, topology, GpuOptions.defaults().withPoison(true))) {
             if (me == 0) {
                 System.out.println("emulated link check, " + topology + ", ranks 0 and 1: " + dev.emulatedLinkReport());
             }

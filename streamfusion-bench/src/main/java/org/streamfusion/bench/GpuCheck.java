@@ -87,7 +87,7 @@ final class GpuCheck implements Callable<Integer> {
         int rank = env.rank();
         int sl = shape.shardRows(n, rank); // the default split: any S >= N
         boolean ok = true;
-        GpuOptions options = GpuOptions.defaults();
+        GpuOptions options = GpuOptions.defaults().withPoison(true);
         try (CudaRankDevice dev = CudaRankDevice.join(env, topo, options);
                 DeviceArena io = dev.newArena()) {
             // With a host reference every rank needs the whole sequence; without, only its own shard.

@@ -4,10 +4,12 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import java.util.stream.LongStream;
+import jdk.jfr.Recording;
+import jdk.jfr.consumer.RecordingFile;
 import org.streamfusion.AttentionShape;
 import org.streamfusion.CapturedLayer;
 import org.streamfusion.DType;
@@ -70,7 +72,7 @@ final class GraphCheck implements Callable<Integer> {
      * Runs this rank; prints a table and PASS or FAIL.
      *
      * @return 0 on PASS, 1 on FAIL
-     * @throws IOException if /proc/self/status cannot be read
+     * @throws IOException if the resident set's recording cannot be written or read
      */
     @Override
     public Integer call() throws IOException {
@@ -88,7 +90,7 @@ final class GraphCheck implements Callable<Integer> {
         int sl = shape.shardRows(n, rank);
         List<String> failures = new ArrayList<>();
         List<String> rows = new ArrayList<>();
-        try (CudaRankDevice dev = CudaRankDevice.join(env, topo, GpuOptions.defaults());
+        try (CudaRankDevice dev = CudaRankDevice.join(env, topo, GpuOptions.defaults().withPoison(true));
                 DeviceArena io = dev.newArena();
                 CudaStream mine = CudaStream.create()) {
             float[][] local = GpuCheck.inputs(AttentionShape.of(1, sl, h, d, DType.BF16), 20261202L + 31L * rank);
@@ -205,8 +207,7 @@ final class GraphCheck implements Callable<Integer> {
                 }
             }) / BURST;
         }
-        Arrays.sort(hostNs);
-        return new Burst(LayerTiming.Timing.of(ms).medianMs(), hostNs[hostNs.length / 2] / 1e3);
+        return new Burst(LayerTiming.Timing.of(ms).medianMs(), LayerTiming.median(LongStream.of(hostNs).asDoubleStream().toArray()) / 1e3);
     }
 
     /**
@@ -214,11 +215,10 @@ final class GraphCheck implements Callable<Integer> {
      * the first time in the process (the JIT's compiler threads and its native arenas settle there): device
      * memory in use (cudaMemGetInfo), the JVM's native memory (the direct pool, which counts every Arena
      * allocation of the FFM API), resident memory outside the JVM's own pools (what CUDA, NCCL and NVSHMEM
-     * allocate on the host), and live Java threads; the process's OS threads are reported, not judged (GC
-     * workers come and go).
+     * allocate on the host; the resident set from the JVM's own {@code jdk.ResidentSetSize} Flight Recorder event),
+     * and live Java threads.
      */
-    private record Flatness(long deviceBytes, long nativeBytes, long residentOutsideJvmKib, int javaThreads,
-            long osThreads) {
+    private record Flatness(long deviceBytes, long nativeBytes, long residentOutsideJvmKib, int javaThreads) {
         boolean flat() {
             return deviceBytes == 0 && Math.abs(nativeBytes) <= NATIVE_SLACK_BYTES && javaThreads == 0
                     && (!PRETOUCHED_HEAP || residentOutsideJvmKib <= RSS_SLACK_KIB);
@@ -227,14 +227,13 @@ final class GraphCheck implements Callable<Integer> {
         /** The change from {@code before} to this, both being {@link #usage()} figures. */
         Flatness since(Flatness before) {
             return new Flatness(deviceBytes - before.deviceBytes, nativeBytes - before.nativeBytes,
-                    residentOutsideJvmKib - before.residentOutsideJvmKib, javaThreads - before.javaThreads,
-                    osThreads - before.osThreads);
+                    residentOutsideJvmKib - before.residentOutsideJvmKib, javaThreads - before.javaThreads);
         }
 
         @Override
         public String toString() {
-            return String.format(Locale.ROOT, "device %+d B, native %+d B, rss-jvm %+d KiB, java threads %+d (os %+d)",
-                    deviceBytes, nativeBytes, residentOutsideJvmKib, javaThreads, osThreads);
+            return String.format(Locale.ROOT, "device %+d B, native %+d B, rss-jvm %+d KiB, java threads %+d",
+                    deviceBytes, nativeBytes, residentOutsideJvmKib, javaThreads);
         }
     }
 
@@ -258,20 +257,27 @@ final class GraphCheck implements Callable<Integer> {
         // KiB the JVM's own pools hold (heap, code cache, metaspace: what the JIT and class loading grow).
         long jvmPoolsKib = java.lang.management.ManagementFactory.getMemoryPoolMXBeans().stream()
                 .mapToLong(p -> p.getUsage().getCommitted()).sum() / 1024;
-        long residentKib = -1;
-        long osThreads = -1;
-        for (String line : Files.readAllLines(Path.of("/proc/self/status"))) { // kB for memory
-            if (line.startsWith("VmRSS:")) {
-                residentKib = Long.parseLong(line.substring(6).trim().split("\\s+")[0]);
-            } else if (line.startsWith("Threads:")) {
-                osThreads = Long.parseLong(line.substring(8).trim());
+        return new Flatness(device.totalBytes() - device.freeBytes(), nativeBytes, residentBytes() / 1024 - jvmPoolsKib,
+                java.lang.management.ManagementFactory.getThreadMXBean().getThreadCount());
+    }
+
+    /** The process's resident set, from the JVM's {@code jdk.ResidentSetSize} event (a recording of one chunk). */
+    private static long residentBytes() throws IOException {
+        try (Recording recording = new Recording()) {
+            recording.enable("jdk.ResidentSetSize").with("period", "everyChunk");
+            recording.start();
+            recording.stop();
+            Path file = Files.createTempFile("resident-set", ".jfr");
+            try {
+                recording.dump(file);
+                return RecordingFile.readAllEvents(file).stream()
+                        .filter(e -> e.getEventType().getName().equals("jdk.ResidentSetSize"))
+                        .mapToLong(e -> e.getLong("size")).reduce((first, last) -> last)
+                        .orElseThrow(() -> new IOException("the recording holds no jdk.ResidentSetSize event"));
+            } finally {
+                Files.delete(file);
             }
         }
-        if (residentKib < 0 || osThreads < 0) {
-            throw new IOException("/proc/self/status has no VmRSS or no Threads");
-        }
-        return new Flatness(device.totalBytes() - device.freeBytes(), nativeBytes, residentKib - jvmPoolsKib,
-                java.lang.management.ManagementFactory.getThreadMXBean().getThreadCount(), osThreads);
     }
 
     /** {@code layers} layers, synchronised every 500 as a service's steps would be. */

@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
+import org.streamfusion.StreamFusionException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -88,7 +89,7 @@ final class LaunchCommand implements Callable<Integer> {
         try {
             return new Launcher.Options(nproc, nnodes, nodeRank, masterAddr, masterPort, Duration.ofSeconds(graceSeconds),
                     jvm, mainClass, rankArgs);
-        } catch (IllegalArgumentException e) {
+        } catch (IllegalArgumentException | StreamFusionException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }
     }

@@ -1,7 +1,7 @@
 package org.streamfusion.bench;
 
-import java.util.Arrays;
 import java.util.SplittableRandom;
+import org.apache.commons.statistics.descriptive.Quantile;
 import org.streamfusion.AttentionShape;
 import org.streamfusion.DType;
 import org.streamfusion.DistributedAttention;
@@ -22,14 +22,14 @@ public final class LayerTiming {
     /**
      * Milliseconds per layer over {@code reps} timed layers.
      *
-     * @param medianMs the median (the upper one for an even count)
-     * @param p10Ms    the 10th percentile (nearest rank)
+     * @param medianMs the median (the mean of the middle two for an even count)
+     * @param p10Ms    the 10th percentile (nearest rank: Hyndman and Fan's definition 1)
      * @param p90Ms    the 90th percentile (nearest rank)
      * @param reps     how many layers were timed; the times are NaN when 0
      */
     public record Timing(double medianMs, double p10Ms, double p90Ms, int reps) {
         /**
-         * Nearest-rank percentiles of the samples (any order; the array is sorted in place).
+         * The median and the nearest-rank percentiles of the samples, in any order (Commons Statistics).
          *
          * @param ms milliseconds per layer
          * @return their timing; NaN times and {@code reps = 0} when {@code ms} is empty
@@ -38,14 +38,27 @@ public final class LayerTiming {
             if (ms.length == 0) {
                 return new Timing(Double.NaN, Double.NaN, Double.NaN, 0);
             }
-            Arrays.sort(ms);
-            return new Timing(ms[ms.length / 2], ms[percentileIndex(ms.length, 0.10)], ms[percentileIndex(ms.length, 0.90)],
-                    ms.length);
+            double[] x = new double[ms.length];
+            for (int i = 0; i < x.length; i++) {
+                x[i] = ms[i];
+            }
+            double[] p = NEAREST_RANK.evaluate(x, 0.10, 0.90);
+            return new Timing(median(x), p[0], p[1], ms.length);
         }
+    }
 
-        private static int percentileIndex(int n, double p) {
-            return Math.clamp((long) Math.ceil(p * n) - 1, 0, n - 1);
-        }
+    private static final Quantile NEAREST_RANK = Quantile.withDefaults().with(Quantile.EstimationMethod.HF1);
+    /** Hyndman and Fan's definition 2 at 0.5: the middle value, or the mean of the middle two. */
+    private static final Quantile MIDDLE = Quantile.withDefaults().with(Quantile.EstimationMethod.HF2);
+
+    /**
+     * The median of values in any order (the mean of the middle two for an even count), by Commons Statistics.
+     *
+     * @param values at least one value
+     * @return their median
+     */
+    static double median(double... values) {
+        return MIDDLE.evaluate(values, 0.5);
     }
 
     private LayerTiming() {
@@ -84,7 +97,7 @@ public final class LayerTiming {
      * @param stream the stream the rounds run on; its CUDA events time them
      * @param reps   timed rounds, &gt; 0
      * @param warmup untimed rounds first
-     * @return the median milliseconds (the upper one for an even count)
+     * @return the median milliseconds (the mean of the middle two for an even count)
      * @throws IllegalArgumentException if {@code reps < 1}: there is no median of nothing
      */
     public static double medianRoundMillis(Runnable round, Runnable align, Stream stream, int reps, int warmup) {
@@ -101,8 +114,7 @@ public final class LayerTiming {
             stream.synchronize("aligned");
             ms[i] = HostTransfer.time(stream, round);
         }
-        Arrays.sort(ms);
-        return ms[reps / 2];
+        return Timing.of(ms).medianMs();
     }
 
     /**

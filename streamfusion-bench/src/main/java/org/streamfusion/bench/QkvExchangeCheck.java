@@ -49,7 +49,7 @@ final class QkvExchangeCheck implements Callable<Integer> {
         int n = topo.worldSize();
         List<String> failures = new ArrayList<>();
         List<String> rows = new ArrayList<>();
-        try (CudaRankDevice dev = CudaRankDevice.join(env, topo, GpuOptions.defaults());
+        try (CudaRankDevice dev = CudaRankDevice.join(env, topo, GpuOptions.defaults().withPoison(true));
                 DeviceArena io = dev.newArena()) {
             TensorView[] x = LayerTiming.seededShard(io, shape, n, rank);
             List<Plan> plans = Planner.withDefaults().enumerate(shape, topo).stream().filter(Planner.Candidate::valid)

@@ -167,9 +167,8 @@ public final class SweepCommand implements Callable<Integer> {
         // Whatever rank 0 measured before a failure is kept; rows it did not reach get no line.
         Map<Integer, String[]> measured = new HashMap<>();
         if (Files.exists(rankResults)) {
-            for (String l : Files.readAllLines(rankResults, StandardCharsets.UTF_8)) {
-                String[] f = l.split("\t");
-                measured.put(Integer.parseInt(f[0]), f);
+            for (List<String> f : SweepCsv.records(rankResults, SweepCsv.TSV)) {
+                measured.put(Integer.parseInt(f.getFirst()), f.toArray(String[]::new));
             }
         }
         List<SweepCsv.Result> results = new ArrayList<>();

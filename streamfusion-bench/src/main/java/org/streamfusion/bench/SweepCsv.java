@@ -1,7 +1,9 @@
 package org.streamfusion.bench;
 
 import java.io.IOException;
+import java.io.Reader;
 import java.io.UncheckedIOException;
+import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -9,9 +11,26 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import org.apache.commons.csv.CSVFormat;
+import org.apache.commons.csv.CSVParser;
+import org.apache.commons.csv.CSVPrinter;
+import org.apache.commons.csv.CSVRecord;
+import org.streamfusion.InvalidConfigurationException;
 
-/** The sweep's results: one CSV row per measurement (RFC 4180 quoting), written and read back here. */
+/**
+ * The sweep's results: one CSV record per measurement, written and read back here with Apache Commons CSV (RFC 4180:
+ * quoted fields may hold commas, quotes and line breaks, and read back as written).
+ */
 public final class SweepCsv {
+    /** RFC 4180 with Unix line ends; blank lines are skipped on reading. */
+    static final CSVFormat FORMAT = CSVFormat.RFC4180.builder().setRecordSeparator('\n').setIgnoreEmptyLines(true).get();
+    /**
+     * The sweep's files between the driver and its ranks (the plan, rank 0's times): tab-separated, quoted where a
+     * field holds a tab, quote or line break, spaces kept.
+     */
+    static final CSVFormat TSV = CSVFormat.TDF.builder().setIgnoreSurroundingSpaces(false).setRecordSeparator('\n')
+            .setIgnoreEmptyLines(true).get();
+
     /** The column names, in order: the first line of every sweep CSV. */
     public static final List<String> HEADER = List.of("device", "date", "command", "topology", "link", "method", "mesh",
             "B", "S", "H", "D", "median_ms", "p10_ms", "p90_ms", "predicted_ms");
@@ -53,23 +72,42 @@ public final class SweepCsv {
     }
 
     /**
-     * Writes the header when the file is new or empty, then appends the rows.
+     * Writes the header when the file is new or empty, then appends the rows (Commons CSV, RFC 4180: a field with a
+     * comma, a quote or a line break is quoted).
      *
      * @param file the CSV, created if missing (its folder must exist)
      * @param rows the rows to append
      */
     public static void append(Path file, List<Result> rows) {
         try {
-            StringBuilder sb = new StringBuilder();
-            if (!Files.exists(file) || Files.size(file) == 0) {
-                sb.append(line(HEADER));
+            boolean fresh = !Files.exists(file) || Files.size(file) == 0;
+            try (Writer out = Files.newBufferedWriter(file, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
+                    StandardOpenOption.APPEND); CSVPrinter printer = new CSVPrinter(out, FORMAT)) {
+                if (fresh) {
+                    printer.printRecord(HEADER);
+                }
+                for (Result r : rows) {
+                    printer.printRecord(r.fields());
+                }
             }
-            for (Result r : rows) {
-                sb.append(line(r.fields()));
-            }
-            Files.writeString(file, sb, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write sweep results to " + file, e);
+        }
+    }
+
+    /**
+     * Every record of a file in {@code format}.
+     *
+     * @param file   the file
+     * @param format its format
+     * @return its records, each as its fields
+     * @throws IOException if it cannot be read or parsed
+     */
+    static List<List<String>> records(Path file, CSVFormat format) throws IOException {
+        try (Reader in = Files.newBufferedReader(file, StandardCharsets.UTF_8); CSVParser parser = CSVParser.parse(in, format)) {
+            return parser.stream().map(CSVRecord::toList).toList();
+        } catch (UncheckedIOException e) {
+            throw e.getCause();
         }
     }
 
@@ -78,27 +116,27 @@ public final class SweepCsv {
      *
      * @param file the CSV
      * @return its rows in file order, blank lines skipped
-     * @throws IllegalArgumentException if the header, a row's field count or a number is wrong
+     * @throws InvalidConfigurationException if the header, a row's field count or a number is wrong
      */
     public static List<Result> read(Path file) {
-        List<String> lines;
-        try {
-            lines = Files.readAllLines(file, StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read sweep results from " + file, e);
+        List<CSVRecord> records;
+        try (Reader in = Files.newBufferedReader(file, StandardCharsets.UTF_8);
+                CSVParser parser = CSVParser.parse(in, FORMAT)) {
+            records = parser.getRecords();
+        } catch (IOException | UncheckedIOException e) {
+            throw new InvalidConfigurationException(file + " cannot be read as CSV: " + e.getMessage(),
+                    "a sweep CSV as SweepCsv.append writes it", e);
         }
-        if (lines.isEmpty() || !split(lines.getFirst()).equals(HEADER)) {
-            throw new IllegalArgumentException(file + ": first line is not the sweep header " + String.join(",", HEADER));
+        if (records.isEmpty() || !records.getFirst().toList().equals(HEADER)) {
+            throw new InvalidConfigurationException(file + ": the first record is not the sweep header",
+                    String.join(",", HEADER));
         }
         List<Result> out = new ArrayList<>();
-        for (int i = 1; i < lines.size(); i++) {
-            if (lines.get(i).isBlank()) {
-                continue;
-            }
-            List<String> f = split(lines.get(i));
+        for (CSVRecord f : records.subList(1, records.size())) {
+            String at = file + ", record " + f.getRecordNumber() + " (line " + f.getParser().getCurrentLineNumber() + ")";
             if (f.size() != HEADER.size()) {
-                throw new IllegalArgumentException(file + ":" + (i + 1) + ": " + f.size() + " fields, the header has "
-                        + HEADER.size());
+                throw new InvalidConfigurationException(at + ": " + f.size() + " fields",
+                        "the header's " + HEADER.size());
             }
             try {
                 out.add(new Result(f.get(0), f.get(1), f.get(2), f.get(3), f.get(4), f.get(5), f.get(6),
@@ -106,53 +144,10 @@ public final class SweepCsv {
                         Integer.parseInt(f.get(10)), Double.parseDouble(f.get(11)), Double.parseDouble(f.get(12)),
                         Double.parseDouble(f.get(13)), Double.parseDouble(f.get(14))));
             } catch (NumberFormatException e) {
-                throw new IllegalArgumentException(file + ":" + (i + 1) + ": " + e.getMessage(), e);
+                throw new InvalidConfigurationException(at + ": " + e.getMessage(), "B, S, H, D are integers and the"
+                        + " times numbers", e);
             }
         }
-        return out;
-    }
-
-    static String line(List<String> fields) {
-        StringBuilder sb = new StringBuilder();
-        for (String f : fields) {
-            if (!sb.isEmpty()) {
-                sb.append(',');
-            }
-            if (f.contains(",") || f.contains("\"") || f.contains("\n")) {
-                sb.append('"').append(f.replace("\"", "\"\"")).append('"');
-            } else {
-                sb.append(f);
-            }
-        }
-        return sb.append('\n').toString();
-    }
-
-    /** One line's fields; quoted fields may hold commas and doubled quotes (no line breaks inside). */
-    static List<String> split(String line) {
-        List<String> out = new ArrayList<>();
-        StringBuilder cur = new StringBuilder();
-        boolean quoted = false;
-        for (int i = 0; i < line.length(); i++) {
-            char c = line.charAt(i);
-            if (quoted) {
-                if (c == '"' && i + 1 < line.length() && line.charAt(i + 1) == '"') {
-                    cur.append('"');
-                    i++;
-                } else if (c == '"') {
-                    quoted = false;
-                } else {
-                    cur.append(c);
-                }
-            } else if (c == '"') {
-                quoted = true;
-            } else if (c == ',') {
-                out.add(cur.toString());
-                cur.setLength(0);
-            } else {
-                cur.append(c);
-            }
-        }
-        out.add(cur.toString());
         return out;
     }
 }

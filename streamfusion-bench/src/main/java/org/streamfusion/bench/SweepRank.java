@@ -11,9 +11,11 @@ import java.util.List;
 import java.util.Locale;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
+import org.apache.commons.csv.CSVParser;
 import org.streamfusion.AttentionShape;
 import org.streamfusion.DType;
 import org.streamfusion.DeviceMesh;
+import org.streamfusion.InvalidConfigurationException;
 import org.streamfusion.Method;
 import org.streamfusion.Plan;
 import org.streamfusion.Topology;
@@ -57,11 +59,11 @@ final class SweepRank implements Callable<Integer> {
      */
     @Override
     public Integer call() throws IOException {
-        List<String> lines = Files.readAllLines(planFile, StandardCharsets.UTF_8);
-        Topology topo = topology(lines.getFirst());
+        List<List<String>> records = SweepCsv.records(planFile, SweepCsv.TSV);
+        Topology topo = topology(records.getFirst().getFirst());
         List<SweepPlan.Row> rows = new ArrayList<>();
-        for (String l : lines.subList(1, lines.size())) {
-            rows.add(parseRow(l));
+        for (List<String> fields : records.subList(1, records.size())) {
+            rows.add(parseRow(fields));
         }
         DistributedEnvironment env = DistributedEnvironment.fromSystem();
         try (CudaRankDevice dev = CudaRankDevice.join(env, topo, GpuOptions.defaults())) {
@@ -84,9 +86,9 @@ final class SweepRank implements Callable<Integer> {
                     if (env.rank() == 0) {
                         System.out.printf(Locale.ROOT, "%s ... %.2f ms (p10 %.2f, p90 %.2f; predicted %.2f)%n", row.describe(),
                                 timing.medianMs(), timing.p10Ms(), timing.p90Ms(), row.predictedMs());
-                        Files.writeString(results, String.format(Locale.ROOT, "%d\t%.4f\t%.4f\t%.4f%n", row.index(),
-                                timing.medianMs(), timing.p10Ms(), timing.p90Ms()), StandardCharsets.UTF_8,
-                                StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+                        Files.writeString(results, SweepCsv.TSV.format(row.index(), timing.medianMs(), timing.p10Ms(),
+                                timing.p90Ms()) + "\n", StandardCharsets.UTF_8, StandardOpenOption.CREATE,
+                                StandardOpenOption.APPEND);
                     }
                 }
             } finally {
@@ -102,27 +104,35 @@ final class SweepRank implements Callable<Integer> {
 
     /** The plan file: {@code MxG} on the first line, then one {@link #formatRow} per line. */
     static String planFile(Topology topo, List<SweepPlan.Row> rows) {
-        StringBuilder sb = new StringBuilder(topo.machines() + "x" + topo.gpusPerMachine()).append('\n');
+        StringBuilder sb = new StringBuilder(SweepCsv.TSV.format(topo.machines() + "x" + topo.gpusPerMachine())).append('\n');
         rows.forEach(r -> sb.append(formatRow(r)).append('\n'));
         return sb.toString();
     }
 
     static String formatRow(SweepPlan.Row r) {
-        return String.join("\t", String.valueOf(r.index()), String.valueOf(r.total()), r.link().spec(), r.method().name(),
+        return SweepCsv.TSV.format(String.valueOf(r.index()), String.valueOf(r.total()), r.link().spec(), r.method().name(),
                 String.valueOf(r.t()), String.valueOf(r.u()), String.valueOf(r.r()), String.valueOf(r.batch()),
                 String.valueOf(r.seqLen()), String.valueOf(r.heads()), String.valueOf(r.headDim()),
                 Double.toString(r.predictedMs()));
     }
 
     static SweepPlan.Row parseRow(String line) {
-        String[] f = line.split("\t");
-        if (f.length != 12) {
-            throw new IllegalArgumentException("plan row '" + line + "' has " + f.length + " fields (rule: 12, tab-separated)");
+        try (CSVParser parser = CSVParser.parse(line, SweepCsv.TSV)) {
+            return parseRow(parser.getRecords().getFirst().toList());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
-        return new SweepPlan.Row(Integer.parseInt(f[0]), Integer.parseInt(f[1]), new SweepPlan.LinkSetting(f[2]),
-                Method.valueOf(f[3]), Integer.parseInt(f[4]), Integer.parseInt(f[5]), Integer.parseInt(f[6]),
-                Integer.parseInt(f[7]), Integer.parseInt(f[8]), Integer.parseInt(f[9]), Integer.parseInt(f[10]),
-                Double.parseDouble(f[11]));
+    }
+
+    static SweepPlan.Row parseRow(List<String> f) {
+        if (f.size() != 12) {
+            throw new InvalidConfigurationException("plan row " + f + " has " + f.size() + " fields", "12, tab-separated");
+        }
+        return new SweepPlan.Row(Integer.parseInt(f.get(0)), Integer.parseInt(f.get(1)),
+                new SweepPlan.LinkSetting(f.get(2)), Method.valueOf(f.get(3)), Integer.parseInt(f.get(4)),
+                Integer.parseInt(f.get(5)), Integer.parseInt(f.get(6)), Integer.parseInt(f.get(7)),
+                Integer.parseInt(f.get(8)), Integer.parseInt(f.get(9)), Integer.parseInt(f.get(10)),
+                Double.parseDouble(f.get(11)));
     }
 
     static Topology topology(String mxg) {

@@ -8,11 +8,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.awt.image.BufferedImage;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import javax.imageio.ImageIO;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.streamfusion.InvalidConfigurationException;
 
 /** The CSV round trip and the report from a synthetic CSV (no GPU: these numbers are made up for the test). */
 class SweepReportTest {
@@ -42,8 +44,35 @@ class SweepReportTest {
         assertEquals(rows, SweepCsv.read(csv));
         assertEquals(1, Files.readAllLines(csv).stream().filter(l -> l.startsWith("device,")).count());
         Files.writeString(csv, "not,a,header\n");
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> SweepCsv.read(csv));
+        var e = assertThrows(InvalidConfigurationException.class, () -> SweepCsv.read(csv));
         assertTrue(e.getMessage().contains("header"), e.getMessage());
+    }
+
+    @Test
+    void fieldsWithLineBreaksQuotesCommasAndTabsReadBackAsWritten(@TempDir Path dir) {
+        Path csv = dir.resolve("sweep.csv");
+        String device = "2 x NVIDIA H200\n(driver 580.159.04, \"SXM\")\r\n\tsecond line,";
+        String command = "streamfusion sweep --links \"none,\n12.5,10,per-gpu\"\t";
+        List<SweepCsv.Result> rows = new ArrayList<>();
+        for (SweepCsv.Result r : synthetic()) {
+            rows.add(new SweepCsv.Result(device, r.date(), command, r.topology(), r.link() + "\n", r.method(), r.mesh(),
+                    r.batch(), r.seqLen(), r.heads(), r.headDim(), r.medianMs(), r.p10Ms(), r.p90Ms(), r.predictedMs()));
+        }
+        SweepCsv.append(csv, rows.subList(0, 2));
+        SweepCsv.append(csv, rows.subList(2, rows.size()));
+        assertEquals(rows, SweepCsv.read(csv));
+    }
+
+    @Test
+    void aRecordWithTheWrongFieldCountOrANonNumberIsNamed(@TempDir Path dir) throws Exception {
+        Path csv = dir.resolve("sweep.csv");
+        SweepCsv.append(csv, synthetic().subList(0, 1));
+        Files.writeString(csv, "a,b\n", StandardOpenOption.APPEND);
+        var count = assertThrows(InvalidConfigurationException.class, () -> SweepCsv.read(csv));
+        assertTrue(count.getMessage().contains("record 3") && count.getMessage().contains("2 fields"), count.getMessage());
+        Files.writeString(csv, String.join(",", SweepCsv.HEADER) + "\nd,t,c,2x1,none,USP,m,one,2,3,4,1,1,1,1\n");
+        var number = assertThrows(InvalidConfigurationException.class, () -> SweepCsv.read(csv));
+        assertTrue(number.getMessage().contains("one"), number.getMessage());
     }
 
     @Test
@@ -69,12 +98,17 @@ class SweepReportTest {
     }
 
     @Test
-    void percentilesAreNearestRank() {
+    void percentilesAreNearestRankAndTheMedianIsTheMiddleOrTheMeanOfTheMiddleTwo() {
         float[] ms = {5, 1, 4, 2, 3, 10, 9, 8, 7, 6};
         LayerTiming.Timing t = LayerTiming.Timing.of(ms);
-        assertEquals(6, t.medianMs());
-        assertEquals(1, t.p10Ms());
-        assertEquals(9, t.p90Ms());
+        assertEquals(5.5, t.medianMs(), 0, "even count: the mean of 5 and 6");
+        assertEquals(1, t.p10Ms(), 0, "ceil(0.1 * 10) = the 1st smallest");
+        assertEquals(9, t.p90Ms(), 0, "ceil(0.9 * 10) = the 9th smallest");
         assertEquals(10, t.reps());
+        LayerTiming.Timing odd = LayerTiming.Timing.of(new float[] {7, 3, 11, 5, 2, 13, 17});
+        assertEquals(7, odd.medianMs(), 0, "odd count: the middle one");
+        assertEquals(2, odd.p10Ms(), 0, "ceil(0.7) = the 1st smallest");
+        assertEquals(17, odd.p90Ms(), 0, "ceil(6.3) = the 7th smallest");
+        assertEquals(Double.NaN, LayerTiming.Timing.of(new float[0]).medianMs());
     }
 }

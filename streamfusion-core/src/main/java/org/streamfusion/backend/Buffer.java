@@ -1,6 +1,7 @@
 package org.streamfusion.backend;
 
 import org.streamfusion.DType;
+import org.streamfusion.InvalidArgumentException;
 import org.streamfusion.spi.BackendBuffer;
 
 /**
@@ -33,7 +34,7 @@ public sealed interface Buffer permits BackendBuffer {
      * @param offset first element, in elements from the start of this buffer, at least 0
      * @param length elements in the slice, at least 0; {@code offset + length <= length()}
      * @return the slice
-     * @throws IndexOutOfBoundsException if the range does not lie inside this buffer
+     * @throws InvalidArgumentException if the range does not lie inside this buffer
      */
     Buffer slice(long offset, long length);
 

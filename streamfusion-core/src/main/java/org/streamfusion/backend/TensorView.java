@@ -2,6 +2,7 @@ package org.streamfusion.backend;
 
 import java.util.Arrays;
 import java.util.Comparator;
+import org.streamfusion.InvalidArgumentException;
 
 /**
  * A {@code [B, rows, heads, D]} view of a buffer whose element {@code [0,0,0,0]} is the buffer's first
@@ -22,15 +23,15 @@ public record TensorView(Buffer base, int batch, int rows, int heads, int dim, l
     /**
      * Checks the view against its buffer.
      *
-     * @throws IllegalArgumentException if a dimension is below 1 or the view passes the end of {@code base}
+     * @throws InvalidArgumentException if a dimension is below 1 or the view passes the end of {@code base}
      */
     public TensorView {
         if (batch <= 0 || rows <= 0 || heads <= 0 || dim <= 0) {
-            throw new IllegalArgumentException("empty view " + batch + "x" + rows + "x" + heads + "x" + dim);
+            throw new InvalidArgumentException("empty view " + batch + "x" + rows + "x" + heads + "x" + dim);
         }
         long extent = (batch - 1) * batchStride + (rows - 1) * rowStride + (heads - 1) * headStride + dim;
         if (extent > base.length()) {
-            throw new IllegalArgumentException("view " + batch + "x" + rows + "x" + heads + "x" + dim + " needs "
+            throw new InvalidArgumentException("view " + batch + "x" + rows + "x" + heads + "x" + dim + " needs "
                     + extent + " elements, buffer has " + base.length());
         }
     }
@@ -44,8 +45,8 @@ public record TensorView(Buffer base, int batch, int rows, int heads, int dim, l
      * @param heads heads per row, at least 1
      * @param dim   elements per head, at least 1
      * @return the view, over the first {@code batch * rows * heads * dim} elements of {@code base}
-     * @throws IndexOutOfBoundsException if {@code base} is too short
-     * @throws IllegalArgumentException if a dimension is 0
+     * @throws InvalidArgumentException if {@code base} is too short
+     * @throws InvalidArgumentException if a dimension is 0
      */
     public static TensorView contiguous(Buffer base, int batch, int rows, int heads, int dim) {
         long hs = dim;
@@ -60,11 +61,11 @@ public record TensorView(Buffer base, int batch, int rows, int heads, int dim, l
      * @param first first head, at least 0
      * @param count heads, at least 1; {@code first + count <= heads()}
      * @return a view with {@code count} heads and the same strides, over a slice of {@link #base()}
-     * @throws IllegalArgumentException if the heads lie outside this view
+     * @throws InvalidArgumentException if the heads lie outside this view
      */
     public TensorView headSlice(int first, int count) {
         if (first < 0 || count <= 0 || first + count > heads) {
-            throw new IllegalArgumentException("heads [" + first + ", " + (first + count) + ") outside [0, " + heads + ")");
+            throw new InvalidArgumentException("heads [" + first + ", " + (first + count) + ") outside [0, " + heads + ")");
         }
         long start = first * headStride;
         long extent = (batch - 1) * batchStride + (rows - 1) * rowStride + (count - 1) * headStride + dim;
@@ -77,11 +78,11 @@ public record TensorView(Buffer base, int batch, int rows, int heads, int dim, l
      * @param b    the batch, {@code 0 <= b < batch()}
      * @param rows rows to keep, {@code 1 <= rows <= rows()}
      * @return a view of one batch with the same strides, over a slice of {@link #base()}
-     * @throws IllegalArgumentException if {@code b} or {@code rows} is out of range
+     * @throws InvalidArgumentException if {@code b} or {@code rows} is out of range
      */
     public TensorView batchSlice(int b, int rows) {
         if (b < 0 || b >= batch || rows <= 0 || rows > this.rows) {
-            throw new IllegalArgumentException("batch " + b + ", rows " + rows + " of " + shapeString());
+            throw new InvalidArgumentException("batch " + b + ", rows " + rows + " of " + shapeString());
         }
         long extent = (rows - 1) * rowStride + (heads - 1) * headStride + dim;
         return new TensorView(base.slice(b * batchStride, extent), 1, rows, heads, dim, batchStride, rowStride, headStride);
@@ -93,11 +94,11 @@ public record TensorView(Buffer base, int batch, int rows, int heads, int dim, l
      * @param first first row, at least 0
      * @param count rows, at least 1; {@code first + count <= rows()}
      * @return a view with {@code count} rows and the same strides, over a slice of {@link #base()}
-     * @throws IllegalArgumentException if the rows lie outside this view
+     * @throws InvalidArgumentException if the rows lie outside this view
      */
     public TensorView rowSlice(int first, int count) {
         if (first < 0 || count <= 0 || first + count > rows) {
-            throw new IllegalArgumentException("rows [" + first + ", " + (first + count) + ") outside [0, " + rows + ")");
+            throw new InvalidArgumentException("rows [" + first + ", " + (first + count) + ") outside [0, " + rows + ")");
         }
         long extent = (batch - 1) * batchStride + (count - 1) * rowStride + (heads - 1) * headStride + dim;
         return new TensorView(base.slice(first * rowStride, extent), batch, count, heads, dim, batchStride, rowStride,

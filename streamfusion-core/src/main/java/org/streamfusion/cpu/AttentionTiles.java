@@ -15,7 +15,8 @@ class AttentionTiles {
     /** Set to {@code true} to run the scalar tiles even where the Vector API is present. */
     static final String SCALAR_PROPERTY = "org.streamfusion.cpu.scalar";
 
-    private static final AttentionTiles SELECTED = select(Boolean.getBoolean(SCALAR_PROPERTY));
+    private static final System.Logger LOG = System.getLogger(AttentionTiles.class.getName());
+    private static final AttentionTiles SELECTED = logged(select(Boolean.getBoolean(SCALAR_PROPERTY)));
 
     AttentionTiles() {
     }
@@ -38,6 +39,19 @@ class AttentionTiles {
         } catch (ReflectiveOperationException | LinkageError e) {
             return new AttentionTiles(); // the module is not in this runtime, or not resolved
         }
+    }
+
+    /** The choice, logged once per JVM: the scalar tiles are a fallback (same bits, about 8x slower). */
+    private static AttentionTiles logged(AttentionTiles tiles) {
+        if (Boolean.getBoolean(SCALAR_PROPERTY)) {
+            LOG.log(System.Logger.Level.INFO, "CPU attention tiles: scalar, as " + SCALAR_PROPERTY + "=true asks");
+        } else if (tiles.getClass() == AttentionTiles.class) {
+            LOG.log(System.Logger.Level.INFO, "CPU attention tiles: scalar fallback, the Vector API is not usable in this"
+                    + " runtime (on the class path add --add-modules jdk.incubator.vector); same bits, slower");
+        } else {
+            LOG.log(System.Logger.Level.DEBUG, "CPU attention tiles: " + tiles.describe());
+        }
+        return tiles;
     }
 
     /** {@return a name for reports: "scalar" or the vector shape} */

@@ -2,7 +2,10 @@ package org.streamfusion.cpu;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.Optional;
 import org.streamfusion.DType;
+import org.streamfusion.InvalidArgumentException;
+import org.streamfusion.InvalidStateException;
 import org.streamfusion.WrongBackendException;
 import org.streamfusion.backend.Buffer;
 import org.streamfusion.spi.BackendBuffer;
@@ -28,7 +31,7 @@ public final class CpuBuffer implements BackendBuffer {
 
     CpuBuffer(MemorySegment segment, DType dtype, int owner, int symmetricIndex, long symmetricOffset) {
         if (dtype != DType.F32 && dtype != DType.F64) {
-            throw new IllegalArgumentException("CPU buffers hold F32 or F64 elements, not " + dtype);
+            throw new InvalidArgumentException("CPU buffers hold F32 or F64 elements, not " + dtype);
         }
         this.segment = segment;
         this.dtype = dtype;
@@ -39,6 +42,11 @@ public final class CpuBuffer implements BackendBuffer {
 
     MemorySegment segment() {
         return segment;
+    }
+
+    @Override
+    public Optional<MemorySegment> memory() {
+        return Optional.of(segment);
     }
 
     int owner() {
@@ -71,7 +79,7 @@ public final class CpuBuffer implements BackendBuffer {
     @Override
     public CpuBuffer slice(long offset, long length) {
         if (offset < 0 || length < 0 || offset + length > length()) {
-            throw new IndexOutOfBoundsException("slice [" + offset + ", " + (offset + length) + ") of " + length());
+            throw new InvalidArgumentException("slice [" + offset + ", " + (offset + length) + ") of " + length());
         }
         return new CpuBuffer(segment.asSlice(offset * dtype.bytes(), length * dtype.bytes()), dtype, owner,
                 symmetricIndex, symmetricOffset + offset);
@@ -81,13 +89,13 @@ public final class CpuBuffer implements BackendBuffer {
      * Host write, for inputs; not stream-ordered.
      *
      * @param data one value per element, exactly {@link #length()} of them
-     * @throws IllegalArgumentException if {@code data} has another length
-     * @throws IllegalStateException if this buffer holds fp64 elements
+     * @throws InvalidArgumentException if {@code data} has another length
+     * @throws InvalidStateException if this buffer holds fp64 elements
      */
     public void write(float[] data) {
         requireF32("write");
         if (data.length != length()) {
-            throw new IllegalArgumentException(data.length + " values for a buffer of " + length());
+            throw new InvalidArgumentException(data.length + " values for a buffer of " + length());
         }
         MemorySegment.copy(data, 0, segment, F32, 0, data.length);
     }
@@ -96,7 +104,7 @@ public final class CpuBuffer implements BackendBuffer {
      * Host read, for outputs; synchronise the producing stream first.
      *
      * @return a copy of every element
-     * @throws IllegalStateException if this buffer holds fp64 elements
+     * @throws InvalidStateException if this buffer holds fp64 elements
      */
     public float[] read() {
         requireF32("read");
@@ -105,7 +113,7 @@ public final class CpuBuffer implements BackendBuffer {
 
     private void requireF32(String what) {
         if (dtype != DType.F32) {
-            throw new IllegalStateException("host " + what + " of floats from a " + dtype + " buffer");
+            throw new InvalidStateException("host " + what + " of floats from a " + dtype + " buffer");
         }
     }
 

@@ -14,6 +14,7 @@ import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.BooleanSupplier;
 import org.streamfusion.CommunicationTimeoutException;
+import org.streamfusion.InvalidStateException;
 import org.streamfusion.LinkClass;
 import org.streamfusion.RankFailedException;
 import org.streamfusion.Topology;
@@ -308,7 +309,7 @@ final class CpuFabric {
             PendingSend p = taken[0];
             CpuBuffer dst = CpuBuffer.of(r.buffer());
             if (p.src().length() != dst.length()) {
-                throw new IllegalStateException("rank " + rank + " at step '" + step + "': receive of " + dst.length()
+                throw new InvalidStateException("rank " + rank + " at step '" + step + "': receive of " + dst.length()
                         + " elements matched a send of " + p.src().length() + " from rank " + p.from());
             }
             MemorySegment.copy(p.src().segment(), 0, dst.segment(), 0, dst.segment().byteSize());

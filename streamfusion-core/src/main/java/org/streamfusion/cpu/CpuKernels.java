@@ -3,14 +3,15 @@ package org.streamfusion.cpu;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.List;
+import org.streamfusion.InvalidArgumentException;
 import org.streamfusion.backend.Buffer;
-import org.streamfusion.spi.AttentionState;
-import org.streamfusion.spi.Fp8Wire;
-import org.streamfusion.spi.KvChunk;
-import org.streamfusion.spi.Kernels;
-import org.streamfusion.spi.QChunk;
 import org.streamfusion.backend.Stream;
 import org.streamfusion.backend.TensorView;
+import org.streamfusion.spi.AttentionState;
+import org.streamfusion.spi.Fp8Wire;
+import org.streamfusion.spi.Kernels;
+import org.streamfusion.spi.KvChunk;
+import org.streamfusion.spi.QChunk;
 
 /**
  * The fused multi-Q/multi-KV attention and the copy kernel, in Java. fp32 storage, fp64 arithmetic. The
@@ -33,12 +34,12 @@ final class CpuKernels implements Kernels {
             for (KvChunk p : kvs) {
                 TensorView k = p.k();
                 if (k.batch() != c.q().batch() || k.heads() != c.q().heads() || k.dim() != c.q().dim()) {
-                    throw new IllegalArgumentException("KV chunk " + k.shapeString() + " does not fit Q chunk "
+                    throw new InvalidArgumentException("KV chunk " + k.shapeString() + " does not fit Q chunk "
                             + c.q().shapeString() + " (rule: same B, heads and D)");
                 }
             }
             if (finalize && c.out() == null) {
-                throw new IllegalArgumentException("finalize without an output view");
+                throw new InvalidArgumentException("finalize without an output view");
             }
             CpuBuffer.of(c.q().base(), "a Q chunk's buffer");
             if (c.out() != null) {
@@ -109,7 +110,7 @@ final class CpuKernels implements Kernels {
     @Override
     public void copy(TensorView src, TensorView dst, Stream stream) {
         if (!src.sameShape(dst)) {
-            throw new IllegalArgumentException("copy from " + src.shapeString() + " to " + dst.shapeString());
+            throw new InvalidArgumentException("copy from " + src.shapeString() + " to " + dst.shapeString());
         }
         CpuBuffer.of(src.base(), "the copy's source buffer");
         CpuBuffer.of(dst.base(), "the copy's destination buffer");
@@ -129,7 +130,7 @@ final class CpuKernels implements Kernels {
     @Override
     public void finalizeState(QChunk c, Stream stream) {
         if (c.out() == null) {
-            throw new IllegalArgumentException("finalising a Q chunk without an output view");
+            throw new InvalidArgumentException("finalising a Q chunk without an output view");
         }
         CpuStream.of(stream).enqueue("finalize", () -> {
             TensorView qv = c.q();

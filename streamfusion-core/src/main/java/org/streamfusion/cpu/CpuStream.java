@@ -6,6 +6,7 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
+import org.streamfusion.InvalidStateException;
 import org.streamfusion.RankFailedException;
 import org.streamfusion.WrongBackendException;
 import org.streamfusion.backend.Event;
@@ -98,7 +99,7 @@ final class CpuStream implements BackendStream {
 
     void enqueue(String step, Runnable body) {
         if (closing) {
-            throw new IllegalStateException("stream " + name + " of rank " + rank + " is closed");
+            throw new InvalidStateException("stream " + name + " of rank " + rank + " is closed");
         }
         pending.incrementAndGet();
         queue.add(new Op(step, body));

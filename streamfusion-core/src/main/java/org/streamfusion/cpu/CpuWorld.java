@@ -5,6 +5,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
+import org.streamfusion.InvalidArgumentException;
+import org.streamfusion.InvalidStateException;
 import org.streamfusion.LinkClass;
 import org.streamfusion.RankFailedException;
 import org.streamfusion.StreamFusionException;
@@ -18,7 +20,7 @@ import org.streamfusion.Topology;
  * very same schedule classes as the CUDA backend.
  *
  * <p><b>Threads.</b> A world is one job of {@code N} ranks: one {@link #run} at a time. A second thread that
- * calls {@code run} (or {@link #close}) while a run is in progress gets an {@link IllegalStateException}
+ * calls {@code run} (or {@link #close}) while a run is in progress gets an {@link InvalidStateException}
  * naming the rule and the running thread; the running call and the world are not disturbed. Use one world per
  * thread for concurrent jobs. Inside a run, each rank's {@link CpuRankDevice}, its arenas and the layers
  * ({@code DistributedAttention}) built on it belong to that rank's host thread: a layer is used by one
@@ -29,7 +31,7 @@ import org.streamfusion.Topology;
  * ({@link RankFailedException}) and {@code run} throws the rank's original exception (same object, same type,
  * the other ranks' own errors suppressed in it) with the caller's frames attached as a suppressed
  * {@link StreamFusionException} ("rethrown to the caller of CpuWorld.run"). A failed world stays failed,
- * since its ranks stopped mid-collective: every later {@code run} throws an {@link IllegalStateException}
+ * since its ranks stopped mid-collective: every later {@code run} throws an {@link InvalidStateException}
  * that names the earlier failure (its cause). A failed world is still closed with {@link #close}; make a new
  * one to go on.
  *
@@ -97,7 +99,7 @@ public final class CpuWorld implements AutoCloseable {
      *
      * @param rank the rank, {@code 0 <= rank < topology().worldSize()}
      * @return the rank's device
-     * @throws IndexOutOfBoundsException if {@code rank} is out of range
+     * @throws InvalidArgumentException if {@code rank} is out of range
      */
     public CpuRankDevice device(int rank) {
         return devices.get(rank);
@@ -115,7 +117,7 @@ public final class CpuWorld implements AutoCloseable {
      * @param <T>  what each rank returns
      * @param body the work of one rank, given that rank's device
      * @return each rank's result, indexed by rank
-     * @throws IllegalStateException if the world is closed, failed earlier, or in a run on another thread
+     * @throws InvalidStateException if the world is closed, failed earlier, or in a run on another thread
      */
     public <T> List<T> run(Function<CpuRankDevice, T> body) {
         java.util.Objects.requireNonNull(body, "body");
@@ -125,11 +127,11 @@ public final class CpuWorld implements AutoCloseable {
             if (earlier != null) {
                 Throwable cause = failedWith != null ? failedWith : earlier.cause();
                 int rank = failedWith != null ? failedRank : earlier.rank();
-                throw new IllegalStateException("this world failed in an earlier run: rank " + rank + " threw " + cause + " (rule: a failed world "
+                throw new InvalidStateException("this world failed in an earlier run: rank " + rank + " threw " + cause + " (rule: a failed world "
                         + "stays failed; close it and create a new one)", cause);
             }
             if (closed) {
-                throw new IllegalStateException("world is closed");
+                throw new InvalidStateException("world is closed");
             }
             return runRanks(body);
         } finally {
@@ -142,7 +144,7 @@ public final class CpuWorld implements AutoCloseable {
         Thread me = Thread.currentThread();
         if (!runner.compareAndSet(null, me)) {
             Thread holder = runner.get();
-            throw new IllegalStateException("CpuWorld." + call + " on thread '" + me.getName() + "' while a run is in "
+            throw new InvalidStateException("CpuWorld." + call + " on thread '" + me.getName() + "' while a run is in "
                     + "progress on thread '" + (holder == null ? "?" : holder.getName()) + "' (rule: one run at a time "
                     + "per world; use one world per thread)");
         }

@@ -1,5 +1,7 @@
 package org.streamfusion.cpu;
 
+import org.streamfusion.InvalidArgumentException;
+
 /**
  * Single-device attention in float64: the ground truth every method is checked against. NaN and Inf follow
  * IEEE arithmetic (a NaN score, or a {@code +inf} one, makes its row NaN). A row whose every score is
@@ -22,7 +24,7 @@ public final class ReferenceAttention {
      * @param dim   elements per head {@code D}
      * @param scale factor on every score, usually {@code 1/sqrt(D)}
      * @return the output, {@code [B, S, H, D]}
-     * @throws IllegalArgumentException if an array's length does not match the shape
+     * @throws InvalidArgumentException if an array's length does not match the shape
      */
     public static double[] attention(float[] q, float[] k, float[] v, int batch, int seq, int heads, int dim,
             double scale) {
@@ -69,7 +71,7 @@ public final class ReferenceAttention {
      * @param dim   elements per head {@code D}
      * @param scale factor on every score, usually {@code 1/sqrt(D)}
      * @return the output, {@code [B, sq, H, D]}
-     * @throws IllegalArgumentException if an array's length does not match the shape
+     * @throws InvalidArgumentException if an array's length does not match the shape
      * @throws org.streamfusion.InvalidConfigurationException if the work passes
      *         {@link org.streamfusion.WorkLimits#REFERENCE_FLOPS} or its output does not fit the heap
      */
@@ -78,7 +80,7 @@ public final class ReferenceAttention {
         long nq = (long) batch * sq * heads * dim;
         long nkv = (long) batch * skv * heads * dim;
         if (q.length != nq || k.length != nkv || v.length != nkv) {
-            throw new IllegalArgumentException("q must hold B*Sq*H*D = " + nq + " values, k and v B*Skv*H*D = " + nkv);
+            throw new InvalidArgumentException("q must hold B*Sq*H*D = " + nq + " values, k and v B*Skv*H*D = " + nkv);
         }
         requireFeasible(batch, sq, skv, heads, dim, 0);
         double[] out = new double[(int) nq];
@@ -137,7 +139,7 @@ public final class ReferenceAttention {
      * @param scale     factor on every score, usually {@code 1/sqrt(D)}
      * @param validText per batch, how many leading text keys count, {@code 0..textRows}; {@code null}: all
      * @return the image output and the text output, {@code [B, seq, H, D]} and {@code [B, textRows, H, D]}
-     * @throws IllegalArgumentException if an array's length does not match the shape, {@code validText} does not
+     * @throws InvalidArgumentException if an array's length does not match the shape, {@code validText} does not
      *         hold {@code B} counts, or a count is outside {@code 0..textRows}
      */
     public static double[][] joint(float[] q, float[] k, float[] v, float[] qText, float[] kText, float[] vText,
@@ -153,11 +155,11 @@ public final class ReferenceAttention {
         requireLength("vText", vText, text, "B*textRows*H*D");
         if (validText != null) {
             if (validText.length != batch) {
-                throw new IllegalArgumentException("validText holds " + validText.length + " counts, not B = " + batch);
+                throw new InvalidArgumentException("validText holds " + validText.length + " counts, not B = " + batch);
             }
             for (int b = 0; b < batch; b++) {
                 if (validText[b] < 0 || validText[b] > textRows) {
-                    throw new IllegalArgumentException("validText[" + b + "]=" + validText[b] + " is outside 0..textRows="
+                    throw new InvalidArgumentException("validText[" + b + "]=" + validText[b] + " is outside 0..textRows="
                             + textRows);
                 }
             }
@@ -186,7 +188,7 @@ public final class ReferenceAttention {
 
     private static void requireLength(String name, float[] a, long expected, String formula) {
         if (a.length != expected) {
-            throw new IllegalArgumentException(name + " holds " + a.length + " values, not " + formula + " = " + expected);
+            throw new InvalidArgumentException(name + " holds " + a.length + " values, not " + formula + " = " + expected);
         }
     }
 
@@ -198,11 +200,11 @@ public final class ReferenceAttention {
      * @param out the output checked
      * @param ref the reference, as long as {@code out}
      * @return the relative L2 error; {@code +Infinity} when a value is NaN or only {@code ||ref||} is 0
-     * @throws IllegalArgumentException if the lengths differ
+     * @throws InvalidArgumentException if the lengths differ
      */
     public static double relativeError(float[] out, double[] ref) {
         if (out.length != ref.length) {
-            throw new IllegalArgumentException(out.length + " outputs for " + ref.length + " reference values");
+            throw new InvalidArgumentException(out.length + " outputs for " + ref.length + " reference values");
         }
         double num = 0;
         double den = 0;

@@ -5,6 +5,7 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Objects;
+import org.streamfusion.InvalidStateException;
 
 /**
  * The symmetric heap of a CPU world: allocation {@code #i} of every rank, by index. An entry freed on every
@@ -34,7 +35,7 @@ final class SymmetricHeap {
         long[] s = sizes.get(index);
         for (int p = 0; p < worldSize; p++) {
             if (s[p] != segment.byteSize()) {
-                throw new IllegalStateException("symmetric allocation #" + index + " differs between ranks: "
+                throw new InvalidStateException("symmetric allocation #" + index + " differs between ranks: "
                         + Arrays.toString(s) + " bytes (rule: every rank allocates the same sizes in the same order)");
             }
         }
@@ -44,7 +45,7 @@ final class SymmetricHeap {
         MemorySegment[] s = segments.get(index);
         MemorySegment seg = s == null ? null : s[pe];
         if (seg == null || !seg.scope().isAlive()) {
-            throw new IllegalStateException("symmetric allocation #" + index + " is not live on rank " + pe);
+            throw new InvalidStateException("symmetric allocation #" + index + " is not live on rank " + pe);
         }
         return seg;
     }

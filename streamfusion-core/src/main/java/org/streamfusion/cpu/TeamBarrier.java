@@ -3,6 +3,8 @@ package org.streamfusion.cpu;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import org.streamfusion.InvalidArgumentException;
+import org.streamfusion.InvalidStateException;
 
 /** A reusable barrier of a fixed team of the CPU fabric; checks that every member arrives for the same step. */
 final class TeamBarrier {
@@ -29,14 +31,14 @@ final class TeamBarrier {
             }
         }
         if (idx < 0) {
-            throw new IllegalArgumentException("rank " + rank + " is not a member of team " + Arrays.toString(members));
+            throw new InvalidArgumentException("rank " + rank + " is not a member of team " + Arrays.toString(members));
         }
         long gen;
         synchronized (this) {
             if (count == 0) {
                 step = stepName;
             } else if (!step.equals(stepName)) {
-                throw new IllegalStateException("barrier mismatch in team " + Arrays.toString(members) + ": rank "
+                throw new InvalidStateException("barrier mismatch in team " + Arrays.toString(members) + ": rank "
                         + rank + " arrived for '" + stepName + "' while others wait at '" + step + "'");
             }
             gen = generation;

@@ -4,6 +4,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.LinkedBlockingQueue;
+import org.streamfusion.InvalidStateException;
 
 /**
  * The platform threads of one world: its ranks' host threads and stream workers. Started with the world
@@ -52,7 +53,7 @@ final class WorkerThreads {
         Worker w;
         synchronized (this) {
             if (closed) {
-                throw new IllegalStateException("the world's threads are stopped (the world is closed)");
+                throw new InvalidStateException("the world's threads are stopped (the world is closed)");
             }
             w = idle.isEmpty() ? newWorker() : idle.pop();
         }

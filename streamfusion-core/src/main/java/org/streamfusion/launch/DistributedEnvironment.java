@@ -124,6 +124,8 @@ public record DistributedEnvironment(int rank, int worldSize, int localRank, int
             if (nodes > 1) {
                 throw new InvalidConfigurationException("MASTER_ADDR is not set for a job on " + nodes + " hosts", rule);
             }
+            System.getLogger(DistributedEnvironment.class.getName()).log(System.Logger.Level.DEBUG,
+                    "MASTER_ADDR is not set; one host, so rank 0's store is at 127.0.0.1");
             return "127.0.0.1";
         }
         boolean ipv6 = v.indexOf(':') != v.lastIndexOf(':') && IPV6.matcher(v).matches();

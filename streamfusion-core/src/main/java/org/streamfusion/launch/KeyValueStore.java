@@ -17,6 +17,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import org.streamfusion.CommunicationTimeoutException;
 import org.streamfusion.InvalidConfigurationException;
+import org.streamfusion.InvalidStateException;
 import org.streamfusion.RankFailedException;
 import org.streamfusion.StreamFusionException;
 import org.streamfusion.Timeouts;
@@ -190,11 +191,11 @@ public final class KeyValueStore implements AutoCloseable {
      * The port rank 0 serves on (rank 0 only).
      *
      * @return the local port of rank 0's server
-     * @throws IllegalStateException on any other rank
+     * @throws InvalidStateException on any other rank
      */
     public int port() {
         if (server == null) {
-            throw new IllegalStateException("only rank 0 serves the store");
+            throw new InvalidStateException("only rank 0 serves the store");
         }
         return server.port();
     }

@@ -12,6 +12,7 @@ import java.security.MessageDigest;
 import java.security.SecureRandom;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
+import org.streamfusion.InvalidStateException;
 
 /**
  * The rendezvous store's wire format (docs/rendezvous.md): a challenge-response handshake that proves the
@@ -274,7 +275,7 @@ final class StoreProtocol {
             m.init(new SecretKeySpec(key, "HmacSHA256"));
             return m;
         } catch (GeneralSecurityException e) {
-            throw new IllegalStateException("HmacSHA256 is missing from this JVM", e);
+            throw new InvalidStateException("HmacSHA256 is missing from this JVM", e);
         }
     }
 

@@ -1,6 +1,7 @@
 package org.streamfusion.schedule;
 
 import org.streamfusion.DType;
+import org.streamfusion.InvalidArgumentException;
 import org.streamfusion.LinkCompression;
 import org.streamfusion.Plan;
 import org.streamfusion.Topology;
@@ -85,7 +86,7 @@ final class Fp8Links {
         /** The wires of chunks {@code [from, from + n)}: one contiguous region, so one transfer moves them. */
         Buffer range(int from, int n) {
             if (from < 0 || n <= 0 || from + n > count) {
-                throw new IndexOutOfBoundsException("wires [" + from + ", " + (from + n) + ") of " + count);
+                throw new InvalidArgumentException("wires [" + from + ", " + (from + n) + ") of " + count);
             }
             return buffer.slice(from * wireElements, n * wireElements);
         }

@@ -3,6 +3,7 @@ package org.streamfusion.schedule;
 import java.util.function.Consumer;
 import org.streamfusion.CapturedLayer;
 import org.streamfusion.InvalidConfigurationException;
+import org.streamfusion.InvalidStateException;
 import org.streamfusion.Plan;
 import org.streamfusion.backend.Stream;
 import org.streamfusion.spi.StreamCapture;
@@ -59,7 +60,7 @@ final class LayerReplay implements CapturedLayer {
 
     private void requireOpen() {
         if (closed) {
-            throw new IllegalStateException("captured layer is closed");
+            throw new InvalidStateException("captured layer is closed");
         }
     }
 

@@ -2,15 +2,16 @@ package org.streamfusion.schedule;
 
 import java.util.ArrayList;
 import java.util.List;
+import org.streamfusion.InvalidArgumentException;
+import org.streamfusion.backend.TensorView;
 import org.streamfusion.spi.AttentionState;
 import org.streamfusion.spi.QChunk;
-import org.streamfusion.backend.TensorView;
 
 /** Q chunks that are folded and finalised together, with their states and output views. */
 record QGroup(String name, List<TensorView> q, List<AttentionState> states, List<TensorView> out) {
     QGroup {
         if (q.size() != states.size() || q.size() != out.size()) {
-            throw new IllegalArgumentException("group " + name + ": " + q.size() + " q, " + states.size() + " states, "
+            throw new InvalidArgumentException("group " + name + ": " + q.size() + " q, " + states.size() + " states, "
                     + out.size() + " outputs");
         }
     }

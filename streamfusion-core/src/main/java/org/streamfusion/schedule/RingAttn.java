@@ -5,6 +5,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.function.IntFunction;
 import org.streamfusion.DType;
+import org.streamfusion.InvalidStateException;
 import org.streamfusion.ProcessGroup;
 import org.streamfusion.backend.Buffer;
 import org.streamfusion.backend.DeviceArena;
@@ -72,7 +73,7 @@ final class RingAttn {
             boolean finalize, String stage) {
         int r = ring.size();
         if (r > 1 && k.region().length() > slotK[0].length()) {
-            throw new IllegalStateException("ring slot of " + slotK[0].length() + " elements < block of " + k.region().length());
+            throw new InvalidStateException("ring slot of " + slotK[0].length() + " elements < block of " + k.region().length());
         }
         if (r > 1) {
             // Both slots are free once what is already on compute (the previous layer's steps) is done. Recorded

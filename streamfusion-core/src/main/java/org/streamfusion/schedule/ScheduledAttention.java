@@ -8,6 +8,7 @@ import org.streamfusion.CapturedLayer;
 import org.streamfusion.DType;
 import org.streamfusion.DistributedAttention;
 import org.streamfusion.InvalidConfigurationException;
+import org.streamfusion.InvalidStateException;
 import org.streamfusion.JointText;
 import org.streamfusion.LinkClass;
 import org.streamfusion.Plan;
@@ -155,6 +156,10 @@ abstract class ScheduledAttention implements DistributedAttention {
         }
         LayerReplay replay;
         if (graph == null) {
+            // A fallback: each replay runs the layer eagerly, at the host cost of forward.
+            System.getLogger(ScheduledAttention.class.getName()).log(backend.isPresent() ? System.Logger.Level.INFO
+                    : System.Logger.Level.DEBUG, "rank " + device.rank() + ", " + plan.mesh()
+                    + ": captured layer replays eagerly (" + reason + ")");
             replay = new LayerReplay(this, null, reason, () -> run(q, k, v, o, text, null),
                     caller -> run(q, k, v, o, text, caller));
         } else {
@@ -178,7 +183,7 @@ abstract class ScheduledAttention implements DistributedAttention {
         LayerEvent event = new LayerEvent();
         event.begin();
         if (closed) {
-            throw new IllegalStateException("attention is closed");
+            throw new InvalidStateException("attention is closed");
         }
         joinCaller(caller);
         graph.launch(compute);
@@ -191,7 +196,7 @@ abstract class ScheduledAttention implements DistributedAttention {
     /** Every argument rule, before anything is enqueued: a refused call leaves the layer and the world usable. */
     private void check(TensorView q, TensorView k, TensorView v, TensorView o, JointText text) {
         if (closed) {
-            throw new IllegalStateException("attention is closed");
+            throw new InvalidStateException("attention is closed");
         }
         CallChecks.forward(plan, device, q, k, v, o, text);
     }

@@ -2,14 +2,15 @@ package org.streamfusion.schedule;
 
 import java.util.ArrayList;
 import java.util.List;
+import org.streamfusion.InvalidArgumentException;
 import org.streamfusion.ProcessGroup;
-import org.streamfusion.spi.Chunks;
-import org.streamfusion.spi.Communicator;
-import org.streamfusion.spi.Communicator.Transfer;
 import org.streamfusion.backend.Buffer;
-import org.streamfusion.spi.Kernels;
 import org.streamfusion.backend.Stream;
 import org.streamfusion.backend.TensorView;
+import org.streamfusion.spi.Chunks;
+import org.streamfusion.spi.Communicator.Transfer;
+import org.streamfusion.spi.Communicator;
+import org.streamfusion.spi.Kernels;
 
 /**
  * The two-sided Ulysses all-to-all of degree {@code u} over a group (docs/algorithms.md, section 3): gather the
@@ -41,13 +42,13 @@ final class UlyssesAllToAll {
      */
     void scatterHeads(List<TensorView> xs, List<Chunks> outs, Stream stream, String step) {
         if (xs.size() > staging.size() || outs.size() != xs.size()) {
-            throw new IllegalArgumentException("step '" + step + "': " + xs.size() + " tensors into " + outs.size()
+            throw new InvalidArgumentException("step '" + step + "': " + xs.size() + " tensors into " + outs.size()
                     + " outputs with staging for " + staging.size());
         }
         int u = group.size();
         for (Chunks out : outs) {
             if (out.count() != u) {
-                throw new IllegalArgumentException("step '" + step + "': an all-to-all over " + group + " receives into "
+                throw new InvalidArgumentException("step '" + step + "': an all-to-all over " + group + " receives into "
                         + u + " chunks, not " + out.count());
             }
         }

@@ -1,6 +1,7 @@
 package org.streamfusion.sim;
 
 import org.streamfusion.DType;
+import org.streamfusion.InvalidArgumentException;
 import org.streamfusion.WrongBackendException;
 import org.streamfusion.backend.Buffer;
 import org.streamfusion.spi.BackendBuffer;
@@ -35,7 +36,7 @@ final class SimBuffer implements BackendBuffer {
     @Override
     public SimBuffer slice(long offset, long newLength) {
         if (offset < 0 || newLength < 0 || offset + newLength > length) {
-            throw new IndexOutOfBoundsException("slice [" + offset + ", " + (offset + newLength) + ") of " + length);
+            throw new InvalidArgumentException("slice [" + offset + ", " + (offset + newLength) + ") of " + length);
         }
         return new SimBuffer(newLength, dtype, symmetric);
     }

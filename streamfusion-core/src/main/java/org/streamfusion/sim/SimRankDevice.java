@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Map;
 import org.streamfusion.AttentionShape;
 import org.streamfusion.DType;
+import org.streamfusion.InvalidArgumentException;
 import org.streamfusion.ProcessGroup;
 import org.streamfusion.Topology;
 import org.streamfusion.backend.Buffer;
@@ -97,7 +98,7 @@ final class SimRankDevice implements RankBackend {
 
     private static long positive(long elements) {
         if (elements <= 0) {
-            throw new IllegalArgumentException("allocation of " + elements + " elements (rule: elements > 0)");
+            throw new InvalidArgumentException("allocation of " + elements + " elements (rule: elements > 0)");
         }
         return elements;
     }

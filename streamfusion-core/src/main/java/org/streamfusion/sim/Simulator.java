@@ -13,6 +13,7 @@ import org.streamfusion.AttentionShape;
 import org.streamfusion.DeviceMesh;
 import org.streamfusion.DistributedAttention;
 import org.streamfusion.InvalidConfigurationException;
+import org.streamfusion.InvalidStateException;
 import org.streamfusion.JointText;
 import org.streamfusion.LinkCompression;
 import org.streamfusion.Method;
@@ -96,7 +97,7 @@ public final class Simulator {
             // Ops drop their step names (millions of strings kept alive cost more collector time than the
             // simulation); a deadlock is rare, so the layer runs again with them, to name the stuck step.
             SimulatedTime named = simulate(plan, true); // deadlocks again (the engine is deterministic), naming the step
-            throw new IllegalStateException("the layer deadlocked without step names but not with them: " + named, lean);
+            throw new InvalidStateException("the layer deadlocked without step names but not with them: " + named, lean);
         }
     }
 
@@ -181,11 +182,11 @@ public final class Simulator {
                 throw err;
             }
             if (first != null) {
-                throw new IllegalStateException("recording " + plan + " failed", first);
+                throw new InvalidStateException("recording " + plan + " failed", first);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while recording " + plan, e);
+            throw new InvalidStateException("interrupted while recording " + plan, e);
         }
         blocks.forEach(streams::addAll);
         return compute;

@@ -3,6 +3,7 @@ package org.streamfusion.spi;
 import java.util.ArrayList;
 import java.util.List;
 import org.streamfusion.DType;
+import org.streamfusion.InvalidArgumentException;
 import org.streamfusion.backend.Buffer;
 import org.streamfusion.backend.DeviceArena;
 import org.streamfusion.backend.TensorView;
@@ -15,7 +16,7 @@ public record AttentionState(TensorView o, Buffer m, Buffer l) {
     public AttentionState {
         long rows = (long) o.batch() * o.rows() * o.heads();
         if (m.length() < rows || l.length() < rows) {
-            throw new IllegalArgumentException("m/l need " + rows + " elements");
+            throw new InvalidArgumentException("m/l need " + rows + " elements");
         }
     }
 

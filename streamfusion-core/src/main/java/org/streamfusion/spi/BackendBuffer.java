@@ -1,5 +1,7 @@
 package org.streamfusion.spi;
 
+import java.lang.foreign.MemorySegment;
+import java.util.Optional;
 import org.streamfusion.backend.Buffer;
 
 /**
@@ -8,4 +10,13 @@ import org.streamfusion.backend.Buffer;
  * and a user cannot implement it, since this package is exported only to the library's own modules.
  */
 public non-sealed interface BackendBuffer extends Buffer {
+    /**
+     * The buffer's memory, for handing it to another framework (DLPack): host memory on the CPU backend, a device
+     * address range on a GPU; empty where a buffer has none (the simulator's).
+     *
+     * @return the memory of elements {@code [0, length())}, or empty
+     */
+    default Optional<MemorySegment> memory() {
+        return Optional.empty();
+    }
 }

@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import org.streamfusion.DType;
+import org.streamfusion.InvalidArgumentException;
 import org.streamfusion.backend.Buffer;
 import org.streamfusion.backend.DeviceArena;
 import org.streamfusion.backend.TensorView;
@@ -22,21 +23,21 @@ import org.streamfusion.backend.TensorView;
 public record Chunks(Buffer buffer, int count, int batch, int rows, int heads, int dim, int[] valid) {
     public Chunks {
         if (count <= 0) {
-            throw new IllegalArgumentException("no chunks");
+            throw new InvalidArgumentException("no chunks");
         }
         if (valid != null) {
             if (valid.length != count) {
-                throw new IllegalArgumentException(valid.length + " valid row counts for " + count + " chunks");
+                throw new InvalidArgumentException(valid.length + " valid row counts for " + count + " chunks");
             }
             for (int v : valid) {
                 if (v < 1 || v > rows) {
-                    throw new IllegalArgumentException("a chunk of " + rows + " rows with " + v + " valid rows");
+                    throw new InvalidArgumentException("a chunk of " + rows + " rows with " + v + " valid rows");
                 }
             }
             valid = valid.clone();
         }
         if (buffer.length() < (long) count * batch * rows * heads * dim) {
-            throw new IllegalArgumentException("buffer of " + buffer.length() + " elements is too small for " + count
+            throw new InvalidArgumentException("buffer of " + buffer.length() + " elements is too small for " + count
                     + " chunks of [" + batch + ", " + rows + ", " + heads + ", " + dim + "]");
         }
     }
@@ -80,7 +81,7 @@ public record Chunks(Buffer buffer, int count, int batch, int rows, int heads, i
 
     public Buffer chunkBuffer(int i) {
         if (i < 0 || i >= count) {
-            throw new IndexOutOfBoundsException("chunk " + i + " of " + count);
+            throw new InvalidArgumentException("chunk " + i + " of " + count);
         }
         return buffer.slice(i * chunkElements(), chunkElements());
     }
@@ -95,7 +96,7 @@ public record Chunks(Buffer buffer, int count, int batch, int rows, int heads, i
     /** Chunks {@code [from, from+n)} as their own {@code Chunks}. */
     public Chunks range(int from, int n) {
         if (from < 0 || n <= 0 || from + n > count) {
-            throw new IndexOutOfBoundsException("chunks [" + from + ", " + (from + n) + ") of " + count);
+            throw new InvalidArgumentException("chunks [" + from + ", " + (from + n) + ") of " + count);
         }
         return new Chunks(buffer.slice(from * chunkElements(), n * chunkElements()), n, batch, rows, heads, dim,
                 valid == null ? null : Arrays.copyOfRange(valid, from, from + n));

@@ -2,6 +2,7 @@ package org.streamfusion.spi;
 
 import java.util.ArrayList;
 import java.util.List;
+import org.streamfusion.InvalidArgumentException;
 import org.streamfusion.ProcessGroup;
 import org.streamfusion.backend.Buffer;
 import org.streamfusion.backend.Stream;
@@ -59,7 +60,7 @@ public interface Communicator {
     default void allToAll(List<Buffer> sends, List<Buffer> recvs, ProcessGroup group, Stream stream,
             String step) {
         if (sends.size() != group.size() || recvs.size() != group.size()) {
-            throw new IllegalArgumentException("step '" + step + "': all-to-all over " + group + " needs " + group.size()
+            throw new InvalidArgumentException("step '" + step + "': all-to-all over " + group + " needs " + group.size()
                     + " send and receive buffers, got " + sends.size() + " and " + recvs.size());
         }
         List<Transfer> s = new ArrayList<>(group.size());

@@ -1,6 +1,7 @@
 package org.streamfusion.spi;
 
 import org.streamfusion.DType;
+import org.streamfusion.InvalidArgumentException;
 import org.streamfusion.backend.Buffer;
 
 /**
@@ -39,10 +40,10 @@ public final class Fp8Wire {
     /** Throws unless {@code n} is a positive multiple of {@code block} and the block is in range. */
     public static void check(long n, int block) {
         if (block < 1 || block > MAX_BLOCK) {
-            throw new IllegalArgumentException("fp8 block of " + block + " elements is outside [1, " + MAX_BLOCK + "]");
+            throw new InvalidArgumentException("fp8 block of " + block + " elements is outside [1, " + MAX_BLOCK + "]");
         }
         if (n < 1 || n % block != 0) {
-            throw new IllegalArgumentException("fp8 wire of " + n + " elements is not a positive multiple of its block of "
+            throw new InvalidArgumentException("fp8 wire of " + n + " elements is not a positive multiple of its block of "
                     + block + " (one head's D values)");
         }
     }
@@ -51,7 +52,7 @@ public final class Fp8Wire {
     public static void checkPair(Buffer tensor, Buffer wire, int block) {
         long need = elements(tensor.length(), block);
         if (wire.dtype() != DType.F32 || wire.length() < need) {
-            throw new IllegalArgumentException("fp8 wire of " + wire.length() + " " + wire.dtype() + " elements cannot hold "
+            throw new InvalidArgumentException("fp8 wire of " + wire.length() + " " + wire.dtype() + " elements cannot hold "
                     + tensor.length() + " elements in blocks of " + block + ": needs " + need + " F32 elements");
         }
     }

@@ -1,6 +1,7 @@
 package org.streamfusion.spi;
 
 import java.lang.foreign.MemorySegment;
+import org.streamfusion.InvalidArgumentException;
 import org.streamfusion.backend.Buffer;
 /**
  * The argument rules every {@link Communicator} enforces before it enqueues anything, in one place so
@@ -13,7 +14,7 @@ public final class TransferChecks {
     /** A peer is a rank of the world. */
     public static void peer(int peer, int worldSize, int rank, String step) {
         if (peer < 0 || peer >= worldSize) {
-            throw new IllegalArgumentException("rank " + rank + " at step '" + step + "': peer " + peer
+            throw new InvalidArgumentException("rank " + rank + " at step '" + step + "': peer " + peer
                     + " is outside the world of " + worldSize + " (rule: 0 <= peer < N)");
         }
     }
@@ -21,7 +22,7 @@ public final class TransferChecks {
     /** ScatterPush and GatherPull take one buffer per PE, each PE a rank of the world. */
     public static void onePerPe(int buffers, int[] pes, int worldSize, int rank, String step) {
         if (buffers != pes.length) {
-            throw new IllegalArgumentException("step '" + step + "': " + buffers + " buffers for " + pes.length
+            throw new InvalidArgumentException("step '" + step + "': " + buffers + " buffers for " + pes.length
                     + " PEs (rule: one buffer per PE)");
         }
         for (int pe : pes) {
@@ -32,7 +33,7 @@ public final class TransferChecks {
     /** Peers address only symmetric memory. */
     public static void symmetric(Buffer b, String step) {
         if (!b.isSymmetric()) {
-            throw new IllegalArgumentException("step '" + step + "': one-sided access to memory that is not symmetric "
+            throw new InvalidArgumentException("step '" + step + "': one-sided access to memory that is not symmetric "
                     + "(rule: peers address only symmetric buffers)");
         }
     }
@@ -40,7 +41,7 @@ public final class TransferChecks {
     /** A one-sided copy moves a whole buffer into one of the same size. */
     public static void sameSize(Buffer from, Buffer into, String step) {
         if (from.byteSize() != into.byteSize()) {
-            throw new IllegalArgumentException("step '" + step + "': " + from.byteSize() + " bytes into "
+            throw new InvalidArgumentException("step '" + step + "': " + from.byteSize() + " bytes into "
                     + into.byteSize() + " (rule: source and destination have the same size)");
         }
     }

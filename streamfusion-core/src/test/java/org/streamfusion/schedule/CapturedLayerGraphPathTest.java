@@ -8,16 +8,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.List;
 import java.util.Optional;
 import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
-import org.junit.jupiter.api.Test;
 import org.streamfusion.AttentionShape;
 import org.streamfusion.CapturedLayer;
 import org.streamfusion.DType;
 import org.streamfusion.DistributedAttention;
+import org.streamfusion.InvalidStateException;
 import org.streamfusion.Method;
 import org.streamfusion.Plan;
-import org.streamfusion.planning.Planner;
 import org.streamfusion.Topology;
 import org.streamfusion.backend.Buffer;
 import org.streamfusion.backend.DeviceArena;
@@ -25,6 +25,7 @@ import org.streamfusion.backend.Stream;
 import org.streamfusion.backend.TensorView;
 import org.streamfusion.cpu.CpuRankDevice;
 import org.streamfusion.cpu.CpuWorld;
+import org.streamfusion.planning.Planner;
 import org.streamfusion.spi.Communicator;
 import org.streamfusion.spi.Kernels;
 import org.streamfusion.spi.RankBackend;
@@ -195,9 +196,9 @@ class CapturedLayerGraphPathTest {
                     IllegalStateException e = assertThrows(IllegalStateException.class, attn::close);
                     assertEquals(3, capture.closes, "both open captured layers closed, the first not again: " + e);
                     assertEquals(1, e.getSuppressed().length, "the second failure is kept: " + e);
-                    assertThrows(IllegalStateException.class, () -> attn.forward(x[0], x[1], x[2], x[3]),
+                    assertThrows(InvalidStateException.class, () -> attn.forward(x[0], x[1], x[2], x[3]),
                             "the layer is closed after all");
-                    open.forEach(l -> assertThrows(IllegalStateException.class, l::replay, "replay after close"));
+                    open.forEach(l -> assertThrows(InvalidStateException.class, l::replay, "replay after close"));
                 }
                 return null;
             });

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
+import org.streamfusion.InvalidArgumentException;
 
 /**
  * The e4m3 codec of the inter-machine wire (docs/algorithms.md, section 7) against a brute-force reference:
@@ -107,9 +108,9 @@ class Fp8WireTest {
         assertEquals(128 + 4 * 1 + 12, Fp8Wire.bytes(128, 128));
         assertEquals(16 * 64 + 4 * 16, Fp8Wire.bytes(16 * 64, 64));
         assertEquals(Fp8Wire.bytes(16 * 64, 64) / 4, Fp8Wire.elements(16 * 64, 64));
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Fp8Wire.bytes(100, 64));
+        InvalidArgumentException e = assertThrows(InvalidArgumentException.class, () -> Fp8Wire.bytes(100, 64));
         assertTrue(e.getMessage().contains("100") && e.getMessage().contains("multiple"), e.getMessage());
-        assertThrows(IllegalArgumentException.class, () -> Fp8Wire.bytes(8192, 8192));
-        assertThrows(IllegalArgumentException.class, () -> Fp8Wire.bytes(0, 64));
+        assertThrows(InvalidArgumentException.class, () -> Fp8Wire.bytes(8192, 8192));
+        assertThrows(InvalidArgumentException.class, () -> Fp8Wire.bytes(0, 64));
     }
 }

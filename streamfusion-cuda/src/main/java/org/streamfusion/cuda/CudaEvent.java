@@ -1,7 +1,8 @@
 package org.streamfusion.cuda;
 
-import org.streamfusion.cuda.internal.OutParameter;
+import org.streamfusion.InvalidStateException;
 import org.streamfusion.bindings.cudart.Cudart;
+import org.streamfusion.cuda.internal.OutParameter;
 
 import java.lang.foreign.MemorySegment;
 
@@ -41,11 +42,11 @@ public final class CudaEvent implements AutoCloseable {
     /**
      * {@return the raw {@code cudaEvent_t} for native calls}
      *
-     * @throws IllegalStateException if the event is closed
+     * @throws InvalidStateException if the event is closed
      */
     public MemorySegment handle() {
         if (closed) {
-            throw new IllegalStateException("event is closed");
+            throw new InvalidStateException("event is closed");
         }
         return handle;
     }

@@ -3,6 +3,7 @@ package org.streamfusion.cuda;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.function.Consumer;
+import org.streamfusion.InvalidStateException;
 import org.streamfusion.bindings.cudart.Cudart;
 import org.streamfusion.cuda.internal.OutParameter;
 
@@ -61,7 +62,7 @@ public final class CudaGraph implements AutoCloseable {
     public static CudaGraph capture(CudaStream stream, CaptureMode mode, Consumer<CudaStream> body) {
         CudaRuntime.library();
         if (isCapturing(stream)) {
-            throw new IllegalStateException("stream is already capturing: a graph cannot be captured inside another");
+            throw new InvalidStateException("stream is already capturing: a graph cannot be captured inside another");
         }
         CudaRuntime.check("cudaStreamBeginCapture", Cudart.cudaStreamBeginCapture(stream.handle(), mode.value()));
         MemorySegment graph;
@@ -128,7 +129,7 @@ public final class CudaGraph implements AutoCloseable {
      */
     public void launch(CudaStream stream) {
         if (closed) {
-            throw new IllegalStateException("graph is closed");
+            throw new InvalidStateException("graph is closed");
         }
         CudaRuntime.check("cudaGraphLaunch", Cudart.cudaGraphLaunch(exec, stream.handle()));
     }

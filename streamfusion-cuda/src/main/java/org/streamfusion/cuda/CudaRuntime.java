@@ -4,6 +4,8 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Optional;
+import org.streamfusion.InvalidArgumentException;
+import org.streamfusion.InvalidStateException;
 import org.streamfusion.bindings.cudart.Cudart;
 import org.streamfusion.cuda.internal.OutParameter;
 import org.streamfusion.cuda.loader.LoadedLibrary;
@@ -39,7 +41,7 @@ public final class CudaRuntime {
 
     /**
      * Tries {@code loader}: loads libcudart and counts devices. Returns null when usable, else the
-     * cause (a {@link NativeLibraryException} or an {@link IllegalStateException} naming the file).
+     * cause (a {@link NativeLibraryException} or an {@link InvalidStateException} naming the file).
      * Never throws.
      *
      * @param loader the loader to load libcudart with
@@ -50,19 +52,22 @@ public final class CudaRuntime {
         try {
             lib = loader.load(NativeLibrary.CUDART);
         } catch (NativeLibraryException e) {
-            return e;
+            return NativeAccess.named("loading " + NativeLibrary.CUDART.displayName(), e);
         } catch (Throwable t) {
-            return new IllegalStateException("Cannot load " + NativeLibrary.CUDART.displayName() + ": " + t, t);
+            if (NativeAccess.refused(t)) {
+                return NativeAccess.named("loading " + NativeLibrary.CUDART.displayName(), t);
+            }
+            return new InvalidStateException("Cannot load " + NativeLibrary.CUDART.displayName() + ": " + t, t);
         }
         String where = NativeLibrary.CUDART.displayName() + " loaded from " + lib.path();
         try {
             int count = deviceCount();
             return count > 0 ? null
-                    : new IllegalStateException(where + ", but cudaGetDeviceCount reports no device");
+                    : new InvalidStateException(where + ", but cudaGetDeviceCount reports no device");
         } catch (CudaException e) {
-            return new IllegalStateException(where + ", but no device is usable: " + e.getMessage(), e);
+            return new InvalidStateException(where + ", but no device is usable: " + e.getMessage(), e);
         } catch (Throwable t) {
-            return new IllegalStateException(where + ", but calling it failed: " + t, t);
+            return new InvalidStateException(where + ", but calling it failed: " + t, t);
         }
     }
 
@@ -78,11 +83,11 @@ public final class CudaRuntime {
     /** Throws the availability cause, wrapped, unless CUDA is usable. */
     public static void requireAvailable() {
         Throwable cause = Probe.CAUSE;
-        if (cause instanceof NativeLibraryException e) {
-            throw e;
+        if (cause instanceof NativeLibraryException || cause instanceof NativeAccessException) {
+            throw (RuntimeException) cause;
         }
         if (cause != null) {
-            throw new IllegalStateException(cause.getMessage(), cause);
+            throw new InvalidStateException(cause.getMessage(), cause);
         }
     }
 
@@ -308,7 +313,7 @@ public final class CudaRuntime {
      *
      * @param dst the destination
      * @param src the source, of the same byte size
-     * @throws IllegalArgumentException if the sizes differ or either segment is on the Java heap
+     * @throws InvalidArgumentException if the sizes differ or either segment is on the Java heap
      */
     public static void copy(MemorySegment dst, MemorySegment src) {
         checkCopy(dst, src);
@@ -322,7 +327,7 @@ public final class CudaRuntime {
      * @param dst    the destination
      * @param src    the source, of the same byte size
      * @param stream the stream the copy is queued on
-     * @throws IllegalArgumentException if the sizes differ or either segment is on the Java heap
+     * @throws InvalidArgumentException if the sizes differ or either segment is on the Java heap
      */
     public static void copyAsync(MemorySegment dst, MemorySegment src, CudaStream stream) {
         checkCopy(dst, src);
@@ -333,11 +338,11 @@ public final class CudaRuntime {
 
     private static void checkCopy(MemorySegment dst, MemorySegment src) {
         if (dst.byteSize() != src.byteSize()) {
-            throw new IllegalArgumentException("copy size mismatch: dst " + dst.byteSize() + " bytes, src "
+            throw new InvalidArgumentException("copy size mismatch: dst " + dst.byteSize() + " bytes, src "
                     + src.byteSize() + " bytes");
         }
         if (!dst.isNative() || !src.isNative()) {
-            throw new IllegalArgumentException("heap segments cannot be passed to CUDA; allocate host buffers from an Arena");
+            throw new InvalidArgumentException("heap segments cannot be passed to CUDA; allocate host buffers from an Arena");
         }
     }
 }

@@ -1,7 +1,8 @@
 package org.streamfusion.cuda;
 
-import org.streamfusion.cuda.internal.OutParameter;
+import org.streamfusion.InvalidStateException;
 import org.streamfusion.bindings.cudart.Cudart;
+import org.streamfusion.cuda.internal.OutParameter;
 
 import java.lang.foreign.MemorySegment;
 
@@ -66,11 +67,11 @@ public final class CudaStream implements AutoCloseable {
     /**
      * {@return the raw {@code cudaStream_t} for native calls}
      *
-     * @throws IllegalStateException if this stream is closed
+     * @throws InvalidStateException if this stream is closed
      */
     public MemorySegment handle() {
         if (closed) {
-            throw new IllegalStateException("stream is closed");
+            throw new InvalidStateException("stream is closed");
         }
         return handle;
     }

@@ -1,7 +1,8 @@
 package org.streamfusion.cuda;
 
-import org.streamfusion.cuda.internal.OutParameter;
+import org.streamfusion.InvalidArgumentException;
 import org.streamfusion.bindings.cudart.Cudart;
+import org.streamfusion.cuda.internal.OutParameter;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -30,11 +31,11 @@ public final class DeviceMemory implements AutoCloseable {
      *
      * @param bytes the size in bytes, &gt; 0
      * @return the block; {@link #close()} frees it
-     * @throws IllegalArgumentException if {@code bytes <= 0}
+     * @throws InvalidArgumentException if {@code bytes <= 0}
      */
     public static DeviceMemory allocate(long bytes) {
         if (bytes <= 0) {
-            throw new IllegalArgumentException("bytes must be > 0: " + bytes);
+            throw new InvalidArgumentException("bytes must be > 0: " + bytes);
         }
         CudaRuntime.library();
         MemorySegment ptr = OutParameter.pointer("cudaMalloc", CudaRuntime::check,
@@ -55,7 +56,7 @@ public final class DeviceMemory implements AutoCloseable {
      * @param offset the first byte, from the start of the block
      * @param length the view's size in bytes
      * @return the view (device address)
-     * @throws IndexOutOfBoundsException if the range is not inside the block
+     * @throws InvalidArgumentException if the range is not inside the block
      */
     public MemorySegment slice(long offset, long length) {
         return segment.asSlice(offset, length);
@@ -75,7 +76,7 @@ public final class DeviceMemory implements AutoCloseable {
      * Copies all of {@code src} (host or device) to the start of this block.
      *
      * @param src a native host segment or a device segment, at most {@link #byteSize()} bytes
-     * @throws IndexOutOfBoundsException if {@code src} is larger than the block
+     * @throws InvalidArgumentException if {@code src} is larger than the block
      */
     public void copyFrom(MemorySegment src) {
         CudaRuntime.copy(slice(0, src.byteSize()), src);
@@ -85,7 +86,7 @@ public final class DeviceMemory implements AutoCloseable {
      * Copies the start of this block into all of {@code dst}.
      *
      * @param dst a native host segment or a device segment, at most {@link #byteSize()} bytes
-     * @throws IndexOutOfBoundsException if {@code dst} is larger than the block
+     * @throws InvalidArgumentException if {@code dst} is larger than the block
      */
     public void copyTo(MemorySegment dst) {
         CudaRuntime.copy(dst, slice(0, dst.byteSize()));

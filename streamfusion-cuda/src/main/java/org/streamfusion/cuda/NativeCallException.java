@@ -1,10 +1,12 @@
 package org.streamfusion.cuda;
 
+import org.streamfusion.StreamFusionException;
+
 /**
  * A native call returned an error code. Carries the call name, the numeric code and the library's
  * own text for it, so that a log line alone is enough to tell what failed.
  */
-public abstract sealed class NativeCallException extends RuntimeException
+public abstract sealed class NativeCallException extends StreamFusionException
         permits CudaException, NcclException, NvshmemException {
     private static final long serialVersionUID = 1L;
 

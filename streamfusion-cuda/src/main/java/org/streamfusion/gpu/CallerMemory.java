@@ -5,6 +5,7 @@ import org.streamfusion.DType;
 import org.streamfusion.InvalidConfigurationException;
 import org.streamfusion.backend.TensorView;
 import org.streamfusion.cuda.CudaRuntime;
+import org.streamfusion.cuda.NativeAccess;
 import org.streamfusion.spi.CallerLayout;
 
 /**
@@ -14,6 +15,19 @@ import org.streamfusion.spi.CallerLayout;
  */
 final class CallerMemory {
     private CallerMemory() {
+    }
+
+    /**
+     * The caller's raw device pointer as a segment of {@code bytes}: the restricted call the caller would
+     * otherwise make itself (and need native access for), made here, where the library's flag grants it.
+     */
+    static MemorySegment sized(long address, long bytes) {
+        if (bytes < 0) {
+            throw new InvalidConfigurationException("bytes=" + bytes + " at 0x" + Long.toHexString(address),
+                    "a caller's memory has a non-negative size");
+        }
+        return NativeAccess.call("sizing the device pointer 0x" + Long.toHexString(address),
+                () -> MemorySegment.ofAddress(address).reinterpret(bytes));
     }
 
     static TensorView wrap(MemorySegment memory, DType dtype, int cudaDevice, int rank, int batch, int rows, int heads,
@@ -48,7 +62,7 @@ final class CallerMemory {
             throw new InvalidConfigurationException("memory at " + at + " is on device " + where.device() + ", rank " + rank
                     + " runs on device " + cudaDevice, "a caller's tensor is on its rank's GPU");
         }
-        GpuBuffer base = new GpuBuffer(MemorySegment.ofAddress(memory.address()).reinterpret(need), dtype, null, 0);
+        GpuBuffer base = new GpuBuffer(sized(memory.address(), need), dtype, null, 0);
         return new TensorView(base, batch, rows, heads, dim, batchStride, rowStride, headStride);
     }
 }

@@ -3,13 +3,14 @@ package org.streamfusion.gpu;
 import java.util.Optional;
 import java.util.function.Supplier;
 import org.streamfusion.InvalidConfigurationException;
+import org.streamfusion.InvalidStateException;
 import org.streamfusion.Topology;
-import org.streamfusion.spi.Communicator;
 import org.streamfusion.cuda.CudaRuntime;
 import org.streamfusion.cuda.nccl.NcclCommunicator;
 import org.streamfusion.cuda.nvshmem.NvshmemRuntime;
 import org.streamfusion.launch.DistributedEnvironment;
 import org.streamfusion.launch.KeyValueStore;
+import org.streamfusion.spi.Communicator;
 
 /**
  * A rank's membership in the job: the rendezvous through rank 0's store, then NCCL (and the ring lane's
@@ -75,7 +76,7 @@ final class CudaJoin {
             // A second communicator whose kernels may run beside the first's: NCCL's guide warns that
             // concurrent communicators can deadlock when their kernels do not fit on the GPU together
             // (GpuOptions.ringLane = false avoids it).
-            ringLane = !options.ringLane() ? nccl : nccl.split(0, rank).orElseThrow(() -> new IllegalStateException(
+            ringLane = !options.ringLane() ? nccl : nccl.split(0, rank).orElseThrow(() -> new InvalidStateException(
                     "rank " + rank + ": ncclCommSplit with color 0 gave no communicator for the ring lane"));
             if (options.nvshmem()) {
                 byte[] shmemId = exchange(store, env, "sf/nvshmem-unique-id", () -> NvshmemRuntime.uniqueId(device));
@@ -150,7 +151,7 @@ final class CudaJoin {
     /** NVSHMEM for a step that needs the one-sided primitives. */
     NvshmemRuntime shmem(String step) {
         if (nvshmem == null) {
-            throw new IllegalStateException("step '" + step + "' needs the one-sided primitives, but this rank joined"
+            throw new InvalidStateException("step '" + step + "' needs the one-sided primitives, but this rank joined"
                     + " without NVSHMEM (GpuOptions.nvshmem = false)");
         }
         return nvshmem;

@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 import org.streamfusion.AttentionShape;
 import org.streamfusion.DType;
+import org.streamfusion.InvalidArgumentException;
 import org.streamfusion.InvalidConfigurationException;
 import org.streamfusion.WrongBackendException;
 import org.streamfusion.backend.Buffer;
@@ -53,7 +54,7 @@ final class CudaKernels implements Kernels {
     @Override
     public void finalizeState(QChunk c, Stream stream) {
         if (c.out() == null) {
-            throw new IllegalArgumentException("finalising a Q chunk without an output view");
+            throw new InvalidArgumentException("finalising a Q chunk without an output view");
         }
         AttentionState st = c.state();
         SfKernels.QChunk chunk = new SfKernels.QChunk(view(c.q(), "q of a Q chunk"), view(st.o(), "o of a Q chunk's state"),
@@ -67,7 +68,7 @@ final class CudaKernels implements Kernels {
     @Override
     public void copy(TensorView src, TensorView dst, Stream stream) {
         if (!src.sameShape(dst) || src.base().dtype() != dst.base().dtype()) {
-            throw new IllegalArgumentException("copy from " + src.shapeString() + " " + src.base().dtype() + " to "
+            throw new InvalidArgumentException("copy from " + src.shapeString() + " " + src.base().dtype() + " to "
                     + dst.shapeString() + " " + dst.base().dtype());
         }
         SfKernels.copy(view(src, "src of copy"), view(dst, "dst of copy"), src.dim(), type(src.base().dtype()),

@@ -8,6 +8,7 @@ import java.util.Map;
 import java.util.Optional;
 import org.streamfusion.DType;
 import org.streamfusion.InvalidConfigurationException;
+import org.streamfusion.InvalidStateException;
 import org.streamfusion.LinkClass;
 import org.streamfusion.Topology;
 import org.streamfusion.backend.DeviceArena;
@@ -15,6 +16,7 @@ import org.streamfusion.backend.Stream;
 import org.streamfusion.backend.TensorView;
 import org.streamfusion.cuda.CudaRuntime;
 import org.streamfusion.cuda.CudaStream;
+import org.streamfusion.cuda.NativeAccess;
 import org.streamfusion.launch.DistributedEnvironment;
 import org.streamfusion.launch.KeyValueStore;
 import org.streamfusion.planning.InterMachineLink;
@@ -71,9 +73,11 @@ public final class CudaRankDevice implements RankBackend, AutoCloseable {
      * @return this rank's device, joined to the job
      * @throws org.streamfusion.InvalidConfigurationException if {@code M*G} is not {@code WORLD_SIZE}, or
      *         {@code LOCAL_RANK} is not below the host's visible GPU count
+     * @throws org.streamfusion.cuda.NativeAccessException naming the flag, if the JVM grants the library no native
+     *         access
      */
     public static CudaRankDevice join(DistributedEnvironment env, Topology topology, GpuOptions options) {
-        CudaJoin join = CudaJoin.join(env, topology, options);
+        CudaJoin join = NativeAccess.call("joining the job", () -> CudaJoin.join(env, topology, options));
         try {
             return new CudaRankDevice(join, topology, options);
         } catch (RuntimeException | Error e) {
@@ -153,7 +157,7 @@ public final class CudaRankDevice implements RankBackend, AutoCloseable {
     @Override
     public synchronized DeviceArena newArena() {
         if (closed) {
-            throw new IllegalStateException("rank device is closed");
+            throw new InvalidStateException("rank device is closed");
         }
         // The CUDA device is per host thread: an arena made on another thread must still land on this GPU.
         CudaRuntime.setDevice(join.device());
@@ -176,7 +180,7 @@ public final class CudaRankDevice implements RankBackend, AutoCloseable {
      * @throws org.streamfusion.InvalidConfigurationException naming the value and the rule: memory on another
      *         device or on the host, an address not 16-byte aligned, a dtype other than BF16 or F16, memory too
      *         small for the shape
-     * @throws IllegalStateException if this device is closed
+     * @throws InvalidStateException if this device is closed
      */
     public synchronized TensorView wrap(MemorySegment memory, DType dtype, int batch, int rows,
             int heads, int dim) {
@@ -201,16 +205,45 @@ public final class CudaRankDevice implements RankBackend, AutoCloseable {
      * @return a view of {@code memory} on this rank, not owning it
      * @throws org.streamfusion.InvalidConfigurationException naming the value and the rule: as for the packed
      *         view, or strides that are negative, not multiples of 8 or that make two elements share memory
-     * @throws IllegalStateException if this device is closed
+     * @throws InvalidStateException if this device is closed
      */
     public synchronized TensorView wrap(MemorySegment memory, DType dtype, int batch, int rows,
             int heads, int dim, long batchStride, long rowStride, long headStride) {
         if (closed) {
-            throw new IllegalStateException("rank device is closed");
+            throw new InvalidStateException("rank device is closed");
         }
         CudaRuntime.setDevice(join.device());
         return CallerMemory.wrap(memory, dtype, join.device(), join.rank(), batch, rows, heads, dim, batchStride,
                 rowStride, headStride);
+    }
+
+    /**
+     * A raw device pointer from another framework (a CUDA array interface, {@code torch.Tensor.data_ptr()}, a
+     * JavaCPP {@code Pointer.address()}) as a view, without a copy and without a restricted call by the caller:
+     * the library sizes the pointer itself, under its own native access. The same rules as
+     * {@link #wrap(MemorySegment, DType, int, int, int, int, long, long, long)}; a packed tensor has strides
+     * {@code (rows*heads*dim, heads*dim, dim)}.
+     *
+     * @param address     the device (or managed) address of element {@code [0, 0, 0, 0]}
+     * @param bytes       the bytes the caller owns from {@code address}; they bound the view
+     * @param dtype       BF16 or F16
+     * @param batch       {@code B}, positive
+     * @param rows        {@code S_local}, positive
+     * @param heads       {@code H}, positive
+     * @param dim         {@code D}, positive
+     * @param batchStride elements from one batch to the next, a non-negative multiple of 8
+     * @param rowStride   elements from one row to the next, a non-negative multiple of 8
+     * @param headStride  elements from one head to the next, a non-negative multiple of 8
+     * @return a view of the caller's memory on this rank, not owning it
+     * @throws org.streamfusion.InvalidConfigurationException as for the segment form, or if {@code bytes} is negative
+     * @throws org.streamfusion.cuda.NativeAccessException naming the flag, if the JVM grants the library no native
+     *         access
+     * @throws org.streamfusion.InvalidStateException if this device is closed
+     */
+    public TensorView wrap(long address, long bytes, DType dtype, int batch, int rows, int heads, int dim,
+            long batchStride, long rowStride, long headStride) {
+        return wrap(CallerMemory.sized(address, bytes), dtype, batch, rows, heads, dim, batchStride, rowStride,
+                headStride);
     }
 
     /**
@@ -223,11 +256,11 @@ public final class CudaRankDevice implements RankBackend, AutoCloseable {
      * @return the stream, valid until this device closes
      * @throws org.streamfusion.InvalidConfigurationException if the stream belongs to another device, or
      *         {@code cudaStream} is {@code null}
-     * @throws IllegalStateException if this device is closed
+     * @throws InvalidStateException if this device is closed
      */
     public synchronized Stream wrapStream(MemorySegment cudaStream) {
         if (closed) {
-            throw new IllegalStateException("rank device is closed");
+            throw new InvalidStateException("rank device is closed");
         }
         if (cudaStream == null) {
             throw new InvalidConfigurationException("cudaStream=null",

@@ -4,6 +4,7 @@ import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
 import org.streamfusion.DType;
+import org.streamfusion.InvalidStateException;
 import org.streamfusion.backend.Buffer;
 import org.streamfusion.backend.DeviceArena;
 import org.streamfusion.backend.Event;
@@ -84,7 +85,7 @@ final class GpuArena implements DeviceArena {
         if (error != null || join.failed()) {
             // Work may still be in flight and peers may never reach nvshmem_free: leave the memory to
             // the process's exit rather than free it under a running kernel or hang in a collective.
-            throw error != null ? error : new IllegalStateException("rank " + join.rank() + " failed earlier; "
+            throw error != null ? error : new InvalidStateException("rank " + join.rank() + " failed earlier; "
                     + "its device memory is left to the process's exit");
         }
         events.forEach(GpuEvent::close);

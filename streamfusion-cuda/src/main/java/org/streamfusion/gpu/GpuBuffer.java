@@ -1,7 +1,9 @@
 package org.streamfusion.gpu;
 
 import java.lang.foreign.MemorySegment;
+import java.util.Optional;
 import org.streamfusion.DType;
+import org.streamfusion.InvalidArgumentException;
 import org.streamfusion.backend.Buffer;
 import org.streamfusion.cuda.nvshmem.SymmetricMemory;
 import org.streamfusion.spi.BackendBuffer;
@@ -27,6 +29,11 @@ final class GpuBuffer implements BackendBuffer {
     /** {@return the device address range} */
     public MemorySegment segment() {
         return segment;
+    }
+
+    @Override
+    public Optional<MemorySegment> memory() {
+        return Optional.of(segment);
     }
 
     SymmetricMemory symmetricBlock() {
@@ -55,7 +62,7 @@ final class GpuBuffer implements BackendBuffer {
     @Override
     public GpuBuffer slice(long offset, long length) {
         if (offset < 0 || length < 0 || offset + length > length()) {
-            throw new IndexOutOfBoundsException("slice [" + offset + ", " + (offset + length) + ") of " + length());
+            throw new InvalidArgumentException("slice [" + offset + ", " + (offset + length) + ") of " + length());
         }
         long b = dtype.bytes();
         return new GpuBuffer(segment.asSlice(offset * b, length * b), dtype, symmetric, symmetricOffset + offset * b);

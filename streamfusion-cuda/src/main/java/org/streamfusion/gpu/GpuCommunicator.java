@@ -6,18 +6,19 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import org.streamfusion.InvalidStateException;
 import org.streamfusion.ProcessGroup;
 import org.streamfusion.WrongBackendException;
 import org.streamfusion.backend.Buffer;
-import org.streamfusion.spi.Communicator;
 import org.streamfusion.backend.Stream;
-import org.streamfusion.spi.Team;
-import org.streamfusion.spi.TransferChecks;
 import org.streamfusion.cuda.nccl.NcclCommunicator;
 import org.streamfusion.cuda.nccl.NcclDataType;
 import org.streamfusion.cuda.nvshmem.NvshmemTeam;
 import org.streamfusion.cuda.nvshmem.SymmetricMemory;
 import org.streamfusion.cuda.sf.SfKernels.CopySegment;
+import org.streamfusion.spi.Communicator;
+import org.streamfusion.spi.Team;
+import org.streamfusion.spi.TransferChecks;
 
 /**
  * The primitives over NCCL (two-sided) and NVSHMEM with the copy kernel (one-sided). With an emulated link,
@@ -26,6 +27,8 @@ import org.streamfusion.cuda.sf.SfKernels.CopySegment;
  */
 final class GpuCommunicator implements Communicator {
     private final CudaJoin join;
+    /** Whether the fallback for a PE without a mapping was logged. */
+    private boolean loggedUnmapped;
     private final GpuOptions options;
     private final SideStreams sideStreams;
     private final LinkCounters counters;
@@ -114,6 +117,12 @@ final class GpuCommunicator implements Communicator {
                 direct.add(push ? new CopySegment(peer.get(), local) : new CopySegment(local, peer.get()));
             } else {
                 viaShmem.add(i);
+                if (mover == GpuOptions.OneSidedMover.SM_KERNEL && !loggedUnmapped) {
+                    loggedUnmapped = true; // once per rank: the fallback holds for the peer as long as the job runs
+                    System.getLogger(GpuCommunicator.class.getName()).log(System.Logger.Level.INFO, "rank " + join.rank()
+                            + ", step '" + step + "': PE " + pes[i] + " has no NVLink mapping (nvshmem_ptr is NULL); its"
+                            + " one-sided transfers use NVSHMEM's put and get instead of the SM copy kernel");
+                }
             }
             counters.count(pes[i], local.byteSize());
             counters.countMover(peer.isPresent() ? GpuOptions.OneSidedMover.SM_KERNEL
@@ -168,7 +177,7 @@ final class GpuCommunicator implements Communicator {
         } else {
             Optional<NvshmemTeam> t = teams.get(teamKey(g));
             if (t == null || t.isEmpty()) {
-                throw new IllegalStateException("step '" + step + "': rank " + join.rank() + " has no team for " + g);
+                throw new InvalidStateException("step '" + step + "': rank " + join.rank() + " has no team for " + g);
             }
             t.get().barrier(s.cuda());
         }

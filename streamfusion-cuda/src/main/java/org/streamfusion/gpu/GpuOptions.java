@@ -11,7 +11,9 @@ import org.streamfusion.InvalidConfigurationException;
  * @param timeout  bound on the rendezvous and on every host wait for a stream, {@code 0 < timeout <= 7 days}
  * @param nvshmem  initialise NVSHMEM (needed by STREAMFUSION's one-sided primitives; the two-sided
  *                 methods need only NCCL)
- * @param poison   fill new allocations with NaN, so that a read of memory nothing wrote shows in results
+ * @param poison   fill new allocations with NaN, so that a read of memory nothing wrote shows in results: a
+ *                 debugging aid (one memset per allocation), off by default, on with {@link #withPoison} or
+ *                 {@value #POISON_PROPERTY}{@code =true}
  * @param push     what moves ScatterPush's bytes to GPUs of this host
  * @param pull     what moves GatherPull's bytes from GPUs of this host
  * @param ringLane give two-sided transfers on the ring stream their own NCCL communicator (see
@@ -25,6 +27,8 @@ public record GpuOptions(Duration timeout, boolean nvshmem, boolean poison, OneS
         boolean ringLane, Optional<InterMachineLink> emulatedLink) {
     /** The system property that turns the emulation on: a spec for {@link InterMachineLink#parse}. */
     public static final String EMULATED_LINK_PROPERTY = "streamfusion.emulatedLink";
+    /** The system property that turns NaN-filled allocations on in {@link #defaults()}: {@code true}. */
+    public static final String POISON_PROPERTY = "streamfusion.poison";
 
     /**
      * The mover of a put or get to a PE that NVSHMEM maps into this GPU's address space (NVLink).
@@ -93,7 +97,8 @@ public record GpuOptions(Duration timeout, boolean nvshmem, boolean poison, OneS
     }
 
     /**
-     * 120 s timeout, NVSHMEM on, poisoned allocations, the ring lane on; ScatterPush by the SM kernel and
+     * 120 s timeout, NVSHMEM on, allocations not NaN-filled (unless {@value #POISON_PROPERTY} is {@code true}),
+     * the ring lane on; ScatterPush by the SM kernel and
      * GatherPull by the copy engines. The system properties {@code streamfusion.push} /
      * {@code streamfusion.pull} ({@code sm-kernel} or {@code copy-engine}) and
      * {@code streamfusion.ncclRingLane} ({@code false} to turn the lane off) override them. Why pulls stay
@@ -108,7 +113,7 @@ public record GpuOptions(Duration timeout, boolean nvshmem, boolean poison, OneS
      * @throws InvalidConfigurationException if one of those system properties names no mover or no link
      */
     public static GpuOptions defaults() {
-        return new GpuOptions(Duration.ofSeconds(120), true, true,
+        return new GpuOptions(Duration.ofSeconds(120), true, Boolean.parseBoolean(System.getProperty(POISON_PROPERTY)),
                 OneSidedMover.parse(System.getProperty("streamfusion.push", "sm-kernel")),
                 OneSidedMover.parse(System.getProperty("streamfusion.pull", "copy-engine")),
                 !"false".equalsIgnoreCase(System.getProperty("streamfusion.ncclRingLane", "true")),
@@ -137,6 +142,17 @@ public record GpuOptions(Duration timeout, boolean nvshmem, boolean poison, OneS
      */
     public GpuOptions withMovers(OneSidedMover push, OneSidedMover pull) {
         return new GpuOptions(timeout, nvshmem, poison, push, pull, ringLane, emulatedLink);
+    }
+
+    /**
+     * The same options with new allocations NaN-filled or not: on, a layer output nothing wrote reads NaN (the GPU
+     * checks turn it on); off, allocations cost no memset.
+     *
+     * @param on whether new allocations are filled with NaN
+     * @return the new options
+     */
+    public GpuOptions withPoison(boolean on) {
+        return new GpuOptions(timeout, nvshmem, on, push, pull, ringLane, emulatedLink);
     }
 
     /**

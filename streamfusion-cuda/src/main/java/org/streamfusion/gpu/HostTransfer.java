@@ -4,6 +4,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import org.streamfusion.DType;
+import org.streamfusion.InvalidArgumentException;
 import org.streamfusion.InvalidConfigurationException;
 import org.streamfusion.WrongBackendException;
 import org.streamfusion.backend.Buffer;
@@ -23,13 +24,13 @@ public final class HostTransfer {
      *
      * @param dst    a buffer of the CUDA backend (from a {@link CudaRankDevice} arena), of BF16, F16 or F32
      * @param values one per element of {@code dst}
-     * @throws IllegalArgumentException if {@code values.length} is not {@code dst}'s length
+     * @throws InvalidArgumentException if {@code values.length} is not {@code dst}'s length
      * @throws WrongBackendException if {@code dst} is not a buffer of the CUDA backend
      */
     public static void upload(Buffer dst, float[] values) {
         GpuBuffer d = WrongBackendException.require(GpuBuffer.class, dst, "dst");
         if (values.length != d.length()) {
-            throw new IllegalArgumentException(values.length + " values for a buffer of " + d.length());
+            throw new InvalidArgumentException(values.length + " values for a buffer of " + d.length());
         }
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment host = arena.allocate(d.segment().byteSize(), 16);
@@ -130,7 +131,7 @@ public final class HostTransfer {
         };
     }
 
-    private static IllegalArgumentException unsupported(DType type) {
+    private static InvalidConfigurationException unsupported(DType type) {
         return new InvalidConfigurationException("dtype " + type + " on the GPU",
                 "GPU buffers are BF16, F16 or F32");
     }

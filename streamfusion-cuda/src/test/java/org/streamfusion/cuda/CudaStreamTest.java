@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.lang.foreign.MemorySegment;
 import org.junit.jupiter.api.Test;
+import org.streamfusion.InvalidStateException;
 import org.streamfusion.cuda.loader.NativeLibrary;
 import org.streamfusion.cuda.loader.NativeLoader;
 
@@ -22,7 +23,7 @@ class CudaStreamTest {
         CudaStream borrowed = CudaStream.borrow(MemorySegment.ofAddress(0x1000));
         assertEquals(0x1000, borrowed.handle().address());
         borrowed.close(); // not destroyed: the caller owns it
-        var e = assertThrows(IllegalStateException.class, borrowed::handle);
+        var e = assertThrows(InvalidStateException.class, borrowed::handle);
         assertEquals("stream is closed", e.getMessage());
     }
 

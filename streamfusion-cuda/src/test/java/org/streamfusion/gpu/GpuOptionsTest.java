@@ -22,6 +22,16 @@ class GpuOptionsTest {
     }
 
     @Test
+    void defaultsDoNotNanFillAllocationsAndWithPoisonTurnsItOnAlone() {
+        assumeTrue(System.getProperty(GpuOptions.POISON_PROPERTY) == null, "the poison property is set for this JVM");
+        GpuOptions d = GpuOptions.defaults();
+        assertEquals(false, d.poison(), "the production path makes no memset per allocation");
+        GpuOptions poisoned = d.withPoison(true);
+        assertEquals(true, poisoned.poison());
+        assertEquals(d, poisoned.withPoison(false), "withPoison changes nothing else");
+    }
+
+    @Test
     void defaultsPushWithTheSmKernelAndPullWithCopyEnginesAndWithMoversChangesOnlyThose() {
         assumeTrue(System.getProperty("streamfusion.push") == null && System.getProperty("streamfusion.pull") == null
                 && System.getProperty("streamfusion.ncclRingLane") == null, "mover properties set for this JVM");

@@ -1,13 +1,14 @@
 package org.streamfusion.cuda.loader;
 
 import java.util.List;
+import org.streamfusion.StreamFusionException;
 
 /**
  * A native library could not be loaded. The message names the library, every candidate tried with
  * the loader's own error text (dlerror), and the system property / environment variable that
  * select a file explicitly.
  */
-public final class NativeLibraryException extends RuntimeException {
+public final class NativeLibraryException extends StreamFusionException {
     private static final long serialVersionUID = 1L;
 
     /**

@@ -1,5 +1,7 @@
 package org.streamfusion.cuda.nccl;
 
+import org.streamfusion.InvalidArgumentException;
+import org.streamfusion.InvalidStateException;
 import org.streamfusion.bindings.nccl.Nccl;
 import org.streamfusion.bindings.nccl.ncclUniqueId;
 import org.streamfusion.cuda.CudaStream;
@@ -59,7 +61,7 @@ public final class NcclCommunicator implements AutoCloseable {
     /** ncclCommInitRank on the current CUDA device. Collective over all {@code nranks} ranks. */
     public static NcclCommunicator initRank(int nranks, byte[] uniqueId, int rank) {
         if (uniqueId.length != ncclUniqueId.sizeof()) {
-            throw new IllegalArgumentException("ncclUniqueId is " + ncclUniqueId.sizeof() + " bytes, got " + uniqueId.length);
+            throw new InvalidArgumentException("ncclUniqueId is " + ncclUniqueId.sizeof() + " bytes, got " + uniqueId.length);
         }
         library();
         try (Arena call = Arena.ofConfined()) {
@@ -131,7 +133,7 @@ public final class NcclCommunicator implements AutoCloseable {
 
     public MemorySegment handle() {
         if (closed) {
-            throw new IllegalStateException("communicator is closed");
+            throw new InvalidStateException("communicator is closed");
         }
         return comm;
     }
@@ -156,7 +158,7 @@ public final class NcclCommunicator implements AutoCloseable {
 
     private static void checkBuffer(MemorySegment buffer, long count, NcclDataType type) {
         if (count < 0 || buffer.byteSize() < count * type.byteSize()) {
-            throw new IllegalArgumentException(count + " x " + type + " does not fit a " + buffer.byteSize() + "-byte buffer");
+            throw new InvalidArgumentException(count + " x " + type + " does not fit a " + buffer.byteSize() + "-byte buffer");
         }
     }
 

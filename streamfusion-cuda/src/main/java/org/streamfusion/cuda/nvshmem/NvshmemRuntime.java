@@ -1,5 +1,7 @@
 package org.streamfusion.cuda.nvshmem;
 
+import org.streamfusion.InvalidArgumentException;
+import org.streamfusion.InvalidStateException;
 import org.streamfusion.bindings.nvshmem.Nvshmem;
 import org.streamfusion.bindings.nvshmem.nvshmemx_init_args_v1;
 import org.streamfusion.bindings.nvshmem.nvshmemx_init_attr_v1;
@@ -97,15 +99,15 @@ public final class NvshmemRuntime implements AutoCloseable {
      */
     public static NvshmemRuntime init(int device, int rank, int nranks, byte[] uniqueId) {
         if (uniqueId.length != nvshmemx_uniqueid_v1.sizeof()) {
-            throw new IllegalArgumentException("nvshmemx_uniqueid_t is " + nvshmemx_uniqueid_v1.sizeof()
+            throw new InvalidArgumentException("nvshmemx_uniqueid_t is " + nvshmemx_uniqueid_v1.sizeof()
                     + " bytes, got " + uniqueId.length);
         }
         if (rank < 0 || rank >= nranks) {
-            throw new IllegalArgumentException("rank " + rank + " outside [0, " + nranks + ")");
+            throw new InvalidArgumentException("rank " + rank + " outside [0, " + nranks + ")");
         }
         library();
         if (!ACTIVE.compareAndSet(false, true)) {
-            throw new IllegalStateException("an NvshmemRuntime is already active in this process");
+            throw new InvalidStateException("an NvshmemRuntime is already active in this process");
         }
         Arena arena = Arena.ofShared();
         try {
@@ -126,7 +128,7 @@ public final class NvshmemRuntime implements AutoCloseable {
             int me = NoArg.MY_PE.apply();
             int n = NoArg.N_PES.apply();
             if (me != rank || n != nranks) {
-                throw new IllegalStateException("NVSHMEM reports PE " + me + " of " + n + ", expected " + rank + " of " + nranks);
+                throw new InvalidStateException("NVSHMEM reports PE " + me + " of " + n + ", expected " + rank + " of " + nranks);
             }
             return new NvshmemRuntime(arena, me, n);
         } catch (RuntimeException | Error e) {
@@ -202,7 +204,7 @@ public final class NvshmemRuntime implements AutoCloseable {
 
     private void requireOpen() {
         if (closed) {
-            throw new IllegalStateException("NVSHMEM runtime is finalized");
+            throw new InvalidStateException("NVSHMEM runtime is finalized");
         }
     }
 

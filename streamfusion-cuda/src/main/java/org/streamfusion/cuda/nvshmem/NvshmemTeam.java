@@ -1,5 +1,6 @@
 package org.streamfusion.cuda.nvshmem;
 
+import org.streamfusion.InvalidStateException;
 import org.streamfusion.bindings.nvshmem.Nvshmem;
 import org.streamfusion.cuda.CudaStream;
 import org.streamfusion.cuda.internal.OutParameter;
@@ -41,7 +42,7 @@ public final class NvshmemTeam implements AutoCloseable {
 
     public int handle() {
         if (closed) {
-            throw new IllegalStateException("team is destroyed");
+            throw new InvalidStateException("team is destroyed");
         }
         return team;
     }

@@ -1,5 +1,6 @@
 package org.streamfusion.cuda.nvshmem;
 
+import org.streamfusion.InvalidArgumentException;
 import org.streamfusion.bindings.nvshmem.Nvshmem;
 import org.streamfusion.cuda.CudaStream;
 import org.streamfusion.cuda.NvshmemException;
@@ -25,7 +26,7 @@ public final class SymmetricMemory implements AutoCloseable {
 
     static SymmetricMemory allocate(long bytes) {
         if (bytes <= 0) {
-            throw new IllegalArgumentException("bytes must be > 0: " + bytes);
+            throw new InvalidArgumentException("bytes must be > 0: " + bytes);
         }
         MemorySegment ptr = Nvshmem.nvshmem_malloc(bytes);
         if (ptr.equals(MemorySegment.NULL)) {
@@ -89,7 +90,7 @@ public final class SymmetricMemory implements AutoCloseable {
 
     private MemorySegment signalSlot(long offset) {
         if (offset % Long.BYTES != 0) {
-            throw new IllegalArgumentException("signal offset must be 8-byte aligned: " + offset);
+            throw new InvalidArgumentException("signal offset must be 8-byte aligned: " + offset);
         }
         return slice(offset, Long.BYTES);
     }

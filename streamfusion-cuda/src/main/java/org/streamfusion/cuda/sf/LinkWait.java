@@ -2,6 +2,7 @@ package org.streamfusion.cuda.sf;
 
 import java.lang.foreign.MemorySegment;
 import java.util.Objects;
+import org.streamfusion.InvalidArgumentException;
 import org.streamfusion.bindings.sf.Streamfusion;
 import org.streamfusion.cuda.CudaStream;
 
@@ -31,7 +32,7 @@ public final class LinkWait {
         requireWord(doneAt, "doneAt");
         Objects.requireNonNull(stream, "stream");
         if (durationNanos < 0) {
-            throw new IllegalArgumentException("durationNanos = " + durationNanos + ": must be >= 0");
+            throw new InvalidArgumentException("durationNanos = " + durationNanos + ": must be >= 0");
         }
         StreamfusionLibrary.check("sf_link_reserve",
                 Streamfusion.sf_link_reserve(busyUntil, doneAt, durationNanos, stream.handle()));
@@ -47,7 +48,7 @@ public final class LinkWait {
     private static void requireWord(MemorySegment word, String name) {
         Objects.requireNonNull(word, name);
         if (word.byteSize() < WORD_BYTES) {
-            throw new IllegalArgumentException(name + " is " + word.byteSize() + " bytes: a clock word needs "
+            throw new InvalidArgumentException(name + " is " + word.byteSize() + " bytes: a clock word needs "
                     + WORD_BYTES);
         }
     }

@@ -5,6 +5,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.List;
 import java.util.Objects;
+import org.streamfusion.InvalidArgumentException;
 import org.streamfusion.bindings.sf.Streamfusion;
 import org.streamfusion.bindings.sf.sf_copy_segment;
 import org.streamfusion.bindings.sf.sf_kv_chunk;
@@ -61,7 +62,7 @@ public final class SfKernels {
 
         public Schedule {
             if (smCount < 0) {
-                throw new IllegalArgumentException("smCount = " + smCount + " must be >= 0 (0: the device's)");
+                throw new InvalidArgumentException("smCount = " + smCount + " must be >= 0 (0: the device's)");
             }
             Objects.requireNonNull(workspace, "workspace (MemorySegment.NULL for none)");
         }
@@ -78,7 +79,7 @@ public final class SfKernels {
     public static long workspaceBytes(int headDim, int smCount) {
         long bytes = Streamfusion.sf_attention_workspace_bytes(headDim, smCount);
         if (bytes <= 0) {
-            throw new IllegalArgumentException("no workspace size for head dim " + headDim + " on " + smCount
+            throw new InvalidArgumentException("no workspace size for head dim " + headDim + " on " + smCount
                     + " SMs (head dim 64 or 128, SMs >= 0)");
         }
         return bytes;
@@ -154,7 +155,7 @@ public final class SfKernels {
     public static void attention(List<QChunk> q, List<KvChunk> kv, int headDim, ElementType type, float scale,
             boolean init, boolean finalize, Schedule schedule, CudaStream stream) {
         if (q.isEmpty() || kv.isEmpty()) {
-            throw new IllegalArgumentException("sf_attention_fused needs at least one Q and one KV chunk (got " + q.size()
+            throw new InvalidArgumentException("sf_attention_fused needs at least one Q and one KV chunk (got " + q.size()
                     + ", " + kv.size() + ")");
         }
         for (int qs = 0; qs < q.size(); qs += MAX_Q) {
@@ -233,7 +234,7 @@ public final class SfKernels {
     public record CopySegment(MemorySegment dst, MemorySegment src) {
         public CopySegment {
             if (dst.byteSize() != src.byteSize()) {
-                throw new IllegalArgumentException("copy segment sizes differ: dst " + dst.byteSize() + " bytes, src "
+                throw new InvalidArgumentException("copy segment sizes differ: dst " + dst.byteSize() + " bytes, src "
                         + src.byteSize() + " bytes");
             }
         }

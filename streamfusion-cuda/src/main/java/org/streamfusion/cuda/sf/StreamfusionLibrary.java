@@ -1,5 +1,7 @@
 package org.streamfusion.cuda.sf;
 
+import org.streamfusion.InvalidArgumentException;
+import org.streamfusion.InvalidStateException;
 import org.streamfusion.bindings.sf.Streamfusion;
 import org.streamfusion.cuda.CudaException;
 import org.streamfusion.cuda.CudaRuntime;
@@ -23,7 +25,7 @@ public final class StreamfusionLibrary {
         LoadedLibrary lib = NativeLoader.global().load(NativeLibrary.STREAMFUSION);
         int abi = Streamfusion.sf_abi_version();
         if (abi != Streamfusion.SF_ABI_VERSION()) {
-            throw new IllegalStateException(lib.path() + " has ABI version " + abi + ", the bindings expect "
+            throw new InvalidStateException(lib.path() + " has ABI version " + abi + ", the bindings expect "
                     + Streamfusion.SF_ABI_VERSION() + ": regenerate bindings (bindings/jextract/generate.sh sf) or rebuild csrc");
         }
         return lib;
@@ -32,7 +34,7 @@ public final class StreamfusionLibrary {
     /**
      * Throws for a non-zero sf_* status: positive values are cudaError_t (a {@link CudaException}
      * whose text is sf_last_error_message), negative ones are argument errors
-     * ({@link IllegalArgumentException} with sf_status_string and the message).
+     * ({@link InvalidArgumentException} with sf_status_string and the message).
      */
     public static void check(String call, int status) {
         if (status == Streamfusion.SF_OK()) {
@@ -42,7 +44,7 @@ public final class StreamfusionLibrary {
         if (status > 0) {
             throw new CudaException(call, status, CudaRuntime.errorName(status), detail);
         }
-        throw new IllegalArgumentException(call + " rejected its arguments: "
+        throw new InvalidArgumentException(call + " rejected its arguments: "
                 + Streamfusion.sf_status_string(status).getString(0) + " (" + status + "): " + detail);
     }
 }

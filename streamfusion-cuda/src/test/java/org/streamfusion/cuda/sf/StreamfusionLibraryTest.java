@@ -1,6 +1,7 @@
 package org.streamfusion.cuda.sf;
 
 import org.junit.jupiter.api.Test;
+import org.streamfusion.InvalidArgumentException;
 import org.streamfusion.bindings.sf.Streamfusion;
 import org.streamfusion.cuda.loader.NativeLibrary;
 import org.streamfusion.cuda.loader.NativeLoader;
@@ -28,7 +29,7 @@ class StreamfusionLibraryTest {
         int status = Streamfusion.sf_copy_strided(MemorySegment.NULL, MemorySegment.NULL, 64,
                 Streamfusion.SF_DTYPE_BF16(), MemorySegment.NULL);
         assertEquals(Streamfusion.SF_ERR_NULL_POINTER(), status);
-        var e = assertThrows(IllegalArgumentException.class, () -> StreamfusionLibrary.check("sf_copy_strided", status));
+        var e = assertThrows(InvalidArgumentException.class, () -> StreamfusionLibrary.check("sf_copy_strided", status));
         assertTrue(e.getMessage().startsWith("sf_copy_strided rejected its arguments: "), e.getMessage());
         System.out.println("expected failure: " + e.getMessage());
     }
