@@ -2,11 +2,12 @@ package org.streamfusion.gpu;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
+import org.streamfusion.InvalidArgumentException;
 import org.streamfusion.InvalidConfigurationException;
+import org.streamfusion.InvalidStateException;
 import org.streamfusion.cuda.CudaRuntime;
 import org.streamfusion.cuda.nccl.NcclCommunicator;
 import org.streamfusion.cuda.nvshmem.NvshmemRuntime;
@@ -48,10 +49,14 @@ final class Compatibility {
         static Version parse(String text) {
             String[] parts = text.strip().split("\\.");
             if (parts.length < 2 || parts.length > 3) {
-                throw new IllegalArgumentException("version '" + text + "' is not major.minor[.patch]");
+                throw new InvalidArgumentException("version '" + text + "' is not major.minor[.patch]");
             }
-            return new Version(Integer.parseInt(parts[0]), Integer.parseInt(parts[1]),
-                    parts.length == 3 ? Integer.parseInt(parts[2]) : -1);
+            try {
+                return new Version(Integer.parseInt(parts[0]), Integer.parseInt(parts[1]),
+                        parts.length == 3 ? Integer.parseInt(parts[2]) : -1);
+            } catch (NumberFormatException e) {
+                throw new InvalidArgumentException("version '" + text + "' is not major.minor[.patch] in decimal", e);
+            }
         }
 
         /** {@code 1000 * major + 10 * minor}, as cudaDriverGetVersion and cudaRuntimeGetVersion give it. */
@@ -129,7 +134,7 @@ final class Compatibility {
         this.table = table;
         for (Component component : Component.values()) {
             if (table.getProperty(component.key + ".minimum") == null) {
-                throw new IllegalStateException(TABLE + " has no " + component.key + ".minimum");
+                throw new InvalidStateException(TABLE + " has no " + component.key + ".minimum");
             }
         }
     }
@@ -138,13 +143,13 @@ final class Compatibility {
     static Compatibility table() {
         try (InputStream in = Compatibility.class.getResourceAsStream(TABLE)) {
             if (in == null) {
-                throw new IllegalStateException(TABLE + " is missing beside " + Compatibility.class.getName());
+                throw new InvalidStateException(TABLE + " is missing beside " + Compatibility.class.getName());
             }
             Properties properties = new Properties();
             properties.load(in);
             return new Compatibility(properties);
         } catch (IOException e) {
-            throw new UncheckedIOException("reading " + TABLE, e);
+            throw new InvalidStateException("cannot read " + TABLE + ": " + e.getMessage(), e);
         }
     }
 

@@ -15,6 +15,7 @@ import java.lang.invoke.MethodHandle;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import org.streamfusion.InvalidStateException;
 
 /**
  * NVLink SHARP multicast (NVLS) off unless the process chose otherwise: on a shared host an NVLS setup can
@@ -91,7 +92,7 @@ final class NvlsDefaults {
                 MemorySegment value = (MemorySegment) getenv.invokeExact(arena.allocateFrom(name));
                 return value.equals(MemorySegment.NULL) ? null : value.getString(0);
             } catch (Throwable t) {
-                throw new IllegalStateException("getenv(" + name + ") failed: " + t, t);
+                throw new InvalidStateException("reading " + name + " with getenv failed: " + t, t);
             }
         }
 
@@ -101,10 +102,10 @@ final class NvlsDefaults {
             try (Arena arena = Arena.ofConfined()) {
                 rc = (int) setenv.invokeExact(arena.allocateFrom(name), arena.allocateFrom(value), 0);
             } catch (Throwable t) {
-                throw new IllegalStateException("setenv(" + name + ") failed: " + t, t);
+                throw new InvalidStateException("setting " + name + " with setenv failed: " + t, t);
             }
             if (rc != 0) {
-                throw new IllegalStateException("setenv(" + name + "=" + value + ", overwrite 0) returned " + rc);
+                throw new InvalidStateException("setting " + name + "=" + value + " with setenv (overwrite 0) returned " + rc);
             }
         }
     }

@@ -3,6 +3,7 @@ package org.streamfusion.gpu;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.streamfusion.InvalidArgumentException;
 import org.streamfusion.InvalidConfigurationException;
 import org.streamfusion.gpu.Compatibility.Found;
 import org.streamfusion.gpu.Compatibility.Version;
@@ -73,6 +74,7 @@ class CompatibilityTest {
         assertTrue(Version.parse("2.28.10").compareTo(Version.parse("2.28.9")) > 0);
         assertTrue(Version.parse("13.0").compareTo(Version.parse("13.0.0")) == 0);
         assertTrue(Version.parse("10.0").compareTo(Version.parse("9.0")) > 0);
-        assertThrows(IllegalArgumentException.class, () -> Version.parse("13"));
+        assertThrows(InvalidArgumentException.class, () -> Version.parse("13"));
+        assertThrows(InvalidArgumentException.class, () -> Version.parse("13.x"));
     }
 }
