@@ -16,7 +16,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import org.streamfusion.planning.CostModel;
-import org.streamfusion.planning.InterMachineLink;
+import org.streamfusion.InterMachineLink;
 import org.streamfusion.Method;
 import org.streamfusion.Topology;
 import picocli.CommandLine;

@@ -6,13 +6,15 @@ import java.util.Locale;
 import org.streamfusion.AttentionShape;
 import org.streamfusion.planning.CostModel;
 import org.streamfusion.DType;
-import org.streamfusion.planning.InterMachineLink;
+import org.streamfusion.DeviceMesh;
+import org.streamfusion.InterMachineLink;
 import org.streamfusion.InvalidConfigurationException;
 import org.streamfusion.LinkCompression;
 import org.streamfusion.Method;
 import org.streamfusion.Plan;
 import org.streamfusion.planning.Planner;
 import org.streamfusion.Topology;
+import org.streamfusion.WorkLimits;
 
 /**
  * What a layerwise sweep runs: every valid mesh of every chosen method of the logical topology, for
@@ -231,42 +233,37 @@ public final class SweepPlan {
      * @param c what to sweep
      * @return one row per valid mesh, link setting and shape; none for a mesh that cannot compress
      * @throws InvalidConfigurationException if ranking every mesh of every setting and shape passes
-     *                                       {@link org.streamfusion.WorkLimits#PLANNER_STEPS}
+     *                                       {@link org.streamfusion.WorkLimits.SIMULATOR_STEPS}
      */
     public static List<Row> rows(Config c) {
-        record Pending(LinkSetting link, Planner.Candidate candidate, double predictedMs) {
+        record Pending(LinkSetting link, Plan plan, double predictedMs) {
         }
         // The whole sweep's estimate first: each method's ranking alone may pass where all of them together do not.
         double work = 0;
         for (Method m : c.methods()) {
-            work += org.streamfusion.WorkLimits.rankSteps(c.topology(), Planner.degrees(AttentionShape.of(1,
+            work += WorkLimits.rankSteps(c.topology(), Planner.degrees(AttentionShape.of(1,
                     c.seqLens().get(0), c.heads(), c.headDims().get(0)), c.topology(), m));
         }
-        org.streamfusion.WorkLimits.check(org.streamfusion.WorkLimits.PLANNER_STEPS, "the sweep's predictions on "
-                + c.topology(), work * c.links().size() * c.seqLens().size() * c.headDims().size() * c.batches().size(),
-                "rank-steps");
+        WorkLimits.check(WorkLimits.PLANNER_STEPS, "the sweep's predictions on " + c.topology(),
+                work * c.links().size() * c.seqLens().size() * c.headDims().size() * c.batches().size(), "rank-steps");
         List<Pending> pending = new ArrayList<>();
         for (LinkSetting link : c.links()) {
-            Planner planner = Planner.h200(link.forModel(CostModel.h200(InterMachineLink.unlimited()),
+            CostModel model = CostModel.h200(link.forModel(CostModel.h200(InterMachineLink.unlimited()),
                     c.topology().gpusPerMachine()));
             for (int s : c.seqLens()) {
                 for (int d : c.headDims()) {
                     for (int b : c.batches()) {
                         AttentionShape shape = AttentionShape.of(b, s, c.heads(), d, DType.BF16);
                         for (Method m : c.methods()) {
-                            for (Planner.Candidate cand : planner.enumerate(shape, c.topology(), m)) {
-                                if (!cand.valid()) {
-                                    continue;
+                            for (int[] degrees : Planner.degrees(shape, c.topology(), m)) {
+                                Plan plan;
+                                try {
+                                    plan = Plan.of(shape, DeviceMesh.of(c.topology(), m, degrees[0], degrees[1],
+                                            degrees[2])).withInterMachine(link.compression());
+                                } catch (InvalidConfigurationException refused) {
+                                    continue; // an invalid mesh, or a STREAMFUSION mesh whose groups span machines
                                 }
-                                Plan plan = cand.plan();
-                                if (link.compression() != LinkCompression.NONE) {
-                                    try {
-                                        plan = plan.withInterMachine(link.compression());
-                                    } catch (InvalidConfigurationException refused) {
-                                        continue; // a STREAMFUSION mesh whose groups span machines
-                                    }
-                                }
-                                pending.add(new Pending(link, cand, planner.model().estimate(plan).seconds() * 1e3));
+                                pending.add(new Pending(link, plan, model.estimate(plan).seconds() * 1e3));
                             }
                         }
                     }
@@ -275,10 +272,10 @@ public final class SweepPlan {
         }
         List<Row> rows = new ArrayList<>();
         for (Pending p : pending) {
-            Planner.Candidate k = p.candidate();
-            AttentionShape s = k.plan().shape();
-            rows.add(new Row(rows.size() + 1, pending.size(), p.link(), k.method(), k.t(), k.u(), k.r(), s.batch(), s.seqLen(),
-                    s.heads(), s.headDim(), p.predictedMs()));
+            DeviceMesh mesh = p.plan().mesh();
+            AttentionShape s = p.plan().shape();
+            rows.add(new Row(rows.size() + 1, pending.size(), p.link(), p.plan().method(), mesh.torus(), mesh.ulysses(),
+                    mesh.ring(), s.batch(), s.seqLen(), s.heads(), s.headDim(), p.predictedMs()));
         }
         return rows;
     }

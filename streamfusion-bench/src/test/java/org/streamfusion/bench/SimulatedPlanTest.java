@@ -23,8 +23,8 @@ class SimulatedPlanTest {
             "-B", "1", "-S", "8192", "-H", "24", "-D", "128");
         assertTrue(out.contains("p4de-400G"), out);
         assertTrue(out.contains("STREAMFUSION") && out.contains("USP") && out.contains("compute"), out);
-        assertTrue(out.contains("pick: "), out);
-        assertEquals(1, out.lines().filter(l -> l.startsWith("pick: ")).count(), out);
+        assertEquals(1, out.lines().filter(l -> l.startsWith("chosen: ")).count(), out);
+        assertTrue(out.contains("ranked by simulated layer time on a100 v") && !out.contains("default profile"), out);
     }
 
     @Test

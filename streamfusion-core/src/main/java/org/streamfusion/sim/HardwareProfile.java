@@ -1,7 +1,7 @@
 package org.streamfusion.sim;
 
 import java.util.Locale;
-import org.streamfusion.planning.InterMachineLink;
+import org.streamfusion.InterMachineLink;
 import org.streamfusion.InvalidConfigurationException;
 
 /**
@@ -137,14 +137,27 @@ public record HardwareProfile(String name, int version, int streamingMultiproces
                 oneSidedOpSeconds, other);
     }
 
-    /** The full-wave rate at head width {@code d}; only the widths measured are known. */
+    /**
+     * The full-wave rate at head width {@code d}: the measured one at 64 and 128; between and beyond, a tile's time
+     * per KV row taken as linear in {@code d} through the two measured widths (a fixed part for the softmax and
+     * the loop, a part that grows with the dot products), an interpolation the planner needs for any width.
+     */
     double tileFlopsPerSecond(int d) {
-        return switch (d) {
-            case 64 -> tileFlopsPerSecondD64;
-            case 128 -> tileFlopsPerSecondD128;
-            default -> throw new InvalidConfigurationException("head dim D=" + d + " on profile " + name,
-                    "the profile knows the kernel's rate at D in {64, 128}");
-        };
+        if (d == 64) {
+            return tileFlopsPerSecondD64;
+        }
+        if (d == 128) {
+            return tileFlopsPerSecondD128;
+        }
+        double at64 = 64 / tileFlopsPerSecondD64;
+        double at128 = 128 / tileFlopsPerSecondD128;
+        double time = at64 + (at128 - at64) * (d - 64) / 64.0;
+        if (!(d > 0 && time > 0)) {
+            throw new InvalidConfigurationException("head dim D=" + d + " on profile " + name + " (rates "
+                    + tileFlopsPerSecondD64 + " at D=64, " + tileFlopsPerSecondD128 + " at D=128)",
+                    "D > 0 and a tile's time, linear in D through the two measured widths, is positive at D");
+        }
+        return d / time;
     }
 
     @Override

@@ -1,6 +1,6 @@
 package org.streamfusion.sim;
 
-import org.streamfusion.planning.InterMachineLink;
+import org.streamfusion.InterMachineLink;
 import org.streamfusion.Topology;
 
 /**

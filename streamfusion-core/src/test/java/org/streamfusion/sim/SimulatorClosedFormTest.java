@@ -9,7 +9,7 @@ import org.junit.jupiter.api.Test;
 import org.streamfusion.AttentionShape;
 import org.streamfusion.DType;
 import org.streamfusion.DeviceMesh;
-import org.streamfusion.planning.InterMachineLink;
+import org.streamfusion.InterMachineLink;
 import org.streamfusion.Method;
 import org.streamfusion.Plan;
 import org.streamfusion.Topology;

@@ -17,7 +17,7 @@ import org.streamfusion.cuda.CudaRuntime;
 import org.streamfusion.cuda.CudaStream;
 import org.streamfusion.launch.DistributedEnvironment;
 import org.streamfusion.launch.KeyValueStore;
-import org.streamfusion.planning.InterMachineLink;
+import org.streamfusion.InterMachineLink;
 import org.streamfusion.spi.Communicator;
 import org.streamfusion.spi.Kernels;
 import org.streamfusion.spi.RankBackend;

@@ -1,7 +1,7 @@
 package org.streamfusion.gpu;
 
 import java.util.Locale;
-import org.streamfusion.planning.InterMachineLink;
+import org.streamfusion.InterMachineLink;
 import org.streamfusion.InvalidConfigurationException;
 import org.streamfusion.LinkClass;
 import org.streamfusion.Topology;

@@ -1,7 +1,6 @@
-package org.streamfusion.planning;
+package org.streamfusion;
 
 import java.util.Locale;
-import org.streamfusion.InvalidConfigurationException;
 
 /**
  * The network between machines, one description for every part that models it: the planner's cost

@@ -1,11 +1,10 @@
-package org.streamfusion.planning;
+package org.streamfusion;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.Test;
-import org.streamfusion.InvalidConfigurationException;
 
 /** The one link description: presets, the paper's per-GPU share, parsing and bad values. */
 class InterMachineLinkTest {
