@@ -11,6 +11,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -31,27 +33,33 @@ class OneAnswerTest {
     private static final Path PREDICTIONS = Path.of("..", "docs", "results", "simulator.md");
 
     /** A profile name ({@code null}: the default), a cluster, a layer, and the docs' pick ({@code null}: none). */
-    record Case(String profile, Topology cluster, int seqLen, String docsPick) {
+    record Case(String profile, Topology cluster, int seqLen, int headDim, String docsPick) {
         @Override
         public String toString() {
-            return (profile == null ? "default profile" : profile) + " " + cluster + " S=" + seqLen;
+            return (profile == null ? "default profile" : profile) + " " + cluster + " S=" + seqLen + " D=" + headDim;
         }
     }
 
     static Stream<Case> cases() throws IOException {
-        List<Case> cases = new ArrayList<>(List.of(new Case(null, Topology.of(2, 2), 8192, null), // README's plan line
-                new Case(null, Topology.of(2, 4), 4608, null), new Case(null, Topology.of(4, 8), 4608, null), // plan's S
-                new Case(null, Topology.of(2, 1), 32768, null)));
+        List<Case> cases = new ArrayList<>(List.of(new Case(null, Topology.of(2, 2), 8192, 128, null), // README's line
+                new Case(null, Topology.of(2, 4), 4608, 128, null), new Case(null, Topology.of(4, 8), 4608, 128, null),
+                new Case(null, Topology.of(2, 1), 32768, 128, null)));
         String profile = null;
+        int headDim = 0;
+        Pattern width = Pattern.compile("\\bD=(\\d+)");
         for (String line : Files.readAllLines(PREDICTIONS)) {
+            Matcher d = width.matcher(line);
             if (line.startsWith("### ")) {
                 profile = line.contains("`a100`") ? "a100" : line.contains("H200") ? "h200" : null;
-            } else if (profile != null && line.matches("\\| \\d+x\\d+ \\| S=\\d+ \\|.*")) {
+                headDim = d.find() ? Integer.parseInt(d.group(1)) : 0;
+            } else if (!line.startsWith("|") && d.find()) {
+                headDim = Integer.parseInt(d.group(1)); // the text above a table names its layer
+            } else if (profile != null && headDim > 0 && line.matches("\\| \\d+x\\d+ \\| S=\\d+ \\|.*")) {
                 String[] cells = line.split("\\|");
                 Topology cluster = Topology.parse(cells[1].trim());
                 if (cluster.worldSize() <= 64) {
                     String pick = cells[cells.length - 1].trim();
-                    cases.add(new Case(profile, cluster, Integer.parseInt(cells[2].trim().substring(2)),
+                    cases.add(new Case(profile, cluster, Integer.parseInt(cells[2].trim().substring(2)), headDim,
                             pick.substring(0, pick.indexOf(':'))));
                 }
             }
@@ -63,14 +71,14 @@ class OneAnswerTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("cases")
     void planBestAndExplainChooseOneMeshAndItIsTheDocsPick(Case c) {
-        AttentionShape shape = AttentionShape.of(1, c.seqLen(), 24, 128);
+        AttentionShape shape = AttentionShape.of(1, c.seqLen(), 24, c.headDim());
         Planner planner = c.profile() == null ? Planner.withDefaults() : Planner.of(HardwareProfile.named(c.profile()));
         Plan best = planner.best(shape, c.cluster());
         String chosen = "chosen: " + best.mesh() + ", ";
         String explained = planner.explain(shape, c.cluster());
         assertEquals(1, explained.lines().filter(l -> l.startsWith(chosen)).count(), c + "\n" + explained);
         List<String> args = new ArrayList<>(List.of("plan", "--topology", c.cluster().toString(), "-S",
-                Integer.toString(c.seqLen()), "-H", "24", "-D", "128"));
+                Integer.toString(c.seqLen()), "-H", "24", "-D", Integer.toString(c.headDim())));
         if (c.profile() != null) {
             args.addAll(List.of("--profile", c.profile()));
         }

@@ -48,6 +48,6 @@ class SimulatedPlanTest {
     void refusesAnUnknownProfileNamingIt() {
         InvalidConfigurationException e = assertThrows(InvalidConfigurationException.class, () -> explain(
                 "--topology", "1x8", "--profile", "b200", "-B", "1", "-S", "8192", "-H", "24", "-D", "128"));
-        assertTrue(e.getMessage().contains("b200") && e.getMessage().contains("h200 or a100"), e.getMessage());
+        assertTrue(e.getMessage().contains("b200") && e.getMessage().contains("h200, a100"), e.getMessage());
     }
 }
