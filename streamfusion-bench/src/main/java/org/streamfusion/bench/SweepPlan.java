@@ -233,7 +233,7 @@ public final class SweepPlan {
      * @param c what to sweep
      * @return one row per valid mesh, link setting and shape; none for a mesh that cannot compress
      * @throws InvalidConfigurationException if ranking every mesh of every setting and shape passes
-     *                                       {@link org.streamfusion.WorkLimits.SIMULATOR_STEPS}
+     *                                       {@link WorkLimits#PLANNER_STEPS}
      */
     public static List<Row> rows(Config c) {
         record Pending(LinkSetting link, Plan plan, double predictedMs) {

@@ -183,7 +183,7 @@ public record CostModel(String hardware, double intraBytesPerSecond, InterMachin
                     rv.overlappedElements(LinkClass.INTER_MACHINE) * interBytes, interPerGpu));
             interMessages = Math.max(interMessages, rv.transfers(LinkClass.INTER_MACHINE));
         }
-        int nicMessages = interMessages * (link.nics() == InterMachineLink.Nics.PER_MACHINE ? g : 1);
+        int nicMessages = interMessages * link.gpusPerNic(g);
         double perGpuFlops = plan.shape().flops() / mesh.worldSize();
         double rate = kernel.flopsPerSecond(plan.shape().headDim(), perGpuFlops / mesh.ring()) * layerEfficiency
                 * ringEfficiency(mesh.ring());

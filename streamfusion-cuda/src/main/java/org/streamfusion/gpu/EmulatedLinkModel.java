@@ -48,6 +48,10 @@ final class EmulatedLinkModel {
             throw new InvalidConfigurationException("link=" + link + ", topology=" + topology, "both are given");
         }
         topology.machineOf(rank); // throws for a rank outside the world
+        if (link.nicsPerMachine() > 1) {
+            throw new InvalidConfigurationException("emulated inter-machine link " + link, "the emulated link keeps one"
+                    + " clock per GPU or one per machine: a NIC per GPU or one NIC per machine (the simulator models more)");
+        }
         int g = topology.gpusPerMachine();
         String prefix = "emulated inter-machine link " + link;
         if (!needsSharedClock(link, topology)) {
