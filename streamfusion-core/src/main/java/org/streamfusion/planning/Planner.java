@@ -59,16 +59,6 @@ public final class Planner {
     }
 
     /**
-     * H200 machines joined by {@code link}.
-     *
-     * @param link the network between the machines
-     * @return a planner on {@link HardwareProfile#h200()} with {@code link}
-     */
-    public static Planner h200(InterMachineLink link) {
-        return of(HardwareProfile.h200()).withLink(link);
-    }
-
-    /**
      * The same planner with another network between machines; a default profile stays named as the default.
      *
      * @param link the network between machines
@@ -92,27 +82,36 @@ public final class Planner {
      * One mesh of one method: a plan with its simulated layer and the closed form's bytes per rank, or the rule
      * it breaks.
      *
-     * @param method        the method
-     * @param t             torus degree
-     * @param u             Ulysses degree ({@code u'} for the torus methods)
-     * @param r             ring degree
-     * @param plan          the plan, or {@code null} when the mesh is invalid
-     * @param time          the plan's simulated layer, or {@code null} when the mesh is invalid
-     * @param intraBytes    bytes one rank moves inside its machine, the largest over ranks (0 when invalid)
-     * @param interBytes    bytes one rank moves between machines as they cross the wire, the largest over
-     *                      ranks (0 when invalid)
-     * @param invalidReason why the mesh is invalid, or {@code null} when it is valid
+     * @param method             the method
+     * @param t                  torus degree
+     * @param u                  Ulysses degree ({@code u'} for the torus methods)
+     * @param r                  ring degree
+     * @param plan               the plan, or {@code null} when the mesh is invalid
+     * @param time               the plan's simulated layer; {@code null} when the mesh is invalid, or when
+     *                           {@link #best} or {@link #explain} skipped it because its lower bound passed the
+     *                           fastest layer simulated before it
+     * @param lowerBoundSeconds  at least how long its layer simulates (the fixed costs of its ring transfers; 0
+     *                           when invalid or unknown)
+     * @param intraBytes         bytes one rank moves inside its machine, the largest over ranks (0 when invalid)
+     * @param interBytes         bytes one rank moves between machines as they cross the wire, the largest over
+     *                           ranks (0 when invalid)
+     * @param invalidReason      why the mesh is invalid, or {@code null} when it is valid
      */
-    public record Candidate(Method method, int t, int u, int r, Plan plan, SimulatedTime time, long intraBytes,
-            long interBytes, String invalidReason) {
-        /** {@return whether the mesh is valid, i.e. has a plan and a simulated time} */
+    public record Candidate(Method method, int t, int u, int r, Plan plan, SimulatedTime time, double lowerBoundSeconds,
+            long intraBytes, long interBytes, String invalidReason) {
+        /** {@return whether the mesh is valid, i.e. has a plan} */
         public boolean valid() {
             return plan != null;
         }
 
-        /** {@return the simulated layer time in seconds; infinite when invalid} */
+        /** {@return whether the mesh was simulated, i.e. has a time} */
+        public boolean simulated() {
+            return time != null;
+        }
+
+        /** {@return the simulated layer time in seconds; infinite when invalid or not simulated} */
         public double seconds() {
-            return valid() ? time.totalSeconds() : Double.POSITIVE_INFINITY;
+            return simulated() ? time.totalSeconds() : Double.POSITIVE_INFINITY;
         }
 
         /** {@return the method's degrees as text, e.g. {@code t=2 u'=4 r=2}} */
@@ -136,11 +135,11 @@ public final class Planner {
      * @throws InvalidConfigurationException if {@code S < N}, or the work passes {@link WorkLimits#SIMULATOR_STEPS}
      */
     public List<Candidate> enumerate(AttentionShape shape, Topology topology, Method method) {
-        return enumerate(shape, topology, List.of(method), LinkCompression.NONE);
+        return rank(shape, topology, List.of(method), LinkCompression.NONE, false);
     }
 
     /**
-     * Every candidate of every method.
+     * Every candidate of every method, each simulated.
      *
      * @param shape    the attention problem
      * @param topology the machines and GPUs
@@ -162,11 +161,16 @@ public final class Planner {
      * @throws InvalidConfigurationException if {@code S < N}, or the work passes {@link WorkLimits#SIMULATOR_STEPS}
      */
     public List<Candidate> enumerate(AttentionShape shape, Topology topology, LinkCompression compression) {
-        return enumerate(shape, topology, List.of(Method.values()), compression);
+        return rank(shape, topology, List.of(Method.values()), compression, false);
     }
 
-    private List<Candidate> enumerate(AttentionShape shape, Topology topology, List<Method> methods,
-            LinkCompression compression) {
+    /**
+     * Every candidate of {@code methods}, ranked; with {@code skip}, a valid mesh whose lower bound
+     * ({@link RingBound}) passes the fastest layer simulated before it is listed unsimulated: it can neither be the
+     * fastest nor tie with it. Meshes are simulated in the order of their bounds, so the fast ones come first.
+     */
+    private List<Candidate> rank(AttentionShape shape, Topology topology, List<Method> methods,
+            LinkCompression compression, boolean skip) {
         List<Candidate> out = new ArrayList<>();
         List<Plan> plans = new ArrayList<>();
         double work = 0;
@@ -177,7 +181,7 @@ public final class Planner {
                     plans.add(p);
                     work += WorkLimits.rankSteps(topology.worldSize(), d[0], d[1], d[2]);
                 } catch (InvalidConfigurationException e) {
-                    out.add(new Candidate(m, d[0], d[1], d[2], null, null, 0, 0, e.getMessage()));
+                    out.add(new Candidate(m, d[0], d[1], d[2], null, null, 0, 0, 0, e.getMessage()));
                 }
             }
         }
@@ -185,15 +189,27 @@ public final class Planner {
         WorkLimits.check(WorkLimits.SIMULATOR_STEPS, "ranking every " + (methods.size() == 1 ? methods.get(0) + " " : "")
                 + "mesh of " + topology + " by simulation", work, "rank-steps");
         Simulator simulator = Simulator.of(profile, topology);
-        List<Candidate> valid = new ArrayList<>();
-        for (Plan p : plans) {
+        double[] bound = new double[plans.size()];
+        List<Integer> order = new ArrayList<>();
+        for (int i = 0; i < plans.size(); i++) {
+            bound[i] = RingBound.seconds(plans.get(i), profile);
+            order.add(i);
+        }
+        order.sort(Comparator.comparingDouble(i -> bound[i]));
+        Candidate[] ranked = new Candidate[plans.size()];
+        double fastest = Double.POSITIVE_INFINITY;
+        for (int i : order) {
+            Plan p = plans.get(i);
+            SimulatedTime time = skip && bound[i] > fastest ? null : simulator.simulate(p);
+            fastest = time == null ? fastest : Math.min(fastest, time.totalSeconds());
             CommunicationVolume volume = CommunicationVolume.of(p);
             DeviceMesh mesh = p.mesh();
-            valid.add(new Candidate(p.method(), mesh.torus(), mesh.ulysses(), mesh.ring(), p, simulator.simulate(p),
-                    volume.maxWireBytesPerRank(LinkClass.INTRA_MACHINE), volume.maxWireBytesPerRank(LinkClass.INTER_MACHINE),
-                    null));
+            ranked[i] = new Candidate(p.method(), mesh.torus(), mesh.ulysses(), mesh.ring(), p, time, bound[i],
+                    volume.maxWireBytesPerRank(LinkClass.INTRA_MACHINE),
+                    volume.maxWireBytesPerRank(LinkClass.INTER_MACHINE), null);
         }
         // Stable: equal times keep the enumeration order (method, then degrees), so the pick is deterministic.
+        List<Candidate> valid = new ArrayList<>(List.of(ranked));
         valid.sort(Comparator.comparingDouble(Candidate::seconds));
         valid.addAll(out);
         return valid;
@@ -241,11 +257,13 @@ public final class Planner {
      * @throws InvalidConfigurationException if {@code S < N} or no mesh of {@code method} is valid
      */
     public Plan best(AttentionShape shape, Topology topology, Method method) {
-        return pick(enumerate(shape, topology, method), shape, topology, method + " ").plan();
+        return pick(rank(shape, topology, List.of(method), LinkCompression.NONE, true), shape, topology, method + " ")
+                .plan();
     }
 
     /**
-     * The fastest valid plan of any method, by simulated layer time.
+     * The fastest valid plan of any method, by simulated layer time (a mesh that provably cannot be the fastest
+     * is not simulated).
      *
      * @param shape    the attention problem
      * @param topology the machines and GPUs
@@ -266,12 +284,13 @@ public final class Planner {
      * @throws InvalidConfigurationException if {@code S < N} or no mesh is valid
      */
     public Plan best(AttentionShape shape, Topology topology, LinkCompression compression) {
-        return pick(enumerate(shape, topology, compression), shape, topology, "").plan();
+        return pick(rank(shape, topology, List.of(Method.values()), compression, true), shape, topology, "").plan();
     }
 
     /**
      * A table of every candidate: its simulated time in parts, the closed form's bytes per link class, and the
-     * choice; the title names the profile (and says when it is the default).
+     * choice; the title names the profile (and says when it is the default). A mesh whose lower bound passes the
+     * fastest layer simulated before it is listed with the bound, unsimulated.
      *
      * @param shape    the attention problem
      * @param topology the machines and GPUs
@@ -292,7 +311,7 @@ public final class Planner {
      * @throws InvalidConfigurationException if {@code S < N} or no mesh is valid
      */
     public String explain(AttentionShape shape, Topology topology, LinkCompression compression) {
-        List<Candidate> ranked = enumerate(shape, topology, compression);
+        List<Candidate> ranked = rank(shape, topology, List.of(Method.values()), compression, true);
         return RankingTable.format(ranked, pick(ranked, shape, topology, ""), shape, topology, describeProfile(),
                 compression);
     }

@@ -26,7 +26,11 @@ final class RankingTable {
         sb.append(String.format(Locale.ROOT, "%-16s %-16s %10s %10s %10s %10s %12s %12s  %s%n", "method", "mesh",
                 "total ms", "compute", "exposed", "sync", "intra MB/GPU", "inter MB/GPU", "note"));
         for (Candidate c : ranked) {
-            if (c.valid()) {
+            if (c.valid() && !c.simulated()) {
+                sb.append(String.format(Locale.ROOT, "%-16s %-16s %10s %10s %10s %10s %12.2f %12.2f  not simulated: its ring"
+                        + " transfers alone take at least %.3f ms%n", c.method(), c.degrees(), "-", "-", "-", "-",
+                        c.intraBytes() / 1e6, c.interBytes() / 1e6, c.lowerBoundSeconds() * 1e3));
+            } else if (c.valid()) {
                 SimulatedTime t = c.time();
                 sb.append(String.format(Locale.ROOT, "%-16s %-16s %10.3f %10.3f %10.3f %10.3f %12.2f %12.2f%n",
                         c.method(), c.degrees(), t.totalSeconds() * 1e3, t.computeSeconds() * 1e3,

@@ -104,8 +104,37 @@ class PlannerTest {
 
     @Test
     void aNamedProfileAndLinkAreNamedAndNotCalledTheDefault() {
-        String text = Planner.h200(InterMachineLink.parse("p4de-400G/gpu-of-8"))
+        String text = Planner.of(HardwareProfile.h200()).withLink(InterMachineLink.parse("p4de-400G/gpu-of-8"))
                 .explain(AttentionShape.of(1, 4096, 24, 128), Topology.of(2, 1));
         assertTrue(text.contains("on h200 v") && text.contains("p4de-400G/gpu-of-8") && !text.contains("default"), text);
+    }
+
+    /** The ring transfers' fixed costs bound every simulated layer from below, so skipping by them keeps the pick. */
+    @Test
+    void theLowerBoundNeverPassesTheSimulatedTimeAndSkippingByItKeepsEveryPick() {
+        for (HardwareProfile profile : List.of(HardwareProfile.h200(), HardwareProfile.a100())) {
+            Planner p = Planner.of(profile);
+            for (Topology topology : List.of(Topology.of(2, 1), Topology.of(2, 2), Topology.of(1, 8), Topology.of(4, 2),
+                    Topology.of(2, 8), Topology.of(4, 8))) {
+                for (int seqLen : new int[] {4608, 65536}) {
+                    AttentionShape shape = AttentionShape.of(1, seqLen, 24, 128);
+                    List<Planner.Candidate> all = p.enumerate(shape, topology);
+                    for (Planner.Candidate c : all) {
+                        assertTrue(!c.valid() || c.lowerBoundSeconds() <= c.seconds(), profile.name() + " " + c);
+                    }
+                    assertEquals(all.get(0).plan(), p.best(shape, topology), profile.name() + " " + topology + " S=" + seqLen);
+                    for (Method m : Method.values()) {
+                        Plan fastest = all.stream().filter(c -> c.valid() && c.method() == m).findFirst()
+                                .map(Planner.Candidate::plan).orElse(null);
+                        if (fastest != null) {
+                            assertEquals(fastest, p.best(shape, topology, m), m + " on " + topology + " S=" + seqLen);
+                        }
+                    }
+                }
+            }
+        }
+        String skipped = planner.explain(AttentionShape.of(1, 65536, 24, 128), Topology.of(8, 8));
+        assertTrue(skipped.lines().anyMatch(l -> l.startsWith("RING ") && l.contains("not simulated: its ring transfers"
+                + " alone take at least 4.")), skipped);
     }
 }
