@@ -118,7 +118,6 @@ final class CalibrateCommand implements Callable<Integer> {
                 + " put line (its slope, %.1f GB/s, is taken as NVLink's rate)", 1 / sm[1] / 1e9), rows, "nvshmem-sm");
         put(value, source, "copyEngineBytesPerSecond", 1 / ce[1], "the slope of the nvshmem-ce put line", rows,
                 "nvshmem-ce");
-        value.put("launchSeconds", "0");
         fitLaunch(rows, value, source);
         StringBuilder sb = new StringBuilder("# Hardware profile " + value.get("name") + ", written by streamfusion"
                 + " calibrate " + origin + "\n# (docs/simulator.md, \"Profiles\"). Every constant has a KEY.source.\n");
@@ -172,7 +171,6 @@ final class CalibrateCommand implements Callable<Integer> {
     }
 
     private static double squaredError(List<Map<String, String>> layers, Map<String, String> value, double launch) {
-        value.put("launchSeconds", Double.toString(launch));
         HardwareProfile profile = new HardwareProfile(value.get("name"), 1, Integer.parseInt(value.get("streamingMultiprocessors")),
                 number(value, "tileFlopsPerSecondD64"), number(value, "tileFlopsPerSecondD128"), launch,
                 number(value, "memoryBytesPerSecond"), number(value, "nvlinkBytesPerSecond"),
