@@ -128,6 +128,43 @@ final class CalibrateCommand implements Callable<Integer> {
         return sb.toString();
     }
 
+    /**
+     * What the simulator charges for a {@code kernel} or {@code all-to-all} row on {@code profile}, in the row's unit:
+     * a launch's ms ({@code launch + ceil(tiles/SMs)} full-wave tile times), or an all-to-all's bus GB/s (the op's
+     * fixed cost plus the bytes to the others at the mover's rate: NVLink's for {@code nccl} and {@code nvshmem-sm},
+     * the copy engines' for {@code nvshmem-ce}).
+     *
+     * @param row     a kernel or all-to-all row
+     * @param profile the profile
+     * @return the prediction
+     * @throws InvalidConfigurationException for another kind of row
+     */
+    static double predicted(Map<String, String> row, HardwareProfile profile) {
+        switch (row.get("kind")) {
+            case "kernel" -> {
+                int s = Integer.parseInt(row.get("S"));
+                int d = Integer.parseInt(row.get("D"));
+                int sms = profile.streamingMultiprocessors();
+                long tiles = (long) Integer.parseInt(row.get("B")) * Integer.parseInt(row.get("H")) * ((s + 127) / 128);
+                double rate = d == 64 ? profile.tileFlopsPerSecondD64() : profile.tileFlopsPerSecondD128();
+                double waves = (tiles + sms - 1) / sms;
+                return (profile.launchSeconds() + waves * 4.0 * 128 * ((s + 127) / 128 * 128) * d * sms / rate) * 1e3;
+            }
+            case "all-to-all" -> {
+                int ranks = Integer.parseInt(row.get("ranks"));
+                double sent = Double.parseDouble(row.get("bytes_per_rank")) * (ranks - 1) / ranks;
+                double seconds = switch (row.get("key")) {
+                    case "nccl" -> profile.twoSidedOpSeconds() + sent / profile.nvlinkBytesPerSecond();
+                    case "nvshmem-sm" -> profile.oneSidedOpSeconds() + sent / profile.nvlinkBytesPerSecond();
+                    default -> profile.oneSidedOpSeconds() + sent / profile.copyEngineBytesPerSecond();
+                };
+                return sent / seconds / 1e9;
+            }
+            default -> throw new InvalidConfigurationException("a " + row.get("kind") + " row",
+                    "only kernel and all-to-all rows are predicted here (layers are simulated)");
+        }
+    }
+
     /** Least squares {@code seconds = a + b * bytes to the others} over one mover's rows: {@code {a, b}}. */
     private static double[] line(List<Map<String, String>> rows, String mover) {
         List<double[]> points = new ArrayList<>();
