@@ -4,7 +4,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import org.streamfusion.AttentionShape;
-import org.streamfusion.planning.CostModel;
 import org.streamfusion.DType;
 import org.streamfusion.DeviceMesh;
 import org.streamfusion.InterMachineLink;
@@ -15,10 +14,12 @@ import org.streamfusion.Plan;
 import org.streamfusion.planning.Planner;
 import org.streamfusion.Topology;
 import org.streamfusion.WorkLimits;
+import org.streamfusion.sim.HardwareProfile;
+import org.streamfusion.sim.Simulator;
 
 /**
  * What a layerwise sweep runs: every valid mesh of every chosen method of the logical topology, for
- * every link setting and every (S, D, B), each with the H200 cost model's prediction. Rows are grouped
+ * every link setting and every (S, D, B), each with its layer simulated on the H200 profile (the planner's clock). Rows are grouped
  * by link setting, because the emulated link is a JVM property of the ranks: one launch per setting.
  */
 public final class SweepPlan {
@@ -77,21 +78,22 @@ public final class SweepPlan {
         }
 
         /**
-         * The link the cost model sees: emulated bytes still move over NVLink, so a link faster per GPU
-         * than NVLink is bounded by it; with no emulation the link is NVLink.
+         * The link the simulator sees: emulated bytes still move over NVLink, so a link faster per GPU
+         * than NVLink is bounded by it; with no emulation the link is NVLink (no latency, one per GPU).
          *
-         * @param model          the cost model whose NVLink bandwidth bounds the link
+         * @param profile        the profile whose NVLink rate bounds the link
          * @param gpusPerMachine GPUs per logical machine, which share a per-machine NIC
-         * @return the link to plan with
+         * @return the link to predict with
          */
-        public InterMachineLink forModel(CostModel model, int gpusPerMachine) {
+        public InterMachineLink forProfile(HardwareProfile profile, int gpusPerMachine) {
+            double nvlink = profile.nvlinkBytesPerSecond();
             if (!emulated()) {
-                return model.sameHostLink();
+                return new InterMachineLink("none (NVLink, no emulation)", nvlink, 0, InterMachineLink.Nics.PER_GPU);
             }
             InterMachineLink link = InterMachineLink.parse(linkSpec());
-            if (link.perGpuBytesPerSecond(gpusPerMachine) >= model.intraBytesPerSecond()) {
-                return new InterMachineLink(link.name() + " (bounded by NVLink)", model.intraBytesPerSecond(),
-                        link.latencySeconds(), InterMachineLink.Nics.PER_GPU);
+            if (link.perGpuBytesPerSecond(gpusPerMachine) >= nvlink) {
+                return new InterMachineLink(link.name() + " (bounded by NVLink)", nvlink, link.latencySeconds(),
+                        InterMachineLink.Nics.PER_GPU);
             }
             return link;
         }
@@ -194,7 +196,7 @@ public final class SweepPlan {
      * @param seqLen      S, the global sequence length in tokens
      * @param heads       H
      * @param headDim     D
-     * @param predictedMs the H200 cost model's prediction for the layer, ms
+     * @param predictedMs the layer simulated on the H200 profile with the row's link, ms
      */
     public record Row(int index, int total, LinkSetting link, Method method, int t, int u, int r, int batch, int seqLen,
             int heads, int headDim, double predictedMs) {
@@ -248,8 +250,9 @@ public final class SweepPlan {
                 work * c.links().size() * c.seqLens().size() * c.headDims().size() * c.batches().size(), "rank-steps");
         List<Pending> pending = new ArrayList<>();
         for (LinkSetting link : c.links()) {
-            CostModel model = CostModel.h200(link.forModel(CostModel.h200(InterMachineLink.unlimited()),
-                    c.topology().gpusPerMachine()));
+            HardwareProfile h200 = HardwareProfile.h200();
+            Simulator simulator = Simulator.of(h200.withLink(link.forProfile(h200, c.topology().gpusPerMachine())),
+                    c.topology());
             for (int s : c.seqLens()) {
                 for (int d : c.headDims()) {
                     for (int b : c.batches()) {
@@ -263,7 +266,7 @@ public final class SweepPlan {
                                 } catch (InvalidConfigurationException refused) {
                                     continue; // an invalid mesh, or a STREAMFUSION mesh whose groups span machines
                                 }
-                                pending.add(new Pending(link, plan, model.estimate(plan).seconds() * 1e3));
+                                pending.add(new Pending(link, plan, simulator.simulate(plan).totalSeconds() * 1e3));
                             }
                         }
                     }
