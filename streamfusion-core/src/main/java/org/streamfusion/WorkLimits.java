@@ -7,16 +7,16 @@ import java.util.Locale;
  * Work that grows faster than its input is estimated before it starts and refused past a limit, so a large
  * argument fails in milliseconds with the estimate and the limit instead of running for hours or filling the
  * heap. Each limit is a system property that raises (or lowers) it, e.g.
- * {@code -Dstreamfusion.limit.plannerSteps=2e9}; docs/architecture.md lists them.
+ * {@code -Dstreamfusion.limit.simulatorSteps=2e7}; docs/architecture.md lists them.
  *
- * <p>Ranking the meshes (closed form or simulated) costs about one unit per rank and step of each mesh's
+ * <p>Ranking the meshes (the planner simulates each) costs about one unit per rank and step of each mesh's
  * schedule: {@code N * (t*r + t*u + u)} for degrees {@code t, u, r} ({@link #rankSteps}). On a shared
- * 2-core machine: the closed form ranks about 20 million units per second, the simulator about 100,000.
+ * 2-core machine the simulator runs about 100,000 units per second, the closed form about 20 million.
  */
 public final class WorkLimits {
-    /** Closed-form ranking of every mesh: 500 million rank-steps (about 25 s; 512x8 takes 254 million). */
+    /** Closed-form predictions of every mesh (the sweep's): 500 million rank-steps (about 25 s; 512x8 takes 254 million). */
     public static final String PLANNER_STEPS = "streamfusion.limit.plannerSteps";
-    /** Simulated ranking, or one simulated layer: 5 million rank-steps (64x8 ranks in 4.0 million). */
+    /** The planner's simulated ranking, or one simulated layer: 5 million rank-steps (64x8 ranks in 4.0 million). */
     public static final String SIMULATOR_STEPS = "streamfusion.limit.simulatorSteps";
     /** The float64 reference attention: {@code 4*B*H*Sq*Skv*D} = 2e11 flops (a few minutes on one core). */
     public static final String REFERENCE_FLOPS = "streamfusion.limit.referenceFlops";

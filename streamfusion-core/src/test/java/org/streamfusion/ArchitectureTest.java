@@ -55,9 +55,19 @@ class ArchitectureTest {
     }
 
     @Test
-    void theApiAndThePlannerNameNoBackend() {
-        noClasses().that().resideInAnyPackage("org.streamfusion", "org.streamfusion.backend", "org.streamfusion.planning")
+    void theApiNamesNoBackend() {
+        noClasses().that().resideInAnyPackage("org.streamfusion", "org.streamfusion.backend")
                 .should().dependOnClassesThat().resideInAnyPackage(BACKENDS).check(CORE);
+    }
+
+    /** The planner ranks by simulated time, so it names the simulator; the simulator names no planner (one way). */
+    @Test
+    void thePlannerNamesNoBackendButTheSimulatorAndTheSimulatorNoPlanner() {
+        noClasses().that().resideInAPackage("org.streamfusion.planning").should().dependOnClassesThat()
+                .resideInAnyPackage("org.streamfusion.cpu..", "org.streamfusion.gpu..", "org.streamfusion.cuda..")
+                .check(CORE);
+        noClasses().that().resideInAPackage("org.streamfusion.sim").should().dependOnClassesThat()
+                .resideInAPackage("org.streamfusion.planning").check(CORE);
     }
 
     /** Public only where a caller holds one: the CPU backend's host buffer, which it fills and reads. */

@@ -7,7 +7,7 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.Optional;
 import org.streamfusion.DType;
-import org.streamfusion.planning.InterMachineLink;
+import org.streamfusion.InterMachineLink;
 import org.streamfusion.LinkClass;
 import org.streamfusion.Topology;
 import org.streamfusion.backend.Buffer;

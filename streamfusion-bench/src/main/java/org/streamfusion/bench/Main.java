@@ -21,7 +21,7 @@ import picocli.CommandLine.UnmatchedArgumentException;
  * naming the value (with picocli's suggestion for a misspelt name) and a hint, and exits with 2.
  */
 @Command(name = "streamfusion", description = "StreamFusion-J: distributed attention for Diffusion Transformers.",
-        subcommands = {DemoCommand.class, PlanCommand.class, SimulatedPlan.class, LaunchCommand.class,
+        subcommands = {DemoCommand.class, PlanCommand.class, SimulatedPlan.class, CalibrateCommand.class, LaunchCommand.class,
             SweepCommand.class, SweepReport.class, SimulatorValidationReport.class, SimulatorPredictionsReport.class,
             Main.Check.class, SweepRank.class, BundleCommands.Test.class, BundleCommands.Jmh.class,
             BundleCommands.JmhLaunch.class},

@@ -22,9 +22,9 @@ import org.jfree.data.xy.XYSeriesCollection;
 import org.streamfusion.AttentionShape;
 import org.streamfusion.Method;
 import org.streamfusion.Topology;
+import org.streamfusion.planning.Planner;
 import org.streamfusion.sim.HardwareProfile;
 import org.streamfusion.sim.SimulatedTime;
-import org.streamfusion.sim.Simulator;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -126,12 +126,12 @@ final class SimulatorPredictionsReport implements Callable<Integer> {
     static Row row(HardwareProfile profile, Topology cluster, AttentionShape shape) {
         Map<Method, SimulatedTime> best = new EnumMap<>(Method.class);
         SimulatedTime pick = null;
-        for (Simulator.Ranked r : Simulator.of(profile, cluster).rank(shape)) {
-            if (!r.valid()) {
+        for (Planner.Candidate c : Planner.of(profile).enumerate(shape, cluster)) {
+            if (!c.valid()) {
                 continue;
             }
-            pick = pick == null ? r.time() : pick; // ranked fastest first
-            best.putIfAbsent(r.candidate().method(), r.time());
+            pick = pick == null ? c.time() : pick; // ranked fastest first
+            best.putIfAbsent(c.method(), c.time());
         }
         if (pick == null) {
             throw new org.streamfusion.InvalidConfigurationException("no valid mesh for " + shape + " on " + cluster,

@@ -15,8 +15,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
-import org.streamfusion.planning.CostModel;
-import org.streamfusion.planning.InterMachineLink;
+import org.streamfusion.sim.HardwareProfile;
 import org.streamfusion.Method;
 import org.streamfusion.Topology;
 import picocli.CommandLine;
@@ -29,7 +28,7 @@ import picocli.CommandLine.Spec;
  * {@code streamfusion sweep}: every method at every valid mesh of a logical topology, under each link
  * setting, over S, D and B; one launch of {@code streamfusion sweep-rank} per link setting (one JVM per GPU), the
  * emulated link passed as {@code -Dstreamfusion.emulatedLink=SPEC}; results appended to
- * {@code OUT/sweep.csv} with the H200 cost model's prediction. {@code --dry-run} prints the rows with
+ * {@code OUT/sweep.csv} with its layer simulated on the H200 profile. {@code --dry-run} prints the rows with
  * their predictions and runs nothing.
  */
 @Command(name = "sweep", description = "Every method at every valid mesh under each link setting, timed (GPUs).")
@@ -79,7 +78,7 @@ public final class SweepCommand implements Callable<Integer> {
     @Option(names = "--timeout-s", defaultValue = "3600", description = "bound on each link setting's launch")
     long timeoutSeconds;
 
-    @Option(names = "--dry-run", description = "print the rows with the cost model's prediction and run nothing")
+    @Option(names = "--dry-run", description = "print the rows with the simulator's prediction and run nothing")
     boolean dryRun;
 
     @Spec
@@ -190,10 +189,9 @@ public final class SweepCommand implements Callable<Integer> {
     }
 
     private void printDryRun(SweepPlan.Config c, List<SweepPlan.Row> rows) {
-        CostModel model = CostModel.h200(InterMachineLink.unlimited());
-        console.println("sweep --dry-run: " + rows.size() + " rows on logical " + c.topology() + "; predictions of "
-                + model.describe());
-        console.println("PREDICTIONS of the cost model, not measurements:");
+        console.println("sweep --dry-run: " + rows.size() + " rows on logical " + c.topology() + "; each layer simulated"
+                + " on " + HardwareProfile.h200() + " with the row's link");
+        console.println("PREDICTIONS of the simulator, not measurements:");
         console.printf(Locale.ROOT, "%-12s %-36s %-34s %6s %3s %3s %4s %12s%n", "row", "link", "mesh", "S", "D", "B", "H",
                 "predicted ms");
         for (SweepPlan.Row r : rows) {

@@ -52,7 +52,7 @@ public final class SweepCsv {
      * @param medianMs    median layer time in milliseconds (rank 0, CUDA events)
      * @param p10Ms       10th percentile of the layer time, ms
      * @param p90Ms       90th percentile of the layer time, ms
-     * @param predictedMs the H200 cost model's prediction, ms
+     * @param predictedMs the layer simulated on the H200 profile with the row's link, ms
      */
     public record Result(String device, String date, String command, String topology, String link, String method,
             String mesh, int batch, int seqLen, int heads, int headDim, double medianMs, double p10Ms, double p90Ms,

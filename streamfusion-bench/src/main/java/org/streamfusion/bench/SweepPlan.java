@@ -4,19 +4,22 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import org.streamfusion.AttentionShape;
-import org.streamfusion.planning.CostModel;
 import org.streamfusion.DType;
-import org.streamfusion.planning.InterMachineLink;
+import org.streamfusion.DeviceMesh;
+import org.streamfusion.InterMachineLink;
 import org.streamfusion.InvalidConfigurationException;
 import org.streamfusion.LinkCompression;
 import org.streamfusion.Method;
 import org.streamfusion.Plan;
 import org.streamfusion.planning.Planner;
 import org.streamfusion.Topology;
+import org.streamfusion.WorkLimits;
+import org.streamfusion.sim.HardwareProfile;
+import org.streamfusion.sim.Simulator;
 
 /**
  * What a layerwise sweep runs: every valid mesh of every chosen method of the logical topology, for
- * every link setting and every (S, D, B), each with the H200 cost model's prediction. Rows are grouped
+ * every link setting and every (S, D, B), each with its layer simulated on the H200 profile (the planner's clock). Rows are grouped
  * by link setting, because the emulated link is a JVM property of the ranks: one launch per setting.
  */
 public final class SweepPlan {
@@ -75,21 +78,22 @@ public final class SweepPlan {
         }
 
         /**
-         * The link the cost model sees: emulated bytes still move over NVLink, so a link faster per GPU
-         * than NVLink is bounded by it; with no emulation the link is NVLink.
+         * The link the simulator sees: emulated bytes still move over NVLink, so a link faster per GPU
+         * than NVLink is bounded by it; with no emulation the link is NVLink (no latency, one per GPU).
          *
-         * @param model          the cost model whose NVLink bandwidth bounds the link
+         * @param profile        the profile whose NVLink rate bounds the link
          * @param gpusPerMachine GPUs per logical machine, which share a per-machine NIC
-         * @return the link to plan with
+         * @return the link to predict with
          */
-        public InterMachineLink forModel(CostModel model, int gpusPerMachine) {
+        public InterMachineLink forProfile(HardwareProfile profile, int gpusPerMachine) {
+            double nvlink = profile.nvlinkBytesPerSecond();
             if (!emulated()) {
-                return model.sameHostLink();
+                return new InterMachineLink("none (NVLink, no emulation)", nvlink, 0, InterMachineLink.Nics.PER_GPU);
             }
             InterMachineLink link = InterMachineLink.parse(linkSpec());
-            if (link.perGpuBytesPerSecond(gpusPerMachine) >= model.intraBytesPerSecond()) {
-                return new InterMachineLink(link.name() + " (bounded by NVLink)", model.intraBytesPerSecond(),
-                        link.latencySeconds(), InterMachineLink.Nics.PER_GPU);
+            if (link.perGpuBytesPerSecond(gpusPerMachine) >= nvlink) {
+                return new InterMachineLink(link.name() + " (bounded by NVLink)", nvlink, link.latencySeconds(),
+                        InterMachineLink.Nics.PER_GPU);
             }
             return link;
         }
@@ -192,7 +196,7 @@ public final class SweepPlan {
      * @param seqLen      S, the global sequence length in tokens
      * @param heads       H
      * @param headDim     D
-     * @param predictedMs the H200 cost model's prediction for the layer, ms
+     * @param predictedMs the layer simulated on the H200 profile with the row's link, ms
      */
     public record Row(int index, int total, LinkSetting link, Method method, int t, int u, int r, int batch, int seqLen,
             int heads, int headDim, double predictedMs) {
@@ -231,42 +235,38 @@ public final class SweepPlan {
      * @param c what to sweep
      * @return one row per valid mesh, link setting and shape; none for a mesh that cannot compress
      * @throws InvalidConfigurationException if ranking every mesh of every setting and shape passes
-     *                                       {@link org.streamfusion.WorkLimits#PLANNER_STEPS}
+     *                                       {@link WorkLimits#PLANNER_STEPS}
      */
     public static List<Row> rows(Config c) {
-        record Pending(LinkSetting link, Planner.Candidate candidate, double predictedMs) {
+        record Pending(LinkSetting link, Plan plan, double predictedMs) {
         }
         // The whole sweep's estimate first: each method's ranking alone may pass where all of them together do not.
         double work = 0;
         for (Method m : c.methods()) {
-            work += org.streamfusion.WorkLimits.rankSteps(c.topology(), Planner.degrees(AttentionShape.of(1,
+            work += WorkLimits.rankSteps(c.topology(), Planner.degrees(AttentionShape.of(1,
                     c.seqLens().get(0), c.heads(), c.headDims().get(0)), c.topology(), m));
         }
-        org.streamfusion.WorkLimits.check(org.streamfusion.WorkLimits.PLANNER_STEPS, "the sweep's predictions on "
-                + c.topology(), work * c.links().size() * c.seqLens().size() * c.headDims().size() * c.batches().size(),
-                "rank-steps");
+        WorkLimits.check(WorkLimits.PLANNER_STEPS, "the sweep's predictions on " + c.topology(),
+                work * c.links().size() * c.seqLens().size() * c.headDims().size() * c.batches().size(), "rank-steps");
         List<Pending> pending = new ArrayList<>();
         for (LinkSetting link : c.links()) {
-            Planner planner = Planner.h200(link.forModel(CostModel.h200(InterMachineLink.unlimited()),
-                    c.topology().gpusPerMachine()));
+            HardwareProfile h200 = HardwareProfile.h200();
+            Simulator simulator = Simulator.of(h200.withLink(link.forProfile(h200, c.topology().gpusPerMachine())),
+                    c.topology());
             for (int s : c.seqLens()) {
                 for (int d : c.headDims()) {
                     for (int b : c.batches()) {
                         AttentionShape shape = AttentionShape.of(b, s, c.heads(), d, DType.BF16);
                         for (Method m : c.methods()) {
-                            for (Planner.Candidate cand : planner.enumerate(shape, c.topology(), m)) {
-                                if (!cand.valid()) {
-                                    continue;
+                            for (int[] degrees : Planner.degrees(shape, c.topology(), m)) {
+                                Plan plan;
+                                try {
+                                    plan = Plan.of(shape, DeviceMesh.of(c.topology(), m, degrees[0], degrees[1],
+                                            degrees[2])).withInterMachine(link.compression());
+                                } catch (InvalidConfigurationException refused) {
+                                    continue; // an invalid mesh, or a STREAMFUSION mesh whose groups span machines
                                 }
-                                Plan plan = cand.plan();
-                                if (link.compression() != LinkCompression.NONE) {
-                                    try {
-                                        plan = plan.withInterMachine(link.compression());
-                                    } catch (InvalidConfigurationException refused) {
-                                        continue; // a STREAMFUSION mesh whose groups span machines
-                                    }
-                                }
-                                pending.add(new Pending(link, cand, planner.model().estimate(plan).seconds() * 1e3));
+                                pending.add(new Pending(link, plan, simulator.simulate(plan).totalSeconds() * 1e3));
                             }
                         }
                     }
@@ -275,10 +275,10 @@ public final class SweepPlan {
         }
         List<Row> rows = new ArrayList<>();
         for (Pending p : pending) {
-            Planner.Candidate k = p.candidate();
-            AttentionShape s = k.plan().shape();
-            rows.add(new Row(rows.size() + 1, pending.size(), p.link(), k.method(), k.t(), k.u(), k.r(), s.batch(), s.seqLen(),
-                    s.heads(), s.headDim(), p.predictedMs()));
+            DeviceMesh mesh = p.plan().mesh();
+            AttentionShape s = p.plan().shape();
+            rows.add(new Row(rows.size() + 1, pending.size(), p.link(), p.plan().method(), mesh.torus(), mesh.ulysses(),
+                    mesh.ring(), s.batch(), s.seqLen(), s.heads(), s.headDim(), p.predictedMs()));
         }
         return rows;
     }

@@ -31,7 +31,7 @@ import picocli.CommandLine.Parameters;
  * {@code streamfusion sweep-report CSV OUTDIR}: from a sweep's CSV, a markdown table ({@code sweep.md})
  * and PNG plots drawn headless with JFreeChart: latency normalised to USP at its best mesh per (link, S,
  * D, B) for each method at its best mesh, as the paper plots it ({@code normalised-LINK.png}), and
- * measured against the cost model's prediction ({@code measured-vs-predicted.png}). CPU only.
+ * measured against the simulator's prediction ({@code measured-vs-predicted.png}). CPU only.
  */
 @Command(name = "sweep-report", aliases = "report", description = "Markdown table and PNG plots of a sweep's CSV.")
 public final class SweepReport implements Callable<Integer> {
@@ -127,7 +127,7 @@ public final class SweepReport implements Callable<Integer> {
             diagonal.add(hi, hi);
         }
         data.addSeries(diagonal);
-        JFreeChart chart = ChartFactory.createScatterPlot("Measured against the cost model's prediction", "predicted ms",
+        JFreeChart chart = ChartFactory.createScatterPlot("Measured against the simulator's prediction", "predicted ms",
                 "measured ms (median)", data, PlotOrientation.VERTICAL, true, false, false);
         XYPlot plot = chart.getXYPlot();
         if (hi > 0) {
@@ -162,7 +162,7 @@ public final class SweepReport implements Callable<Integer> {
                 .append(String.join("`; `", distinct(rows, SweepCsv.Result::command))).append("`\n\n");
         sb.append("Each method at its fastest mesh per (link, S, D, B); ms = median layer time (CUDA events, rank 0), ")
                 .append("p10-p90 in brackets; vs USP = time / USP's time at its fastest mesh (lower is faster); ")
-                .append("predicted = the H200 cost model (docs/cost-model.md).\n\n");
+                .append("predicted = the layer simulated on the H200 profile with the row's link (docs/simulator.md).\n\n");
         sb.append("| link | S | D | B | method | mesh | ms | p10-p90 | predicted ms | vs USP |\n");
         sb.append("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
         for (Group g : groups) {

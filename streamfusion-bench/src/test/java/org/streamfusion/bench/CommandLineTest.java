@@ -55,7 +55,7 @@ class CommandLineTest {
             names.addAll(List.of(sub.getCommandSpec().aliases()));
             assertTrue(help.out().contains("\n  " + String.join(", ", names) + " "), names + " listed:\n" + help);
         }
-        for (String name : List.of("demo", "plan", "simulate", "launch", "sweep", "sweep-report", "report", "check",
+        for (String name : List.of("demo", "plan", "simulate", "calibrate", "launch", "sweep", "sweep-report", "report", "check",
                 "simulator-validation", "simulator-predictions", "test", "jmh", "jmh-launch")) {
             assertTrue(main.getSubcommands().containsKey(name), name);
         }
@@ -71,7 +71,7 @@ class CommandLineTest {
     @Test
     void everySubcommandPrintsItsOwnHelpAndExitsZero() {
         List<CommandLine> commands = all(Main.commandLine());
-        assertEquals(13 + 9, commands.size(), "the commands and the GPU checks");
+        assertEquals(14 + 9, commands.size(), "the commands and the GPU checks");
         for (CommandLine c : commands) {
             String name = c.getCommandSpec().qualifiedName(" ");
             List<String> args = new ArrayList<>(List.of(name.split(" ")).subList(1, name.split(" ").length));
@@ -110,7 +110,8 @@ class CommandLineTest {
                 + " MxG"), topology.toString());
         Run profile = run("simulate", "--topology", "1x8", "--profile", "b200");
         assertEquals(2, profile.code(), profile.toString());
-        assertEquals("streamfusion simulate: hardware profile 'b200' (rule: h200 or a100)", profile.err().strip());
+        assertEquals("streamfusion simulate: hardware profile 'b200' (rule: h200, a100, or a profile file ending in"
+                + " .properties)", profile.err().strip());
         Run noCommand = run();
         assertEquals(2, noCommand.code(), noCommand.toString());
         assertTrue(noCommand.err().startsWith("Missing required subcommand"), noCommand.toString());

@@ -17,7 +17,7 @@ import org.streamfusion.AttentionShape;
 import org.streamfusion.Method;
 import org.streamfusion.Topology;
 import org.streamfusion.sim.HardwareProfile;
-import org.streamfusion.sim.Simulator;
+import org.streamfusion.planning.Planner;
 
 /**
  * The prediction tables and plots of docs/simulator.md come from one command: in quick mode (the paper's
@@ -38,8 +38,8 @@ class SimulatorPredictionsReportTest {
         assertTrue(log.toString(StandardCharsets.UTF_8).contains("paper-testbed: 2x8 S=36864 simulated in"), log.toString());
         // The 2x8 row's STREAMFUSION cell is the fastest STREAMFUSION mesh of a full ranking, and the pick the fastest.
         AttentionShape shape = AttentionShape.of(1, 36864, 24, 128);
-        List<Simulator.Ranked> ranked = Simulator.of(HardwareProfile.a100(), Topology.of(2, 8)).rank(shape);
-        Simulator.Ranked bestSfu = ranked.stream().filter(r -> r.valid() && r.candidate().method() == Method.STREAMFUSION)
+        List<Planner.Candidate> ranked = Planner.of(HardwareProfile.a100()).enumerate(shape, Topology.of(2, 8));
+        Planner.Candidate bestSfu = ranked.stream().filter(r -> r.valid() && r.method() == Method.STREAMFUSION)
                 .findFirst().orElseThrow();
         String sfuCell = String.format(java.util.Locale.ROOT, "%.2f", bestSfu.time().totalSeconds() * 1e3);
         String[] cells = rows.get(1).split("\\|");

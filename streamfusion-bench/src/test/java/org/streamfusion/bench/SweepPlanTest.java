@@ -101,7 +101,7 @@ class SweepPlanTest {
                 "1", "--dry-run", "--out", "/nonexistent/never-written");
         String text = buf.toString(StandardCharsets.UTF_8);
         assertEquals(0, code, text);
-        assertTrue(text.contains("PREDICTIONS of the cost model, not measurements"), text);
+        assertTrue(text.contains("PREDICTIONS of the simulator, not measurements"), text);
         int rows = SweepPlan.rows(new SweepPlan.Config(Topology.of(2, 2), SweepPlan.LinkSetting.parseList(
                 "none,p4de-400G/gpu-of-8"), List.of(16384), List.of(128), List.of(1), 24, ALL)).size();
         assertTrue(text.contains(rows + "/" + rows + " "), text);

@@ -6,6 +6,7 @@ import org.streamfusion.AttentionShape;
 import org.streamfusion.DeviceMesh;
 import org.streamfusion.InvalidConfigurationException;
 import org.streamfusion.LinkClass;
+import org.streamfusion.LinkCompression;
 import org.streamfusion.Plan;
 import org.streamfusion.ProcessGroup;
 
@@ -175,6 +176,25 @@ public final class CommunicationVolume {
             m = Math.max(m, r.elements(c));
         }
         return m;
+    }
+
+    /**
+     * The largest per-rank bytes over class {@code c} as they cross the wire: the element type's bytes, or
+     * between machines under {@link LinkCompression#FP8_E4M3} one byte per element and a 4-byte scale per
+     * {@code D} elements (docs/algorithms.md, section 7).
+     *
+     * @param c the link class
+     * @return the largest per-rank wire bytes of any rank, rounded to a whole byte
+     */
+    public long maxWireBytesPerRank(LinkClass c) {
+        return Math.round(maxPerRank(c) * wireBytesPerElement(plan, c));
+    }
+
+    /** Bytes per element on class {@code c} for {@code plan}: what the closed form and the planner's table count. */
+    static double wireBytesPerElement(Plan plan, LinkClass c) {
+        boolean compressed = c == LinkClass.INTER_MACHINE && plan.interMachine() != LinkCompression.NONE
+                && plan.mesh().topology().machines() > 1;
+        return compressed ? 1 + 4.0 / plan.shape().headDim() : plan.shape().dtype().bytes();
     }
 
     private long localElements() {

@@ -2,11 +2,11 @@ package org.streamfusion.planning;
 
 import java.util.List;
 import java.util.Locale;
+import org.streamfusion.InterMachineLink;
 import org.streamfusion.AttentionShape;
 import org.streamfusion.DeviceMesh;
 import org.streamfusion.InvalidConfigurationException;
 import org.streamfusion.LinkClass;
-import org.streamfusion.LinkCompression;
 import org.streamfusion.Method;
 import org.streamfusion.Plan;
 import org.streamfusion.QkvExchange;
@@ -168,10 +168,8 @@ public record CostModel(String hardware, double intraBytesPerSecond, InterMachin
     public Estimate estimate(Plan plan) {
         CommunicationVolume vol = CommunicationVolume.of(plan);
         DeviceMesh mesh = plan.mesh();
-        int bytes = plan.shape().dtype().bytes();
-        // e4m3 on the slow links: one byte per element and a 4-byte scale per D elements (docs/algorithms.md, section 7)
-        double interBytes = plan.interMachine() == LinkCompression.NONE || mesh.topology().machines() == 1 ? bytes
-                : 1 + 4.0 / plan.shape().headDim();
+        double bytes = CommunicationVolume.wireBytesPerElement(plan, LinkClass.INTRA_MACHINE);
+        double interBytes = CommunicationVolume.wireBytesPerElement(plan, LinkClass.INTER_MACHINE);
         int g = mesh.topology().gpusPerMachine();
         double interPerGpu = link.perGpuBytesPerSecond(g);
         double exposed = 0;
@@ -185,7 +183,7 @@ public record CostModel(String hardware, double intraBytesPerSecond, InterMachin
                     rv.overlappedElements(LinkClass.INTER_MACHINE) * interBytes, interPerGpu));
             interMessages = Math.max(interMessages, rv.transfers(LinkClass.INTER_MACHINE));
         }
-        int nicMessages = interMessages * (link.nics() == InterMachineLink.Nics.PER_MACHINE ? g : 1);
+        int nicMessages = interMessages * link.gpusPerNic(g);
         double perGpuFlops = plan.shape().flops() / mesh.worldSize();
         double rate = kernel.flopsPerSecond(plan.shape().headDim(), perGpuFlops / mesh.ring()) * layerEfficiency
                 * ringEfficiency(mesh.ring());
@@ -195,8 +193,7 @@ public record CostModel(String hardware, double intraBytesPerSecond, InterMachin
         double latency = stepLatency + nicMessages * link.latencySeconds();
         double total = layerSeconds + exposed + Math.max(overlapped, compute) + latency;
         return new Estimate(total, compute, exposed, overlapped, latency, layerSeconds, steps, nicMessages,
-                vol.maxPerRank(LinkClass.INTRA_MACHINE) * bytes,
-                Math.round(vol.maxPerRank(LinkClass.INTER_MACHINE) * interBytes));
+                vol.maxWireBytesPerRank(LinkClass.INTRA_MACHINE), vol.maxWireBytesPerRank(LinkClass.INTER_MACHINE));
     }
 
     private double seconds(double intra, double inter, double interPerGpu) {

@@ -3,72 +3,115 @@ package org.streamfusion.planning;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import java.util.Locale;
 import java.util.Objects;
 import org.streamfusion.AttentionShape;
 import org.streamfusion.DeviceMesh;
+import org.streamfusion.InterMachineLink;
 import org.streamfusion.InvalidConfigurationException;
+import org.streamfusion.LinkClass;
+import org.streamfusion.LinkCompression;
 import org.streamfusion.Method;
 import org.streamfusion.Plan;
 import org.streamfusion.Topology;
 import org.streamfusion.WorkLimits;
+import org.streamfusion.sim.HardwareProfile;
+import org.streamfusion.sim.SimulatedTime;
+import org.streamfusion.sim.Simulator;
 
 /**
- * Enumerates every mesh of every method for a shape and topology, says why each invalid one is invalid,
- * ranks the valid ones with a {@link CostModel}, and explains the choice (docs/algorithms.md, sections 3.4-3.5; the paper's section 4.2).
+ * The one planner: enumerates every mesh of every method for a shape and topology, says why each invalid
+ * one is invalid, ranks the valid ones by their layer simulated on a {@link HardwareProfile} (the
+ * unchanged schedules on virtual time, docs/simulator.md), and explains the choice with each mesh's bytes
+ * per link class from the closed form ({@link CommunicationVolume}) beside its time (docs/algorithms.md,
+ * sections 3.4-3.5; the paper's section 4.2). The API, {@code streamfusion plan} and the demo all rank here.
  */
 public final class Planner {
-    private final CostModel model;
+    /** The profile {@link #withDefaults()} ranks on, named in every table it prints. */
+    public static final String DEFAULT_PROFILE = "h200";
 
-    /**
-     * A planner that ranks meshes by {@code model}'s estimates.
-     *
-     * @param model the cost model
-     * @throws NullPointerException if {@code model} is null, here rather than at the first estimate
-     */
-    public Planner(CostModel model) {
-        this.model = Objects.requireNonNull(model, "model");
+    private final HardwareProfile profile;
+    private final boolean isDefault;
+
+    private Planner(HardwareProfile profile, boolean isDefault) {
+        this.profile = Objects.requireNonNull(profile, "profile");
+        this.isDefault = isDefault;
     }
 
     /**
-     * The paper's testbed ({@link CostModel#a100Efa()}).
+     * A planner that ranks meshes by their layer simulated on {@code profile}.
      *
-     * @return a planner on that cost model
+     * @param profile the GPUs and links
+     * @return the planner
+     * @throws NullPointerException if {@code profile} is null, here rather than at the first ranking
+     */
+    public static Planner of(HardwareProfile profile) {
+        return new Planner(profile, false);
+    }
+
+    /**
+     * The planner on the {@value #DEFAULT_PROFILE} profile ({@link HardwareProfile#h200()}, the one fitted to
+     * this project's measurements); its tables say that the profile is the default.
+     *
+     * @return the planner
      */
     public static Planner withDefaults() {
-        return new Planner(CostModel.a100Efa());
+        return new Planner(HardwareProfile.named(DEFAULT_PROFILE), true);
     }
 
     /**
-     * H200 machines calibrated from this project's measurements, joined by {@code link}.
+     * The same planner with another network between machines; a default profile stays named as the default.
      *
-     * @param link the network between the machines
-     * @return a planner on {@link CostModel#h200(InterMachineLink)}
+     * @param link the network between machines
+     * @return the planner on this profile with {@code link}
      */
-    public static Planner h200(InterMachineLink link) {
-        return new Planner(CostModel.h200(link));
+    public Planner withLink(InterMachineLink link) {
+        return new Planner(profile.withLink(link), isDefault);
     }
 
-    /** {@return the cost model this planner ranks by} */
-    public CostModel model() {
-        return model;
+    /** {@return the profile this planner simulates on} */
+    public HardwareProfile profile() {
+        return profile;
+    }
+
+    /** {@return the profile as the tables name it, saying when it is the default} */
+    public String describeProfile() {
+        return profile + (isDefault ? " (the default profile; Planner.of(profile) or --profile names another)" : "");
     }
 
     /**
-     * One mesh of one method: a plan with its estimate, or the rule it breaks.
+     * One mesh of one method: a plan with its simulated layer and the closed form's bytes per rank, or the rule
+     * it breaks.
      *
-     * @param method        the method
-     * @param t             torus degree
-     * @param u             Ulysses degree ({@code u'} for the torus methods)
-     * @param r             ring degree
-     * @param plan          the plan, or {@code null} when the mesh is invalid
-     * @param estimate      the plan's estimate, or {@code null} when the mesh is invalid
-     * @param invalidReason why the mesh is invalid, or {@code null} when it is valid
+     * @param method             the method
+     * @param t                  torus degree
+     * @param u                  Ulysses degree ({@code u'} for the torus methods)
+     * @param r                  ring degree
+     * @param plan               the plan, or {@code null} when the mesh is invalid
+     * @param time               the plan's simulated layer; {@code null} when the mesh is invalid, or when
+     *                           {@link #best} or {@link #explain} skipped it because its lower bound passed the
+     *                           fastest layer simulated before it
+     * @param lowerBoundSeconds  at least how long its layer simulates (the fixed costs of its ring transfers; 0
+     *                           when invalid or unknown)
+     * @param intraBytes         bytes one rank moves inside its machine, the largest over ranks (0 when invalid)
+     * @param interBytes         bytes one rank moves between machines as they cross the wire, the largest over
+     *                           ranks (0 when invalid)
+     * @param invalidReason      why the mesh is invalid, or {@code null} when it is valid
      */
-    public record Candidate(Method method, int t, int u, int r, Plan plan, CostModel.Estimate estimate, String invalidReason) {
+    public record Candidate(Method method, int t, int u, int r, Plan plan, SimulatedTime time, double lowerBoundSeconds,
+            long intraBytes, long interBytes, String invalidReason) {
         /** {@return whether the mesh is valid, i.e. has a plan} */
         public boolean valid() {
             return plan != null;
+        }
+
+        /** {@return whether the mesh was simulated, i.e. has a time} */
+        public boolean simulated() {
+            return time != null;
+        }
+
+        /** {@return the simulated layer time in seconds; infinite when invalid or not simulated} */
+        public double seconds() {
+            return simulated() ? time.totalSeconds() : Double.POSITIVE_INFINITY;
         }
 
         /** {@return the method's degrees as text, e.g. {@code t=2 u'=4 r=2}} */
@@ -83,31 +126,93 @@ public final class Planner {
     }
 
     /**
-     * Every candidate mesh of {@code method}: valid ones first, cheapest first; then the invalid ones.
+     * Every candidate mesh of {@code method}: valid ones first, fastest first; then the invalid ones.
      *
      * @param shape    the attention problem
      * @param topology the machines and GPUs
      * @param method   the method whose meshes are tried
      * @return one candidate per degree triple {@code t*u*r = N} of the method's form, valid or not
-     * @throws InvalidConfigurationException if {@code S < N}, or the work passes
-     *                                       {@link WorkLimits#PLANNER_STEPS}
+     * @throws InvalidConfigurationException if {@code S < N}, or the work passes {@link WorkLimits#SIMULATOR_STEPS}
      */
     public List<Candidate> enumerate(AttentionShape shape, Topology topology, Method method) {
-        List<int[]> degrees = degrees(shape, topology, method);
-        WorkLimits.check(WorkLimits.PLANNER_STEPS, "ranking the " + method + " meshes of " + topology,
-                WorkLimits.rankSteps(topology, degrees), "rank-steps");
+        return rank(shape, topology, List.of(method), LinkCompression.NONE, false);
+    }
+
+    /**
+     * Every candidate of every method, each simulated.
+     *
+     * @param shape    the attention problem
+     * @param topology the machines and GPUs
+     * @return the candidates ranked: valid ones fastest first (ties in {@link Method} order), then the invalid ones
+     * @throws InvalidConfigurationException if {@code S < N}, or the work passes {@link WorkLimits#SIMULATOR_STEPS}
+     */
+    public List<Candidate> enumerate(AttentionShape shape, Topology topology) {
+        return enumerate(shape, topology, LinkCompression.NONE);
+    }
+
+    /**
+     * The same with the inter-machine transfers carrying {@code compression}; a mesh that cannot carry it (a
+     * STREAMFUSION mesh whose groups span machines) is listed as invalid with the rule.
+     *
+     * @param shape       the attention problem
+     * @param topology    the machines and GPUs
+     * @param compression what the inter-machine transfers carry
+     * @return every candidate, ranked: valid ones fastest first, then the invalid ones
+     * @throws InvalidConfigurationException if {@code S < N}, or the work passes {@link WorkLimits#SIMULATOR_STEPS}
+     */
+    public List<Candidate> enumerate(AttentionShape shape, Topology topology, LinkCompression compression) {
+        return rank(shape, topology, List.of(Method.values()), compression, false);
+    }
+
+    /**
+     * Every candidate of {@code methods}, ranked; with {@code skip}, a valid mesh whose lower bound
+     * ({@link RingBound}) passes the fastest layer simulated before it is listed unsimulated: it can neither be the
+     * fastest nor tie with it. Meshes are simulated in the order of their bounds, so the fast ones come first.
+     */
+    private List<Candidate> rank(AttentionShape shape, Topology topology, List<Method> methods,
+            LinkCompression compression, boolean skip) {
         List<Candidate> out = new ArrayList<>();
-        for (int[] d : degrees) {
-            try {
-                Plan p = Plan.of(shape, DeviceMesh.of(topology, method, d[0], d[1], d[2]));
-                out.add(new Candidate(method, d[0], d[1], d[2], p, model.estimate(p), null));
-            } catch (InvalidConfigurationException e) {
-                out.add(new Candidate(method, d[0], d[1], d[2], null, null, e.getMessage()));
+        List<Plan> plans = new ArrayList<>();
+        double work = 0;
+        for (Method m : methods) {
+            for (int[] d : degrees(shape, topology, m)) {
+                try {
+                    Plan p = Plan.of(shape, DeviceMesh.of(topology, m, d[0], d[1], d[2])).withInterMachine(compression);
+                    plans.add(p);
+                    work += WorkLimits.rankSteps(topology.worldSize(), d[0], d[1], d[2]);
+                } catch (InvalidConfigurationException e) {
+                    out.add(new Candidate(m, d[0], d[1], d[2], null, null, 0, 0, 0, e.getMessage()));
+                }
             }
         }
-        out.sort(Comparator.comparing((Candidate c) -> !c.valid())
-                .thenComparingDouble(c -> c.valid() ? c.estimate().seconds() : 0));
-        return out;
+        // Checked before anything is simulated: the message names the topology, the estimate and the property.
+        WorkLimits.check(WorkLimits.SIMULATOR_STEPS, "ranking every " + (methods.size() == 1 ? methods.get(0) + " " : "")
+                + "mesh of " + topology + " by simulation", work, "rank-steps");
+        Simulator simulator = Simulator.of(profile, topology);
+        double[] bound = new double[plans.size()];
+        List<Integer> order = new ArrayList<>();
+        for (int i = 0; i < plans.size(); i++) {
+            bound[i] = RingBound.seconds(plans.get(i), profile);
+            order.add(i);
+        }
+        order.sort(Comparator.comparingDouble(i -> bound[i]));
+        Candidate[] ranked = new Candidate[plans.size()];
+        double fastest = Double.POSITIVE_INFINITY;
+        for (int i : order) {
+            Plan p = plans.get(i);
+            SimulatedTime time = skip && bound[i] > fastest ? null : simulator.simulate(p);
+            fastest = time == null ? fastest : Math.min(fastest, time.totalSeconds());
+            CommunicationVolume volume = CommunicationVolume.of(p);
+            DeviceMesh mesh = p.mesh();
+            ranked[i] = new Candidate(p.method(), mesh.torus(), mesh.ulysses(), mesh.ring(), p, time, bound[i],
+                    volume.maxWireBytesPerRank(LinkClass.INTRA_MACHINE),
+                    volume.maxWireBytesPerRank(LinkClass.INTER_MACHINE), null);
+        }
+        // Stable: equal times keep the enumeration order (method, then degrees), so the pick is deterministic.
+        List<Candidate> valid = new ArrayList<>(List.of(ranked));
+        valid.sort(Comparator.comparingDouble(Candidate::seconds));
+        valid.addAll(out);
+        return valid;
     }
 
     /**
@@ -143,93 +248,82 @@ public final class Planner {
     }
 
     /**
-     * Every candidate of every method.
-     *
-     * @param shape    the attention problem
-     * @param topology the machines and GPUs
-     * @return the candidates method by method, in {@link Method} order, each method's sorted as by
-     *         {@link #enumerate(AttentionShape, Topology, Method)}
-     * @throws InvalidConfigurationException if {@code S < N}, or the work passes
-     *                                       {@link WorkLimits#PLANNER_STEPS}
-     */
-    public List<Candidate> enumerate(AttentionShape shape, Topology topology) {
-        List<int[]> every = new ArrayList<>();
-        for (Method m : Method.values()) {
-            every.addAll(degrees(shape, topology, m));
-        }
-        WorkLimits.check(WorkLimits.PLANNER_STEPS, "ranking every mesh of " + topology, WorkLimits.rankSteps(topology,
-                every), "rank-steps");
-        List<Candidate> all = new ArrayList<>();
-        for (Method m : Method.values()) {
-            all.addAll(enumerate(shape, topology, m));
-        }
-        return all;
-    }
-
-    /**
-     * The cheapest valid mesh of {@code method}.
+     * The fastest valid mesh of {@code method}, by simulated layer time.
      *
      * @param shape    the attention problem
      * @param topology the machines and GPUs
      * @param method   the method whose meshes are tried
-     * @return the plan with the lowest estimate
+     * @return the plan with the shortest simulated layer
      * @throws InvalidConfigurationException if {@code S < N} or no mesh of {@code method} is valid
      */
     public Plan best(AttentionShape shape, Topology topology, Method method) {
-        List<Candidate> c = enumerate(shape, topology, method);
-        if (c.isEmpty() || !c.get(0).valid()) {
-            throw new InvalidConfigurationException("no valid " + method + " mesh for " + shape + " on " + topology + ": "
-                    + (c.isEmpty() ? "no candidates" : c.get(0).invalidReason()), "at least one mesh satisfies every rule");
-        }
-        return c.get(0).plan();
-    }
-
-    /**
-     * The cheapest valid plan of any method.
-     *
-     * @param shape    the attention problem
-     * @param topology the machines and GPUs
-     * @return the plan with the lowest estimate
-     * @throws InvalidConfigurationException if {@code S < N} or no mesh is valid
-     */
-    public Plan best(AttentionShape shape, Topology topology) {
-        return enumerate(shape, topology).stream().filter(Candidate::valid)
-                .min(Comparator.comparingDouble(c -> c.estimate().seconds()))
-                .orElseThrow(() -> new InvalidConfigurationException("no valid mesh for " + shape + " on " + topology,
-                        "at least one mesh satisfies every rule"))
+        return pick(rank(shape, topology, List.of(method), LinkCompression.NONE, true), shape, topology, method + " ")
                 .plan();
     }
 
     /**
-     * A table of every candidate with its estimate, and the choice.
+     * The fastest valid plan of any method, by simulated layer time (a mesh that provably cannot be the fastest
+     * is not simulated).
      *
      * @param shape    the attention problem
      * @param topology the machines and GPUs
-     * @return the shape, link and cost model, then one line per candidate, then the choice
+     * @return the plan with the shortest simulated layer
+     * @throws InvalidConfigurationException if {@code S < N} or no mesh is valid
+     */
+    public Plan best(AttentionShape shape, Topology topology) {
+        return best(shape, topology, LinkCompression.NONE);
+    }
+
+    /**
+     * The same with the inter-machine transfers carrying {@code compression}.
+     *
+     * @param shape       the attention problem
+     * @param topology    the machines and GPUs
+     * @param compression what the inter-machine transfers carry
+     * @return the plan with the shortest simulated layer
+     * @throws InvalidConfigurationException if {@code S < N} or no mesh is valid
+     */
+    public Plan best(AttentionShape shape, Topology topology, LinkCompression compression) {
+        return pick(rank(shape, topology, List.of(Method.values()), compression, true), shape, topology, "").plan();
+    }
+
+    /**
+     * A table of every candidate: its simulated time in parts, the closed form's bytes per link class, and the
+     * choice; the title names the profile (and says when it is the default). A mesh whose lower bound passes the
+     * fastest layer simulated before it is listed with the bound, unsimulated.
+     *
+     * @param shape    the attention problem
+     * @param topology the machines and GPUs
+     * @return the title, one line per candidate, then the choice
      * @throws InvalidConfigurationException if {@code S < N} or no mesh is valid
      */
     public String explain(AttentionShape shape, Topology topology) {
-        StringBuilder sb = new StringBuilder();
-        sb.append(String.format(Locale.ROOT, "%s on %d machines x %d GPUs%n", shape, topology.machines(),
-                topology.gpusPerMachine()));
-        sb.append("inter-machine link: ").append(model.link()).append('\n');
-        sb.append("cost model: ").append(model.describe()).append('\n');
-        sb.append(String.format(Locale.ROOT, "%-16s %-16s %10s %10s %10s %10s %12s %12s  %s%n", "method", "mesh", "est. ms",
-                "compute", "exposed", "overlap", "intra MB/GPU", "inter MB/GPU", "note"));
-        for (Candidate c : enumerate(shape, topology)) {
-            if (c.valid()) {
-                CostModel.Estimate e = c.estimate();
-                sb.append(String.format(Locale.ROOT, "%-16s %-16s %10.3f %10.3f %10.3f %10.3f %12.2f %12.2f%n", c.method(),
-                        c.degrees(), e.seconds() * 1e3, e.computeSeconds() * 1e3, e.exposedCommSeconds() * 1e3,
-                        e.overlappedCommSeconds() * 1e3, e.intraBytes() / 1e6, e.interBytes() / 1e6));
-            } else {
-                sb.append(String.format(Locale.ROOT, "%-16s %-16s %10s %10s %10s %10s %12s %12s  invalid: %s%n", c.method(),
-                        c.degrees(), "-", "-", "-", "-", "-", "-", c.invalidReason()));
-            }
+        return explain(shape, topology, LinkCompression.NONE);
+    }
+
+    /**
+     * The same with the inter-machine transfers carrying {@code compression}.
+     *
+     * @param shape       the attention problem
+     * @param topology    the machines and GPUs
+     * @param compression what the inter-machine transfers carry
+     * @return the title, one line per candidate, then the choice
+     * @throws InvalidConfigurationException if {@code S < N} or no mesh is valid
+     */
+    public String explain(AttentionShape shape, Topology topology, LinkCompression compression) {
+        List<Candidate> ranked = rank(shape, topology, List.of(Method.values()), compression, true);
+        return RankingTable.format(ranked, pick(ranked, shape, topology, ""), shape, topology, describeProfile(),
+                compression);
+    }
+
+    /** The first valid candidate of a ranked list: the fastest. */
+    private static Candidate pick(List<Candidate> ranked, AttentionShape shape, Topology topology, String what) {
+        if (ranked.isEmpty() || !ranked.get(0).valid()) {
+            throw new InvalidConfigurationException("no valid " + what + "mesh for " + shape + " on " + topology
+                    + (ranked.isEmpty() ? ": no candidates" : ": " + ranked.get(0).invalidReason()),
+                    "at least one mesh satisfies every rule");
         }
-        Plan best = best(shape, topology);
-        sb.append("chosen: ").append(best.mesh()).append('\n');
-        return sb.toString();
+        return ranked.get(0);
     }
 
     static List<Integer> divisors(int n) {

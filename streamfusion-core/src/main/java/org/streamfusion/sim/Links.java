@@ -1,11 +1,11 @@
 package org.streamfusion.sim;
 
-import org.streamfusion.planning.InterMachineLink;
+import org.streamfusion.InterMachineLink;
 import org.streamfusion.Topology;
 
 /**
- * The links as queues: one NVLink/NVSwitch send port per GPU, and one NIC per GPU or per machine
- * ({@link InterMachineLink.Nics}). A transfer queues behind the transfers that took its sender's port
+ * The links as queues: one NVLink/NVSwitch send port per GPU, and one NIC per GPU or {@code k} per machine
+ * shared by its GPUs ({@link InterMachineLink#nicOf}). A transfer queues behind the transfers that took its sender's port
  * or NIC before it (first come, first served in virtual time), holds it for {@code bytes / rate}, and
  * lands {@code latency} later (the latency is in flight, not in the queue: a NIC keeps many messages
  * outstanding). NVSwitch is non-blocking, and every pattern the schedules use sends as much into each
@@ -21,8 +21,7 @@ final class Links {
         this.topology = topology;
         this.profile = profile;
         this.nvlinkFree = new double[topology.worldSize()];
-        boolean perGpu = profile.link().nics() == InterMachineLink.Nics.PER_GPU;
-        this.nicFree = new double[perGpu ? topology.worldSize() : topology.machines()];
+        this.nicFree = new double[profile.link().nicCount(topology.machines(), topology.gpusPerMachine())];
     }
 
     /**
@@ -42,7 +41,8 @@ final class Links {
             return nvlinkFree[source];
         }
         InterMachineLink link = profile.link();
-        int nic = nicFree.length == topology.worldSize() ? source : sourceMachine;
+        int g = topology.gpusPerMachine();
+        int nic = link.nicOf(sourceMachine, source - sourceMachine * g, g);
         double begin = Math.max(start, nicFree[nic]);
         double busy = Double.isInfinite(link.bytesPerSecond()) ? 0 : bytes / link.bytesPerSecond();
         nicFree[nic] = begin + busy;

@@ -8,26 +8,22 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.function.BiConsumer;
-import java.util.function.Predicate;
 import org.streamfusion.AttentionShape;
 import org.streamfusion.DeviceMesh;
 import org.streamfusion.DistributedAttention;
 import org.streamfusion.InvalidConfigurationException;
 import org.streamfusion.InvalidStateException;
 import org.streamfusion.JointText;
-import org.streamfusion.LinkCompression;
-import org.streamfusion.Method;
 import org.streamfusion.Plan;
 import org.streamfusion.Topology;
 import org.streamfusion.WorkLimits;
 import org.streamfusion.backend.DeviceArena;
 import org.streamfusion.backend.TensorView;
-import org.streamfusion.planning.Planner;
 
 /**
  * A cluster on virtual time: runs the unchanged schedules of any plan on {@code M x G} simulated GPUs
- * of one {@link HardwareProfile} and says how long the layer takes and where the time goes; ranks
- * every mesh of a shape by simulated time (docs/simulator.md).
+ * of one {@link HardwareProfile} and says how long the layer takes and where the time goes (docs/simulator.md).
+ * The planner ({@code org.streamfusion.planning.Planner}) ranks every mesh of a shape by these times.
  */
 public final class Simulator {
     private final HardwareProfile profile;
@@ -223,128 +219,5 @@ public final class Simulator {
             afterLayer.accept(rank, layer);
         }
         return SimStream.of(attention.stream());
-    }
-
-    /**
-     * A candidate mesh with its simulated time, or the rule that makes it invalid.
-     *
-     * @param candidate the mesh, with the rule it breaks when invalid
-     * @param time      its simulated time; {@code null} when invalid
-     */
-    public record Ranked(Planner.Candidate candidate, SimulatedTime time) {
-        /** {@return whether the mesh was simulated, i.e. {@code time} is not null} */
-        public boolean valid() {
-            return time != null;
-        }
-    }
-
-    /**
-     * Every mesh of every method ({@link Planner#enumerate}): valid ones fastest first, then the invalid
-     * ones.
-     *
-     * @param shape the attention layer's shape
-     * @return every candidate, ranked
-     */
-    public List<Ranked> rank(AttentionShape shape) {
-        return rank(shape, LinkCompression.NONE);
-    }
-
-    /**
-     * The same with the inter-machine transfers carrying {@code compression}; a mesh that cannot carry it (a
-     * STREAMFUSION mesh whose groups span machines) is listed as invalid with the rule.
-     *
-     * @param shape       the attention layer's shape
-     * @param compression what the inter-machine transfers carry
-     * @return every candidate, ranked: valid ones fastest first, then the invalid ones
-     * @throws InvalidConfigurationException if the valid meshes' work together passes
-     *                                       {@link WorkLimits#SIMULATOR_STEPS}
-     */
-    public List<Ranked> rank(AttentionShape shape, LinkCompression compression) {
-        List<Ranked> out = new ArrayList<>();
-        // Checked before the closed form ranks them, which itself takes seconds past a few hundred GPUs.
-        double work = 0;
-        for (Method m : Method.values()) {
-            for (int[] d : Planner.degrees(shape, topology, m)) {
-                try {
-                    Plan.of(shape, DeviceMesh.of(topology, m, d[0], d[1], d[2]));
-                    work += WorkLimits.rankSteps(topology.worldSize(), d[0], d[1], d[2]);
-                } catch (InvalidConfigurationException invalid) {
-                    // listed, not simulated
-                }
-            }
-        }
-        WorkLimits.check(WorkLimits.SIMULATOR_STEPS, "simulating every valid mesh of " + topology, work, "rank-steps");
-        List<Planner.Candidate> candidates = Planner.withDefaults().enumerate(shape, topology);
-        for (Planner.Candidate c : candidates) {
-            if (!c.valid()) {
-                out.add(new Ranked(c, null));
-                continue;
-            }
-            try {
-                Plan plan = c.plan().withInterMachine(compression);
-                out.add(new Ranked(new Planner.Candidate(c.method(), c.t(), c.u(), c.r(), plan,
-                        Planner.withDefaults().model().estimate(plan), null), simulate(plan)));
-            } catch (InvalidConfigurationException refused) {
-                out.add(new Ranked(new Planner.Candidate(c.method(), c.t(), c.u(), c.r(), null, null,
-                        refused.rule()), null));
-            }
-        }
-        out.sort(Comparator.comparing((Ranked r) -> !r.valid())
-                .thenComparingDouble(r -> r.valid() ? r.time().totalSeconds() : 0));
-        return out;
-    }
-
-    /**
-     * The fastest valid mesh of {@code method}, simulated.
-     *
-     * @param shape  the attention layer's shape
-     * @param method the method whose meshes compete
-     * @return the simulated time of its fastest mesh (its plan included)
-     * @throws InvalidConfigurationException if no mesh of {@code method} is valid
-     */
-    public SimulatedTime best(AttentionShape shape, Method method) {
-        return fastest(rank(shape), shape, r -> r.candidate().method() == method, method + " ").time();
-    }
-
-    /**
-     * The fastest valid plan of any method by simulated layer time rather than the cost model: the planner's
-     * pick for this simulator's profile.
-     *
-     * @param shape the attention problem
-     * @return the plan with the shortest simulated layer
-     * @throws InvalidConfigurationException if {@code S < N} or no mesh is valid
-     */
-    public Plan best(AttentionShape shape) {
-        return fastest(rank(shape), shape, r -> true, "").time().plan();
-    }
-
-    private Ranked fastest(List<Ranked> ranked, AttentionShape shape, Predicate<Ranked> which, String what) {
-        return ranked.stream().filter(r -> r.valid() && which.test(r)).findFirst().orElseThrow(() ->
-                new InvalidConfigurationException("no valid " + what + "mesh for " + shape + " on " + topology,
-                        "at least one mesh satisfies every rule"));
-    }
-
-    /**
-     * A table of every candidate's simulated time in parts, and the pick.
-     *
-     * @param shape the attention layer's shape
-     * @return a title, a header, one line per candidate (times in ms) and a last line naming the pick
-     * @throws InvalidConfigurationException if no mesh is valid
-     */
-    public String explain(AttentionShape shape) {
-        return explain(shape, LinkCompression.NONE);
-    }
-
-    /**
-     * The same with the inter-machine transfers carrying {@code compression}.
-     *
-     * @param shape       the attention layer's shape
-     * @param compression what the inter-machine transfers carry
-     * @return a title, a header, one line per candidate (times in ms) and a last line naming the pick
-     * @throws InvalidConfigurationException if no mesh is valid
-     */
-    public String explain(AttentionShape shape, LinkCompression compression) {
-        List<Ranked> ranked = rank(shape, compression);
-        return RankingTable.format(ranked, fastest(ranked, shape, r -> true, ""), shape, topology, profile, compression);
     }
 }

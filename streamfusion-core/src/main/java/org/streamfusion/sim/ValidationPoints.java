@@ -4,7 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 import org.streamfusion.AttentionShape;
 import org.streamfusion.DeviceMesh;
-import org.streamfusion.planning.InterMachineLink;
+import org.streamfusion.InterMachineLink;
 import org.streamfusion.Method;
 import org.streamfusion.Plan;
 import org.streamfusion.QkvExchange;

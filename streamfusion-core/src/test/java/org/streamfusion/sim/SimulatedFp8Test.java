@@ -6,8 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import org.junit.jupiter.api.Test;
 import org.streamfusion.AttentionShape;
 import org.streamfusion.planning.CostModel;
+import org.streamfusion.planning.Planner;
 import org.streamfusion.DeviceMesh;
-import org.streamfusion.planning.InterMachineLink;
+import org.streamfusion.InterMachineLink;
 import org.streamfusion.LinkCompression;
 import org.streamfusion.Method;
 import org.streamfusion.Plan;
@@ -56,20 +57,20 @@ class SimulatedFp8Test {
     @Test
     void everyMeshThatCanCarryFp8SimulatesAndTheOthersAreListedWithTheRule() {
         Topology topology = Topology.of(4, 2);
-        Simulator sim = Simulator.of(HardwareProfile.h200(), topology);
+        Planner planner = Planner.of(HardwareProfile.h200());
         AttentionShape shape = AttentionShape.of(1, 8192, 48, 128);
         int simulated = 0;
         int refused = 0;
-        for (Simulator.Ranked r : sim.rank(shape, LinkCompression.FP8_E4M3)) {
+        for (Planner.Candidate r : planner.enumerate(shape, topology, LinkCompression.FP8_E4M3)) {
             if (r.valid()) {
-                assertEquals(LinkCompression.FP8_E4M3, r.time().plan().interMachine(), r.candidate().degrees());
+                assertEquals(LinkCompression.FP8_E4M3, r.time().plan().interMachine(), r.degrees());
                 simulated++;
-            } else if (r.candidate().invalidReason().contains("t = M")) {
-                assertEquals(Method.STREAMFUSION, r.candidate().method());
+            } else if (r.invalidReason().contains("t = M")) {
+                assertEquals(Method.STREAMFUSION, r.method());
                 refused++;
             }
         }
         assertTrue(simulated > 10 && refused > 0, simulated + " simulated, " + refused + " refused");
-        assertTrue(sim.explain(shape, LinkCompression.FP8_E4M3).contains("inter-machine transfers FP8_E4M3"));
+        assertTrue(planner.explain(shape, topology, LinkCompression.FP8_E4M3).contains("inter-machine transfers FP8_E4M3"));
     }
 }

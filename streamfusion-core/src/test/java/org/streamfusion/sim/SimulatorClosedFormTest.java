@@ -9,7 +9,7 @@ import org.junit.jupiter.api.Test;
 import org.streamfusion.AttentionShape;
 import org.streamfusion.DType;
 import org.streamfusion.DeviceMesh;
-import org.streamfusion.planning.InterMachineLink;
+import org.streamfusion.InterMachineLink;
 import org.streamfusion.Method;
 import org.streamfusion.Plan;
 import org.streamfusion.Topology;
@@ -143,6 +143,28 @@ class SimulatorClosedFormTest {
             double expected = p.oneSidedOpSeconds() + (nics == InterMachineLink.Nics.PER_MACHINE ? 8 : 1) * one
                     + p.link().latencySeconds();
             assertEquals(expected, last, EPSILON, nics.toString());
+        }
+    }
+
+    /** The same with k NICs per machine shared by its 8 GPUs: each NIC carries 8/k of the transfers, one after another. */
+    @Test
+    void kNicsPerMachineShareItsEightGpusEvenly() {
+        long bytes = 10_000_000;
+        for (int k : new int[] {1, 2, 4, 8}) {
+            HardwareProfile p = testProfile(100e9, InterMachineLink.parse("10,5," + k + "-per-machine"));
+            assertEquals(k, p.link().nicsPerMachine());
+            Hand world = new Hand(p, Topology.of(2, 8));
+            for (int r = 0; r < 8; r++) {
+                SimStream s = world.stream(r);
+                s.add(Op.oneSided(Op.Kind.PUT, s, "put", new int[] {r + 8}, new long[] {bytes}));
+            }
+            world.run();
+            double last = 0;
+            for (int r = 0; r < 8; r++) {
+                last = Math.max(last, world.stream(r).free);
+            }
+            double expected = p.oneSidedOpSeconds() + 8 / k * (bytes / 10e9) + p.link().latencySeconds();
+            assertEquals(expected, last, EPSILON, k + " NICs per machine");
         }
     }
 

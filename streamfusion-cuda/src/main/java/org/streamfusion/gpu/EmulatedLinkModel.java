@@ -1,7 +1,7 @@
 package org.streamfusion.gpu;
 
 import java.util.Locale;
-import org.streamfusion.planning.InterMachineLink;
+import org.streamfusion.InterMachineLink;
 import org.streamfusion.InvalidConfigurationException;
 import org.streamfusion.LinkClass;
 import org.streamfusion.Topology;
@@ -48,6 +48,10 @@ final class EmulatedLinkModel {
             throw new InvalidConfigurationException("link=" + link + ", topology=" + topology, "both are given");
         }
         topology.machineOf(rank); // throws for a rank outside the world
+        if (link.nicsPerMachine() > 1) {
+            throw new InvalidConfigurationException("emulated inter-machine link " + link, "the emulated link keeps one"
+                    + " clock per GPU or one per machine: a NIC per GPU or one NIC per machine (the simulator models more)");
+        }
         int g = topology.gpusPerMachine();
         String prefix = "emulated inter-machine link " + link;
         if (!needsSharedClock(link, topology)) {

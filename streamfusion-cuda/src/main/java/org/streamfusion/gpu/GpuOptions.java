@@ -2,7 +2,7 @@ package org.streamfusion.gpu;
 
 import java.time.Duration;
 import java.util.Optional;
-import org.streamfusion.planning.InterMachineLink;
+import org.streamfusion.InterMachineLink;
 import org.streamfusion.InvalidConfigurationException;
 
 /**

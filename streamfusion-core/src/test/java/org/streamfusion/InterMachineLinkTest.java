@@ -1,11 +1,11 @@
-package org.streamfusion.planning;
+package org.streamfusion;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.List;
 import org.junit.jupiter.api.Test;
-import org.streamfusion.InvalidConfigurationException;
 
 /** The one link description: presets, the paper's per-GPU share, parsing and bad values. */
 class InterMachineLinkTest {
@@ -73,5 +73,26 @@ class InterMachineLinkTest {
         var none = assertThrows(InvalidConfigurationException.class, () -> InterMachineLink.parse(null));
         assertTrue(none.getMessage().startsWith("inter-machine link null") && none.rule().contains("rail-400G"),
                 none.getMessage());
+    }
+
+    @Test
+    void nicsPerMachineAreACountSharedByTheMachinesGpus() {
+        InterMachineLink four = InterMachineLink.parse("12.5,10,4-per-machine");
+        assertEquals(InterMachineLink.Nics.PER_MACHINE, four.nics());
+        assertEquals(4, four.nicsPerMachine());
+        assertEquals(12.5e9 / 2, four.perGpuBytesPerSecond(8), 1);
+        assertEquals(12.5e9, four.perGpuBytesPerSecond(2), 1);
+        assertEquals(List.of(0, 0, 1, 1, 2, 2, 3, 3, 4), List.of(four.nicOf(0, 0, 8), four.nicOf(0, 1, 8), four.nicOf(0, 2, 8),
+                four.nicOf(0, 3, 8), four.nicOf(0, 4, 8), four.nicOf(0, 5, 8), four.nicOf(0, 6, 8), four.nicOf(0, 7, 8),
+                four.nicOf(1, 0, 8)));
+        assertEquals(8, four.nicCount(2, 8));
+        assertTrue(four.toString().contains("NIC x4 per machine"), four.toString());
+        assertEquals(1, InterMachineLink.p4de400G().nicsPerMachine());
+        assertEquals(0, InterMachineLink.rail400G().nicsPerMachine());
+        // a 2x1 cluster whose GPUs each have a 2 GB/s link
+        assertEquals(2e9, InterMachineLink.parse("2,20,per-gpu").perGpuBytesPerSecond(1), 1);
+        InvalidConfigurationException none = assertThrows(InvalidConfigurationException.class,
+                () -> new InterMachineLink("x", 1e9, 0, InterMachineLink.Nics.PER_MACHINE, 0));
+        assertTrue(none.rule().contains("PER_MACHINE with at least one NIC"), none.getMessage());
     }
 }

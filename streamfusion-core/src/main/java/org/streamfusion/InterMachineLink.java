@@ -1,27 +1,43 @@
-package org.streamfusion.planning;
+package org.streamfusion;
 
 import java.util.Locale;
-import org.streamfusion.InvalidConfigurationException;
 
 /**
  * The network between machines, one description for every part that models it: the planner's cost
  * model, the emulated inter-machine links of the CUDA backend and the cluster simulator. A NIC moves
  * {@code bytesPerSecond} in each direction and adds {@code latencySeconds} to every message; transfers
  * through one NIC queue behind each other. Each GPU has its own NIC ({@link Nics#PER_GPU}, rail-optimised
- * H100/H200 clusters) or a machine's GPUs share one ({@link Nics#PER_MACHINE}, the paper's p4de).
+ * H100/H200 clusters) or a machine's GPUs share {@code nicsPerMachine} of them ({@link Nics#PER_MACHINE}: one
+ * for the paper's 400 Gb/s p4de figure; with {@code k} NICs for {@code G} GPUs, GPU {@code l} of a machine
+ * uses NIC {@code l*k/G}, so each NIC serves {@code G/k} GPUs).
  *
  * @param name           how outputs name it
  * @param bytesPerSecond one NIC's bandwidth per direction; {@code +Infinity} for an unlimited link
  * @param latencySeconds added to every message
- * @param nics           one NIC per GPU or one per machine
+ * @param nics           one NIC per GPU, or NICs per machine shared by its GPUs
+ * @param nicsPerMachine with {@link Nics#PER_MACHINE}, how many NICs a machine has (at least 1); with
+ *                       {@link Nics#PER_GPU}, 0
  */
-public record InterMachineLink(String name, double bytesPerSecond, double latencySeconds, Nics nics) {
+public record InterMachineLink(String name, double bytesPerSecond, double latencySeconds, Nics nics,
+        int nicsPerMachine) {
     /** Where the NICs are. */
     public enum Nics {
         /** Each GPU has a NIC of its own. */
         PER_GPU,
-        /** The GPUs of a machine share one NIC. */
+        /** The GPUs of a machine share its NICs ({@code nicsPerMachine} of them). */
         PER_MACHINE
+    }
+
+    /**
+     * A link with one NIC per GPU, or one NIC per machine.
+     *
+     * @param name           how outputs name it
+     * @param bytesPerSecond one NIC's bandwidth per direction
+     * @param latencySeconds added to every message
+     * @param nics           one NIC per GPU or one per machine
+     */
+    public InterMachineLink(String name, double bytesPerSecond, double latencySeconds, Nics nics) {
+        this(name, bytesPerSecond, latencySeconds, nics, nics == Nics.PER_MACHINE ? 1 : 0);
     }
 
     /**
@@ -45,6 +61,44 @@ public record InterMachineLink(String name, double bytesPerSecond, double latenc
         if (nics == null) {
             throw new InvalidConfigurationException("link " + name + ": nics=null", "PER_GPU or PER_MACHINE");
         }
+        if (nics == Nics.PER_GPU ? nicsPerMachine != 0 : nicsPerMachine < 1) {
+            throw new InvalidConfigurationException("link " + name + ": nics=" + nics + " nicsPerMachine=" + nicsPerMachine,
+                    "PER_GPU with nicsPerMachine 0, or PER_MACHINE with at least one NIC");
+        }
+    }
+
+    /**
+     * The NIC a GPU sends through, numbered over the whole cluster.
+     *
+     * @param machine        the GPU's machine
+     * @param localGpu       the GPU's index inside its machine, {@code 0 <= localGpu < gpusPerMachine}
+     * @param gpusPerMachine GPUs {@code G} of one machine
+     * @return with a NIC per GPU, {@code machine*G + localGpu}; else {@code machine*k + localGpu*k/G}
+     */
+    public int nicOf(int machine, int localGpu, int gpusPerMachine) {
+        return nics == Nics.PER_GPU ? machine * gpusPerMachine + localGpu
+                : machine * nicsPerMachine + (int) ((long) localGpu * nicsPerMachine / gpusPerMachine);
+    }
+
+    /**
+     * NICs in a cluster of {@code machines} machines of {@code gpusPerMachine} GPUs.
+     *
+     * @param machines       machines {@code M}
+     * @param gpusPerMachine GPUs {@code G} of one machine
+     * @return {@code M*G} with a NIC per GPU, else {@code M*k}
+     */
+    public int nicCount(int machines, int gpusPerMachine) {
+        return machines * (nics == Nics.PER_GPU ? gpusPerMachine : nicsPerMachine);
+    }
+
+    /**
+     * GPUs that share the busiest NIC of a machine of {@code gpusPerMachine} GPUs.
+     *
+     * @param gpusPerMachine GPUs {@code G} of one machine, at least 1
+     * @return 1 with a NIC per GPU, else {@code ceil(G/k)}
+     */
+    public int gpusPerNic(int gpusPerMachine) {
+        return nics == Nics.PER_GPU ? 1 : (gpusPerMachine + nicsPerMachine - 1) / nicsPerMachine;
     }
 
     /**
@@ -97,7 +151,7 @@ public record InterMachineLink(String name, double bytesPerSecond, double latenc
         if (realGpusPerMachine <= 0) {
             throw new InvalidConfigurationException("realGpusPerMachine=" + realGpusPerMachine, "at least one GPU");
         }
-        double share = nics == Nics.PER_GPU ? bytesPerSecond : bytesPerSecond / realGpusPerMachine;
+        double share = bytesPerSecond / gpusPerNic(realGpusPerMachine);
         return new InterMachineLink(name + "/gpu-of-" + realGpusPerMachine, share, latencySeconds, Nics.PER_GPU);
     }
 
@@ -109,21 +163,21 @@ public record InterMachineLink(String name, double bytesPerSecond, double latenc
      * @throws InvalidConfigurationException if {@code bytes} is not positive
      */
     public InterMachineLink withBandwidth(double bytes) {
-        return new InterMachineLink(name + "@" + gbPerSecond(bytes), bytes, latencySeconds, nics);
+        return new InterMachineLink(name + "@" + gbPerSecond(bytes), bytes, latencySeconds, nics, nicsPerMachine);
     }
 
     /**
      * Bytes per second one GPU can move when all {@code gpusPerMachine} GPUs of its machine send at once.
      *
      * @param gpusPerMachine GPUs {@code G} of one machine, at least 1; divided by only with a NIC per machine
-     * @return {@code bytesPerSecond}, divided by {@code G} with a NIC per machine
+     * @return {@code bytesPerSecond}, divided by the GPUs that share the busiest NIC ({@link #gpusPerNic})
      * @throws InvalidConfigurationException if {@code gpusPerMachine < 1}
      */
     public double perGpuBytesPerSecond(int gpusPerMachine) {
         if (gpusPerMachine <= 0) { // else Infinity (or a negative rate) on a NIC per machine
             throw new InvalidConfigurationException("gpusPerMachine=" + gpusPerMachine, "at least one GPU");
         }
-        return nics == Nics.PER_GPU ? bytesPerSecond : bytesPerSecond / gpusPerMachine;
+        return bytesPerSecond / gpusPerNic(gpusPerMachine);
     }
 
     /**
@@ -138,8 +192,8 @@ public record InterMachineLink(String name, double bytesPerSecond, double latenc
 
     /**
      * A preset by name ({@code rail-400G}, {@code p4de-400G}, {@code eth-100G}, {@code unlimited}, any case),
-     * optionally as a per-GPU share ({@code p4de-400G/gpu-of-8}), or {@code GBPS,LATENCY_US,per-gpu|per-machine}
-     * (e.g. {@code 12.5,10,per-gpu}).
+     * optionally as a per-GPU share ({@code p4de-400G/gpu-of-8}), or {@code GBPS,LATENCY_US,per-gpu|per-machine|K-per-machine}
+     * (e.g. {@code 12.5,10,per-gpu}; {@code 12.5,10,4-per-machine}: four 12.5 GB/s NICs per machine, shared).
      *
      * @param spec the preset's name or the link's figures; blanks around it are ignored
      * @return the preset, its share, or a new link with those figures
@@ -170,9 +224,15 @@ public record InterMachineLink(String name, double bytesPerSecond, double latenc
             try {
                 double gb = Double.parseDouble(parts[0]);
                 double us = Double.parseDouble(parts[1]);
-                Nics nics = Nics.valueOf(parts[2].trim().toUpperCase(Locale.ROOT).replace('-', '_'));
+                String where = parts[2].trim().toLowerCase(Locale.ROOT);
+                int count = 1;
+                if (where.matches("[0-9]{1,4}-per-machine")) {
+                    count = Integer.parseInt(where.substring(0, where.indexOf('-')));
+                    where = "per-machine";
+                }
+                Nics nics = Nics.valueOf(where.toUpperCase(Locale.ROOT).replace('-', '_'));
                 return new InterMachineLink(gbPerSecond(gb * 1e9) + "," + parts[1].trim() + "us," + parts[2].trim(),
-                        gb * 1e9, us * 1e-6, nics);
+                        gb * 1e9, us * 1e-6, nics, nics == Nics.PER_GPU ? 0 : count);
             } catch (InvalidConfigurationException e) {
                 // The form is right but a figure breaks a link's rule: that rule says more than the list of forms.
                 throw new InvalidConfigurationException("inter-machine link '" + spec + "': " + e.what(), e.rule(), e);
@@ -184,7 +244,7 @@ public record InterMachineLink(String name, double bytesPerSecond, double latenc
     }
 
     private static final String FORMS =
-            "rail-400G, p4de-400G, eth-100G, unlimited, PRESET/gpu-of-N, or GBPS,LATENCY_US,per-gpu|per-machine";
+            "rail-400G, p4de-400G, eth-100G, unlimited, PRESET/gpu-of-N, or GBPS,LATENCY_US,per-gpu|per-machine|K-per-machine";
 
     private static String gbPerSecond(double bytes) {
         return Double.isInfinite(bytes) ? "unlimited" : String.format(Locale.ROOT, "%.4gGB/s", bytes / 1e9);
@@ -194,6 +254,7 @@ public record InterMachineLink(String name, double bytesPerSecond, double latenc
     public String toString() {
         return name + " (" + gbPerSecond(bytesPerSecond) + " per NIC and direction, "
                 + String.format(Locale.ROOT, "%.1f", latencySeconds * 1e6) + " us per message, NIC "
-                + (nics == Nics.PER_GPU ? "per GPU" : "per machine") + ")";
+                + (nics == Nics.PER_GPU ? "per GPU" : nicsPerMachine == 1 ? "per machine"
+                        : "x" + nicsPerMachine + " per machine") + ")";
     }
 }

@@ -1,0 +1,267 @@
+package org.streamfusion.bench;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.Callable;
+import org.streamfusion.AttentionShape;
+import org.streamfusion.InterMachineLink;
+import org.streamfusion.InvalidConfigurationException;
+import org.streamfusion.Plan;
+import org.streamfusion.QkvExchange;
+import org.streamfusion.Topology;
+import org.streamfusion.sim.HardwareProfile;
+import org.streamfusion.sim.Simulator;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/**
+ * {@code streamfusion calibrate MEASUREMENTS.csv [--version N] [--out FILE]}: a hardware profile fitted by least
+ * squares to measured rows (docs/simulator.md, "Profiles"), written as a profile file with every constant's source.
+ * Rows ({@code kind}): {@code constant} (a value taken as given), {@code kernel} (one attention launch: the full-wave
+ * tile rate per D through the origin of {@code ceil(tiles/SMs) * 4*128*S*D*SMs}), {@code all-to-all} (bus bandwidth
+ * per mover: time = latency + bytes to the others / rate, a line per mover: {@code nccl} gives NVLink's rate and the
+ * two-sided op, {@code nvshmem-sm} the one-sided op, {@code nvshmem-ce} the copy engines' rate) and {@code layer}
+ * (whole layers on one host, every link NVLink: the launch cost that minimises the squared relative errors).
+ */
+@Command(name = "calibrate", description = "Fit a hardware profile to measured rows (CSV) by least squares; write it.")
+final class CalibrateCommand implements Callable<Integer> {
+    static final List<String> HEADER = List.of("kind", "key", "value", "unit", "D", "S", "H", "B", "ranks",
+            "bytes_per_rank", "mesh", "date", "command", "source");
+
+    @Parameters(index = "0", paramLabel = "MEASUREMENTS", description = "the measured rows, e.g. docs/results/h200-measurements.csv")
+    Path measurements;
+
+    @Option(names = "--version", paramLabel = "N", description = "the profile's version (default: ${DEFAULT-VALUE})")
+    int version = 2;
+
+    @Option(names = "--out", paramLabel = "FILE", description = "where the profile file goes (default: standard output)")
+    Path out;
+
+    @Override
+    public Integer call() throws IOException {
+        String text = profileFile(read(measurements), version, measurements.toString());
+        if (out == null) {
+            System.out.print(text);
+        } else {
+            Files.writeString(out, text, StandardCharsets.UTF_8);
+            System.out.println("calibrate: wrote " + out + " from " + measurements);
+        }
+        return 0;
+    }
+
+    /** The rows of a measurements file, each a map from column to value. */
+    static List<Map<String, String>> read(Path file) throws IOException {
+        List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
+        if (lines.isEmpty() || !SweepCsv.split(lines.get(0)).equals(HEADER)) {
+            throw new InvalidConfigurationException("measurements " + file + " header " + (lines.isEmpty() ? "(empty)"
+                    : lines.get(0)), "the first line is " + String.join(",", HEADER));
+        }
+        List<Map<String, String>> rows = new ArrayList<>();
+        for (String line : lines.subList(1, lines.size())) {
+            List<String> fields = SweepCsv.split(line);
+            if (fields.size() != HEADER.size()) {
+                throw new InvalidConfigurationException("measurements " + file + " line '" + line + "'",
+                        HEADER.size() + " fields per line");
+            }
+            Map<String, String> row = new LinkedHashMap<>();
+            for (int i = 0; i < fields.size(); i++) {
+                row.put(HEADER.get(i), fields.get(i));
+            }
+            rows.add(row);
+        }
+        return rows;
+    }
+
+    /** The fitted profile file: every constant, then its source, in the profile file's order. */
+    static String profileFile(List<Map<String, String>> rows, int version, String origin) {
+        Map<String, String> value = new TreeMap<>();
+        Map<String, String> source = new TreeMap<>();
+        for (Map<String, String> r : rows.stream().filter(r -> r.get("kind").equals("constant")).toList()) {
+            value.put(r.get("key"), r.get("value"));
+            source.put(r.get("key"), r.get("source") + (r.get("date").isEmpty() ? "" : " (" + r.get("date") + ")"));
+        }
+        value.put("version", Integer.toString(version));
+        source.put("version", "streamfusion calibrate " + origin);
+        int sms = Integer.parseInt(required(value, "streamingMultiprocessors"));
+        for (int d : new int[] {64, 128}) {
+            List<Map<String, String>> kernel = rows.stream().filter(r -> r.get("kind").equals("kernel")
+                    && Integer.parseInt(r.get("D")) == d).toList();
+            double xy = 0;
+            double xx = 0;
+            for (Map<String, String> r : kernel) {
+                int s = Integer.parseInt(r.get("S"));
+                long tiles = (long) Integer.parseInt(r.get("B")) * Integer.parseInt(r.get("H")) * ((s + 127) / 128);
+                double x = (double) ((tiles + sms - 1) / sms) * 4.0 * 128 * ((s + 127) / 128 * 128) * d * sms;
+                xy += x * Double.parseDouble(r.get("value")) / 1e3;
+                xx += x * x;
+            }
+            String key = "tileFlopsPerSecondD" + d;
+            value.put(key, Double.toString(need(kernel, "kernel rows at D=" + d, xx / xy)));
+            source.put(key, "least squares through the origin over " + kernel.size() + " kernel rows at D=" + d
+                    + " (ms = ceil(tiles/SMs) * 4*128*S*D*SMs / rate): " + sources(kernel));
+        }
+        double[] nccl = line(rows, "nccl");
+        double[] sm = line(rows, "nvshmem-sm");
+        double[] ce = line(rows, "nvshmem-ce");
+        put(value, source, "nvlinkBytesPerSecond", 1 / nccl[1], "the slope of the nccl all-to-all line", rows, "nccl");
+        put(value, source, "twoSidedOpSeconds", nccl[0], "the intercept of the nccl all-to-all line", rows, "nccl");
+        put(value, source, "oneSidedOpSeconds", sm[0], String.format(Locale.ROOT, "the intercept of the nvshmem-sm"
+                + " put line (its slope, %.1f GB/s, is taken as NVLink's rate)", 1 / sm[1] / 1e9), rows, "nvshmem-sm");
+        put(value, source, "copyEngineBytesPerSecond", 1 / ce[1], "the slope of the nvshmem-ce put line", rows,
+                "nvshmem-ce");
+        fitLaunch(rows, value, source);
+        StringBuilder sb = new StringBuilder("# Hardware profile " + value.get("name") + ", written by streamfusion"
+                + " calibrate " + origin + "\n# (docs/simulator.md, \"Profiles\"). Every constant has a KEY.source.\n");
+        for (String key : HardwareProfile.FILE_KEYS) {
+            sb.append(key).append('=').append(escape(required(value, key))).append('\n');
+            sb.append(key).append(".source=").append(escape(required(source, key))).append('\n');
+        }
+        return sb.toString();
+    }
+
+    /**
+     * What the simulator charges for a {@code kernel} or {@code all-to-all} row on {@code profile}, in the row's unit:
+     * a launch's ms ({@code launch + ceil(tiles/SMs)} full-wave tile times), or an all-to-all's bus GB/s (the op's
+     * fixed cost plus the bytes to the others at the mover's rate: NVLink's for {@code nccl} and {@code nvshmem-sm},
+     * the copy engines' for {@code nvshmem-ce}).
+     *
+     * @param row     a kernel or all-to-all row
+     * @param profile the profile
+     * @return the prediction
+     * @throws InvalidConfigurationException for another kind of row
+     */
+    static double predicted(Map<String, String> row, HardwareProfile profile) {
+        switch (row.get("kind")) {
+            case "kernel" -> {
+                int s = Integer.parseInt(row.get("S"));
+                int d = Integer.parseInt(row.get("D"));
+                int sms = profile.streamingMultiprocessors();
+                long tiles = (long) Integer.parseInt(row.get("B")) * Integer.parseInt(row.get("H")) * ((s + 127) / 128);
+                double rate = d == 64 ? profile.tileFlopsPerSecondD64() : profile.tileFlopsPerSecondD128();
+                double waves = (tiles + sms - 1) / sms;
+                return (profile.launchSeconds() + waves * 4.0 * 128 * ((s + 127) / 128 * 128) * d * sms / rate) * 1e3;
+            }
+            case "all-to-all" -> {
+                int ranks = Integer.parseInt(row.get("ranks"));
+                double sent = Double.parseDouble(row.get("bytes_per_rank")) * (ranks - 1) / ranks;
+                double seconds = switch (row.get("key")) {
+                    case "nccl" -> profile.twoSidedOpSeconds() + sent / profile.nvlinkBytesPerSecond();
+                    case "nvshmem-sm" -> profile.oneSidedOpSeconds() + sent / profile.nvlinkBytesPerSecond();
+                    default -> profile.oneSidedOpSeconds() + sent / profile.copyEngineBytesPerSecond();
+                };
+                return sent / seconds / 1e9;
+            }
+            default -> throw new InvalidConfigurationException("a " + row.get("kind") + " row",
+                    "only kernel and all-to-all rows are predicted here (layers are simulated)");
+        }
+    }
+
+    /** Least squares {@code seconds = a + b * bytes to the others} over one mover's rows: {@code {a, b}}. */
+    private static double[] line(List<Map<String, String>> rows, String mover) {
+        List<double[]> points = new ArrayList<>();
+        for (Map<String, String> r : rows) {
+            if (r.get("kind").equals("all-to-all") && r.get("key").equals(mover)) {
+                int ranks = Integer.parseInt(r.get("ranks"));
+                double sent = Double.parseDouble(r.get("bytes_per_rank")) * (ranks - 1) / ranks;
+                points.add(new double[] {sent, sent / (Double.parseDouble(r.get("value")) * 1e9)});
+            }
+        }
+        double mx = points.stream().mapToDouble(p -> p[0]).average().orElse(Double.NaN);
+        double my = points.stream().mapToDouble(p -> p[1]).average().orElse(Double.NaN);
+        double sxy = points.stream().mapToDouble(p -> (p[0] - mx) * (p[1] - my)).sum();
+        double sxx = points.stream().mapToDouble(p -> (p[0] - mx) * (p[0] - mx)).sum();
+        if (points.size() < 2 || !(sxx > 0)) {
+            throw new InvalidConfigurationException(points.size() + " all-to-all rows of " + mover,
+                    "a line needs rows at two sizes at least");
+        }
+        return new double[] {my - sxy / sxx * mx, sxy / sxx};
+    }
+
+    /** The launch cost minimising the layer rows' squared relative errors (golden section on [0, 100 us]). */
+    private static void fitLaunch(List<Map<String, String>> rows, Map<String, String> value, Map<String, String> source) {
+        List<Map<String, String>> layers = rows.stream().filter(r -> r.get("kind").equals("layer")).toList();
+        double lo = 0;
+        double hi = 100e-6;
+        double golden = (Math.sqrt(5) - 1) / 2;
+        for (int i = 0; i < 40; i++) {
+            double a = hi - golden * (hi - lo);
+            double b = lo + golden * (hi - lo);
+            if (squaredError(layers, value, a) <= squaredError(layers, value, b)) {
+                hi = b;
+            } else {
+                lo = a;
+            }
+        }
+        double launch = need(layers, "layer rows", (lo + hi) / 2);
+        value.put("launchSeconds", Double.toString(launch));
+        source.put("launchSeconds", "the launch cost minimising the squared relative errors of " + layers.size()
+                + " layer rows simulated with the other constants: " + sources(layers));
+    }
+
+    private static double squaredError(List<Map<String, String>> layers, Map<String, String> value, double launch) {
+        HardwareProfile profile = new HardwareProfile(value.get("name"), 1, Integer.parseInt(value.get("streamingMultiprocessors")),
+                number(value, "tileFlopsPerSecondD64"), number(value, "tileFlopsPerSecondD128"), launch,
+                number(value, "memoryBytesPerSecond"), number(value, "nvlinkBytesPerSecond"),
+                number(value, "copyEngineBytesPerSecond"), number(value, "twoSidedOpSeconds"),
+                number(value, "oneSidedOpSeconds"), InterMachineLink.parse(required(value, "link")));
+        double sum = 0;
+        for (Map<String, String> r : layers) {
+            String[] at = r.get("mesh").split("/", 2);
+            Topology topology = Topology.parse(at[0]);
+            // One host: the "machines" are joined by NVLink itself, at its rate and with no NIC latency.
+            HardwareProfile oneHost = profile.withLink(new InterMachineLink("nvlink-as-network",
+                    profile.nvlinkBytesPerSecond(), 0, InterMachineLink.Nics.PER_GPU));
+            Plan plan = Plan.of(AttentionShape.of(Integer.parseInt(r.get("B")), Integer.parseInt(r.get("S")),
+                    Integer.parseInt(r.get("H")), Integer.parseInt(r.get("D"))), MeshOption.mesh(topology, at[1]))
+                    .withQkvExchange(QkvExchange.SEPARATE);
+            double error = Simulator.of(oneHost, topology).simulate(plan).totalSeconds() * 1e3
+                    / Double.parseDouble(r.get("value")) - 1;
+            sum += error * error;
+        }
+        return sum;
+    }
+
+    private static void put(Map<String, String> value, Map<String, String> source, String key, double v, String how,
+            List<Map<String, String>> rows, String mover) {
+        value.put(key, Double.toString(v));
+        List<Map<String, String>> used = rows.stream().filter(r -> r.get("kind").equals("all-to-all")
+                && r.get("key").equals(mover)).toList();
+        source.put(key, how + ", least squares over " + used.size() + " rows: " + sources(used));
+    }
+
+    private static String sources(List<Map<String, String>> rows) {
+        return String.join("; ", rows.stream().map(r -> r.get("source") + " (" + r.get("date") + ")").distinct().toList());
+    }
+
+    private static double need(List<?> rows, String what, double v) {
+        if (rows.isEmpty() || !Double.isFinite(v)) {
+            throw new InvalidConfigurationException("no " + what, "the measurements hold " + what);
+        }
+        return v;
+    }
+
+    private static String required(Map<String, String> map, String key) {
+        String v = map.get(key);
+        if (v == null) {
+            throw new InvalidConfigurationException("no constant row for " + key, "the measurements give " + key);
+        }
+        return v;
+    }
+
+    private static double number(Map<String, String> value, String key) {
+        return Double.parseDouble(required(value, key));
+    }
+
+    private static String escape(String s) {
+        return s.replace("\\", "\\\\").replace("\n", "\\n");
+    }
+}

@@ -1,0 +1,95 @@
+package org.streamfusion.bench;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.streamfusion.InvalidConfigurationException;
+import org.streamfusion.sim.HardwareProfile;
+
+/** {@code streamfusion calibrate}: the shipped h200 profile is its fit of the docs' measurements, to the last bit. */
+class CalibrateCommandTest {
+    private static final Path MEASUREMENTS = Path.of("..", "docs", "results", "h200-measurements.csv");
+
+    @Test
+    void theShippedH200ProfileIsTheFitOfEveryRowOfTheDocsMeasurementFile(@TempDir Path dir) throws IOException {
+        Path out = dir.resolve("h200.properties");
+        Files.writeString(out, CalibrateCommand.profileFile(CalibrateCommand.read(MEASUREMENTS), 2,
+                "docs/results/h200-measurements.csv"), StandardCharsets.UTF_8);
+        HardwareProfile fitted = HardwareProfile.read(out);
+        assertEquals(HardwareProfile.h200(), fitted, "run: streamfusion calibrate docs/results/h200-measurements.csv"
+                + " --version 2 --out streamfusion-core/src/main/resources/org/streamfusion/sim/h200.properties");
+        String text = Files.readString(out);
+        for (String key : HardwareProfile.FILE_KEYS) {
+            assertTrue(text.lines().anyMatch(l -> l.startsWith(key + ".source=") && l.length() > key.length() + 12),
+                    key + " has a source:\n" + text);
+        }
+    }
+
+    @Test
+    void aLineFitRecoversTheRateAndLatencyOfExactRows() {
+        // bus GB/s of a transfer that takes 20 us + bytes/300 GB/s, at two sizes: the fit returns both numbers
+        List<Map<String, String>> rows = new java.util.ArrayList<>(List.of(
+                row("constant", "name", "test"), row("constant", "streamingMultiprocessors", "100"),
+                row("constant", "memoryBytesPerSecond", "1e12"), row("constant", "link", "rail-400G")));
+        for (String mover : new String[] {"nccl", "nvshmem-sm", "nvshmem-ce"}) {
+            for (double mib : new double[] {1, 16, 256}) {
+                double sent = mib * 1024 * 1024 * 3 / 4;
+                double seconds = 20e-6 + sent / 300e9;
+                Map<String, String> r = row("all-to-all", mover, Double.toString(sent / seconds / 1e9));
+                r.put("ranks", "4");
+                r.put("bytes_per_rank", Double.toString(mib * 1024 * 1024));
+                rows.add(r);
+            }
+        }
+        for (int d : new int[] {64, 128}) {
+            Map<String, String> k = row("kernel", "sf_single", "10");
+            k.putAll(Map.of("D", Integer.toString(d), "S", "12800", "H", "100", "B", "1"));
+            rows.add(k);
+        }
+        Map<String, String> layer = row("layer", "launchSeconds", "1");
+        layer.putAll(Map.of("D", "64", "S", "1024", "H", "4", "B", "1", "mesh", "1x2/ULYSSES:1/2/1"));
+        rows.add(layer);
+        String file = CalibrateCommand.profileFile(rows, 1, "test rows");
+        assertEquals(300e9, value(file, "nvlinkBytesPerSecond"), 1e-3 * 300e9, file);
+        assertEquals(20e-6, value(file, "twoSidedOpSeconds"), 1e-9, file);
+        assertEquals(20e-6, value(file, "oneSidedOpSeconds"), 1e-9, file);
+        assertEquals(300e9, value(file, "copyEngineBytesPerSecond"), 1e-3 * 300e9, file);
+        // 10 ms for 100 heads x 100 tiles = 100 waves of 100 SMs, each 4*128*12800*D*100 flops per wave
+        assertEquals(100.0 * 4 * 128 * 12800 * 64 * 100 / 10e-3, value(file, "tileFlopsPerSecondD64"), 1e3, file);
+    }
+
+    @Test
+    void aFileWithoutItsHeaderOrARowKindsConstantIsRefusedNamingIt(@TempDir Path dir) throws IOException {
+        Path bad = dir.resolve("bad.csv");
+        Files.writeString(bad, "kind,key,value\n");
+        InvalidConfigurationException header = assertThrows(InvalidConfigurationException.class,
+                () -> CalibrateCommand.read(bad));
+        assertTrue(header.getMessage().contains("header kind,key,value"), header.getMessage());
+        InvalidConfigurationException missing = assertThrows(InvalidConfigurationException.class,
+                () -> CalibrateCommand.profileFile(List.of(row("constant", "name", "x")), 1, "rows"));
+        assertTrue(missing.getMessage().contains("streamingMultiprocessors"), missing.getMessage());
+    }
+
+    private static Map<String, String> row(String kind, String key, String value) {
+        Map<String, String> r = new java.util.HashMap<>();
+        for (String column : CalibrateCommand.HEADER) {
+            r.put(column, "");
+        }
+        r.putAll(Map.of("kind", kind, "key", key, "value", value, "source", "a test row", "date", "today"));
+        return r;
+    }
+
+    private static double value(String file, String key) {
+        return Double.parseDouble(file.lines().filter(l -> l.startsWith(key + "=")).findFirst().orElseThrow()
+                .substring(key.length() + 1));
+    }
+}
