@@ -322,6 +322,11 @@ public final class CpuWorld implements AutoCloseable {
         fabric.pool.close(); // the free blocks; one of an arena still open is freed when that arena closes
     }
 
+    /** {@return the native memory kept between arenas (tests)} */
+    MemoryPool memoryPool() {
+        return fabric.pool;
+    }
+
     /** {@return threads this world has started so far; a run or a layer on warm threads starts none} */
     int threadsStarted() {
         return threads.threadsStarted();
