@@ -7,8 +7,14 @@ Markdown row per method and topology: JMH's ms per layer, its ratio to NumPy's m
 CPU time / wall time over the measurement iterations. The inputs are the benchmark's: SplittableRandom(42),
 q then k then v, uniform in [-1, 1), rounded to fp32 (SplittableRandom is SplitMix64, reproduced below).
 
+With --baseline-jar (a benchmarks.jar built from other code), each method and topology runs on its own,
+paired: NumPy, this jar, the baseline jar, NumPy again, with the load average beside each; each ratio is to
+the median of the NumPy timings taken just before and just after that pair, so a load that changes during
+the run shifts both sides alike.
+
 Usage (from the repository root, after ./mvnw -B -DskipTests package):
     python3 streamfusion-bench/src/main/python/cpu_vs_numpy.py [--topologies 1x2,2x2] [--methods RING,USP]
+    python3 streamfusion-bench/src/main/python/cpu_vs_numpy.py --baseline-jar /path/to/old/benchmarks.jar
 """
 import argparse
 import glob
@@ -73,9 +79,9 @@ def find_java():
     return found[-1] if found else "java"
 
 
-def run_jmh(args, json_out):
-    cmd = [args.java, "-jar", args.jar, "CpuAttentionBenchmark",
-           "-p", "method=" + args.methods, "-p", "topology=" + args.topologies,
+def run_jmh(args, json_out, jar=None, methods=None, topologies=None):
+    cmd = [args.java, "-jar", jar or args.jar, "CpuAttentionBenchmark",
+           "-p", "method=" + (methods or args.methods), "-p", "topology=" + (topologies or args.topologies),
            "-p", "seq=%d" % args.seq, "-p", "heads=%d" % args.heads, "-p", "dim=%d" % args.dim,
            "-rf", "json", "-rff", json_out] + args.jmh_args
     print("$ " + " ".join(cmd), file=sys.stderr)
@@ -105,6 +111,41 @@ def cpu_over_wall(stdout):
     return ratios
 
 
+def jmh_once(args, jar, method, topology):
+    """(ms per layer, error, CPU time / wall time over the measurement iterations) of one JMH run."""
+    with tempfile.TemporaryDirectory() as tmp:
+        json_out = os.path.join(tmp, "jmh.json")
+        cmd, stdout = run_jmh(args, json_out, jar, method, topology)
+        with open(json_out) as f:
+            r = json.load(f)[0]
+    cw = cpu_over_wall(stdout).get((method, topology), [])
+    return r["primaryMetric"]["score"], r["primaryMetric"]["scoreError"], statistics.median(cw) if cw else float("nan")
+
+
+def paired(args, q, k, v):
+    """Per method and topology: NumPy, this jar, the baseline jar, NumPy; ratios to the NumPy timings around them."""
+    print("NumPy %s fp32 attention, B=1 S=%d H=%d D=%d; %d cores; jar %s, baseline %s" % (
+        np.__version__, args.seq, args.heads, args.dim, os.cpu_count(), args.jar, args.baseline_jar))
+    print()
+    print("| method | topology | NumPy ms (before, after) | ms per layer | x NumPy | CPU / wall | baseline ms | "
+          "baseline x NumPy | baseline CPU / wall | load (1 min) |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for topology in args.topologies.split(","):
+        for method in args.methods.split(","):
+            load = [os.getloadavg()[0]]
+            before = time_numpy(q, k, v, args.repeats)
+            new = jmh_once(args, args.jar, method, topology)
+            load.append(os.getloadavg()[0])
+            old = jmh_once(args, args.baseline_jar, method, topology)
+            after = time_numpy(q, k, v, args.repeats)
+            load.append(os.getloadavg()[0])
+            ref = statistics.median(before + after) * 1e3
+            print("| %s | %s | %.0f (%.0f, %.0f) | %.0f ± %.0f | %.2f | %.2f | %.0f ± %.0f | %.2f | %.2f | %s |" % (
+                method, topology, ref, statistics.median(before) * 1e3, statistics.median(after) * 1e3,
+                new[0], new[1], new[0] / ref, new[2], old[0], old[1], old[0] / ref, old[2],
+                " / ".join("%.1f" % x for x in load)), flush=True)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--jar", default="streamfusion-bench/target/benchmarks.jar")
@@ -115,10 +156,14 @@ def main():
     p.add_argument("--heads", type=int, default=8)
     p.add_argument("--dim", type=int, default=64)
     p.add_argument("--repeats", type=int, default=10, help="NumPy timings before and after the JMH run")
+    p.add_argument("--baseline-jar", help="a benchmarks.jar of other code: run both, paired, per method and topology")
     p.add_argument("jmh_args", nargs="*", help="more JMH arguments, after --")
     args = p.parse_args()
 
     q, k, v = inputs(args.seq, args.heads, args.dim)
+    if args.baseline_jar:
+        paired(args, q, k, v)
+        return
     load_before = os.getloadavg()
     before = time_numpy(q, k, v, args.repeats)
     with tempfile.TemporaryDirectory() as tmp:

@@ -94,6 +94,18 @@ class AttentionTiles {
         }
     }
 
+    /**
+     * The largest of {@code s[from..to)} as {@link Math#max} takes it ({@code -inf} when empty, NaN when one is
+     * NaN): the same whatever order the elements are compared in.
+     */
+    double max(double[] s, int from, int to) {
+        double mx = Double.NEGATIVE_INFINITY;
+        for (int r = from; r < to; r++) {
+            mx = Math.max(mx, s[r]);
+        }
+        return mx;
+    }
+
     /** {@code round(x * log2(e))} by the 1.5 * 2^52 trick: exact for |x * log2(e)| < 2^51. */
     static final double ROUND = 0x1.8p52;
     static final double LOG2E = 0x1.71547652b82fep0;

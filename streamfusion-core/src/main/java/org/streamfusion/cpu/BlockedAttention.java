@@ -26,10 +26,17 @@ final class BlockedAttention {
     private BlockedAttention() {
     }
 
-    static void fold(QChunk c, List<KvChunk> kvs, double scale, boolean init, boolean finalize, AttentionTiles tiles) {
-        TensorView qv = c.q();
-        AttentionState st = c.state();
-        int d = qv.dim();
+    /**
+     * Folds every Q chunk of {@code qs} (all of the same B, heads and D as the KV chunks) over {@code kvs}. Keys
+     * and values are widened once per (batch, head) for all Q chunks: a Ulysses or Torus launch hands several Q
+     * chunks, and widening per chunk repeated that work for each.
+     */
+    static void fold(List<QChunk> qs, List<KvChunk> kvs, double scale, boolean init, boolean finalize, AttentionTiles tiles) {
+        if (qs.isEmpty()) {
+            return;
+        }
+        TensorView first = qs.get(0).q();
+        int d = first.dim();
         int chunks = kvs.size();
         int maxKeys = 0;
         for (KvChunk p : kvs) {
@@ -44,47 +51,51 @@ final class BlockedAttention {
         double[] s = new double[TILE_ROWS * Math.max(1, maxKeys)];
         int[] active = new int[TILE_ROWS];
         float[] row = new float[d];
-        for (int bb = 0; bb < qv.batch(); bb++) {
-            for (int h = 0; h < qv.heads(); h++) {
+        for (int bb = 0; bb < first.batch(); bb++) {
+            for (int h = 0; h < first.heads(); h++) {
                 for (int j = 0; j < chunks; j++) {
                     kT[j] = keysTransposed(kvs.get(j).k(), bb, h, kT[j], row);
                     vs[j] = values(kvs.get(j).v(), bb, h, vs[j], row);
                 }
-                for (int i0 = 0; i0 < qv.rows(); i0 += TILE_ROWS) {
-                    int rows = Math.min(TILE_ROWS, qv.rows() - i0);
-                    for (int i = 0; i < rows; i++) {
-                        CpuKernels.read(qv, bb, i0 + i, h, row);
-                        for (int x = 0; x < d; x++) {
-                            q[i * d + x] = row[x] * scale;
-                        }
-                        if (init) {
-                            m[i] = Double.NEGATIVE_INFINITY;
-                            l[i] = 0;
-                            Arrays.fill(acc, i * d, (i + 1) * d, 0);
-                        } else {
-                            long si = stateIndex(qv, bb, i0 + i, h);
-                            m[i] = CpuKernels.get(st.m(), si);
-                            l[i] = CpuKernels.get(st.l(), si);
-                            CpuKernels.readState(st.o(), bb, i0 + i, h, acc, i * d);
-                        }
-                    }
-                    for (int j = 0; j < chunks; j++) {
-                        int n = kvs.get(j).k().rows();
-                        tiles.scores(q, rows, kT[j], n, d, s);
-                        int count = softmaxStep(tiles, s, n, d, rows, m, l, acc, active);
-                        tiles.accumulate(s, vs[j], n, d, acc, active, count);
-                    }
-                    for (int i = 0; i < rows; i++) {
-                        long si = stateIndex(qv, bb, i0 + i, h);
-                        CpuKernels.set(st.m(), si, m[i]);
-                        CpuKernels.set(st.l(), si, l[i]);
-                        CpuKernels.writeState(st.o(), bb, i0 + i, h, acc, i * d, row);
-                        if (finalize) {
+                for (QChunk c : qs) {
+                    TensorView qv = c.q();
+                    AttentionState st = c.state();
+                    for (int i0 = 0; i0 < qv.rows(); i0 += TILE_ROWS) {
+                        int rows = Math.min(TILE_ROWS, qv.rows() - i0);
+                        for (int i = 0; i < rows; i++) {
+                            CpuKernels.read(qv, bb, i0 + i, h, row);
                             for (int x = 0; x < d; x++) {
-                                // l == 0 only for an empty (fully masked) row: output 0. A NaN l gives NaN.
-                                row[x] = (float) (l[i] == 0 ? 0 : acc[i * d + x] / l[i]);
+                                q[i * d + x] = row[x] * scale;
                             }
-                            CpuKernels.write(c.out(), bb, i0 + i, h, row);
+                            if (init) {
+                                m[i] = Double.NEGATIVE_INFINITY;
+                                l[i] = 0;
+                                Arrays.fill(acc, i * d, (i + 1) * d, 0);
+                            } else {
+                                long si = stateIndex(qv, bb, i0 + i, h);
+                                m[i] = CpuKernels.get(st.m(), si);
+                                l[i] = CpuKernels.get(st.l(), si);
+                                CpuKernels.readState(st.o(), bb, i0 + i, h, acc, i * d);
+                            }
+                        }
+                        for (int j = 0; j < chunks; j++) {
+                            int n = kvs.get(j).k().rows();
+                            tiles.scores(q, rows, kT[j], n, d, s);
+                            int count = softmaxStep(tiles, s, n, d, rows, m, l, acc, active);
+                            tiles.accumulate(s, vs[j], n, d, acc, active, count);
+                        }
+                        for (int i = 0; i < rows; i++) {
+                            long si = stateIndex(qv, bb, i0 + i, h);
+                            CpuKernels.set(st.m(), si, m[i]);
+                            CpuKernels.set(st.l(), si, l[i]);
+                            CpuKernels.writeState(st.o(), bb, i0 + i, h, acc, i * d, row);
+                            if (finalize) {
+                                for (int x = 0; x < d; x++) {
+                                    // l == 0 only for an empty (fully masked) row: output 0. A NaN l gives NaN.
+                                    row[x] = (float) (l[i] == 0 ? 0 : acc[i * d + x] / l[i]);
+                                }
+                                CpuKernels.write(c.out(), bb, i0 + i, h, row);
+                            }
                         }
                     }
                 }
@@ -101,29 +112,63 @@ final class BlockedAttention {
         int count = 0;
         for (int i = 0; i < rows; i++) {
             int si = i * n;
-            double mx = Double.NEGATIVE_INFINITY;
-            for (int r = 0; r < n; r++) {
-                mx = Math.max(mx, s[si + r]);
-            }
-            double mNew = Math.max(m[i], mx); // NaN when any score or the carried m is NaN
+            double mNew = Math.max(m[i], tiles.max(s, si, si + n)); // NaN when any score or the carried m is NaN
             if (mNew == Double.NEGATIVE_INFINITY) {
                 continue; // nothing but -inf scores so far: the state stays empty
             }
             // exp(m - mNew) of an empty state is 0, not exp(-inf - (-inf)); NaN stays NaN.
             double alpha = m[i] == Double.NEGATIVE_INFINITY ? 0 : Math.exp(m[i] - mNew);
-            double li = l[i] * alpha;
+            l[i] *= alpha;
             for (int x = i * d; x < (i + 1) * d; x++) {
                 acc[x] *= alpha;
             }
             tiles.exp(s, si, si + n, mNew);
-            for (int r = 0; r < n; r++) {
-                li += s[si + r];
-            }
-            l[i] = li;
             m[i] = mNew;
             active[count++] = i;
         }
+        addRows(s, n, l, active, count);
         return count;
+    }
+
+    /**
+     * {@code l[i] += p[i*n + r]} for {@code r} in order, for each listed row: four rows at a time, so that four
+     * independent chains of adds run together (one row's chain alone waits an add's latency per key); each
+     * row's sum is still taken in key order.
+     */
+    private static void addRows(double[] p, int n, double[] l, int[] active, int count) {
+        int c = 0;
+        for (; c + 4 <= count; c += 4) {
+            int i0 = active[c];
+            int i1 = active[c + 1];
+            int i2 = active[c + 2];
+            int i3 = active[c + 3];
+            double l0 = l[i0];
+            double l1 = l[i1];
+            double l2 = l[i2];
+            double l3 = l[i3];
+            int p0 = i0 * n;
+            int p1 = i1 * n;
+            int p2 = i2 * n;
+            int p3 = i3 * n;
+            for (int r = 0; r < n; r++) {
+                l0 += p[p0 + r];
+                l1 += p[p1 + r];
+                l2 += p[p2 + r];
+                l3 += p[p3 + r];
+            }
+            l[i0] = l0;
+            l[i1] = l1;
+            l[i2] = l2;
+            l[i3] = l3;
+        }
+        for (; c < count; c++) {
+            int i = active[c];
+            double li = l[i];
+            for (int r = 0; r < n; r++) {
+                li += p[i * n + r];
+            }
+            l[i] = li;
+        }
     }
 
     private static long stateIndex(TensorView qv, int b, int i, int h) {

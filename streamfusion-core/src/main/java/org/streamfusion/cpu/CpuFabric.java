@@ -38,6 +38,8 @@ final class CpuFabric {
     private final SymmetricHeap heap;
     private final TeamBarrier hostBarrier;
     final MemoryLimit memory;
+    /** Native memory reused between arenas; closed with the world. */
+    final MemoryPool pool;
     /** Per rank: in the host barrier of a collective free (it has left every layer it closes). */
     private final java.util.concurrent.atomic.AtomicIntegerArray freeing;
     /** Per rank: whether all its streams have finished what was enqueued. */
@@ -67,6 +69,7 @@ final class CpuFabric {
         Arrays.setAll(all, i -> i);
         hostBarrier = new TeamBarrier(all);
         memory = new MemoryLimit(options.memoryLimit());
+        pool = new MemoryPool(options.memoryLimit());
         freeing = new java.util.concurrent.atomic.AtomicIntegerArray(worldSize);
         streamsIdle = new BooleanSupplier[worldSize];
         Arrays.fill(streamsIdle, (BooleanSupplier) () -> true);

@@ -51,9 +51,7 @@ final class CpuKernels implements Kernels {
             CpuBuffer.of(p.v().base(), "a V chunk's buffer");
         }
         CpuStream.of(stream).enqueue("attention", () -> {
-            for (QChunk c : qs) {
-                BlockedAttention.fold(c, kvs, scale, init, finalize, tiles);
-            }
+            BlockedAttention.fold(qs, kvs, scale, init, finalize, tiles);
         });
     }
 
@@ -115,6 +113,10 @@ final class CpuKernels implements Kernels {
         CpuBuffer.of(src.base(), "the copy's source buffer");
         CpuBuffer.of(dst.base(), "the copy's destination buffer");
         CpuStream.of(stream).enqueue("copy", () -> {
+            if (src.headStride() == src.dim() && dst.headStride() == dst.dim() && !src.base().overlaps(dst.base())) {
+                copyRows(src, dst); // a row's heads are contiguous on both sides: one copy per row
+                return;
+            }
             float[] row = new float[src.dim()];
             for (int b = 0; b < src.batch(); b++) {
                 for (int r = 0; r < src.rows(); r++) {
@@ -125,6 +127,18 @@ final class CpuKernels implements Kernels {
                 }
             }
         });
+    }
+
+    /** Each {@code (batch, row)}'s {@code heads * dim} elements in one copy; src and dst do not overlap. */
+    private static void copyRows(TensorView src, TensorView dst) {
+        MemorySegment from = CpuBuffer.of(src.base()).segment();
+        MemorySegment to = CpuBuffer.of(dst.base()).segment();
+        long bytes = (long) src.heads() * src.dim() * Float.BYTES;
+        for (int b = 0; b < src.batch(); b++) {
+            for (int r = 0; r < src.rows(); r++) {
+                MemorySegment.copy(from, src.offset(b, r, 0) * Float.BYTES, to, dst.offset(b, r, 0) * Float.BYTES, bytes);
+            }
+        }
     }
 
     @Override

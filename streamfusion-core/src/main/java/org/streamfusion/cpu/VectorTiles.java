@@ -103,6 +103,21 @@ final class VectorTiles extends AttentionTiles {
         a.intoArray(s, i * n + r0);
     }
 
+    /** Lanes across keys: {@code MAX} is {@link Math#max} per lane, and a maximum does not depend on order. */
+    @Override
+    double max(double[] s, int from, int to) {
+        int r = from;
+        double mx = Double.NEGATIVE_INFINITY;
+        if (to - from >= L) {
+            DoubleVector m = DoubleVector.broadcast(SPECIES, Double.NEGATIVE_INFINITY);
+            for (; r + L <= to; r += L) {
+                m = m.lanewise(VectorOperators.MAX, DoubleVector.fromArray(SPECIES, s, r));
+            }
+            mx = m.reduceLanes(VectorOperators.MAX);
+        }
+        return Math.max(mx, super.max(s, r, to));
+    }
+
     @Override
     void exp(double[] s, int from, int to, double shift) {
         int r = from;

@@ -106,6 +106,24 @@ class AttentionTilesTest {
         }
     }
 
+    @Test
+    void vectorRowMaximumIsTheScalarOneWhateverTheOrderIncludingNanInfinitiesAndSignedZeros() {
+        SplittableRandom rnd = new SplittableRandom(11);
+        for (int trial = 0; trial < 3000; trial++) {
+            int n = rnd.nextInt(70); // empty rows, rows shorter than a vector and vector tails
+            int from = rnd.nextInt(5);
+            double[] x = new double[from + n + rnd.nextInt(5)];
+            double[] v = values(rnd, x.length, trial % 2 == 0 ? 6 : trial);
+            System.arraycopy(v, 0, x, 0, x.length);
+            double expected = Double.NEGATIVE_INFINITY;
+            for (int r = from; r < from + n; r++) {
+                expected = Math.max(expected, x[r]);
+            }
+            assertBits(new double[] {expected}, new double[] {SCALAR.max(x, from, from + n)}, "scalar max, trial " + trial);
+            assertBits(new double[] {expected}, new double[] {VECTOR.max(x, from, from + n)}, "vector max, trial " + trial);
+        }
+    }
+
     /** Mostly uniform values; every seventh trial adversarial: infinities, NaN, signed zeros, extreme magnitudes. */
     private static double[] values(SplittableRandom rnd, int count, int trial) {
         double[] x = new double[count];
