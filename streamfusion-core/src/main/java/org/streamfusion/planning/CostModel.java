@@ -16,7 +16,7 @@ import org.streamfusion.QkvExchange;
  * <pre>
  *   time       = overhead + exposed + max(overlapped, compute) + latency
  *   exposed, overlapped = max over ranks of  intra/intraBw + inter/link.perGpuBytesPerSecond(G)     (bytes;
- *              inter counts 1 + 4/D bytes per element when the plan carries FP8 between machines)
+ *              inter counts 1 + 4/D + 2/32 bytes per element when the plan carries FP8 between machines)
  *   compute    = 4*B*H*S^2*D / N / (kernel(D, launch FLOPs) * layerEfficiency * ringEfficiency(r))
  *   ringEfficiency(r) = 1 / (1 + ringPenalty*(r-1))
  *   latency    = steps * stepSeconds(one- or two-sided) + nicMessages * link.latencySeconds
@@ -169,9 +169,10 @@ public record CostModel(String hardware, double intraBytesPerSecond, InterMachin
         CommunicationVolume vol = CommunicationVolume.of(plan);
         DeviceMesh mesh = plan.mesh();
         int bytes = plan.shape().dtype().bytes();
-        // e4m3 on the slow links: one byte per element and a 4-byte scale per D elements (docs/algorithms.md, section 7)
+        // e4m3 on the slow links: one byte per element, a 4-byte scale per D elements and a bf16 slot per 32 blocks
+        // (docs/algorithms.md, section 7; the 4-byte centre per channel of a chunk is left out: 4/tokens)
         double interBytes = plan.interMachine() == LinkCompression.NONE || mesh.topology().machines() == 1 ? bytes
-                : 1 + 4.0 / plan.shape().headDim();
+                : 1 + 4.0 / plan.shape().headDim() + 2.0 / 32; // the backends' Fp8Layout.BLOCKS_PER_SLOT
         int g = mesh.topology().gpusPerMachine();
         double interPerGpu = link.perGpuBytesPerSecond(g);
         double exposed = 0;

@@ -11,7 +11,7 @@ import org.streamfusion.backend.Stream;
 import org.streamfusion.backend.TensorView;
 import org.streamfusion.cuda.sf.SfKernels;
 import org.streamfusion.spi.AttentionState;
-import org.streamfusion.spi.Fp8Wire;
+import org.streamfusion.spi.Fp8Layout;
 import org.streamfusion.spi.Kernels;
 import org.streamfusion.spi.KvChunk;
 import org.streamfusion.spi.QChunk;
@@ -75,23 +75,24 @@ final class CudaKernels implements Kernels {
     }
 
     @Override
-    public void quantizeFp8(Buffer src, Buffer wire, int block, Stream stream) {
-        GpuBuffer s = cudaBuffer(src, "src of fp8 quantize");
-        GpuBuffer w = cudaBuffer(wire, "wire of fp8 quantize");
-        Fp8Wire.checkPair(s, w, block);
-        GpuStream h = WrongBackendException.require(GpuStream.class, stream, "stream of fp8 quantize");
-        SfKernels.fp8Quantize(s.segment(), type(s.dtype()), w.segment(), s.length(), block, h.cuda());
-        h.enqueued("fp8 quantize");
+    public void quantizeFp8(Buffer src, Buffer wire, Fp8Layout layout, Buffer counts, Stream stream) {
+        throw centredWireMissing();
     }
 
     @Override
-    public void dequantizeFp8(Buffer wire, Buffer dst, int block, Stream stream) {
-        GpuBuffer w = cudaBuffer(wire, "wire of fp8 dequantize");
-        GpuBuffer d = cudaBuffer(dst, "dst of fp8 dequantize");
-        Fp8Wire.checkPair(d, w, block);
-        GpuStream h = WrongBackendException.require(GpuStream.class, stream, "stream of fp8 dequantize");
-        SfKernels.fp8Dequantize(w.segment(), d.segment(), type(d.dtype()), d.length(), block, h.cuda());
-        h.enqueued("fp8 dequantize");
+    public void dequantizeFp8(Buffer wire, Buffer dst, Fp8Layout layout, Stream stream) {
+        throw centredWireMissing();
+    }
+
+    /** Called when an FP8 layer is created: the refusal comes before any step. */
+    @Override
+    public long[] readFp8Counts(Buffer counts) {
+        throw centredWireMissing();
+    }
+
+    private static InvalidConfigurationException centredWireMissing() {
+        return new InvalidConfigurationException("LinkCompression.FP8_E4M3 on the CUDA backend",
+                "the centred e4m3 wire (docs/algorithms.md, section 7) has no CUDA kernels in this build: use NONE");
     }
 
     private static SfKernels.View view(TensorView v, String argument) {
