@@ -43,7 +43,7 @@ extern "C" {
 #endif
 
 /* ABI version: bumped on any incompatible change of this header. */
-#define SF_ABI_VERSION 5
+#define SF_ABI_VERSION 6
 
 /* ---- status codes (negative: argument errors; positive: cudaError_t) ---- */
 #define SF_OK 0
@@ -306,6 +306,40 @@ SF_API int sf_link_wait(const uint64_t* done_at_ns, void* stream);
 #define SF_FP8_MAX_BLOCK 4096
 SF_API int sf_fp8_quantize(const void* src, sf_dtype src_dtype, void* wire, int64_t n, int block, void* stream);
 SF_API int sf_fp8_dequantize(const void* wire, void* dst, sf_dtype dst_dtype, int64_t n, int block, void* stream);
+
+/* ---- FP8 (e4m3) centred wire: what the library's inter-machine links carry (sf_fp8_centred.cu) ---- */
+/*
+ * n elements in rows of `row` (one token: heads x D, the channels; row is a multiple of block and
+ * divides n) and blocks of `block` (one head of one token). Every part starts on 16 bytes:
+ *   [0, n)                          e4m3 codes of the centred values (0 for a block sent in bf16)
+ *   SF_FP8C_SCALES_OFFSET(n)        n/block fp32: the block's scale, or -(slot + 1) for a block in bf16
+ *   SF_FP8C_CENTRES_OFFSET(n, b)    row fp32 centres
+ *   SF_FP8C_PATCHES_OFFSET(n, b, r) SF_FP8C_SLOTS(n, b) slots of `block` bf16 values
+ * centre c of a channel = the mean of its finite values over the n/row tokens, summed in float64 from its
+ *   first finite value, in token order, rounded to fp32; 0 if none is finite or one reaches 2^126;
+ * per block, y = x - c (fp32): scale = amax|y|/448 over finite y, at least 2^-149 (1 if none is non-zero);
+ *   e = 0.125/sqrt(12) * softmax_scale * |x| * |y| / sqrt(block) (float64, norms of the finite values);
+ *   e > SF_FP8C_LOGIT_ERROR_LIMIT: the block takes the next free slot, in block order, and travels as
+ *   bf16(y) (round to nearest even); with no slot left it stays e4m3;
+ *   otherwise q = e4m3(y/scale) as in sf_fp8_quantize;
+ * received: x' = float(q)*scale + c, or float(bf16) + c, each fp32 operation rounded once, then rounded
+ *   to the destination type.
+ * sf_fp8_quantize_centred adds the blocks sent in bf16 to counts[0] and those over the limit left in e4m3
+ * to counts[1] (device memory, 8-byte aligned). Tensors and wire 16-byte aligned, not overlapping.
+ */
+#define SF_FP8C_ALIGN16(x) ((((x) + 15) / 16) * 16)
+#define SF_FP8C_BLOCKS_PER_SLOT 32
+#define SF_FP8C_LOGIT_ERROR_LIMIT 0.1
+#define SF_FP8C_SLOTS(n, block) (((n) / (block) + SF_FP8C_BLOCKS_PER_SLOT - 1) / SF_FP8C_BLOCKS_PER_SLOT)
+#define SF_FP8C_SCALES_OFFSET(n) SF_FP8C_ALIGN16(n)
+#define SF_FP8C_CENTRES_OFFSET(n, block) SF_FP8C_ALIGN16(SF_FP8C_SCALES_OFFSET(n) + 4 * ((n) / (block)))
+#define SF_FP8C_PATCHES_OFFSET(n, block, row) SF_FP8C_ALIGN16(SF_FP8C_CENTRES_OFFSET(n, block) + 4 * (int64_t)(row))
+#define SF_FP8C_WIRE_BYTES(n, block, row) \
+    SF_FP8C_ALIGN16(SF_FP8C_PATCHES_OFFSET(n, block, row) + 2 * SF_FP8C_SLOTS(n, block) * (int64_t)(block))
+SF_API int sf_fp8_quantize_centred(const void* src, sf_dtype src_dtype, void* wire, int64_t n, int block, int row,
+                                   double softmax_scale, int64_t* counts, void* stream);
+SF_API int sf_fp8_dequantize_centred(const void* wire, void* dst, sf_dtype dst_dtype, int64_t n, int block, int row,
+                                     void* stream);
 
 /* Name of a status (SF_* codes and cudaError_t values). Never NULL. */
 SF_API const char* sf_status_string(int status);

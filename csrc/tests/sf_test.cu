@@ -836,6 +836,7 @@ static int bench(const char* csv_path) {
 }
 
 #include "sf_test_split.cuh"
+#include "sf_test_fp8.cuh"
 
 int main(int argc, char** argv) {
     if (argc > 1 && std::string(argv[1]) == "--waves") return waves_table();  // host only
@@ -867,6 +868,7 @@ int main(int argc, char** argv) {
     arg_suite();
     copy_suite();
     segments_suite();
+    fp8c::suite(small);
     const sf_dtype dts[2] = {SF_DTYPE_BF16, SF_DTYPE_FP16};
     const int Ds[2] = {64, 128};
     for (sf_dtype dt : dts)

@@ -5,6 +5,7 @@ import java.lang.foreign.ValueLayout;
 import java.util.List;
 import org.streamfusion.InvalidArgumentException;
 import org.streamfusion.backend.Buffer;
+import org.streamfusion.spi.Fp8Layout;
 import org.streamfusion.backend.Stream;
 import org.streamfusion.backend.TensorView;
 import org.streamfusion.spi.AttentionState;
@@ -168,50 +169,28 @@ final class CpuKernels implements Kernels {
     }
 
     @Override
-    public void quantizeFp8(Buffer src, Buffer wire, int block, Stream stream) {
+    public void quantizeFp8(Buffer src, Buffer wire, Fp8Layout layout, Buffer counts, Stream stream) {
         CpuBuffer s = CpuBuffer.of(src, "the fp8 quantize's source buffer");
         CpuBuffer w = CpuBuffer.of(wire, "the fp8 wire buffer");
-        long n = s.length();
-        Fp8Wire.check(n, block);
-        Fp8Wire.checkPair(s, w, block);
-        CpuStream.of(stream).enqueue("fp8 quantize", () -> {
-            MemorySegment in = s.segment();
-            MemorySegment out = w.segment();
-            long scales = Fp8Wire.scalesOffset(n);
-            for (long b = 0; b < n / block; b++) {
-                float amax = 0f;
-                for (long i = b * block; i < (b + 1) * block; i++) {
-                    float x = in.getAtIndex(CpuBuffer.F32, i);
-                    if (Float.isFinite(x)) {
-                        amax = Math.max(amax, Math.abs(x));
-                    }
-                }
-                float scale = Fp8Wire.scale(amax);
-                out.set(ValueLayout.JAVA_FLOAT, scales + 4 * b, scale);
-                for (long i = b * block; i < (b + 1) * block; i++) {
-                    out.set(ValueLayout.JAVA_BYTE, i, Fp8Wire.encode(in.getAtIndex(CpuBuffer.F32, i) / scale));
-                }
-            }
-        });
+        CpuBuffer c = CpuBuffer.of(counts, "the fp8 counters");
+        layout.checkPair(s, w);
+        Fp8Layout.checkCounts(c);
+        CpuStream.of(stream).enqueue("fp8 quantize", () -> CentredFp8.quantize(s.segment(), w.segment(), layout,
+                c.segment()));
     }
 
     @Override
-    public void dequantizeFp8(Buffer wire, Buffer dst, int block, Stream stream) {
+    public void dequantizeFp8(Buffer wire, Buffer dst, Fp8Layout layout, Stream stream) {
         CpuBuffer w = CpuBuffer.of(wire, "the fp8 wire buffer");
         CpuBuffer d = CpuBuffer.of(dst, "the fp8 dequantize's destination buffer");
-        long n = d.length();
-        Fp8Wire.check(n, block);
-        Fp8Wire.checkPair(d, w, block);
-        CpuStream.of(stream).enqueue("fp8 dequantize", () -> {
-            MemorySegment in = w.segment();
-            MemorySegment out = d.segment();
-            long scales = Fp8Wire.scalesOffset(n);
-            for (long b = 0; b < n / block; b++) {
-                float scale = in.get(ValueLayout.JAVA_FLOAT, scales + 4 * b);
-                for (long i = b * block; i < (b + 1) * block; i++) {
-                    out.setAtIndex(CpuBuffer.F32, i, Fp8Wire.decode(in.get(ValueLayout.JAVA_BYTE, i)) * scale);
-                }
-            }
-        });
+        layout.checkPair(d, w);
+        CpuStream.of(stream).enqueue("fp8 dequantize", () -> CentredFp8.dequantize(w.segment(), d.segment(), layout));
+    }
+
+    @Override
+    public long[] readFp8Counts(Buffer counts) {
+        CpuBuffer c = CpuBuffer.of(counts, "the fp8 counters");
+        Fp8Layout.checkCounts(c);
+        return c.segment().asSlice(0, 16).toArray(ValueLayout.JAVA_LONG);
     }
 }

@@ -194,7 +194,9 @@ public final class CommunicationVolume {
     static double wireBytesPerElement(Plan plan, LinkClass c) {
         boolean compressed = c == LinkClass.INTER_MACHINE && plan.interMachine() != LinkCompression.NONE
                 && plan.mesh().topology().machines() > 1;
-        return compressed ? 1 + 4.0 / plan.shape().headDim() : plan.shape().dtype().bytes();
+        // e4m3: one byte per element, a 4-byte scale per D elements and a bf16 slot per 32 blocks (docs/algorithms.md,
+        // section 7; the 4-byte centre per channel of a chunk is left out: 4/tokens)
+        return compressed ? 1 + 4.0 / plan.shape().headDim() + 2.0 / 32 : plan.shape().dtype().bytes();
     }
 
     private long localElements() {

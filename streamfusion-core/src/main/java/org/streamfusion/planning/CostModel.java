@@ -16,7 +16,7 @@ import org.streamfusion.QkvExchange;
  * <pre>
  *   time       = overhead + exposed + max(overlapped, compute) + latency
  *   exposed, overlapped = max over ranks of  intra/intraBw + inter/link.perGpuBytesPerSecond(G)     (bytes;
- *              inter counts 1 + 4/D bytes per element when the plan carries FP8 between machines)
+ *              inter counts 1 + 4/D + 2/32 bytes per element when the plan carries FP8 between machines)
  *   compute    = 4*B*H*S^2*D / N / (kernel(D, launch FLOPs) * layerEfficiency * ringEfficiency(r))
  *   ringEfficiency(r) = 1 / (1 + ringPenalty*(r-1))
  *   latency    = steps * stepSeconds(one- or two-sided) + nicMessages * link.latencySeconds

@@ -5,6 +5,7 @@ import org.streamfusion.AttentionShape;
 import org.streamfusion.backend.Buffer;
 import org.streamfusion.backend.Stream;
 import org.streamfusion.backend.TensorView;
+import org.streamfusion.spi.Fp8Layout;
 import org.streamfusion.spi.Kernels;
 import org.streamfusion.spi.KvChunk;
 import org.streamfusion.spi.QChunk;
@@ -60,12 +61,17 @@ final class CountingKernels implements Kernels {
     }
 
     @Override
-    public void quantizeFp8(Buffer src, Buffer wire, int block, Stream stream) {
-        inner.quantizeFp8(src, wire, block, stream);
+    public void quantizeFp8(Buffer src, Buffer wire, Fp8Layout layout, Buffer counts, Stream stream) {
+        inner.quantizeFp8(src, wire, layout, counts, stream);
     }
 
     @Override
-    public void dequantizeFp8(Buffer wire, Buffer dst, int block, Stream stream) {
-        inner.dequantizeFp8(wire, dst, block, stream);
+    public void dequantizeFp8(Buffer wire, Buffer dst, Fp8Layout layout, Stream stream) {
+        inner.dequantizeFp8(wire, dst, layout, stream);
+    }
+
+    @Override
+    public long[] readFp8Counts(Buffer counts) {
+        return inner.readFp8Counts(counts);
     }
 }

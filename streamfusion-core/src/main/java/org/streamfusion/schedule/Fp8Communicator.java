@@ -8,6 +8,7 @@ import org.streamfusion.ProcessGroup;
 import org.streamfusion.backend.Buffer;
 import org.streamfusion.backend.Stream;
 import org.streamfusion.spi.Communicator;
+import org.streamfusion.spi.Fp8Layout;
 import org.streamfusion.spi.Team;
 
 /**
@@ -44,8 +45,9 @@ final class Fp8Communicator implements Communicator {
         for (Transfer t : sends) {
             if (links.crosses(t.peer())) {
                 compressed = true;
-                Buffer wire = pool.take(links.wireElements(t.buffer().length()));
-                links.quantize(t.buffer(), wire, stream);
+                Fp8Layout layout = layout(t, step);
+                Buffer wire = pool.take(layout.wireElements());
+                links.quantize(t.buffer(), wire, layout, stream);
                 wireSends.add(new Transfer(t.peer(), wire));
             } else {
                 wireSends.add(t);
@@ -56,9 +58,10 @@ final class Fp8Communicator implements Communicator {
         for (Transfer t : recvs) {
             if (links.crosses(t.peer())) {
                 compressed = true;
-                Buffer wire = pool.take(links.wireElements(t.buffer().length()));
+                Fp8Layout layout = layout(t, step);
+                Buffer wire = pool.take(layout.wireElements());
                 wireRecvs.add(new Transfer(t.peer(), wire));
-                landed.add(new Transfer(t.peer(), wire));
+                landed.add(new Transfer(t.peer(), wire, t.rowElements()));
             } else {
                 wireRecvs.add(t);
             }
@@ -67,9 +70,18 @@ final class Fp8Communicator implements Communicator {
         int i = 0;
         for (Transfer t : recvs) {
             if (links.crosses(t.peer())) {
-                links.dequantize(landed.get(i++).buffer(), t.buffer(), stream);
+                links.dequantize(landed.get(i++).buffer(), t.buffer(), layout(t, step), stream);
             }
         }
+    }
+
+    /** The wire of a machine-crossing transfer, which must name its rows. */
+    private Fp8Layout layout(Transfer t, String step) {
+        if (t.rowElements() == 0) {
+            throw new IllegalStateException("step '" + step + "': a transfer with rank " + t.peer()
+                    + " crosses machines in e4m3 without naming its rows (heads times D)");
+        }
+        return links.layout(t.buffer().length(), t.rowElements());
     }
 
     /** Staging wires of one stream, in the order the schedule asks for them. */

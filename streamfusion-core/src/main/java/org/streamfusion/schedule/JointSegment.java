@@ -135,7 +135,7 @@ final class JointSegment {
         if (out != null) {
             for (int r = 0; r < comm.worldSize(); r++) {
                 if (r != comm.rank()) {
-                    sends.add(new Transfer(r, out.chunkBuffer(0)));
+                    sends.add(new Transfer(r, out.chunkBuffer(0), out.rowElements()));
                 }
             }
         }
@@ -143,7 +143,7 @@ final class JointSegment {
         for (int j = 0; j < sources.length; j++) {
             for (int p = 0; p < ringSize; p++) {
                 if (pieceRows(p) > 0 && sources[j][p] != comm.rank()) {
-                    recvs.add(new Transfer(sources[j][p], gathered.chunkBuffer(j * ringSize + p)));
+                    recvs.add(new Transfer(sources[j][p], gathered.chunkBuffer(j * ringSize + p), gathered.rowElements()));
                 }
             }
         }

@@ -55,6 +55,17 @@ final class LayerEvent extends Event {
     @DataAmount
     long copyBytes;
 
+    @Label("FP8 blocks sent in bf16")
+    @Description("Blocks (one head of one token) that crossed machines in bf16, not e4m3, since this layer's previous "
+            + "event: their estimated logit error was over the limit (docs/algorithms.md, section 7). Read once the "
+            + "layer is done: with this event enabled, an FP8 layer's forward waits for its streams")
+    long fp8BlocksInBf16;
+
+    @Label("FP8 blocks over the limit")
+    @Description("Blocks over the limit that crossed in e4m3 because their chunk's bf16 slots were taken: the stated "
+            + "error estimate does not cover them")
+    long fp8BlocksOverLimit;
+
     @Label("Replay")
     @Description("eager: the layer enqueued by forward (or a captured layer that fell back); graph: one graph launch")
     String replay;

@@ -54,12 +54,12 @@ final class OneSidedTorus implements TorusTransport {
         int chunks = at.torusDegree() * at.ulyssesDegree();
         if (fp8 != null) {
             for (int tensor = 0; tensor < 3; tensor++) {
-                x1Wire[tensor] = fp8.allocate(chunks, c.chunkElements(), true);
-                pulledWire[tensor] = fp8.allocate(chunks, c.chunkElements(), false);
+                x1Wire[tensor] = fp8.allocate(chunks, c.chunkElements(), c.rowElements(), true);
+                pulledWire[tensor] = fp8.allocate(chunks, c.chunkElements(), c.rowElements(), false);
             }
-            packedWire = fp8.allocate(chunks, c.chunkElements(), false);
-            outWire = fp8.allocate(chunks, c.chunkElements(), false);
-            homeWire = fp8.allocate(chunks, c.chunkElements(), true);
+            packedWire = fp8.allocate(chunks, c.chunkElements(), c.rowElements(), false);
+            outWire = fp8.allocate(chunks, c.chunkElements(), c.rowElements(), false);
+            homeWire = fp8.allocate(chunks, c.chunkElements(), c.rowElements(), true);
         } else {
             packedWire = null;
             outWire = null;
@@ -107,7 +107,7 @@ final class OneSidedTorus implements TorusTransport {
                 int receiver = at.rankAt(at.torusIndex(), member);
                 if (fp8.crosses(receiver, at.rankAt(headGroup, member))) {
                     Buffer wire = packedWire.chunk(member * t + headGroup);
-                    fp8.quantize(srcs.get(member), wire, commStream);
+                    fp8.quantize(srcs.get(member), wire, packedWire.layout(), commStream);
                     comm.scatterPush(List.of(wire), x1Wire[tensor].chunk(into), new int[] {receiver}, commStream,
                             step + " ScatterPush e4m3 shadow");
                 }
@@ -133,7 +133,7 @@ final class OneSidedTorus implements TorusTransport {
                         commStream, step + " GatherPull e4m3");
                 for (int j = 0; j < u; j++) {
                     fp8.dequantize(pulledWire[tensor].chunk(chunk * u + j), pulled.get(i).chunkBuffer(chunk * u + j),
-                            commStream);
+                            pulledWire[tensor].layout(), commStream);
                 }
             } else {
                 comm.gatherPull(List.of(pulled.get(i).range(chunk * u, u).region()),
@@ -163,7 +163,7 @@ final class OneSidedTorus implements TorusTransport {
                 Buffer o = out.get(chunk).chunkBuffer(member);
                 if (fp8 != null && fp8.crosses(pe)) {
                     Buffer wire = outWire.chunk(chunk * u + member);
-                    fp8.quantize(o, wire, commStream);
+                    fp8.quantize(o, wire, outWire.layout(), commStream);
                     comm.scatterPush(List.of(wire), homeWire.chunk(home), new int[] {pe}, commStream,
                             step + " chunk " + chunk + " e4m3");
                 } else {
@@ -191,7 +191,7 @@ final class OneSidedTorus implements TorusTransport {
                 if (fp8.crosses(at.rankAt(headGroup, member))) {
                     // ORet[a'*t + l'] is pushed by (l', a', b); its shadow and its chunk have the same index.
                     fp8.dequantize(homeWire.chunk(member * t + headGroup), outputsHome.chunkBuffer(member * t + headGroup),
-                            commStream);
+                            homeWire.layout(), commStream);
                 }
             }
         }

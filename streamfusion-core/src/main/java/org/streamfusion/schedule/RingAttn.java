@@ -157,7 +157,7 @@ final class RingAttn {
         String step = stage + " RingAttn step " + s;
         ringStream.waitFor(slotFree[slot]);
         transport.fetch(new RingStep(s, ring, position, k.region(), v.region(), previousK, previousV,
-                intoK[slot], intoV[slot]), ringStream, step);
+                intoK[slot], intoV[slot], k.rowElements()), ringStream, step);
         ringStream.record(slotFull[slot], step);
     }
 

@@ -23,9 +23,9 @@ interface RingTransport {
     /** The ring position whose K, V block arrives at step {@code s} on the member at {@code position}. */
     int blockOwner(int s, int position, int ringSize);
 
-    /** One ring step's buffers: {@code k, v} pairs of equal length. */
+    /** One ring step's buffers: {@code k, v} pairs of equal length, in rows of {@code rowElements} (heads times D). */
     record RingStep(int index, ProcessGroup ring, int position, Buffer localK, Buffer localV, Buffer previousK,
-            Buffer previousV, Buffer intoK, Buffer intoV) {
+            Buffer previousV, Buffer intoK, Buffer intoV, int rowElements) {
     }
 
     /** StreamFusion's {@code RingAttn}: GatherPull member {@code (b + s) mod r}'s block straight from it; no forwarding chain. */
@@ -54,8 +54,9 @@ interface RingTransport {
                 int r = s.ring().size();
                 int next = s.ring().member((s.position() + 1) % r);
                 int prev = s.ring().member((s.position() - 1 + r) % r);
-                comm.exchange(List.of(new Transfer(next, s.previousK()), new Transfer(next, s.previousV())),
-                        List.of(new Transfer(prev, s.intoK()), new Transfer(prev, s.intoV())), ringStream,
+                int row = s.rowElements();
+                comm.exchange(List.of(new Transfer(next, s.previousK(), row), new Transfer(next, s.previousV(), row)),
+                        List.of(new Transfer(prev, s.intoK(), row), new Transfer(prev, s.intoV(), row)), ringStream,
                         step + " pass");
             }
 

@@ -221,6 +221,15 @@ abstract class ScheduledAttention implements DistributedAttention {
         event.copies = copies;
         event.copyBytes = copyElements * bytes;
         event.replay = replay;
+        if (fp8 != null) {
+            event.end(); // the duration stays the enqueue's: the counts wait for the layer's streams
+            for (Stream s : List.of(compute, ringStream, commStream)) {
+                s.synchronize(plan.method() + " fp8 counts");
+            }
+            long[] counts = fp8.countsSinceLastRead();
+            event.fp8BlocksInBf16 = counts[0];
+            event.fp8BlocksOverLimit = counts[1];
+        }
         event.commit();
     }
 

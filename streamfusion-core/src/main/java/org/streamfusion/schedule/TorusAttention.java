@@ -70,7 +70,7 @@ final class TorusAttention extends ScheduledAttention {
         try {
             long chunkElements = (long) shape.batch() * rows * headsPerChunk * shape.headDim();
             transport = transports.create(new TorusTransport.Context(at, comm, commStream, ringStream, fp8,
-                    chunkElements));
+                    chunkElements, headsPerChunk * shape.headDim()));
             boolean symmetric = transport.symmetricWorkspace();
             // Chunks are the longest shard's rows; each holds the real rows of the GPU whose tokens it carries.
             int[] mine = rowsOf(device.rank(), u * t);

@@ -19,10 +19,11 @@ import org.streamfusion.spi.Communicator;
 interface TorusTransport {
     /**
      * What a transport is made from, once the schedule's streams exist. {@code fp8} is {@code null} unless
-     * the plan compresses inter-machine transfers; every chunk of the workspace holds {@code chunkElements}.
+     * the plan compresses inter-machine transfers; every chunk of the workspace holds {@code chunkElements}, in
+     * rows of {@code rowElements} (its heads times D).
      */
     record Context(TorusPosition at, Communicator comm, Stream commStream, Stream ringStream, Fp8Links fp8,
-            long chunkElements) {
+            long chunkElements, int rowElements) {
     }
 
     /** "SFU" or "TORUS2": the prefix of every step name. */

@@ -49,8 +49,8 @@ final class TwoSidedTorus implements TorusTransport {
             for (int member = 0; member < u; member++) {
                 for (int headGroup = 0; headGroup < t; headGroup++) {
                     int peer = at.intraMachine().member(member);
-                    sends.add(new Transfer(peer, packed.get(i).chunkBuffer(member * t + headGroup)));
-                    recvs.add(new Transfer(peer, x1.get(i).chunkBuffer(headGroup * u + member)));
+                    sends.add(new Transfer(peer, packed.get(i).chunkBuffer(member * t + headGroup), packed.get(i).rowElements()));
+                    recvs.add(new Transfer(peer, x1.get(i).chunkBuffer(headGroup * u + member), x1.get(i).rowElements()));
                 }
             }
         }
@@ -71,8 +71,9 @@ final class TwoSidedTorus implements TorusTransport {
         List<Transfer> sends = new ArrayList<>();
         List<Transfer> recvs = new ArrayList<>();
         for (int i = 0; i < x1.size(); i++) {
-            sends.add(new Transfer(at.torus().member(to), x1.get(i).range(to * u, u).region()));
-            recvs.add(new Transfer(at.torus().member(chunk), pulled.get(i).range(chunk * u, u).region()));
+            sends.add(new Transfer(at.torus().member(to), x1.get(i).range(to * u, u).region(), x1.get(i).rowElements()));
+            recvs.add(new Transfer(at.torus().member(chunk), pulled.get(i).range(chunk * u, u).region(),
+                    pulled.get(i).rowElements()));
         }
         comm.exchange(sends, recvs, commStream, step + " send/recv");
     }
@@ -94,8 +95,9 @@ final class TwoSidedTorus implements TorusTransport {
         List<Transfer> recvs = new ArrayList<>();
         for (int chunk = 0; chunk < t; chunk++) {
             for (int member = 0; member < at.ulyssesDegree(); member++) {
-                sends.add(new Transfer(at.rankAt(chunk, member), out.get(chunk).chunkBuffer(member)));
-                recvs.add(new Transfer(at.rankAt(chunk, member), outputsHome.chunkBuffer(member * t + chunk)));
+                sends.add(new Transfer(at.rankAt(chunk, member), out.get(chunk).chunkBuffer(member), out.get(chunk).rowElements()));
+                recvs.add(new Transfer(at.rankAt(chunk, member), outputsHome.chunkBuffer(member * t + chunk),
+                        outputsHome.rowElements()));
             }
         }
         comm.exchange(sends, recvs, commStream, step);

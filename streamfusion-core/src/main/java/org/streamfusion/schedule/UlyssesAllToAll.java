@@ -60,19 +60,12 @@ final class UlyssesAllToAll {
             int hu = x.heads() / u;
             for (int member = 0; member < u; member++) {
                 kernels.copy(x.headSlice(member * hu, hu), packed.chunk(member), stream);
-                sends.add(new Transfer(group.member(member), packed.chunkBuffer(member)));
-                recvs.add(new Transfer(group.member(member), outs.get(tensor).chunkBuffer(member)));
+                sends.add(new Transfer(group.member(member), packed.chunkBuffer(member), packed.rowElements()));
+                recvs.add(new Transfer(group.member(member), outs.get(tensor).chunkBuffer(member),
+                        outs.get(tensor).rowElements()));
             }
         }
         comm.exchange(sends, recvs, stream, step);
-    }
-
-    private static List<Buffer> chunkBuffers(Chunks c) {
-        List<Buffer> b = new ArrayList<>(c.count());
-        for (int i = 0; i < c.count(); i++) {
-            b.add(c.chunkBuffer(i));
-        }
-        return b;
     }
 
     /** The reverse: chunk j of {@code o} goes back to member j, which writes it into heads {@code H_a} of {@code out}. */
@@ -80,7 +73,13 @@ final class UlyssesAllToAll {
         int u = group.size();
         int hu = out.heads() / u;
         Chunks landed = staging.get(0);
-        comm.allToAll(chunkBuffers(o), chunkBuffers(landed), group, stream, step);
+        List<Transfer> sends = new ArrayList<>(u);
+        List<Transfer> recvs = new ArrayList<>(u);
+        for (int member = 0; member < u; member++) {
+            sends.add(new Transfer(group.member(member), o.chunkBuffer(member), o.rowElements()));
+            recvs.add(new Transfer(group.member(member), landed.chunkBuffer(member), landed.rowElements()));
+        }
+        comm.exchange(sends, recvs, stream, step);
         for (int member = 0; member < u; member++) {
             kernels.copy(landed.chunk(member), out.headSlice(member * hu, hu), stream);
         }

@@ -15,6 +15,7 @@ import org.streamfusion.backend.Event;
 import org.streamfusion.backend.Stream;
 import org.streamfusion.backend.TensorView;
 import org.streamfusion.spi.Communicator;
+import org.streamfusion.spi.Fp8Layout;
 import org.streamfusion.spi.Kernels;
 import org.streamfusion.spi.KvChunk;
 import org.streamfusion.spi.QChunk;
@@ -146,16 +147,23 @@ final class SimRankDevice implements RankBackend {
             s.add(Op.kernel(s, "finalize", model.copySeconds(c.q()), false));
         }
 
+        /** Reads the chunk twice (the centres, then the blocks) and writes the wire. */
         @Override
-        public void quantizeFp8(Buffer src, Buffer wire, int block, Stream stream) {
+        public void quantizeFp8(Buffer src, Buffer wire, Fp8Layout layout, Buffer counts, Stream stream) {
             SimStream s = SimStream.of(stream);
-            s.add(Op.kernel(s, "fp8 quantize", model.trafficSeconds(src.byteSize() + wire.byteSize()), false));
+            s.add(Op.kernel(s, "fp8 quantize", model.trafficSeconds(2 * src.byteSize() + wire.byteSize()), false));
         }
 
         @Override
-        public void dequantizeFp8(Buffer wire, Buffer dst, int block, Stream stream) {
+        public void dequantizeFp8(Buffer wire, Buffer dst, Fp8Layout layout, Stream stream) {
             SimStream s = SimStream.of(stream);
             s.add(Op.kernel(s, "fp8 dequantize", model.trafficSeconds(wire.byteSize() + dst.byteSize()), false));
+        }
+
+        /** The simulator moves no values: no block is ever over the limit. */
+        @Override
+        public long[] readFp8Counts(Buffer counts) {
+            return new long[2];
         }
     }
 

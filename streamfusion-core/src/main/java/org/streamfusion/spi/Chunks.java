@@ -70,6 +70,11 @@ public record Chunks(Buffer buffer, int count, int batch, int rows, int heads, i
         return valid == null ? null : valid.clone();
     }
 
+    /** Elements of one token's row: its heads times D. */
+    public int rowElements() {
+        return heads * dim;
+    }
+
     public long chunkElements() {
         return (long) batch * rows * heads * dim;
     }

@@ -72,7 +72,21 @@ public interface Communicator {
         exchange(s, r, stream, step);
     }
 
-    /** A send to, or a receive from, {@code peer}. */
-    record Transfer(int peer, Buffer buffer) {
+    /**
+     * A send to, or a receive from, {@code peer}. {@code rowElements} is the elements of one token's row in
+     * {@code buffer} (its heads times D), the channels that FP8 between machines centres; 0 where the buffer
+     * is not a tensor chunk, which such a link refuses to compress.
+     */
+    record Transfer(int peer, Buffer buffer, int rowElements) {
+        public Transfer {
+            if (rowElements < 0) {
+                throw new IllegalArgumentException("a transfer's row of " + rowElements + " elements");
+            }
+        }
+
+        /** A transfer of a buffer that is not a tensor chunk. */
+        public Transfer(int peer, Buffer buffer) {
+            this(peer, buffer, 0);
+        }
     }
 }

@@ -5,7 +5,8 @@ import org.streamfusion.InvalidArgumentException;
 import org.streamfusion.backend.Buffer;
 
 /**
- * The e4m3 wire format of the inter-machine links (csrc/include/streamfusion.h, {@code sf_fp8_quantize}):
+ * The e4m3 codec inside the centred wire of {@link Fp8Layout}, and the plain block format of
+ * {@code sf_fp8_quantize} (csrc/include/streamfusion.h):
  * {@code n} elements in blocks of {@code block} travel as {@code n} e4m3 bytes, then, from byte
  * {@link #scalesOffset}, one fp32 scale per block. A wire buffer is held as fp32 elements and is a whole
  * number of 16 bytes, so that wires cut from one allocation stay aligned for the kernels.

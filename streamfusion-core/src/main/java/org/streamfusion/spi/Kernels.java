@@ -32,13 +32,20 @@ public interface Kernels {
     void copy(TensorView src, TensorView dst, Stream stream);
 
     /**
-     * Writes {@code src} (contiguous, {@code src.length()} elements) to {@code wire} in the e4m3 wire format
-     * of {@link Fp8Wire}, one scale per {@code block} consecutive elements.
+     * Writes {@code src} (contiguous, {@code layout.elements()} elements) to {@code wire} in the centred e4m3
+     * wire of {@link Fp8Layout}: each channel centred on its mean over the chunk's tokens, the centres beside
+     * the codes, and a block over {@link Fp8Layout#LOGIT_ERROR_LIMIT} in bf16 while a slot is free. Adds the
+     * blocks sent in bf16 to {@code counts}' first int64 and those over the limit left in e4m3 to its second
+     * ({@code counts}: 2 F64 elements holding int64 bits, read by {@link #readFp8Counts}).
      */
-    void quantizeFp8(Buffer src, Buffer wire, int block,
-            Stream stream);
+    void quantizeFp8(Buffer src, Buffer wire, Fp8Layout layout, Buffer counts, Stream stream);
 
-    /** The reverse of {@link #quantizeFp8}: {@code dst.length()} elements from {@code wire}. */
-    void dequantizeFp8(Buffer wire, Buffer dst, int block,
-            Stream stream);
+    /** The reverse of {@link #quantizeFp8}: {@code layout.elements()} elements into {@code dst}. */
+    void dequantizeFp8(Buffer wire, Buffer dst, Fp8Layout layout, Stream stream);
+
+    /**
+     * The two counters of {@link #quantizeFp8}, read on the host once the streams that add to them are
+     * synchronized by the caller; {@code {0, 0}} where a backend moves no data.
+     */
+    long[] readFp8Counts(Buffer counts);
 }

@@ -9,6 +9,7 @@ import org.streamfusion.planning.CostModel;
 import org.streamfusion.planning.Planner;
 import org.streamfusion.DeviceMesh;
 import org.streamfusion.InterMachineLink;
+import org.streamfusion.spi.Fp8Layout;
 import org.streamfusion.LinkCompression;
 import org.streamfusion.Method;
 import org.streamfusion.Plan;
@@ -32,7 +33,7 @@ class SimulatedFp8Test {
             SimulatedTime a = sim.simulate(exact);
             SimulatedTime b = sim.simulate(exact.withInterMachine(LinkCompression.FP8_E4M3));
             double ratio = b.exposedCommunicationSeconds() / a.exposedCommunicationSeconds();
-            double wire = (1 + 4.0 / d) / 2;
+            double wire = (1 + 4.0 / d + 2.0 / Fp8Layout.BLOCKS_PER_SLOT) / 2;
             System.out.printf("simulated ULYSSES(u=2) 2x1 eth-100G D=%d: %.3f ms exact, %.3f ms fp8, exposed %.3f -> %.3f"
                     + " ms (%.3f; wire %.3f)%n", d, a.totalSeconds() * 1e3, b.totalSeconds() * 1e3,
                     a.exposedCommunicationSeconds() * 1e3, b.exposedCommunicationSeconds() * 1e3, ratio, wire);
@@ -44,14 +45,14 @@ class SimulatedFp8Test {
     }
 
     @Test
-    void theCostModelCountsOnePlusFourOverDBytesPerInterMachineElement() {
+    void theCostModelCountsOnePlusFourOverDPlusTheBf16SlotsBytesPerInterMachineElement() {
         Topology topology = Topology.of(2, 1);
         AttentionShape shape = AttentionShape.of(1, 16384, 24, 128);
         Plan exact = Plan.of(shape, DeviceMesh.of(topology, Method.ULYSSES, 1, 2, 1));
         CostModel model = CostModel.h200(InterMachineLink.parse("eth-100G"));
         long bytesExact = model.estimate(exact).interBytes();
         long bytesFp8 = model.estimate(exact.withInterMachine(LinkCompression.FP8_E4M3)).interBytes();
-        assertEquals(bytesExact * (1 + 4.0 / 128) / 2, bytesFp8, 1.0);
+        assertEquals(bytesExact * (1 + 4.0 / 128 + 2.0 / Fp8Layout.BLOCKS_PER_SLOT) / 2, bytesFp8, 1.0);
     }
 
     @Test

@@ -1,5 +1,8 @@
 package org.streamfusion.gpu;
 
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.List;
 import org.streamfusion.AttentionShape;
@@ -10,9 +13,10 @@ import org.streamfusion.WrongBackendException;
 import org.streamfusion.backend.Buffer;
 import org.streamfusion.backend.Stream;
 import org.streamfusion.backend.TensorView;
+import org.streamfusion.cuda.CudaRuntime;
 import org.streamfusion.cuda.sf.SfKernels;
 import org.streamfusion.spi.AttentionState;
-import org.streamfusion.spi.Fp8Wire;
+import org.streamfusion.spi.Fp8Layout;
 import org.streamfusion.spi.Kernels;
 import org.streamfusion.spi.KvChunk;
 import org.streamfusion.spi.QChunk;
@@ -76,23 +80,39 @@ final class CudaKernels implements Kernels {
     }
 
     @Override
-    public void quantizeFp8(Buffer src, Buffer wire, int block, Stream stream) {
+    public void quantizeFp8(Buffer src, Buffer wire, Fp8Layout layout, Buffer counts, Stream stream) {
         GpuBuffer s = cudaBuffer(src, "src of fp8 quantize");
         GpuBuffer w = cudaBuffer(wire, "wire of fp8 quantize");
-        Fp8Wire.checkPair(s, w, block);
+        GpuBuffer c = cudaBuffer(counts, "counters of fp8 quantize");
+        layout.checkPair(s, w);
+        Fp8Layout.checkCounts(c);
         GpuStream h = WrongBackendException.require(GpuStream.class, stream, "stream of fp8 quantize");
-        SfKernels.fp8Quantize(s.segment(), type(s.dtype()), w.segment(), s.length(), block, h.cuda());
+        SfKernels.fp8QuantizeCentred(s.segment(), type(s.dtype()), w.segment(), layout.elements(), layout.block(),
+                layout.rowElements(), layout.softmaxScale(), c.segment(), h.cuda());
         h.enqueued("fp8 quantize");
     }
 
     @Override
-    public void dequantizeFp8(Buffer wire, Buffer dst, int block, Stream stream) {
+    public void dequantizeFp8(Buffer wire, Buffer dst, Fp8Layout layout, Stream stream) {
         GpuBuffer w = cudaBuffer(wire, "wire of fp8 dequantize");
         GpuBuffer d = cudaBuffer(dst, "dst of fp8 dequantize");
-        Fp8Wire.checkPair(d, w, block);
+        layout.checkPair(d, w);
         GpuStream h = WrongBackendException.require(GpuStream.class, stream, "stream of fp8 dequantize");
-        SfKernels.fp8Dequantize(w.segment(), d.segment(), type(d.dtype()), d.length(), block, h.cuda());
+        SfKernels.fp8DequantizeCentred(w.segment(), d.segment(), type(d.dtype()), layout.elements(), layout.block(),
+                layout.rowElements(), h.cuda());
         h.enqueued("fp8 dequantize");
+    }
+
+    /** A synchronous copy to the host: the caller has synchronized the streams that add to the counters. */
+    @Override
+    public long[] readFp8Counts(Buffer counts) {
+        GpuBuffer c = cudaBuffer(counts, "counters of fp8");
+        Fp8Layout.checkCounts(c);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment host = arena.allocate(16, 8);
+            CudaRuntime.copy(host, c.segment().asSlice(0, 16));
+            return host.toArray(ValueLayout.JAVA_LONG);
+        }
     }
 
     private static SfKernels.View view(TensorView v, String argument) {

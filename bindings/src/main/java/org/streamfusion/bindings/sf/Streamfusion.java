@@ -23,10 +23,10 @@ public class Streamfusion extends Streamfusion$shared {
     static final SymbolLookup SYMBOL_LOOKUP = SymbolLookup.loaderLookup()
             .or(Linker.nativeLinker().defaultLookup());
 
-    private static final int SF_ABI_VERSION = (int)5L;
+    private static final int SF_ABI_VERSION = (int)6L;
     /**
      * {@snippet lang=c :
-     * #define SF_ABI_VERSION 5
+     * #define SF_ABI_VERSION 6
      * }
      */
     public static int SF_ABI_VERSION() {
@@ -76,6 +76,15 @@ public class Streamfusion extends Streamfusion$shared {
      */
     public static int SF_FP8_MAX_BLOCK() {
         return SF_FP8_MAX_BLOCK;
+    }
+    private static final int SF_FP8C_BLOCKS_PER_SLOT = (int)32L;
+    /**
+     * {@snippet lang=c :
+     * #define SF_FP8C_BLOCKS_PER_SLOT 32
+     * }
+     */
+    public static int SF_FP8C_BLOCKS_PER_SLOT() {
+        return SF_FP8C_BLOCKS_PER_SLOT;
     }
     private static final int SF_DTYPE_BF16 = (int)0L;
     /**
@@ -886,6 +895,140 @@ public class Streamfusion extends Streamfusion$shared {
         }
     }
 
+    private static class sf_fp8_quantize_centred {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Streamfusion.C_INT,
+            Streamfusion.C_POINTER,
+            Streamfusion.C_INT,
+            Streamfusion.C_POINTER,
+            Streamfusion.C_LONG,
+            Streamfusion.C_INT,
+            Streamfusion.C_INT,
+            Streamfusion.C_DOUBLE,
+            Streamfusion.C_POINTER,
+            Streamfusion.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("sf_fp8_quantize_centred");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int sf_fp8_quantize_centred(const void *src, sf_dtype src_dtype, void *wire, int64_t n, int block, int row, double softmax_scale, int64_t *counts, void *stream)
+     * }
+     */
+    public static FunctionDescriptor sf_fp8_quantize_centred$descriptor() {
+        return sf_fp8_quantize_centred.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int sf_fp8_quantize_centred(const void *src, sf_dtype src_dtype, void *wire, int64_t n, int block, int row, double softmax_scale, int64_t *counts, void *stream)
+     * }
+     */
+    public static MethodHandle sf_fp8_quantize_centred$handle() {
+        return sf_fp8_quantize_centred.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int sf_fp8_quantize_centred(const void *src, sf_dtype src_dtype, void *wire, int64_t n, int block, int row, double softmax_scale, int64_t *counts, void *stream)
+     * }
+     */
+    public static MemorySegment sf_fp8_quantize_centred$address() {
+        return sf_fp8_quantize_centred.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int sf_fp8_quantize_centred(const void *src, sf_dtype src_dtype, void *wire, int64_t n, int block, int row, double softmax_scale, int64_t *counts, void *stream)
+     * }
+     */
+    public static int sf_fp8_quantize_centred(MemorySegment src, int src_dtype, MemorySegment wire, long n, int block, int row, double softmax_scale, MemorySegment counts, MemorySegment stream) {
+        var mh$ = sf_fp8_quantize_centred.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("sf_fp8_quantize_centred", src, src_dtype, wire, n, block, row, softmax_scale, counts, stream);
+            }
+            return (int)mh$.invokeExact(src, src_dtype, wire, n, block, row, softmax_scale, counts, stream);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class sf_fp8_dequantize_centred {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Streamfusion.C_INT,
+            Streamfusion.C_POINTER,
+            Streamfusion.C_POINTER,
+            Streamfusion.C_INT,
+            Streamfusion.C_LONG,
+            Streamfusion.C_INT,
+            Streamfusion.C_INT,
+            Streamfusion.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("sf_fp8_dequantize_centred");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int sf_fp8_dequantize_centred(const void *wire, void *dst, sf_dtype dst_dtype, int64_t n, int block, int row, void *stream)
+     * }
+     */
+    public static FunctionDescriptor sf_fp8_dequantize_centred$descriptor() {
+        return sf_fp8_dequantize_centred.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int sf_fp8_dequantize_centred(const void *wire, void *dst, sf_dtype dst_dtype, int64_t n, int block, int row, void *stream)
+     * }
+     */
+    public static MethodHandle sf_fp8_dequantize_centred$handle() {
+        return sf_fp8_dequantize_centred.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int sf_fp8_dequantize_centred(const void *wire, void *dst, sf_dtype dst_dtype, int64_t n, int block, int row, void *stream)
+     * }
+     */
+    public static MemorySegment sf_fp8_dequantize_centred$address() {
+        return sf_fp8_dequantize_centred.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int sf_fp8_dequantize_centred(const void *wire, void *dst, sf_dtype dst_dtype, int64_t n, int block, int row, void *stream)
+     * }
+     */
+    public static int sf_fp8_dequantize_centred(MemorySegment wire, MemorySegment dst, int dst_dtype, long n, int block, int row, MemorySegment stream) {
+        var mh$ = sf_fp8_dequantize_centred.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("sf_fp8_dequantize_centred", wire, dst, dst_dtype, n, block, row, stream);
+            }
+            return (int)mh$.invokeExact(wire, dst, dst_dtype, n, block, row, stream);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class sf_status_string {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             Streamfusion.C_POINTER,
@@ -1177,6 +1320,15 @@ public class Streamfusion extends Streamfusion$shared {
      */
     public static int SF_WRITE_LSE() {
         return SF_WRITE_LSE;
+    }
+    private static final double SF_FP8C_LOGIT_ERROR_LIMIT = 0.1d;
+    /**
+     * {@snippet lang=c :
+     * #define SF_FP8C_LOGIT_ERROR_LIMIT 0.1
+     * }
+     */
+    public static double SF_FP8C_LOGIT_ERROR_LIMIT() {
+        return SF_FP8C_LOGIT_ERROR_LIMIT;
     }
 }
 

@@ -282,6 +282,23 @@ public final class SfKernels {
                 stream.handle()));
     }
 
+    /**
+     * {@code sf_fp8_quantize_centred}: {@code n} elements of {@code src} in rows of {@code row} to the centred
+     * e4m3 wire, adding the blocks sent in bf16 and those over the limit to the two int64 of {@code counts}.
+     */
+    public static void fp8QuantizeCentred(MemorySegment src, ElementType type, MemorySegment wire, long n, int block,
+            int row, double softmaxScale, MemorySegment counts, CudaStream stream) {
+        StreamfusionLibrary.check("sf_fp8_quantize_centred", Streamfusion.sf_fp8_quantize_centred(src, type.code(), wire,
+                n, block, row, softmaxScale, counts, stream.handle()));
+    }
+
+    /** {@code sf_fp8_dequantize_centred}: the reverse of {@link #fp8QuantizeCentred}. */
+    public static void fp8DequantizeCentred(MemorySegment wire, MemorySegment dst, ElementType type, long n, int block,
+            int row, CudaStream stream) {
+        StreamfusionLibrary.check("sf_fp8_dequantize_centred", Streamfusion.sf_fp8_dequantize_centred(wire, dst,
+                type.code(), n, block, row, stream.handle()));
+    }
+
     /** Writes a view into an {@code sf_view}; {@code null} gives the all-zero (absent) view. */
     private static void fill(MemorySegment struct, View v) {
         if (v == null) {
