@@ -60,17 +60,16 @@ final class CalibrateCommand implements Callable<Integer> {
 
     /** The rows of a measurements file, each a map from column to value. */
     static List<Map<String, String>> read(Path file) throws IOException {
-        List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
-        if (lines.isEmpty() || !SweepCsv.split(lines.get(0)).equals(HEADER)) {
-            throw new InvalidConfigurationException("measurements " + file + " header " + (lines.isEmpty() ? "(empty)"
-                    : lines.get(0)), "the first line is " + String.join(",", HEADER));
+        List<List<String>> records = SweepCsv.records(file, SweepCsv.FORMAT);
+        if (records.isEmpty() || !records.get(0).equals(HEADER)) {
+            throw new InvalidConfigurationException("measurements " + file + " header " + (records.isEmpty() ? "(empty)"
+                    : String.join(",", records.get(0))), "the first line is " + String.join(",", HEADER));
         }
         List<Map<String, String>> rows = new ArrayList<>();
-        for (String line : lines.subList(1, lines.size())) {
-            List<String> fields = SweepCsv.split(line);
+        for (List<String> fields : records.subList(1, records.size())) {
             if (fields.size() != HEADER.size()) {
-                throw new InvalidConfigurationException("measurements " + file + " line '" + line + "'",
-                        HEADER.size() + " fields per line");
+                throw new InvalidConfigurationException("measurements " + file + " record " + fields,
+                        HEADER.size() + " fields per record");
             }
             Map<String, String> row = new LinkedHashMap<>();
             for (int i = 0; i < fields.size(); i++) {
