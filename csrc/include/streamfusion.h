@@ -165,7 +165,7 @@ SF_API int sf_attention_fused(const sf_q_chunk* q_chunks, int nq,
  * section 2, in piece order, so results do not depend on timing). The rule, in
  * units of one block's time for one 128-row KV tile (n of them per tile):
  *   cost(unsplit) = ceil(T / P) * (n + 1)
- *   cost(w, k)    = w * (n + 1) + ceil(s * k / P) * (ceil(n / k) + 1) + 0.35 k,
+ *   cost(w, k)    = w * (n + 1) + ceil(s * k / P) * (ceil(n / k) + 1) + 0.35 k + 8,
  *                   s = T - w * P the tiles after w full waves,
  * and the cheapest split is taken when it is at least 1% below cost(unsplit)
  * and its s * k pieces fit the workspace. The split changes only the order of

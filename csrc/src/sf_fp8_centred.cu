@@ -30,7 +30,7 @@ constexpr float CENTRE_LIMIT = 8.507059173023462e37f;  // 2^126: a channel reach
 
 __device__ __forceinline__ unsigned short to_bf16_bits(float x) {
     const unsigned int bits = __float_as_uint(x);
-    if (isnan(x)) return (unsigned short)((bits >> 16) | 0x40u);  // quiet, sign kept
+    if (isnan(x)) return 0x7FC0u;  // the one quiet NaN: a NaN's payload is the arithmetic's, not the wire's
     return (unsigned short)((bits + 0x7FFFu + ((bits >> 16) & 1u)) >> 16);
 }
 

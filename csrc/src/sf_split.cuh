@@ -23,6 +23,11 @@ constexpr int kSplitMaxK = 8;          // pieces per tile at most
 constexpr int kSplitThreads = 256;     // the consumer threads that hold a tile's state
 constexpr double kSplitBlockCost = 1.0;   // a block's fixed cost, in KV-tile times (Q load, fill, epilogue)
 constexpr double kSplitMergeCost = 0.35;  // one piece's slot written and read back, in KV-tile times
+// A split launch's fixed cost, in KV-tile times: its pieces finish unevenly and the last of each tile
+// merges after them. Fitted to the per-rank launches of sf_test --bench-waves at D=128 (H100 SXM,
+// 2026-12-05: 6.2 to 8.5 beyond the rest of the formula in five shapes); without it the rule split the
+// 1x4 ring step (216 tiles of 9 KV tiles) and lost 30%.
+constexpr double kSplitLaunchCost = 8.0;
 
 // One slot: NB_O float4 of o per thread, then (m0, m1, l0, l1), each array thread-minor (coalesced).
 template <int NB_O>
@@ -55,7 +60,7 @@ inline SplitChoice choose_split(long long T, int n, int P, long long max_pieces)
         for (int k = 2; k <= kSplitMaxK && k <= n; ++k) {
             if (s * k > max_pieces) break;
             const double cost = w * (n + kSplitBlockCost) + waves(s * k) * ((n + k - 1) / k + kSplitBlockCost) +
-                                kSplitMergeCost * k;
+                                kSplitMergeCost * k + kSplitLaunchCost;
             if (cost < best_cost) {
                 best_cost = cost;
                 best = SplitChoice{T - s, static_cast<int>(s), k};

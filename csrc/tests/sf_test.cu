@@ -290,6 +290,8 @@ static void ref_for(const Problem& P, const std::vector<int>& kv_idx, std::vecto
 // those launches the library split (sf_attention_split_plan on the same numbers).
 static const sf_schedule* g_schedule = nullptr;
 static long long g_split_launches = 0;
+static int g_split_search_max = 0;
+static int g_last_sms = 0;  // the SM count of the last scheduled launch  // > sm_count: launch() looks for an SM count at which the launch splits
 
 // Launch one fused call over all Q chunks and the given KV chunks.
 static void launch(Problem& P, std::vector<State>* states, std::vector<Tensor>* outs, std::vector<Tensor>* lses,
@@ -304,17 +306,37 @@ static void launch(Problem& P, std::vector<State>* states, std::vector<Tensor>* 
     }
     std::vector<sf_kv_chunk> kc;
     for (int j : kv_idx) kc.push_back(sf_kv_chunk{P.k[j].view(), P.v[j].view()});
+    sf_schedule chosen{};
     if (g_schedule) {
         int64_t q_tiles = 0, unsplit = 0;
         int kv_tiles = 0, split = 0, pieces = 1;
         for (auto& t : P.q) q_tiles += (t.R + 127) / 128;
         for (int j : kv_idx) kv_tiles += (P.k[j].R + 127) / 128;
-        SFCK(sf_attention_split_plan(q_tiles * P.B * P.H, kv_tiles, g_schedule->sm_count, P.D,
-                                     g_schedule->workspace_bytes, &unsplit, &split, &pieces));
+        chosen = *g_schedule;
+        SFCK(sf_attention_split_plan(q_tiles * P.B * P.H, kv_tiles, chosen.sm_count, P.D, chosen.workspace_bytes,
+                                     &unsplit, &split, &pieces));
+        // The split suite wants split launches to check: from the suite's SM count up, the first count
+        // (at most g_split_search_max) at which the rule splits this launch, else the suite's own.
+        for (int sms = g_schedule->sm_count + 1; pieces == 1 && sms <= g_split_search_max; ++sms) {
+            const size_t bytes = g_schedule->workspace_bytes - SF_SPLIT_COUNTER_BYTES(g_schedule->sm_count) +
+                                 SF_SPLIT_COUNTER_BYTES(sms);
+            SFCK(sf_attention_split_plan(q_tiles * P.B * P.H, kv_tiles, sms, P.D, bytes, &unsplit, &split, &pieces));
+            if (pieces > 1) {
+                chosen.sm_count = sms;
+                chosen.workspace_bytes = bytes;
+                break;
+            }
+        }
         if (pieces > 1) ++g_split_launches;
+        // Counters sit before the slots, sized by the SM count: when it changes, a launch would read the
+        // last one's slots as its counters, so they start at zero again (every launch leaves its own at 0).
+        if (g_split_search_max > 0 && chosen.sm_count != g_last_sms) {
+            CK(cudaMemset(chosen.workspace, 0, SF_SPLIT_COUNTER_BYTES(g_split_search_max)));
+        }
+        g_last_sms = chosen.sm_count;
     }
     SFCK(sf_attention_fused_scheduled(qc.data(), (int)qc.size(), kc.data(), (int)kc.size(), P.D, P.dt, scale, flags,
-                                      g_schedule, nullptr));
+                                      g_schedule ? &chosen : nullptr, nullptr));
     after_launch();
 }
 

@@ -12,7 +12,7 @@ namespace fp8c {
 static unsigned short bf16_bits(float x) {
     unsigned int bits;
     memcpy(&bits, &x, 4);
-    if (std::isnan(x)) return (unsigned short)((bits >> 16) | 0x40u);
+    if (std::isnan(x)) return 0x7FC0u;
     return (unsigned short)((bits + 0x7FFFu + ((bits >> 16) & 1u)) >> 16);
 }
 
@@ -139,12 +139,23 @@ static void one_case(sf_dtype dt, int block, int heads, long long tokens, float 
     // The padding between parts is not written; compare the parts.
     const long long blocks = n / block;
     const long long slots_used = ref.counts[0];
-    bool same = memcmp(got.data(), ref.bytes.data(), n) == 0 &&
-                memcmp(got.data() + SF_FP8C_SCALES_OFFSET(n), ref.bytes.data() + SF_FP8C_SCALES_OFFSET(n), 4 * blocks) == 0 &&
-                memcmp(got.data() + SF_FP8C_CENTRES_OFFSET(n, block), ref.bytes.data() + SF_FP8C_CENTRES_OFFSET(n, block),
-                       4 * (size_t)row) == 0 &&
-                memcmp(got.data() + SF_FP8C_PATCHES_OFFSET(n, block, row),
-                       ref.bytes.data() + SF_FP8C_PATCHES_OFFSET(n, block, row), 2 * slots_used * block) == 0;
+    // Each part compared; the first byte that differs is printed, so a failure says where and what.
+    struct Part { const char* name; long long offset, bytes; };
+    const Part parts[4] = {{"codes", 0, n},
+                           {"scales and slots", (long long)SF_FP8C_SCALES_OFFSET(n), 4 * blocks},
+                           {"centres", (long long)SF_FP8C_CENTRES_OFFSET(n, block), 4LL * row},
+                           {"bf16 slots", (long long)SF_FP8C_PATCHES_OFFSET(n, block, row), 2 * slots_used * block}};
+    bool same = true;
+    for (const Part& part : parts) {
+        for (long long i = 0; i < part.bytes; i++) {
+            if (got[part.offset + i] != ref.bytes[part.offset + i]) {
+                printf("    %s differ first at byte %lld of %lld: device 0x%02x, Java codec 0x%02x\n", part.name, i,
+                       part.bytes, got[part.offset + i], ref.bytes[part.offset + i]);
+                same = false;
+                break;
+            }
+        }
+    }
     // Every finite value back within the bound of its block (the reference's centres and scales).
     const float* scales = reinterpret_cast<const float*>(ref.bytes.data() + SF_FP8C_SCALES_OFFSET(n));
     const float* centres = reinterpret_cast<const float*>(ref.bytes.data() + SF_FP8C_CENTRES_OFFSET(n, block));

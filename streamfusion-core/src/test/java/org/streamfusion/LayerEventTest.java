@@ -52,6 +52,24 @@ class LayerEventTest {
     }
 
     @Test
+    void thePlannersSimulatedLayersAreNotRecorded() throws Exception {
+        Path file = Files.createTempFile("layers", ".jfr");
+        try (Recording recording = new Recording()) {
+            recording.enable("org.streamfusion.Layer").withoutThreshold();
+            recording.start();
+            Plan plan = Planner.withDefaults().best(AttentionShape.of(1, 256, 8, 64), Topology.of(2, 2));
+            recording.stop();
+            recording.dump(file);
+            assertTrue(plan.mesh().topology().worldSize() == 4, "a plan for 2x2");
+        }
+        List<RecordedEvent> events = RecordingFile.readAllEvents(file).stream()
+                .filter(e -> e.getEventType().getName().equals("org.streamfusion.Layer")).toList();
+        Files.delete(file);
+        assertEquals(List.of(), events.stream().map(e -> e.getString("mesh")).toList(),
+                "planning simulates layers on no hardware: none of them is a layer event");
+    }
+
+    @Test
     void theEventSaysWhetherQkvWentInOneExchangeOrThree() throws Exception {
         Topology topology = Topology.of(1, 2);
         AttentionShape shape = AttentionShape.of(1, 16, 8, 16);

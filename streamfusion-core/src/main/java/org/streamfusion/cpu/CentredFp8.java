@@ -117,14 +117,17 @@ final class CentredFp8 {
         return centre;
     }
 
-    /** bf16 of {@code x}, round to nearest even; NaN stays NaN, infinities stay infinite. */
+    /** bf16 of {@code x}, round to nearest even; every NaN is the one quiet NaN, infinities stay infinite. */
     static short toBf16(float x) {
         int bits = Float.floatToRawIntBits(x);
         if (Float.isNaN(x)) {
-            return (short) ((bits >>> 16) | 0x40); // quiet, sign kept
+            return CANONICAL_NAN; // a NaN's payload is the arithmetic's (a GPU's differs from a CPU's): not on the wire
         }
         return (short) ((bits + 0x7FFF + ((bits >>> 16) & 1)) >>> 16);
     }
+
+    /** bf16's quiet NaN, as the CUDA kernels write it too. */
+    static final short CANONICAL_NAN = 0x7FC0;
 
     static float fromBf16(short b) {
         return Float.intBitsToFloat((b & 0xFFFF) << 16);

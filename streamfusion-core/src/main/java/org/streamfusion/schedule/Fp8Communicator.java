@@ -1,5 +1,6 @@
 package org.streamfusion.schedule;
 
+import org.streamfusion.InvalidStateException;
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.List;
@@ -78,7 +79,7 @@ final class Fp8Communicator implements Communicator {
     /** The wire of a machine-crossing transfer, which must name its rows. */
     private Fp8Layout layout(Transfer t, String step) {
         if (t.rowElements() == 0) {
-            throw new IllegalStateException("step '" + step + "': a transfer with rank " + t.peer()
+            throw new InvalidStateException("step '" + step + "': a transfer with rank " + t.peer()
                     + " crosses machines in e4m3 without naming its rows (heads times D)");
         }
         return links.layout(t.buffer().length(), t.rowElements());

@@ -97,7 +97,7 @@ abstract class ScheduledAttention implements DistributedAttention {
         joinCaller(caller);
         enqueueLayer(q, k, v, o, text);
         joinedByCaller(caller);
-        if (event.shouldCommit()) {
+        if (device.recordsLayers() && event.shouldCommit()) {
             record(event, "eager", kernels.copies(), kernels.copyElements());
         }
     }
@@ -188,7 +188,7 @@ abstract class ScheduledAttention implements DistributedAttention {
         joinCaller(caller);
         graph.launch(compute);
         joinedByCaller(caller);
-        if (event.shouldCommit()) {
+        if (device.recordsLayers() && event.shouldCommit()) {
             record(event, "graph", copies, copyElements);
         }
     }

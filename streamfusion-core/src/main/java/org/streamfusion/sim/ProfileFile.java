@@ -1,10 +1,10 @@
 package org.streamfusion.sim;
 
+import org.streamfusion.InvalidStateException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.Reader;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -27,13 +27,13 @@ final class ProfileFile {
     static HardwareProfile resource(String name) {
         try (InputStream in = ProfileFile.class.getResourceAsStream(name + ".properties")) {
             if (in == null) {
-                throw new IllegalStateException("the module lacks its profile resource " + name + ".properties");
+                throw new InvalidStateException("the module lacks its profile resource " + name + ".properties");
             }
             Properties p = new Properties();
             p.load(new InputStreamReader(in, StandardCharsets.UTF_8));
             return of(p, "profile resource " + name + ".properties");
         } catch (IOException e) {
-            throw new UncheckedIOException("reading the profile resource " + name + ".properties", e);
+            throw new InvalidStateException("reading the profile resource " + name + ".properties: " + e.getMessage(), e);
         }
     }
 

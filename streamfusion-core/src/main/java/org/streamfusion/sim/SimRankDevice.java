@@ -117,6 +117,11 @@ final class SimRankDevice implements RankBackend {
     }
 
     @Override
+    public boolean recordsLayers() {
+        return false; // a recording of a service's layers must not count the planner's simulations
+    }
+
+    @Override
     @SuppressWarnings("exports")
     public Kernels kernels() {
         return kernels;

@@ -80,7 +80,7 @@ public interface Communicator {
     record Transfer(int peer, Buffer buffer, int rowElements) {
         public Transfer {
             if (rowElements < 0) {
-                throw new IllegalArgumentException("a transfer's row of " + rowElements + " elements");
+                throw new InvalidArgumentException("a transfer's row of " + rowElements + " elements");
             }
         }
 

@@ -1,5 +1,6 @@
 package org.streamfusion.spi;
 
+import org.streamfusion.InvalidArgumentException;
 import org.streamfusion.DType;
 import org.streamfusion.backend.Buffer;
 
@@ -41,11 +42,11 @@ public record Fp8Layout(long elements, int block, int rowElements, double softma
     public Fp8Layout {
         Fp8Wire.check(elements, block);
         if (rowElements < block || rowElements % block != 0 || elements % rowElements != 0) {
-            throw new IllegalArgumentException("fp8 rows of " + rowElements + " elements must be whole blocks of "
+            throw new InvalidArgumentException("fp8 rows of " + rowElements + " elements must be whole blocks of "
                     + block + " and divide the chunk's " + elements + " elements");
         }
         if (!(softmaxScale > 0) || Double.isInfinite(softmaxScale)) {
-            throw new IllegalArgumentException("softmax scale " + softmaxScale + " must be positive and finite");
+            throw new InvalidArgumentException("softmax scale " + softmaxScale + " must be positive and finite");
         }
     }
 
@@ -104,11 +105,11 @@ public record Fp8Layout(long elements, int block, int rowElements, double softma
     /** Throws unless {@code tensor} is this layout's chunk and {@code wire} an fp32 buffer that holds its wire. */
     public void checkPair(Buffer tensor, Buffer wire) {
         if (tensor.length() != elements) {
-            throw new IllegalArgumentException("an fp8 layout of " + elements + " elements for a tensor chunk of "
+            throw new InvalidArgumentException("an fp8 layout of " + elements + " elements for a tensor chunk of "
                     + tensor.length());
         }
         if (wire.dtype() != DType.F32 || wire.length() < wireElements()) {
-            throw new IllegalArgumentException("fp8 wire of " + wire.length() + " " + wire.dtype() + " elements cannot hold "
+            throw new InvalidArgumentException("fp8 wire of " + wire.length() + " " + wire.dtype() + " elements cannot hold "
                     + elements + " elements in rows of " + rowElements + ": needs " + wireElements() + " F32 elements");
         }
     }
@@ -116,7 +117,7 @@ public record Fp8Layout(long elements, int block, int rowElements, double softma
     /** Throws unless {@code counts} holds the two counters ({@link Kernels#quantizeFp8}). */
     public static void checkCounts(Buffer counts) {
         if (counts.dtype() != DType.F64 || counts.length() < 2) {
-            throw new IllegalArgumentException("fp8 counters need 2 F64 elements, not " + counts.length() + " "
+            throw new InvalidArgumentException("fp8 counters need 2 F64 elements, not " + counts.length() + " "
                     + counts.dtype());
         }
     }

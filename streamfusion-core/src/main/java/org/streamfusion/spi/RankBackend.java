@@ -23,4 +23,12 @@ public non-sealed interface RankBackend extends RankDevice {
     default Optional<StreamCapture> streamCapture() {
         return Optional.empty();
     }
+
+    /**
+     * {@return whether this backend's layers appear as {@code org.streamfusion.Layer} events: false for the
+     * simulator, whose layers ran on no hardware (the planner simulates many per plan it picks)}
+     */
+    default boolean recordsLayers() {
+        return true;
+    }
 }

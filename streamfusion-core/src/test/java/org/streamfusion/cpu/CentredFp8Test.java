@@ -168,6 +168,8 @@ class CentredFp8Test {
         assertEquals(1f + 0x1p-7f, CentredFp8.fromBf16(CentredFp8.toBf16(1f + 0x1p-7f + 0x1p-10f)), "below the tie");
         assertEquals(Float.POSITIVE_INFINITY, CentredFp8.fromBf16(CentredFp8.toBf16(Float.MAX_VALUE)));
         assertTrue(Float.isNaN(CentredFp8.fromBf16(CentredFp8.toBf16(Float.NaN))));
+        assertEquals(CentredFp8.CANONICAL_NAN, CentredFp8.toBf16(Float.intBitsToFloat(0xFFFFFFFF)),
+                "a negative NaN with a full payload is the one quiet NaN on the wire, as the GPU writes it");
         assertEquals(-0f, CentredFp8.fromBf16(CentredFp8.toBf16(-0f)));
     }
 }

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.Test;
+import org.streamfusion.InvalidArgumentException;
 
 /** The centred wire's layout and its limit, as docs/algorithms.md, section 7 states them. */
 class Fp8LayoutTest {
@@ -44,11 +45,11 @@ class Fp8LayoutTest {
 
     @Test
     void rowsThatAreNotWholeBlocksOrDoNotDivideTheChunkAreRefused() {
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new Fp8Layout(96, 32, 48, 1));
+        InvalidArgumentException e = assertThrows(InvalidArgumentException.class, () -> new Fp8Layout(96, 32, 48, 1));
         assertTrue(e.getMessage().contains("rows of 48") && e.getMessage().contains("blocks of 32"), e.getMessage());
-        assertThrows(IllegalArgumentException.class, () -> new Fp8Layout(96, 32, 64, 1));
-        assertThrows(IllegalArgumentException.class, () -> new Fp8Layout(96, 32, 32, 0));
-        assertThrows(IllegalArgumentException.class, () -> new Fp8Layout(96, 32, 32, Double.POSITIVE_INFINITY));
-        assertThrows(IllegalArgumentException.class, () -> new Fp8Layout(100, 32, 32, 1), "not whole blocks");
+        assertThrows(InvalidArgumentException.class, () -> new Fp8Layout(96, 32, 64, 1));
+        assertThrows(InvalidArgumentException.class, () -> new Fp8Layout(96, 32, 32, 0));
+        assertThrows(InvalidArgumentException.class, () -> new Fp8Layout(96, 32, 32, Double.POSITIVE_INFINITY));
+        assertThrows(InvalidArgumentException.class, () -> new Fp8Layout(100, 32, 32, 1), "not whole blocks");
     }
 }
