@@ -1,21 +1,29 @@
 package org.streamfusion.bench;
 
+import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
+import jdk.jfr.Recording;
+import jdk.jfr.consumer.RecordedEvent;
+import jdk.jfr.consumer.RecordingFile;
 import org.streamfusion.AttentionShape;
 import org.streamfusion.DType;
+import org.streamfusion.DeviceMesh;
 import org.streamfusion.DistributedAttention;
 import org.streamfusion.InvalidConfigurationException;
 import org.streamfusion.Method;
 import org.streamfusion.Plan;
-import org.streamfusion.planning.Planner;
 import org.streamfusion.Topology;
 import org.streamfusion.backend.Stream;
 import org.streamfusion.backend.TensorView;
@@ -30,6 +38,7 @@ import org.streamfusion.gpu.DLPackTensor;
 import org.streamfusion.gpu.GpuOptions;
 import org.streamfusion.gpu.HostTransfer;
 import org.streamfusion.launch.DistributedEnvironment;
+import org.streamfusion.planning.Planner;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -65,7 +74,7 @@ final class CallerTensorsCheck implements Callable<Integer> {
      * @throws java.io.IOException if the layer events' recording cannot be written or read
      */
     @Override
-    public Integer call() throws java.io.IOException {
+    public Integer call() throws IOException {
         if (dtype != DType.BF16 && dtype != DType.F16) {
             throw new ParameterException(command.commandLine(), "--dtype " + dtype + ": a caller's tensors are BF16 or F16");
         }
@@ -108,9 +117,9 @@ final class CallerTensorsCheck implements Callable<Integer> {
                 failures.add("wrapping the same stream twice gave two objects");
             }
             // The layer events say how many copies each layer enqueued: they must be the method's own.
-            java.util.Map<String, Long> ownCopies = new java.util.HashMap<>();
+            Map<String, Long> ownCopies = new HashMap<>();
             int layers = 0; // every forward below is one layer event (two of them share STREAMFUSION's mesh)
-            jdk.jfr.Recording recording = new jdk.jfr.Recording();
+            Recording recording = new Recording();
             recording.enable("org.streamfusion.Layer").withoutThreshold();
             recording.start();
             for (Method m : Method.values()) {
@@ -141,16 +150,16 @@ final class CallerTensorsCheck implements Callable<Integer> {
                 failures.add("the exported O's deleter ran " + deletes.get() + " times, not once");
             }
             recording.stop();
-            java.nio.file.Path jfr = java.nio.file.Files.createTempFile("caller-tensors", ".jfr");
+            Path jfr = Files.createTempFile("caller-tensors", ".jfr");
             recording.dump(jfr);
             recording.close();
-            List<jdk.jfr.consumer.RecordedEvent> events = jdk.jfr.consumer.RecordingFile.readAllEvents(jfr).stream()
+            List<RecordedEvent> events = RecordingFile.readAllEvents(jfr).stream()
                     .filter(e -> e.getEventType().getName().equals("org.streamfusion.Layer")).toList();
-            java.nio.file.Files.delete(jfr);
+            Files.delete(jfr);
             if (events.size() != layers) {
                 failures.add(events.size() + " layer events for " + layers + " layers");
             }
-            for (jdk.jfr.consumer.RecordedEvent e : events) {
+            for (RecordedEvent e : events) {
                 long own = ownCopies.getOrDefault(e.getString("mesh"), -1L);
                 System.out.printf(Locale.ROOT, "copies enqueued, %s: %d (the method's own: %d), %d bytes%n",
                         e.getString("mesh"), e.getLong("copies"), own, e.getLong("copyBytes"));
@@ -191,7 +200,7 @@ final class CallerTensorsCheck implements Callable<Integer> {
      * group a rank exchanges; with u = 1 the Ulysses and ring methods pack K and V only.
      */
     private static long ownCopies(Plan plan) {
-        org.streamfusion.DeviceMesh mesh = plan.mesh();
+        DeviceMesh mesh = plan.mesh();
         boolean torus = plan.method() == Method.TORUS_TWO_SIDED || plan.method() == Method.STREAMFUSION;
         return torus ? 4L * mesh.ulysses() * mesh.torus() : mesh.ulysses() > 1 ? 4L * mesh.ulysses() : 2;
     }

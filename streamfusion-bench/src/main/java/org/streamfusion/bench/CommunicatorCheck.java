@@ -1,21 +1,22 @@
 package org.streamfusion.bench;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.Callable;
 import org.streamfusion.DType;
 import org.streamfusion.ProcessGroup;
 import org.streamfusion.Topology;
 import org.streamfusion.backend.Buffer;
-import org.streamfusion.spi.Communicator;
-import org.streamfusion.spi.Communicator.Transfer;
 import org.streamfusion.backend.DeviceArena;
 import org.streamfusion.backend.Stream;
-import org.streamfusion.spi.Team;
 import org.streamfusion.gpu.CudaRankDevice;
 import org.streamfusion.gpu.GpuOptions;
 import org.streamfusion.gpu.HostTransfer;
 import org.streamfusion.launch.DistributedEnvironment;
+import org.streamfusion.spi.Communicator.Transfer;
+import org.streamfusion.spi.Communicator;
+import org.streamfusion.spi.Team;
 import picocli.CommandLine.Command;
 
 /**
@@ -103,7 +104,7 @@ final class CommunicatorCheck implements Callable<Integer> {
             s.synchronize("BarrierAll");
             float[] got = HostTransfer.download(slots);
             for (int p = 0; p < n; p++) {
-                float[] part = java.util.Arrays.copyOfRange(got, p * LEN, (p + 1) * LEN);
+                float[] part = Arrays.copyOfRange(got, p * LEN, (p + 1) * LEN);
                 expect(failures, "ScatterPush + BarrierAll slot of rank " + p, part, tagged(p, 0));
             }
 

@@ -8,11 +8,11 @@ import java.util.concurrent.Callable;
 import org.streamfusion.AttentionShape;
 import org.streamfusion.DType;
 import org.streamfusion.DistributedAttention;
+import org.streamfusion.InvalidConfigurationException;
 import org.streamfusion.LinkClass;
 import org.streamfusion.LinkCompression;
 import org.streamfusion.Method;
 import org.streamfusion.Plan;
-import org.streamfusion.planning.Planner;
 import org.streamfusion.QkvExchange;
 import org.streamfusion.Topology;
 import org.streamfusion.backend.Buffer;
@@ -24,6 +24,7 @@ import org.streamfusion.gpu.CudaRankDevice;
 import org.streamfusion.gpu.GpuOptions;
 import org.streamfusion.gpu.HostTransfer;
 import org.streamfusion.launch.DistributedEnvironment;
+import org.streamfusion.planning.Planner;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -122,7 +123,7 @@ final class GpuCheck implements Callable<Integer> {
                 if (!compression.equals("exact") && topo.machines() > 1) {
                     try {
                         plans.add(c.plan().withInterMachine(LinkCompression.FP8_E4M3));
-                    } catch (org.streamfusion.InvalidConfigurationException e) {
+                    } catch (InvalidConfigurationException e) {
                         rows.add(String.format(Locale.ROOT, "%-44s refused: %s", c.plan().mesh() + " +fp8", e.rule()));
                     }
                 }

@@ -1,6 +1,8 @@
 package org.streamfusion.bench;
 
 import java.io.IOException;
+import java.lang.management.BufferPoolMXBean;
+import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -15,7 +17,6 @@ import org.streamfusion.CapturedLayer;
 import org.streamfusion.DType;
 import org.streamfusion.DistributedAttention;
 import org.streamfusion.Plan;
-import org.streamfusion.planning.Planner;
 import org.streamfusion.Topology;
 import org.streamfusion.backend.Buffer;
 import org.streamfusion.backend.DeviceArena;
@@ -28,6 +29,7 @@ import org.streamfusion.gpu.CudaRankDevice;
 import org.streamfusion.gpu.GpuOptions;
 import org.streamfusion.gpu.HostTransfer;
 import org.streamfusion.launch.DistributedEnvironment;
+import org.streamfusion.planning.Planner;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -53,7 +55,7 @@ final class GraphCheck implements Callable<Integer> {
      * Resident memory outside the heap is judged only when the heap is fixed and pre-touched (-Xms = -Xmx,
      * -XX:+AlwaysPreTouch): otherwise heap pages first touched during a window read as growth.
      */
-    private static final boolean PRETOUCHED_HEAP = java.lang.management.ManagementFactory.getRuntimeMXBean()
+    private static final boolean PRETOUCHED_HEAP = ManagementFactory.getRuntimeMXBean()
             .getInputArguments().contains("-XX:+AlwaysPreTouch");
     /** Growth of the JVM's native memory that still counts as flat. */
     private static final long NATIVE_SLACK_BYTES = 64 * 1024;
@@ -251,14 +253,14 @@ final class GraphCheck implements Callable<Integer> {
     /** What the process holds now, in {@link Flatness}'s terms (a flatness is the difference of two). */
     private static Flatness usage() throws IOException {
         CudaRuntime.MemoryInfo device = CudaRuntime.memoryInfo();
-        long nativeBytes = java.lang.management.ManagementFactory.getPlatformMXBeans(
-                java.lang.management.BufferPoolMXBean.class).stream().filter(p -> p.getName().equals("direct"))
-                .mapToLong(java.lang.management.BufferPoolMXBean::getMemoryUsed).sum(); // every FFM Arena allocation
+        long nativeBytes = ManagementFactory.getPlatformMXBeans(
+                BufferPoolMXBean.class).stream().filter(p -> p.getName().equals("direct"))
+                .mapToLong(BufferPoolMXBean::getMemoryUsed).sum(); // every FFM Arena allocation
         // KiB the JVM's own pools hold (heap, code cache, metaspace: what the JIT and class loading grow).
-        long jvmPoolsKib = java.lang.management.ManagementFactory.getMemoryPoolMXBeans().stream()
+        long jvmPoolsKib = ManagementFactory.getMemoryPoolMXBeans().stream()
                 .mapToLong(p -> p.getUsage().getCommitted()).sum() / 1024;
         return new Flatness(device.totalBytes() - device.freeBytes(), nativeBytes, residentBytes() / 1024 - jvmPoolsKib,
-                java.lang.management.ManagementFactory.getThreadMXBean().getThreadCount());
+                ManagementFactory.getThreadMXBean().getThreadCount());
     }
 
     /** The process's resident set, from the JVM's {@code jdk.ResidentSetSize} event (a recording of one chunk). */

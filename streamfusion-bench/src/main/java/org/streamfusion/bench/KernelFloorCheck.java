@@ -3,14 +3,14 @@ package org.streamfusion.bench;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import org.streamfusion.AttentionShape;
-import org.streamfusion.planning.CommunicationVolume;
+import org.streamfusion.CapturedLayer;
 import org.streamfusion.DType;
 import org.streamfusion.DistributedAttention;
 import org.streamfusion.LinkClass;
 import org.streamfusion.Plan;
-import org.streamfusion.planning.Planner;
 import org.streamfusion.ProcessGroup;
 import org.streamfusion.Topology;
 import org.streamfusion.backend.Buffer;
@@ -20,10 +20,13 @@ import org.streamfusion.backend.TensorView;
 import org.streamfusion.gpu.CudaRankDevice;
 import org.streamfusion.gpu.GpuOptions;
 import org.streamfusion.launch.DistributedEnvironment;
+import org.streamfusion.planning.CommunicationVolume;
+import org.streamfusion.planning.Planner;
 import org.streamfusion.sim.HardwareProfile;
 import org.streamfusion.spi.Communicator;
 import org.streamfusion.spi.Kernels;
 import org.streamfusion.spi.RankBackend;
+import org.streamfusion.spi.StreamCapture;
 import org.streamfusion.spi.Team;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -76,7 +79,7 @@ final class KernelFloorCheck implements Callable<Integer> {
 
         /** The device's CUDA graphs: a replay times the GPU work alone, without the host's enqueue. */
         @Override
-        public java.util.Optional<org.streamfusion.spi.StreamCapture> streamCapture() {
+        public Optional<StreamCapture> streamCapture() {
             return device.streamCapture();
         }
 
@@ -157,8 +160,8 @@ final class KernelFloorCheck implements Callable<Integer> {
                 try (DistributedAttention attn = DistributedAttention.create(plan,
                         new TransfersRemoved(dev, logical, 0))) {
                     // Replayed as a CUDA graph: the GPU's time alone, not the host's enqueue of a small layer.
-                    org.streamfusion.CapturedLayer layer = attn.capture(x[0], x[1], x[2], x[3]);
-                    if (layer.replayMode() != org.streamfusion.CapturedLayer.Mode.GRAPH) {
+                    CapturedLayer layer = attn.capture(x[0], x[1], x[2], x[3]);
+                    if (layer.replayMode() != CapturedLayer.Mode.GRAPH) {
                         throw new IllegalStateException(plan + " was not captured: " + layer.replayReason());
                     }
                     double ms = GraphCheck.time(attn.stream(), layer::replay, reps).layerMs();

@@ -13,6 +13,9 @@ import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.streamfusion.InvalidConfigurationException;
 import org.streamfusion.launch.StoreSecret;
 
 /**
@@ -61,15 +64,15 @@ public final class Launcher {
          */
         public Options {
             if (nproc <= 0 || nproc > 1024 || nnodes <= 0 || nnodes > 65_536 || nodeRank < 0 || nodeRank >= nnodes) {
-                throw new org.streamfusion.InvalidConfigurationException("--nproc " + nproc + " --nnodes " + nnodes
+                throw new InvalidConfigurationException("--nproc " + nproc + " --nnodes " + nnodes
                         + " --node-rank " + nodeRank, "0 < nproc <= 1024, 0 < nnodes <= 65536, 0 <= node-rank < nnodes");
             }
             if (grace == null || grace.isNegative() || grace.compareTo(Duration.ofHours(1)) > 0) {
-                throw new org.streamfusion.InvalidConfigurationException("--grace-s " + (grace == null ? null
+                throw new InvalidConfigurationException("--grace-s " + (grace == null ? null
                         : grace.toSeconds()), "0 <= grace-s <= 3600");
             }
             if (masterPort < 0 || masterPort > 65_535) {
-                throw new org.streamfusion.InvalidConfigurationException("--master-port " + masterPort,
+                throw new InvalidConfigurationException("--master-port " + masterPort,
                         "0 <= master-port <= 65535 (0: a free one)");
             }
             if (mainClass == null || mainClass.isBlank()) {
@@ -90,7 +93,7 @@ public final class Launcher {
          */
         static Options parse(List<String> argv) {
             picocli.CommandLine main = Main.commandLine();
-            main.parseArgs(java.util.stream.Stream.concat(java.util.stream.Stream.of("launch"), argv.stream())
+            main.parseArgs(Stream.concat(Stream.of("launch"), argv.stream())
                     .toArray(String[]::new));
             LaunchCommand launch = main.getSubcommands().get("launch").getCommand();
             return launch.options();
@@ -245,7 +248,7 @@ public final class Launcher {
         for (Process p : procs) {
             try {
                 long left = deadline - System.nanoTime();
-                if (left <= 0 || !p.waitFor(left, java.util.concurrent.TimeUnit.NANOSECONDS)) {
+                if (left <= 0 || !p.waitFor(left, TimeUnit.NANOSECONDS)) {
                     p.destroyForcibly().waitFor();
                 }
             } catch (InterruptedException e) {

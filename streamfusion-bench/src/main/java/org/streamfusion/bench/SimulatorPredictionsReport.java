@@ -1,9 +1,11 @@
 package org.streamfusion.bench;
 
 import java.io.IOException;
+import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.text.DecimalFormat;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
@@ -20,6 +22,7 @@ import org.jfree.chart.renderer.xy.XYLineAndShapeRenderer;
 import org.jfree.data.xy.XYSeries;
 import org.jfree.data.xy.XYSeriesCollection;
 import org.streamfusion.AttentionShape;
+import org.streamfusion.InvalidConfigurationException;
 import org.streamfusion.Method;
 import org.streamfusion.Topology;
 import org.streamfusion.planning.Planner;
@@ -91,7 +94,7 @@ final class SimulatorPredictionsReport implements Callable<Integer> {
         return 0;
     }
 
-    static List<Path> write(Path out, boolean quick, java.io.PrintStream progress) throws IOException {
+    static List<Path> write(Path out, boolean quick, PrintStream progress) throws IOException {
         Files.createDirectories(out);
         StringBuilder md = new StringBuilder();
         List<Path> written = new ArrayList<>();
@@ -134,7 +137,7 @@ final class SimulatorPredictionsReport implements Callable<Integer> {
             best.putIfAbsent(c.method(), c.time());
         }
         if (pick == null) {
-            throw new org.streamfusion.InvalidConfigurationException("no valid mesh for " + shape + " on " + cluster,
+            throw new InvalidConfigurationException("no valid mesh for " + shape + " on " + cluster,
                     "at least one mesh satisfies every rule");
         }
         return new Row(cluster, shape, best, pick);
@@ -230,11 +233,11 @@ final class SimulatorPredictionsReport implements Callable<Integer> {
         XYPlot plot = chart.getXYPlot();
         plot.setRenderer(new XYLineAndShapeRenderer(true, true)); // a method valid on one cluster only is a point
         LogAxis ms = new LogAxis("ms per layer (log)");
-        ms.setNumberFormatOverride(new java.text.DecimalFormat("0.##"));
+        ms.setNumberFormatOverride(new DecimalFormat("0.##"));
         plot.setRangeAxis(ms);
         LogAxis machines = new LogAxis("machines of 8 GPUs (log)");
         machines.setBase(2);
-        machines.setNumberFormatOverride(new java.text.DecimalFormat("0"));
+        machines.setNumberFormatOverride(new DecimalFormat("0"));
         plot.setDomainAxis(machines);
         return chart;
     }

@@ -4,9 +4,13 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.text.DecimalFormat;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.concurrent.Callable;
 import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
 import org.jfree.chart.ChartFactory;
 import org.jfree.chart.ChartUtils;
 import org.jfree.chart.JFreeChart;
@@ -55,7 +59,7 @@ final class SimulatorValidationReport implements Callable<Integer> {
                 + "| --- | --- | --- | --- | --- |\n");
         double lo = Double.MAX_VALUE;
         double hi = 0;
-        java.util.Map<String, List<Double>> errors = new java.util.LinkedHashMap<>();
+        Map<String, List<Double>> errors = new LinkedHashMap<>();
         for (ValidationPoints.Point p : ValidationPoints.oneHost2x2()) {
             String shape = "S=" + p.plan().shape().seqLen() + " H=" + p.plan().shape().heads();
             double simulated = sim.simulate(p.plan()).totalSeconds() * 1e3;
@@ -64,7 +68,7 @@ final class SimulatorValidationReport implements Callable<Integer> {
             lo = Math.min(lo, Math.min(simulated, p.measuredMs()));
             hi = Math.max(hi, Math.max(simulated, p.measuredMs()));
             double error = simulated / p.measuredMs() - 1;
-            errors.computeIfAbsent(shape, k -> new java.util.ArrayList<>()).add(Math.abs(error));
+            errors.computeIfAbsent(shape, k -> new ArrayList<>()).add(Math.abs(error));
             md.append(String.format(Locale.ROOT, "| %s | %s | %.3f | %.3f | %+.1f%% |%n", shape,
                     p.plan().mesh().toString().replace(" on 2x2", ""), p.measuredMs(), simulated, error * 100));
         }
@@ -101,7 +105,7 @@ final class SimulatorValidationReport implements Callable<Integer> {
     private static LogAxis millisecondAxis(String label) {
         LogAxis axis = new LogAxis(label);
         axis.setBase(10);
-        axis.setNumberFormatOverride(new java.text.DecimalFormat("0.##"));
+        axis.setNumberFormatOverride(new DecimalFormat("0.##"));
         return axis;
     }
 

@@ -15,14 +15,15 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
-import org.streamfusion.sim.HardwareProfile;
+import org.streamfusion.LinkCompression;
 import org.streamfusion.Method;
 import org.streamfusion.Topology;
-import picocli.CommandLine;
+import org.streamfusion.sim.HardwareProfile;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
+import picocli.CommandLine;
 
 /**
  * {@code streamfusion sweep}: every method at every valid mesh of a logical topology, under each link
@@ -107,10 +108,10 @@ public final class SweepCommand implements Callable<Integer> {
      */
     public SweepPlan.Config config() {
         Topology topo = SweepRank.topology(topology);
-        List<SweepPlan.LinkSetting> settings = new java.util.ArrayList<>(SweepPlan.LinkSetting.parseList(links));
+        List<SweepPlan.LinkSetting> settings = new ArrayList<>(SweepPlan.LinkSetting.parseList(links));
         if (fp8) {
             for (SweepPlan.LinkSetting l : List.copyOf(settings)) {
-                if (l.emulated() && l.compression() == org.streamfusion.LinkCompression.NONE) {
+                if (l.emulated() && l.compression() == LinkCompression.NONE) {
                     settings.add(new SweepPlan.LinkSetting(l.spec() + SweepPlan.LinkSetting.FP8));
                 }
             }

@@ -13,6 +13,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
+import java.util.function.Function;
 import org.jfree.chart.ChartFactory;
 import org.jfree.chart.ChartUtils;
 import org.jfree.chart.JFreeChart;
@@ -177,7 +178,7 @@ public final class SweepReport implements Callable<Integer> {
         return sb.toString();
     }
 
-    private static List<String> distinct(List<SweepCsv.Result> rows, java.util.function.Function<SweepCsv.Result, String> f) {
+    private static List<String> distinct(List<SweepCsv.Result> rows, Function<SweepCsv.Result, String> f) {
         return List.copyOf(new LinkedHashSet<>(rows.stream().map(f).toList()));
     }
 }

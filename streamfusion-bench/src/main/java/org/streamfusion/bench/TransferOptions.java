@@ -1,5 +1,6 @@
 package org.streamfusion.bench;
 
+import java.util.ArrayList;
 import java.util.List;
 import org.streamfusion.Topology;
 import picocli.CommandLine.Option;
@@ -21,7 +22,7 @@ final class TransferOptions {
 
     TransferOptions(String topology, List<Long> sizesMib, int reps) {
         this.topology = topology;
-        this.sizesMib = new java.util.ArrayList<>(sizesMib);
+        this.sizesMib = new ArrayList<>(sizesMib);
         this.reps = reps;
     }
 

@@ -1,5 +1,7 @@
 package org.streamfusion.cpu;
 
+import java.util.Arrays;
+
 /**
  * The two products of the blocked attention kernel, on float64 tiles: scores {@code S = Q K^T} and the update
  * {@code O += P V}. Every element is a sum taken in the order of the scalar definition (over {@code D} for a
@@ -83,7 +85,7 @@ class AttentionTiles {
         int stride = keyStride(n);
         for (int i = 0; i < rows; i++) {
             int si = i * n;
-            java.util.Arrays.fill(s, si, si + n, 0);
+            Arrays.fill(s, si, si + n, 0);
             for (int x = 0; x < d; x++) {
                 double qx = q[i * d + x];
                 int kx = x * stride;

@@ -1,5 +1,6 @@
 package org.streamfusion.cpu;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -10,14 +11,19 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
 import org.streamfusion.CommunicationTimeoutException;
 import org.streamfusion.InvalidStateException;
 import org.streamfusion.LinkClass;
 import org.streamfusion.RankFailedException;
+import org.streamfusion.Timeouts;
 import org.streamfusion.Topology;
+import org.streamfusion.spi.Communicator;
+import org.streamfusion.spi.TransferChecks;
 
 /**
  * What the ranks of one CPU world share: the symmetric heap, team barriers, the two-sided channels, the
@@ -41,7 +47,7 @@ final class CpuFabric {
     /** Native memory reused between arenas; closed with the world. */
     final MemoryPool pool;
     /** Per rank: in the host barrier of a collective free (it has left every layer it closes). */
-    private final java.util.concurrent.atomic.AtomicIntegerArray freeing;
+    private final AtomicIntegerArray freeing;
     /** Per rank: whether all its streams have finished what was enqueued. */
     private final BooleanSupplier[] streamsIdle;
 
@@ -70,7 +76,7 @@ final class CpuFabric {
         hostBarrier = new TeamBarrier(all);
         memory = new MemoryLimit(options.memoryLimit());
         pool = new MemoryPool(options.memoryLimit());
-        freeing = new java.util.concurrent.atomic.AtomicIntegerArray(worldSize);
+        freeing = new AtomicIntegerArray(worldSize);
         streamsIdle = new BooleanSupplier[worldSize];
         Arrays.fill(streamsIdle, (BooleanSupplier) () -> true);
     }
@@ -98,18 +104,18 @@ final class CpuFabric {
     }
 
     /** Waits until {@code done} holds; throws a timeout naming the rank and step, or the world's failure. */
-    void await(BooleanSupplier done, int rank, String step, java.util.function.Supplier<String> detail) {
+    void await(BooleanSupplier done, int rank, String step, Supplier<String> detail) {
         await(done, rank, step, detail, 1);
     }
 
-    void await(BooleanSupplier done, int rank, String step, java.util.function.Supplier<String> detail, int factor) {
+    void await(BooleanSupplier done, int rank, String step, Supplier<String> detail, int factor) {
         await(done, rank, step, detail, factor, null);
     }
 
     /** The same, also failing at once when one of the {@code awaited} ranks has left the layer (see below). */
-    void await(BooleanSupplier done, int rank, String step, java.util.function.Supplier<String> detail, int factor,
-            java.util.function.Supplier<int[]> awaited) {
-        long deadline = org.streamfusion.Timeouts.deadlineNanos(options.timeout(), factor);
+    void await(BooleanSupplier done, int rank, String step, Supplier<String> detail, int factor,
+            Supplier<int[]> awaited) {
+        long deadline = Timeouts.deadlineNanos(options.timeout(), factor);
         while (!done.getAsBoolean()) {
             checkFailed(rank);
             if (awaited != null) {
@@ -174,7 +180,7 @@ final class CpuFabric {
 
     /** {@code peer}: the rank this wait needs (a send's receiver), or -1 for a wait on this rank's own work. */
     private void await(CountDownLatch latch, int rank, String step, String what, int factor, int peer) {
-        long deadline = org.streamfusion.Timeouts.deadlineNanos(options.timeout(), factor);
+        long deadline = Timeouts.deadlineNanos(options.timeout(), factor);
         try {
             while (!latch.await(Math.min(POLL_NANOS, Math.max(0, deadline - System.nanoTime())), TimeUnit.NANOSECONDS)) {
                 checkFailed(rank);
@@ -221,7 +227,7 @@ final class CpuFabric {
 
     /** The same slice of a symmetric buffer, on rank {@code pe}. */
     MemorySegment resolve(CpuBuffer b, int pe) {
-        org.streamfusion.spi.TransferChecks.symmetric(b, "resolve on rank " + pe);
+        TransferChecks.symmetric(b, "resolve on rank " + pe);
         return heap.segment(b.symmetricIndex(), pe).asSlice(b.symmetricOffset() * b.dtype().bytes(), b.segment().byteSize());
     }
 
@@ -256,7 +262,7 @@ final class CpuFabric {
             return;
         }
         // Stage the source now: after putmem_on_stream returns the source may be reused.
-        MemorySegment staged = java.lang.foreign.Arena.ofAuto().allocate(src.byteSize());
+        MemorySegment staged = Arena.ofAuto().allocate(src.byteSize());
         MemorySegment.copy(src, 0, staged, 0, src.byteSize());
         synchronized (pendingPuts) {
             pendingPuts.get(rank).add(() -> MemorySegment.copy(staged, 0, dst, 0, staged.byteSize()));
@@ -291,8 +297,8 @@ final class CpuFabric {
      * taken. Sends and receives match per lane, as on the GPU (one NCCL communicator per lane), so a
      * schedule that pairs a ring-lane send with another lane's receive hangs here too, and times out.
      */
-    void exchange(int rank, List<org.streamfusion.spi.Communicator.Transfer> sends,
-            List<org.streamfusion.spi.Communicator.Transfer> recvs, int lane, String step) {
+    void exchange(int rank, List<Communicator.Transfer> sends,
+            List<Communicator.Transfer> recvs, int lane, String step) {
         List<CountDownLatch> posted = new ArrayList<>(sends.size());
         for (var s : sends) {
             checkPeer(s.peer(), rank, step);
@@ -331,7 +337,7 @@ final class CpuFabric {
     }
 
     void checkPeer(int peer, int rank, String step) {
-        org.streamfusion.spi.TransferChecks.peer(peer, worldSize, rank, step);
+        TransferChecks.peer(peer, worldSize, rank, step);
     }
 
     Duration timeout() {

@@ -3,12 +3,13 @@ package org.streamfusion.cpu;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.List;
+import org.streamfusion.DType;
 import org.streamfusion.InvalidArgumentException;
 import org.streamfusion.backend.Buffer;
-import org.streamfusion.spi.Fp8Layout;
 import org.streamfusion.backend.Stream;
 import org.streamfusion.backend.TensorView;
 import org.streamfusion.spi.AttentionState;
+import org.streamfusion.spi.Fp8Layout;
 import org.streamfusion.spi.Fp8Wire;
 import org.streamfusion.spi.Kernels;
 import org.streamfusion.spi.KvChunk;
@@ -65,7 +66,7 @@ final class CpuKernels implements Kernels {
     }
 
     private static boolean wide(TensorView v) {
-        return v.base().dtype() == org.streamfusion.DType.F64;
+        return v.base().dtype() == DType.F64;
     }
 
     /** One row of the state's {@code o}, widened to double, into {@code acc} from {@code at}. */
@@ -91,15 +92,15 @@ final class CpuKernels implements Kernels {
         write(v, b, r, h, scratch);
     }
 
-    static double get(org.streamfusion.backend.Buffer b, long i) {
+    static double get(Buffer b, long i) {
         CpuBuffer c = CpuBuffer.of(b);
-        return c.dtype() == org.streamfusion.DType.F64 ? c.segment().getAtIndex(CpuBuffer.F64, i)
+        return c.dtype() == DType.F64 ? c.segment().getAtIndex(CpuBuffer.F64, i)
                 : c.segment().getAtIndex(CpuBuffer.F32, i);
     }
 
-    static void set(org.streamfusion.backend.Buffer b, long i, double x) {
+    static void set(Buffer b, long i, double x) {
         CpuBuffer c = CpuBuffer.of(b);
-        if (c.dtype() == org.streamfusion.DType.F64) {
+        if (c.dtype() == DType.F64) {
             c.segment().setAtIndex(CpuBuffer.F64, i, x);
         } else {
             c.segment().setAtIndex(CpuBuffer.F32, i, (float) x);

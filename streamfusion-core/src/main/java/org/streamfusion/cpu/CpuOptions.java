@@ -1,6 +1,8 @@
 package org.streamfusion.cpu;
 
 import java.time.Duration;
+import org.streamfusion.InvalidConfigurationException;
+import org.streamfusion.Timeouts;
 
 /**
  * Settings of the in-process CPU world.
@@ -35,9 +37,9 @@ public record CpuOptions(Duration timeout, PutDelivery delivery, boolean jitter,
      *                                                        {@code memoryLimit} is not positive
      */
     public CpuOptions {
-        org.streamfusion.Timeouts.check("timeout", timeout);
+        Timeouts.check("timeout", timeout);
         if (memoryLimit <= 0) {
-            throw new org.streamfusion.InvalidConfigurationException("memory limit=" + memoryLimit + " bytes is not positive",
+            throw new InvalidConfigurationException("memory limit=" + memoryLimit + " bytes is not positive",
                     "memoryLimit > 0");
         }
     }

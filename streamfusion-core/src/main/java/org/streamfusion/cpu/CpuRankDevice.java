@@ -2,20 +2,21 @@ package org.streamfusion.cpu;
 
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import org.streamfusion.DType;
 import org.streamfusion.InvalidConfigurationException;
 import org.streamfusion.ProcessGroup;
 import org.streamfusion.Topology;
 import org.streamfusion.backend.Buffer;
-import org.streamfusion.spi.Communicator;
 import org.streamfusion.backend.DeviceArena;
 import org.streamfusion.backend.Event;
+import org.streamfusion.backend.Stream;
+import org.streamfusion.backend.TensorView;
+import org.streamfusion.spi.Communicator;
 import org.streamfusion.spi.Kernels;
 import org.streamfusion.spi.RankBackend;
 import org.streamfusion.spi.StatePrecision;
-import org.streamfusion.backend.Stream;
-import org.streamfusion.backend.TensorView;
 import org.streamfusion.spi.Team;
 import org.streamfusion.spi.TransferChecks;
 
@@ -190,11 +191,11 @@ public final class CpuRankDevice implements RankBackend {
         /** NaN-filled (all-ones bytes are NaN in fp32 and fp64), so that a read of memory nothing wrote shows. */
         private MemorySegment poisoned(long elements, DType stored) {
             if (elements <= 0) {
-                throw new org.streamfusion.InvalidConfigurationException("allocation of " + elements + " elements",
+                throw new InvalidConfigurationException("allocation of " + elements + " elements",
                         "elements > 0");
             }
             if (elements > Long.MAX_VALUE / stored.bytes()) {
-                throw new org.streamfusion.InvalidConfigurationException("allocation of " + elements + " " + stored
+                throw new InvalidConfigurationException("allocation of " + elements + " " + stored
                         + " elements overflows a byte count", "elements * bytes per element <= 2^63-1");
             }
             long bytes = elements * stored.bytes();
@@ -327,7 +328,7 @@ public final class CpuRankDevice implements RankBackend {
         @Override
         public void barrierAll(Stream stream, String step) {
             int[] all = new int[fabric.worldSize];
-            java.util.Arrays.setAll(all, i -> i);
+            Arrays.setAll(all, i -> i);
             CpuStream.of(stream).enqueue(step, () -> fabric.barrier(rank, all, step));
         }
 

@@ -2,14 +2,20 @@ package org.streamfusion.cpu;
 
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
 import org.streamfusion.InvalidArgumentException;
 import org.streamfusion.InvalidStateException;
 import org.streamfusion.LinkClass;
 import org.streamfusion.RankFailedException;
 import org.streamfusion.StreamFusionException;
+import org.streamfusion.Timeouts;
 import org.streamfusion.Topology;
 
 /**
@@ -46,7 +52,7 @@ public final class CpuWorld implements AutoCloseable {
     private final List<CpuRankDevice> devices = new ArrayList<>();
     private final String threadPrefix;
     private final WorkerThreads threads;
-    private final java.util.concurrent.atomic.AtomicReference<Thread> runner = new java.util.concurrent.atomic.AtomicReference<>();
+    private final AtomicReference<Thread> runner = new AtomicReference<>();
     private volatile boolean closed;
     private volatile Throwable failedWith;
     private volatile int failedRank;
@@ -69,8 +75,8 @@ public final class CpuWorld implements AutoCloseable {
      * @throws NullPointerException if an argument is null
      */
     public static CpuWorld create(Topology topology, CpuOptions options) {
-        java.util.Objects.requireNonNull(topology, "topology");
-        java.util.Objects.requireNonNull(options, "options");
+        Objects.requireNonNull(topology, "topology");
+        Objects.requireNonNull(options, "options");
         return new CpuWorld(topology, options);
     }
 
@@ -120,7 +126,7 @@ public final class CpuWorld implements AutoCloseable {
      * @throws InvalidStateException if the world is closed, failed earlier, or in a run on another thread
      */
     public <T> List<T> run(Function<CpuRankDevice, T> body) {
-        java.util.Objects.requireNonNull(body, "body");
+        Objects.requireNonNull(body, "body");
         enter("run");
         try {
             CpuFabric.Failure earlier = fabric.failure();
@@ -157,12 +163,12 @@ public final class CpuWorld implements AutoCloseable {
 
     private <T> List<T> runRanks(Function<CpuRankDevice, T> body) {
         int n = devices.size();
-        List<T> results = new ArrayList<>(java.util.Collections.nCopies(n, null));
+        List<T> results = new ArrayList<>(Collections.nCopies(n, null));
         Throwable[] errors = new Throwable[n];
-        java.util.concurrent.CountDownLatch[] done = new java.util.concurrent.CountDownLatch[n];
+        CountDownLatch[] done = new CountDownLatch[n];
         for (int r = 0; r < n; r++) {
             int rank = r;
-            done[r] = new java.util.concurrent.CountDownLatch(1);
+            done[r] = new CountDownLatch(1);
             threads.start("host" + r, () -> {
                 try {
                     results.set(rank, body.apply(devices.get(rank)));
@@ -173,12 +179,12 @@ public final class CpuWorld implements AutoCloseable {
                 }
             }, done[rank]::countDown);
         }
-        long budget = org.streamfusion.Timeouts.saturatedMillis(fabric.timeout(), 4, 10_000);
-        long deadline = org.streamfusion.Timeouts.deadlineNanos(Duration.ofMillis(budget), 1);
+        long budget = Timeouts.saturatedMillis(fabric.timeout(), 4, 10_000);
+        long deadline = Timeouts.deadlineNanos(Duration.ofMillis(budget), 1);
         for (int r = 0; r < n; r++) {
             boolean finished;
             try {
-                finished = done[r].await(Math.max(1, deadline - System.nanoTime()), java.util.concurrent.TimeUnit.NANOSECONDS);
+                finished = done[r].await(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
             } catch (InterruptedException e) {
                 throw interrupted(done, e);
             }
@@ -224,21 +230,21 @@ public final class CpuWorld implements AutoCloseable {
      * thread is stopped and joined (a rank sees the failure at its next wait), their streams are stopped with
      * their arenas, and only then does the caller get the exception, its interrupt flag set again.
      */
-    private StreamFusionException interrupted(java.util.concurrent.CountDownLatch[] done, InterruptedException e) {
+    private StreamFusionException interrupted(CountDownLatch[] done, InterruptedException e) {
         StreamFusionException cause = new StreamFusionException("the caller of CpuWorld.run on thread '"
                 + Thread.currentThread().getName() + "' was interrupted while its ranks ran", e);
         fabric.fail(-1, cause);
         fabric.signalAll();
         failedWith = cause;
         failedRank = -1;
-        long bound = org.streamfusion.Timeouts.saturatedMillis(fabric.timeout(), 2, 5_000);
-        long deadline = org.streamfusion.Timeouts.deadlineNanos(Duration.ofMillis(bound), 1);
+        long bound = Timeouts.saturatedMillis(fabric.timeout(), 2, 5_000);
+        long deadline = Timeouts.deadlineNanos(Duration.ofMillis(bound), 1);
         boolean again = false;
         List<Integer> running = new ArrayList<>();
         for (int r = 0; r < done.length; r++) {
             while (done[r].getCount() > 0 && deadline - System.nanoTime() > 0) {
                 try {
-                    done[r].await(Math.max(1, deadline - System.nanoTime()), java.util.concurrent.TimeUnit.NANOSECONDS);
+                    done[r].await(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
                 } catch (InterruptedException more) {
                     again = true;
                 }
@@ -309,14 +315,14 @@ public final class CpuWorld implements AutoCloseable {
             return;
         }
         closed = true;
-        java.util.concurrent.CountDownLatch closedAll = new java.util.concurrent.CountDownLatch(devices.size());
+        CountDownLatch closedAll = new CountDownLatch(devices.size());
         for (CpuRankDevice d : devices) {
             // Arena close is collective (symmetric free), so every rank closes on its own thread.
             threads.start("close" + d.rank(), d::closeAll, closedAll::countDown);
         }
         try {
-            closedAll.await(org.streamfusion.Timeouts.saturatedMillis(fabric.timeout(), 2, 5_000),
-                    java.util.concurrent.TimeUnit.MILLISECONDS);
+            closedAll.await(Timeouts.saturatedMillis(fabric.timeout(), 2, 5_000),
+                    TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

@@ -1,6 +1,9 @@
 package org.streamfusion.cpu;
 
+import java.util.Locale;
 import org.streamfusion.InvalidArgumentException;
+import org.streamfusion.InvalidConfigurationException;
+import org.streamfusion.WorkLimits;
 
 /**
  * Single-device attention in float64: the ground truth every method is checked against. NaN and Inf follow
@@ -46,12 +49,12 @@ public final class ReferenceAttention {
      */
     public static void requireFeasible(int batch, int sq, int skv, int heads, int dim, long heldBytes) {
         String what = "the float64 reference over B=" + batch + " Sq=" + sq + " Skv=" + skv + " H=" + heads + " D=" + dim;
-        org.streamfusion.WorkLimits.check(org.streamfusion.WorkLimits.REFERENCE_FLOPS, what,
+        WorkLimits.check(WorkLimits.REFERENCE_FLOPS, what,
                 4.0 * batch * heads * sq * (double) skv * dim, "flops");
         double bytes = 8.0 * batch * sq * heads * dim + heldBytes;
         long heap = Runtime.getRuntime().maxMemory();
         if (bytes > heap || (double) batch * sq * heads * dim > Integer.MAX_VALUE - 8) {
-            throw new org.streamfusion.InvalidConfigurationException(String.format(java.util.Locale.ROOT,
+            throw new InvalidConfigurationException(String.format(Locale.ROOT,
                     "%s needs %.3g bytes of heap", what, bytes), "at most the JVM's maximum heap, " + heap
                     + " bytes (-Xmx), and B*Sq*H*D < 2^31 elements in one array");
         }

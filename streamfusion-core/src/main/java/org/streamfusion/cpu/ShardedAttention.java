@@ -1,6 +1,8 @@
 package org.streamfusion.cpu;
 
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
 import org.streamfusion.AttentionShape;
 import org.streamfusion.DistributedAttention;
 import org.streamfusion.InvalidConfigurationException;
@@ -109,7 +111,7 @@ public final class ShardedAttention {
         long textElements = (long) s.batch() * plan.jointTextRows() * s.heads() * s.headDim();
         float[][] text = {qText, kText, vText};
         for (int i = 0; i < 3; i++) {
-            java.util.Objects.requireNonNull(text[i], "text " + "qkv".charAt(i));
+            Objects.requireNonNull(text[i], "text " + "qkv".charAt(i));
             if (text[i].length != textElements) {
                 throw new InvalidConfigurationException("text " + "qkv".charAt(i) + " holds " + text[i].length
                         + " values, not B*S_text*H*D = " + textElements, "the text tensors hold B*S_text*H*D values");
@@ -127,7 +129,7 @@ public final class ShardedAttention {
             }
         });
         float[] out = new float[q.length];
-        List<float[]> textOut = new java.util.ArrayList<>(n);
+        List<float[]> textOut = new ArrayList<>(n);
         for (int g = 0; g < n; g++) {
             unshard(outs.get(g)[0], out, plan, g);
             textOut.add(outs.get(g)[1]);
@@ -159,11 +161,11 @@ public final class ShardedAttention {
     }
 
     private static void check(CpuWorld world, Plan plan, float[] q, float[] k, float[] v, int repeats) {
-        java.util.Objects.requireNonNull(world, "world");
-        java.util.Objects.requireNonNull(plan, "plan");
-        java.util.Objects.requireNonNull(q, "q");
-        java.util.Objects.requireNonNull(k, "k");
-        java.util.Objects.requireNonNull(v, "v");
+        Objects.requireNonNull(world, "world");
+        Objects.requireNonNull(plan, "plan");
+        Objects.requireNonNull(q, "q");
+        Objects.requireNonNull(k, "k");
+        Objects.requireNonNull(v, "v");
         if (repeats <= 0) {
             throw new InvalidConfigurationException("repeats=" + repeats + " is not positive", "repeats > 0");
         }
@@ -266,7 +268,7 @@ public final class ShardedAttention {
 
     private static void place(float[] part, float[] x, AttentionShape s, int start, int sl) {
         int row = arrayLength((long) s.heads() * s.headDim(), "H*D");
-        java.util.Objects.requireNonNull(part, "part");
+        Objects.requireNonNull(part, "part");
         if (part.length != (long) s.batch() * sl * row) {
             throw new InvalidConfigurationException("part holds " + part.length + " values, a shard of " + sl + " rows of "
                     + s + " " + (long) s.batch() * sl * row, "part holds B*shardRows*H*D values");
@@ -285,7 +287,7 @@ public final class ShardedAttention {
     }
 
     private static void checkGlobal(float[] x, AttentionShape s, int n, int g, String name) {
-        java.util.Objects.requireNonNull(x, name);
+        Objects.requireNonNull(x, name);
         long elements = arrayLength(s.elements(), "B*S*H*D of " + s);
         if (x.length != elements) {
             throw new InvalidConfigurationException(name + " holds " + x.length + " values but the shape " + s

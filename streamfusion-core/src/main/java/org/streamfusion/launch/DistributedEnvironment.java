@@ -1,6 +1,8 @@
 package org.streamfusion.launch;
 
 import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.streamfusion.InvalidConfigurationException;
 
 /**
@@ -112,9 +114,9 @@ public record DistributedEnvironment(int rank, int worldSize, int localRank, int
         return e;
     }
 
-    private static final java.util.regex.Pattern HOST_NAME = java.util.regex.Pattern.compile(
+    private static final Pattern HOST_NAME = Pattern.compile(
             "(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\\.?");
-    private static final java.util.regex.Pattern IPV6 = java.util.regex.Pattern.compile("[0-9A-Fa-f:.]{2,45}");
+    private static final Pattern IPV6 = Pattern.compile("[0-9A-Fa-f:.]{2,45}");
 
     /** A host name (RFC 1123), a dotted IPv4 address or an IPv6 literal; never a port, a space or a newline. */
     private static String masterAddr(Map<String, String> env, int nodes) {
@@ -155,7 +157,7 @@ public record DistributedEnvironment(int rank, int worldSize, int localRank, int
     }
 
     /** ASCII digits only (Integer.parseInt takes other scripts' digits and a sign), surrounding blanks allowed. */
-    private static final java.util.regex.Pattern DIGITS = java.util.regex.Pattern.compile("[0-9]{1,10}");
+    private static final Pattern DIGITS = Pattern.compile("[0-9]{1,10}");
 
     private static int num(Map<String, String> env, String key) {
         String v = env.get(key);
@@ -171,8 +173,8 @@ public record DistributedEnvironment(int rank, int worldSize, int localRank, int
     }
 
     /** One entry of Slurm's per-node list: {@code N} or {@code N(xK)}. */
-    private static final java.util.regex.Pattern SLURM_COUNT =
-            java.util.regex.Pattern.compile("([0-9]{1,9})(\\(x([0-9]{1,9})\\))?");
+    private static final Pattern SLURM_COUNT =
+            Pattern.compile("([0-9]{1,9})(\\(x([0-9]{1,9})\\))?");
 
     /**
      * The one task count of every node, from Slurm's per-node form ({@code variable} is SLURM_TASKS_PER_NODE or
@@ -186,7 +188,7 @@ public record DistributedEnvironment(int rank, int worldSize, int localRank, int
         long total = 0;
         boolean list = value.contains(",") || value.contains("(");
         for (String part : value.split(",", -1)) {
-            java.util.regex.Matcher m = SLURM_COUNT.matcher(part.trim());
+            Matcher m = SLURM_COUNT.matcher(part.trim());
             if (!m.matches()) {
                 throw new InvalidConfigurationException(variable + "=" + value + " is not a task count", rule);
             }

@@ -15,6 +15,8 @@ import java.nio.channels.ClosedByInterruptException;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.Arrays;
+import java.util.Objects;
 import org.streamfusion.CommunicationTimeoutException;
 import org.streamfusion.InvalidConfigurationException;
 import org.streamfusion.InvalidStateException;
@@ -91,8 +93,8 @@ public final class KeyValueStore implements AutoCloseable {
             throw new InvalidConfigurationException("port=" + port + " for rank " + rank,
                     "1 <= port <= 65535 (rank 0 may give 0 for a free port)");
         }
-        java.util.Objects.requireNonNull(secret, "secret");
-        java.util.Objects.requireNonNull(limits, "limits");
+        Objects.requireNonNull(secret, "secret");
+        Objects.requireNonNull(limits, "limits");
         Timeouts.check("store timeout", timeout);
         InetAddress address = resolve(host);
         StoreServer server = null;
@@ -272,7 +274,7 @@ public final class KeyValueStore implements AutoCloseable {
             text = text.substring(0, ABORT_MESSAGE_CHARS) + "...";
         }
         byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
-        call(StoreProtocol.ABORT, StoreProtocol.ABORT_KEY, java.util.Arrays.copyOf(bytes,
+        call(StoreProtocol.ABORT, StoreProtocol.ABORT_KEY, Arrays.copyOf(bytes,
                 Math.min(bytes.length, limits.maxValueBytes())), 0);
     }
 
@@ -311,8 +313,8 @@ public final class KeyValueStore implements AutoCloseable {
 
     /** Every rule the server enforces, checked before a byte is written, so a bad call never desynchronises. */
     private void check(byte op, String key, byte[] value) {
-        java.util.Objects.requireNonNull(key, "key");
-        java.util.Objects.requireNonNull(value, "value");
+        Objects.requireNonNull(key, "key");
+        Objects.requireNonNull(value, "value");
         int keyBytes = key.getBytes(StandardCharsets.UTF_8).length;
         if (keyBytes < 1 || keyBytes > limits.maxKeyBytes()) {
             throw new InvalidConfigurationException("key of " + keyBytes + " UTF-8 bytes",

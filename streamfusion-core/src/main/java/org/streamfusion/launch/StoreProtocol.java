@@ -4,7 +4,9 @@ import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.EOFException;
 import java.io.IOException;
+import java.io.InputStream;
 import java.net.Socket;
+import java.net.SocketTimeoutException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
@@ -13,6 +15,7 @@ import java.security.SecureRandom;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
 import org.streamfusion.InvalidStateException;
+import org.streamfusion.Timeouts;
 
 /**
  * The rendezvous store's wire format (docs/rendezvous.md): a challenge-response handshake that proves the
@@ -32,7 +35,7 @@ final class StoreProtocol {
     static final String RESERVED_PREFIX = "__";
     static final String ABORT_KEY = "__abort__";
     /** A GET waits at most this long: the longest timeout any option accepts. */
-    static final long MAX_WAIT_MILLIS = org.streamfusion.Timeouts.MAX.toMillis();
+    static final long MAX_WAIT_MILLIS = Timeouts.MAX.toMillis();
     static final int NONCE_BYTES = 32;
     static final int MAC_BYTES = 32;
     private static final byte[] MAGIC = {'S', 'F', 'K', 'V', 1};
@@ -237,7 +240,7 @@ final class StoreProtocol {
      * Reads {@code b.length} bytes; with a {@code deadline} (nanoTime, 0 for none) the whole read must end by
      * then, so a peer that sends one byte at a time cannot hold the connection past it.
      */
-    static void readFully(Socket socket, java.io.InputStream in, byte[] b, long deadline) throws IOException {
+    static void readFully(Socket socket, InputStream in, byte[] b, long deadline) throws IOException {
         int done = 0;
         while (done < b.length) {
             if (deadline != 0) {
@@ -250,7 +253,7 @@ final class StoreProtocol {
             int k;
             try {
                 k = in.read(b, done, b.length - done);
-            } catch (java.net.SocketTimeoutException e) {
+            } catch (SocketTimeoutException e) {
                 if (deadline == 0) {
                     throw e;
                 }

@@ -18,9 +18,11 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
+import org.streamfusion.Timeouts;
 import org.streamfusion.launch.StoreProtocol.Reply;
 import org.streamfusion.launch.StoreProtocol.Request;
 
@@ -46,7 +48,7 @@ final class StoreServer implements AutoCloseable {
     private final Thread acceptor;
     private final AtomicLong closedForProtocol = new AtomicLong();
     private final AtomicLong accepted = new AtomicLong();
-    private final java.util.concurrent.atomic.AtomicInteger peakOpen = new java.util.concurrent.atomic.AtomicInteger();
+    private final AtomicInteger peakOpen = new AtomicInteger();
     private long storedBytes;
 
     StoreServer(InetAddress bind, int port, StoreSecret secret, StoreLimits limits) throws IOException {
@@ -227,7 +229,7 @@ final class StoreServer implements AutoCloseable {
      */
     void close(Duration wait) {
         closeQuietly(listener);
-        long deadline = org.streamfusion.Timeouts.deadlineNanos(wait, 1);
+        long deadline = Timeouts.deadlineNanos(wait, 1);
         while (!waiting.containsAll(authenticated) && deadline - System.nanoTime() > 0) {
             try {
                 Thread.sleep(5);

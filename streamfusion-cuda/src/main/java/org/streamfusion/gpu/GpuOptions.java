@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.util.Optional;
 import org.streamfusion.InterMachineLink;
 import org.streamfusion.InvalidConfigurationException;
+import org.streamfusion.Timeouts;
 
 /**
  * Settings of a CUDA rank.
@@ -71,7 +72,7 @@ public record GpuOptions(Duration timeout, boolean nvshmem, boolean poison, OneS
      *         {@code emulatedLink} is null
      */
     public GpuOptions {
-        org.streamfusion.Timeouts.check("timeout", timeout);
+        Timeouts.check("timeout", timeout);
         if (push == null || pull == null) {
             throw new InvalidConfigurationException("push=" + push + ", pull=" + pull, "both one-sided movers must be given");
         }

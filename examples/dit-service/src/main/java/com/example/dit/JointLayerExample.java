@@ -3,6 +3,7 @@ package com.example.dit;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 import org.streamfusion.AttentionShape;
@@ -10,13 +11,13 @@ import org.streamfusion.DistributedAttention;
 import org.streamfusion.JointText;
 import org.streamfusion.Method;
 import org.streamfusion.Plan;
-import org.streamfusion.planning.Planner;
 import org.streamfusion.Topology;
 import org.streamfusion.backend.DeviceArena;
 import org.streamfusion.backend.Stream;
 import org.streamfusion.backend.TensorView;
 import org.streamfusion.cpu.CpuWorld;
 import org.streamfusion.cpu.ReferenceAttention;
+import org.streamfusion.planning.Planner;
 
 /**
  * What a DiT service does with StreamFusion-J, on the CPU path: it holds its own activations (here in
@@ -84,7 +85,7 @@ public final class JointLayerExample {
             }
             textOut = outs.get(0)[1];
             for (int g = 1; g < outs.size(); g++) {
-                if (!java.util.Arrays.equals(textOut, outs.get(g)[1])) {
+                if (!Arrays.equals(textOut, outs.get(g)[1])) {
                     throw new IllegalStateException("the text output of rank " + g + " differs from rank 0's");
                 }
             }

@@ -1,5 +1,6 @@
 package org.streamfusion.bench.jmh;
 
+import java.time.Duration;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -18,10 +19,10 @@ import org.openjdk.jmh.annotations.Warmup;
 import org.streamfusion.AttentionShape;
 import org.streamfusion.Method;
 import org.streamfusion.Plan;
-import org.streamfusion.planning.Planner;
 import org.streamfusion.Topology;
 import org.streamfusion.cpu.CpuWorld;
 import org.streamfusion.cpu.ShardedAttention;
+import org.streamfusion.planning.Planner;
 
 /**
  * The CPU reference path at a real size: one whole layer ({@code ShardedAttention.forward}: shard, every
@@ -99,7 +100,7 @@ public class CpuAttentionBenchmark {
 
     /** All threads of this JVM (GC and compiler included), as the OS counts them; -1 where it does not say. */
     private static long processCpuNanos() {
-        return ProcessHandle.current().info().totalCpuDuration().map(java.time.Duration::toNanos).orElse(-1L);
+        return ProcessHandle.current().info().totalCpuDuration().map(Duration::toNanos).orElse(-1L);
     }
 
     @TearDown(Level.Trial)

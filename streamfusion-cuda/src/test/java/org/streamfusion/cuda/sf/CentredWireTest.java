@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.lang.foreign.MemorySegment;
 import org.junit.jupiter.api.Test;
+import org.streamfusion.InvalidArgumentException;
 import org.streamfusion.bindings.sf.Streamfusion;
 import org.streamfusion.cuda.CudaStream;
 import org.streamfusion.cuda.loader.NativeLibrary;
@@ -30,16 +31,16 @@ class CentredWireTest {
         assumeTrue(failure.isEmpty(), () -> "libstreamfusion not loadable: " + failure.get().getMessage());
         CudaStream stream = CudaStream.legacyDefault();
         MemorySegment p = MemorySegment.ofAddress(4096).reinterpret(1 << 16);
-        var rows = assertThrows(IllegalArgumentException.class, () -> SfKernels.fp8QuantizeCentred(p,
+        var rows = assertThrows(InvalidArgumentException.class, () -> SfKernels.fp8QuantizeCentred(p,
                 SfKernels.ElementType.BF16, p, 96, 32, 48, 1.0, p, stream));
         assertTrue(rows.getMessage().contains("row = 48") && rows.getMessage().contains("block = 32"), rows.getMessage());
-        var size = assertThrows(IllegalArgumentException.class, () -> SfKernels.fp8DequantizeCentred(p, p,
+        var size = assertThrows(InvalidArgumentException.class, () -> SfKernels.fp8DequantizeCentred(p, p,
                 SfKernels.ElementType.BF16, 96, 32, 64, stream));
         assertTrue(size.getMessage().contains("n = 96"), size.getMessage());
-        var scale = assertThrows(IllegalArgumentException.class, () -> SfKernels.fp8QuantizeCentred(p,
+        var scale = assertThrows(InvalidArgumentException.class, () -> SfKernels.fp8QuantizeCentred(p,
                 SfKernels.ElementType.BF16, p, 64, 32, 32, 0.0, p, stream));
         assertTrue(scale.getMessage().contains("softmax_scale = 0"), scale.getMessage());
-        var counts = assertThrows(IllegalArgumentException.class, () -> SfKernels.fp8QuantizeCentred(p,
+        var counts = assertThrows(InvalidArgumentException.class, () -> SfKernels.fp8QuantizeCentred(p,
                 SfKernels.ElementType.BF16, p, 64, 32, 32, 1.0, MemorySegment.ofAddress(0), stream));
         assertTrue(counts.getMessage().contains("counts is NULL"), counts.getMessage());
     }
