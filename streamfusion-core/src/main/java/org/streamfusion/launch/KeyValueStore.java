@@ -189,12 +189,7 @@ public final class KeyValueStore implements AutoCloseable {
         return address;
     }
 
-    /**
-     * The port rank 0 serves on (rank 0 only).
-     *
-     * @return the local port of rank 0's server
-     * @throws InvalidStateException on any other rank
-     */
+    /** {@return the local port of rank 0's server} @throws InvalidStateException on any other rank */
     public int port() {
         if (server == null) {
             throw new InvalidStateException("only rank 0 serves the store");
