@@ -189,7 +189,7 @@ public final class KeyValueStore implements AutoCloseable {
         return address;
     }
 
-    /** {@return the local port of rank 0's server} @throws InvalidStateException on any other rank */
+    /** {@return the local port of rank 0's server; any other rank gets an InvalidStateException} */
     public int port() {
         if (server == null) {
             throw new InvalidStateException("only rank 0 serves the store");
