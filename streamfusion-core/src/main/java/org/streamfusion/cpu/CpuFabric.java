@@ -44,8 +44,6 @@ final class CpuFabric {
     private final SymmetricHeap heap;
     private final TeamBarrier hostBarrier;
     final MemoryLimit memory;
-    /** Native memory reused between arenas; closed with the world. */
-    final MemoryPool pool;
     /** Per rank: in the host barrier of a collective free (it has left every layer it closes). */
     private final AtomicIntegerArray freeing;
     /** Per rank: whether all its streams have finished what was enqueued. */
@@ -75,7 +73,6 @@ final class CpuFabric {
         Arrays.setAll(all, i -> i);
         hostBarrier = new TeamBarrier(all);
         memory = new MemoryLimit(options.memoryLimit());
-        pool = new MemoryPool(options.memoryLimit());
         freeing = new AtomicIntegerArray(worldSize);
         streamsIdle = new BooleanSupplier[worldSize];
         Arrays.fill(streamsIdle, (BooleanSupplier) () -> true);

@@ -1,5 +1,6 @@
 package org.streamfusion.cpu;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -156,7 +157,7 @@ public final class CpuRankDevice implements RankBackend {
      * whatever type is asked for; the attention state is fp64 ({@link StatePrecision}).
      */
     final class CpuArena implements DeviceArena, StatePrecision {
-        private final List<MemoryPool.Block> blocks = new ArrayList<>(); // guarded by this
+        private final Arena memory = Arena.ofShared();
         private final List<CpuStream> streams = new ArrayList<>();
         private final List<Integer> symmetric = new ArrayList<>();
         private long heldBytes;
@@ -200,18 +201,17 @@ public final class CpuRankDevice implements RankBackend {
             }
             long bytes = elements * stored.bytes();
             fabric.memory.reserve(bytes, "rank " + rank + ": allocation of " + elements + " " + stored + " elements");
-            MemoryPool.Block block;
+            MemorySegment seg;
             try {
-                block = fabric.pool.take(bytes);
+                seg = memory.allocate(bytes, 64);
             } catch (RuntimeException | OutOfMemoryError e) {
                 fabric.memory.release(bytes);
                 throw e;
             }
             synchronized (this) {
                 heldBytes += bytes;
-                blocks.add(block);
             }
-            return block.segment().fill((byte) 0xFF);
+            return seg.fill((byte) 0xFF);
         }
 
         @Override
@@ -248,13 +248,8 @@ public final class CpuRankDevice implements RankBackend {
             for (int index : symmetric) {
                 fabric.freeSymmetric(rank, index);
             }
-            // Reused only when nothing can touch it any more: this arena's streams stopped, the rank's other
-            // streams idle, and no failure (a failed peer may skip the symmetric free's barrier).
-            boolean reusable = fabric.failure() == null && streams.stream().noneMatch(CpuStream::isAlive)
-                    && CpuRankDevice.this.streamsIdle();
+            memory.close();
             synchronized (this) {
-                fabric.pool.give(blocks, reusable);
-                blocks.clear();
                 fabric.memory.release(heldBytes);
                 heldBytes = 0;
                 streams.clear(); // the workers have stopped; drop them with the arena

@@ -327,12 +327,6 @@ public final class CpuWorld implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         threads.close(1_000);
-        fabric.pool.close(); // the free blocks; one of an arena still open is freed when that arena closes
-    }
-
-    /** {@return the native memory kept between arenas (tests)} */
-    MemoryPool memoryPool() {
-        return fabric.pool;
     }
 
     /** {@return threads this world has started so far; a run or a layer on warm threads starts none} */
