@@ -291,7 +291,8 @@ static void ref_for(const Problem& P, const std::vector<int>& kv_idx, std::vecto
 static const sf_schedule* g_schedule = nullptr;
 static long long g_split_launches = 0;
 static int g_split_search_max = 0;
-static int g_last_sms = 0;  // the SM count of the last scheduled launch  // > sm_count: launch() looks for an SM count at which the launch splits
+static long long g_counters_left = 0;  // split counters not back at zero after a launch
+static int g_last_sms = 0;            // the SM count of the last scheduled launch  // > sm_count: launch() looks for an SM count at which the launch splits
 
 // Launch one fused call over all Q chunks and the given KV chunks.
 static void launch(Problem& P, std::vector<State>* states, std::vector<Tensor>* outs, std::vector<Tensor>* lses,
@@ -338,6 +339,11 @@ static void launch(Problem& P, std::vector<State>* states, std::vector<Tensor>* 
     SFCK(sf_attention_fused_scheduled(qc.data(), (int)qc.size(), kc.data(), (int)kc.size(), P.D, P.dt, scale, flags,
                                       g_schedule ? &chosen : nullptr, nullptr));
     after_launch();
+    if (g_schedule && chosen.workspace) {  // every launch leaves its split counters at zero
+        std::vector<unsigned> counters(SF_SPLIT_COUNTER_BYTES(chosen.sm_count) / 4);
+        CK(cudaMemcpy(counters.data(), chosen.workspace, counters.size() * 4, cudaMemcpyDeviceToHost));
+        for (unsigned c : counters) g_counters_left += c != 0;
+    }
 }
 
 static void alloc_outputs(Problem& P, std::vector<State>& st, std::vector<Tensor>& outs, std::vector<Tensor>& lses) {

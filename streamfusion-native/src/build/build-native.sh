@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds libstreamfusion.so from ../csrc with CMake, puts it where the platform jar picks it up, and records
 # its SHA-256 beside it (the loader checks every extracted copy against that record before loading it).
-# Called by the Maven build of streamfusion-native (exec-maven-plugin, phase process-resources).
+# Called by the Maven build of streamfusion-native (exec-maven-plugin, phase compile).
 #   $1 mode: auto (build when nvcc is on the PATH, else package nothing and say so)
 #            | skip (never) | require (release: fail when the library cannot be built)
 #   $2 platform (linux-x86_64, linux-aarch64; "unsupported" elsewhere)

@@ -11,17 +11,14 @@ import java.util.Locale;
  *
  * <p>Ranking the meshes (the planner simulates each) costs about one unit per rank and step of each mesh's
  * schedule: {@code N * (t*r + t*u + u)} for degrees {@code t, u, r} ({@link #rankSteps}). On a shared
- * 2-core machine the simulator runs about 100,000 units per second, the closed form about 20 million.
+ * 2-core machine the simulator runs about 100,000 units per second.
  */
 public final class WorkLimits {
-    /** Closed-form predictions of every mesh (the sweep's): 500 million rank-steps (about 25 s; 512x8 takes 254 million). */
-    public static final String PLANNER_STEPS = "streamfusion.limit.plannerSteps";
-    /** The planner's simulated ranking, or one simulated layer: 5 million rank-steps (64x8 ranks in 4.0 million). */
+    /** The planner's ranking, a sweep's predictions or one layer, simulated: 5 million rank-steps (64x8: 4.0 million). */
     public static final String SIMULATOR_STEPS = "streamfusion.limit.simulatorSteps";
     /** The float64 reference attention: {@code 4*B*H*Sq*Skv*D} = 2e11 flops (a few minutes on one core). */
     public static final String REFERENCE_FLOPS = "streamfusion.limit.referenceFlops";
 
-    private static final double PLANNER_DEFAULT = 5e8;
     private static final double SIMULATOR_DEFAULT = 5e6;
     private static final double REFERENCE_DEFAULT = 2e11;
 
@@ -83,7 +80,6 @@ public final class WorkLimits {
      */
     public static double limit(String property) {
         double fallback = switch (property) {
-            case PLANNER_STEPS -> PLANNER_DEFAULT;
             case SIMULATOR_STEPS -> SIMULATOR_DEFAULT;
             case REFERENCE_FLOPS -> REFERENCE_DEFAULT;
             default -> throw new InvalidArgumentException("no work limit named " + property);

@@ -235,7 +235,7 @@ public final class SweepPlan {
      * @param c what to sweep
      * @return one row per valid mesh, link setting and shape; none for a mesh that cannot compress
      * @throws InvalidConfigurationException if ranking every mesh of every setting and shape passes
-     *                                       {@link WorkLimits#PLANNER_STEPS}
+     *                                       {@link WorkLimits#SIMULATOR_STEPS}
      */
     public static List<Row> rows(Config c) {
         record Pending(LinkSetting link, Plan plan, double predictedMs) {
@@ -246,7 +246,7 @@ public final class SweepPlan {
             work += WorkLimits.rankSteps(c.topology(), Planner.degrees(AttentionShape.of(1,
                     c.seqLens().get(0), c.heads(), c.headDims().get(0)), c.topology(), m));
         }
-        WorkLimits.check(WorkLimits.PLANNER_STEPS, "the sweep's predictions on " + c.topology(),
+        WorkLimits.check(WorkLimits.SIMULATOR_STEPS, "the sweep's predictions on " + c.topology(),
                 work * c.links().size() * c.seqLens().size() * c.headDims().size() * c.batches().size(), "rank-steps");
         List<Pending> pending = new ArrayList<>();
         for (LinkSetting link : c.links()) {

@@ -63,7 +63,7 @@ class ConfigurationPageTest {
     @Test
     void theScanFindsTheReadersItClaimsTo() {
         Set<String> read = readByCode();
-        for (String known : List.of("streamfusion.store.bind", "org.streamfusion.cpu.scalar", "streamfusion.limit.plannerSteps",
+        for (String known : List.of("streamfusion.store.bind", "org.streamfusion.cpu.scalar", "streamfusion.limit.simulatorSteps",
                 "jextract.trace.downcalls", "STREAMFUSION_STORE_SECRET", "MASTER_ADDR", "SLURM_PROCID",
                 "STREAMFUSION_NATIVE_DIR", "STREAMFUSION_JAVA_OPTS", "streamfusion.nccl.path")) {
             assertTrue(read.contains(known), known + " not found among " + read);

@@ -108,6 +108,9 @@ public final class CpuWorld implements AutoCloseable {
      * @throws InvalidArgumentException if {@code rank} is out of range
      */
     public CpuRankDevice device(int rank) {
+        if (rank < 0 || rank >= devices.size()) {
+            throw new InvalidArgumentException("rank " + rank + " (rule: 0 <= rank < " + devices.size() + ")");
+        }
         return devices.get(rank);
     }
 

@@ -8,7 +8,6 @@ import java.lang.foreign.MemorySegment;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
 import org.streamfusion.bindings.dlpack.DLDataType;
 import org.streamfusion.bindings.dlpack.DLDevice;
 import org.streamfusion.bindings.dlpack.DLManagedTensor;
@@ -47,10 +46,9 @@ public record ManagedTensor(long address, long data, int deviceType, int deviceI
     public static final int BFLOAT = 4;
 
     private static final System.Logger LOG = System.getLogger(ManagedTensor.class.getName());
-    /** The exports not yet deleted, by the id each carries in {@code manager_ctx}. */
+    /** The exports not yet deleted, by the address of their {@code DLManagedTensor}. */
     private static final Map<Long, Arena> EXPORTS = new ConcurrentHashMap<>();
     private static final Map<Long, Runnable> ON_DELETE = new ConcurrentHashMap<>();
-    private static final AtomicLong NEXT_ID = new AtomicLong(1);
 
     /** The producer's deleter ({@code NULL}: none), called at most once. */
     public static final class DeleterCall {
@@ -129,8 +127,8 @@ public record ManagedTensor(long address, long data, int deviceType, int deviceI
 
     private static MemorySegment exportIn(Arena arena, long data, int deviceType, int deviceId, int code, int bits,
             long[] shape, long[] strides, Runnable onDelete) {
-        long id = NEXT_ID.getAndIncrement();
         MemorySegment self = DLManagedTensor.allocate(arena);
+        long id = self.address(); // the deleter finds the export by the pointer it is given, never reading it
         MemorySegment tensor = DLManagedTensor.dl_tensor(self);
         DLTensor.data(tensor, MemorySegment.ofAddress(data));
         DLDevice.device_type(DLTensor.device(tensor), deviceType);
@@ -142,7 +140,7 @@ public record ManagedTensor(long address, long data, int deviceType, int deviceI
         DLTensor.shape(tensor, arena.allocateFrom(JAVA_LONG, shape));
         DLTensor.strides(tensor, arena.allocateFrom(JAVA_LONG, strides));
         DLTensor.byte_offset(tensor, 0);
-        DLManagedTensor.manager_ctx(self, MemorySegment.ofAddress(id));
+        DLManagedTensor.manager_ctx(self, MemorySegment.NULL); // the producer's context is not needed: see EXPORTS
         DLManagedTensor.deleter(self, Deleter.STUB);
         ON_DELETE.put(id, onDelete);
         EXPORTS.put(id, arena);
@@ -170,14 +168,15 @@ public record ManagedTensor(long address, long data, int deviceType, int deviceI
         return strides;
     }
 
-    /** One upcall stub for every export: the export is found by the id in {@code manager_ctx}. */
+    /** One upcall stub for every export: the export is found by the struct's address. */
     private static final class Deleter {
         static final MemorySegment STUB = DLManagedTensor.deleter.allocate(Deleter::delete, Arena.global());
 
         private static void delete(MemorySegment self) {
             // An exception must not leave an upcall (the JVM would exit): log it instead.
             try {
-                long id = DLManagedTensor.manager_ctx(self.reinterpret(DLManagedTensor.sizeof())).address();
+                // Keyed by address: the struct is freed by the first call, so it is never read here.
+                long id = self.address();
                 Arena arena = EXPORTS.remove(id);
                 if (arena == null) {
                     return; // deleted before: a consumer's second call

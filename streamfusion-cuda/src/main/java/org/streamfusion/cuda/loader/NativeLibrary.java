@@ -15,7 +15,7 @@ public enum NativeLibrary {
     NCCL("NCCL (libnccl)", "nccl", List.of("libnccl.so.2", "libnccl.so"), List.of(CUDART)),
     /** NVSHMEM 3 host library. */
     NVSHMEM("NVSHMEM host library (libnvshmem_host)", "nvshmem", List.of("libnvshmem_host.so.3"), List.of(CUDART)),
-    /** The project's own kernels (built from csrc/, packaged in the jar). */
+    /** The project's own kernels (built from csrc/, packaged in the platform jar). */
     STREAMFUSION("StreamFusion kernels (libstreamfusion)", "streamfusion", List.of("libstreamfusion.so"), List.of(CUDART));
 
     private final String displayName;

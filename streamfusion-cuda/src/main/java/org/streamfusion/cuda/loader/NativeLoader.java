@@ -218,7 +218,10 @@ public final class NativeLoader {
                             + " or the build had no nvcc)"), attempts);
                 }
             } catch (UncheckedIOException e) {
-                fallBack(library, new Attempt(bundled, e.getMessage()), attempts);
+                // A copy that fails its hash or a folder that is not private is a warning, whatever loads next.
+                Attempt attempt = new Attempt(bundled, e.getMessage());
+                attempts.add(attempt);
+                LOG.log(Level.WARNING, "{0}: {1}; trying the next candidate", library.displayName(), attempt);
             }
         }
         for (String soname : library.sonames()) {

@@ -18,7 +18,7 @@ public final class StreamfusionLibrary {
     }
 
     /**
-     * Loads libstreamfusion (the copy in this jar unless overridden) and checks that its
+     * Loads libstreamfusion (the copy in the platform jar unless overridden) and checks that its
      * sf_abi_version() is the SF_ABI_VERSION the bindings were generated from.
      */
     public static LoadedLibrary load() {
