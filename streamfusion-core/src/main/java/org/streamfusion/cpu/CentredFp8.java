@@ -3,6 +3,7 @@ package org.streamfusion.cpu;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.VarHandle;
+import org.streamfusion.spi.Bf16;
 import org.streamfusion.spi.Fp8Layout;
 import org.streamfusion.spi.Fp8Wire;
 
@@ -117,19 +118,15 @@ final class CentredFp8 {
         return centre;
     }
 
-    /** bf16 of {@code x}, round to nearest even; every NaN is the one quiet NaN, infinities stay infinite. */
+    /** bf16 of {@code x} ({@link Bf16#fromFloat}): every NaN is the one quiet NaN, as the CUDA kernels write it. */
     static short toBf16(float x) {
-        int bits = Float.floatToRawIntBits(x);
-        if (Float.isNaN(x)) {
-            return CANONICAL_NAN; // a NaN's payload is the arithmetic's (a GPU's differs from a CPU's): not on the wire
-        }
-        return (short) ((bits + 0x7FFF + ((bits >>> 16) & 1)) >>> 16);
+        return Bf16.fromFloat(x);
     }
 
-    /** bf16's quiet NaN, as the CUDA kernels write it too. */
-    static final short CANONICAL_NAN = 0x7FC0;
+    /** bf16's quiet NaN. */
+    static final short CANONICAL_NAN = Bf16.QUIET_NAN;
 
     static float fromBf16(short b) {
-        return Float.intBitsToFloat((b & 0xFFFF) << 16);
+        return Bf16.toFloat(b);
     }
 }

@@ -13,6 +13,7 @@ import org.streamfusion.cuda.CudaEvent;
 import org.streamfusion.cuda.CudaRuntime;
 import org.streamfusion.cuda.CudaStream;
 import org.streamfusion.cuda.DeviceMemory;
+import org.streamfusion.spi.Bf16;
 
 /** Host floats in and out of device buffers (converting to the buffer's type), and event timing. */
 public final class HostTransfer {
@@ -96,12 +97,7 @@ public final class HostTransfer {
      * @return its bf16 bits; any NaN becomes the quiet NaN {@code 0x7FC0}
      */
     public static short toBf16(float f) {
-        int bits = Float.floatToRawIntBits(f);
-        if (Float.isNaN(f)) {
-            return (short) 0x7FC0;
-        }
-        int rounding = 0x7FFF + ((bits >>> 16) & 1);
-        return (short) ((bits + rounding) >>> 16);
+        return Bf16.fromFloat(f);
     }
 
     /**
@@ -111,7 +107,7 @@ public final class HostTransfer {
      * @return the value as a float
      */
     public static float fromBf16(short h) {
-        return Float.intBitsToFloat((h & 0xFFFF) << 16);
+        return Bf16.toFloat(h);
     }
 
     /**
