@@ -78,7 +78,7 @@ final class CallerTensorsCheck implements Callable<Integer> {
         if (dtype != DType.BF16 && dtype != DType.F16) {
             throw new ParameterException(command.commandLine(), "--dtype " + dtype + ": a caller's tensors are BF16 or F16");
         }
-        DistributedEnvironment env = DistributedEnvironment.fromSystem();
+        DistributedEnvironment env = RankContext.environment();
         int n = env.worldSize();
         Topology topo = Topology.of(1, n);
         AttentionShape shape = size.shape(1, dtype);
@@ -88,7 +88,7 @@ final class CallerTensorsCheck implements Callable<Integer> {
         int sl = shape.shardRows(n, rank);
         long tokenElems = 3L * h * d;
         List<String> failures = new ArrayList<>();
-        try (CudaRankDevice dev = CudaRankDevice.join(env, topo, GpuOptions.defaults().withPoison(true));
+        try (CudaRankDevice dev = RankContext.join(env, topo, GpuOptions.defaults().withPoison(true));
                 Arena host = Arena.ofConfined();
                 DeviceMemory qkv = DeviceMemory.allocate(sl * tokenElems * 2);
                 DeviceMemory out = DeviceMemory.allocate((long) sl * h * d * 2);

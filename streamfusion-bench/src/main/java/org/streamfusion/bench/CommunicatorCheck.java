@@ -37,12 +37,12 @@ final class CommunicatorCheck implements Callable<Integer> {
      */
     @Override
     public Integer call() {
-        DistributedEnvironment env = DistributedEnvironment.fromSystem();
+        DistributedEnvironment env = RankContext.environment();
         int n = env.worldSize();
         int me = env.rank();
         List<String> failures = new ArrayList<>();
         GpuOptions options = GpuOptions.defaults().withPoison(true);
-        try (CudaRankDevice dev = CudaRankDevice.join(env, Topology.of(1, n), options);
+        try (CudaRankDevice dev = RankContext.join(env, Topology.of(1, n), options);
                 DeviceArena arena = dev.newArena()) {
             Communicator comm = dev.communicator();
             Stream s = arena.createStream("check");

@@ -47,12 +47,12 @@ final class EmulatedLinkCheck implements Callable<Integer> {
     @Override
     public Integer call() {
         int reps = transfers.reps;
-        DistributedEnvironment env = DistributedEnvironment.fromSystem();
+        DistributedEnvironment env = RankContext.environment();
         Topology topology = transfers.topology(env.worldSize());
         int me = env.rank();
         boolean ok = true;
         List<String> rows = new ArrayList<>();
-        try (CudaRankDevice dev = CudaRankDevice.join(env, topology, GpuOptions.defaults().withPoison(true))) {
+        try (CudaRankDevice dev = RankContext.join(env, topology, GpuOptions.defaults().withPoison(true))) {
             if (me == 0) {
                 System.out.println("emulated link check, " + topology + ", ranks 0 and 1: " + dev.emulatedLinkReport());
             }

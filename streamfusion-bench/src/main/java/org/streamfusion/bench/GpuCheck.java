@@ -44,7 +44,7 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "attention", description = "Every method on every valid mesh against float64 attention, timed.")
 final class GpuCheck implements Callable<Integer> {
-    static final double TOLERANCE = 1e-2; // bf16 inputs and output
+    static final double TOLERANCE = 1e-2; // bf16 (or fp16) inputs and output
     /** e4m3 on the slow links: its 3-bit mantissa on Q, K, V and O (docs/algorithms.md, section 7). */
     static final double FP8_TOLERANCE = 5e-2;
 
@@ -65,6 +65,9 @@ final class GpuCheck implements Callable<Integer> {
             description = "between machines: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE})")
     Compression compression;
 
+    @Option(names = "--dtype", defaultValue = "BF16", description = "element type: BF16 or F16 (default: ${DEFAULT-VALUE})")
+    DType dtype;
+
     @Option(names = "--qkv", defaultValue = "AUTO",
             description = "the Q, K, V exchange: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE})")
     QkvMode qkv;
@@ -77,27 +80,30 @@ final class GpuCheck implements Callable<Integer> {
     @Override
     public Integer call() {
         int reps = layer.reps(); // a usage error before joining a job
-        DistributedEnvironment env = DistributedEnvironment.fromSystem();
+        DistributedEnvironment env = RankContext.environment();
         Topology topo = layer.topology(env.worldSize());
         int n = topo.worldSize();
         String compression = this.compression.name().toLowerCase(Locale.ROOT);
         String qkv = this.qkv.name().toLowerCase(Locale.ROOT);
-        AttentionShape shape = layer.shape();
+        if (dtype != DType.BF16 && dtype != DType.F16) {
+            throw new InvalidConfigurationException("--dtype " + dtype, "the GPU layer's tensors are BF16 or F16");
+        }
+        AttentionShape shape = layer.shape().withDType(dtype);
         int h = shape.heads();
         int d = shape.headDim();
         int rank = env.rank();
         int sl = shape.shardRows(n, rank); // the default split: any S >= N
         boolean ok = true;
         GpuOptions options = GpuOptions.defaults().withPoison(true);
-        try (CudaRankDevice dev = CudaRankDevice.join(env, topo, options);
+        try (CudaRankDevice dev = RankContext.join(env, topo, options);
                 DeviceArena io = dev.newArena()) {
             // With a host reference every rank needs the whole sequence; without, only its own shard.
             float[][] global = check ? inputs(shape, 20261122L) : null;
             double[] ref = check ? localReference(shape, global, n, rank) : null;
-            float[][] local = check ? null : inputs(AttentionShape.of(1, sl, h, d, DType.BF16), 20261122L + 31L * rank);
+            float[][] local = check ? null : inputs(AttentionShape.of(1, sl, h, d, dtype), 20261122L + 31L * rank);
             TensorView[] x = new TensorView[4];
             for (int i = 0; i < 4; i++) {
-                Buffer b = io.allocate((long) sl * h * d, DType.BF16);
+                Buffer b = io.allocate((long) sl * h * d, dtype);
                 if (i < 3) {
                     HostTransfer.upload(b, check ? ShardedAttention.shard(global[i], shape, n, rank) : local[i]);
                 }
@@ -161,8 +167,8 @@ final class GpuCheck implements Callable<Integer> {
             }
             System.out.printf(Locale.ROOT, "rank %d of %d on GPU %d: %s, %s, one-sided movers push %s pull %s, %s, layer time"
                     + " median of %d (CUDA events) after a warm-up pass over every plan; TFLOP/s = 4*B*H*S^2*D / time, all"
-                    + " GPUs together%n", rank, n, dev.cudaDevice(), topo, shape, options.push(), options.pull(),
-                    dev.emulatedLinkReport(), reps);
+                    + " GPUs together; %s%n", rank, n, dev.cudaDevice(), topo, shape, options.push(), options.pull(),
+                    dev.emulatedLinkReport(), reps, dev.transportReport());
             System.out.printf(Locale.ROOT, "%-44s %10s %6s %9s %9s %8s %12s%n", "method (mesh)", "rel.err", "", "ms",
                     "TFLOP/s", "vs USP", "bytes sent");
             rows.forEach(System.out::println);

@@ -48,7 +48,7 @@ final class JointCheck implements Callable<Integer> {
      */
     @Override
     public Integer call() {
-        DistributedEnvironment env = DistributedEnvironment.fromSystem();
+        DistributedEnvironment env = RankContext.environment();
         int n = env.worldSize();
         Topology topo = Topology.of(1, n);
         int s = size.seqLen;
@@ -65,7 +65,7 @@ final class JointCheck implements Callable<Integer> {
         double[][] ref = ReferenceAttention.joint(image[0], image[1], image[2], text[0], text[1], text[2], batch, s, st,
                 h, d, shape.softmaxScale(), valid);
         List<String> failures = new ArrayList<>();
-        try (CudaRankDevice dev = CudaRankDevice.join(env, topo, GpuOptions.defaults().withPoison(true))) {
+        try (CudaRankDevice dev = RankContext.join(env, topo, GpuOptions.defaults().withPoison(true))) {
             for (Method m : Method.values()) {
                 Plan plan = Planner.withDefaults().best(shape, topo, m).withJointText(st);
                 int sl = plan.shardRows(rank);

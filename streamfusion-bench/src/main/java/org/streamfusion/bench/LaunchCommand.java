@@ -46,6 +46,10 @@ final class LaunchCommand implements Callable<Integer> {
             + " SIGKILL (default: ${DEFAULT-VALUE})")
     long graceSeconds = 5;
 
+    @Option(names = "--one-gpu", description = "run the ranks as threads of this JVM on GPU 0, an in-process world"
+            + " (CudaWorld): every mesh on one GPU; for the checks that join through CudaRankDevice")
+    boolean oneGpu;
+
     @Option(names = "--jvm-arg", paramLabel = "ARG", description = "a JVM option for every rank (repeatable); "
             + NATIVE_ACCESS + " is always given")
     List<String> jvmArgs = new ArrayList<>();
@@ -101,7 +105,7 @@ final class LaunchCommand implements Callable<Integer> {
      */
     @Override
     public Integer call() {
-        Launcher.Result r = Launcher.run(options(), System.out);
+        Launcher.Result r = oneGpu ? OneGpuLauncher.run(options(), System.out, null) : Launcher.run(options(), System.out);
         if (r.exitCode() != 0) {
             System.err.println("launch: rank " + r.failedRank() + " failed with exit code " + r.exitCode() + ":\n"
                     + r.failure());

@@ -42,14 +42,14 @@ final class QkvExchangeCheck implements Callable<Integer> {
     @Override
     public Integer call() {
         int rounds = layer.reps(); // a usage error before joining a job
-        DistributedEnvironment env = DistributedEnvironment.fromSystem();
+        DistributedEnvironment env = RankContext.environment();
         Topology topo = layer.topology(env.worldSize());
         AttentionShape shape = layer.shape();
         int rank = env.rank();
         int n = topo.worldSize();
         List<String> failures = new ArrayList<>();
         List<String> rows = new ArrayList<>();
-        try (CudaRankDevice dev = CudaRankDevice.join(env, topo, GpuOptions.defaults().withPoison(true));
+        try (CudaRankDevice dev = RankContext.join(env, topo, GpuOptions.defaults().withPoison(true));
                 DeviceArena io = dev.newArena()) {
             TensorView[] x = LayerTiming.seededShard(io, shape, n, rank);
             List<Plan> plans = Planner.withDefaults().enumerate(shape, topo).stream().filter(Planner.Candidate::valid)

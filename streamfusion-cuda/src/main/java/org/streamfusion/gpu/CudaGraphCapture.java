@@ -1,6 +1,5 @@
 package org.streamfusion.gpu;
 
-import java.nio.charset.StandardCharsets;
 import org.streamfusion.WrongBackendException;
 import org.streamfusion.backend.Stream;
 import org.streamfusion.cuda.CudaException;
@@ -14,15 +13,15 @@ import org.streamfusion.spi.StreamCapture;
  * captured, but no other layer of this rank may run meanwhile (the one-sided side streams are the rank's).
  *
  * <p>Only CUDA's capture errors make a capture {@link Refused}; any other failure propagates. The ranks agree
- * through the job's store: if any rank's capture is refused, every rank's is, so that no rank replays a graph
+ * through their transport (the job's store): if any rank's capture is refused, every rank's is, so that no rank replays a graph
  * while its peers enqueue the same collectives eagerly.
  */
 final class CudaGraphCapture implements StreamCapture {
-    private final CudaJoin join;
+    private final RankTransport join;
     /** Captures so far: every rank captures its layers in the same order, so the count names the capture. */
     private long captures;
 
-    CudaGraphCapture(CudaJoin join) {
+    CudaGraphCapture(RankTransport join) {
         this.join = join;
     }
 
@@ -58,18 +57,7 @@ final class CudaGraphCapture implements StreamCapture {
 
     /** Publishes this rank's refusal ("" for none) and returns the first rank's refusal, or {@code null}. */
     private String agree(String mine) {
-        long n = ++captures;
-        if (join.worldSize() == 1) {
-            return mine.isEmpty() ? null : mine;
-        }
-        join.store().set("streamfusion/capture/" + n + "/" + join.rank(), mine.getBytes(StandardCharsets.UTF_8));
-        for (int rank = 0; rank < join.worldSize(); rank++) {
-            String theirs = new String(join.store().get("streamfusion/capture/" + n + "/" + rank), StandardCharsets.UTF_8);
-            if (!theirs.isEmpty()) {
-                return theirs;
-            }
-        }
-        return null;
+        return join.agree(++captures, mine);
     }
 
     private static Replay replay(CudaGraph graph) {

@@ -35,7 +35,7 @@ import org.streamfusion.spi.StreamCapture;
  */
 @SuppressWarnings("exports") // RankBackend is the library's inside; callers hold it as a RankDevice
 public final class CudaRankDevice implements RankBackend, AutoCloseable {
-    private final CudaJoin join;
+    private final RankTransport join;
     private final Topology topology;
     private final GpuOptions options;
     private final CudaKernels kernels = new CudaKernels();
@@ -52,7 +52,7 @@ public final class CudaRankDevice implements RankBackend, AutoCloseable {
     private final Map<Long, GpuStream> callerStreams = new HashMap<>();
     private boolean closed;
 
-    private CudaRankDevice(CudaJoin join, Topology topology, GpuOptions options) {
+    CudaRankDevice(RankTransport join, Topology topology, GpuOptions options) {
         this.join = join;
         this.topology = topology;
         this.options = options;
@@ -79,7 +79,7 @@ public final class CudaRankDevice implements RankBackend, AutoCloseable {
     public static CudaRankDevice join(DistributedEnvironment env, Topology topology, GpuOptions options) {
         CudaJoin join = NativeAccess.call("joining the job", () -> CudaJoin.join(env, topology, options));
         try {
-            return new CudaRankDevice(join, topology, options);
+            return new CudaRankDevice(new JobTransport(join), topology, options);
         } catch (RuntimeException | Error e) {
             // The clocks could not be made: leave the job without the collectives the peers may skip.
             join.markFailed();
@@ -123,9 +123,19 @@ public final class CudaRankDevice implements RankBackend, AutoCloseable {
         return join.device();
     }
 
-    /** {@return the job's rendezvous store, served by rank 0; closed by {@link #close}, not by the caller} */
+    /**
+     * {@return the job's rendezvous store, served by rank 0; closed by {@link #close}, not by the caller}
+     *
+     * @throws InvalidStateException for a rank of an in-process world ({@link CudaWorld}), which has no store
+     */
     public KeyValueStore store() {
-        return join.store();
+        return join.store().orElseThrow(() -> new InvalidStateException("rank " + join.rank()
+                + " belongs to an in-process world, which has no store"));
+    }
+
+    /** {@return a line for every output that used this rank: what carries its bytes and how its GPU is shared} */
+    public String transportReport() {
+        return join.describe();
     }
 
     @Override
@@ -146,7 +156,7 @@ public final class CudaRankDevice implements RankBackend, AutoCloseable {
 
     @Override
     public Optional<StreamCapture> streamCapture() {
-        return Optional.of(graphs);
+        return join.capturesGraphs() ? Optional.of(graphs) : Optional.empty();
     }
 
     @Override

@@ -7,8 +7,6 @@ import org.streamfusion.InterMachineLink;
 import org.streamfusion.Topology;
 import org.streamfusion.cuda.CudaStream;
 import org.streamfusion.cuda.DeviceMemory;
-import org.streamfusion.cuda.nvshmem.NvshmemRuntime;
-import org.streamfusion.cuda.nvshmem.SymmetricMemory;
 import org.streamfusion.cuda.sf.LinkWait;
 
 /**
@@ -25,7 +23,7 @@ final class EmulatedLinkClocks {
     /** Words 0 and 1: this GPU's outgoing and incoming clocks; then the slots. */
     private final DeviceMemory local;
     /** For a NIC per machine: words 0 and 1 of every rank, of which the machine's first GPU's are used. */
-    private final SymmetricMemory shared;
+    private final SymmetricBlock shared;
     private final MemorySegment outgoing;
     private final MemorySegment incoming;
     private final AtomicLong nextSlot = new AtomicLong();
@@ -34,7 +32,7 @@ final class EmulatedLinkClocks {
     record Reservation(MemorySegment doneAt) {
     }
 
-    private EmulatedLinkClocks(EmulatedLinkModel model, DeviceMemory local, SymmetricMemory shared,
+    private EmulatedLinkClocks(EmulatedLinkModel model, DeviceMemory local, SymmetricBlock shared,
             MemorySegment outgoing, MemorySegment incoming) {
         this.model = model;
         this.local = local;
@@ -45,20 +43,19 @@ final class EmulatedLinkClocks {
 
     /**
      * The clocks for {@code link}, zeroed (idle). Collective over all ranks when the link's NIC is per machine,
-     * the machines have several GPUs and NVSHMEM is on (a symmetric allocation and a store barrier).
+     * the machines have several GPUs and the one-sided primitives are on (a symmetric allocation and a host barrier).
      */
-    static EmulatedLinkClocks create(InterMachineLink link, Topology topology, CudaJoin join) {
+    static EmulatedLinkClocks create(InterMachineLink link, Topology topology, RankTransport join) {
         DeviceMemory local = DeviceMemory.allocate((2 + SLOTS) * WORD);
-        SymmetricMemory shared = null;
+        SymmetricBlock shared = null;
         try {
             zero(local.segment());
-            Optional<NvshmemRuntime> nvshmem = join.nvshmem();
             Optional<MemorySegment> ownerWords = Optional.empty();
-            if (EmulatedLinkModel.needsSharedClock(link, topology) && nvshmem.isPresent()) {
-                shared = nvshmem.get().allocate(2 * WORD);
+            if (EmulatedLinkModel.needsSharedClock(link, topology) && join.hasOneSided()) {
+                shared = join.allocateSymmetric(2 * WORD, "emulated link clocks");
                 zero(shared.segment());
                 // No rank may queue on the owner's words before the owner has zeroed them.
-                join.store().barrier("sf/emulated-link-clocks", join.worldSize());
+                join.hostBarrier("sf/emulated-link-clocks");
                 int owner = topology.machineOf(join.rank()) * topology.gpusPerMachine();
                 ownerWords = shared.peer(0, 2 * WORD, owner);
             }
@@ -102,7 +99,7 @@ final class EmulatedLinkClocks {
 
     /**
      * Frees the clocks once the rank's streams are drained. The shared words' free is collective
-     * (nvshmem_free); after a failure it is left to the process's exit, like the arenas' symmetric memory.
+     * (like the allocation); after a failure it is left to the process's exit, like the arenas' symmetric memory.
      */
     void close(Teardown teardown, boolean collective) {
         teardown.attempt(local::close);

@@ -11,20 +11,19 @@ import org.streamfusion.backend.Event;
 import org.streamfusion.backend.Stream;
 import org.streamfusion.cuda.CudaStream;
 import org.streamfusion.cuda.DeviceMemory;
-import org.streamfusion.cuda.nvshmem.SymmetricMemory;
 
 /** Memory, streams and events of one lifetime on one GPU. Freeing symmetric memory is collective. */
 final class GpuArena implements DeviceArena {
-    private final CudaJoin join;
+    private final RankTransport join;
     private final GpuOptions options;
     private final List<DeviceMemory> memory = new ArrayList<>();
-    private final List<SymmetricMemory> symmetric = new ArrayList<>();
+    private final List<SymmetricBlock> symmetric = new ArrayList<>();
     private final List<GpuStream> streams = new ArrayList<>();
     private final List<GpuEvent> events = new ArrayList<>();
     private final CudaStream setup = CudaStream.create(true);
     private boolean closed;
 
-    GpuArena(CudaJoin join, GpuOptions options) {
+    GpuArena(RankTransport join, GpuOptions options) {
         this.join = join;
         this.options = options;
     }
@@ -39,7 +38,7 @@ final class GpuArena implements DeviceArena {
 
     @Override
     public synchronized Buffer allocateSymmetric(long elements, DType dtype) {
-        SymmetricMemory m = join.shmem("symmetric allocation").allocate(elements * dtype.bytes());
+        SymmetricBlock m = join.allocateSymmetric(elements * dtype.bytes(), "symmetric allocation");
         symmetric.add(m);
         poison(m.segment());
         return new GpuBuffer(m.segment(), dtype, m, 0);
@@ -91,7 +90,7 @@ final class GpuArena implements DeviceArena {
         events.forEach(GpuEvent::close);
         streams.forEach(GpuStream::close);
         memory.forEach(DeviceMemory::close);
-        symmetric.forEach(SymmetricMemory::close); // collective: nvshmem_free
+        symmetric.forEach(SymmetricBlock::close); // collective, as the allocation
         setup.close();
     }
 }

@@ -5,21 +5,20 @@ import java.util.Optional;
 import org.streamfusion.DType;
 import org.streamfusion.InvalidArgumentException;
 import org.streamfusion.backend.Buffer;
-import org.streamfusion.cuda.nvshmem.SymmetricMemory;
 import org.streamfusion.spi.BackendBuffer;
 import org.streamfusion.spi.TransferChecks;
 
 /**
  * Elements in device memory: a segment whose address is the device pointer (never dereferenced from
- * Java). A symmetric buffer also knows its NVSHMEM block and its byte offset in it.
+ * Java). A symmetric buffer also knows its symmetric block and its byte offset in it.
  */
 final class GpuBuffer implements BackendBuffer {
     private final MemorySegment segment;
     private final DType dtype;
-    private final SymmetricMemory symmetric;
+    private final SymmetricBlock symmetric;
     private final long symmetricOffset;
 
-    GpuBuffer(MemorySegment segment, DType dtype, SymmetricMemory symmetric, long symmetricOffset) {
+    GpuBuffer(MemorySegment segment, DType dtype, SymmetricBlock symmetric, long symmetricOffset) {
         this.segment = segment;
         this.dtype = dtype;
         this.symmetric = symmetric;
@@ -36,7 +35,7 @@ final class GpuBuffer implements BackendBuffer {
         return Optional.of(segment);
     }
 
-    SymmetricMemory symmetricBlock() {
+    SymmetricBlock symmetricBlock() {
         return symmetric;
     }
 

@@ -2,40 +2,33 @@ package org.streamfusion.gpu;
 
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
-import org.streamfusion.InvalidStateException;
 import org.streamfusion.ProcessGroup;
 import org.streamfusion.WrongBackendException;
 import org.streamfusion.backend.Buffer;
 import org.streamfusion.backend.Stream;
-import org.streamfusion.cuda.nccl.NcclCommunicator;
-import org.streamfusion.cuda.nccl.NcclDataType;
-import org.streamfusion.cuda.nvshmem.NvshmemTeam;
-import org.streamfusion.cuda.nvshmem.SymmetricMemory;
 import org.streamfusion.cuda.sf.SfKernels.CopySegment;
 import org.streamfusion.spi.Communicator;
 import org.streamfusion.spi.Team;
 import org.streamfusion.spi.TransferChecks;
 
 /**
- * The primitives over NCCL (two-sided) and NVSHMEM with the copy kernel (one-sided). With an emulated link,
+ * The primitives over the rank's transport ({@link RankTransport}: NCCL and NVSHMEM, or an in-process world's
+ * device copies), with the copy kernel for one-sided transfers to mapped peers. With an emulated link,
  * every transfer to or from another logical machine is bracketed by the link's reservation and wait on the
  * issuing stream ({@link EmulatedLinkClocks}); same-machine transfers are untouched.
  */
 final class GpuCommunicator implements Communicator {
-    private final CudaJoin join;
+    private final RankTransport join;
     /** Whether the fallback for a PE without a mapping was logged. */
     private boolean loggedUnmapped;
     private final GpuOptions options;
     private final SideStreams sideStreams;
     private final LinkCounters counters;
     private final Optional<EmulatedLinkClocks> links;
-    private final Map<String, Optional<NvshmemTeam>> teams = new HashMap<>();
 
-    GpuCommunicator(CudaJoin join, GpuOptions options, SideStreams sideStreams, LinkCounters counters,
+    GpuCommunicator(RankTransport join, GpuOptions options, SideStreams sideStreams, LinkCounters counters,
             Optional<EmulatedLinkClocks> links) {
         this.join = join;
         this.options = options;
@@ -54,24 +47,15 @@ final class GpuCommunicator implements Communicator {
         return join.worldSize();
     }
 
-    /** Teams are per member set; the group's axis name does not matter. */
-    private static String teamKey(ProcessGroup g) {
-        return g.start() + "/" + g.stride() + "/" + g.size();
-    }
-
     @Override
     public Team team(ProcessGroup group) {
-        if (group.size() > 1) {
-            // Collective over the world: every rank asks for every group, in the same order.
-            join.nvshmem().ifPresent(nvshmem -> teams.computeIfAbsent(teamKey(group),
-                    k -> nvshmem.world().splitStrided(group.start(), group.stride(), group.size())));
-        }
+        join.team(group);
         return () -> group;
     }
 
     /** Destroys the teams this rank made (collective, like their creation). */
     void closeTeams(Teardown teardown) {
-        teams.values().forEach(t -> t.ifPresent(team -> teardown.attempt(team::close)));
+        join.closeTeams(teardown);
     }
 
     @Override
@@ -87,14 +71,14 @@ final class GpuCommunicator implements Communicator {
     /**
      * ScatterPush ({@code push}: {@code locals[i]} into {@code sym} on {@code pes[i]}) or GatherPull
      * ({@code sym} on {@code pes[i]} into {@code locals[i]}): one copy kernel for the PEs that the
-     * primitive's mover reaches through a mapping, NVSHMEM's put or get for the rest.
+     * primitive's mover reaches through a mapping, the transport's put or get (NVSHMEM's) for the rest.
      */
     private void oneSided(boolean push, List<Buffer> locals, Buffer sym, int[] pes, Stream stream, String step) {
         TransferChecks.onePerPe(locals.size(), pes, join.worldSize(), join.rank(), step);
         TransferChecks.symmetric(sym, step);
         GpuBuffer sb = cudaBuffer(sym, push ? "dst" : "src", step);
         GpuStream s = cudaStream(stream, step);
-        join.shmem(step);
+        join.requireOneSided(step);
         List<MemorySegment> localSegments = new ArrayList<>(locals.size());
         for (int i = 0; i < locals.size(); i++) {
             GpuBuffer l = cudaBuffer(locals.get(i), (push ? "srcs[" : "dsts[") + i + "]", step);
@@ -102,7 +86,7 @@ final class GpuCommunicator implements Communicator {
             localSegments.add(l.segment());
         }
         GpuOptions.OneSidedMover mover = push ? options.push() : options.pull();
-        SymmetricMemory block = sb.symmetricBlock();
+        SymmetricBlock block = sb.symmetricBlock();
         long offset = sb.symmetricOffset();
         List<CopySegment> direct = new ArrayList<>();
         List<Integer> viaShmem = new ArrayList<>();
@@ -161,9 +145,9 @@ final class GpuCommunicator implements Communicator {
     /**
      * The peer's bytes as an address this GPU can store to and load from, when {@code mover} is the SM
      * kernel and NVSHMEM maps that PE here (NVLink, or this PE); otherwise empty, and the copy goes
-     * through NVSHMEM's own put or get.
+     * through the transport's own put or get.
      */
-    private static Optional<MemorySegment> mapped(GpuOptions.OneSidedMover mover, SymmetricMemory block, long offset,
+    private static Optional<MemorySegment> mapped(GpuOptions.OneSidedMover mover, SymmetricBlock block, long offset,
             long length, int pe) {
         return mover == GpuOptions.OneSidedMover.SM_KERNEL ? block.peer(offset, length, pe) : Optional.empty();
     }
@@ -171,23 +155,14 @@ final class GpuCommunicator implements Communicator {
     @Override
     public void barrier(Team team, Stream stream, String step) {
         GpuStream s = cudaStream(stream, step);
-        ProcessGroup g = team.group();
-        if (g.size() == 1) {
-            join.shmem(step).quiet(s.cuda()); // a team of one: only the puts to complete
-        } else {
-            Optional<NvshmemTeam> t = teams.get(teamKey(g));
-            if (t == null || t.isEmpty()) {
-                throw new InvalidStateException("step '" + step + "': rank " + join.rank() + " has no team for " + g);
-            }
-            t.get().barrier(s.cuda());
-        }
+        join.barrier(team.group(), s.cuda(), step);
         s.enqueued(step);
     }
 
     @Override
     public void barrierAll(Stream stream, String step) {
         GpuStream s = cudaStream(stream, step);
-        join.shmem(step).barrierAll(s.cuda());
+        join.barrierAll(s.cuda(), step);
         s.enqueued(step);
     }
 
@@ -208,23 +183,16 @@ final class GpuCommunicator implements Communicator {
             TransferChecks.peer(t.peer(), join.worldSize(), join.rank(), step);
             in.add(cudaBuffer(t.buffer(), "buffer of recvs[" + i + "]", step).segment());
         }
-        NcclCommunicator lane = join.lane(s.name());
+        int[] outPeers = sends.stream().mapToInt(Transfer::peer).toArray();
+        int[] inPeers = recvs.stream().mapToInt(Transfer::peer).toArray();
         // Both sides wait: the sender's stream for its NIC's outgoing clock, the receiver's for its incoming one.
         Optional<EmulatedLinkClocks.Reservation> sent = links.isEmpty() ? Optional.empty()
-                : reserve(EmulatedLinkModel.Direction.OUTGOING, sends.stream().mapToInt(Transfer::peer).toArray(), out, s);
+                : reserve(EmulatedLinkModel.Direction.OUTGOING, outPeers, out, s);
         Optional<EmulatedLinkClocks.Reservation> received = links.isEmpty() ? Optional.empty()
-                : reserve(EmulatedLinkModel.Direction.INCOMING, recvs.stream().mapToInt(Transfer::peer).toArray(), in, s);
-        NcclCommunicator.groupStart();
-        try {
-            for (int i = 0; i < out.size(); i++) {
-                lane.send(out.get(i), out.get(i).byteSize(), NcclDataType.UINT8, sends.get(i).peer(), s.cuda());
-                counters.count(sends.get(i).peer(), out.get(i).byteSize());
-            }
-            for (int i = 0; i < in.size(); i++) {
-                lane.recv(in.get(i), in.get(i).byteSize(), NcclDataType.UINT8, recvs.get(i).peer(), s.cuda());
-            }
-        } finally {
-            NcclCommunicator.groupEnd();
+                : reserve(EmulatedLinkModel.Direction.INCOMING, inPeers, in, s);
+        join.exchange(out, outPeers, in, inPeers, s.name(), s.cuda(), step);
+        for (int i = 0; i < out.size(); i++) {
+            counters.count(outPeers[i], out.get(i).byteSize());
         }
         links.ifPresent(l -> {
             l.await(sent, s.cuda());

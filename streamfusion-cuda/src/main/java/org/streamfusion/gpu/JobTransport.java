@@ -1,0 +1,165 @@
+package org.streamfusion.gpu;
+
+import java.lang.foreign.MemorySegment;
+import java.nio.charset.StandardCharsets;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.streamfusion.InvalidStateException;
+import org.streamfusion.ProcessGroup;
+import org.streamfusion.cuda.CudaStream;
+import org.streamfusion.cuda.nccl.NcclCommunicator;
+import org.streamfusion.cuda.nccl.NcclDataType;
+import org.streamfusion.cuda.nvshmem.NvshmemTeam;
+import org.streamfusion.launch.KeyValueStore;
+
+/** The transport of a multi-process job: NCCL for two-sided transfers, NVSHMEM for one-sided ones and barriers. */
+final class JobTransport implements RankTransport {
+    private final CudaJoin join;
+    private final Map<String, Optional<NvshmemTeam>> teams = new HashMap<>();
+
+    JobTransport(CudaJoin join) {
+        this.join = join;
+    }
+
+    @Override
+    public int rank() {
+        return join.rank();
+    }
+
+    @Override
+    public int worldSize() {
+        return join.worldSize();
+    }
+
+    @Override
+    public int device() {
+        return join.device();
+    }
+
+    @Override
+    public Optional<KeyValueStore> store() {
+        return Optional.of(join.store());
+    }
+
+    @Override
+    public String describe() {
+        return "one process per GPU: NCCL" + (join.nvshmem().isPresent() ? " and NVSHMEM" : "");
+    }
+
+    @Override
+    public void checkAsyncErrors() {
+        join.checkAsyncErrors();
+    }
+
+    @Override
+    public void markFailed() {
+        join.markFailed();
+    }
+
+    @Override
+    public boolean failed() {
+        return join.failed();
+    }
+
+    @Override
+    public boolean hasOneSided() {
+        return join.nvshmem().isPresent();
+    }
+
+    @Override
+    public void requireOneSided(String step) {
+        join.shmem(step);
+    }
+
+    @Override
+    public boolean capturesGraphs() {
+        return true;
+    }
+
+    @Override
+    public void exchange(List<MemorySegment> out, int[] outPeers, List<MemorySegment> in, int[] inPeers,
+            String streamName, CudaStream stream, String step) {
+        NcclCommunicator lane = join.lane(streamName);
+        NcclCommunicator.groupStart();
+        try {
+            for (int i = 0; i < out.size(); i++) {
+                lane.send(out.get(i), out.get(i).byteSize(), NcclDataType.UINT8, outPeers[i], stream);
+            }
+            for (int i = 0; i < in.size(); i++) {
+                lane.recv(in.get(i), in.get(i).byteSize(), NcclDataType.UINT8, inPeers[i], stream);
+            }
+        } finally {
+            NcclCommunicator.groupEnd();
+        }
+    }
+
+    @Override
+    public SymmetricBlock allocateSymmetric(long bytes, String step) {
+        return new NvshmemBlock(join.shmem(step).allocate(bytes));
+    }
+
+    /** Teams are per member set; the group's axis name does not matter. */
+    private static String teamKey(ProcessGroup g) {
+        return g.start() + "/" + g.stride() + "/" + g.size();
+    }
+
+    @Override
+    public void team(ProcessGroup group) {
+        if (group.size() > 1) {
+            // Collective over the world: every rank asks for every group, in the same order.
+            join.nvshmem().ifPresent(nvshmem -> teams.computeIfAbsent(teamKey(group),
+                    k -> nvshmem.world().splitStrided(group.start(), group.stride(), group.size())));
+        }
+    }
+
+    @Override
+    public void barrier(ProcessGroup group, CudaStream stream, String step) {
+        if (group.size() == 1) {
+            join.shmem(step).quiet(stream); // a team of one: only the puts to complete
+            return;
+        }
+        Optional<NvshmemTeam> t = teams.get(teamKey(group));
+        if (t == null || t.isEmpty()) {
+            throw new InvalidStateException("step '" + step + "': rank " + join.rank() + " has no team for " + group);
+        }
+        t.get().barrier(stream);
+    }
+
+    @Override
+    public void barrierAll(CudaStream stream, String step) {
+        join.shmem(step).barrierAll(stream);
+    }
+
+    @Override
+    public void hostBarrier(String name) {
+        join.store().barrier(name, join.worldSize());
+    }
+
+    @Override
+    public String agree(long capture, String mine) {
+        if (join.worldSize() == 1) {
+            return mine.isEmpty() ? null : mine;
+        }
+        KeyValueStore store = join.store();
+        store.set("streamfusion/capture/" + capture + "/" + join.rank(), mine.getBytes(StandardCharsets.UTF_8));
+        for (int rank = 0; rank < join.worldSize(); rank++) {
+            String theirs = new String(store.get("streamfusion/capture/" + capture + "/" + rank), StandardCharsets.UTF_8);
+            if (!theirs.isEmpty()) {
+                return theirs;
+            }
+        }
+        return null;
+    }
+
+    @Override
+    public void closeTeams(Teardown teardown) {
+        teams.values().forEach(t -> t.ifPresent(team -> teardown.attempt(team::close)));
+    }
+
+    @Override
+    public void leave(Teardown teardown) {
+        join.leave(teardown);
+    }
+}

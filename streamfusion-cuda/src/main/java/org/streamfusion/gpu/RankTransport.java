@@ -1,0 +1,81 @@
+package org.streamfusion.gpu;
+
+import java.lang.foreign.MemorySegment;
+import java.util.List;
+import java.util.Optional;
+import org.streamfusion.ProcessGroup;
+import org.streamfusion.cuda.CudaStream;
+import org.streamfusion.launch.KeyValueStore;
+
+/**
+ * How one rank's bytes move and its collectives meet, behind {@link GpuCommunicator} and the rest of the CUDA
+ * backend: NCCL and NVSHMEM between the processes of a job ({@link JobTransport}), or device copies between the
+ * ranks of one process on one GPU ({@link LocalTransport}). Everything above it (schedules, kernels, the FP8
+ * wire, caller memory, emulated links) is the same code for both.
+ */
+interface RankTransport {
+    int rank();
+
+    int worldSize();
+
+    /** {@return the CUDA device this rank runs on} */
+    int device();
+
+    /** {@return the job's rendezvous store; empty for an in-process world, which has none} */
+    Optional<KeyValueStore> store();
+
+    /** {@return a line for every output: what carries the bytes, and how the GPU is shared} */
+    String describe();
+
+    /** Throws if a background operation of the transport failed. */
+    void checkAsyncErrors();
+
+    /** Records that a host wait of this rank failed: collective frees are skipped from then on. */
+    void markFailed();
+
+    boolean failed();
+
+    /** {@return whether the one-sided primitives and symmetric memory are available} */
+    boolean hasOneSided();
+
+    /** Throws, naming {@code step}, if the one-sided primitives are not available. */
+    void requireOneSided(String step);
+
+    /** {@return whether this rank can capture layers as CUDA graphs} */
+    boolean capturesGraphs();
+
+    /**
+     * One group of two-sided transfers (NCCL group semantics): {@code out.get(i)} to {@code outPeers[i]},
+     * {@code in.get(i)} from {@code inPeers[i]}, matched in order per peer pair on the lane of {@code streamName},
+     * ordered on {@code stream}. A send completes when the receiver has its bytes.
+     */
+    void exchange(List<MemorySegment> out, int[] outPeers, List<MemorySegment> in, int[] inPeers, String streamName,
+            CudaStream stream, String step);
+
+    /** Allocates this rank's part of a symmetric block: collective, every rank in the same order. */
+    SymmetricBlock allocateSymmetric(long bytes, String step);
+
+    /** Creates the team of {@code group}: collective, every rank for every group in the same order. */
+    void team(ProcessGroup group);
+
+    /** Every member of {@code group} reached this point on its stream and this rank's puts are complete. */
+    void barrier(ProcessGroup group, CudaStream stream, String step);
+
+    /** The same over all ranks. */
+    void barrierAll(CudaStream stream, String step);
+
+    /** A host-side barrier of every rank, named {@code name} (each name used once). */
+    void hostBarrier(String name);
+
+    /**
+     * Capture agreement: publishes this rank's refusal of capture number {@code capture} ("" for none) and
+     * returns the first rank's refusal, or {@code null} when no rank refused.
+     */
+    String agree(long capture, String mine);
+
+    /** Destroys the teams this rank made (collective, like their creation). */
+    void closeTeams(Teardown teardown);
+
+    /** The last steps of a close, after the arenas, teams and side streams. */
+    void leave(Teardown teardown);
+}
