@@ -4,7 +4,7 @@
 #      between machines
 #   0. check communicator (4 ranks): every primitive for exact bytes
 #   2. check joint (2 and 4 ranks), caller-tensors (2), qkv-exchange (1x2), emulated-link (2x2)
-#   3. the gpu-tagged OneGpuWorldGpuTest through the bundle's JUnit launcher
+#   3. the gpu-tagged OneGpuWorldGpuTest and CudaWorldGpuTest through the bundle's JUnit launcher
 # Each stage is skipped once the call has run past BUDGET_S seconds. Logs under $OUT.
 # Run from the repository root: bash csrc/scripts/device_one_gpu.sh
 set -u
@@ -39,7 +39,7 @@ one caller-tensors-2 120 2 check caller-tensors -S 2048 -H 8 -D 128 --dtype BF16
 one qkv-exchange-1x2 120 2 check qkv-exchange --topology 1x2 -S 2049 -H 8 -D 128 --reps 1
 one emulated-link-2x2 150 4 check emulated-link --topology 2x2
 if left "junit"; then
-  timeout 400 "$SF" test --include-tag gpu --include-classname '.*OneGpuWorld.*' > "$OUT/junit-one-gpu.log" 2>&1; echo "junit rc=$?"
+  timeout 400 "$SF" test --include-tag gpu --include-classname '.*(OneGpuWorld|CudaWorld).*' > "$OUT/junit-one-gpu.log" 2>&1; echo "junit rc=$?"
   grep -E "tests (successful|failed|aborted)|✘" "$OUT/junit-one-gpu.log" | head -20
 fi
 echo "total: $(( $(date +%s) - t0 )) s"
