@@ -4,7 +4,9 @@
 #      between machines
 #   0. check communicator (4 ranks): every primitive for exact bytes
 #   2. check joint (2 and 4 ranks), caller-tensors (2), qkv-exchange (1x2), emulated-link (2x2)
-#   3. the gpu-tagged OneGpuWorldGpuTest and CudaWorldGpuTest through the bundle's JUnit launcher
+#   3. the gpu-tagged OneGpuWorldGpuTest and CudaWorldGpuTest through the bundle's JUnit launcher (JUNIT_CLASSES
+#      narrows them: the same checks as stages 1-2 run again inside OneGpuWorldGpuTest)
+# QUICK=1: communicator, two meshes, then every gpu-tagged test of the bundle, for a short call.
 # Each stage is skipped once the call has run past BUDGET_S seconds. Logs under $OUT.
 # Run from the repository root: bash csrc/scripts/device_one_gpu.sh
 set -u
@@ -25,6 +27,16 @@ one() { # name timeout nproc args...
   [ $rc = 0 ] || grep -E "FAIL|Exception|Error|refused|launch:" "$OUT/$name.log" | head -12
 }
 one communicator-4 90 4 check communicator
+if [ "${QUICK:-0}" = 1 ]; then
+  # One short call: two meshes directly, then every gpu-tagged test of the bundle (the world's and the rest).
+  one attention-2x2-BF16 120 4 check attention --topology 2x2 -S 1025 -H 8 -D 64 --reps 1 --dtype BF16 --compression both
+  one attention-2x4-F16 120 8 check attention --topology 2x4 -S 2049 -H 8 -D 64 --reps 1 --dtype F16
+  if left "junit"; then
+    timeout 330 "$SF" test --include-tag gpu > "$OUT/junit-gpu.log" 2>&1; echo "junit rc=$?"
+    grep -E "tests (successful|failed|aborted)|✘" "$OUT/junit-gpu.log" | head -30
+  fi
+  echo "total: $(( $(date +%s) - t0 )) s"; exit 0
+fi
 for t in 1x2 2x1 2x2 1x4 4x1 2x4; do
   n=$(( ${t%x*} * ${t#*x} ))
   comp=""; [ "${t%x*}" != 1 ] && comp="--compression both"
@@ -39,7 +51,7 @@ one caller-tensors-2 120 2 check caller-tensors -S 2048 -H 8 -D 128 --dtype BF16
 one qkv-exchange-1x2 120 2 check qkv-exchange --topology 1x2 -S 2049 -H 8 -D 128 --reps 1
 one emulated-link-2x2 150 4 check emulated-link --topology 2x2
 if left "junit"; then
-  timeout 400 "$SF" test --include-tag gpu --include-classname '.*(OneGpuWorld|CudaWorld).*' > "$OUT/junit-one-gpu.log" 2>&1; echo "junit rc=$?"
+  timeout 300 "$SF" test --include-tag gpu --include-classname "${JUNIT_CLASSES:-.*(OneGpuWorld|CudaWorld).*}" > "$OUT/junit-one-gpu.log" 2>&1; echo "junit rc=$?"
   grep -E "tests (successful|failed|aborted)|✘" "$OUT/junit-one-gpu.log" | head -20
 fi
 echo "total: $(( $(date +%s) - t0 )) s"

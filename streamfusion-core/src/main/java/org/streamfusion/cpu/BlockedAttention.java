@@ -29,74 +29,112 @@ final class BlockedAttention {
     /**
      * Folds every Q chunk of {@code qs} (all of the same B, heads and D as the KV chunks) over {@code kvs}. Keys
      * and values are widened once per (batch, head) for all Q chunks: a Ulysses or Torus launch hands several Q
-     * chunks, and widening per chunk repeated that work for each.
+     * chunks, and widening per chunk repeated that work for each. The (batch, head) pairs are independent and run
+     * as parts on {@code pool}: each row is computed by one part in the same order whatever the split, so the
+     * bits do not depend on it.
      */
-    static void fold(List<QChunk> qs, List<KvChunk> kvs, double scale, boolean init, boolean finalize, AttentionTiles tiles) {
+    static void fold(List<QChunk> qs, List<KvChunk> kvs, double scale, boolean init, boolean finalize, AttentionTiles tiles,
+            ComputePool pool) {
         if (qs.isEmpty()) {
             return;
         }
         TensorView first = qs.get(0).q();
-        int d = first.dim();
-        int chunks = kvs.size();
-        int maxKeys = 0;
-        for (KvChunk p : kvs) {
-            maxKeys = Math.max(maxKeys, p.k().rows());
+        int heads = first.heads();
+        long work = 0;
+        for (QChunk c : qs) {
+            for (KvChunk p : kvs) {
+                work += (long) c.q().rows() * p.k().rows();
+            }
         }
-        double[][] kT = new double[chunks][];
-        double[][] vs = new double[chunks][];
-        double[] q = new double[TILE_ROWS * d];
-        double[] acc = new double[TILE_ROWS * d];
-        double[] m = new double[TILE_ROWS];
-        double[] l = new double[TILE_ROWS];
-        double[] s = new double[TILE_ROWS * Math.max(1, maxKeys)];
-        int[] active = new int[TILE_ROWS];
-        float[] row = new float[d];
-        for (int bb = 0; bb < first.batch(); bb++) {
-            for (int h = 0; h < first.heads(); h++) {
-                for (int j = 0; j < chunks; j++) {
-                    kT[j] = keysTransposed(kvs.get(j).k(), bb, h, kT[j], row);
-                    vs[j] = values(kvs.get(j).v(), bb, h, vs[j], row);
+        work *= (long) first.batch() * heads * first.dim();
+        pool.forEach(first.batch() * heads, work, () -> {
+            Scratch scratch = new Scratch(first.dim(), kvs);
+            return pair -> foldHead(qs, kvs, scale, init, finalize, tiles, pair / heads, pair % heads, scratch);
+        });
+    }
+
+    /** One slice's working memory, reused for each (batch, head) it folds. */
+    private static final class Scratch {
+        final double[][] kT;
+        final double[][] vs;
+        final double[] q;
+        final double[] acc;
+        final double[] m = new double[TILE_ROWS];
+        final double[] l = new double[TILE_ROWS];
+        final double[] s;
+        final int[] active = new int[TILE_ROWS];
+        final float[] row;
+
+        Scratch(int d, List<KvChunk> kvs) {
+            int maxKeys = 0;
+            for (KvChunk p : kvs) {
+                maxKeys = Math.max(maxKeys, p.k().rows());
+            }
+            kT = new double[kvs.size()][];
+            vs = new double[kvs.size()][];
+            q = new double[TILE_ROWS * d];
+            acc = new double[TILE_ROWS * d];
+            s = new double[TILE_ROWS * Math.max(1, maxKeys)];
+            row = new float[d];
+        }
+    }
+
+    /** {@link #fold} for one (batch, head). */
+    private static void foldHead(List<QChunk> qs, List<KvChunk> kvs, double scale, boolean init, boolean finalize,
+            AttentionTiles tiles, int bb, int h, Scratch scratch) {
+        int d = qs.get(0).q().dim();
+        int chunks = kvs.size();
+        double[][] kT = scratch.kT;
+        double[][] vs = scratch.vs;
+        double[] q = scratch.q;
+        double[] acc = scratch.acc;
+        double[] m = scratch.m;
+        double[] l = scratch.l;
+        double[] s = scratch.s;
+        int[] active = scratch.active;
+        float[] row = scratch.row;
+        for (int j = 0; j < chunks; j++) {
+            kT[j] = keysTransposed(kvs.get(j).k(), bb, h, kT[j], row);
+            vs[j] = values(kvs.get(j).v(), bb, h, vs[j], row);
+        }
+        for (QChunk c : qs) {
+            TensorView qv = c.q();
+            AttentionState st = c.state();
+            for (int i0 = 0; i0 < qv.rows(); i0 += TILE_ROWS) {
+                int rows = Math.min(TILE_ROWS, qv.rows() - i0);
+                for (int i = 0; i < rows; i++) {
+                    CpuKernels.read(qv, bb, i0 + i, h, row);
+                    for (int x = 0; x < d; x++) {
+                        q[i * d + x] = row[x] * scale;
+                    }
+                    if (init) {
+                        m[i] = Double.NEGATIVE_INFINITY;
+                        l[i] = 0;
+                        Arrays.fill(acc, i * d, (i + 1) * d, 0);
+                    } else {
+                        long si = stateIndex(qv, bb, i0 + i, h);
+                        m[i] = CpuKernels.get(st.m(), si);
+                        l[i] = CpuKernels.get(st.l(), si);
+                        CpuKernels.readState(st.o(), bb, i0 + i, h, acc, i * d);
+                    }
                 }
-                for (QChunk c : qs) {
-                    TensorView qv = c.q();
-                    AttentionState st = c.state();
-                    for (int i0 = 0; i0 < qv.rows(); i0 += TILE_ROWS) {
-                        int rows = Math.min(TILE_ROWS, qv.rows() - i0);
-                        for (int i = 0; i < rows; i++) {
-                            CpuKernels.read(qv, bb, i0 + i, h, row);
-                            for (int x = 0; x < d; x++) {
-                                q[i * d + x] = row[x] * scale;
-                            }
-                            if (init) {
-                                m[i] = Double.NEGATIVE_INFINITY;
-                                l[i] = 0;
-                                Arrays.fill(acc, i * d, (i + 1) * d, 0);
-                            } else {
-                                long si = stateIndex(qv, bb, i0 + i, h);
-                                m[i] = CpuKernels.get(st.m(), si);
-                                l[i] = CpuKernels.get(st.l(), si);
-                                CpuKernels.readState(st.o(), bb, i0 + i, h, acc, i * d);
-                            }
+                for (int j = 0; j < chunks; j++) {
+                    int n = kvs.get(j).k().rows();
+                    tiles.scores(q, rows, kT[j], n, d, s);
+                    int count = softmaxStep(tiles, s, n, d, rows, m, l, acc, active);
+                    tiles.accumulate(s, vs[j], n, d, acc, active, count);
+                }
+                for (int i = 0; i < rows; i++) {
+                    long si = stateIndex(qv, bb, i0 + i, h);
+                    CpuKernels.set(st.m(), si, m[i]);
+                    CpuKernels.set(st.l(), si, l[i]);
+                    CpuKernels.writeState(st.o(), bb, i0 + i, h, acc, i * d, row);
+                    if (finalize) {
+                        for (int x = 0; x < d; x++) {
+                            // l == 0 only for an empty (fully masked) row: output 0. A NaN l gives NaN.
+                            row[x] = (float) (l[i] == 0 ? 0 : acc[i * d + x] / l[i]);
                         }
-                        for (int j = 0; j < chunks; j++) {
-                            int n = kvs.get(j).k().rows();
-                            tiles.scores(q, rows, kT[j], n, d, s);
-                            int count = softmaxStep(tiles, s, n, d, rows, m, l, acc, active);
-                            tiles.accumulate(s, vs[j], n, d, acc, active, count);
-                        }
-                        for (int i = 0; i < rows; i++) {
-                            long si = stateIndex(qv, bb, i0 + i, h);
-                            CpuKernels.set(st.m(), si, m[i]);
-                            CpuKernels.set(st.l(), si, l[i]);
-                            CpuKernels.writeState(st.o(), bb, i0 + i, h, acc, i * d, row);
-                            if (finalize) {
-                                for (int x = 0; x < d; x++) {
-                                    // l == 0 only for an empty (fully masked) row: output 0. A NaN l gives NaN.
-                                    row[x] = (float) (l[i] == 0 ? 0 : acc[i * d + x] / l[i]);
-                                }
-                                CpuKernels.write(c.out(), bb, i0 + i, h, row);
-                            }
-                        }
+                        CpuKernels.write(c.out(), bb, i0 + i, h, row);
                     }
                 }
             }

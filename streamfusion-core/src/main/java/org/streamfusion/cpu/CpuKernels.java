@@ -27,6 +27,11 @@ import org.streamfusion.spi.QChunk;
  */
 final class CpuKernels implements Kernels {
     private final AttentionTiles tiles = AttentionTiles.selected();
+    private final ComputePool pool;
+
+    CpuKernels(ComputePool pool) {
+        this.pool = pool;
+    }
 
     @Override
     public void attention(List<QChunk> q, List<KvChunk> kv, double scale, boolean init, boolean finalize, Stream stream) {
@@ -53,7 +58,7 @@ final class CpuKernels implements Kernels {
             CpuBuffer.of(p.v().base(), "a V chunk's buffer");
         }
         CpuStream.of(stream).enqueue("attention", () -> {
-            BlockedAttention.fold(qs, kvs, scale, init, finalize, tiles);
+            BlockedAttention.fold(qs, kvs, scale, init, finalize, tiles, pool);
         });
     }
 

@@ -27,13 +27,14 @@ public final class CpuRankDevice implements RankBackend {
     private final CpuFabric fabric;
     private final int rank;
     private final WorkerThreads threads;
-    private final CpuKernels kernels = new CpuKernels();
+    private final CpuKernels kernels;
     private final CpuCommunicator communicator;
     private final List<CpuArena> arenas = new ArrayList<>();
     private long streamSeed;
 
-    CpuRankDevice(CpuFabric fabric, int rank, WorkerThreads threads) {
+    CpuRankDevice(CpuFabric fabric, int rank, WorkerThreads threads, ComputePool pool) {
         this.fabric = fabric;
+        this.kernels = new CpuKernels(pool);
         this.rank = rank;
         this.threads = threads;
         this.communicator = new CpuCommunicator();

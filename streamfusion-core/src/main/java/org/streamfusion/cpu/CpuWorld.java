@@ -52,6 +52,8 @@ public final class CpuWorld implements AutoCloseable {
     private final List<CpuRankDevice> devices = new ArrayList<>();
     private final String threadPrefix;
     private final WorkerThreads threads;
+    /** The machine's cores, shared by the ranks' kernels. */
+    private final ComputePool compute;
     private final AtomicReference<Thread> runner = new AtomicReference<>();
     private volatile boolean closed;
     private volatile Throwable failedWith;
@@ -61,8 +63,9 @@ public final class CpuWorld implements AutoCloseable {
         this.fabric = new CpuFabric(topology, options);
         this.threadPrefix = "sf-cpu" + WORLDS.incrementAndGet() + "-";
         this.threads = new WorkerThreads(threadPrefix, topology.worldSize());
+        this.compute = ComputePool.forThisMachine(threadPrefix);
         for (int r = 0; r < topology.worldSize(); r++) {
-            devices.add(new CpuRankDevice(fabric, r, threads));
+            devices.add(new CpuRankDevice(fabric, r, threads, compute));
         }
     }
 
@@ -330,6 +333,7 @@ public final class CpuWorld implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         threads.close(1_000);
+        compute.close();
     }
 
     /** {@return threads this world has started so far; a run or a layer on warm threads starts none} */
