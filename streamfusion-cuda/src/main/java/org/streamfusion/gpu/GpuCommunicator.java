@@ -122,6 +122,7 @@ final class GpuCommunicator implements Communicator {
             }
         }, direct);
         links.ifPresent(l -> l.await(crossing, s.cuda()));
+        join.oneSidedIssued(s.cuda());
         s.enqueued(step);
     }
 

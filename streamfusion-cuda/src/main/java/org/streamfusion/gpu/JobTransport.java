@@ -128,6 +128,11 @@ final class JobTransport implements RankTransport {
     }
 
     @Override
+    public void oneSidedIssued(CudaStream stream) {
+        // NVSHMEM's barriers quiet every put of the PE
+    }
+
+    @Override
     public void barrierAll(CudaStream stream, String step) {
         join.shmem(step).barrierAll(stream);
     }

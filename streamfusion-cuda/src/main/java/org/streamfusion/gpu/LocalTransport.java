@@ -31,6 +31,8 @@ final class LocalTransport implements RankTransport {
     /** Symmetric allocations made so far: every rank allocates in the same order, so the count names a block. */
     private long blocks;
     private final Map<String, Long> barriers = new HashMap<>();
+    /** One event per stream that issued one-sided transfers since the last barrier. */
+    private final List<SharedEvent> pendingPuts = new ArrayList<>();
     private volatile boolean failed;
 
     LocalTransport(LocalFabric fabric, int rank, int device) {
@@ -229,9 +231,24 @@ final class LocalTransport implements RankTransport {
     }
 
     @Override
+    public synchronized void oneSidedIssued(CudaStream stream) {
+        pendingPuts.add(SharedEvent.record(stream, 1));
+    }
+
+    /** A barrier completes this rank's earlier puts on every stream, as NVSHMEM's quiets the whole PE. */
+    private synchronized void quiet(CudaStream stream) {
+        for (SharedEvent e : pendingPuts) {
+            stream.waitFor(e.event());
+            e.release();
+        }
+        pendingPuts.clear();
+    }
+
+    @Override
     public void barrier(ProcessGroup group, CudaStream stream, String step) {
+        quiet(stream);
         if (group.size() == 1) {
-            return; // puts are ordered on this rank's streams, joined into this one
+            return;
         }
         int[] members = group.ranks();
         String team = group.start() + "/" + group.stride() + "/" + group.size();

@@ -58,6 +58,12 @@ interface RankTransport {
     /** Creates the team of {@code group}: collective, every rank for every group in the same order. */
     void team(ProcessGroup group);
 
+    /**
+     * Notes that one-sided transfers were enqueued on {@code stream}: a barrier completes every earlier put of
+     * this rank, whatever stream issued it (NVSHMEM's barrier quiets the whole PE).
+     */
+    void oneSidedIssued(CudaStream stream);
+
     /** Every member of {@code group} reached this point on its stream and this rank's puts are complete. */
     void barrier(ProcessGroup group, CudaStream stream, String step);
 
