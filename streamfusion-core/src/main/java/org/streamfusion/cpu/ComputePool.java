@@ -52,14 +52,7 @@ final class ComputePool {
      * rethrown.
      */
     void forEach(int parts, long work, Supplier<IntConsumer> runner) {
-        int slices = (int) Math.min(parts, (long) parallelism);
-        if (slices <= 1 || work < PARALLEL_WORK) {
-            IntConsumer part = runner.get();
-            for (int i = 0; i < parts; i++) {
-                part.accept(i);
-            }
-            return;
-        }
+        int slices = work < PARALLEL_WORK ? 1 : Math.max(1, Math.min(parts, parallelism));
         List<Future<?>> handed = new ArrayList<>(slices - 1);
         for (int slice = 1; slice < slices; slice++) {
             int first = slice;

@@ -100,16 +100,11 @@ final class JobTransport implements RankTransport {
         return new NvshmemBlock(join.shmem(step).allocate(bytes));
     }
 
-    /** Teams are per member set; the group's axis name does not matter. */
-    private static String teamKey(ProcessGroup g) {
-        return g.start() + "/" + g.stride() + "/" + g.size();
-    }
-
     @Override
     public void team(ProcessGroup group) {
         if (group.size() > 1) {
             // Collective over the world: every rank asks for every group, in the same order.
-            join.nvshmem().ifPresent(nvshmem -> teams.computeIfAbsent(teamKey(group),
+            join.nvshmem().ifPresent(nvshmem -> teams.computeIfAbsent(RankTransport.teamKey(group),
                     k -> nvshmem.world().splitStrided(group.start(), group.stride(), group.size())));
         }
     }
@@ -120,7 +115,7 @@ final class JobTransport implements RankTransport {
             join.shmem(step).quiet(stream); // a team of one: only the puts to complete
             return;
         }
-        Optional<NvshmemTeam> t = teams.get(teamKey(group));
+        Optional<NvshmemTeam> t = teams.get(RankTransport.teamKey(group));
         if (t == null || t.isEmpty()) {
             throw new InvalidStateException("step '" + step + "': rank " + join.rank() + " has no team for " + group);
         }

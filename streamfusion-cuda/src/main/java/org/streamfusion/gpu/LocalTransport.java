@@ -251,7 +251,7 @@ final class LocalTransport implements RankTransport {
             return;
         }
         int[] members = group.ranks();
-        String team = group.start() + "/" + group.stride() + "/" + group.size();
+        String team = RankTransport.teamKey(group);
         long n = barriers.merge(team, 1L, Long::sum);
         String key = "barrier/" + team + "/" + n;
         guarded(() -> {

@@ -55,6 +55,11 @@ interface RankTransport {
     /** Allocates this rank's part of a symmetric block: collective, every rank in the same order. */
     SymmetricBlock allocateSymmetric(long bytes, String step);
 
+    /** {@return the key of {@code group}'s team: teams are per member set, the group's axis name does not matter} */
+    static String teamKey(ProcessGroup group) {
+        return group.start() + "/" + group.stride() + "/" + group.size();
+    }
+
     /** Creates the team of {@code group}: collective, every rank for every group in the same order. */
     void team(ProcessGroup group);
 
