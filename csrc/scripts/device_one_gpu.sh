@@ -6,6 +6,7 @@
 #   2. check joint (2 and 4 ranks), caller-tensors (2), qkv-exchange (1x2), emulated-link (2x2)
 #   3. the gpu-tagged OneGpuWorldGpuTest and CudaWorldGpuTest through the bundle's JUnit launcher (JUNIT_CLASSES
 #      narrows them: the same checks as stages 1-2 run again inside OneGpuWorldGpuTest)
+# MESHES narrows or reorders stage 1's topologies (default: all six).
 # QUICK=1: communicator, two meshes, then every gpu-tagged test of the bundle, for a short call.
 # Each stage is skipped once the call has run past BUDGET_S seconds. Logs under $OUT.
 # Run from the repository root: bash csrc/scripts/device_one_gpu.sh
@@ -37,7 +38,7 @@ if [ "${QUICK:-0}" = 1 ]; then
   fi
   echo "total: $(( $(date +%s) - t0 )) s"; exit 0
 fi
-for t in 1x2 2x1 2x2 1x4 4x1 2x4; do
+for t in ${MESHES:-1x2 2x1 2x2 1x4 4x1 2x4}; do
   n=$(( ${t%x*} * ${t#*x} ))
   comp=""; [ "${t%x*}" != 1 ] && comp="--compression both"
   for dt in BF16 F16; do
