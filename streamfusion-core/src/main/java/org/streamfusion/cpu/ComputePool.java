@@ -1,16 +1,11 @@
 package org.streamfusion.cpu;
 
-import java.util.ArrayList;
-import java.util.List;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.ForkJoinWorkerThread;
-import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.IntConsumer;
 import java.util.function.Supplier;
-import org.streamfusion.RankFailedException;
 import org.streamfusion.StreamFusionException;
 
 /**
@@ -46,47 +41,91 @@ final class ComputePool {
     }
 
     /**
-     * Runs a part for each of {@code 0..parts-1}, in slices spread over the pool with the caller running one, and
-     * returns when all have run; inline when {@code work} (multiply-adds) is small or there is one part. Each slice
-     * asks {@code runner} once for its runner (which may hold that slice's scratch). The first part to throw is
-     * rethrown.
+     * Runs a part for each of {@code 0..parts-1} and returns when all have run; inline when {@code work}
+     * (multiply-adds) is small or there is one part. The caller and up to {@code parallelism - 1} pool threads
+     * claim parts one at a time, so a caller whose helpers are queued behind other ranks' parts runs the rest
+     * itself and never waits for a part nobody has started. Each slice that claims a part asks {@code runner}
+     * once for its runner (which may hold that slice's scratch). The first part to throw is rethrown, after
+     * every part already running has ended.
      */
     void forEach(int parts, long work, Supplier<IntConsumer> runner) {
         int slices = work < PARALLEL_WORK ? 1 : Math.max(1, Math.min(parts, parallelism));
-        List<Future<?>> handed = new ArrayList<>(slices - 1);
+        Claims claims = new Claims(parts);
         for (int slice = 1; slice < slices; slice++) {
-            int first = slice;
-            handed.add(pool.submit(() -> {
-                IntConsumer part = runner.get();
-                for (int i = first; i < parts; i += slices) {
-                    part.accept(i);
-                }
-            }));
+            pool.execute(() -> claims.runSlice(runner));
         }
-        RuntimeException error = null;
-        try {
-            IntConsumer part = runner.get();
-            for (int i = 0; i < parts; i += slices) {
-                part.accept(i);
+        claims.runSlice(runner);
+        claims.awaitRunning();
+        if (claims.error != null) {
+            throw claims.error;
+        }
+    }
+
+    /** The parts of one {@link #forEach}: the next unclaimed part, how many are running, the first failure. */
+    private static final class Claims {
+        private final int parts;
+        private int next;
+        private int running;
+        private RuntimeException error;
+
+        Claims(int parts) {
+            this.parts = parts;
+        }
+
+        void runSlice(Supplier<IntConsumer> runner) {
+            IntConsumer part = null;
+            int index;
+            while ((index = claim()) >= 0) {
+                RuntimeException failure = null;
+                try {
+                    if (part == null) {
+                        part = runner.get();
+                    }
+                    part.accept(index);
+                } catch (RuntimeException e) {
+                    failure = e;
+                } catch (Error e) {
+                    failure = new StreamFusionException("a kernel part failed", e);
+                }
+                done(failure);
             }
-        } catch (RuntimeException e) {
-            error = e;
         }
-        for (Future<?> f : handed) {
-            try {
-                f.get();
-            } catch (ExecutionException e) {
-                if (error == null) {
-                    error = e.getCause() instanceof RuntimeException re ? re
-                            : new StreamFusionException("a kernel part failed", e.getCause());
+
+        /** The next part to run, or -1 once all are claimed or one has failed. */
+        private synchronized int claim() {
+            if (error != null || next >= parts) {
+                return -1;
+            }
+            running++;
+            return next++;
+        }
+
+        private synchronized void done(RuntimeException failure) {
+            if (failure != null && error == null) {
+                error = failure;
+            }
+            if (--running == 0) {
+                notifyAll();
+            }
+        }
+
+        /**
+         * Waits for the parts other threads are running; no part can be claimed any more (the caller's own
+         * slice ended), and a running part is bounded compute, so the wait ends. An interrupt is kept for the
+         * caller: returning while a part still writes would hand its memory back too early.
+         */
+        synchronized void awaitRunning() {
+            boolean interrupted = false;
+            while (running > 0) {
+                try {
+                    wait();
+                } catch (InterruptedException e) {
+                    interrupted = true;
                 }
-            } catch (InterruptedException e) {
+            }
+            if (interrupted) {
                 Thread.currentThread().interrupt();
-                throw new RankFailedException(-1, "interrupted while a kernel's parts ran", e);
             }
-        }
-        if (error != null) {
-            throw error;
         }
     }
 

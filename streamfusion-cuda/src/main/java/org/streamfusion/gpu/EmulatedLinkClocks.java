@@ -52,10 +52,8 @@ final class EmulatedLinkClocks {
             zero(local.segment());
             Optional<MemorySegment> ownerWords = Optional.empty();
             if (EmulatedLinkModel.needsSharedClock(link, topology) && join.hasOneSided()) {
-                shared = join.allocateSymmetric(2 * WORD, "emulated link clocks");
-                zero(shared.segment());
                 // No rank may queue on the owner's words before the owner has zeroed them.
-                join.hostBarrier("sf/emulated-link-clocks");
+                shared = join.allocateSymmetric(2 * WORD, "emulated link clocks", EmulatedLinkClocks::zero);
                 int owner = topology.machineOf(join.rank()) * topology.gpusPerMachine();
                 ownerWords = shared.peer(0, 2 * WORD, owner);
             }

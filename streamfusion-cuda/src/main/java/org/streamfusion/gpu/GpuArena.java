@@ -38,9 +38,10 @@ final class GpuArena implements DeviceArena {
 
     @Override
     public synchronized Buffer allocateSymmetric(long elements, DType dtype) {
-        SymmetricBlock m = join.allocateSymmetric(elements * dtype.bytes(), "symmetric allocation");
+        // The poison goes in before peers can put (a fill after a peer's put would erase its bytes).
+        SymmetricBlock m = join.allocateSymmetric(elements * dtype.bytes(), "symmetric allocation",
+                options.poison() ? this::poison : null);
         symmetric.add(m);
-        poison(m.segment());
         return new GpuBuffer(m.segment(), dtype, m, 0);
     }
 

@@ -6,6 +6,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Consumer;
 import org.streamfusion.InvalidStateException;
 import org.streamfusion.ProcessGroup;
 import org.streamfusion.cuda.CudaStream;
@@ -16,6 +17,8 @@ import org.streamfusion.launch.KeyValueStore;
 
 /** The transport of a multi-process job: NCCL for two-sided transfers, NVSHMEM for one-sided ones and barriers. */
 final class JobTransport implements RankTransport {
+    /** Symmetric blocks filled so far: names each fill's store barrier (a store barrier is used once). */
+    private long filledBlocks;
     private final CudaJoin join;
     private final Map<String, Optional<NvshmemTeam>> teams = new HashMap<>();
 
@@ -96,8 +99,14 @@ final class JobTransport implements RankTransport {
     }
 
     @Override
-    public SymmetricBlock allocateSymmetric(long bytes, String step) {
-        return new NvshmemBlock(join.shmem(step).allocate(bytes));
+    public SymmetricBlock allocateSymmetric(long bytes, String step, Consumer<MemorySegment> initialise) {
+        SymmetricBlock block = new NvshmemBlock(join.shmem(step).allocate(bytes));
+        if (initialise != null) {
+            initialise.accept(block.segment());
+            // nvshmem_malloc's own barrier came before the fill: no peer may put before every part is filled.
+            hostBarrier("sf/symmetric-fill/" + filledBlocks++);
+        }
+        return block;
     }
 
     @Override
@@ -132,8 +141,7 @@ final class JobTransport implements RankTransport {
         join.shmem(step).barrierAll(stream);
     }
 
-    @Override
-    public void hostBarrier(String name) {
+    private void hostBarrier(String name) {
         join.store().barrier(name, join.worldSize());
     }
 

@@ -6,6 +6,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 import java.util.stream.IntStream;
 import org.streamfusion.InvalidStateException;
@@ -162,9 +163,18 @@ final class LocalTransport implements RankTransport {
     }
 
     @Override
-    public SymmetricBlock allocateSymmetric(long bytes, String step) {
+    public SymmetricBlock allocateSymmetric(long bytes, String step, Consumer<MemorySegment> initialise) {
         String key = "heap/" + blocks++;
         DeviceMemory memory = DeviceMemory.allocate(bytes);
+        try {
+            if (initialise != null) {
+                initialise.accept(memory.segment());
+            }
+        } catch (RuntimeException | Error e) {
+            memory.close();
+            throw e;
+        }
+        // Published only once filled: a peer finds the block here and may put into it at once.
         fabric.put(key, rank, memory);
         return new LocalBlock(key, memory, step);
     }
@@ -271,13 +281,6 @@ final class LocalTransport implements RankTransport {
     @Override
     public void barrierAll(CudaStream stream, String step) {
         barrier(new ProcessGroup("world", 0, 1, fabric.worldSize()), stream, step);
-    }
-
-    @Override
-    public void hostBarrier(String name) {
-        int[] all = IntStream.range(0, fabric.worldSize()).toArray();
-        guarded(() -> fabric.meet("host/" + name, all, rank, name, Boolean.TRUE, Boolean.class));
-        fabric.release("host/" + name, rank, all.length);
     }
 
     @Override

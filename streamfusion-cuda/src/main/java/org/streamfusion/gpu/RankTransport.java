@@ -3,6 +3,7 @@ package org.streamfusion.gpu;
 import java.lang.foreign.MemorySegment;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.Consumer;
 import org.streamfusion.ProcessGroup;
 import org.streamfusion.cuda.CudaStream;
 import org.streamfusion.launch.KeyValueStore;
@@ -52,8 +53,12 @@ interface RankTransport {
     void exchange(List<MemorySegment> out, int[] outPeers, List<MemorySegment> in, int[] inPeers, String streamName,
             CudaStream stream, String step);
 
-    /** Allocates this rank's part of a symmetric block: collective, every rank in the same order. */
-    SymmetricBlock allocateSymmetric(long bytes, String step);
+    /**
+     * Allocates this rank's part of a symmetric block: collective, every rank in the same order. {@code initialise}
+     * (none when null) fills this rank's part before any peer can reach it, so a peer's first put cannot land
+     * before the fill and be overwritten by it.
+     */
+    SymmetricBlock allocateSymmetric(long bytes, String step, Consumer<MemorySegment> initialise);
 
     /** {@return the key of {@code group}'s team: teams are per member set, the group's axis name does not matter} */
     static String teamKey(ProcessGroup group) {
@@ -74,9 +79,6 @@ interface RankTransport {
 
     /** The same over all ranks. */
     void barrierAll(CudaStream stream, String step);
-
-    /** A host-side barrier of every rank, named {@code name} (each name used once). */
-    void hostBarrier(String name);
 
     /**
      * Capture agreement: publishes this rank's refusal of capture number {@code capture} ("" for none) and
