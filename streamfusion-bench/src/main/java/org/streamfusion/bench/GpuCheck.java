@@ -45,8 +45,12 @@ import picocli.CommandLine.Option;
 @Command(name = "attention", description = "Every method on every valid mesh against float64 attention, timed.")
 final class GpuCheck implements Callable<Integer> {
     static final double TOLERANCE = 1e-2; // bf16 (or fp16) inputs and output
-    /** e4m3 on the slow links: its 3-bit mantissa on Q, K, V and O (docs/algorithms.md, section 7). */
-    static final double FP8_TOLERANCE = 5e-2;
+    /**
+     * e4m3 on the slow links: its 3-bit mantissa on Q, K, V and O (docs/algorithms.md, section 7). Above the 5e-2
+     * the CPU suite holds on Gaussian inputs: on this check's uniform inputs the CPU path itself gives
+     * TORUS_TWO_SIDED(t=2, u'=2, r=1) on 4x1, whose K and V cross machines in e4m3 twice, 4.98e-2 to 5.03e-2.
+     */
+    static final double FP8_TOLERANCE = 6e-2;
 
     /** What crosses the machines: bf16 as is, e4m3, or each plan both ways. */
     enum Compression { EXACT, FP8, BOTH }
