@@ -2,7 +2,8 @@
 """The CPU reference path beside NumPy's fp32 attention, on the same inputs, in one run.
 
 Times NumPy's fp32 attention (softmax(q k^T / sqrt(D)) v, one batched matmul per product, OpenBLAS or
-whatever BLAS NumPy has) before and after the JMH benchmark CpuAttentionBenchmark, then prints one
+whatever BLAS NumPy has) before and after the JMH benchmark CpuAttentionBenchmark (or the one --benchmark
+names, e.g. CpuKeptLayerBenchmark), then prints one
 Markdown row per method and topology: JMH's ms per layer, its ratio to NumPy's median, and the process's
 CPU time / wall time over the measurement iterations. The inputs are the benchmark's: SplittableRandom(42),
 q then k then v, uniform in [-1, 1), rounded to fp32 (SplittableRandom is SplitMix64, reproduced below).
@@ -80,7 +81,7 @@ def find_java():
 
 
 def run_jmh(args, json_out, jar=None, methods=None, topologies=None):
-    cmd = [args.java, "-jar", jar or args.jar, "CpuAttentionBenchmark",
+    cmd = [args.java, "-jar", jar or args.jar, args.benchmark,
            "-p", "method=" + (methods or args.methods), "-p", "topology=" + (topologies or args.topologies),
            "-p", "seq=%d" % args.seq, "-p", "heads=%d" % args.heads, "-p", "dim=%d" % args.dim,
            "-rf", "json", "-rff", json_out] + args.jmh_args
@@ -150,6 +151,9 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--jar", default="streamfusion-bench/target/benchmarks.jar")
     p.add_argument("--java", default=find_java())
+    p.add_argument("--benchmark", default="CpuAttentionBenchmark",
+                   help="CpuAttentionBenchmark (ShardedAttention.forward: layer built per call) or CpuKeptLayerBenchmark"
+                        " (each rank's layer kept, one forward per operation)")
     p.add_argument("--methods", default="ULYSSES,RING,USP,TAS,TORUS_TWO_SIDED,STREAMFUSION")
     p.add_argument("--topologies", default="1x2,2x2")
     p.add_argument("--seq", type=int, default=2048)

@@ -2,11 +2,11 @@ package org.streamfusion.cpu;
 
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.ForkJoinWorkerThread;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.IntConsumer;
 import java.util.function.Supplier;
-import org.streamfusion.StreamFusionException;
 
 /**
  * The cores of one world, shared by its ranks' kernels. A rank's stream thread runs one kernel at a time; while
@@ -52,12 +52,19 @@ final class ComputePool {
         int slices = work < PARALLEL_WORK ? 1 : Math.max(1, Math.min(parts, parallelism));
         Claims claims = new Claims(parts);
         for (int slice = 1; slice < slices; slice++) {
-            pool.execute(() -> claims.runSlice(runner));
+            try {
+                pool.execute(() -> claims.runSlice(runner));
+            } catch (RejectedExecutionException e) {
+                break; // the world is closing: this thread runs the parts no helper took
+            }
         }
         claims.runSlice(runner);
         claims.awaitRunning();
-        if (claims.error != null) {
-            throw claims.error;
+        if (claims.error instanceof RuntimeException e) {
+            throw e;
+        }
+        if (claims.error instanceof Error e) {
+            throw e;
         }
     }
 
@@ -66,7 +73,7 @@ final class ComputePool {
         private final int parts;
         private int next;
         private int running;
-        private RuntimeException error;
+        private Throwable error;
 
         Claims(int parts) {
             this.parts = parts;
@@ -76,16 +83,14 @@ final class ComputePool {
             IntConsumer part = null;
             int index;
             while ((index = claim()) >= 0) {
-                RuntimeException failure = null;
+                Throwable failure = null;
                 try {
                     if (part == null) {
                         part = runner.get();
                     }
                     part.accept(index);
-                } catch (RuntimeException e) {
+                } catch (RuntimeException | Error e) {
                     failure = e;
-                } catch (Error e) {
-                    failure = new StreamFusionException("a kernel part failed", e);
                 }
                 done(failure);
             }
@@ -100,7 +105,7 @@ final class ComputePool {
             return next++;
         }
 
-        private synchronized void done(RuntimeException failure) {
+        private synchronized void done(Throwable failure) {
             if (failure != null && error == null) {
                 error = failure;
             }

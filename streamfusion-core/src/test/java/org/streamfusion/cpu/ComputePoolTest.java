@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.time.Duration;
 import java.util.SplittableRandom;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -31,14 +32,14 @@ class ComputePoolTest {
             long work = rnd.nextBoolean() ? LARGE : LARGE - 1;
             ComputePool pool = new ComputePool("test-", threads);
             try {
-                AtomicIntegerArray runs = new AtomicIntegerArray(Math.max(1, parts));
+                AtomicIntegerArray runs = new AtomicIntegerArray(parts + 1); // the last one catches a stray part
                 AtomicInteger runners = new AtomicInteger();
                 pool.forEach(parts, work, () -> {
                     runners.incrementAndGet();
                     return runs::incrementAndGet;
                 });
-                for (int i = 0; i < parts; i++) {
-                    assertEquals(1, runs.get(i), "trial " + trial + ": part " + i + " of " + parts + " on " + threads
+                for (int i = 0; i <= parts; i++) {
+                    assertEquals(i < parts ? 1 : 0, runs.get(i), "trial " + trial + ": part " + i + " of " + parts + " on " + threads
                             + " threads, work " + work);
                 }
                 assertTrue(runners.get() <= Math.min(Math.max(parts, 1), work < LARGE ? 1 : threads),
@@ -58,15 +59,19 @@ class ComputePoolTest {
             // Two other ranks' calls hold their own threads and both pool threads (each call's two parts run at
             // once) until this rank's call has finished.
             Thread[] others = new Thread[2];
+            AtomicInteger othersDone = new AtomicInteger();
             for (int t = 0; t < others.length; t++) {
-                others[t] = Thread.ofPlatform().start(() -> pool.forEach(2, LARGE, () -> index -> {
-                    allHeld.countDown();
-                    try {
-                        release.await(30, TimeUnit.SECONDS);
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                    }
-                }));
+                others[t] = Thread.ofPlatform().start(() -> {
+                    pool.forEach(2, LARGE, () -> index -> {
+                        allHeld.countDown();
+                        try {
+                            release.await(30, TimeUnit.SECONDS);
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                        }
+                    });
+                    othersDone.incrementAndGet();
+                });
             }
             assertTrue(allHeld.await(10, TimeUnit.SECONDS), "the other calls' four parts started");
             AtomicInteger mine = new AtomicInteger();
@@ -78,8 +83,9 @@ class ComputePoolTest {
             assertEquals(8, mine.get(), "every part ran while the other calls held the helpers");
             release.countDown();
             for (Thread other : others) {
-                other.join(10_000);
+                assertTrue(other.join(Duration.ofSeconds(10)), "the other call ended once released");
             }
+            assertEquals(2, othersDone.get(), "both other calls returned normally");
         } finally {
             release.countDown();
             pool.close();
@@ -91,25 +97,44 @@ class ComputePoolTest {
         ComputePool pool = new ComputePool("test-", 3);
         try {
             AtomicInteger running = new AtomicInteger();
-            AtomicInteger stillRunningAtThrow = new AtomicInteger(-1);
-            IllegalStateException failure = new IllegalStateException("part 3 is adversarial");
-            IllegalStateException thrown = assertThrows(IllegalStateException.class,
+            CountDownLatch thrown = new CountDownLatch(1);
+            IllegalStateException failure = new IllegalStateException("part 0 is adversarial");
+            // Part 0 is claimed first; every other part that starts waits until part 0 has thrown, then runs on
+            // for 50 ms, so a forEach that returned on the failure would find parts still running.
+            IllegalStateException thrownOut = assertThrows(IllegalStateException.class,
                     () -> pool.forEach(12, LARGE, () -> index -> {
                         running.incrementAndGet();
                         try {
-                            if (index == 3) {
+                            if (index == 0) {
+                                thrown.countDown();
                                 throw failure;
                             }
-                            Thread.sleep(20);
+                            thrown.await(10, TimeUnit.SECONDS);
+                            Thread.sleep(50);
                         } catch (InterruptedException e) {
                             Thread.currentThread().interrupt();
                         } finally {
                             running.decrementAndGet();
                         }
                     }));
-            stillRunningAtThrow.set(running.get());
-            assertSame(failure, thrown, "the part's own exception");
-            assertEquals(0, stillRunningAtThrow.get(), "parts still running when forEach returned");
+            assertSame(failure, thrownOut, "the part's own exception");
+            assertEquals(0, running.get(), "parts still running when forEach returned");
+        } finally {
+            pool.close();
+        }
+    }
+
+    @Test
+    void anErrorInAPartIsRethrownAsItIs() {
+        ComputePool pool = new ComputePool("test-", 2);
+        try {
+            AssertionError error = new AssertionError("adversarial part");
+            AssertionError thrown = assertThrows(AssertionError.class, () -> pool.forEach(4, LARGE, () -> index -> {
+                if (index == 2) {
+                    throw error;
+                }
+            }));
+            assertSame(error, thrown, "not wrapped");
         } finally {
             pool.close();
         }

@@ -43,7 +43,8 @@ final class EmulatedLinkClocks {
 
     /**
      * The clocks for {@code link}, zeroed (idle). Collective over all ranks when the link's NIC is per machine,
-     * the machines have several GPUs and the one-sided primitives are on (a symmetric allocation and a host barrier).
+     * the machines have several GPUs and the one-sided primitives are on (a symmetric allocation, zeroed before any
+     * peer can reach it).
      */
     static EmulatedLinkClocks create(InterMachineLink link, Topology topology, RankTransport join) {
         DeviceMemory local = DeviceMemory.allocate((2 + SLOTS) * WORD);

@@ -14,7 +14,8 @@ import org.streamfusion.Timeouts;
  *                 methods need only NCCL)
  * @param poison   fill new allocations with NaN, so that a read of memory nothing wrote shows in results: a
  *                 debugging aid (one memset per allocation), off by default, on with {@link #withPoison} or
- *                 {@value #POISON_PROPERTY}{@code =true}
+ *                 {@value #POISON_PROPERTY}{@code =true}; the same on every rank of a job (a rank that fills a
+ *                 symmetric block waits at a store barrier for the others to fill theirs)
  * @param push     what moves ScatterPush's bytes to GPUs of this host
  * @param pull     what moves GatherPull's bytes from GPUs of this host
  * @param ringLane give two-sided transfers on the ring stream their own NCCL communicator (see

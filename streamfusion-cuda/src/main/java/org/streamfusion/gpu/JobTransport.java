@@ -17,7 +17,10 @@ import org.streamfusion.launch.KeyValueStore;
 
 /** The transport of a multi-process job: NCCL for two-sided transfers, NVSHMEM for one-sided ones and barriers. */
 final class JobTransport implements RankTransport {
-    /** Symmetric blocks filled so far: names each fill's store barrier (a store barrier is used once). */
+    /**
+     * Symmetric blocks filled so far: names each fill's store barrier (a store barrier is used once). Allocation
+     * is collective and in the same order on every rank, from the rank's one thread.
+     */
     private long filledBlocks;
     private final CudaJoin join;
     private final Map<String, Optional<NvshmemTeam>> teams = new HashMap<>();
@@ -101,10 +104,19 @@ final class JobTransport implements RankTransport {
     @Override
     public SymmetricBlock allocateSymmetric(long bytes, String step, Consumer<MemorySegment> initialise) {
         SymmetricBlock block = new NvshmemBlock(join.shmem(step).allocate(bytes));
-        if (initialise != null) {
-            initialise.accept(block.segment());
-            // nvshmem_malloc's own barrier came before the fill: no peer may put before every part is filled.
-            hostBarrier("sf/symmetric-fill/" + filledBlocks++);
+        try {
+            if (initialise != null) {
+                initialise.accept(block.segment());
+                // nvshmem_malloc's own barrier came before the fill: no peer may put before every part is filled.
+                // Only filled blocks meet here (the default path adds no store keys per layer), so every rank of a
+                // job must fill alike: GpuOptions.poison the same everywhere.
+                if (join.worldSize() > 1) {
+                    hostBarrier("sf/symmetric-fill/" + filledBlocks++);
+                }
+            }
+        } catch (RuntimeException | Error e) {
+            markFailed(); // peers' waits end now; the block's collective free is left to the failed job's exit
+            throw e;
         }
         return block;
     }

@@ -172,6 +172,7 @@ final class LocalTransport implements RankTransport {
             }
         } catch (RuntimeException | Error e) {
             memory.close();
+            markFailed(); // peers waiting for this block end their waits now
             throw e;
         }
         // Published only once filled: a peer finds the block here and may put into it at once.

@@ -99,7 +99,7 @@ public class CpuAttentionBenchmark {
     }
 
     /** All threads of this JVM (GC and compiler included), as the OS counts them; -1 where it does not say. */
-    private static long processCpuNanos() {
+    static long processCpuNanos() {
         return ProcessHandle.current().info().totalCpuDuration().map(Duration::toNanos).orElse(-1L);
     }
 
