@@ -17,13 +17,13 @@ import org.streamfusion.launch.KeyValueStore;
 
 /** The transport of a multi-process job: NCCL for two-sided transfers, NVSHMEM for one-sided ones and barriers. */
 final class JobTransport implements RankTransport {
+    private final CudaJoin join;
+    private final Map<String, Optional<NvshmemTeam>> teams = new HashMap<>();
     /**
      * Symmetric blocks filled so far: names each fill's store barrier (a store barrier is used once). Allocation
      * is collective and in the same order on every rank, from the rank's one thread.
      */
     private long filledBlocks;
-    private final CudaJoin join;
-    private final Map<String, Optional<NvshmemTeam>> teams = new HashMap<>();
 
     JobTransport(CudaJoin join) {
         this.join = join;
