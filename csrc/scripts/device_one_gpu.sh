@@ -4,7 +4,7 @@
 #      between machines
 #   0. check communicator (4 ranks): every primitive for exact bytes
 #   2. check joint (2 and 4 ranks), caller-tensors (2), qkv-exchange (1x2), emulated-link (2x2)
-#   3. the gpu-tagged OneGpuWorldGpuTest and CudaWorldGpuTest through the bundle's JUnit launcher (JUNIT_CLASSES
+#   3. the gpu-tagged OneGpuWorld*GpuTest and CudaWorldGpuTest classes through the bundle's JUnit launcher (JUNIT_CLASSES
 #      narrows them: the same checks as stages 1-2 run again inside OneGpuWorldGpuTest)
 # MESHES narrows or reorders stage 1's topologies (default: all six).
 # QUICK=1: communicator, two meshes, then every gpu-tagged test of the bundle, for a short call.
