@@ -50,12 +50,12 @@ final class GraphCheck implements Callable<Integer> {
     /** Consecutive layers per timed burst: a DiT runs its layers back to back. */
     private static final int BURST = 20;
     /** Growth of resident memory outside the JVM's pools that still counts as flat (GC and JIT bookkeeping). */
-    private static final long RSS_SLACK_KIB = 16 * 1024;
+    static final long RSS_SLACK_KIB = 16 * 1024;
     /**
      * Resident memory outside the heap is judged only when the heap is fixed and pre-touched (-Xms = -Xmx,
      * -XX:+AlwaysPreTouch): otherwise heap pages first touched during a window read as growth.
      */
-    private static final boolean PRETOUCHED_HEAP = ManagementFactory.getRuntimeMXBean()
+    static final boolean PRETOUCHED_HEAP = ManagementFactory.getRuntimeMXBean()
             .getInputArguments().contains("-XX:+AlwaysPreTouch");
     /** Growth of the JVM's native memory that still counts as flat. */
     private static final long NATIVE_SLACK_BYTES = 64 * 1024;
@@ -264,7 +264,7 @@ final class GraphCheck implements Callable<Integer> {
     }
 
     /** The process's resident set, from the JVM's {@code jdk.ResidentSetSize} event (a recording of one chunk). */
-    private static long residentBytes() throws IOException {
+    static long residentBytes() throws IOException {
         try (Recording recording = new Recording()) {
             recording.enable("jdk.ResidentSetSize").with("period", "everyChunk");
             recording.start();
