@@ -2,7 +2,8 @@
 # One device call for the in-process world (docs/one-gpu-world.md): every mesh of the six topologies on one GPU.
 #   1. check attention through launch --one-gpu: 1x2 2x1 2x2 1x4 4x1 2x4, BF16 and F16, S = N*256+1, FP8 both ways
 #      between machines
-#   0. check communicator (4 ranks): every primitive for exact bytes
+#   0. check communicator (4 ranks): every primitive for exact bytes; check graphs on 2x2 (the world's one graph per
+#      captured layer, bit-identical to the eager layer), again in the relaxed capture mode if it fails
 #   2. check joint (2 and 4 ranks), caller-tensors (2), qkv-exchange (1x2), emulated-link (2x2)
 #   3. the gpu-tagged OneGpuWorld*GpuTest and CudaWorldGpuTest classes through the bundle's JUnit launcher (JUNIT_CLASSES
 #      narrows them: the same checks as stages 1-2 run again inside OneGpuWorldGpuTest)
@@ -28,6 +29,11 @@ one() { # name timeout nproc args...
   [ $rc = 0 ] || grep -E "FAIL|Exception|Error|refused|launch:" "$OUT/$name.log" | head -12
 }
 one communicator-4 90 4 check communicator
+one graphs-2x2 240 4 check graphs --topology 2x2 -S 1025 -H 8 -D 64 --reps 2 --replays 50
+if [ "$(grep -c 'PASS rank' "$OUT/graphs-2x2.log" 2>/dev/null)" != 4 ]; then
+  ( export STREAMFUSION_JAVA_OPTS=-Dstreamfusion.worldCaptureMode=relaxed
+    one graphs-2x2-relaxed 240 4 check graphs --topology 2x2 -S 1025 -H 8 -D 64 --reps 2 --replays 50 )
+fi
 if [ "${QUICK:-0}" = 1 ]; then
   # One short call: two meshes directly, then every gpu-tagged test of the bundle (the world's and the rest).
   one attention-2x2-BF16 120 4 check attention --topology 2x2 -S 1025 -H 8 -D 64 --reps 1 --dtype BF16 --compression both

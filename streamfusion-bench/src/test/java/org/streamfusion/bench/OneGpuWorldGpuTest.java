@@ -92,4 +92,17 @@ class OneGpuWorldGpuTest {
         assertEveryRankPassed(2, launch(2, "check", "qkv-exchange", "--topology", "1x2", "-S", "2049", "-H", "8", "-D",
                 "128", "--reps", "1"));
     }
+
+    /**
+     * The world's captured layer is one CUDA graph for every rank: on 2x2, every valid plan's replay is a graph
+     * ({@code replayMode() == GRAPH}) and gives each rank's eager output bit for bit ({@code check graphs} on a world;
+     * its caller's own graph around forward is skipped there, with the reason printed).
+     */
+    @Test
+    void everyMethodsLayerCapturedOnATwoByTwoWorldReplaysBitIdenticalToItsEagerLayer() {
+        Launcher.Result r = launch(4, "check", "graphs", "--topology", "2x2", "-S", "1025", "-H", "8", "-D", "64",
+                "--reps", "2", "--replays", "0");
+        assertEveryRankPassed(4, r);
+        assertTrue(!r.failure().contains(" EAGER "), "every plan replays as a graph: " + r.failure());
+    }
 }

@@ -50,7 +50,7 @@ final class CudaGraphCapture implements StreamCapture {
     }
 
     /** cudaErrorStreamCapture* and cudaErrorCapturedEvent: a call that a capture cannot hold. */
-    private static boolean isCaptureError(CudaException e) {
+    static boolean isCaptureError(CudaException e) {
         String name = CudaRuntime.errorName(e.code());
         return name.startsWith("cudaErrorStreamCapture") || name.equals("cudaErrorCapturedEvent");
     }

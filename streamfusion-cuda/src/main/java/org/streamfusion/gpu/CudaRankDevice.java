@@ -44,7 +44,7 @@ public final class CudaRankDevice implements RankBackend, AutoCloseable {
     private final SideStreams sideStreams = new SideStreams(this);
     private final GpuCommunicator communicator;
     /** CUDA graph capture, shared by the rank's layers: the ranks agree on each capture in order. */
-    private final CudaGraphCapture graphs;
+    private final StreamCapture graphs;
     /** Present when {@link GpuOptions#emulatedLink()} is. */
     private final Optional<EmulatedLinkClocks> links;
     private final List<GpuArena> arenas = new ArrayList<>();
@@ -59,7 +59,7 @@ public final class CudaRankDevice implements RankBackend, AutoCloseable {
         this.counters = new LinkCounters(topology, join.rank());
         this.links = options.emulatedLink().map(link -> EmulatedLinkClocks.create(link, topology, join));
         this.communicator = new GpuCommunicator(join, options, sideStreams, counters, links);
-        this.graphs = new CudaGraphCapture(join);
+        this.graphs = join.graphCapture();
     }
 
     /**
@@ -133,6 +133,14 @@ public final class CudaRankDevice implements RankBackend, AutoCloseable {
                 + " belongs to an in-process world, which has no store"));
     }
 
+    /**
+     * {@return whether this rank is a rank of an in-process world ({@link CudaWorld}) rather than a process of a
+     * job: its captured layers are then one graph for the whole world, which every rank replays together}
+     */
+    public boolean inProcessWorld() {
+        return join.store().isEmpty();
+    }
+
     /** {@return a line for every output that used this rank: what carries its bytes and how its GPU is shared} */
     public String transportReport() {
         return join.describe();
@@ -156,7 +164,7 @@ public final class CudaRankDevice implements RankBackend, AutoCloseable {
 
     @Override
     public Optional<StreamCapture> streamCapture() {
-        return join.capturesGraphs() ? Optional.of(graphs) : Optional.empty();
+        return Optional.of(graphs);
     }
 
     @Override

@@ -24,7 +24,8 @@ import org.streamfusion.cuda.NativeAccess;
  * measurement. Each rank is a {@link CudaRankDevice} with its own thread, streams, events and memory; its
  * transfers are device copies with NCCL's two-sided rules and NVSHMEM's one-sided ones (docs/one-gpu-world.md).
  * The schedules, kernels, FP8 wire, caller memory and emulated links are the code that runs on NCCL and
- * NVSHMEM. The ranks share the GPU's SMs (no partition); CUDA graph capture is not available on these ranks.
+ * NVSHMEM. The ranks share the GPU's SMs (no partition). A captured layer is one CUDA graph for the whole world
+ * ({@code WorldGraphCapture}).
  *
  * <p>{@link #run} runs a body on every rank, each on its own thread of the world (started with it and reused).
  * When a rank throws, the world fails: its peers' waits return at once and {@code run} throws that rank's
@@ -197,11 +198,15 @@ public final class CudaWorld implements AutoCloseable {
             error = new StreamFusionException("closing the in-process world failed", e);
         }
         List<Object> leftBlocks = fabric.drain("heap/");
-        if (!leftBlocks.isEmpty()) {
+        // graphs of captured layers that not every rank closed (a failed world): destroyed once, here
+        List<Object> leftGraphs = fabric.drain("world-graph/").stream()
+                .filter(g -> g instanceof WorldGraphCapture.WorldGraph).toList();
+        if (!leftBlocks.isEmpty() || !leftGraphs.isEmpty()) {
             // a failed rank's peers may still have copies in flight into these blocks
             CudaRuntime.setDevice(cudaDevice);
             CudaRuntime.synchronizeDevice();
             leftBlocks.forEach(m -> ((DeviceMemory) m).close());
+            leftGraphs.forEach(g -> ((WorldGraphCapture.WorldGraph) g).close());
         }
         for (ExecutorService t : threads) {
             t.shutdownNow();

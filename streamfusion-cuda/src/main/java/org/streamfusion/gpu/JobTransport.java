@@ -14,6 +14,7 @@ import org.streamfusion.cuda.nccl.NcclCommunicator;
 import org.streamfusion.cuda.nccl.NcclDataType;
 import org.streamfusion.cuda.nvshmem.NvshmemTeam;
 import org.streamfusion.launch.KeyValueStore;
+import org.streamfusion.spi.StreamCapture;
 
 /** The transport of a multi-process job: NCCL for two-sided transfers, NVSHMEM for one-sided ones and barriers. */
 final class JobTransport implements RankTransport {
@@ -80,8 +81,8 @@ final class JobTransport implements RankTransport {
     }
 
     @Override
-    public boolean capturesGraphs() {
-        return true;
+    public StreamCapture graphCapture() {
+        return new CudaGraphCapture(this);
     }
 
     @Override

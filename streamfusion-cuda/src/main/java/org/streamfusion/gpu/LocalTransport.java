@@ -16,6 +16,7 @@ import org.streamfusion.cuda.CudaStream;
 import org.streamfusion.cuda.DeviceMemory;
 import org.streamfusion.launch.KeyValueStore;
 import org.streamfusion.spi.Communicator;
+import org.streamfusion.spi.StreamCapture;
 
 /**
  * The transport of one rank of an in-process world ({@link CudaWorld}): every rank is a thread of this process
@@ -95,8 +96,9 @@ final class LocalTransport implements RankTransport {
     }
 
     @Override
-    public boolean capturesGraphs() {
-        return false; // a rank's capture would wait for events of its peers' captures, which CUDA refuses
+    public StreamCapture graphCapture() {
+        // a rank's own capture would wait for events of its peers' captures, which CUDA refuses: one for the world
+        return new WorldGraphCapture(fabric, this);
     }
 
     /** A send as its receiver sees it; {@code copied} is set by the receiver once its copy is enqueued. */
@@ -244,6 +246,16 @@ final class LocalTransport implements RankTransport {
     @Override
     public synchronized void oneSidedIssued(CudaStream stream) {
         pendingPuts.add(SharedEvent.record(stream, 1));
+    }
+
+    /**
+     * Forgets the puts issued so far without a wait: at a capture's edges, where the layer before has completed (the
+     * capture synchronised its stream) and the captured layer's puts are ordered by the graph's end. A captured wait
+     * on an event recorded outside the capture, or an eager wait on one recorded inside it, is refused by CUDA.
+     */
+    synchronized void forgetIssuedPuts() {
+        pendingPuts.forEach(SharedEvent::release);
+        pendingPuts.clear();
     }
 
     /** A barrier completes this rank's earlier puts on every stream, as NVSHMEM's quiets the whole PE. */

@@ -7,6 +7,7 @@ import java.util.function.Consumer;
 import org.streamfusion.ProcessGroup;
 import org.streamfusion.cuda.CudaStream;
 import org.streamfusion.launch.KeyValueStore;
+import org.streamfusion.spi.StreamCapture;
 
 /**
  * How one rank's bytes move and its collectives meet, behind {@link GpuCommunicator} and the rest of the CUDA
@@ -42,8 +43,11 @@ interface RankTransport {
     /** Throws, naming {@code step}, if the one-sided primitives are not available. */
     void requireOneSided(String step);
 
-    /** {@return whether this rank can capture layers as CUDA graphs} */
-    boolean capturesGraphs();
+    /**
+     * {@return how this rank captures layers as CUDA graphs: its own graph per rank on a job, one graph for the whole
+     * world on an in-process world}
+     */
+    StreamCapture graphCapture();
 
     /**
      * One group of two-sided transfers (NCCL group semantics): {@code out.get(i)} to {@code outPeers[i]},
