@@ -12,8 +12,10 @@ import org.streamfusion.spi.BackendStream;
 /**
  * A stream of the simulating backend: the ops enqueued on it, in order, and where the engine has got to
  * in them. Nothing runs when an op is enqueued; the {@link Engine} gives every op its virtual end once all
- * ranks have enqueued the layer. Ops are packed into one slot of three primitive arrays each, not kept as
- * objects (a layer on 512 GPUs enqueues millions, all alive until the engine runs):
+ * ranks have enqueued the layer. Ops are packed two longs each into one array, not kept as objects (a layer on
+ * 512 GPUs enqueues millions, all alive until the engine runs; one array keeps an op's words on one cache line):
+ * the first long holds the kind's ordinal in its low byte and an int above it, the second a long. Per kind, the
+ * long and the int:
  * <ul>
  * <li>RECORD: once resolved, its end (long bits) and what set it ({@link Cause} ordinal);</li>
  * <li>KERNEL: its seconds (long bits) and 1 for attention;</li>
@@ -30,9 +32,8 @@ final class SimStream implements BackendStream {
     /** Whether this stream's ops keep their step names (only to name the step of a deadlock). */
     final boolean keepSteps;
 
-    private byte[] kinds = new byte[16];
-    private int[] ints = new int[16];
-    private long[] longs = new long[16];
+    /** Op {@code i}: kind and int in {@code ops[2i]}, the long in {@code ops[2i + 1]}. */
+    private long[] ops;
     private String[] steps;
     private int size;
     /** The streams whose records this one waits for (the rank's other streams: a handful). */
@@ -57,11 +58,18 @@ final class SimStream implements BackendStream {
     private int waiterCount;
 
     SimStream(int rank, String name, boolean keepSteps) {
+        this(rank, name, keepSteps, 16);
+    }
+
+    /** A stream with room for {@code capacity} ops before its arrays grow. */
+    SimStream(int rank, String name, boolean keepSteps, int capacity) {
         this.keepSteps = keepSteps;
         this.rank = rank;
         this.name = name;
         this.isCompute = name.equals("compute");
-        this.steps = keepSteps ? new String[16] : null;
+        int room = Math.max(capacity, 16);
+        this.ops = new long[2 * room];
+        this.steps = keepSteps ? new String[room] : null;
     }
 
     @Override
@@ -81,6 +89,11 @@ final class SimStream implements BackendStream {
         }
     }
 
+    /** Appends a PUT or GET with one peer, as {@code add} would pack it. */
+    void addOnePeer(Op.Kind kind, int peer, long bytes, String step) {
+        append(kind, peer, bytes, step);
+    }
+
     private void appendKept(Op.Kind kind, Op op) {
         kept.add(op);
         int i = kept.size() - 1;
@@ -88,16 +101,12 @@ final class SimStream implements BackendStream {
     }
 
     private void append(Op.Kind kind, int i, long l, String step) {
-        if (size == kinds.length) {
-            int capacity = size * 2;
-            kinds = Arrays.copyOf(kinds, capacity);
-            ints = Arrays.copyOf(ints, capacity);
-            longs = Arrays.copyOf(longs, capacity);
-            steps = keepSteps ? Arrays.copyOf(steps, capacity) : null;
+        if (2 * size == ops.length) {
+            ops = Arrays.copyOf(ops, 4 * size);
+            steps = keepSteps ? Arrays.copyOf(steps, 2 * size) : null;
         }
-        kinds[size] = (byte) kind.ordinal();
-        ints[size] = i;
-        longs[size] = l;
+        ops[2 * size] = (long) i << KIND_BITS | kind.ordinal();
+        ops[2 * size + 1] = l;
         if (keepSteps) {
             steps[size] = step;
         }
@@ -109,30 +118,40 @@ final class SimStream implements BackendStream {
         return size;
     }
 
+    private static final int KIND_BITS = 8;
+
     Op.Kind kind(int i) {
-        return Op.Kind.of(kinds[i]);
+        return Op.Kind.of((int) (ops[2 * i] & ((1 << KIND_BITS) - 1)));
+    }
+
+    private int intOf(int i) {
+        return (int) (ops[2 * i] >> KIND_BITS);
+    }
+
+    private long longOf(int i) {
+        return ops[2 * i + 1];
     }
 
     /** The step name of op {@code i} (a wait's is its record's), or {@code null} without {@link #keepSteps}. */
     String step(int i) {
-        if (kinds[i] == Op.Kind.WAIT.ordinal()) {
+        if (kind(i) == Op.Kind.WAIT) {
             return waitTarget(i).step(waitIndex(i));
         }
         return keepSteps ? steps[i] : null;
     }
 
     double kernelSeconds(int i) {
-        return Double.longBitsToDouble(longs[i]);
+        return Double.longBitsToDouble(longOf(i));
     }
 
     boolean isAttention(int i) {
-        return ints[i] == 1;
+        return intOf(i) == 1;
     }
 
     /** A PUT, GET or EXCHANGE with several peers, or any EXCHANGE: its descriptor; {@code null} for one peer inline. */
     Op.Transfer transfer(int i) {
-        int k = ints[i];
-        if (kinds[i] == Op.Kind.EXCHANGE.ordinal()) {
+        int k = intOf(i);
+        if (kind(i) == Op.Kind.EXCHANGE) {
             return (Op.Transfer) kept.get(k);
         }
         return k < 0 ? (Op.Transfer) kept.get(-1 - k) : null;
@@ -140,37 +159,37 @@ final class SimStream implements BackendStream {
 
     /** The single peer of a one-peer PUT or GET. */
     int onePeer(int i) {
-        return ints[i];
+        return intOf(i);
     }
 
     long oneBytes(int i) {
-        return longs[i];
+        return longOf(i);
     }
 
     Op.Barrier barrier(int i) {
-        return (Op.Barrier) kept.get(ints[i]);
+        return (Op.Barrier) kept.get(intOf(i));
     }
 
     SimStream waitTarget(int i) {
-        return targets[ints[i]];
+        return targets[intOf(i)];
     }
 
     int waitIndex(int i) {
-        return (int) longs[i];
+        return (int) longOf(i);
     }
 
     /** Resolves record {@code i}: it ends at {@code end}, set by {@code why}. */
     void resolveRecord(int i, double end, Cause why) {
-        longs[i] = Double.doubleToRawLongBits(end);
-        ints[i] = why.ordinal();
+        ops[2 * i] = (long) why.ordinal() << KIND_BITS | Op.Kind.RECORD.ordinal();
+        ops[2 * i + 1] = Double.doubleToRawLongBits(end);
     }
 
     double recordEnd(int i) {
-        return Double.longBitsToDouble(longs[i]);
+        return Double.longBitsToDouble(longOf(i));
     }
 
     Cause recordCause(int i) {
-        return CAUSES[ints[i]];
+        return CAUSES[intOf(i)];
     }
 
     private static final Cause[] CAUSES = Cause.values();
