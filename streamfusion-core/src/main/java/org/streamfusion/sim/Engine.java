@@ -180,7 +180,9 @@ final class Engine {
             boolean send = i < op.sendCount();
             int source = send ? self : op.peer(i);
             int destination = send ? op.peer(i) : self;
-            long key = ((long) source * worldSize + destination) * 2 + op.lane();
+            // Scrambled (an odd multiplier is one-to-one): the plain key's low bits repeat across ranks, and at
+            // 4096 ranks the map's bins turned into trees.
+            long key = (((long) source * worldSize + destination) * 2 + op.lane()) * 0x9E3779B97F4A7C15L;
             Map<Long, ArrayDeque<SimStream>> counterparts = send ? receivesWaiting : sendsWaiting;
             ArrayDeque<SimStream> waiting = counterparts.get(key);
             if (waiting != null && !waiting.isEmpty()) {
