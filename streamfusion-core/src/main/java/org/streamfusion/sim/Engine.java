@@ -4,7 +4,6 @@ import java.util.ArrayDeque;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.PriorityQueue;
 
 /**
  * Discrete-event resolution of every rank's streams. Ops that hold no shared resource (records, waits,
@@ -13,32 +12,26 @@ import java.util.PriorityQueue;
  * come, first served. A stream that reaches a transfer stops until the transfer ends.
  */
 final class Engine {
-    /** A transfer ready to take its links at {@code time}; ties in issue order. */
-    private record Start(double time, long order, Op.TransferOp op) implements Comparable<Start> {
-        @Override
-        public int compareTo(Start other) {
-            return time != other.time ? Double.compare(time, other.time) : Long.compare(order, other.order);
-        }
-    }
-
     private final HardwareProfile profile;
     private final Links links;
     private final int worldSize;
     private final List<SimStream> streams;
-    private final PriorityQueue<Start> starts = new PriorityQueue<>();
+    /** Streams whose op at their position is a transfer ready to take its links. */
+    private final StartQueue starts = new StartQueue();
     private final ArrayDeque<SimStream> runnable = new ArrayDeque<>();
-    private final Map<Long, ArrayDeque<Op.TransferOp>> sendsWaiting = new HashMap<>();
-    private final Map<Long, ArrayDeque<Op.TransferOp>> receivesWaiting = new HashMap<>();
+    /** Streams whose exchange has a half waiting for its counterpart, by (source, destination, lane). */
+    private final Map<Long, ArrayDeque<SimStream>> sendsWaiting = new HashMap<>();
+    private final Map<Long, ArrayDeque<SimStream>> receivesWaiting = new HashMap<>();
     private final Map<String, Barrier> barriers = new HashMap<>();
     private long order;
 
     private static final class Barrier {
         int arrived;
         double latest;
-        final Op[] ops;
+        final SimStream[] members;
 
         Barrier(int size) {
-            ops = new Op[size];
+            members = new SimStream[size];
         }
     }
 
@@ -53,20 +46,20 @@ final class Engine {
         runnable.addAll(streams);
         drain();
         while (!starts.isEmpty()) {
-            Start s = starts.poll();
-            begin(s.op, s.time);
+            double time = starts.peekTime();
+            begin(starts.poll(), time);
             drain();
         }
         int stuck = 0;
         SimStream first = null;
         for (SimStream s : streams) {
-            if (s.next() != null) {
+            if (s.position < s.size()) {
                 stuck++;
                 first = first == null ? s : first;
             }
         }
         if (first != null) {
-            throw new ScheduleDeadlockException(first.rank, first.name(), first.next().step, stuck);
+            throw new ScheduleDeadlockException(first.rank, first.name(), first.step(first.position), stuck);
         }
     }
 
@@ -78,56 +71,59 @@ final class Engine {
 
     /** Runs a stream's ops until one must wait (for another stream's record, a barrier, or a link). */
     private void advance(SimStream s) {
-        Op op;
-        while ((op = s.next()) != null) {
-            if (op.stream != s) { // a wait for another stream's record
-                if (!op.done) {
-                    op.addWaiter(s);
-                    return;
-                }
-                if (op.end > s.free) {
-                    if (s.isCompute) {
-                        double gap = op.end - s.free;
-                        if (op.cause == Cause.COMMUNICATION) {
-                            s.waitedOnCommunication += gap;
-                        } else {
-                            s.waitedOnSynchronisation += gap;
-                        }
-                    }
-                    s.free = op.end;
-                    s.cause = op.cause;
-                }
-                s.consumed();
-                continue;
-            }
-            switch (op.kind) {
-                case RECORD -> {
-                    op.end = s.free;
-                    op.cause = s.cause;
-                    complete(op);
-                }
-                case KERNEL -> {
-                    Op.KernelOp k = (Op.KernelOp) op;
-                    s.free += k.seconds;
-                    s.cause = k.attention ? Cause.COMPUTE : Cause.COMMUNICATION;
-                    if (k.attention) {
-                        s.attentionSeconds += k.seconds;
-                    }
-                    op.end = s.free;
-                    complete(op);
-                }
-                case PUT, GET, EXCHANGE -> {
-                    if (op.started) {
+        int size = s.size();
+        while (s.position < size) {
+            int i = s.position;
+            switch (s.kind(i)) {
+                case WAIT -> {
+                    SimStream target = s.waitTarget(i);
+                    int record = s.waitIndex(i);
+                    if (target.position <= record) { // not resolved yet
+                        target.addWaiter(s, record);
                         return;
                     }
-                    op.started = true;
-                    starts.add(new Start(s.free, order++, (Op.TransferOp) op));
+                    double end = target.recordEnd(record);
+                    if (end > s.free) {
+                        Cause why = target.recordCause(record);
+                        if (s.isCompute) {
+                            double gap = end - s.free;
+                            if (why == Cause.COMMUNICATION) {
+                                s.waitedOnCommunication += gap;
+                            } else {
+                                s.waitedOnSynchronisation += gap;
+                            }
+                        }
+                        s.free = end;
+                        s.cause = why;
+                    }
+                    s.position++;
+                }
+                case RECORD -> {
+                    s.resolveRecord(i, s.free, s.cause);
+                    s.position++;
+                    s.wakeWaiters(i, runnable);
+                }
+                case KERNEL -> {
+                    double seconds = s.kernelSeconds(i);
+                    boolean attention = s.isAttention(i);
+                    s.free += seconds;
+                    s.cause = attention ? Cause.COMPUTE : Cause.COMMUNICATION;
+                    if (attention) {
+                        s.attentionSeconds += seconds;
+                    }
+                    s.position++;
+                }
+                case PUT, GET, EXCHANGE -> {
+                    if (!s.started) {
+                        s.started = true;
+                        starts.add(s.free, order++, s);
+                    }
                     return;
                 }
                 case BARRIER -> {
-                    if (!op.started) {
-                        op.started = true;
-                        arrive((Op.BarrierOp) op, s.free);
+                    if (!s.started) {
+                        s.started = true;
+                        arrive(s, s.barrier(i), s.free);
                     }
                     return;
                 }
@@ -135,100 +131,93 @@ final class Engine {
         }
     }
 
-    private void complete(Op op) {
-        op.done = true;
-        op.stream.consumed();
-        if (op.waiter != null) {
-            runnable.add(op.waiter);
-            op.waiter = null;
-            if (op.moreWaiters != null) {
-                runnable.addAll(op.moreWaiters);
-                op.moreWaiters = null;
-            }
-        }
+    /** Ends a stream's blocking op (at its position) at {@code end} and lets the stream go on. */
+    private void finish(SimStream s, double end, Cause cause) {
+        s.free = end;
+        s.cause = cause;
+        s.started = false;
+        s.position++;
+        runnable.add(s);
     }
 
-    /** Ends a stream's blocking op at {@code end} and lets the stream go on. */
-    private void finish(Op op, double end, Cause cause) {
-        op.end = end;
-        op.cause = cause;
-        op.stream.free = end;
-        op.stream.cause = cause;
-        complete(op);
-        runnable.add(op.stream);
-    }
-
-    private void begin(Op.TransferOp op, double time) {
-        int self = op.stream.rank;
-        if (op.kind == Op.Kind.EXCHANGE) {
-            post(op, time);
+    private void begin(SimStream s, double time) {
+        int i = s.position;
+        Op.Kind kind = s.kind(i);
+        if (kind == Op.Kind.EXCHANGE) {
+            post(s, s.transfer(i), time);
             return;
         }
+        int self = s.rank;
+        Op.Transfer many = s.transfer(i);
+        int peers = many == null ? 1 : many.peerCount();
         boolean local = true;
-        for (int i = 0; i < op.peerCount(); i++) {
-            local &= op.peer(i) == self;
+        for (int p = 0; p < peers; p++) {
+            local &= (many == null ? s.onePeer(i) : many.peer(p)) == self;
         }
         double start = time + (local ? profile.launchSeconds() : profile.oneSidedOpSeconds());
         double end = start;
-        for (int i = 0; i < op.peerCount(); i++) {
+        for (int p = 0; p < peers; p++) {
+            int peer = many == null ? s.onePeer(i) : many.peer(p);
+            long bytes = many == null ? s.oneBytes(i) : many.bytes(p);
             // A put sends from here; a get is served by the peer's links.
-            int source = op.kind == Op.Kind.PUT ? self : op.peer(i);
-            int destination = op.kind == Op.Kind.PUT ? op.peer(i) : self;
-            end = Math.max(end, links.transfer(source, destination, op.bytes(i), start, op.kind == Op.Kind.GET));
+            int source = kind == Op.Kind.PUT ? self : peer;
+            int destination = kind == Op.Kind.PUT ? peer : self;
+            end = Math.max(end, links.transfer(source, destination, bytes, start, kind == Op.Kind.GET));
         }
-        finish(op, end, Cause.COMMUNICATION);
+        finish(s, end, Cause.COMMUNICATION);
     }
 
-    /** Posts a group of sends and receives (the queues hold the ops whose half waits for its counterpart); each half starts moving when its counterpart is posted too. */
-    private void post(Op.TransferOp op, double time) {
-        int self = op.stream.rank;
-        op.pending = op.peerCount();
-        op.latestEnd = time;
-        if (op.pending == 0) {
-            finish(op, time, Cause.COMMUNICATION);
+    /** Posts a group of sends and receives (the queues hold the streams whose half waits for its counterpart); each half starts moving when its counterpart is posted too. */
+    private void post(SimStream s, Op.Transfer op, double time) {
+        int self = s.rank;
+        s.pending = op.peerCount();
+        s.latestEnd = time;
+        if (s.pending == 0) {
+            finish(s, time, Cause.COMMUNICATION);
             return;
         }
         for (int i = 0; i < op.peerCount(); i++) {
-            boolean send = i < op.sendCount;
+            boolean send = i < op.sendCount();
             int source = send ? self : op.peer(i);
             int destination = send ? op.peer(i) : self;
-            long key = ((long) source * worldSize + destination) * 2 + op.lane;
-            Map<Long, ArrayDeque<Op.TransferOp>> counterparts = send ? receivesWaiting : sendsWaiting;
-            ArrayDeque<Op.TransferOp> waiting = counterparts.get(key);
+            // Scrambled (an odd multiplier is one-to-one): the plain key's low bits repeat across ranks, and at
+            // 4096 ranks the map's bins turned into trees.
+            long key = (((long) source * worldSize + destination) * 2 + op.lane()) * 0x9E3779B97F4A7C15L;
+            Map<Long, ArrayDeque<SimStream>> counterparts = send ? receivesWaiting : sendsWaiting;
+            ArrayDeque<SimStream> waiting = counterparts.get(key);
             if (waiting != null && !waiting.isEmpty()) {
-                Op.TransferOp other = waiting.poll();
+                SimStream other = waiting.poll();
                 long bytes = op.bytes(i);
                 double start = time + profile.twoSidedOpSeconds();
                 double end = links.transfer(source, destination, bytes, start, false);
-                halfDone(op, end);
+                halfDone(s, end);
                 halfDone(other, end);
             } else {
-                (send ? sendsWaiting : receivesWaiting).computeIfAbsent(key, k -> new ArrayDeque<>())
-                        .add(op);
+                (send ? sendsWaiting : receivesWaiting).computeIfAbsent(key, k -> new ArrayDeque<>()).add(s);
             }
         }
     }
 
-    private void halfDone(Op.TransferOp op, double end) {
-        op.latestEnd = Math.max(op.latestEnd, end);
-        if (--op.pending == 0) {
-            finish(op, op.latestEnd, Cause.COMMUNICATION);
+    private void halfDone(SimStream s, double end) {
+        s.latestEnd = Math.max(s.latestEnd, end);
+        if (--s.pending == 0) {
+            finish(s, s.latestEnd, Cause.COMMUNICATION);
         }
     }
 
-    private void arrive(Op.BarrierOp op, double time) {
-        Barrier b = barriers.computeIfAbsent(op.barrierKey, k -> new Barrier(op.members.length));
-        op.arrived = time;
-        b.ops[b.arrived++] = op;
+    private void arrive(SimStream s, Op.Barrier op, double time) {
+        Barrier b = barriers.computeIfAbsent(op.barrierKey(), k -> new Barrier(op.members().length));
+        s.arrived = time;
+        b.members[b.arrived++] = s;
         b.latest = Math.max(b.latest, time);
-        if (b.arrived < op.members.length) {
+        if (b.arrived < op.members().length) {
             return;
         }
-        barriers.remove(op.barrierKey);
-        double end = b.latest + links.barrierSeconds(op.members);
-        for (Op member : b.ops) {
+        barriers.remove(op.barrierKey());
+        double end = b.latest + links.barrierSeconds(op.members());
+        for (SimStream member : b.members) {
             // The last to arrive waited for nobody: its time is whatever made it late.
-            Cause cause = ((Op.BarrierOp) member).arrived >= b.latest ? member.stream.cause : Cause.SYNCHRONISATION;
+            Cause cause = member.arrived >= b.latest ? member.cause : Cause.SYNCHRONISATION;
             finish(member, end, cause);
         }
     }

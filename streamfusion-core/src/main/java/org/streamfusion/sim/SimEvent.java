@@ -4,19 +4,27 @@ import org.streamfusion.WrongBackendException;
 import org.streamfusion.backend.Event;
 import org.streamfusion.spi.BackendEvent;
 
-/** An event of the simulating backend: its latest record. Public only for {@link Event}'s permits. */
+/** An event of the simulating backend: its latest record, as a stream and an op index. Public only for {@link Event}'s permits. */
 final class SimEvent implements BackendEvent {
-    private Op latest;
+    private SimStream stream;
+    private int index;
 
     SimEvent() {
     }
 
-    Op latest() {
-        return latest;
+    /** {@return the stream of the latest record, or {@code null} if never recorded} */
+    SimStream stream() {
+        return stream;
     }
 
-    void set(Op record) {
-        latest = record;
+    /** {@return the latest record's index in its stream} */
+    int index() {
+        return index;
+    }
+
+    void set(SimStream s, int recordIndex) {
+        stream = s;
+        index = recordIndex;
     }
 
     static SimEvent of(Event e) {

@@ -1,5 +1,6 @@
 package org.streamfusion.sim;
 
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
@@ -41,13 +42,29 @@ final class SimRankDevice implements RankBackend {
 
     /** Whether ops keep their step names (only to name the step of a deadlock: they cost collector time). */
     private final boolean keepSteps;
+    /** Ops per stream name on the ranks recorded so far: a new stream starts that large (its arrays never grow). */
+    private final Map<String, Integer> sizes;
+    private final List<SimStream> own = new ArrayList<>();
 
     SimRankDevice(int rank, Topology topology, KernelModel model, List<SimStream> streams, boolean keepSteps) {
+        this(rank, topology, model, streams, keepSteps, new HashMap<>());
+    }
+
+    SimRankDevice(int rank, Topology topology, KernelModel model, List<SimStream> streams, boolean keepSteps,
+            Map<String, Integer> sizes) {
         this.keepSteps = keepSteps;
         this.rank = rank;
         this.topology = topology;
         this.model = model;
         this.streams = streams;
+        this.sizes = sizes;
+    }
+
+    /** Notes how many ops this rank's streams hold, for the next ranks' streams of the same names. */
+    void noteSizes() {
+        for (SimStream s : own) {
+            sizes.merge(s.name(), s.size(), Math::max);
+        }
     }
 
     @Override
@@ -80,8 +97,9 @@ final class SimRankDevice implements RankBackend {
 
             @Override
             public Stream createStream(String name) {
-                SimStream s = new SimStream(rank, name, keepSteps);
+                SimStream s = new SimStream(rank, name, keepSteps, sizes.getOrDefault(name, 16));
                 streams.add(s);
+                own.add(s);
                 return s;
             }
 
@@ -194,6 +212,36 @@ final class SimRankDevice implements RankBackend {
             return () -> group;
         }
 
+        /** The ranks {@code 0..n-1}, one array per world size in use. */
+        private static final class World {
+            private static volatile int[] last = new int[0];
+
+            static int[] of(int n) {
+                int[] all = last;
+                if (all.length != n) {
+                    all = new int[n];
+                    Arrays.setAll(all, i -> i);
+                    last = all;
+                }
+                return all;
+            }
+
+            static boolean isAll(int[] members, int n) {
+                if (members == last) {
+                    return true;
+                }
+                if (members.length != n) {
+                    return false;
+                }
+                for (int i = 0; i < n; i++) {
+                    if (members[i] != i) {
+                        return false;
+                    }
+                }
+                return true;
+            }
+        }
+
         @Override
         public void scatterPush(List<Buffer> srcs, Buffer dst, int[] pes, Stream stream, String step) {
             oneSided(Op.Kind.PUT, srcs, dst, pes, stream, step);
@@ -207,12 +255,18 @@ final class SimRankDevice implements RankBackend {
         private void oneSided(Op.Kind kind, List<Buffer> local, Buffer remote, int[] pes, Stream stream, String step) {
             TransferChecks.onePerPe(local.size(), pes, worldSize(), rank, step);
             TransferChecks.symmetric(SimBuffer.of(remote, "symmetric buffer"), step);
+            SimStream s = SimStream.of(stream);
+            if (pes.length == 1) { // most are (a ring step's pull): packed without a descriptor
+                Buffer b = SimBuffer.of(local.get(0), "buffer");
+                TransferChecks.sameSize(b, remote, step);
+                s.addOnePeer(kind, pes[0], b.byteSize(), step);
+                return;
+            }
             long[] bytes = new long[pes.length];
             for (int i = 0; i < pes.length; i++) {
                 TransferChecks.sameSize(SimBuffer.of(local.get(i), "buffer"), remote, step);
                 bytes[i] = local.get(i).byteSize();
             }
-            SimStream s = SimStream.of(stream);
             s.add(Op.oneSided(kind, s, step, pes.clone(), bytes));
         }
 
@@ -221,15 +275,14 @@ final class SimRankDevice implements RankBackend {
             members(team.group().ranks(), stream, step);
         }
 
+        /** One array and name for the whole world, shared by its ranks (at 4096 ranks a copy each costs 64 MB). */
         @Override
         public void barrierAll(Stream stream, String step) {
-            int[] all = new int[worldSize()];
-            Arrays.setAll(all, i -> i);
-            members(all, stream, step);
+            members(World.of(worldSize()), stream, step);
         }
 
         private void members(int[] members, Stream stream, String step) {
-            String team = Arrays.toString(members);
+            String team = World.isAll(members, worldSize()) ? "all" : Arrays.toString(members);
             int k = barrierCounts.merge(team, 1, Integer::sum);
             SimStream s = SimStream.of(stream);
             s.add(Op.barrier(s, step, members, team + "#" + k));

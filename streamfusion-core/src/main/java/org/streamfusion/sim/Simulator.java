@@ -4,6 +4,8 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -121,8 +123,9 @@ public final class Simulator {
         int n = topology.worldSize();
         KernelModel model = new KernelModel(profile);
         SimStream[] compute = new SimStream[n];
+        Map<String, Integer> sizes = new ConcurrentHashMap<>();
         for (int rank = 0; rank < n; rank++) {
-            compute[rank] = enqueueRank(plan, keepSteps, layers, rank, model, streams, afterLayer);
+            compute[rank] = enqueueRank(plan, keepSteps, layers, rank, model, streams, afterLayer, sizes);
         }
         return compute;
     }
@@ -144,6 +147,7 @@ public final class Simulator {
         }
         KernelModel model = new KernelModel(profile);
         SimStream[] compute = new SimStream[n];
+        Map<String, Integer> sizes = new ConcurrentHashMap<>();
         List<List<SimStream>> blocks = new ArrayList<>();
         List<Future<?>> done = new ArrayList<>();
         try (var pool = Executors.newFixedThreadPool(threads,
@@ -155,7 +159,7 @@ public final class Simulator {
                 blocks.add(block);
                 done.add(pool.submit(() -> {
                     for (int rank = from; rank < to; rank++) {
-                        compute[rank] = enqueueRank(plan, keepSteps, 1, rank, model, block, (r, layer) -> { });
+                        compute[rank] = enqueueRank(plan, keepSteps, 1, rank, model, block, (r, layer) -> { }, sizes);
                     }
                 }));
             }
@@ -189,11 +193,11 @@ public final class Simulator {
     }
 
     private SimStream enqueueRank(Plan plan, boolean keepSteps, int layers, int rank, KernelModel model,
-            List<SimStream> streams, BiConsumer<Integer, Integer> afterLayer) {
+            List<SimStream> streams, BiConsumer<Integer, Integer> afterLayer, Map<String, Integer> sizes) {
         AttentionShape s = plan.shape();
         int rows = plan.shardRows(rank);
         long elements = (long) s.batch() * rows * s.heads() * s.headDim();
-        SimRankDevice device = new SimRankDevice(rank, topology, model, streams, keepSteps);
+        SimRankDevice device = new SimRankDevice(rank, topology, model, streams, keepSteps, sizes);
         DistributedAttention attention = DistributedAttention.create(plan, device);
         DeviceArena arena = device.newArena();
         TensorView[] qkvo = new TensorView[4];
@@ -218,6 +222,7 @@ public final class Simulator {
             }
             afterLayer.accept(rank, layer);
         }
+        device.noteSizes();
         return SimStream.of(attention.stream());
     }
 }

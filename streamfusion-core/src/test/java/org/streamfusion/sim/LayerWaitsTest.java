@@ -3,10 +3,10 @@ package org.streamfusion.sim;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
-import java.util.Collections;
+
 import java.util.IdentityHashMap;
 import java.util.List;
-import java.util.Set;
+import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -56,26 +56,26 @@ class LayerWaitsTest {
         Topology topology = plan.mesh().topology();
         Simulator sim = Simulator.of(HardwareProfile.h200(), topology);
         List<SimStream> streams = new ArrayList<>();
-        Set<Op> earlier = Collections.newSetFromMap(new IdentityHashMap<>());
-        int[] firstOfLayer = new int[0];
+        // Each stream's op count when its rank finished the first layer: ops below it are that layer's.
+        Map<SimStream, Integer> firstLayerEnd = new IdentityHashMap<>();
         List<String> violations = new ArrayList<>();
-        int[][] marks = {firstOfLayer};
         sim.enqueue(plan, true, 2, streams, (rank, layer) -> {
-            if (layer == 0) {
-                streams.forEach(s -> earlier.addAll(s.ops));
-                marks[0] = streams.stream().mapToInt(s -> s.ops.size()).toArray();
-                return;
-            }
-            for (int i = 0; i < streams.size(); i++) {
-                SimStream s = streams.get(i);
+            for (SimStream s : streams) {
                 if (s.rank != rank) {
                     continue;
                 }
-                int from = i < marks[0].length ? marks[0][i] : 0;
-                for (Op op : s.ops.subList(from, s.ops.size())) {
-                    if (op.stream != s && earlier.contains(op)) {
-                        violations.add("rank " + rank + " stream " + s.name() + " waits for '" + op.step
-                                + "' of the layer before (recorded on " + op.stream.name() + ")");
+                if (layer == 0) {
+                    firstLayerEnd.put(s, s.size());
+                    continue;
+                }
+                for (int i = firstLayerEnd.getOrDefault(s, 0); i < s.size(); i++) {
+                    if (s.kind(i) != Op.Kind.WAIT) {
+                        continue;
+                    }
+                    SimStream target = s.waitTarget(i);
+                    if (s.waitIndex(i) < firstLayerEnd.getOrDefault(target, 0)) {
+                        violations.add("rank " + rank + " stream " + s.name() + " waits for '" + s.step(i)
+                                + "' of the layer before (recorded on " + target.name() + ")");
                     }
                 }
             }
