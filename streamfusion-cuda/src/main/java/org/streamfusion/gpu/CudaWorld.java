@@ -202,11 +202,26 @@ public final class CudaWorld implements AutoCloseable {
         List<Object> leftGraphs = fabric.drain("world-graph/").stream()
                 .filter(g -> g instanceof WorldGraphCapture.WorldGraph).toList();
         if (!leftBlocks.isEmpty() || !leftGraphs.isEmpty()) {
-            // a failed rank's peers may still have copies in flight into these blocks
-            CudaRuntime.setDevice(cudaDevice);
-            CudaRuntime.synchronizeDevice();
-            leftBlocks.forEach(m -> ((DeviceMemory) m).close());
-            leftGraphs.forEach(g -> ((WorldGraphCapture.WorldGraph) g).close());
+            // a failed rank's peers may still have copies in flight into these blocks; a sticky error after a
+            // failed world must not keep the rest from being freed nor the threads from stopping
+            List<Runnable> frees = new ArrayList<>();
+            frees.add(() -> {
+                CudaRuntime.setDevice(cudaDevice);
+                CudaRuntime.synchronizeDevice();
+            });
+            leftBlocks.forEach(m -> frees.add(((DeviceMemory) m)::close));
+            leftGraphs.forEach(g -> frees.add(((WorldGraphCapture.WorldGraph) g)::close));
+            for (Runnable free : frees) {
+                try {
+                    free.run();
+                } catch (RuntimeException e) {
+                    if (error == null) {
+                        error = new StreamFusionException("closing the in-process world failed", e);
+                    } else {
+                        error.addSuppressed(e);
+                    }
+                }
+            }
         }
         for (ExecutorService t : threads) {
             t.shutdownNow();

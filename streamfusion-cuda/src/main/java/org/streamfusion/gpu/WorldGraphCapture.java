@@ -37,6 +37,7 @@ final class WorldGraphCapture implements StreamCapture {
     private long captures;
 
     WorldGraphCapture(LocalFabric fabric, LocalTransport transport) {
+        mode(); // a bad streamfusion.worldCaptureMode fails when the world is made, not in its first capture
         this.fabric = fabric;
         this.transport = transport;
     }
@@ -109,20 +110,32 @@ final class WorldGraphCapture implements StreamCapture {
 
         @Override
         public WorldGraph capture(Runnable inside) {
-            origin = CudaStream.create(); // non-blocking: the legacy stream cannot touch the capture
+            CudaGraph.CaptureMode mode = mode();
             CudaEvent done = null;
+            // Where the leader's capture stopped: a refusal frees the fork and the origin only where no peer can
+            // still be about to wait for the fork (the begin refused before it was posted, or every rank rejoined).
+            boolean[] started = {false};
+            boolean[] rejoined = {false};
             try {
+                origin = CudaStream.create(); // non-blocking: the legacy stream cannot touch the capture
                 fork = CudaEvent.create(false);
                 done = CudaEvent.create(false);
                 CudaGraph graph;
                 try {
-                    graph = CudaGraph.capture(origin, mode(), st -> inside.run());
+                    graph = CudaGraph.capture(origin, mode, st -> {
+                        started[0] = true;
+                        inside.run();
+                        rejoined[0] = true;
+                    });
                 } catch (CudaException e) {
-                    if (!CudaGraphCapture.isCaptureError(e)) {
+                    // Refused at the begin (a capture error), or at the end or the instantiation after every rank
+                    // rejoined (any CUDA error): agreed, every rank replays eagerly.
+                    boolean refused = started[0] ? rejoined[0] : CudaGraphCapture.isCaptureError(e);
+                    if (!refused) {
                         throw e;
                     }
-                    throw new Refused("rank " + transport.rank() + " (the world's capture " + n + ", "
-                            + mode() + "): " + e.getMessage(), e);
+                    throw new Refused("rank " + transport.rank() + " (the world's capture " + n + ", " + mode + "): "
+                            + e.getMessage(), e);
                 }
                 closeQuietly(fork);
                 return new WorldGraph(graph, origin, done);
@@ -132,8 +145,14 @@ final class WorldGraphCapture implements StreamCapture {
                 origin.close();
                 throw e;
             } catch (RuntimeException | Error e) {
-                // a failed world: a peer may still be about to wait for the fork, so it is left to the process
                 closeQuietly(done);
+                if (!started[0]) { // no peer was told of the fork
+                    closeQuietly(fork);
+                    if (origin != null) {
+                        origin.close();
+                    }
+                }
+                // otherwise a failed world: a peer may still be about to wait for the fork, left to the process
                 throw e;
             }
         }

@@ -162,7 +162,7 @@ class WorldCaptureTest {
     void aRankWhoseLayerThrowsFailsTheWorldTheLeaderAbandonsAndNoPeerWaitsForItsTimeout() throws Exception {
         LocalFabric fabric = new LocalFabric(3, Duration.ofMinutes(5));
         FakeOrigin origin = new FakeOrigin();
-        // what CudaGraph.capture does with an exception inside: the end that follows is refused, the layer's error wins
+        // the end refused as well (as CUDA refuses it after an error inside): the layer's error must still be the world's
         origin.refuseEnd = new StreamCapture.Refused("cudaStreamEndCapture failed: cudaErrorStreamCaptureInvalidated",
                 null);
         long start = System.nanoTime();
