@@ -288,15 +288,19 @@ final class GraphCheck implements Callable<Integer> {
         long nativeBytes = ManagementFactory.getPlatformMXBeans(
                 BufferPoolMXBean.class).stream().filter(p -> p.getName().equals("direct"))
                 .mapToLong(BufferPoolMXBean::getMemoryUsed).sum(); // every FFM Arena allocation
-        // KiB the JVM's own pools hold (heap, code cache, metaspace: what the JIT and class loading grow).
-        long jvmPoolsKib = ManagementFactory.getMemoryPoolMXBeans().stream()
-                .mapToLong(p -> p.getUsage().getCommitted()).sum() / 1024;
-        return new Flatness(device.totalBytes() - device.freeBytes(), nativeBytes, residentBytes() / 1024 - jvmPoolsKib,
+        return new Flatness(device.totalBytes() - device.freeBytes(), nativeBytes, residentOutsideJvmKib(),
                 ManagementFactory.getThreadMXBean().getThreadCount());
     }
 
+    /** KiB resident outside the JVM's own pools (heap, code cache, metaspace: what the JIT and class loading grow). */
+    static long residentOutsideJvmKib() throws IOException {
+        long jvmPoolsKib = ManagementFactory.getMemoryPoolMXBeans().stream()
+                .mapToLong(p -> p.getUsage().getCommitted()).sum() / 1024;
+        return residentBytes() / 1024 - jvmPoolsKib;
+    }
+
     /** The process's resident set, from the JVM's {@code jdk.ResidentSetSize} event (a recording of one chunk). */
-    static long residentBytes() throws IOException {
+    private static long residentBytes() throws IOException {
         try (Recording recording = new Recording()) {
             recording.enable("jdk.ResidentSetSize").with("period", "everyChunk");
             recording.start();

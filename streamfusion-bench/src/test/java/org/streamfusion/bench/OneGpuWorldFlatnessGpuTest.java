@@ -154,13 +154,6 @@ class OneGpuWorldFlatnessGpuTest {
         Set<String> threads = Thread.getAllStackTraces().keySet().stream()
                 .filter(t -> !t.getName().startsWith("ForkJoinPool.commonPool"))
                 .map(t -> t.getName() + "#" + t.threadId()).collect(Collectors.toSet());
-        return new Usage(device.totalBytes() - device.freeBytes(), nativeBytes, heap, threads, residentKib());
-    }
-
-    /** Resident memory outside the JVM's own pools (heap, code cache, metaspace), in KiB. */
-    private static long residentKib() throws IOException {
-        long jvmPoolsKib = ManagementFactory.getMemoryPoolMXBeans().stream()
-                .mapToLong(p -> p.getUsage().getCommitted()).sum() / 1024;
-        return GraphCheck.residentBytes() / 1024 - jvmPoolsKib;
+        return new Usage(device.totalBytes() - device.freeBytes(), nativeBytes, heap, threads, GraphCheck.residentOutsideJvmKib());
     }
 }
