@@ -9,7 +9,10 @@ import java.util.Locale;
  * through one NIC queue behind each other. Each GPU has its own NIC ({@link Nics#PER_GPU}, rail-optimised
  * H100/H200 clusters) or a machine's GPUs share {@code nicsPerMachine} of them ({@link Nics#PER_MACHINE}: one
  * for the paper's 400 Gb/s p4de figure; with {@code k} NICs for {@code G} GPUs, GPU {@code l} of a machine
- * uses NIC {@code l*k/G}, so each NIC serves {@code G/k} GPUs).
+ * uses NIC {@code l*k/G}, so each NIC serves {@code G/k} GPUs). A proxy-driven link ({@code proxyDriven}: sockets,
+ * or a NIC the GPU cannot drive itself) moves every message through host memory: a CPU proxy thread of each GPU
+ * handles it at both ends, and the bytes cross PCIe on the way; the simulator charges both from its hardware
+ * profile.
  *
  * @param name           how outputs name it
  * @param bytesPerSecond one NIC's bandwidth per direction; {@code +Infinity} for an unlimited link
@@ -17,9 +20,10 @@ import java.util.Locale;
  * @param nics           one NIC per GPU, or NICs per machine shared by its GPUs
  * @param nicsPerMachine with {@link Nics#PER_MACHINE}, how many NICs a machine has (at least 1); with
  *                       {@link Nics#PER_GPU}, 0
+ * @param proxyDriven    whether a CPU proxy thread moves every message through host memory
  */
 public record InterMachineLink(String name, double bytesPerSecond, double latencySeconds, Nics nics,
-        int nicsPerMachine) {
+        int nicsPerMachine, boolean proxyDriven) {
     /** Where the NICs are. */
     public enum Nics {
         /** Each GPU has a NIC of its own. */
@@ -37,7 +41,20 @@ public record InterMachineLink(String name, double bytesPerSecond, double latenc
      * @param nics           one NIC per GPU or one per machine
      */
     public InterMachineLink(String name, double bytesPerSecond, double latencySeconds, Nics nics) {
-        this(name, bytesPerSecond, latencySeconds, nics, nics == Nics.PER_MACHINE ? 1 : 0);
+        this(name, bytesPerSecond, latencySeconds, nics, nics == Nics.PER_MACHINE ? 1 : 0, false);
+    }
+
+    /**
+     * A link the GPUs drive themselves (not proxy-driven).
+     *
+     * @param name           how outputs name it
+     * @param bytesPerSecond one NIC's bandwidth per direction
+     * @param latencySeconds added to every message
+     * @param nics           one NIC per GPU, or NICs per machine shared by its GPUs
+     * @param nicsPerMachine with {@link Nics#PER_MACHINE}, NICs per machine; with {@link Nics#PER_GPU}, 0
+     */
+    public InterMachineLink(String name, double bytesPerSecond, double latencySeconds, Nics nics, int nicsPerMachine) {
+        this(name, bytesPerSecond, latencySeconds, nics, nicsPerMachine, false);
     }
 
     /**
@@ -152,7 +169,8 @@ public record InterMachineLink(String name, double bytesPerSecond, double latenc
             throw new InvalidConfigurationException("realGpusPerMachine=" + realGpusPerMachine, "at least one GPU");
         }
         double share = bytesPerSecond / gpusPerNic(realGpusPerMachine);
-        return new InterMachineLink(name + "/gpu-of-" + realGpusPerMachine, share, latencySeconds, Nics.PER_GPU);
+        return new InterMachineLink(name + "/gpu-of-" + realGpusPerMachine, share, latencySeconds, Nics.PER_GPU, 0,
+                proxyDriven);
     }
 
     /**
@@ -163,7 +181,20 @@ public record InterMachineLink(String name, double bytesPerSecond, double latenc
      * @throws InvalidConfigurationException if {@code bytes} is not positive
      */
     public InterMachineLink withBandwidth(double bytes) {
-        return new InterMachineLink(name + "@" + gbPerSecond(bytes), bytes, latencySeconds, nics, nicsPerMachine);
+        return new InterMachineLink(name + "@" + gbPerSecond(bytes), bytes, latencySeconds, nics, nicsPerMachine,
+                proxyDriven);
+    }
+
+    /**
+     * The same link, driven by a CPU proxy thread through host memory or by the GPUs themselves.
+     *
+     * @param proxy whether a proxy thread moves every message
+     * @return the link, named {@code NAME,proxy} when it becomes proxy-driven, {@code NAME} less that suffix when not
+     */
+    public InterMachineLink withProxyDriven(boolean proxy) {
+        String base = name.endsWith(PROXY_SUFFIX) ? name.substring(0, name.length() - PROXY_SUFFIX.length()) : name;
+        return new InterMachineLink(proxy ? base + PROXY_SUFFIX : base, bytesPerSecond, latencySeconds, nics,
+                nicsPerMachine, proxy);
     }
 
     /**
@@ -193,7 +224,8 @@ public record InterMachineLink(String name, double bytesPerSecond, double latenc
     /**
      * A preset by name ({@code rail-400G}, {@code p4de-400G}, {@code eth-100G}, {@code unlimited}, any case),
      * optionally as a per-GPU share ({@code p4de-400G/gpu-of-8}), or {@code GBPS,LATENCY_US,per-gpu|per-machine|K-per-machine}
-     * (e.g. {@code 12.5,10,per-gpu}; {@code 12.5,10,4-per-machine}: four 12.5 GB/s NICs per machine, shared).
+     * (e.g. {@code 12.5,10,per-gpu}; {@code 12.5,10,4-per-machine}: four 12.5 GB/s NICs per machine, shared); any of
+     * them followed by {@code ,proxy} is proxy-driven ({@code 2,20,per-gpu,proxy}: a 2 GB/s socket link per GPU).
      *
      * @param spec the preset's name or the link's figures; blanks around it are ignored
      * @return the preset, its share, or a new link with those figures
@@ -205,6 +237,9 @@ public record InterMachineLink(String name, double bytesPerSecond, double latenc
             throw new InvalidConfigurationException("inter-machine link null", FORMS);
         }
         String s = spec.trim();
+        if (s.toLowerCase(Locale.ROOT).endsWith(PROXY_SUFFIX)) {
+            return parse(s.substring(0, s.length() - PROXY_SUFFIX.length())).withProxyDriven(true);
+        }
         int share = s.toLowerCase(Locale.ROOT).indexOf("/gpu-of-");
         if (share > 0) {
             String gpus = s.substring(share + 8);
@@ -243,8 +278,10 @@ public record InterMachineLink(String name, double bytesPerSecond, double latenc
         throw new InvalidConfigurationException("inter-machine link '" + spec + "'", FORMS);
     }
 
-    private static final String FORMS =
-            "rail-400G, p4de-400G, eth-100G, unlimited, PRESET/gpu-of-N, or GBPS,LATENCY_US,per-gpu|per-machine|K-per-machine";
+    private static final String PROXY_SUFFIX = ",proxy";
+
+    private static final String FORMS = "rail-400G, p4de-400G, eth-100G, unlimited, PRESET/gpu-of-N, or"
+            + " GBPS,LATENCY_US,per-gpu|per-machine|K-per-machine, any of them optionally followed by ,proxy";
 
     private static String gbPerSecond(double bytes) {
         return Double.isInfinite(bytes) ? "unlimited" : String.format(Locale.ROOT, "%.4gGB/s", bytes / 1e9);
@@ -255,6 +292,6 @@ public record InterMachineLink(String name, double bytesPerSecond, double latenc
         return name + " (" + gbPerSecond(bytesPerSecond) + " per NIC and direction, "
                 + String.format(Locale.ROOT, "%.1f", latencySeconds * 1e6) + " us per message, NIC "
                 + (nics == Nics.PER_GPU ? "per GPU" : nicsPerMachine == 1 ? "per machine"
-                        : "x" + nicsPerMachine + " per machine") + ")";
+                        : "x" + nicsPerMachine + " per machine") + (proxyDriven ? ", proxy-driven" : "") + ")";
     }
 }

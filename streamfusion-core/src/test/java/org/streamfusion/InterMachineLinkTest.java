@@ -1,6 +1,7 @@
 package org.streamfusion;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -29,6 +30,23 @@ class InterMachineLinkTest {
         assertEquals(InterMachineLink.Nics.PER_GPU, custom.nics());
         assertEquals(0, InterMachineLink.unlimited().messageSeconds(1L << 30));
         assertEquals(5e-6 + 1.0, InterMachineLink.rail400G().messageSeconds(50_000_000_000L), 1e-9);
+    }
+
+    @Test
+    void anyFormFollowedByProxyIsTheSameLinkProxyDriven() {
+        InterMachineLink socket = InterMachineLink.parse("2,20,per-gpu,proxy");
+        assertTrue(socket.proxyDriven(), socket.toString());
+        assertEquals(2e9, socket.bytesPerSecond(), 1);
+        assertEquals(20e-6, socket.latencySeconds(), 1e-12);
+        assertTrue(socket.toString().contains("proxy-driven"), socket.toString());
+        assertFalse(InterMachineLink.parse("2,20,per-gpu").proxyDriven());
+        assertEquals(InterMachineLink.p4de400G().withProxyDriven(true), InterMachineLink.parse("p4de-400G,PROXY"));
+        InterMachineLink share = InterMachineLink.parse("p4de-400G/gpu-of-8,proxy");
+        assertTrue(share.proxyDriven() && share.nics() == InterMachineLink.Nics.PER_GPU, share.toString());
+        assertEquals(InterMachineLink.p4de400G(), InterMachineLink.p4de400G().withProxyDriven(true).withProxyDriven(false));
+        assertTrue(socket.withBandwidth(1e9).proxyDriven(), "withBandwidth keeps the proxy");
+        var alone = assertThrows(InvalidConfigurationException.class, () -> InterMachineLink.parse("proxy"));
+        assertTrue(alone.rule().contains(",proxy"), alone.getMessage());
     }
 
     @Test

@@ -11,6 +11,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
+import java.util.function.DoubleUnaryOperator;
 import org.streamfusion.AttentionShape;
 import org.streamfusion.InterMachineLink;
 import org.streamfusion.InvalidConfigurationException;
@@ -30,7 +31,8 @@ import picocli.CommandLine.Parameters;
  * tile rate per D through the origin of {@code ceil(tiles/SMs) * 4*128*S*D*SMs}), {@code all-to-all} (bus bandwidth
  * per mover: time = latency + bytes to the others / rate, a line per mover: {@code nccl} gives NVLink's rate and the
  * two-sided op, {@code nvshmem-sm} the one-sided op, {@code nvshmem-ce} the copy engines' rate) and {@code layer}
- * (whole layers on one host, every link NVLink: the launch cost that minimises the squared relative errors).
+ * (whole layers on one host, every link NVLink: the launch cost, the SM contention and attention's factor in a layer
+ * that minimise the squared relative errors of the rows keyed {@value #LAYER_FITTED}).
  */
 @Command(name = "calibrate", description = "Fit a hardware profile to measured rows (CSV) by least squares; write it.")
 final class CalibrateCommand implements Callable<Integer> {
@@ -41,7 +43,7 @@ final class CalibrateCommand implements Callable<Integer> {
     Path measurements;
 
     @Option(names = "--version", paramLabel = "N", description = "the profile's version (default: ${DEFAULT-VALUE})")
-    int version = 2;
+    int version = 3;
 
     @Option(names = "--out", paramLabel = "FILE", description = "where the profile file goes (default: standard output)")
     Path out;
@@ -117,7 +119,7 @@ final class CalibrateCommand implements Callable<Integer> {
                 + " put line (its slope, %.1f GB/s, is taken as NVLink's rate)", 1 / sm[1] / 1e9), rows, "nvshmem-sm");
         put(value, source, "copyEngineBytesPerSecond", 1 / ce[1], "the slope of the nvshmem-ce put line", rows,
                 "nvshmem-ce");
-        fitLaunch(rows, value, source);
+        fitLayers(rows, value, source);
         StringBuilder sb = new StringBuilder("# Hardware profile " + value.get("name") + ", written by streamfusion"
                 + " calibrate " + origin + "\n# (docs/simulator.md, \"Profiles\"). Every constant has a KEY.source.\n");
         for (String key : HardwareProfile.FILE_KEYS) {
@@ -128,15 +130,16 @@ final class CalibrateCommand implements Callable<Integer> {
     }
 
     /**
-     * What the simulator charges for a {@code kernel} or {@code all-to-all} row on {@code profile}, in the row's unit:
-     * a launch's ms ({@code launch + ceil(tiles/SMs)} full-wave tile times), or an all-to-all's bus GB/s (the op's
-     * fixed cost plus the bytes to the others at the mover's rate: NVLink's for {@code nccl} and {@code nvshmem-sm},
-     * the copy engines' for {@code nvshmem-ce}).
+     * What the simulator charges for a {@code kernel}, {@code all-to-all} or {@code layer} row on {@code profile}, in
+     * the row's unit: a launch's ms ({@code launch + ceil(tiles/SMs)} full-wave tile times), an all-to-all's bus GB/s
+     * (the op's fixed cost plus the bytes to the others at the mover's rate: NVLink's for {@code nccl} and
+     * {@code nvshmem-sm}, the copy engines' for {@code nvshmem-ce}), or a layer's simulated ms on one host, its
+     * "machines" joined by NVLink.
      *
-     * @param row     a kernel or all-to-all row
+     * @param row     a kernel, all-to-all or layer row
      * @param profile the profile
      * @return the prediction
-     * @throws InvalidConfigurationException for another kind of row
+     * @throws InvalidConfigurationException for another kind of row, or a layer row whose mesh or shape is refused
      */
     static double predicted(Map<String, String> row, HardwareProfile profile) {
         switch (row.get("kind")) {
@@ -159,8 +162,20 @@ final class CalibrateCommand implements Callable<Integer> {
                 };
                 return sent / seconds / 1e9;
             }
+            case "layer" -> {
+                String[] at = row.get("mesh").split("/", 2);
+                Topology topology = Topology.parse(at[0]);
+                // One host: the "machines" are joined by NVLink itself, at its rate and with no NIC latency.
+                HardwareProfile oneHost = profile.withLink(new InterMachineLink("nvlink-as-network",
+                        profile.nvlinkBytesPerSecond(), 0, InterMachineLink.Nics.PER_GPU));
+                // Measured before Q, K and V could go in one exchange: the layers as run sent them separately.
+                Plan plan = Plan.of(AttentionShape.of(Integer.parseInt(row.get("B")), Integer.parseInt(row.get("S")),
+                        Integer.parseInt(row.get("H")), Integer.parseInt(row.get("D"))), MeshOption.mesh(topology, at[1]))
+                        .withQkvExchange(QkvExchange.SEPARATE);
+                return Simulator.of(oneHost, topology).simulate(plan).totalSeconds() * 1e3;
+            }
             default -> throw new InvalidConfigurationException("a " + row.get("kind") + " row",
-                    "only kernel and all-to-all rows are predicted here (layers are simulated)");
+                    "kernel, all-to-all or layer");
         }
     }
 
@@ -185,45 +200,79 @@ final class CalibrateCommand implements Callable<Integer> {
         return new double[] {my - sxy / sxx * mx, sxy / sxx};
     }
 
-    /** The launch cost minimising the layer rows' squared relative errors (golden section on [0, 100 us]). */
-    private static void fitLaunch(List<Map<String, String>> rows, Map<String, String> value, Map<String, String> source) {
-        List<Map<String, String>> layers = rows.stream().filter(r -> r.get("kind").equals("layer")).toList();
-        double lo = 0;
-        double hi = 100e-6;
-        double golden = (Math.sqrt(5) - 1) / 2;
-        for (int i = 0; i < 40; i++) {
-            double a = hi - golden * (hi - lo);
-            double b = lo + golden * (hi - lo);
-            if (squaredError(layers, value, a) <= squaredError(layers, value, b)) {
-                hi = b;
-            } else {
-                lo = a;
-            }
+    /**
+     * The key of the layer rows the fit uses; a layer row with another key (such as {@code time-one-communicator}, a
+     * layer run by code that differs from what the simulator models) is validated, not fitted.
+     */
+    static final String LAYER_FITTED = "time";
+
+    /** Coordinate sweeps of the layer fit: each of its constants in turn, given the others. */
+    static final int SWEEPS = 5;
+
+    /**
+     * The launch cost, the SM contention and the factor of attention inside a layer that minimise the layer rows'
+     * squared relative errors: coordinate descent, each a golden section given the others (launch on [0, 100 us] to
+     * 10 ns, contention on [0, 0.9] to 1e-3, the factor on [0.8, 1.25] to 1e-4), from 0, 0 and 1.
+     */
+    private static void fitLayers(List<Map<String, String>> rows, Map<String, String> value, Map<String, String> source) {
+        List<Map<String, String>> layers = rows.stream().filter(r -> r.get("kind").equals("layer")
+                && r.get("key").equals(LAYER_FITTED)).toList();
+        need(layers, "layer rows keyed " + LAYER_FITTED, 0);
+        double[] x = {0, 0, 1};
+        for (int sweep = 0; sweep < SWEEPS; sweep++) {
+            x[0] = golden(v -> squaredError(layers, value, v, x[1], x[2]), 0, 100e-6, 1e-8);
+            x[1] = golden(v -> squaredError(layers, value, x[0], v, x[2]), 0, 0.9, 1e-3);
+            x[2] = golden(v -> squaredError(layers, value, x[0], x[1], v), 0.8, 1.25, 1e-4);
         }
-        double launch = need(layers, "layer rows", (lo + hi) / 2);
-        value.put("launchSeconds", Double.toString(launch));
-        source.put("launchSeconds", "the launch cost minimising the squared relative errors of " + layers.size()
-                + " layer rows simulated with the other constants: " + sources(layers));
+        String fit = "minimise, with the other two, the squared relative errors of " + layers.size() + " layer rows"
+                + " simulated with the other constants (" + SWEEPS + " coordinate sweeps of golden sections): "
+                + sources(layers);
+        value.put("launchSeconds", Double.toString(x[0]));
+        source.put("launchSeconds", "the launch cost and the two layer constants " + fit);
+        value.put("smContention", Double.toString(x[1]));
+        source.put("smContention", "the share of attention's rate lost beside communication kernels: it and the two"
+                + " other layer constants " + fit);
+        value.put("attentionLayerFactor", Double.toString(x[2]));
+        source.put("attentionLayerFactor", "attention's time in a layer over its time alone: it and the two other layer"
+                + " constants " + fit);
     }
 
-    private static double squaredError(List<Map<String, String>> layers, Map<String, String> value, double launch) {
+    /** The minimum of {@code f} on [lo, hi] by golden section, one new evaluation per step, to a bracket under {@code tolerance}. */
+    private static double golden(DoubleUnaryOperator f, double lo, double hi, double tolerance) {
+        double golden = (Math.sqrt(5) - 1) / 2;
+        double a = hi - golden * (hi - lo);
+        double b = lo + golden * (hi - lo);
+        double fa = f.applyAsDouble(a);
+        double fb = f.applyAsDouble(b);
+        while (hi - lo > tolerance) {
+            if (fa <= fb) {
+                hi = b;
+                b = a;
+                fb = fa;
+                a = hi - golden * (hi - lo);
+                fa = f.applyAsDouble(a);
+            } else {
+                lo = a;
+                a = b;
+                fa = fb;
+                b = lo + golden * (hi - lo);
+                fb = f.applyAsDouble(b);
+            }
+        }
+        return (lo + hi) / 2;
+    }
+
+    private static double squaredError(List<Map<String, String>> layers, Map<String, String> value, double launch,
+            double contention, double factor) {
         HardwareProfile profile = new HardwareProfile(value.get("name"), 1, Integer.parseInt(value.get("streamingMultiprocessors")),
                 number(value, "tileFlopsPerSecondD64"), number(value, "tileFlopsPerSecondD128"), launch,
                 number(value, "memoryBytesPerSecond"), number(value, "nvlinkBytesPerSecond"),
                 number(value, "copyEngineBytesPerSecond"), number(value, "twoSidedOpSeconds"),
-                number(value, "oneSidedOpSeconds"), InterMachineLink.parse(required(value, "link")));
+                number(value, "oneSidedOpSeconds"), contention, factor, number(value, "proxyMessageSeconds"),
+                number(value, "pcieBytesPerSecond"), InterMachineLink.parse(required(value, "link")));
         double sum = 0;
         for (Map<String, String> r : layers) {
-            String[] at = r.get("mesh").split("/", 2);
-            Topology topology = Topology.parse(at[0]);
-            // One host: the "machines" are joined by NVLink itself, at its rate and with no NIC latency.
-            HardwareProfile oneHost = profile.withLink(new InterMachineLink("nvlink-as-network",
-                    profile.nvlinkBytesPerSecond(), 0, InterMachineLink.Nics.PER_GPU));
-            Plan plan = Plan.of(AttentionShape.of(Integer.parseInt(r.get("B")), Integer.parseInt(r.get("S")),
-                    Integer.parseInt(r.get("H")), Integer.parseInt(r.get("D"))), MeshOption.mesh(topology, at[1]))
-                    .withQkvExchange(QkvExchange.SEPARATE);
-            double error = Simulator.of(oneHost, topology).simulate(plan).totalSeconds() * 1e3
-                    / Double.parseDouble(r.get("value")) - 1;
+            double error = predicted(r, profile) / Double.parseDouble(r.get("value")) - 1;
             sum += error * error;
         }
         return sum;

@@ -46,7 +46,8 @@ class PlanCommand implements Callable<Integer> {
     String profileName;
 
     @Option(names = "--link", paramLabel = "SPEC", description = "the inter-machine link instead of the profile's: a"
-            + " preset (rail-400G, p4de-400G, eth-100G, unlimited), PRESET/gpu-of-N, or GBPS,LATENCY_US,per-gpu|per-machine")
+            + " preset (rail-400G, p4de-400G, eth-100G, unlimited), PRESET/gpu-of-N, or GBPS,LATENCY_US,per-gpu|per-machine|K-per-machine;"
+            + " any of them followed by ,proxy for a link a CPU proxy drives through host memory")
     String link;
 
     @Option(names = "--fp8", description = "carry e4m3 between machines")

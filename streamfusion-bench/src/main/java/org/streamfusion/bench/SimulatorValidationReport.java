@@ -20,16 +20,16 @@ import org.jfree.chart.plot.XYPlot;
 import org.jfree.chart.renderer.xy.XYLineAndShapeRenderer;
 import org.jfree.data.xy.XYSeries;
 import org.jfree.data.xy.XYSeriesCollection;
-import org.streamfusion.Topology;
-import org.streamfusion.sim.Simulator;
-import org.streamfusion.sim.ValidationPoints;
+import org.streamfusion.sim.HardwareProfile;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /**
- * {@code streamfusion simulator-validation OUT}: every measured layer of {@link ValidationPoints} simulated on
- * its profile, as {@code OUT/simulator-validation.png} (simulated against measured, log-log, with the diagonal)
- * and {@code OUT/simulator-validation.md} (the table and the median absolute error per size).
+ * {@code streamfusion simulator-validation [--measurements CSV] OUT}: every {@code layer} row of the measurements
+ * (default docs/results/h200-measurements.csv) simulated on the shipped {@code h200} profile
+ * ({@link CalibrateCommand#predicted}), as {@code OUT/simulator-validation.png} (simulated against measured, log-log,
+ * with the diagonal) and {@code OUT/simulator-validation.md} (the table and the median absolute error per size).
  */
 @Command(name = "simulator-validation",
         description = "The simulator against every measured layer: a PNG and a table.")
@@ -39,6 +39,9 @@ final class SimulatorValidationReport implements Callable<Integer> {
     @Parameters(paramLabel = "OUT_DIR", description = "output folder, created if missing")
     Path out;
 
+    @Option(names = "--measurements", paramLabel = "CSV", description = "the measured rows (default: ${DEFAULT-VALUE})")
+    Path measurements = Path.of("docs", "results", "h200-measurements.csv");
+
     /**
      * Writes the plot and the table.
      *
@@ -47,44 +50,48 @@ final class SimulatorValidationReport implements Callable<Integer> {
      */
     @Override
     public Integer call() throws IOException {
-        write(out).forEach(p -> System.out.println("wrote " + p));
+        write(measurements, out).forEach(p -> System.out.println("wrote " + p));
         return 0;
     }
 
-    static List<Path> write(Path out) throws IOException {
+    static List<Path> write(Path measurements, Path out) throws IOException {
+        List<Map<String, String>> layers = CalibrateCommand.read(measurements).stream()
+                .filter(r -> r.get("kind").equals("layer")).toList();
         Files.createDirectories(out);
-        Simulator sim = Simulator.of(ValidationPoints.oneHostProfile(), Topology.of(2, 2));
+        HardwareProfile profile = HardwareProfile.h200();
         XYSeriesCollection data = new XYSeriesCollection();
-        StringBuilder md = new StringBuilder("| shape | method (mesh) | measured ms | simulated ms | error |\n"
-                + "| --- | --- | --- | --- | --- |\n");
+        StringBuilder md = new StringBuilder("| shape | topology/method:t/u/r | measured | profile | measured ms |"
+                + " simulated ms | error |\n| --- | --- | --- | --- | --- | --- | --- |\n");
         double lo = Double.MAX_VALUE;
         double hi = 0;
         Map<String, List<Double>> errors = new LinkedHashMap<>();
-        for (ValidationPoints.Point p : ValidationPoints.oneHost2x2()) {
-            String shape = "S=" + p.plan().shape().seqLen() + " H=" + p.plan().shape().heads();
-            double simulated = sim.simulate(p.plan()).totalSeconds() * 1e3;
-            XYSeries series = seriesOf(data, "one host 2x2, " + shape);
-            series.add(p.measuredMs(), simulated);
-            lo = Math.min(lo, Math.min(simulated, p.measuredMs()));
-            hi = Math.max(hi, Math.max(simulated, p.measuredMs()));
-            double error = simulated / p.measuredMs() - 1;
+        for (Map<String, String> row : layers) {
+            String shape = "S=" + row.get("S") + " H=" + row.get("H");
+            double measured = Double.parseDouble(row.get("value"));
+            double simulated = CalibrateCommand.predicted(row, profile);
+            XYSeries series = seriesOf(data, row.get("mesh").split("/", 2)[0] + ", " + shape);
+            series.add(measured, simulated);
+            lo = Math.min(lo, Math.min(simulated, measured));
+            hi = Math.max(hi, Math.max(simulated, measured));
+            double error = simulated / measured - 1;
             errors.computeIfAbsent(shape, k -> new ArrayList<>()).add(Math.abs(error));
-            md.append(String.format(Locale.ROOT, "| %s | %s | %.3f | %.3f | %+.1f%% |%n", shape,
-                    p.plan().mesh().toString().replace(" on 2x2", ""), p.measuredMs(), simulated, error * 100));
+            md.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %.3f | %.3f | %+.1f%% |%n", shape,
+                    row.get("mesh"), row.get("date"), profile.name() + " v" + profile.version(), measured, simulated,
+                    error * 100));
         }
         md.append('\n');
         for (var e : errors.entrySet()) {
             List<Double> sorted = e.getValue().stream().sorted().toList();
             int n = sorted.size();
             double median = n % 2 == 1 ? sorted.get(n / 2) : (sorted.get(n / 2 - 1) + sorted.get(n / 2)) / 2;
-            md.append(String.format(Locale.ROOT, "median absolute error at %s: %.1f%% over %d meshes%n", e.getKey(),
+            md.append(String.format(Locale.ROOT, "median absolute error at %s: %.1f%% over %d rows%n", e.getKey(),
                     median * 100, n));
         }
         XYSeries diagonal = new XYSeries("simulated = measured");
         diagonal.add(lo, lo);
         diagonal.add(hi, hi);
         data.addSeries(diagonal);
-        JFreeChart chart = ChartFactory.createScatterPlot("Simulated against measured layer time (4 H200, one host)",
+        JFreeChart chart = ChartFactory.createScatterPlot("Simulated against measured layer time (H200)",
                 "measured ms", "simulated ms", data, PlotOrientation.VERTICAL, true, false, false);
         XYPlot plot = chart.getXYPlot();
         plot.setDomainAxis(millisecondAxis("measured ms (median, CUDA events)"));

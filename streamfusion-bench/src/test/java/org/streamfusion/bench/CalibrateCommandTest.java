@@ -22,11 +22,11 @@ class CalibrateCommandTest {
     @Test
     void theShippedH200ProfileIsTheFitOfEveryRowOfTheDocsMeasurementFile(@TempDir Path dir) throws IOException {
         Path out = dir.resolve("h200.properties");
-        Files.writeString(out, CalibrateCommand.profileFile(CalibrateCommand.read(MEASUREMENTS), 2,
+        Files.writeString(out, CalibrateCommand.profileFile(CalibrateCommand.read(MEASUREMENTS), 3,
                 "docs/results/h200-measurements.csv"), StandardCharsets.UTF_8);
         HardwareProfile fitted = HardwareProfile.read(out);
         assertEquals(HardwareProfile.h200(), fitted, "run: streamfusion calibrate docs/results/h200-measurements.csv"
-                + " --version 2 --out streamfusion-core/src/main/resources/org/streamfusion/sim/h200.properties");
+                + " --version 3 --out streamfusion-core/src/main/resources/org/streamfusion/sim/h200.properties");
         String text = Files.readString(out);
         for (String key : HardwareProfile.FILE_KEYS) {
             assertTrue(text.lines().anyMatch(l -> l.startsWith(key + ".source=") && l.length() > key.length() + 12),
@@ -39,7 +39,8 @@ class CalibrateCommandTest {
         // bus GB/s of a transfer that takes 20 us + bytes/300 GB/s, at two sizes: the fit returns both numbers
         List<Map<String, String>> rows = new java.util.ArrayList<>(List.of(
                 row("constant", "name", "test"), row("constant", "streamingMultiprocessors", "100"),
-                row("constant", "memoryBytesPerSecond", "1e12"), row("constant", "link", "rail-400G")));
+                row("constant", "memoryBytesPerSecond", "1e12"), row("constant", "proxyMessageSeconds", "1e-5"),
+                row("constant", "pcieBytesPerSecond", "3e10"), row("constant", "link", "rail-400G")));
         for (String mover : new String[] {"nccl", "nvshmem-sm", "nvshmem-ce"}) {
             for (double mib : new double[] {1, 16, 256}) {
                 double sent = mib * 1024 * 1024 * 3 / 4;
@@ -55,7 +56,7 @@ class CalibrateCommandTest {
             k.putAll(Map.of("D", Integer.toString(d), "S", "12800", "H", "100", "B", "1"));
             rows.add(k);
         }
-        Map<String, String> layer = row("layer", "launchSeconds", "1");
+        Map<String, String> layer = row("layer", CalibrateCommand.LAYER_FITTED, "1");
         layer.putAll(Map.of("D", "64", "S", "1024", "H", "4", "B", "1", "mesh", "1x2/ULYSSES:1/2/1"));
         rows.add(layer);
         String file = CalibrateCommand.profileFile(rows, 1, "test rows");
@@ -65,6 +66,38 @@ class CalibrateCommandTest {
         assertEquals(300e9, value(file, "copyEngineBytesPerSecond"), 1e-3 * 300e9, file);
         // 10 ms for 100 heads x 100 tiles = 100 waves of 100 SMs, each 4*128*12800*D*100 flops per wave
         assertEquals(100.0 * 4 * 128 * 12800 * 64 * 100 / 10e-3, value(file, "tileFlopsPerSecondD64"), 1e3, file);
+    }
+
+    @Test
+    void theLayerFitRecoversTheConstantsLayersWereSimulatedWith(@TempDir Path dir) throws IOException {
+        List<Map<String, String>> rows = new java.util.ArrayList<>(CalibrateCommand.read(MEASUREMENTS).stream()
+                .filter(r -> !r.get("kind").equals("layer")).toList());
+        String[][] layers = {{"65536", "24", "2x2/RING:1/1/4"}, {"65536", "24", "2x2/ULYSSES:1/4/1"},
+            {"65536", "24", "2x2/STREAMFUSION:2/2/1"}, {"8192", "8", "2x2/USP:1/2/2"},
+            {"8192", "8", "2x2/TORUS_TWO_SIDED:2/1/2"}, {"16384", "8", "1x4/RING:1/1/4"}};
+        for (String[] l : layers) {
+            Map<String, String> r = row("layer", CalibrateCommand.LAYER_FITTED, "1");
+            r.putAll(Map.of("D", "128", "S", l[0], "H", l[1], "B", "1", "mesh", l[2]));
+            rows.add(r);
+        }
+        Path fitted = dir.resolve("fitted.properties");
+        Files.writeString(fitted, CalibrateCommand.profileFile(rows, 1, "rows"), StandardCharsets.UTF_8);
+        HardwareProfile p = HardwareProfile.read(fitted);
+        double[] truth = {7e-6, 0.3, 1.04};
+        HardwareProfile known = new HardwareProfile(p.name(), 1, p.streamingMultiprocessors(), p.tileFlopsPerSecondD64(),
+                p.tileFlopsPerSecondD128(), truth[0], p.memoryBytesPerSecond(), p.nvlinkBytesPerSecond(),
+                p.copyEngineBytesPerSecond(), p.twoSidedOpSeconds(), p.oneSidedOpSeconds(), truth[1], truth[2],
+                p.proxyMessageSeconds(), p.pcieBytesPerSecond(), p.link());
+        for (Map<String, String> r : rows) {
+            if (r.get("kind").equals("layer")) {
+                r.put("value", Double.toString(CalibrateCommand.predicted(r, known)));
+            }
+        }
+        String file = CalibrateCommand.profileFile(rows, 1, "rows");
+        String what = "layers simulated with launch 7 us, contention 0.3, factor 1.04:\n" + file;
+        assertEquals(truth[0], value(file, "launchSeconds"), 0.5e-6, what);
+        assertEquals(truth[1], value(file, "smContention"), 0.02, what);
+        assertEquals(truth[2], value(file, "attentionLayerFactor"), 0.002, what);
     }
 
     @Test

@@ -3,6 +3,7 @@ package org.streamfusion.bench;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -10,74 +11,117 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.streamfusion.sim.HardwareProfile;
 
 /**
- * Every kernel and all-to-all row of docs/results/h200-measurements.csv as a test case: what the simulator charges
- * with the shipped {@code h200} profile (fitted on every row: in the fit) and with the profile fitted without that
- * row (left out), each within the bound docs/results/planner.md states. The layers are validated in
- * {@code SimulatorValidationTest}.
+ * Every row of docs/results/h200-measurements.csv that the simulator predicts (kernel launches, all-to-alls, whole
+ * layers) as a test case: what it charges with the shipped {@code h200} profile (fitted on every row: in the fit) and
+ * with the profile {@code calibrate} fits without that row (left out), each within the bound of its class that
+ * docs/results/planner.md states, and the medians of each class within what that page states.
  */
 class MeasuredRowsTest {
     private static final Path MEASUREMENTS = Path.of("..", "docs", "results", "h200-measurements.csv");
-    /** The bounds per kind: a launch's time, an all-to-all's bus bandwidth. */
-    static final double KERNEL_BOUND = 0.03;
-    static final double ALL_TO_ALL_BOUND = 0.10;
-    /** The left-out medians docs/results/planner.md states: at most these. */
-    static final double KERNEL_MEDIAN = 0.01;
-    static final double ALL_TO_ALL_MEDIAN = 0.03;
 
-    static Stream<Arguments> rows() throws IOException {
-        return CalibrateCommand.read(MEASUREMENTS).stream().filter(r -> r.get("kind").equals("kernel")
-                || r.get("kind").equals("all-to-all")).map(r -> Arguments.of(r.get("kind") + " " + r.get("key") + " D="
-                + r.get("D") + " S=" + r.get("S") + " bytes=" + r.get("bytes_per_rank") + " " + r.get("value") + " "
-                + r.get("unit") + " (" + r.get("date") + ")", r));
+    /**
+     * A class of rows and what docs/results/planner.md states for it: every row within {@code bound} in the fit and
+     * left out, and the medians within {@code median}.
+     */
+    enum RowClass {
+        KERNEL(0.03, 0.01),
+        ALL_TO_ALL(0.10, 0.03),
+        SMALL_LAYER(0.35, 0.19),
+        FLUX_LAYER(0.06, 0.03),
+        /** Layers run before the ring had a communicator of its own: today's code is modelled, so in no fit. */
+        ONE_COMMUNICATOR_LAYER(0.35, 0.05);
+
+        final double bound;
+        final double median;
+
+        RowClass(double bound, double median) {
+            this.bound = bound;
+            this.median = median;
+        }
+
+        static RowClass of(Map<String, String> row) {
+            return switch (row.get("kind")) {
+                case "kernel" -> KERNEL;
+                case "all-to-all" -> ALL_TO_ALL;
+                default -> !row.get("key").equals(CalibrateCommand.LAYER_FITTED) ? ONE_COMMUNICATOR_LAYER
+                        : Integer.parseInt(row.get("S")) < 32768 ? SMALL_LAYER : FLUX_LAYER;
+            };
+        }
     }
 
-    /** {@code {in the fit, left out}} relative errors of {@code row}: the shipped profile's, and the refit's without it. */
-    static double[] errors(List<Map<String, String>> all, Map<String, String> row, Path dir) throws IOException {
-        List<Map<String, String>> without = new ArrayList<>(all);
-        without.remove(row);
-        Path file = Files.createTempFile(dir, "left-out", ".properties");
-        Files.writeString(file, CalibrateCommand.profileFile(without, 2, "rows without one"), StandardCharsets.UTF_8);
-        double measured = Double.parseDouble(row.get("value"));
-        return new double[] {CalibrateCommand.predicted(row, HardwareProfile.h200()) / measured - 1,
-            CalibrateCommand.predicted(row, HardwareProfile.read(file)) / measured - 1};
+    private static final Map<Map<String, String>, double[]> ERRORS = new ConcurrentHashMap<>();
+
+    static List<Map<String, String>> measured() throws IOException {
+        return CalibrateCommand.read(MEASUREMENTS).stream().filter(r -> !r.get("kind").equals("constant")).toList();
+    }
+
+    static Stream<Arguments> rows() throws IOException {
+        return measured().stream().map(r -> Arguments.of(r.get("kind") + " " + r.get("key") + " D=" + r.get("D") + " S="
+                + r.get("S") + (r.get("mesh").isEmpty() ? " bytes=" + r.get("bytes_per_rank") : " " + r.get("mesh")) + " "
+                + r.get("value") + " " + r.get("unit") + " (" + r.get("date") + ")", r));
+    }
+
+    /**
+     * {@code {in the fit, left out}} relative errors of {@code row}: the shipped profile's, and the refit's without it.
+     * Each row is refitted once per run (the refits are what takes the time), in parallel.
+     */
+    static double[] errors(Map<String, String> row) {
+        return ERRORS.computeIfAbsent(row, r -> {
+            try {
+                List<Map<String, String>> without = new ArrayList<>(CalibrateCommand.read(MEASUREMENTS));
+                without.remove(r);
+                Path file = Files.createTempFile("left-out", ".properties");
+                try {
+                    Files.writeString(file, CalibrateCommand.profileFile(without, 3, "rows without one"),
+                            StandardCharsets.UTF_8);
+                    double measured = Double.parseDouble(r.get("value"));
+                    return new double[] {CalibrateCommand.predicted(r, HardwareProfile.h200()) / measured - 1,
+                        CalibrateCommand.predicted(r, HardwareProfile.read(file)) / measured - 1};
+                } finally {
+                    Files.delete(file);
+                }
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        });
     }
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("rows")
-    void eachRowIsWithinItsBoundInTheFitAndLeftOut(String name, Map<String, String> row, @TempDir Path dir)
-            throws IOException {
-        double[] e = errors(CalibrateCommand.read(MEASUREMENTS), row, dir);
-        double bound = row.get("kind").equals("kernel") ? KERNEL_BOUND : ALL_TO_ALL_BOUND;
-        String what = String.format(Locale.ROOT, "%s %s %s: in the fit %+.1f%%, left out %+.1f%%, bound %.0f%%",
-                row.get("kind"), row.get("key"), row.get("value"), e[0] * 100, e[1] * 100, bound * 100);
+    void eachRowIsWithinItsClassBoundInTheFitAndLeftOut(String name, Map<String, String> row) {
+        double[] e = errors(row);
+        RowClass rowClass = RowClass.of(row);
+        String what = String.format(Locale.ROOT, "%s: in the fit %+.1f%%, left out %+.1f%%, bound %.0f%% (%s)", name,
+                e[0] * 100, e[1] * 100, rowClass.bound * 100, rowClass);
         System.out.println(what);
-        assertTrue(Math.abs(e[0]) <= bound && Math.abs(e[1]) <= bound, what);
+        assertTrue(Math.abs(e[0]) <= rowClass.bound && Math.abs(e[1]) <= rowClass.bound, what);
     }
 
     @Test
-    void theLeftOutMediansPerKindAreWithinWhatTheDocsState(@TempDir Path dir) throws IOException {
-        List<Map<String, String>> all = CalibrateCommand.read(MEASUREMENTS);
-        for (String kind : List.of("kernel", "all-to-all")) {
+    void theMediansPerClassAreWithinWhatTheDocsStateInTheFitAndLeftOut() throws IOException {
+        List<Map<String, String>> all = measured();
+        all.parallelStream().forEach(MeasuredRowsTest::errors);
+        for (RowClass rowClass : RowClass.values()) {
             List<Double> in = new ArrayList<>();
             List<Double> out = new ArrayList<>();
-            for (Map<String, String> row : all.stream().filter(r -> r.get("kind").equals(kind)).toList()) {
-                double[] e = errors(all, row, dir);
-                in.add(Math.abs(e[0]));
-                out.add(Math.abs(e[1]));
+            for (Map<String, String> row : all.stream().filter(r -> RowClass.of(r) == rowClass).toList()) {
+                in.add(Math.abs(errors(row)[0]));
+                out.add(Math.abs(errors(row)[1]));
             }
-            System.out.printf(Locale.ROOT, "%s rows (%d): in the fit median %.1f%% max %.1f%%; left out median %.1f%% max"
-                    + " %.1f%%%n", kind, in.size(), median(in) * 100, max(in) * 100, median(out) * 100, max(out) * 100);
-            double stated = kind.equals("kernel") ? KERNEL_MEDIAN : ALL_TO_ALL_MEDIAN;
-            assertTrue(median(out) <= stated, kind + ": left-out median " + median(out) + " above " + stated);
+            String what = String.format(Locale.ROOT, "%s (%d rows): in the fit median %.1f%% max %.1f%%; left out median"
+                    + " %.1f%% max %.1f%%; stated median %.0f%%", rowClass, in.size(), median(in) * 100, max(in) * 100,
+                    median(out) * 100, max(out) * 100, rowClass.median * 100);
+            System.out.println(what);
+            assertTrue(!in.isEmpty() && median(in) <= rowClass.median && median(out) <= rowClass.median, what);
         }
     }
 

@@ -9,7 +9,9 @@ import java.util.Map;
  * Discrete-event resolution of every rank's streams. Ops that hold no shared resource (records, waits,
  * kernels, barriers) are resolved as soon as their stream reaches them; ops that take a link (puts,
  * gets, send/recv) are started in virtual-time order from a queue, so that links serve transfers first
- * come, first served. A stream that reaches a transfer stops until the transfer ends.
+ * come, first served. A stream that reaches a transfer stops until the transfer ends. Where communication kernels
+ * slow attention ({@link HardwareProfile#smContention} above 0), attention kernels start from the same queue and end
+ * from a second one, so that every transfer that starts while one runs can move its end ({@link SmShare}).
  */
 final class Engine {
     private final HardwareProfile profile;
@@ -18,6 +20,10 @@ final class Engine {
     private final List<SimStream> streams;
     /** Streams whose op at their position is a transfer ready to take its links. */
     private final StartQueue starts = new StartQueue();
+    /** Attention kernels by their end, while SMs are shared; an end a later transfer moved is stale and skipped. */
+    private final StartQueue kernelEnds = new StartQueue();
+    /** Null where communication does not slow attention: kernels are then resolved as their streams reach them. */
+    private final SmShare share;
     private final ArrayDeque<SimStream> runnable = new ArrayDeque<>();
     /** Streams whose exchange has a half waiting for its counterpart, by (source, destination, lane). */
     private final Map<Long, ArrayDeque<SimStream>> sendsWaiting = new HashMap<>();
@@ -40,14 +46,26 @@ final class Engine {
         this.links = links;
         this.worldSize = worldSize;
         this.streams = streams;
+        this.share = profile.smContention() > 0 ? new SmShare(profile.smContention(), worldSize) : null;
     }
 
     void run() {
         runnable.addAll(streams);
         drain();
-        while (!starts.isEmpty()) {
-            double time = starts.peekTime();
-            begin(starts.poll(), time);
+        while (!starts.isEmpty() || !kernelEnds.isEmpty()) {
+            // A kernel that ends when a transfer starts is not slowed by it: ends first.
+            if (!kernelEnds.isEmpty() && (starts.isEmpty() || kernelEnds.peekTime() <= starts.peekTime())) {
+                double time = kernelEnds.peekTime();
+                SimStream s = kernelEnds.poll();
+                if (s.kernelEnd == time && s.started) {
+                    share.end(s);
+                    s.attentionSeconds += time - s.kernelBegin;
+                    finish(s, time, Cause.COMPUTE);
+                }
+            } else {
+                double time = starts.peekTime();
+                begin(starts.poll(), time);
+            }
             drain();
         }
         int stuck = 0;
@@ -106,6 +124,13 @@ final class Engine {
                 case KERNEL -> {
                     double seconds = s.kernelSeconds(i);
                     boolean attention = s.isAttention(i);
+                    if (attention && share != null) {
+                        if (!s.started) {
+                            s.started = true;
+                            starts.add(s.free, order++, s);
+                        }
+                        return;
+                    }
                     s.free += seconds;
                     s.cause = attention ? Cause.COMPUTE : Cause.COMMUNICATION;
                     if (attention) {
@@ -143,6 +168,10 @@ final class Engine {
     private void begin(SimStream s, double time) {
         int i = s.position;
         Op.Kind kind = s.kind(i);
+        if (kind == Op.Kind.KERNEL) {
+            kernelEnds.add(share.begin(s, time, s.kernelSeconds(i)), order++, s);
+            return;
+        }
         if (kind == Op.Kind.EXCHANGE) {
             post(s, s.transfer(i), time);
             return;
@@ -162,7 +191,11 @@ final class Engine {
             // A put sends from here; a get is served by the peer's links.
             int source = kind == Op.Kind.PUT ? self : peer;
             int destination = kind == Op.Kind.PUT ? peer : self;
-            end = Math.max(end, links.transfer(source, destination, bytes, start, kind == Op.Kind.GET));
+            double landed = links.transfer(source, destination, bytes, start, kind == Op.Kind.GET);
+            if (kind == Op.Kind.PUT && source != destination && links.sameMachine(source, destination)) {
+                shareSms(source, time, start, landed); // the SM kernel copies a ScatterPush over NVLink
+            }
+            end = Math.max(end, landed);
         }
         finish(s, end, Cause.COMMUNICATION);
     }
@@ -190,10 +223,23 @@ final class Engine {
                 long bytes = op.bytes(i);
                 double start = time + profile.twoSidedOpSeconds();
                 double end = links.transfer(source, destination, bytes, start, false);
+                if (source != destination) { // NCCL's kernels run at both ends
+                    shareSms(source, time, start, end);
+                    shareSms(destination, time, start, end);
+                }
                 halfDone(s, end);
                 halfDone(other, end);
             } else {
                 (send ? sendsWaiting : receivesWaiting).computeIfAbsent(key, k -> new ArrayDeque<>()).add(s);
+            }
+        }
+    }
+
+    /** {@code rank}'s SMs are shared from {@code start} to {@code stop}: the kernels that run then end later. */
+    private void shareSms(int rank, double now, double start, double stop) {
+        if (share != null) {
+            for (SimStream moved : share.busy(rank, now, start, stop)) {
+                kernelEnds.add(moved.kernelEnd, order++, moved);
             }
         }
     }

@@ -22,22 +22,34 @@ import org.streamfusion.InvalidConfigurationException;
  * @param copyEngineBytesPerSecond   one GPU's NVLink rate for copy-engine gets (GatherPull)
  * @param twoSidedOpSeconds          fixed cost of one grouped send/recv (launch and rendezvous)
  * @param oneSidedOpSeconds          fixed cost of one ScatterPush or GatherPull
+ * @param smContention               the share of an attention kernel's rate lost while a communication kernel (NCCL's,
+ *                                   or the SM copy of a ScatterPush over NVLink) runs on its GPU, {@code 0 <= c < 1}
+ * @param attentionLayerFactor       an attention kernel inside a layer takes this many times its time alone (the
+ *                                   rates above are fitted on kernels alone; a layer's kernels run beside other GPUs'
+ *                                   traffic, clocks and transfers), positive
+ * @param proxyMessageSeconds        on a proxy-driven link ({@link InterMachineLink#proxyDriven}), the CPU time a
+ *                                   GPU's proxy thread spends on one message, at each end
+ * @param pcieBytesPerSecond         one GPU's PCIe rate to host memory per direction, which a proxy-driven link's
+ *                                   bytes cross at both ends
  * @param link                       the network between machines
  */
 public record HardwareProfile(String name, int version, int streamingMultiprocessors, double tileFlopsPerSecondD64,
         double tileFlopsPerSecondD128, double launchSeconds, double memoryBytesPerSecond, double nvlinkBytesPerSecond,
-        double copyEngineBytesPerSecond, double twoSidedOpSeconds, double oneSidedOpSeconds, InterMachineLink link) {
+        double copyEngineBytesPerSecond, double twoSidedOpSeconds, double oneSidedOpSeconds, double smContention, double attentionLayerFactor, double proxyMessageSeconds,
+        double pcieBytesPerSecond, InterMachineLink link) {
 
     /** Every key of a profile file ({@link #read}), in the order a written one lists them; each has a {@code KEY.source}. */
     public static final List<String> FILE_KEYS = List.of("name", "version", "streamingMultiprocessors",
             "tileFlopsPerSecondD64", "tileFlopsPerSecondD128", "launchSeconds", "memoryBytesPerSecond",
-            "nvlinkBytesPerSecond", "copyEngineBytesPerSecond", "twoSidedOpSeconds", "oneSidedOpSeconds", "link");
+            "nvlinkBytesPerSecond", "copyEngineBytesPerSecond", "twoSidedOpSeconds", "oneSidedOpSeconds",
+            "smContention", "attentionLayerFactor", "proxyMessageSeconds", "pcieBytesPerSecond", "link");
 
     /**
      * Checks the numbers.
      *
      * @throws InvalidConfigurationException if the name is blank, a count or rate is not positive and finite,
-     *                                       a fixed cost is negative or not finite, or the link is null
+     *                                       a fixed cost is negative or not finite, the contention is outside
+     *                                       [0, 1), or the link is null
      */
     public HardwareProfile {
         if (name == null || name.isBlank()) {
@@ -52,11 +64,17 @@ public record HardwareProfile(String name, int version, int streamingMultiproces
         positive(name, "memoryBytesPerSecond", memoryBytesPerSecond);
         positive(name, "nvlinkBytesPerSecond", nvlinkBytesPerSecond);
         positive(name, "copyEngineBytesPerSecond", copyEngineBytesPerSecond);
-        for (double cost : new double[] {launchSeconds, twoSidedOpSeconds, oneSidedOpSeconds}) {
+        positive(name, "pcieBytesPerSecond", pcieBytesPerSecond);
+        positive(name, "attentionLayerFactor", attentionLayerFactor);
+        for (double cost : new double[] {launchSeconds, twoSidedOpSeconds, oneSidedOpSeconds, proxyMessageSeconds}) {
             if (!(cost >= 0) || Double.isInfinite(cost)) {
                 throw new InvalidConfigurationException("profile " + name + ": a fixed cost of " + cost + " s",
                         "0 <= fixed cost < Infinity");
             }
+        }
+        if (!(smContention >= 0 && smContention < 1)) {
+            throw new InvalidConfigurationException("profile " + name + ": smContention=" + smContention,
+                    "0 <= smContention < 1 (the share of attention's rate lost while communication kernels run)");
         }
         if (link == null) {
             throw new InvalidConfigurationException("profile " + name + ": link=null", "a profile has an inter-machine link");
@@ -134,7 +152,7 @@ public record HardwareProfile(String name, int version, int streamingMultiproces
     public HardwareProfile withLink(InterMachineLink other) {
         return new HardwareProfile(name, version, streamingMultiprocessors, tileFlopsPerSecondD64, tileFlopsPerSecondD128,
                 launchSeconds, memoryBytesPerSecond, nvlinkBytesPerSecond, copyEngineBytesPerSecond, twoSidedOpSeconds,
-                oneSidedOpSeconds, other);
+                oneSidedOpSeconds, smContention, attentionLayerFactor, proxyMessageSeconds, pcieBytesPerSecond, other);
     }
 
     /**

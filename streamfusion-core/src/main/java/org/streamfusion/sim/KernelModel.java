@@ -9,8 +9,8 @@ import org.streamfusion.spi.QChunk;
  * Durations of the kernels of {@code csrc/} (docs/kernels.md): the fused attention runs one block per
  * 128-row Q tile of one (batch, head) and one block per SM at a time, walking every KV chunk in tiles of
  * 128 rows (a ragged last tile costs a whole one: its rows are zero-filled). So a launch takes
- * {@code ceil(tiles / SMs)} waves of one tile's time, plus the launch cost; a copy moves its bytes in and out of
- * device memory.
+ * {@code ceil(tiles / SMs)} waves of one tile's time, times the profile's factor for a kernel inside a layer, plus
+ * the launch cost; a copy moves its bytes in and out of device memory.
  */
 final class KernelModel {
     static final int TILE_ROWS = 128;
@@ -40,7 +40,7 @@ final class KernelModel {
         double perSm = profile.tileFlopsPerSecond(dim) / sms;
         double tileSeconds = 4.0 * TILE_ROWS * keyRows * dim / perSm;
         long waves = (tiles + sms - 1) / sms;
-        return profile.launchSeconds() + waves * tileSeconds;
+        return profile.launchSeconds() + waves * tileSeconds * profile.attentionLayerFactor();
     }
 
     double copySeconds(TensorView src) {

@@ -9,19 +9,26 @@ import org.streamfusion.Topology;
  * or NIC before it (first come, first served in virtual time), holds it for {@code bytes / rate}, and
  * lands {@code latency} later (the latency is in flight, not in the queue: a NIC keeps many messages
  * outstanding). NVSwitch is non-blocking, and every pattern the schedules use sends as much into each
- * GPU and machine as out of it, so receive ports are not queued separately.
+ * GPU and machine as out of it, so receive ports are not queued separately. On a proxy-driven link
+ * ({@link InterMachineLink#proxyDriven}) every message also waits for the sending GPU's proxy thread, which spends
+ * {@link HardwareProfile#proxyMessageSeconds} on it before the NIC takes it, and for the receiving GPU's, which spends
+ * as much after it lands; its bytes cross PCIe at both ends, pipelined with the NIC, so they move at the lower of the
+ * two rates. Only the send side queues: transfers are reserved in the order they start, not the order they land,
+ * so a receive queue would hold a small message behind a large one that lands later.
  */
 final class Links {
     private final Topology topology;
     private final HardwareProfile profile;
     private final double[] nvlinkFree;
     private final double[] nicFree;
+    private final double[] sendProxyFree;
 
     Links(Topology topology, HardwareProfile profile) {
         this.topology = topology;
         this.profile = profile;
         this.nvlinkFree = new double[topology.worldSize()];
         this.nicFree = new double[profile.link().nicCount(topology.machines(), topology.gpusPerMachine())];
+        this.sendProxyFree = new double[profile.link().proxyDriven() ? topology.worldSize() : 0];
     }
 
     /**
@@ -43,10 +50,22 @@ final class Links {
         InterMachineLink link = profile.link();
         int g = topology.gpusPerMachine();
         int nic = link.nicOf(sourceMachine, source - sourceMachine * g, g);
-        double begin = Math.max(start, nicFree[nic]);
-        double busy = Double.isInfinite(link.bytesPerSecond()) ? 0 : bytes / link.bytesPerSecond();
+        double rate = link.bytesPerSecond();
+        double posted = start;
+        if (link.proxyDriven()) {
+            posted = Math.max(start, sendProxyFree[source]) + profile.proxyMessageSeconds();
+            sendProxyFree[source] = posted;
+            rate = Math.min(rate, profile.pcieBytesPerSecond());
+        }
+        double begin = Math.max(posted, nicFree[nic]);
+        double busy = Double.isInfinite(rate) ? 0 : bytes / rate;
         nicFree[nic] = begin + busy;
-        return nicFree[nic] + link.latencySeconds();
+        return nicFree[nic] + link.latencySeconds() + (link.proxyDriven() ? profile.proxyMessageSeconds() : 0);
+    }
+
+    /** {@return whether two GPUs are in one machine (NVLink between them)} */
+    boolean sameMachine(int a, int b) {
+        return topology.machineOf(a) == topology.machineOf(b);
     }
 
     /** What a barrier costs beyond waiting for its last member: dissemination rounds over the slowest link. */
@@ -60,6 +79,8 @@ final class Links {
             return 0;
         }
         int rounds = 32 - Integer.numberOfLeadingZeros(members.length - 1); // ceil(log2 n)
-        return rounds * profile.link().latencySeconds();
+        // A round's message is handled by a proxy thread at each end on a proxy-driven link.
+        double proxy = profile.link().proxyDriven() ? 2 * profile.proxyMessageSeconds() : 0;
+        return rounds * (profile.link().latencySeconds() + proxy);
     }
 }

@@ -62,7 +62,10 @@ final class ProfileFile {
                 number(p, "tileFlopsPerSecondD128", origin), number(p, "launchSeconds", origin),
                 number(p, "memoryBytesPerSecond", origin), number(p, "nvlinkBytesPerSecond", origin),
                 number(p, "copyEngineBytesPerSecond", origin), number(p, "twoSidedOpSeconds", origin),
-                number(p, "oneSidedOpSeconds", origin), InterMachineLink.parse(p.getProperty("link")));
+                number(p, "oneSidedOpSeconds", origin), number(p, "smContention", origin),
+                number(p, "attentionLayerFactor", origin),
+                number(p, "proxyMessageSeconds", origin),
+                number(p, "pcieBytesPerSecond", origin), InterMachineLink.parse(p.getProperty("link")));
     }
 
     private static double number(Properties p, String key, String origin) {

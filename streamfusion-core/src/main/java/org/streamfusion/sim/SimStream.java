@@ -52,6 +52,11 @@ final class SimStream implements BackendStream {
     int pending;
     double latestEnd;
     double arrived;
+    /** The attention kernel this stream runs while SMs are shared ({@link SmShare}): begin, progress, end. */
+    double kernelBegin;
+    double kernelProgressedTo;
+    double kernelWorkLeft;
+    double kernelEnd;
     /** Streams waiting for a record of this one, and which record each waits for, in the order they came. */
     private SimStream[] waiters = new SimStream[2];
     private int[] waitedIndex = new int[2];

@@ -24,7 +24,7 @@ class SimulatorClosedFormTest {
 
     static HardwareProfile testProfile(double nvlink, InterMachineLink link) {
         return new HardwareProfile("closed-form", 1, SMS, TILE_FLOPS * SMS / 1e-3, TILE_FLOPS * 2 * SMS / 1e-3, 2e-6, 1e12,
-                nvlink, nvlink / 2, 30e-6, 10e-6, link);
+                nvlink, nvlink / 2, 30e-6, 10e-6, 0, 1, 10e-6, 32e9, link);
     }
 
     static HardwareProfile testProfile() {
@@ -165,6 +165,34 @@ class SimulatorClosedFormTest {
             }
             double expected = p.oneSidedOpSeconds() + 8 / k * (bytes / 10e9) + p.link().latencySeconds();
             assertEquals(expected, last, EPSILON, k + " NICs per machine");
+        }
+    }
+
+    /**
+     * A proxy-driven link: one GPU puts X bytes to each of two machines in one op. Its proxy posts the messages one
+     * after the other, the bytes move at the lower of the NIC's and PCIe's rates (32 GB/s here), and the receiving
+     * proxy spends its own time after the bytes land.
+     */
+    @Test
+    void aProxyDrivenLinkChargesTheProxyAtBothEndsAndMovesAtTheLowerOfNicAndPcie() {
+        long bytes = 10_000_000;
+        for (double nic : new double[] {2e9, 64e9}) {
+            HardwareProfile p = testProfile(100e9, InterMachineLink.parse(nic / 1e9 + ",20,per-gpu,proxy"));
+            Hand world = new Hand(p, Topology.of(3, 1));
+            SimStream s = world.stream(0);
+            s.add(Op.oneSided(Op.Kind.PUT, s, "put", new int[] {1, 2}, new long[] {bytes, bytes}));
+            world.run();
+            double rate = Math.min(nic, p.pcieBytesPerSecond());
+            double expected = p.oneSidedOpSeconds() + p.proxyMessageSeconds() + 2 * bytes / rate
+                    + p.link().latencySeconds() + p.proxyMessageSeconds();
+            assertEquals(expected, world.stream(0).free, EPSILON, "NIC " + nic + " B/s");
+            HardwareProfile direct = p.withLink(p.link().withProxyDriven(false));
+            Hand plain = new Hand(direct, Topology.of(3, 1));
+            SimStream d = plain.stream(0);
+            d.add(Op.oneSided(Op.Kind.PUT, d, "put", new int[] {1, 2}, new long[] {bytes, bytes}));
+            plain.run();
+            assertEquals(direct.oneSidedOpSeconds() + 2 * bytes / nic + direct.link().latencySeconds(), plain.stream(0).free,
+                    EPSILON, "the same link GPU-driven, NIC " + nic + " B/s");
         }
     }
 

@@ -9,20 +9,25 @@ import org.junit.jupiter.params.provider.MethodSource;
 import org.streamfusion.AttentionShape;
 import org.streamfusion.DType;
 import org.streamfusion.DeviceMesh;
+import org.streamfusion.InterMachineLink;
 import org.streamfusion.LinkCompression;
 import org.streamfusion.Method;
 import org.streamfusion.Plan;
 import org.streamfusion.Topology;
-import org.streamfusion.planning.Planner;
 
 /**
- * Simulated layers pinned to the last bit: every field of {@link SimulatedTime} on the default profile as the engine gave it when each
+ * Simulated layers pinned to the last bit: every field of {@link SimulatedTime} on {@code h200} version 2 as the engine gave it when each
  * op was an object of its own and transfers waited in a {@code java.util.PriorityQueue}. Packing ops into
  * arrays, the primitive start queue and the streams' size hints change how the engine stores its work, never
  * the order it resolves it in, so each time must be equal, not close. Rows cover one-sided (GatherPull,
  * ScatterPush) and two-sided rings, all-to-alls, barriers, ragged shards and FP8 between machines.
  */
 class SimulatorPinnedTimesTest {
+    /** The shipped h200 profile as it was when these were pinned (version 2): the pins test the engine, not the fit. */
+    static final HardwareProfile H200_VERSION_2 = new HardwareProfile("h200", 2, 132, 4.711859412203963E14,
+            6.546057844130025E14, 2.0197965815069267E-6, 4.3e12, 3.3929984013788495E11, 2.019679896092039E11,
+            6.821945562265609E-5, 3.383396823557146E-5, 0, 1, 10e-6, 64e9, InterMachineLink.rail400G());
+
     /** topology, S, D, FP8, method, t/u/r, then total, compute, exposed, sync (hex doubles), critical rank. */
     private static final String ROWS = """
             2x4 65536 128 false ULYSSES 1/8/1 0x1.a09335d52bee9p-7 0x1.549e98b2e4437p-7 0x1.2fd274891eac8p-9 0x0.0p0 0
@@ -76,7 +81,7 @@ class SimulatorPinnedTimesTest {
         if (Boolean.parseBoolean(f[3])) {
             plan = plan.withInterMachine(LinkCompression.FP8_E4M3);
         }
-        SimulatedTime t = Simulator.of(Planner.withDefaults().profile(), topology).simulate(plan);
+        SimulatedTime t = Simulator.of(H200_VERSION_2, topology).simulate(plan);
         assertEquals(Double.parseDouble(f[6]), t.totalSeconds(), 0.0, "total");
         assertEquals(Double.parseDouble(f[7]), t.computeSeconds(), 0.0, "compute");
         assertEquals(Double.parseDouble(f[8]), t.exposedCommunicationSeconds(), 0.0, "exposed");

@@ -70,7 +70,7 @@ public record GpuOptions(Duration timeout, boolean nvshmem, boolean poison, OneS
      * Checks the values.
      *
      * @throws InvalidConfigurationException if {@code timeout} is null, not positive or past 7 days, a mover is null, or
-     *         {@code emulatedLink} is null
+     *         {@code emulatedLink} is null or proxy-driven
      */
     public GpuOptions {
         Timeouts.check("timeout", timeout);
@@ -79,6 +79,11 @@ public record GpuOptions(Duration timeout, boolean nvshmem, boolean poison, OneS
         }
         if (emulatedLink == null) {
             throw new InvalidConfigurationException("emulatedLink=null", "Optional.empty() for no emulation");
+        }
+        if (emulatedLink.isPresent() && emulatedLink.get().proxyDriven()) {
+            // The emulation delays bytes by a NIC's rate and latency; it has no host proxy to charge.
+            throw new InvalidConfigurationException("emulatedLink=" + emulatedLink.get().name(),
+                    "an emulated link is not proxy-driven (the simulator models proxy-driven links)");
         }
     }
 
