@@ -169,8 +169,8 @@ public record InterMachineLink(String name, double bytesPerSecond, double latenc
             throw new InvalidConfigurationException("realGpusPerMachine=" + realGpusPerMachine, "at least one GPU");
         }
         double share = bytesPerSecond / gpusPerNic(realGpusPerMachine);
-        return new InterMachineLink(name + "/gpu-of-" + realGpusPerMachine, share, latencySeconds, Nics.PER_GPU, 0,
-                proxyDriven);
+        return new InterMachineLink(baseName() + "/gpu-of-" + realGpusPerMachine + (proxyDriven ? PROXY_SUFFIX : ""),
+                share, latencySeconds, Nics.PER_GPU, 0, proxyDriven);
     }
 
     /**
@@ -181,8 +181,8 @@ public record InterMachineLink(String name, double bytesPerSecond, double latenc
      * @throws InvalidConfigurationException if {@code bytes} is not positive
      */
     public InterMachineLink withBandwidth(double bytes) {
-        return new InterMachineLink(name + "@" + gbPerSecond(bytes), bytes, latencySeconds, nics, nicsPerMachine,
-                proxyDriven);
+        return new InterMachineLink(baseName() + "@" + gbPerSecond(bytes) + (proxyDriven ? PROXY_SUFFIX : ""), bytes,
+                latencySeconds, nics, nicsPerMachine, proxyDriven);
     }
 
     /**
@@ -192,9 +192,13 @@ public record InterMachineLink(String name, double bytesPerSecond, double latenc
      * @return the link, named {@code NAME,proxy} when it becomes proxy-driven, {@code NAME} less that suffix when not
      */
     public InterMachineLink withProxyDriven(boolean proxy) {
-        String base = name.endsWith(PROXY_SUFFIX) ? name.substring(0, name.length() - PROXY_SUFFIX.length()) : name;
-        return new InterMachineLink(proxy ? base + PROXY_SUFFIX : base, bytesPerSecond, latencySeconds, nics,
+        return new InterMachineLink(proxy ? baseName() + PROXY_SUFFIX : baseName(), bytesPerSecond, latencySeconds, nics,
                 nicsPerMachine, proxy);
+    }
+
+    /** The name without the proxy suffix that {@link #withProxyDriven} adds. */
+    private String baseName() {
+        return name.endsWith(PROXY_SUFFIX) ? name.substring(0, name.length() - PROXY_SUFFIX.length()) : name;
     }
 
     /**

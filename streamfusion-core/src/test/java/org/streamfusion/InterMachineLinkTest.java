@@ -45,6 +45,8 @@ class InterMachineLinkTest {
         assertTrue(share.proxyDriven() && share.nics() == InterMachineLink.Nics.PER_GPU, share.toString());
         assertEquals(InterMachineLink.p4de400G(), InterMachineLink.p4de400G().withProxyDriven(true).withProxyDriven(false));
         assertTrue(socket.withBandwidth(1e9).proxyDriven(), "withBandwidth keeps the proxy");
+        assertFalse(socket.withBandwidth(1e9).withProxyDriven(false).name().contains("proxy"),
+                socket.withBandwidth(1e9).withProxyDriven(false).name());
         var alone = assertThrows(InvalidConfigurationException.class, () -> InterMachineLink.parse("proxy"));
         assertTrue(alone.rule().contains(",proxy"), alone.getMessage());
     }

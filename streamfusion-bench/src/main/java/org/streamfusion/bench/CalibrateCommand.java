@@ -11,7 +11,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
-import java.util.function.DoubleUnaryOperator;
 import org.streamfusion.AttentionShape;
 import org.streamfusion.InterMachineLink;
 import org.streamfusion.InvalidConfigurationException;
@@ -94,6 +93,9 @@ final class CalibrateCommand implements Callable<Integer> {
         source.put("version", "streamfusion calibrate " + origin);
         int sms = Integer.parseInt(required(value, "streamingMultiprocessors"));
         for (int d : new int[] {64, 128}) {
+            if (value.containsKey("tileFlopsPerSecondD" + d)) {
+                continue; // given as a constant (a published figure), not fitted
+            }
             List<Map<String, String>> kernel = rows.stream().filter(r -> r.get("kind").equals("kernel")
                     && Integer.parseInt(r.get("D")) == d).toList();
             double xy = 0;
@@ -110,16 +112,23 @@ final class CalibrateCommand implements Callable<Integer> {
             source.put(key, "least squares through the origin over " + kernel.size() + " kernel rows at D=" + d
                     + " (ms = ceil(tiles/SMs) * 4*128*S*D*SMs / rate): " + sources(kernel));
         }
-        double[] nccl = line(rows, "nccl");
-        double[] sm = line(rows, "nvshmem-sm");
-        double[] ce = line(rows, "nvshmem-ce");
-        put(value, source, "nvlinkBytesPerSecond", 1 / nccl[1], "the slope of the nccl all-to-all line", rows, "nccl");
-        put(value, source, "twoSidedOpSeconds", nccl[0], "the intercept of the nccl all-to-all line", rows, "nccl");
-        put(value, source, "oneSidedOpSeconds", sm[0], String.format(Locale.ROOT, "the intercept of the nvshmem-sm"
-                + " put line (its slope, %.1f GB/s, is taken as NVLink's rate)", 1 / sm[1] / 1e9), rows, "nvshmem-sm");
-        put(value, source, "copyEngineBytesPerSecond", 1 / ce[1], "the slope of the nvshmem-ce put line", rows,
-                "nvshmem-ce");
-        fitLayers(rows, value, source);
+        if (rows.stream().anyMatch(r -> r.get("kind").equals("all-to-all"))) {
+            double[] nccl = line(rows, "nccl");
+            double[] sm = line(rows, "nvshmem-sm");
+            double[] ce = line(rows, "nvshmem-ce");
+            put(value, source, "nvlinkBytesPerSecond", 1 / nccl[1], "the slope of the nccl all-to-all line", rows, "nccl");
+            put(value, source, "twoSidedOpSeconds", nccl[0], "the intercept of the nccl all-to-all line", rows, "nccl");
+            put(value, source, "oneSidedOpSeconds", sm[0], String.format(Locale.ROOT, "the intercept of the nvshmem-sm"
+                    + " put line (its slope, %.1f GB/s, is taken as NVLink's rate)", 1 / sm[1] / 1e9), rows, "nvshmem-sm");
+            put(value, source, "copyEngineBytesPerSecond", 1 / ce[1], "the slope of the nvshmem-ce put line", rows,
+                    "nvshmem-ce");
+        }
+        if (rows.stream().anyMatch(r -> r.get("kind").equals("layer"))) {
+            LayerFit.fitLayers(rows, value, source);
+        }
+        if (rows.stream().anyMatch(r -> r.get("kind").equals("speedup"))) {
+            LayerFit.fitContentionToSpeedups(rows, value, source);
+        }
         StringBuilder sb = new StringBuilder("# Hardware profile " + value.get("name") + ", written by streamfusion"
                 + " calibrate " + origin + "\n# (docs/simulator.md, \"Profiles\"). Every constant has a KEY.source.\n");
         for (String key : HardwareProfile.FILE_KEYS) {
@@ -165,17 +174,18 @@ final class CalibrateCommand implements Callable<Integer> {
             case "layer" -> {
                 String[] at = row.get("mesh").split("/", 2);
                 Topology topology = Topology.parse(at[0]);
-                // One host: the "machines" are joined by NVLink itself, at its rate and with no NIC latency.
-                HardwareProfile oneHost = profile.withLink(new InterMachineLink("nvlink-as-network",
-                        profile.nvlinkBytesPerSecond(), 0, InterMachineLink.Nics.PER_GPU));
                 // Measured before Q, K and V could go in one exchange: the layers as run sent them separately.
                 Plan plan = Plan.of(AttentionShape.of(Integer.parseInt(row.get("B")), Integer.parseInt(row.get("S")),
                         Integer.parseInt(row.get("H")), Integer.parseInt(row.get("D"))), MeshOption.mesh(topology, at[1]))
                         .withQkvExchange(QkvExchange.SEPARATE);
-                return Simulator.of(oneHost, topology).simulate(plan).totalSeconds() * 1e3;
+                // One host: the "machines" are logical, every transfer moves over NVLink by the GPUs' own movers.
+                return Simulator.onOneHost(profile, topology).simulate(plan).totalSeconds() * 1e3;
+            }
+            case "speedup" -> {
+                return LayerFit.speedup(row, profile);
             }
             default -> throw new InvalidConfigurationException("a " + row.get("kind") + " row",
-                    "kernel, all-to-all or layer");
+                    "kernel, all-to-all, layer or speedup");
         }
     }
 
@@ -200,84 +210,6 @@ final class CalibrateCommand implements Callable<Integer> {
         return new double[] {my - sxy / sxx * mx, sxy / sxx};
     }
 
-    /**
-     * The key of the layer rows the fit uses; a layer row with another key (such as {@code time-one-communicator}, a
-     * layer run by code that differs from what the simulator models) is validated, not fitted.
-     */
-    static final String LAYER_FITTED = "time";
-
-    /** Coordinate sweeps of the layer fit: each of its constants in turn, given the others. */
-    static final int SWEEPS = 5;
-
-    /**
-     * The launch cost, the SM contention and the factor of attention inside a layer that minimise the layer rows'
-     * squared relative errors: coordinate descent, each a golden section given the others (launch on [0, 100 us] to
-     * 10 ns, contention on [0, 0.9] to 1e-3, the factor on [0.8, 1.25] to 1e-4), from 0, 0 and 1.
-     */
-    private static void fitLayers(List<Map<String, String>> rows, Map<String, String> value, Map<String, String> source) {
-        List<Map<String, String>> layers = rows.stream().filter(r -> r.get("kind").equals("layer")
-                && r.get("key").equals(LAYER_FITTED)).toList();
-        need(layers, "layer rows keyed " + LAYER_FITTED, 0);
-        double[] x = {0, 0, 1};
-        for (int sweep = 0; sweep < SWEEPS; sweep++) {
-            x[0] = golden(v -> squaredError(layers, value, v, x[1], x[2]), 0, 100e-6, 1e-8);
-            x[1] = golden(v -> squaredError(layers, value, x[0], v, x[2]), 0, 0.9, 1e-3);
-            x[2] = golden(v -> squaredError(layers, value, x[0], x[1], v), 0.8, 1.25, 1e-4);
-        }
-        String fit = "minimise, with the other two, the squared relative errors of " + layers.size() + " layer rows"
-                + " simulated with the other constants (" + SWEEPS + " coordinate sweeps of golden sections): "
-                + sources(layers);
-        value.put("launchSeconds", Double.toString(x[0]));
-        source.put("launchSeconds", "the launch cost and the two layer constants " + fit);
-        value.put("smContention", Double.toString(x[1]));
-        source.put("smContention", "the share of attention's rate lost beside communication kernels: it and the two"
-                + " other layer constants " + fit);
-        value.put("attentionLayerFactor", Double.toString(x[2]));
-        source.put("attentionLayerFactor", "attention's time in a layer over its time alone: it and the two other layer"
-                + " constants " + fit);
-    }
-
-    /** The minimum of {@code f} on [lo, hi] by golden section, one new evaluation per step, to a bracket under {@code tolerance}. */
-    private static double golden(DoubleUnaryOperator f, double lo, double hi, double tolerance) {
-        double golden = (Math.sqrt(5) - 1) / 2;
-        double a = hi - golden * (hi - lo);
-        double b = lo + golden * (hi - lo);
-        double fa = f.applyAsDouble(a);
-        double fb = f.applyAsDouble(b);
-        while (hi - lo > tolerance) {
-            if (fa <= fb) {
-                hi = b;
-                b = a;
-                fb = fa;
-                a = hi - golden * (hi - lo);
-                fa = f.applyAsDouble(a);
-            } else {
-                lo = a;
-                a = b;
-                fa = fb;
-                b = lo + golden * (hi - lo);
-                fb = f.applyAsDouble(b);
-            }
-        }
-        return (lo + hi) / 2;
-    }
-
-    private static double squaredError(List<Map<String, String>> layers, Map<String, String> value, double launch,
-            double contention, double factor) {
-        HardwareProfile profile = new HardwareProfile(value.get("name"), 1, Integer.parseInt(value.get("streamingMultiprocessors")),
-                number(value, "tileFlopsPerSecondD64"), number(value, "tileFlopsPerSecondD128"), launch,
-                number(value, "memoryBytesPerSecond"), number(value, "nvlinkBytesPerSecond"),
-                number(value, "copyEngineBytesPerSecond"), number(value, "twoSidedOpSeconds"),
-                number(value, "oneSidedOpSeconds"), contention, factor, number(value, "proxyMessageSeconds"),
-                number(value, "pcieBytesPerSecond"), InterMachineLink.parse(required(value, "link")));
-        double sum = 0;
-        for (Map<String, String> r : layers) {
-            double error = predicted(r, profile) / Double.parseDouble(r.get("value")) - 1;
-            sum += error * error;
-        }
-        return sum;
-    }
-
     private static void put(Map<String, String> value, Map<String, String> source, String key, double v, String how,
             List<Map<String, String>> rows, String mover) {
         value.put(key, Double.toString(v));
@@ -286,18 +218,19 @@ final class CalibrateCommand implements Callable<Integer> {
         source.put(key, how + ", least squares over " + used.size() + " rows: " + sources(used));
     }
 
-    private static String sources(List<Map<String, String>> rows) {
-        return String.join("; ", rows.stream().map(r -> r.get("source") + " (" + r.get("date") + ")").distinct().toList());
+    static String sources(List<Map<String, String>> rows) {
+        return String.join("; ", rows.stream().map(r -> r.get("source") + (r.get("date").isEmpty() ? ""
+                : " (" + r.get("date") + ")")).distinct().toList());
     }
 
-    private static double need(List<?> rows, String what, double v) {
+    static double need(List<?> rows, String what, double v) {
         if (rows.isEmpty() || !Double.isFinite(v)) {
             throw new InvalidConfigurationException("no " + what, "the measurements hold " + what);
         }
         return v;
     }
 
-    private static String required(Map<String, String> map, String key) {
+    static String required(Map<String, String> map, String key) {
         String v = map.get(key);
         if (v == null) {
             throw new InvalidConfigurationException("no constant row for " + key, "the measurements give " + key);
@@ -305,7 +238,7 @@ final class CalibrateCommand implements Callable<Integer> {
         return v;
     }
 
-    private static double number(Map<String, String> value, String key) {
+    static double number(Map<String, String> value, String key) {
         return Double.parseDouble(required(value, key));
     }
 

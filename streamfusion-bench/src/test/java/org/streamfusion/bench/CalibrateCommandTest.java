@@ -15,9 +15,13 @@ import org.junit.jupiter.api.io.TempDir;
 import org.streamfusion.InvalidConfigurationException;
 import org.streamfusion.sim.HardwareProfile;
 
-/** {@code streamfusion calibrate}: the shipped h200 profile is its fit of the docs' measurements, to the last bit. */
+/**
+ * {@code streamfusion calibrate}: the shipped h200 profile is its fit of the docs' measurements and the shipped a100
+ * profile its fit of the paper's figures, to the last bit; its fits recover the constants of exact rows.
+ */
 class CalibrateCommandTest {
     private static final Path MEASUREMENTS = Path.of("..", "docs", "results", "h200-measurements.csv");
+    private static final Path PAPER = Path.of("..", "docs", "results", "a100-paper.csv");
 
     @Test
     void theShippedH200ProfileIsTheFitOfEveryRowOfTheDocsMeasurementFile(@TempDir Path dir) throws IOException {
@@ -32,6 +36,15 @@ class CalibrateCommandTest {
             assertTrue(text.lines().anyMatch(l -> l.startsWith(key + ".source=") && l.length() > key.length() + 12),
                     key + " has a source:\n" + text);
         }
+    }
+
+    @Test
+    void theShippedA100ProfileIsTheFitOfThePapersFiguresInTheDocs(@TempDir Path dir) throws IOException {
+        Path out = dir.resolve("a100.properties");
+        Files.writeString(out, CalibrateCommand.profileFile(CalibrateCommand.read(PAPER), 2,
+                "docs/results/a100-paper.csv"), StandardCharsets.UTF_8);
+        assertEquals(HardwareProfile.a100(), HardwareProfile.read(out), "run: streamfusion calibrate"
+                + " docs/results/a100-paper.csv --version 2 --out streamfusion-core/src/main/resources/org/streamfusion/sim/a100.properties");
     }
 
     @Test
@@ -56,7 +69,7 @@ class CalibrateCommandTest {
             k.putAll(Map.of("D", Integer.toString(d), "S", "12800", "H", "100", "B", "1"));
             rows.add(k);
         }
-        Map<String, String> layer = row("layer", CalibrateCommand.LAYER_FITTED, "1");
+        Map<String, String> layer = row("layer", LayerFit.LAYER_FITTED, "1");
         layer.putAll(Map.of("D", "64", "S", "1024", "H", "4", "B", "1", "mesh", "1x2/ULYSSES:1/2/1"));
         rows.add(layer);
         String file = CalibrateCommand.profileFile(rows, 1, "test rows");
@@ -76,7 +89,7 @@ class CalibrateCommandTest {
             {"65536", "24", "2x2/STREAMFUSION:2/2/1"}, {"8192", "8", "2x2/USP:1/2/2"},
             {"8192", "8", "2x2/TORUS_TWO_SIDED:2/1/2"}, {"16384", "8", "1x4/RING:1/1/4"}};
         for (String[] l : layers) {
-            Map<String, String> r = row("layer", CalibrateCommand.LAYER_FITTED, "1");
+            Map<String, String> r = row("layer", LayerFit.LAYER_FITTED, "1");
             r.putAll(Map.of("D", "128", "S", l[0], "H", l[1], "B", "1", "mesh", l[2]));
             rows.add(r);
         }

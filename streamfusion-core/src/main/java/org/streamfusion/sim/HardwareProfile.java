@@ -47,9 +47,9 @@ public record HardwareProfile(String name, int version, int streamingMultiproces
     /**
      * Checks the numbers.
      *
-     * @throws InvalidConfigurationException if the name is blank, a count or rate is not positive and finite,
-     *                                       a fixed cost is negative or not finite, the contention is outside
-     *                                       [0, 1), or the link is null
+     * @throws InvalidConfigurationException if the name is blank, a count, rate (PCIe's included) or the factor of
+     *                                       attention in a layer is not positive and finite, a fixed cost is negative
+     *                                       or not finite, the contention is outside [0, 1), or the link is null
      */
     public HardwareProfile {
         if (name == null || name.isBlank()) {

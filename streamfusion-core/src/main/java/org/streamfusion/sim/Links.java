@@ -13,8 +13,10 @@ import org.streamfusion.Topology;
  * ({@link InterMachineLink#proxyDriven}) every message also waits for the sending GPU's proxy thread, which spends
  * {@link HardwareProfile#proxyMessageSeconds} on it before the NIC takes it, and for the receiving GPU's, which spends
  * as much after it lands; its bytes cross PCIe at both ends, pipelined with the NIC, so they move at the lower of the
- * two rates. Only the send side queues: transfers are reserved in the order they start, not the order they land,
- * so a receive queue would hold a small message behind a large one that lands later.
+ * two rates: the sender's PCIe is a queue of its own beside the NIC (a NIC per machine serves several GPUs, each
+ * with its own PCIe). Only the send side queues: transfers are reserved in the order they start, not the order
+ * they land, so a receive queue would hold a small message behind a large one that lands later. On one host
+ * ({@link Simulator#onOneHost}) every pair of GPUs is joined by NVLink and barriers cross no network.
  */
 final class Links {
     private final Topology topology;
@@ -22,13 +24,19 @@ final class Links {
     private final double[] nvlinkFree;
     private final double[] nicFree;
     private final double[] sendProxyFree;
+    private final double[] pcieFree;
+    /** Every GPU on one host: the machines are logical and every transfer takes NVLink. */
+    private final boolean oneHost;
 
-    Links(Topology topology, HardwareProfile profile) {
+    Links(Topology topology, HardwareProfile profile, boolean oneHost) {
         this.topology = topology;
         this.profile = profile;
+        this.oneHost = oneHost;
         this.nvlinkFree = new double[topology.worldSize()];
         this.nicFree = new double[profile.link().nicCount(topology.machines(), topology.gpusPerMachine())];
-        this.sendProxyFree = new double[profile.link().proxyDriven() ? topology.worldSize() : 0];
+        boolean proxy = profile.link().proxyDriven() && !oneHost;
+        this.sendProxyFree = new double[proxy ? topology.worldSize() : 0];
+        this.pcieFree = new double[proxy ? topology.worldSize() : 0];
     }
 
     /**
@@ -41,7 +49,7 @@ final class Links {
             return start + 2.0 * bytes / profile.memoryBytesPerSecond(); // a local copy: read and write
         }
         int sourceMachine = topology.machineOf(source);
-        if (sourceMachine == topology.machineOf(destination)) {
+        if (sameMachine(source, destination)) {
             double rate = copyEngine ? profile.copyEngineBytesPerSecond() : profile.nvlinkBytesPerSecond();
             double begin = Math.max(start, nvlinkFree[source]);
             nvlinkFree[source] = begin + bytes / rate;
@@ -50,22 +58,23 @@ final class Links {
         InterMachineLink link = profile.link();
         int g = topology.gpusPerMachine();
         int nic = link.nicOf(sourceMachine, source - sourceMachine * g, g);
-        double rate = link.bytesPerSecond();
-        double posted = start;
-        if (link.proxyDriven()) {
-            posted = Math.max(start, sendProxyFree[source]) + profile.proxyMessageSeconds();
-            sendProxyFree[source] = posted;
-            rate = Math.min(rate, profile.pcieBytesPerSecond());
+        if (!link.proxyDriven()) {
+            double begin = Math.max(start, nicFree[nic]);
+            nicFree[nic] = begin + (Double.isInfinite(link.bytesPerSecond()) ? 0 : bytes / link.bytesPerSecond());
+            return nicFree[nic] + link.latencySeconds();
         }
-        double begin = Math.max(posted, nicFree[nic]);
-        double busy = Double.isInfinite(rate) ? 0 : bytes / rate;
-        nicFree[nic] = begin + busy;
-        return nicFree[nic] + link.latencySeconds() + (link.proxyDriven() ? profile.proxyMessageSeconds() : 0);
+        // The proxy posts the message; then the sender's PCIe and the NIC move it, pipelined, each busy for its own time.
+        double posted = Math.max(start, sendProxyFree[source]) + profile.proxyMessageSeconds();
+        sendProxyFree[source] = posted;
+        pcieFree[source] = Math.max(posted, pcieFree[source]) + bytes / profile.pcieBytesPerSecond();
+        nicFree[nic] = Math.max(posted, nicFree[nic])
+                + (Double.isInfinite(link.bytesPerSecond()) ? 0 : bytes / link.bytesPerSecond());
+        return Math.max(pcieFree[source], nicFree[nic]) + link.latencySeconds() + profile.proxyMessageSeconds();
     }
 
     /** {@return whether two GPUs are in one machine (NVLink between them)} */
     boolean sameMachine(int a, int b) {
-        return topology.machineOf(a) == topology.machineOf(b);
+        return oneHost || topology.machineOf(a) == topology.machineOf(b);
     }
 
     /** What a barrier costs beyond waiting for its last member: dissemination rounds over the slowest link. */
@@ -75,7 +84,7 @@ final class Links {
         for (int m : members) {
             crosses |= topology.machineOf(m) != first;
         }
-        if (!crosses || members.length < 2) {
+        if (!crosses || members.length < 2 || oneHost) {
             return 0;
         }
         int rounds = 32 - Integer.numberOfLeadingZeros(members.length - 1); // ceil(log2 n)

@@ -32,8 +32,10 @@ public final class Simulator {
     private final Topology topology;
     /** At most this many threads record a layer's ranks (0: as many as there are processors). */
     private final int recordingThreads;
+    /** Every GPU on one host: the machines are logical, every transfer moves over NVLink. */
+    private final boolean oneHost;
 
-    private Simulator(HardwareProfile profile, Topology topology, int recordingThreads) {
+    private Simulator(HardwareProfile profile, Topology topology, int recordingThreads, boolean oneHost) {
         if (profile == null || topology == null) {
             throw new InvalidConfigurationException("simulator with profile=" + profile + " topology=" + topology,
                     "profile and topology are given");
@@ -41,11 +43,12 @@ public final class Simulator {
         this.profile = profile;
         this.topology = topology;
         this.recordingThreads = recordingThreads;
+        this.oneHost = oneHost;
     }
 
     /** The same simulator recording ranks on at most {@code threads} threads (tests: 1 is the sequential order). */
     Simulator withRecordingThreads(int threads) {
-        return new Simulator(profile, topology, threads);
+        return new Simulator(profile, topology, threads, oneHost);
     }
 
     /**
@@ -57,7 +60,22 @@ public final class Simulator {
      * @throws InvalidConfigurationException if an argument is null
      */
     public static Simulator of(HardwareProfile profile, Topology topology) {
-        return new Simulator(profile, topology, 0);
+        return new Simulator(profile, topology, 0, false);
+    }
+
+    /**
+     * A simulator of {@code topology} as logical machines of one host, as this project's layers were measured
+     * (docs/results/layers.md): the schedules see {@code M x G}, but every transfer moves over NVLink by the GPUs'
+     * own movers (pushes by the SM kernel, pulls on the copy engines), no NIC and no network latency; the
+     * profile's link is not used.
+     *
+     * @param profile  the GPU numbers
+     * @param topology the logical machines and GPUs per machine
+     * @return the simulator
+     * @throws InvalidConfigurationException if an argument is null
+     */
+    public static Simulator onOneHost(HardwareProfile profile, Topology topology) {
+        return new Simulator(profile, topology, 0, true);
     }
 
     /** {@return the profile the GPUs are simulated with} */
@@ -103,7 +121,7 @@ public final class Simulator {
         int n = topology.worldSize();
         List<SimStream> streams = new ArrayList<>();
         SimStream[] compute = enqueueOneLayer(plan, keepSteps, streams);
-        new Engine(profile, new Links(topology, profile), n, streams).run();
+        new Engine(profile, new Links(topology, profile, oneHost), n, streams).run();
         double total = streams.stream().mapToDouble(stream -> stream.free).max().orElse(0);
         // the compute stream that ends last; the lowest rank among equals
         SimStream critical = Arrays.stream(compute).max(Comparator.comparingDouble(c -> c.free)).orElseThrow();

@@ -55,14 +55,15 @@ final class SmShare {
         }
         // Intervals before now are final: take every running kernel's progress up to now before the past is dropped.
         for (SimStream s : running.get(rank)) {
-            s.kernelWorkLeft -= work(rank, s.kernelProgressedTo, now);
+            s.kernelWorkLeft = Math.max(0, s.kernelWorkLeft - work(rank, s.kernelProgressedTo, now));
             s.kernelProgressedTo = now;
         }
         insert(rank, now, start, stop);
         List<SimStream> moved = List.of();
         for (SimStream s : running.get(rank)) {
             if (start < s.kernelEnd) {
-                double end = end(rank, now, s.kernelWorkLeft);
+                // More sharing never ends a kernel sooner; the max keeps rounding from moving an end earlier.
+                double end = Math.max(s.kernelEnd, end(rank, now, s.kernelWorkLeft));
                 if (end != s.kernelEnd) {
                     s.kernelEnd = end;
                     moved = moved.isEmpty() ? new ArrayList<>(2) : moved;

@@ -100,7 +100,7 @@ class SimulatorClosedFormTest {
         }
 
         void run() {
-            new Engine(profile, new Links(topology, profile), topology.worldSize(), streams).run();
+            new Engine(profile, new Links(topology, profile, false), topology.worldSize(), streams).run();
         }
     }
 
@@ -121,6 +121,14 @@ class SimulatorClosedFormTest {
                 assertEquals(expected, world.stream(r).free, EPSILON, topology + " rank " + r);
             }
         }
+        // On a proxy-driven link each round's message is also handled by a proxy at both ends.
+        HardwareProfile proxy = p.withLink(p.link().withProxyDriven(true));
+        Hand world = new Hand(proxy, Topology.of(3, 1));
+        for (int r = 0; r < 3; r++) {
+            world.devices.get(r).communicator().barrierAll(world.compute.get(r), "barrier");
+        }
+        world.run();
+        assertEquals(2 * (proxy.link().latencySeconds() + 2 * proxy.proxyMessageSeconds()), world.stream(0).free, EPSILON);
     }
 
     /** 8 GPUs send X bytes each to the next machine at once: 8x one transfer through a machine's NIC, 1x with one NIC each. */
@@ -194,6 +202,22 @@ class SimulatorClosedFormTest {
             assertEquals(direct.oneSidedOpSeconds() + 2 * bytes / nic + direct.link().latencySeconds(), plain.stream(0).free,
                     EPSILON, "the same link GPU-driven, NIC " + nic + " B/s");
         }
+    }
+
+    /** Two GPUs share a proxy-driven NIC per machine: each crosses its own PCIe (32 GB/s), the NIC (100 GB/s) carries both. */
+    @Test
+    void aProxyDrivenNicPerMachineIsNotCappedByOneGpusPcie() {
+        long bytes = 10_000_000;
+        HardwareProfile p = testProfile(100e9, InterMachineLink.parse("100,20,per-machine,proxy"));
+        Hand world = new Hand(p, Topology.of(2, 2));
+        for (int r = 0; r < 2; r++) {
+            SimStream s = world.stream(r);
+            s.add(Op.oneSided(Op.Kind.PUT, s, "put", new int[] {r + 2}, new long[] {bytes}));
+        }
+        world.run();
+        double expected = p.oneSidedOpSeconds() + p.proxyMessageSeconds() + Math.max(bytes / p.pcieBytesPerSecond(),
+                2 * bytes / 100e9) + p.link().latencySeconds() + p.proxyMessageSeconds();
+        assertEquals(expected, Math.max(world.stream(0).free, world.stream(1).free), EPSILON);
     }
 
     @Test

@@ -29,6 +29,15 @@ class EmulatedLinkOptionsTest {
     }
 
     @Test
+    void aProxyDrivenLinkIsRefusedForEmulationNamingTheRule() {
+        GpuOptions d = GpuOptions.defaults().withoutEmulatedLink();
+        InvalidConfigurationException e = assertThrows(InvalidConfigurationException.class,
+                () -> d.withEmulatedLink(InterMachineLink.parse("2,20,per-gpu,proxy")));
+        assertTrue(e.rule().contains("not proxy-driven"), e.getMessage());
+        assertTrue(e.getMessage().contains("2,20us,per-gpu,proxy") || e.getMessage().contains(",proxy"), e.getMessage());
+    }
+
+    @Test
     void thePropertyValueParsesAsAnInterMachineLinkAndBlankMeansOff() {
         assertEquals(Optional.empty(), GpuOptions.emulatedLinkFrom(null));
         assertEquals(Optional.empty(), GpuOptions.emulatedLinkFrom("  "));

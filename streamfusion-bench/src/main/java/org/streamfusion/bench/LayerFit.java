@@ -1,0 +1,159 @@
+package org.streamfusion.bench;
+
+import java.util.List;
+import java.util.Map;
+import java.util.function.DoubleUnaryOperator;
+import org.streamfusion.AttentionShape;
+import org.streamfusion.InterMachineLink;
+import org.streamfusion.Method;
+import org.streamfusion.Topology;
+import org.streamfusion.planning.Planner;
+import org.streamfusion.sim.HardwareProfile;
+import org.streamfusion.sim.Simulator;
+
+/**
+ * The fits of {@code streamfusion calibrate} that simulate: the layer constants (launch cost, SM contention, the factor
+ * of attention inside a layer) from measured {@code layer} rows, and, for a profile of published figures, the SM
+ * contention from published {@code speedup} rows (one method's best mesh over another's, simulated by the planner).
+ */
+final class LayerFit {
+    private LayerFit() {
+    }
+
+    /**
+     * The key of the layer rows the fit uses; a layer row with another key (such as {@code time-one-communicator}, a
+     * layer run by code that differs from what the simulator models) is validated, not fitted.
+     */
+    static final String LAYER_FITTED = "time";
+
+    /** Coordinate sweeps of the layer fit: each of its constants in turn, given the others. */
+    static final int SWEEPS = 5;
+
+    /**
+     * The launch cost, the SM contention and the factor of attention inside a layer that minimise the layer rows'
+     * squared relative errors: coordinate descent, each a golden section given the others (launch on [0, 100 us] to
+     * 10 ns, contention on [0, 0.9] to 1e-3, the factor on [0.8, 1.25] to 1e-4), from 0, 0 and 1.
+     */
+    static void fitLayers(List<Map<String, String>> rows, Map<String, String> value, Map<String, String> source) {
+        List<Map<String, String>> layers = rows.stream().filter(r -> r.get("kind").equals("layer")
+                && r.get("key").equals(LAYER_FITTED)).toList();
+        CalibrateCommand.need(layers, "layer rows keyed " + LAYER_FITTED, 0);
+        double[] x = {0, 0, 1};
+        for (int sweep = 0; sweep < SWEEPS; sweep++) {
+            x[0] = golden(v -> squaredError(layers, value, v, x[1], x[2]), 0, 100e-6, 1e-8);
+            x[1] = golden(v -> squaredError(layers, value, x[0], v, x[2]), 0, 0.9, 1e-3);
+            x[2] = golden(v -> squaredError(layers, value, x[0], x[1], v), 0.8, 1.25, 1e-4);
+        }
+        String fit = " (launch, contention and factor together minimise the squared relative errors of " + layers.size()
+                + " layer rows keyed " + LAYER_FITTED + ", simulated on one host with the other constants; " + SWEEPS
+                + " coordinate sweeps of golden sections): " + CalibrateCommand.sources(layers);
+        value.put("launchSeconds", Double.toString(x[0]));
+        source.put("launchSeconds", "the launch cost" + fit);
+        value.put("smContention", Double.toString(x[1]));
+        source.put("smContention", "the share of attention's rate lost beside communication kernels" + fit);
+        value.put("attentionLayerFactor", Double.toString(x[2]));
+        source.put("attentionLayerFactor", "attention's time in a layer over its time alone" + fit);
+    }
+
+    /** The minimum of {@code f} on [lo, hi] by golden section, one new evaluation per step, to a bracket under {@code tolerance}. */
+    private static double golden(DoubleUnaryOperator f, double lo, double hi, double tolerance) {
+        double golden = (Math.sqrt(5) - 1) / 2;
+        double a = hi - golden * (hi - lo);
+        double b = lo + golden * (hi - lo);
+        double fa = f.applyAsDouble(a);
+        double fb = f.applyAsDouble(b);
+        while (hi - lo > tolerance) {
+            if (fa <= fb) {
+                hi = b;
+                b = a;
+                fb = fa;
+                a = hi - golden * (hi - lo);
+                fa = f.applyAsDouble(a);
+            } else {
+                lo = a;
+                a = b;
+                fa = fb;
+                b = lo + golden * (hi - lo);
+                fb = f.applyAsDouble(b);
+            }
+        }
+        return (lo + hi) / 2;
+    }
+
+    /** The profile of the constants in {@code value} with these three layer constants. */
+    static HardwareProfile profile(Map<String, String> value, double launch, double contention, double factor) {
+        return new HardwareProfile(value.get("name"), 1, Integer.parseInt(value.get("streamingMultiprocessors")),
+                CalibrateCommand.number(value, "tileFlopsPerSecondD64"), CalibrateCommand.number(value,
+                "tileFlopsPerSecondD128"), launch, CalibrateCommand.number(value, "memoryBytesPerSecond"),
+                CalibrateCommand.number(value, "nvlinkBytesPerSecond"), CalibrateCommand.number(value,
+                "copyEngineBytesPerSecond"), CalibrateCommand.number(value, "twoSidedOpSeconds"),
+                CalibrateCommand.number(value, "oneSidedOpSeconds"), contention, factor,
+                CalibrateCommand.number(value, "proxyMessageSeconds"), CalibrateCommand.number(value, "pcieBytesPerSecond"),
+                InterMachineLink.parse(CalibrateCommand.required(value, "link")));
+    }
+
+    private static double squaredError(List<Map<String, String>> layers, Map<String, String> value, double launch,
+            double contention, double factor) {
+        HardwareProfile profile = profile(value, launch, contention, factor);
+        double sum = 0;
+        for (Map<String, String> r : layers) {
+            double error = CalibrateCommand.predicted(r, profile) / Double.parseDouble(r.get("value")) - 1;
+            sum += error * error;
+        }
+        return sum;
+    }
+
+    /**
+     * What the planner's picks give for a {@code speedup} row: the time of the second method's best mesh over the first's
+     * (key {@code A/B}), averaged over every cluster ({@code mesh}, {@code ;}-separated) and length ({@code S},
+     * {@code ;}-separated) of the row.
+     *
+     * @param row     a speedup row
+     * @param profile the profile to simulate on
+     * @return the mean speedup of {@code A} over {@code B}
+     */
+    static double speedup(Map<String, String> row, HardwareProfile profile) {
+        String[] methods = row.get("key").split("/");
+        Method faster = Method.valueOf(methods[0]);
+        Method baseline = Method.valueOf(methods[1]);
+        Planner planner = Planner.of(profile);
+        double sum = 0;
+        int count = 0;
+        for (String cluster : row.get("mesh").split(";")) {
+            Topology topology = Topology.parse(cluster);
+            Simulator simulator = Simulator.of(profile, topology);
+            for (String s : row.get("S").split(";")) {
+                AttentionShape shape = AttentionShape.of(Integer.parseInt(row.get("B")), Integer.parseInt(s),
+                        Integer.parseInt(row.get("H")), Integer.parseInt(row.get("D")));
+                sum += simulator.simulate(planner.best(shape, topology, baseline)).totalSeconds()
+                        / simulator.simulate(planner.best(shape, topology, faster)).totalSeconds();
+                count++;
+            }
+        }
+        return sum / count;
+    }
+
+    /**
+     * The SM contention minimising the squared relative errors of the {@code speedup} rows, every other constant
+     * given (golden section on [0, 0.9] to 1e-3).
+     */
+    static void fitContentionToSpeedups(List<Map<String, String>> rows, Map<String, String> value,
+            Map<String, String> source) {
+        List<Map<String, String>> speedups = rows.stream().filter(r -> r.get("kind").equals("speedup")).toList();
+        double launch = CalibrateCommand.number(value, "launchSeconds");
+        double factor = CalibrateCommand.number(value, "attentionLayerFactor");
+        double contention = golden(c -> {
+            HardwareProfile p = profile(value, launch, c, factor);
+            double sum = 0;
+            for (Map<String, String> r : speedups) {
+                double error = speedup(r, p) / Double.parseDouble(r.get("value")) - 1;
+                sum += error * error;
+            }
+            return sum;
+        }, 0, 0.9, 1e-3);
+        value.put("smContention", Double.toString(contention));
+        source.put("smContention", "the share of attention's rate lost beside communication kernels that minimises the"
+                + " squared relative errors of " + speedups.size() + " published speedups, each method at the planner's"
+                + " best mesh (golden section): " + CalibrateCommand.sources(speedups));
+    }
+}

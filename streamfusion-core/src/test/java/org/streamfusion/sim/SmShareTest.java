@@ -1,0 +1,78 @@
+package org.streamfusion.sim;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import org.junit.jupiter.api.Test;
+import org.streamfusion.InterMachineLink;
+import org.streamfusion.InvalidConfigurationException;
+import org.streamfusion.Topology;
+
+/**
+ * Attention beside communication kernels, against closed forms: on the round numbers of
+ * {@link SimulatorClosedFormTest}, a 1 ms attention kernel on rank 0 of 1x2 while rank 0 exchanges bytes with rank 1
+ * over NVLink runs at {@code 1 - c} of its rate while the bytes move, so it ends {@code c} times the overlap later.
+ */
+class SmShareTest {
+    static final double EPSILON = 1e-12;
+    static final double KERNEL = 1e-3;
+    static final long BYTES = 20_000_000; // 200 us at 100 GB/s
+
+    static HardwareProfile withContention(double contention) {
+        HardwareProfile p = SimulatorClosedFormTest.testProfile(100e9, InterMachineLink.rail400G());
+        return new HardwareProfile(p.name(), p.version(), p.streamingMultiprocessors(), p.tileFlopsPerSecondD64(),
+                p.tileFlopsPerSecondD128(), p.launchSeconds(), p.memoryBytesPerSecond(), p.nvlinkBytesPerSecond(),
+                p.copyEngineBytesPerSecond(), p.twoSidedOpSeconds(), p.oneSidedOpSeconds(), contention,
+                p.attentionLayerFactor(), p.proxyMessageSeconds(), p.pcieBytesPerSecond(), p.link());
+    }
+
+    /** Rank 0 runs {@code before} seconds of non-attention work, then the attention; its other stream exchanges {@code count} times. */
+    static double attentionEnd(HardwareProfile p, double before, int count) {
+        SimulatorClosedFormTest.Hand world = new SimulatorClosedFormTest.Hand(p, Topology.of(1, 2));
+        SimStream compute = world.stream(0);
+        if (before > 0) {
+            compute.add(Op.kernel(compute, "pack", before, false));
+        }
+        compute.add(Op.kernel(compute, "attention", KERNEL, true));
+        SimStream sender = SimStream.of(world.devices.get(0).newArena().createStream("comm"));
+        SimStream receiver = world.stream(1);
+        for (int i = 0; i < count; i++) {
+            sender.add(Op.exchange(sender, "send " + i, new int[] {1}, new long[] {BYTES}, 1, 0));
+            receiver.add(Op.exchange(receiver, "receive " + i, new int[] {0}, new long[] {BYTES}, 0, 0));
+        }
+        world.run();
+        return compute.free;
+    }
+
+    @Test
+    void anAttentionKernelEndsLaterByTheContentionTimesItsOverlapWithEachExchange() {
+        for (double c : new double[] {0, 0.25, 0.5, 0.9}) {
+            HardwareProfile p = withContention(c);
+            double move = BYTES / p.nvlinkBytesPerSecond();
+            double first = p.twoSidedOpSeconds() + move; // the first exchange's end; the second moves after its own op
+            double second = first + p.twoSidedOpSeconds() + move;
+            assertEquals(KERNEL + c * move, attentionEnd(p, 0, 1), EPSILON, "one exchange, c=" + c);
+            assertEquals(KERNEL + 2 * c * move, attentionEnd(p, 0, 2), EPSILON,
+                    "two exchanges, the end moved twice, c=" + c + " (they end at " + first + " and " + second + ")");
+        }
+    }
+
+    @Test
+    void anAttentionKernelThatStartsInsideAnExchangeIsSlowedForWhatIsLeftOfIt() {
+        double c = 0.5;
+        HardwareProfile p = withContention(c);
+        double before = 100e-6; // the exchange moves from 30 us to 230 us
+        double moveEnd = p.twoSidedOpSeconds() + BYTES / p.nvlinkBytesPerSecond();
+        assertEquals(before + KERNEL + c * (moveEnd - before), attentionEnd(p, before, 1), EPSILON);
+        // A kernel that starts after the bytes moved is not slowed.
+        assertEquals(300e-6 + KERNEL, attentionEnd(p, 300e-6, 1), EPSILON);
+    }
+
+    @Test
+    void aContentionOutsideZeroToOneIsRefusedNamingIt() {
+        for (double c : new double[] {-0.1, 1, Double.NaN}) {
+            InvalidConfigurationException e = assertThrows(InvalidConfigurationException.class, () -> withContention(c));
+            assertEquals(true, e.getMessage().contains("smContention=" + c), e.getMessage());
+        }
+    }
+}
