@@ -29,9 +29,10 @@ import picocli.CommandLine.Parameters;
  * Rows ({@code kind}): {@code constant} (a value taken as given), {@code kernel} (one attention launch: the full-wave
  * tile rate per D through the origin of {@code ceil(tiles/SMs) * 4*128*S*D*SMs}), {@code all-to-all} (bus bandwidth
  * per mover: time = latency + bytes to the others / rate, a line per mover: {@code nccl} gives NVLink's rate and the
- * two-sided op, {@code nvshmem-sm} the one-sided op, {@code nvshmem-ce} the copy engines' rate) and {@code layer}
- * (whole layers on one host, every link NVLink: the launch cost, the SM contention and attention's factor in a layer
- * that minimise the squared relative errors of the rows keyed {@value #LAYER_FITTED}).
+ * two-sided op, {@code nvshmem-sm} the one-sided op, {@code nvshmem-ce} the copy engines' rate), {@code layer}
+ * (whole layers on one host: the launch cost, the SM contention and attention's factor in a layer that minimise the
+ * squared relative errors of the rows keyed {@value LayerFit#LAYER_FITTED}) and {@code speedup} (published speedups:
+ * the SM contention, every other constant given). A fit runs where its rows exist; a constant may not also be fitted.
  */
 @Command(name = "calibrate", description = "Fit a hardware profile to measured rows (CSV) by least squares; write it.")
 final class CalibrateCommand implements Callable<Integer> {
@@ -112,6 +113,7 @@ final class CalibrateCommand implements Callable<Integer> {
             source.put(key, "least squares through the origin over " + kernel.size() + " kernel rows at D=" + d
                     + " (ms = ceil(tiles/SMs) * 4*128*S*D*SMs / rate): " + sources(kernel));
         }
+        refuseFittedConstants(rows, value);
         if (rows.stream().anyMatch(r -> r.get("kind").equals("all-to-all"))) {
             double[] nccl = line(rows, "nccl");
             double[] sm = line(rows, "nvshmem-sm");
@@ -139,16 +141,16 @@ final class CalibrateCommand implements Callable<Integer> {
     }
 
     /**
-     * What the simulator charges for a {@code kernel}, {@code all-to-all} or {@code layer} row on {@code profile}, in
-     * the row's unit: a launch's ms ({@code launch + ceil(tiles/SMs)} full-wave tile times), an all-to-all's bus GB/s
-     * (the op's fixed cost plus the bytes to the others at the mover's rate: NVLink's for {@code nccl} and
-     * {@code nvshmem-sm}, the copy engines' for {@code nvshmem-ce}), or a layer's simulated ms on one host, its
-     * "machines" joined by NVLink.
+     * What the simulator charges for a {@code kernel}, {@code all-to-all}, {@code layer} or {@code speedup} row on
+     * {@code profile}, in the row's unit: a launch's ms ({@code launch + ceil(tiles/SMs)} full-wave tile times), an
+     * all-to-all's bus GB/s (the op's fixed cost plus the bytes to the others at the mover's rate: NVLink's for
+     * {@code nccl} and {@code nvshmem-sm}, the copy engines' for {@code nvshmem-ce}), a layer's simulated ms on one
+     * host ({@link Simulator#onOneHost}), or a speedup ({@link LayerFit#speedup}).
      *
-     * @param row     a kernel, all-to-all or layer row
+     * @param row     a kernel, all-to-all, layer or speedup row
      * @param profile the profile
      * @return the prediction
-     * @throws InvalidConfigurationException for another kind of row, or a layer row whose mesh or shape is refused
+     * @throws InvalidConfigurationException for another kind of row, or a row whose mesh, shape or methods are refused
      */
     static double predicted(Map<String, String> row, HardwareProfile profile) {
         switch (row.get("kind")) {
@@ -218,6 +220,28 @@ final class CalibrateCommand implements Callable<Integer> {
         source.put(key, how + ", least squares over " + used.size() + " rows: " + sources(used));
     }
 
+    /** A key given as a constant and fitted too would be silently overwritten, and layer and speedup rows both fit the contention. */
+    private static void refuseFittedConstants(List<Map<String, String>> rows, Map<String, String> constants) {
+        Map<String, List<String>> fitted = Map.of("all-to-all", List.of("nvlinkBytesPerSecond", "copyEngineBytesPerSecond",
+                "twoSidedOpSeconds", "oneSidedOpSeconds"), "layer", List.of("launchSeconds", "smContention",
+                "attentionLayerFactor"), "speedup", List.of("smContention"));
+        for (var kind : fitted.entrySet()) {
+            if (rows.stream().anyMatch(r -> r.get("kind").equals(kind.getKey()))) {
+                for (String key : kind.getValue()) {
+                    if (constants.containsKey(key)) {
+                        throw new InvalidConfigurationException("a constant row for " + key + " beside " + kind.getKey()
+                                + " rows", "a constant is given or fitted, not both");
+                    }
+                }
+            }
+        }
+        if (rows.stream().anyMatch(r -> r.get("kind").equals("layer")) && rows.stream().anyMatch(r -> r.get("kind")
+                .equals("speedup"))) {
+            throw new InvalidConfigurationException("layer and speedup rows in one file",
+                    "the contention is fitted to measured layers or to published speedups, not both");
+        }
+    }
+
     static String sources(List<Map<String, String>> rows) {
         return String.join("; ", rows.stream().map(r -> r.get("source") + (r.get("date").isEmpty() ? ""
                 : " (" + r.get("date") + ")")).distinct().toList());
@@ -233,7 +257,10 @@ final class CalibrateCommand implements Callable<Integer> {
     static String required(Map<String, String> map, String key) {
         String v = map.get(key);
         if (v == null) {
-            throw new InvalidConfigurationException("no constant row for " + key, "the measurements give " + key);
+            throw new InvalidConfigurationException("no value for " + key, "the measurements give " + key
+                    + " as a constant row or by the rows that fit it (kernel rows: the tile rates; all-to-all rows: NVLink,"
+                    + " the copy engines and the op costs; layer rows: launch, contention and factor; speedup rows:"
+                    + " contention)");
         }
         return v;
     }

@@ -5,6 +5,7 @@ import java.util.Map;
 import java.util.function.DoubleUnaryOperator;
 import org.streamfusion.AttentionShape;
 import org.streamfusion.InterMachineLink;
+import org.streamfusion.InvalidConfigurationException;
 import org.streamfusion.Method;
 import org.streamfusion.Topology;
 import org.streamfusion.planning.Planner;
@@ -114,8 +115,18 @@ final class LayerFit {
      */
     static double speedup(Map<String, String> row, HardwareProfile profile) {
         String[] methods = row.get("key").split("/");
-        Method faster = Method.valueOf(methods[0]);
-        Method baseline = Method.valueOf(methods[1]);
+        Method faster;
+        Method baseline;
+        try {
+            if (methods.length != 2) {
+                throw new IllegalArgumentException("not two methods");
+            }
+            faster = Method.valueOf(methods[0].trim());
+            baseline = Method.valueOf(methods[1].trim());
+        } catch (IllegalArgumentException e) {
+            throw new InvalidConfigurationException("speedup row key '" + row.get("key") + "'",
+                    "METHOD/METHOD, the faster method over the baseline, e.g. STREAMFUSION/USP");
+        }
         Planner planner = Planner.of(profile);
         double sum = 0;
         int count = 0;
@@ -123,8 +134,14 @@ final class LayerFit {
             Topology topology = Topology.parse(cluster);
             Simulator simulator = Simulator.of(profile, topology);
             for (String s : row.get("S").split(";")) {
-                AttentionShape shape = AttentionShape.of(Integer.parseInt(row.get("B")), Integer.parseInt(s),
-                        Integer.parseInt(row.get("H")), Integer.parseInt(row.get("D")));
+                AttentionShape shape;
+                try {
+                    shape = AttentionShape.of(Integer.parseInt(row.get("B")), Integer.parseInt(s.trim()),
+                            Integer.parseInt(row.get("H")), Integer.parseInt(row.get("D")));
+                } catch (NumberFormatException e) {
+                    throw new InvalidConfigurationException("speedup row B=" + row.get("B") + " S=" + row.get("S") + " H="
+                            + row.get("H") + " D=" + row.get("D"), "whole numbers, S ;-separated");
+                }
                 sum += simulator.simulate(planner.best(shape, topology, baseline)).totalSeconds()
                         / simulator.simulate(planner.best(shape, topology, faster)).totalSeconds();
                 count++;

@@ -125,6 +125,21 @@ class CalibrateCommandTest {
         assertTrue(missing.getMessage().contains("streamingMultiprocessors"), missing.getMessage());
     }
 
+    @Test
+    void aConstantThatRowsAlsoFitAndLayerRowsBesideSpeedupRowsAreRefusedNamingThem() throws IOException {
+        List<Map<String, String>> rows = new java.util.ArrayList<>(CalibrateCommand.read(MEASUREMENTS));
+        rows.add(row("constant", "nvlinkBytesPerSecond", "3e11"));
+        InvalidConfigurationException both = assertThrows(InvalidConfigurationException.class,
+                () -> CalibrateCommand.profileFile(rows, 1, "rows"));
+        assertTrue(both.getMessage().contains("nvlinkBytesPerSecond beside all-to-all rows"), both.getMessage());
+        List<Map<String, String>> mixed = new java.util.ArrayList<>(CalibrateCommand.read(MEASUREMENTS));
+        mixed.add(CalibrateCommand.read(PAPER).stream().filter(r -> r.get("kind").equals("speedup")).findFirst()
+                .orElseThrow());
+        InvalidConfigurationException fits = assertThrows(InvalidConfigurationException.class,
+                () -> CalibrateCommand.profileFile(mixed, 1, "rows"));
+        assertTrue(fits.rule().contains("not both"), fits.getMessage());
+    }
+
     private static Map<String, String> row(String kind, String key, String value) {
         Map<String, String> r = new java.util.HashMap<>();
         for (String column : CalibrateCommand.HEADER) {

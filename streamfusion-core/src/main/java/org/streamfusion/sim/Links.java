@@ -12,9 +12,9 @@ import org.streamfusion.Topology;
  * GPU and machine as out of it, so receive ports are not queued separately. On a proxy-driven link
  * ({@link InterMachineLink#proxyDriven}) every message also waits for the sending GPU's proxy thread, which spends
  * {@link HardwareProfile#proxyMessageSeconds} on it before the NIC takes it, and for the receiving GPU's, which spends
- * as much after it lands; its bytes cross PCIe at both ends, pipelined with the NIC, so they move at the lower of the
- * two rates: the sender's PCIe is a queue of its own beside the NIC (a NIC per machine serves several GPUs, each
- * with its own PCIe). Only the send side queues: transfers are reserved in the order they start, not the order
+ * as much after it lands; its bytes cross the sender's PCIe, a queue of its own per GPU pipelined with the NIC (a NIC
+ * per machine serves several GPUs, each with its own PCIe): a message ends when both have moved it. The receiver's
+ * PCIe is not queued (every pattern receives as much as it sends). Only the send side queues: transfers are reserved in the order they start, not the order
  * they land, so a receive queue would hold a small message behind a large one that lands later. On one host
  * ({@link Simulator#onOneHost}) every pair of GPUs is joined by NVLink and barriers cross no network.
  */

@@ -83,10 +83,17 @@ class SimulatorClosedFormTest {
         final List<Stream> compute = new ArrayList<>();
         final HardwareProfile profile;
         final Topology topology;
+        final boolean oneHost;
 
         Hand(HardwareProfile profile, Topology topology) {
+            this(profile, topology, false);
+        }
+
+        /** With {@code oneHost}, the machines are logical machines of one host ({@link Simulator#onOneHost}). */
+        Hand(HardwareProfile profile, Topology topology, boolean oneHost) {
             this.profile = profile;
             this.topology = topology;
+            this.oneHost = oneHost;
             KernelModel model = new KernelModel(profile);
             for (int r = 0; r < topology.worldSize(); r++) {
                 SimRankDevice d = new SimRankDevice(r, topology, model, streams, true);
@@ -100,7 +107,7 @@ class SimulatorClosedFormTest {
         }
 
         void run() {
-            new Engine(profile, new Links(topology, profile, false), topology.worldSize(), streams).run();
+            new Engine(profile, new Links(topology, profile, oneHost), topology.worldSize(), streams).run();
         }
     }
 

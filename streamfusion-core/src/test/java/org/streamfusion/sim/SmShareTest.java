@@ -68,6 +68,33 @@ class SmShareTest {
         assertEquals(300e-6 + KERNEL, attentionEnd(p, 300e-6, 1), EPSILON);
     }
 
+    /**
+     * Rank 0 of 2x1 pushes to rank 1 while its attention runs: over a NIC the push takes no SMs; on one host
+     * ({@link Simulator#onOneHost}) the logical machines are joined by NVLink and the SM kernel copies it.
+     */
+    @Test
+    void aPushToAnotherLogicalMachineOfOneHostSharesSmsAndOneOverANicDoesNot() {
+        double c = 0.5;
+        HardwareProfile p = withContention(c);
+        for (boolean oneHost : new boolean[] {false, true}) {
+            SimulatorClosedFormTest.Hand world = new SimulatorClosedFormTest.Hand(p, Topology.of(2, 1), oneHost);
+            SimStream compute = world.stream(0);
+            compute.add(Op.kernel(compute, "attention", KERNEL, true));
+            SimStream pusher = SimStream.of(world.devices.get(0).newArena().createStream("push"));
+            pusher.add(Op.oneSided(Op.Kind.PUT, pusher, "push", new int[] {1}, new long[] {BYTES}));
+            world.run();
+            double move = BYTES / p.nvlinkBytesPerSecond();
+            assertEquals(oneHost ? KERNEL + c * move : KERNEL, compute.free, EPSILON, "one host: " + oneHost);
+        }
+        // On one host a barrier of the logical machines crosses no network.
+        SimulatorClosedFormTest.Hand world = new SimulatorClosedFormTest.Hand(p, Topology.of(2, 1), true);
+        for (int r = 0; r < 2; r++) {
+            world.devices.get(r).communicator().barrierAll(world.compute.get(r), "barrier");
+        }
+        world.run();
+        assertEquals(0, world.stream(0).free, EPSILON);
+    }
+
     @Test
     void aContentionOutsideZeroToOneIsRefusedNamingIt() {
         for (double c : new double[] {-0.1, 1, Double.NaN}) {

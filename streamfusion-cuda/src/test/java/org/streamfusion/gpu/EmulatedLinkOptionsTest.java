@@ -34,7 +34,7 @@ class EmulatedLinkOptionsTest {
         InvalidConfigurationException e = assertThrows(InvalidConfigurationException.class,
                 () -> d.withEmulatedLink(InterMachineLink.parse("2,20,per-gpu,proxy")));
         assertTrue(e.rule().contains("not proxy-driven"), e.getMessage());
-        assertTrue(e.getMessage().contains("2,20us,per-gpu,proxy") || e.getMessage().contains(",proxy"), e.getMessage());
+        assertTrue(e.getMessage().contains(",proxy"), e.getMessage());
     }
 
     @Test
