@@ -251,8 +251,9 @@ public final class SweepPlan {
         List<Pending> pending = new ArrayList<>();
         for (LinkSetting link : c.links()) {
             HardwareProfile h200 = HardwareProfile.h200();
-            Simulator simulator = Simulator.of(h200.withLink(link.forProfile(h200, c.topology().gpusPerMachine())),
-                    c.topology());
+            // Without emulation the logical machines are one host's GPUs, as the calibration's layers were.
+            Simulator simulator = link.emulated() ? Simulator.of(h200.withLink(link.forProfile(h200,
+                    c.topology().gpusPerMachine())), c.topology()) : Simulator.onOneHost(h200, c.topology());
             for (int s : c.seqLens()) {
                 for (int d : c.headDims()) {
                     for (int b : c.batches()) {
