@@ -114,7 +114,7 @@ final class CalibrateCommand implements Callable<Integer> {
                     + " (ms = ceil(tiles/SMs) * 4*128*S*D*SMs / rate): " + sources(kernel));
         }
         refuseFittedConstants(rows, value);
-        if (rows.stream().anyMatch(r -> r.get("kind").equals("all-to-all"))) {
+        if (has(rows, "all-to-all")) {
             double[] nccl = line(rows, "nccl");
             double[] sm = line(rows, "nvshmem-sm");
             double[] ce = line(rows, "nvshmem-ce");
@@ -125,10 +125,10 @@ final class CalibrateCommand implements Callable<Integer> {
             put(value, source, "copyEngineBytesPerSecond", 1 / ce[1], "the slope of the nvshmem-ce put line", rows,
                     "nvshmem-ce");
         }
-        if (rows.stream().anyMatch(r -> r.get("kind").equals("layer"))) {
+        if (has(rows, "layer")) {
             LayerFit.fitLayers(rows, value, source);
         }
-        if (rows.stream().anyMatch(r -> r.get("kind").equals("speedup"))) {
+        if (has(rows, "speedup")) {
             LayerFit.fitContentionToSpeedups(rows, value, source);
         }
         StringBuilder sb = new StringBuilder("# Hardware profile " + value.get("name") + ", written by streamfusion"
@@ -226,7 +226,7 @@ final class CalibrateCommand implements Callable<Integer> {
                 "twoSidedOpSeconds", "oneSidedOpSeconds"), "layer", List.of("launchSeconds", "smContention",
                 "attentionLayerFactor"), "speedup", List.of("smContention"));
         for (var kind : fitted.entrySet()) {
-            if (rows.stream().anyMatch(r -> r.get("kind").equals(kind.getKey()))) {
+            if (has(rows, kind.getKey())) {
                 for (String key : kind.getValue()) {
                     if (constants.containsKey(key)) {
                         throw new InvalidConfigurationException("a constant row for " + key + " beside " + kind.getKey()
@@ -235,11 +235,14 @@ final class CalibrateCommand implements Callable<Integer> {
                 }
             }
         }
-        if (rows.stream().anyMatch(r -> r.get("kind").equals("layer")) && rows.stream().anyMatch(r -> r.get("kind")
-                .equals("speedup"))) {
+        if (has(rows, "layer") && has(rows, "speedup")) {
             throw new InvalidConfigurationException("layer and speedup rows in one file",
                     "the contention is fitted to measured layers or to published speedups, not both");
         }
+    }
+
+    private static boolean has(List<Map<String, String>> rows, String kind) {
+        return rows.stream().anyMatch(r -> r.get("kind").equals(kind));
     }
 
     static String sources(List<Map<String, String>> rows) {

@@ -78,24 +78,25 @@ public final class SweepPlan {
         }
 
         /**
-         * The link the simulator sees: emulated bytes still move over NVLink, so a link faster per GPU
-         * than NVLink is bounded by it; with no emulation the link is NVLink (no latency, one per GPU).
+         * The simulator that predicts this setting's rows. With no emulation the logical machines are one host's
+         * GPUs ({@link Simulator#onOneHost}). An emulated link's bytes still move over NVLink, so a link faster per
+         * GPU than NVLink is bounded by it.
          *
-         * @param profile        the profile whose NVLink rate bounds the link
-         * @param gpusPerMachine GPUs per logical machine, which share a per-machine NIC
-         * @return the link to predict with
+         * @param profile  the GPUs, and the NVLink rate that bounds the link
+         * @param topology the logical machines; their GPUs share a per-machine NIC
+         * @return the simulator to predict with
          */
-        public InterMachineLink forProfile(HardwareProfile profile, int gpusPerMachine) {
-            double nvlink = profile.nvlinkBytesPerSecond();
+        public Simulator simulator(HardwareProfile profile, Topology topology) {
             if (!emulated()) {
-                return new InterMachineLink("none (NVLink, no emulation)", nvlink, 0, InterMachineLink.Nics.PER_GPU);
+                return Simulator.onOneHost(profile, topology);
             }
+            double nvlink = profile.nvlinkBytesPerSecond();
             InterMachineLink link = InterMachineLink.parse(linkSpec());
-            if (link.perGpuBytesPerSecond(gpusPerMachine) >= nvlink) {
-                return new InterMachineLink(link.name() + " (bounded by NVLink)", nvlink, link.latencySeconds(),
+            if (link.perGpuBytesPerSecond(topology.gpusPerMachine()) >= nvlink) {
+                link = new InterMachineLink(link.name() + " (bounded by NVLink)", nvlink, link.latencySeconds(),
                         InterMachineLink.Nics.PER_GPU);
             }
-            return link;
+            return Simulator.of(profile.withLink(link), topology);
         }
 
         /**
@@ -250,10 +251,7 @@ public final class SweepPlan {
                 work * c.links().size() * c.seqLens().size() * c.headDims().size() * c.batches().size(), "rank-steps");
         List<Pending> pending = new ArrayList<>();
         for (LinkSetting link : c.links()) {
-            HardwareProfile h200 = HardwareProfile.h200();
-            // Without emulation the logical machines are one host's GPUs, as the calibration's layers were.
-            Simulator simulator = link.emulated() ? Simulator.of(h200.withLink(link.forProfile(h200,
-                    c.topology().gpusPerMachine())), c.topology()) : Simulator.onOneHost(h200, c.topology());
+            Simulator simulator = link.simulator(HardwareProfile.h200(), c.topology());
             for (int s : c.seqLens()) {
                 for (int d : c.headDims()) {
                     for (int b : c.batches()) {

@@ -14,8 +14,8 @@ import org.streamfusion.Topology;
  * {@link HardwareProfile#proxyMessageSeconds} on it before the NIC takes it, and for the receiving GPU's, which spends
  * as much after it lands; its bytes cross the sender's PCIe, a queue of its own per GPU pipelined with the NIC (a NIC
  * per machine serves several GPUs, each with its own PCIe): a message ends when both have moved it. The receiver's
- * PCIe is not queued (every pattern receives as much as it sends). Only the send side queues: transfers are reserved in the order they start, not the order
- * they land, so a receive queue would hold a small message behind a large one that lands later. On one host
+ * PCIe and proxy are not queued: transfers are reserved in the order they start, not the order they land, so a
+ * receive queue would hold a small message behind a large one that lands later. On one host
  * ({@link Simulator#onOneHost}) every pair of GPUs is joined by NVLink and barriers cross no network.
  */
 final class Links {
@@ -58,17 +58,16 @@ final class Links {
         InterMachineLink link = profile.link();
         int g = topology.gpusPerMachine();
         int nic = link.nicOf(sourceMachine, source - sourceMachine * g, g);
+        double onNic = Double.isInfinite(link.bytesPerSecond()) ? 0 : bytes / link.bytesPerSecond();
         if (!link.proxyDriven()) {
-            double begin = Math.max(start, nicFree[nic]);
-            nicFree[nic] = begin + (Double.isInfinite(link.bytesPerSecond()) ? 0 : bytes / link.bytesPerSecond());
+            nicFree[nic] = Math.max(start, nicFree[nic]) + onNic;
             return nicFree[nic] + link.latencySeconds();
         }
         // The proxy posts the message; then the sender's PCIe and the NIC move it, pipelined, each busy for its own time.
         double posted = Math.max(start, sendProxyFree[source]) + profile.proxyMessageSeconds();
         sendProxyFree[source] = posted;
         pcieFree[source] = Math.max(posted, pcieFree[source]) + bytes / profile.pcieBytesPerSecond();
-        nicFree[nic] = Math.max(posted, nicFree[nic])
-                + (Double.isInfinite(link.bytesPerSecond()) ? 0 : bytes / link.bytesPerSecond());
+        nicFree[nic] = Math.max(posted, nicFree[nic]) + onNic;
         return Math.max(pcieFree[source], nicFree[nic]) + link.latencySeconds() + profile.proxyMessageSeconds();
     }
 
@@ -79,12 +78,15 @@ final class Links {
 
     /** What a barrier costs beyond waiting for its last member: dissemination rounds over the slowest link. */
     double barrierSeconds(int[] members) {
+        if (oneHost) {
+            return 0;
+        }
         int first = topology.machineOf(members[0]);
         boolean crosses = false;
         for (int m : members) {
             crosses |= topology.machineOf(m) != first;
         }
-        if (!crosses || members.length < 2 || oneHost) {
+        if (!crosses || members.length < 2) {
             return 0;
         }
         int rounds = 32 - Integer.numberOfLeadingZeros(members.length - 1); // ceil(log2 n)
