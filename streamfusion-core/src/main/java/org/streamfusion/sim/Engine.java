@@ -11,7 +11,8 @@ import java.util.Map;
  * gets, send/recv) are started in virtual-time order from a queue, so that links serve transfers first
  * come, first served. A stream that reaches a transfer stops until the transfer ends. Where communication kernels
  * slow attention ({@link HardwareProfile#smContention} above 0), attention kernels start from the same queue and end
- * from a second one, so that every transfer that starts while one runs can move its end ({@link SmShare}).
+ * from a second one, so that every transfer that starts while one runs can move its end ({@link SmShare}); on a GPU
+ * whose layer has no such transfer, none can, and its kernels are resolved as their streams reach them.
  */
 final class Engine {
     private final HardwareProfile profile;
@@ -24,6 +25,8 @@ final class Engine {
     private final StartQueue kernelEnds = new StartQueue();
     /** Null where communication does not slow attention: kernels are then resolved as their streams reach them. */
     private final SmShare share;
+    /** Per rank, whether any transfer of the layer holds its SMs: only then its attention kernels take the queues. */
+    private final boolean[] sharesSms;
     private final ArrayDeque<SimStream> runnable = new ArrayDeque<>();
     /** Streams whose exchange has a half waiting for its counterpart, by (source, destination, lane). */
     private final Map<Long, ArrayDeque<SimStream>> sendsWaiting = new HashMap<>();
@@ -47,6 +50,35 @@ final class Engine {
         this.worldSize = worldSize;
         this.streams = streams;
         this.share = profile.smContention() > 0 ? new SmShare(profile.smContention(), worldSize) : null;
+        this.sharesSms = share == null ? null : smSharingRanks();
+    }
+
+    /** The ranks whose SMs some transfer of the layer holds: both ends of an exchange, the sender of a put over NVLink. */
+    private boolean[] smSharingRanks() {
+        boolean[] sharing = new boolean[worldSize];
+        for (SimStream s : streams) {
+            for (int i = 0; i < s.size(); i++) {
+                Op.Kind kind = s.kind(i);
+                if (kind != Op.Kind.EXCHANGE && kind != Op.Kind.PUT) {
+                    continue;
+                }
+                Op.Transfer many = s.transfer(i);
+                int peers = many == null ? 1 : many.peerCount();
+                for (int p = 0; p < peers; p++) {
+                    int peer = many == null ? s.onePeer(i) : many.peer(p);
+                    if (peer == s.rank) {
+                        continue;
+                    }
+                    if (kind == Op.Kind.EXCHANGE) {
+                        sharing[s.rank] = true;
+                        sharing[peer] = true;
+                    } else if (links.sameMachine(s.rank, peer)) {
+                        sharing[s.rank] = true;
+                    }
+                }
+            }
+        }
+        return sharing;
     }
 
     void run() {
@@ -124,7 +156,7 @@ final class Engine {
                 case KERNEL -> {
                     double seconds = s.kernelSeconds(i);
                     boolean attention = s.isAttention(i);
-                    if (attention && share != null) {
+                    if (attention && share != null && sharesSms[s.rank]) {
                         if (!s.started) {
                             s.started = true;
                             starts.add(s.free, order++, s);

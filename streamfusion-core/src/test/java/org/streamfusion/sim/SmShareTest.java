@@ -2,10 +2,15 @@ package org.streamfusion.sim;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.Test;
+import org.streamfusion.AttentionShape;
+import org.streamfusion.DeviceMesh;
 import org.streamfusion.InterMachineLink;
 import org.streamfusion.InvalidConfigurationException;
+import org.streamfusion.Method;
+import org.streamfusion.Plan;
 import org.streamfusion.Topology;
 
 /**
@@ -93,6 +98,42 @@ class SmShareTest {
         }
         world.run();
         assertEquals(0, world.stream(0).free, EPSILON);
+    }
+
+    /**
+     * Contention only slows GPUs whose SMs some transfer holds: a layer of copy-engine pulls and NIC transfers (the
+     * one-sided ring, {@code t = u' = 1}) is the same to the last bit with any contention, on a GPU cluster and on one
+     * host; a layer of NCCL exchanges (USP) is slower with it.
+     */
+    @Test
+    void aLayerWhoseTransfersHoldNoSmsIsTheSameWithAnyContention() {
+        HardwareProfile h200 = HardwareProfile.h200();
+        Topology topology = Topology.of(2, 4);
+        AttentionShape shape = AttentionShape.of(1, 65536, 24, 128);
+        Plan ring = Plan.of(shape, DeviceMesh.of(topology, Method.STREAMFUSION, 1, 1, 8));
+        Plan usp = Plan.of(shape, DeviceMesh.of(topology, Method.USP, 1, 2, 4));
+        for (boolean oneHost : new boolean[] {false, true}) {
+            SimulatedTime free = simulate(with(h200, 0), topology, oneHost, ring);
+            for (double c : new double[] {0.25, h200.smContention(), 0.9}) {
+                assertEquals(free, simulate(with(h200, c), topology, oneHost, ring), "one-sided ring, c=" + c
+                        + ", one host: " + oneHost);
+                double slowed = simulate(with(h200, c), topology, oneHost, usp).totalSeconds();
+                double unslowed = simulate(with(h200, 0), topology, oneHost, usp).totalSeconds();
+                assertTrue(slowed > unslowed, "USP, c=" + c + ", one host: " + oneHost + ": " + slowed + " s against "
+                        + unslowed + " s without contention");
+            }
+        }
+    }
+
+    private static SimulatedTime simulate(HardwareProfile p, Topology topology, boolean oneHost, Plan plan) {
+        return (oneHost ? Simulator.onOneHost(p, topology) : Simulator.of(p, topology)).simulate(plan);
+    }
+
+    private static HardwareProfile with(HardwareProfile p, double contention) {
+        return new HardwareProfile(p.name(), p.version(), p.streamingMultiprocessors(), p.tileFlopsPerSecondD64(),
+                p.tileFlopsPerSecondD128(), p.launchSeconds(), p.memoryBytesPerSecond(), p.nvlinkBytesPerSecond(),
+                p.copyEngineBytesPerSecond(), p.twoSidedOpSeconds(), p.oneSidedOpSeconds(), contention,
+                p.attentionLayerFactor(), p.proxyMessageSeconds(), p.pcieBytesPerSecond(), p.link());
     }
 
     @Test
