@@ -115,6 +115,22 @@ public final class Main {
      * A refused configuration is the caller's error (exit code 2), a file that cannot be read or written a failure
      * (1), both in one line; anything else is a bug and keeps its stack trace (1).
      */
+    /**
+     * Refuses {@code command}, a report that draws plots, where JFreeChart is not on the class path (as with {@code java
+     * -cp benchmarks.jar}, which leaves it out; the bundle's {@code bin/streamfusion} carries it). Names no JFreeChart
+     * class, so that it can run where {@link Charts} cannot be linked.
+     *
+     * @throws InvalidConfigurationException naming the command and the missing jar
+     */
+    static void requireJFreeChart(String command) {
+        try {
+            Class.forName("org.jfree.chart.JFreeChart", false, Main.class.getClassLoader());
+        } catch (ClassNotFoundException e) {
+            throw new InvalidConfigurationException(command + " without JFreeChart on the class path",
+                    "its plots need org.jfree:jfreechart 1.5.6 on the class path (the bundle's bin/streamfusion has it)");
+        }
+    }
+
     private static int failure(Exception e, CommandLine command) {
         String name = command.getCommandSpec().qualifiedName();
         if (e instanceof InvalidConfigurationException) {

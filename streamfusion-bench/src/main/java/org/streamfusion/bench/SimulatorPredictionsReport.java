@@ -5,22 +5,13 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.text.DecimalFormat;
 import java.util.ArrayList;
 import java.util.EnumMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import org.jfree.chart.ChartFactory;
-import org.jfree.chart.ChartUtils;
-import org.jfree.chart.JFreeChart;
-import org.jfree.chart.axis.LogAxis;
-import org.jfree.chart.plot.PlotOrientation;
-import org.jfree.chart.plot.XYPlot;
-import org.jfree.chart.renderer.xy.XYLineAndShapeRenderer;
-import org.jfree.data.xy.XYSeries;
-import org.jfree.data.xy.XYSeriesCollection;
 import org.streamfusion.AttentionShape;
 import org.streamfusion.InvalidConfigurationException;
 import org.streamfusion.Method;
@@ -90,6 +81,7 @@ final class SimulatorPredictionsReport implements Callable<Integer> {
      */
     @Override
     public Integer call() throws IOException {
+        Main.requireJFreeChart("simulator-predictions");
         write(out, quick, System.out).forEach(p -> System.out.println("wrote " + p));
         return 0;
     }
@@ -116,8 +108,13 @@ final class SimulatorPredictionsReport implements Callable<Integer> {
             }
             md.append("### ").append(scenario.title()).append("\n\n").append(table(rows)).append('\n');
             Path png = out.resolve("simulator-" + scenario.name() + ".png");
-            ChartUtils.saveChartAsPNG(png.toFile(), scenario.speedupPlot() ? speedupChart(scenario, rows)
-                    : timeChart(scenario, rows), WIDTH, HEIGHT);
+            if (scenario.speedupPlot()) {
+                Charts.lines(png, WIDTH, HEIGHT, scenario.title() + ": speedup over USP (simulated)",
+                        "machines of 8 GPUs", "speedup over USP's best mesh", speedupSeries(scenario, rows), false);
+            } else {
+                Charts.lines(png, WIDTH, HEIGHT, scenario.title() + ": layer time of each method's best mesh"
+                        + " (simulated)", "machines of 8 GPUs (log)", "ms per layer (log)", timeSeries(rows), true);
+            }
             written.add(png);
         }
         Path table = out.resolve("simulator-predictions.md");
@@ -189,56 +186,42 @@ final class SimulatorPredictionsReport implements Callable<Integer> {
         return Double.isNaN(x) ? "-" : String.format(Locale.ROOT, "%.2fx", x);
     }
 
-    private static JFreeChart speedupChart(Scenario scenario, List<Row> rows) {
-        XYSeriesCollection data = new XYSeriesCollection();
+    /** Each method's speedup over USP per machine count, one series per shape, and the paper's averages. */
+    private static Map<String, List<double[]>> speedupSeries(Scenario scenario, List<Row> rows) {
+        Map<String, List<double[]>> series = new LinkedHashMap<>();
         for (Method m : List.of(Method.TAS, Method.STREAMFUSION)) {
             for (AttentionShape shape : scenario.shapes()) {
-                XYSeries s = new XYSeries(m + " / USP, S=" + shape.seqLen());
-                rows.stream().filter(r -> r.shape().equals(shape) && !Double.isNaN(r.speedupOverUsp(m)))
-                        .forEach(r -> s.add(r.cluster().machines(), r.speedupOverUsp(m)));
-                if (s.getItemCount() > 0) {
-                    data.addSeries(s);
+                List<double[]> points = rows.stream()
+                        .filter(r -> r.shape().equals(shape) && !Double.isNaN(r.speedupOverUsp(m)))
+                        .map(r -> new double[] {r.cluster().machines(), r.speedupOverUsp(m)}).toList();
+                if (!points.isEmpty()) {
+                    series.put(m + " / USP, S=" + shape.seqLen(), points);
                 }
             }
         }
-        XYSeries sfu = new XYSeries("paper: STREAMFUSION / USP, average " + PAPER_SFU_AVERAGE + "x");
-        XYSeries tas = new XYSeries("paper: TAS / USP beyond 2 machines, average " + PAPER_TAS_AVERAGE_BEYOND_TWO + "x");
+        List<double[]> sfu = new ArrayList<>();
+        List<double[]> tas = new ArrayList<>();
         for (int m : scenario.machines()) {
-            sfu.add(m, PAPER_SFU_AVERAGE);
+            sfu.add(new double[] {m, PAPER_SFU_AVERAGE});
             if (m > 2) {
-                tas.add(m, PAPER_TAS_AVERAGE_BEYOND_TWO);
+                tas.add(new double[] {m, PAPER_TAS_AVERAGE_BEYOND_TWO});
             }
         }
-        data.addSeries(sfu);
-        data.addSeries(tas);
-        JFreeChart chart = ChartFactory.createXYLineChart(scenario.title() + ": speedup over USP (simulated)",
-                "machines of 8 GPUs", "speedup over USP's best mesh", data, PlotOrientation.VERTICAL, true, false, false);
-        chart.getXYPlot().setRenderer(new XYLineAndShapeRenderer(true, true));
-        return chart;
+        series.put("paper: STREAMFUSION / USP, average " + PAPER_SFU_AVERAGE + "x", sfu);
+        series.put("paper: TAS / USP beyond 2 machines, average " + PAPER_TAS_AVERAGE_BEYOND_TWO + "x", tas);
+        return series;
     }
 
-    static JFreeChart timeChart(Scenario scenario, List<Row> rows) {
-        XYSeriesCollection data = new XYSeriesCollection();
+    /** Each method's best layer time (ms) per machine count; a method valid on no cluster has no series. */
+    static Map<String, List<double[]>> timeSeries(List<Row> rows) {
+        Map<String, List<double[]>> series = new LinkedHashMap<>();
         for (Method m : Method.values()) {
-            XYSeries s = new XYSeries(m.toString());
-            rows.stream().filter(r -> r.best().containsKey(m))
-                    .forEach(r -> s.add(r.cluster().machines(), r.best().get(m).totalSeconds() * 1e3));
-            if (s.getItemCount() > 0) {
-                data.addSeries(s);
+            List<double[]> points = rows.stream().filter(r -> r.best().containsKey(m))
+                    .map(r -> new double[] {r.cluster().machines(), r.best().get(m).totalSeconds() * 1e3}).toList();
+            if (!points.isEmpty()) {
+                series.put(m.toString(), points);
             }
         }
-        JFreeChart chart = ChartFactory.createXYLineChart(scenario.title() + ": layer time of each method's best mesh"
-                + " (simulated)", "machines of 8 GPUs", "ms per layer", data, PlotOrientation.VERTICAL, true, false,
-                false);
-        XYPlot plot = chart.getXYPlot();
-        plot.setRenderer(new XYLineAndShapeRenderer(true, true)); // a method valid on one cluster only is a point
-        LogAxis ms = new LogAxis("ms per layer (log)");
-        ms.setNumberFormatOverride(new DecimalFormat("0.##"));
-        plot.setRangeAxis(ms);
-        LogAxis machines = new LogAxis("machines of 8 GPUs (log)");
-        machines.setBase(2);
-        machines.setNumberFormatOverride(new DecimalFormat("0"));
-        plot.setDomainAxis(machines);
-        return chart;
+        return series;
     }
 }

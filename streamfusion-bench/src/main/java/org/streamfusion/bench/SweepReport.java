@@ -14,17 +14,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.function.Function;
-import org.jfree.chart.ChartFactory;
-import org.jfree.chart.ChartUtils;
-import org.jfree.chart.JFreeChart;
-import org.jfree.chart.axis.CategoryLabelPositions;
-import org.jfree.chart.axis.LogAxis;
-import org.jfree.chart.plot.PlotOrientation;
-import org.jfree.chart.plot.XYPlot;
-import org.jfree.chart.renderer.xy.XYLineAndShapeRenderer;
-import org.jfree.data.category.DefaultCategoryDataset;
-import org.jfree.data.xy.XYSeries;
-import org.jfree.data.xy.XYSeriesCollection;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
 
@@ -66,6 +55,7 @@ public final class SweepReport implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        Main.requireJFreeChart("sweep-report");
         System.setProperty("java.awt.headless", "true");
         write(SweepCsv.read(csv), outDir);
         return 0;
@@ -92,17 +82,16 @@ public final class SweepReport implements Callable<Integer> {
         Files.writeString(md, markdown(rows, groups), StandardCharsets.UTF_8);
         written.add(md);
         for (String link : new LinkedHashSet<>(groups.stream().map(Group::link).toList())) {
-            DefaultCategoryDataset data = new DefaultCategoryDataset();
+            List<Charts.Bar> bars = new ArrayList<>();
             for (Group g : groups) {
                 if (g.link().equals(link) && g.uspMs().isPresent()) {
-                    g.bestByMethod().forEach((m, r) -> data.addValue(r.medianMs() / g.uspMs().get(), m, g.category()));
+                    g.bestByMethod().forEach((m, r) -> bars.add(new Charts.Bar(m, g.category(),
+                            r.medianMs() / g.uspMs().get())));
                 }
             }
-            JFreeChart chart = ChartFactory.createBarChart("Latency normalised to USP at its best mesh, link " + link,
-                    "shape", "time / USP time (lower is faster)", data, PlotOrientation.VERTICAL, true, false, false);
-            chart.getCategoryPlot().getDomainAxis().setCategoryLabelPositions(CategoryLabelPositions.UP_45);
             Path png = outDir.resolve("normalised-" + link.replaceAll("[^A-Za-z0-9._-]", "_") + ".png");
-            ChartUtils.saveChartAsPNG(png.toFile(), chart, NORMALISED_WIDTH, NORMALISED_HEIGHT);
+            Charts.bars(png, NORMALISED_WIDTH, NORMALISED_HEIGHT, "Latency normalised to USP at its best mesh, link "
+                    + link, "shape", "time / USP time (lower is faster)", bars);
             written.add(png);
         }
         written.add(scatter(rows, outDir.resolve("measured-vs-predicted.png")));
@@ -110,37 +99,14 @@ public final class SweepReport implements Callable<Integer> {
     }
 
     private static Path scatter(List<SweepCsv.Result> rows, Path png) throws IOException {
-        XYSeriesCollection data = new XYSeriesCollection();
-        Map<String, XYSeries> byLink = new LinkedHashMap<>();
-        double lo = Double.MAX_VALUE;
-        double hi = 0;
+        Map<String, List<double[]>> byLink = new LinkedHashMap<>();
         for (SweepCsv.Result r : rows) {
             if (r.medianMs() > 0 && r.predictedMs() > 0) {
-                byLink.computeIfAbsent(r.link(), l -> new XYSeries(l, false, true)).add(r.predictedMs(), r.medianMs());
-                lo = Math.min(lo, Math.min(r.predictedMs(), r.medianMs()));
-                hi = Math.max(hi, Math.max(r.predictedMs(), r.medianMs()));
+                byLink.computeIfAbsent(r.link(), l -> new ArrayList<>()).add(new double[] {r.predictedMs(), r.medianMs()});
             }
         }
-        byLink.values().forEach(data::addSeries);
-        XYSeries diagonal = new XYSeries("measured = predicted");
-        if (hi > 0) {
-            diagonal.add(lo, lo);
-            diagonal.add(hi, hi);
-        }
-        data.addSeries(diagonal);
-        JFreeChart chart = ChartFactory.createScatterPlot("Measured against the simulator's prediction", "predicted ms",
-                "measured ms (median)", data, PlotOrientation.VERTICAL, true, false, false);
-        XYPlot plot = chart.getXYPlot();
-        if (hi > 0) {
-            plot.setDomainAxis(new LogAxis("predicted ms"));
-            plot.setRangeAxis(new LogAxis("measured ms (median)"));
-        }
-        XYLineAndShapeRenderer renderer = new XYLineAndShapeRenderer(false, true);
-        int last = data.getSeriesCount() - 1;
-        renderer.setSeriesLinesVisible(last, true);
-        renderer.setSeriesShapesVisible(last, false);
-        plot.setRenderer(renderer);
-        ChartUtils.saveChartAsPNG(png.toFile(), chart, SCATTER_SIZE, SCATTER_SIZE);
+        Charts.scatter(png, SCATTER_SIZE, "Measured against the simulator's prediction", "predicted ms",
+                "measured ms (median)", byLink, "measured = predicted");
         return png;
     }
 

@@ -65,11 +65,11 @@ class SimulatorPredictionsReportTest {
         var shape = scenario.shapes().get(0);
         var rows = List.of(SimulatorPredictionsReport.row(scenario.profile(), Topology.of(8, 8), shape),
                 SimulatorPredictionsReport.row(scenario.profile(), Topology.of(16, 8), shape));
-        var chart = SimulatorPredictionsReport.timeChart(scenario, rows);
-        var data = chart.getXYPlot().getDataset();
-        int tas = data.indexOf("TAS");
-        assertTrue(tas >= 0, "TAS has a mesh on 8x8");
-        assertEquals(1, data.getItemCount(tas), "TAS has none on 16x8 (u = 16 does not divide H = 24)");
+        var series = SimulatorPredictionsReport.timeSeries(rows);
+        assertTrue(series.containsKey("TAS"), "TAS has a mesh on 8x8");
+        assertEquals(1, series.get("TAS").size(), "TAS has none on 16x8 (u = 16 does not divide H = 24)");
+        var chart = Charts.lineChart("time", "machines", "ms", series, true);
+        assertEquals(1, chart.getXYPlot().getDataset().getItemCount(chart.getXYPlot().getDataset().indexOf("TAS")));
         assertTrue(((org.jfree.chart.renderer.xy.XYLineAndShapeRenderer) chart.getXYPlot().getRenderer())
                 .getDefaultShapesVisible(), "points are drawn");
     }
