@@ -89,7 +89,8 @@ class MeasuredRowsTest {
             without.remove(row);
             Path file = Files.createTempFile("left-out", ".properties");
             try {
-                Files.writeString(file, CalibrateCommand.profileFile(without, 3, "rows without one"), StandardCharsets.UTF_8);
+                Files.writeString(file, CalibrateCommand.profileFile(without, HardwareProfile.h200().version(),
+                        "rows without one"), StandardCharsets.UTF_8);
                 double[] e = {CalibrateCommand.predicted(row, HardwareProfile.h200()) / measured - 1,
                     CalibrateCommand.predicted(row, HardwareProfile.read(file)) / measured - 1};
                 ERRORS.putIfAbsent(row, e);

@@ -12,7 +12,7 @@ import java.util.Map;
  * come, first served. A stream that reaches a transfer stops until the transfer ends. Where communication kernels
  * slow attention ({@link HardwareProfile#smContention} above 0), attention kernels start from the same queue and end
  * from a second one, so that every transfer that starts while one runs can move its end ({@link SmShare}); on a GPU
- * whose layer has no such transfer, none can, and its kernels are resolved as their streams reach them.
+ * whose SMs no transfer of the layer holds, none can, and its kernels are resolved as their streams reach them.
  */
 final class Engine {
     private final HardwareProfile profile;
