@@ -3,8 +3,10 @@ package org.streamfusion.bench;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.text.DecimalFormat;
+import java.text.DecimalFormatSymbols;
 import java.util.List;
-import java.util.Map;
+import java.util.Locale;
+import java.util.SequencedMap;
 import org.jfree.chart.ChartFactory;
 import org.jfree.chart.ChartUtils;
 import org.jfree.chart.JFreeChart;
@@ -18,13 +20,18 @@ import org.jfree.data.xy.XYSeries;
 import org.jfree.data.xy.XYSeriesCollection;
 
 /**
- * Every plot the reports draw, headless, with JFreeChart: the one class of the command line that names it. A JVM
- * links a class with all its methods, so a command class that built a chart itself could not even be listed without
- * JFreeChart on the class path; the reports hand this class plain series instead, and where JFreeChart is absent
+ * Every plot the reports draw, headless, with JFreeChart: the one class of the command line that names it. The command
+ * line reads every declared method of every command class, which resolves the types their signatures (lambdas'
+ * included) name, so a command class that built a chart itself could not even be listed without JFreeChart on the
+ * class path; the reports hand this class plain series instead, and where JFreeChart is absent
  * ({@code java -cp benchmarks.jar}: the jar leaves it out) they are refused by {@link Main#requireJFreeChart}, which
- * names no JFreeChart class. A series is a name and its (x, y) points; maps keep their insertion order.
+ * names no JFreeChart class. A series is a name and its (x, y) points, drawn in the map's order.
  */
 final class Charts {
+    static {
+        System.setProperty("java.awt.headless", "true"); // before any AWT class asks: no display is needed
+    }
+
     /** One bar: its series (the legend), its category (the axis) and its value. */
     record Bar(String series, String category, double value) {
     }
@@ -36,8 +43,8 @@ final class Charts {
      * A log-log scatter of each series with the diagonal {@code y = x} through the points' range, named
      * {@code diagonal}; axes labelled in plain numbers (0.25, 1, 20).
      */
-    static void scatter(Path png, int size, String title, String xLabel, String yLabel, Map<String, List<double[]>> series,
-            String diagonal) throws IOException {
+    static void scatter(Path png, int size, String title, String xLabel, String yLabel,
+            SequencedMap<String, List<double[]>> series, String diagonal) throws IOException {
         XYSeriesCollection data = collection(series, false);
         double lo = Double.MAX_VALUE;
         double hi = 0;
@@ -70,12 +77,12 @@ final class Charts {
 
     /** Lines through each series' points, each point drawn (a series of one point is a point). */
     static void lines(Path png, int width, int height, String title, String xLabel, String yLabel,
-            Map<String, List<double[]>> series, boolean logLog) throws IOException {
+            SequencedMap<String, List<double[]>> series, boolean logLog) throws IOException {
         ChartUtils.saveChartAsPNG(png.toFile(), lineChart(title, xLabel, yLabel, series, logLog), width, height);
     }
 
     /** The chart {@link #lines} draws; log-log: machines (x) in powers of 2, milliseconds (y) in powers of 10. */
-    static JFreeChart lineChart(String title, String xLabel, String yLabel, Map<String, List<double[]>> series,
+    static JFreeChart lineChart(String title, String xLabel, String yLabel, SequencedMap<String, List<double[]>> series,
             boolean logLog) {
         JFreeChart chart = ChartFactory.createXYLineChart(title, xLabel, yLabel, collection(series, true),
                 PlotOrientation.VERTICAL, true, false, false);
@@ -100,7 +107,7 @@ final class Charts {
     }
 
     /** {@code sortedByX}: a line's points joined in x order, not in the order added. */
-    private static XYSeriesCollection collection(Map<String, List<double[]>> series, boolean sortedByX) {
+    private static XYSeriesCollection collection(SequencedMap<String, List<double[]>> series, boolean sortedByX) {
         XYSeriesCollection data = new XYSeriesCollection();
         series.forEach((name, points) -> {
             XYSeries s = new XYSeries(name, sortedByX, true);
@@ -113,7 +120,7 @@ final class Charts {
     private static LogAxis logAxis(String label, int base, String format) {
         LogAxis axis = new LogAxis(label);
         axis.setBase(base);
-        axis.setNumberFormatOverride(new DecimalFormat(format));
+        axis.setNumberFormatOverride(new DecimalFormat(format, DecimalFormatSymbols.getInstance(Locale.ROOT)));
         return axis;
     }
 }

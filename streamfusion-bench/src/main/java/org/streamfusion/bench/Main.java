@@ -112,15 +112,11 @@ public final class Main {
     }
 
     /**
-     * A refused configuration is the caller's error (exit code 2), a file that cannot be read or written a failure
-     * (1), both in one line; anything else is a bug and keeps its stack trace (1).
-     */
-    /**
      * Refuses {@code command}, a report that draws plots, where JFreeChart is not on the class path (as with {@code java
      * -cp benchmarks.jar}, which leaves it out; the bundle's {@code bin/streamfusion} carries it). Names no JFreeChart
-     * class, so that it can run where {@link Charts} cannot be linked.
+     * class, so that it runs where {@link Charts} cannot.
      *
-     * @throws InvalidConfigurationException naming the command and the missing jar
+     * @throws InvalidConfigurationException naming the command and the missing library
      */
     static void requireJFreeChart(String command) {
         try {
@@ -131,6 +127,10 @@ public final class Main {
         }
     }
 
+    /**
+     * A refused configuration is the caller's error (exit code 2), a file that cannot be read or written a failure
+     * (1), both in one line; anything else is a bug and keeps its stack trace (1).
+     */
     private static int failure(Exception e, CommandLine command) {
         String name = command.getCommandSpec().qualifiedName();
         if (e instanceof InvalidConfigurationException) {

@@ -11,6 +11,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.SequencedMap;
 import java.util.concurrent.Callable;
 import org.streamfusion.AttentionShape;
 import org.streamfusion.InvalidConfigurationException;
@@ -187,8 +188,8 @@ final class SimulatorPredictionsReport implements Callable<Integer> {
     }
 
     /** Each method's speedup over USP per machine count, one series per shape, and the paper's averages. */
-    private static Map<String, List<double[]>> speedupSeries(Scenario scenario, List<Row> rows) {
-        Map<String, List<double[]>> series = new LinkedHashMap<>();
+    private static SequencedMap<String, List<double[]>> speedupSeries(Scenario scenario, List<Row> rows) {
+        SequencedMap<String, List<double[]>> series = new LinkedHashMap<>();
         for (Method m : List.of(Method.TAS, Method.STREAMFUSION)) {
             for (AttentionShape shape : scenario.shapes()) {
                 List<double[]> points = rows.stream()
@@ -213,8 +214,8 @@ final class SimulatorPredictionsReport implements Callable<Integer> {
     }
 
     /** Each method's best layer time (ms) per machine count; a method valid on no cluster has no series. */
-    static Map<String, List<double[]>> timeSeries(List<Row> rows) {
-        Map<String, List<double[]>> series = new LinkedHashMap<>();
+    static SequencedMap<String, List<double[]>> timeSeries(List<Row> rows) {
+        SequencedMap<String, List<double[]>> series = new LinkedHashMap<>();
         for (Method m : Method.values()) {
             List<double[]> points = rows.stream().filter(r -> r.best().containsKey(m))
                     .map(r -> new double[] {r.cluster().machines(), r.best().get(m).totalSeconds() * 1e3}).toList();

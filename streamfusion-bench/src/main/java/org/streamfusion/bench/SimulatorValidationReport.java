@@ -9,6 +9,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.SequencedMap;
 import java.util.concurrent.Callable;
 import org.streamfusion.sim.HardwareProfile;
 import picocli.CommandLine.Command;
@@ -50,7 +51,7 @@ final class SimulatorValidationReport implements Callable<Integer> {
                 .filter(r -> r.get("kind").equals("layer")).toList();
         Files.createDirectories(out);
         HardwareProfile profile = HardwareProfile.h200();
-        Map<String, List<double[]>> points = new LinkedHashMap<>();
+        SequencedMap<String, List<double[]>> points = new LinkedHashMap<>();
         StringBuilder md = new StringBuilder("| shape | topology/method:t/u/r | measured | profile | measured ms |"
                 + " simulated ms | error |\n| --- | --- | --- | --- | --- | --- | --- |\n");
         Map<String, List<Double>> errors = new LinkedHashMap<>();

@@ -11,6 +11,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.SequencedMap;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.function.Function;
@@ -56,7 +57,6 @@ public final class SweepReport implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         Main.requireJFreeChart("sweep-report");
-        System.setProperty("java.awt.headless", "true");
         write(SweepCsv.read(csv), outDir);
         return 0;
     }
@@ -99,7 +99,7 @@ public final class SweepReport implements Callable<Integer> {
     }
 
     private static Path scatter(List<SweepCsv.Result> rows, Path png) throws IOException {
-        Map<String, List<double[]>> byLink = new LinkedHashMap<>();
+        SequencedMap<String, List<double[]>> byLink = new LinkedHashMap<>();
         for (SweepCsv.Result r : rows) {
             if (r.medianMs() > 0 && r.predictedMs() > 0) {
                 byLink.computeIfAbsent(r.link(), l -> new ArrayList<>()).add(new double[] {r.predictedMs(), r.medianMs()});
