@@ -102,9 +102,7 @@ final class CalibrateCommand implements Callable<Integer> {
             double xy = 0;
             double xx = 0;
             for (Map<String, String> r : kernel) {
-                int s = Integer.parseInt(r.get("S"));
-                long tiles = (long) Integer.parseInt(r.get("B")) * Integer.parseInt(r.get("H")) * ((s + 127) / 128);
-                double x = (double) ((tiles + sms - 1) / sms) * 4.0 * 128 * ((s + 127) / 128 * 128) * d * sms;
+                double x = fullWaveFlops(r, sms);
                 xy += x * Double.parseDouble(r.get("value")) / 1e3;
                 xx += x * x;
             }
@@ -155,13 +153,9 @@ final class CalibrateCommand implements Callable<Integer> {
     static double predicted(Map<String, String> row, HardwareProfile profile) {
         switch (row.get("kind")) {
             case "kernel" -> {
-                int s = Integer.parseInt(row.get("S"));
-                int d = Integer.parseInt(row.get("D"));
-                int sms = profile.streamingMultiprocessors();
-                long tiles = (long) Integer.parseInt(row.get("B")) * Integer.parseInt(row.get("H")) * ((s + 127) / 128);
-                double rate = d == 64 ? profile.tileFlopsPerSecondD64() : profile.tileFlopsPerSecondD128();
-                double waves = (tiles + sms - 1) / sms;
-                return (profile.launchSeconds() + waves * 4.0 * 128 * ((s + 127) / 128 * 128) * d * sms / rate) * 1e3;
+                double rate = Integer.parseInt(row.get("D")) == 64 ? profile.tileFlopsPerSecondD64()
+                        : profile.tileFlopsPerSecondD128();
+                return (profile.launchSeconds() + fullWaveFlops(row, profile.streamingMultiprocessors()) / rate) * 1e3;
             }
             case "all-to-all" -> {
                 int ranks = Integer.parseInt(row.get("ranks"));
@@ -189,6 +183,17 @@ final class CalibrateCommand implements Callable<Integer> {
             default -> throw new InvalidConfigurationException("a " + row.get("kind") + " row",
                     "kernel, all-to-all, layer or speedup");
         }
+    }
+
+    /**
+     * A kernel row's launch as the kernel model charges it, in flops at the full-wave rate: {@code ceil(tiles/SMs)} waves
+     * of every SM's 128-row tile against the whole (tile-rounded) sequence, {@code 4*128*S*D} each.
+     */
+    private static double fullWaveFlops(Map<String, String> row, int sms) {
+        int s = Integer.parseInt(row.get("S"));
+        long tiles = (long) Integer.parseInt(row.get("B")) * Integer.parseInt(row.get("H")) * ((s + 127) / 128);
+        double waves = (tiles + sms - 1) / sms;
+        return waves * 4.0 * 128 * ((s + 127) / 128 * 128) * Integer.parseInt(row.get("D")) * sms;
     }
 
     /** Least squares {@code seconds = a + b * bytes to the others} over one mover's rows: {@code {a, b}}. */

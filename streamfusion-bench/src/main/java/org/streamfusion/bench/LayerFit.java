@@ -41,9 +41,9 @@ final class LayerFit {
         CalibrateCommand.need(layers, "layer rows keyed " + LAYER_FITTED, 0);
         double[] x = {0, 0, 1};
         for (int sweep = 0; sweep < SWEEPS; sweep++) {
-            x[0] = golden(v -> squaredError(layers, value, v, x[1], x[2]), 0, 100e-6, 1e-8);
-            x[1] = golden(v -> squaredError(layers, value, x[0], v, x[2]), 0, 0.9, 1e-3);
-            x[2] = golden(v -> squaredError(layers, value, x[0], x[1], v), 0.8, 1.25, 1e-4);
+            x[0] = golden(v -> squaredError(layers, profile(value, v, x[1], x[2])), 0, 100e-6, 1e-8);
+            x[1] = golden(v -> squaredError(layers, profile(value, x[0], v, x[2])), 0, 0.9, 1e-3);
+            x[2] = golden(v -> squaredError(layers, profile(value, x[0], x[1], v)), 0.8, 1.25, 1e-4);
         }
         String fit = " (launch, contention and factor together minimise the squared relative errors of " + layers.size()
                 + " layer rows keyed " + LAYER_FITTED + ", simulated on one host with the other constants; " + SWEEPS
@@ -93,11 +93,10 @@ final class LayerFit {
                 InterMachineLink.parse(CalibrateCommand.required(value, "link")));
     }
 
-    private static double squaredError(List<Map<String, String>> layers, Map<String, String> value, double launch,
-            double contention, double factor) {
-        HardwareProfile profile = profile(value, launch, contention, factor);
+    /** The sum of the rows' squared relative errors, each row as {@link CalibrateCommand#predicted} charges it. */
+    private static double squaredError(List<Map<String, String>> rows, HardwareProfile profile) {
         double sum = 0;
-        for (Map<String, String> r : layers) {
+        for (Map<String, String> r : rows) {
             double error = CalibrateCommand.predicted(r, profile) / Double.parseDouble(r.get("value")) - 1;
             sum += error * error;
         }
@@ -159,15 +158,7 @@ final class LayerFit {
         List<Map<String, String>> speedups = rows.stream().filter(r -> r.get("kind").equals("speedup")).toList();
         double launch = CalibrateCommand.number(value, "launchSeconds");
         double factor = CalibrateCommand.number(value, "attentionLayerFactor");
-        double contention = golden(c -> {
-            HardwareProfile p = profile(value, launch, c, factor);
-            double sum = 0;
-            for (Map<String, String> r : speedups) {
-                double error = speedup(r, p) / Double.parseDouble(r.get("value")) - 1;
-                sum += error * error;
-            }
-            return sum;
-        }, 0, 0.9, 1e-3);
+        double contention = golden(c -> squaredError(speedups, profile(value, launch, c, factor)), 0, 0.9, 1e-3);
         value.put("smContention", Double.toString(contention));
         source.put("smContention", "the share of attention's rate lost beside communication kernels that minimises the"
                 + " squared relative errors of " + speedups.size() + " published speedups, each method at the planner's"

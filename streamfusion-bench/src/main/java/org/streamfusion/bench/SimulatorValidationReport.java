@@ -69,11 +69,9 @@ final class SimulatorValidationReport implements Callable<Integer> {
         }
         md.append('\n');
         for (var e : errors.entrySet()) {
-            List<Double> sorted = e.getValue().stream().sorted().toList();
-            int n = sorted.size();
-            double median = n % 2 == 1 ? sorted.get(n / 2) : (sorted.get(n / 2 - 1) + sorted.get(n / 2)) / 2;
+            double median = LayerTiming.median(e.getValue().stream().mapToDouble(Double::doubleValue).toArray());
             md.append(String.format(Locale.ROOT, "median absolute error at %s: %.1f%% over %d rows%n", e.getKey(),
-                    median * 100, n));
+                    median * 100, e.getValue().size()));
         }
         Path png = out.resolve("simulator-validation.png");
         Charts.scatter(png, SIZE, "Simulated against measured layer time (H200)", "measured ms (median, CUDA events)",

@@ -134,9 +134,7 @@ class MeasuredRowsTest {
     }
 
     private static double median(List<Double> v) {
-        List<Double> s = v.stream().sorted().toList();
-        int n = s.size();
-        return n % 2 == 1 ? s.get(n / 2) : (s.get(n / 2 - 1) + s.get(n / 2)) / 2;
+        return LayerTiming.median(v.stream().mapToDouble(Double::doubleValue).toArray());
     }
 
     private static double max(List<Double> v) {

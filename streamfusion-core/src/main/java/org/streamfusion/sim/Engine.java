@@ -53,11 +53,14 @@ final class Engine {
         this.sharesSms = share == null ? null : smSharingRanks();
     }
 
-    /** The ranks whose SMs some transfer of the layer holds: both ends of an exchange, the sender of a put over NVLink. */
+    /**
+     * The ranks whose SMs some transfer of the layer holds ({@link #holdsSms}): an exchange's other end records its own
+     * half, so each rank's own ops decide.
+     */
     private boolean[] smSharingRanks() {
         boolean[] sharing = new boolean[worldSize];
         for (SimStream s : streams) {
-            for (int i = 0; i < s.size(); i++) {
+            for (int i = 0; i < s.size() && !sharing[s.rank]; i++) {
                 Op.Kind kind = s.kind(i);
                 if (kind != Op.Kind.EXCHANGE && kind != Op.Kind.PUT) {
                     continue;
@@ -65,20 +68,19 @@ final class Engine {
                 Op.Transfer many = s.transfer(i);
                 int peers = many == null ? 1 : many.peerCount();
                 for (int p = 0; p < peers; p++) {
-                    int peer = many == null ? s.onePeer(i) : many.peer(p);
-                    if (peer == s.rank) {
-                        continue;
-                    }
-                    if (kind == Op.Kind.EXCHANGE) {
-                        sharing[s.rank] = true;
-                        sharing[peer] = true;
-                    } else if (links.sameMachine(s.rank, peer)) {
-                        sharing[s.rank] = true;
-                    }
+                    sharing[s.rank] |= holdsSms(kind, s.rank, many == null ? s.onePeer(i) : many.peer(p));
                 }
             }
         }
         return sharing;
+    }
+
+    /**
+     * Whether moving bytes between {@code self} and {@code peer} holds {@code self}'s SMs: NCCL's kernels run at both
+     * ends of an exchange, and the SM kernel copies a ScatterPush over NVLink; pulls and NIC transfers take none.
+     */
+    private boolean holdsSms(Op.Kind kind, int self, int peer) {
+        return self != peer && (kind == Op.Kind.EXCHANGE || kind == Op.Kind.PUT && links.sameMachine(self, peer));
     }
 
     void run() {
@@ -157,10 +159,7 @@ final class Engine {
                     double seconds = s.kernelSeconds(i);
                     boolean attention = s.isAttention(i);
                     if (attention && share != null && sharesSms[s.rank]) {
-                        if (!s.started) {
-                            s.started = true;
-                            starts.add(s.free, order++, s);
-                        }
+                        queueStart(s);
                         return;
                     }
                     s.free += seconds;
@@ -171,10 +170,7 @@ final class Engine {
                     s.position++;
                 }
                 case PUT, GET, EXCHANGE -> {
-                    if (!s.started) {
-                        s.started = true;
-                        starts.add(s.free, order++, s);
-                    }
+                    queueStart(s);
                     return;
                 }
                 case BARRIER -> {
@@ -185,6 +181,14 @@ final class Engine {
                     return;
                 }
             }
+        }
+    }
+
+    /** Hands the stream's op at its position to the queue of starts, once: it starts when the stream is free. */
+    private void queueStart(SimStream s) {
+        if (!s.started) {
+            s.started = true;
+            starts.add(s.free, order++, s);
         }
     }
 
@@ -224,8 +228,8 @@ final class Engine {
             int source = kind == Op.Kind.PUT ? self : peer;
             int destination = kind == Op.Kind.PUT ? peer : self;
             double landed = links.transfer(source, destination, bytes, start, kind == Op.Kind.GET);
-            if (kind == Op.Kind.PUT && source != destination && links.sameMachine(source, destination)) {
-                shareSms(source, time, start, landed); // the SM kernel copies a ScatterPush over NVLink
+            if (holdsSms(kind, source, destination)) { // a put's sender; a get takes no SMs
+                shareSms(source, time, start, landed);
             }
             end = Math.max(end, landed);
         }
@@ -255,7 +259,7 @@ final class Engine {
                 long bytes = op.bytes(i);
                 double start = time + profile.twoSidedOpSeconds();
                 double end = links.transfer(source, destination, bytes, start, false);
-                if (source != destination) { // NCCL's kernels run at both ends
+                if (holdsSms(Op.Kind.EXCHANGE, source, destination)) {
                     shareSms(source, time, start, end);
                     shareSms(destination, time, start, end);
                 }
