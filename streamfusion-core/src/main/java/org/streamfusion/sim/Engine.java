@@ -6,18 +6,22 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Discrete-event resolution of every rank's streams. Ops that hold no shared resource (records, waits,
+ * Discrete-event resolution of the ranks' streams. Ops that hold no shared resource (records, waits,
  * kernels, barriers) are resolved as soon as their stream reaches them; ops that take a link (puts,
  * gets, send/recv) are started in virtual-time order from a queue, so that links serve transfers first
  * come, first served. A stream that reaches a transfer stops until the transfer ends. Where communication kernels
  * slow attention ({@link HardwareProfile#smContention} above 0), attention kernels start from the same queue and end
  * from a second one, so that every transfer that starts while one runs can move its end ({@link SmShare}); on a GPU
  * whose SMs no transfer of the layer holds, none can, and its kernels are resolved as their streams reach them.
+ * Under a {@link Symmetry} the streams are the representatives' alone, each standing for its orbit: an exchange's
+ * halves meet in the frame of its destination's representative, SMs and links are the representatives', and a
+ * barrier waits for the representatives among its members.
  */
 final class Engine {
     private final HardwareProfile profile;
     private final Links links;
     private final int worldSize;
+    private final Symmetry symmetry;
     private final List<SimStream> streams;
     /** Streams whose op at their position is a transfer ready to take its links. */
     private final StartQueue starts = new StartQueue();
@@ -28,7 +32,10 @@ final class Engine {
     /** Per rank, whether any transfer of the layer holds its SMs: only then its attention kernels take the queues. */
     private final boolean[] sharesSms;
     private final ArrayDeque<SimStream> runnable = new ArrayDeque<>();
-    /** Streams whose exchange has a half waiting for its counterpart, by (source, destination, lane). */
+    /**
+     * Streams whose exchange has a half waiting for its counterpart, by (source, destination, lane) in the frame of the
+     * destination's representative.
+     */
     private final Map<Long, ArrayDeque<SimStream>> sendsWaiting = new HashMap<>();
     private final Map<Long, ArrayDeque<SimStream>> receivesWaiting = new HashMap<>();
     private final Map<String, Barrier> barriers = new HashMap<>();
@@ -44,9 +51,11 @@ final class Engine {
         }
     }
 
-    Engine(HardwareProfile profile, Links links, int worldSize, List<SimStream> streams) {
+    /** {@code streams}: every rank's, or under a non-trivial {@code symmetry} its representatives' (so {@code links}). */
+    Engine(HardwareProfile profile, Links links, Symmetry symmetry, int worldSize, List<SimStream> streams) {
         this.profile = profile;
         this.links = links;
+        this.symmetry = symmetry;
         this.worldSize = worldSize;
         this.streams = streams;
         this.share = profile.smContention() > 0 ? new SmShare(profile.smContention(), worldSize) : null;
@@ -228,7 +237,8 @@ final class Engine {
             int source = kind == Op.Kind.PUT ? self : peer;
             int destination = kind == Op.Kind.PUT ? peer : self;
             double landed = links.transfer(source, destination, bytes, start, kind == Op.Kind.GET);
-            if (holdsSms(kind, source, destination)) { // a put's sender; a get takes no SMs
+            // A put's sender (this stream's rank, so a representative); a get takes no SMs.
+            if (holdsSms(kind, source, destination)) {
                 shareSms(source, time, start, landed);
             }
             end = Math.max(end, landed);
@@ -249,9 +259,12 @@ final class Engine {
             boolean send = i < op.sendCount();
             int source = send ? self : op.peer(i);
             int destination = send ? op.peer(i) : self;
-            // Scrambled (an odd multiplier is one-to-one): the plain key's low bits repeat across ranks, and at
-            // 4096 ranks the map's bins turned into trees.
-            long key = (((long) source * worldSize + destination) * 2 + op.lane()) * 0x9E3779B97F4A7C15L;
+            // Both halves in the frame of the destination's representative (where the receive is posted). Scrambled
+            // (an odd multiplier is one-to-one): the plain key's low bits repeat across ranks, and at 4096 ranks the
+            // map's bins turned into trees.
+            int home = symmetry.representative(destination);
+            long key = (((long) symmetry.carry(source, destination, home) * worldSize + home) * 2 + op.lane())
+                    * 0x9E3779B97F4A7C15L;
             Map<Long, ArrayDeque<SimStream>> counterparts = send ? receivesWaiting : sendsWaiting;
             ArrayDeque<SimStream> waiting = counterparts.get(key);
             if (waiting != null && !waiting.isEmpty()) {
@@ -260,8 +273,8 @@ final class Engine {
                 double start = time + profile.twoSidedOpSeconds();
                 double end = links.transfer(source, destination, bytes, start, false);
                 if (holdsSms(Op.Kind.EXCHANGE, source, destination)) {
-                    shareSms(source, time, start, end);
-                    shareSms(destination, time, start, end);
+                    shareSms(symmetry.representative(source), time, start, end);
+                    shareSms(home, time, start, end);
                 }
                 halfDone(s, end);
                 halfDone(other, end);
@@ -288,11 +301,12 @@ final class Engine {
     }
 
     private void arrive(SimStream s, Op.Barrier op, double time) {
-        Barrier b = barriers.computeIfAbsent(op.barrierKey(), k -> new Barrier(op.members().length));
+        Barrier b = barriers.computeIfAbsent(op.barrierKey(),
+                k -> new Barrier(symmetry.representativesAmong(op.members())));
         s.arrived = time;
         b.members[b.arrived++] = s;
         b.latest = Math.max(b.latest, time);
-        if (b.arrived < op.members().length) {
+        if (b.arrived < b.members.length) {
             return;
         }
         barriers.remove(op.barrierKey());

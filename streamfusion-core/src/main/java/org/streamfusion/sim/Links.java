@@ -16,7 +16,9 @@ import org.streamfusion.Topology;
  * per machine serves several GPUs, each with its own PCIe): a message ends when both have moved it. The receiver's
  * PCIe and proxy are not queued: transfers are reserved in the order they start, not the order they land, so a
  * receive queue would hold a small message behind a large one that lands later. On one host
- * ({@link Simulator#onOneHost}) every pair of GPUs is joined by NVLink and barriers cross no network.
+ * ({@link Simulator#onOneHost}) every pair of GPUs is joined by NVLink and barriers cross no network. Under a
+ * {@link Symmetry} a sender's port, NIC, proxy and PCIe are its representative's: they are the same at every
+ * image.
  */
 final class Links {
     private final Topology topology;
@@ -27,9 +29,11 @@ final class Links {
     private final double[] pcieFree;
     /** Every GPU on one host: the machines are logical and every transfer takes NVLink. */
     private final boolean oneHost;
+    private final Symmetry symmetry;
 
-    Links(Topology topology, HardwareProfile profile, boolean oneHost) {
+    Links(Topology topology, HardwareProfile profile, boolean oneHost, Symmetry symmetry) {
         this.topology = topology;
+        this.symmetry = symmetry;
         this.profile = profile;
         this.oneHost = oneHost;
         this.nvlinkFree = new double[topology.worldSize()];
@@ -48,27 +52,28 @@ final class Links {
         if (source == destination) {
             return start + 2.0 * bytes / profile.memoryBytesPerSecond(); // a local copy: read and write
         }
-        int sourceMachine = topology.machineOf(source);
+        int sender = symmetry.representative(source); // whose port, NIC, proxy and PCIe
+        int senderMachine = topology.machineOf(sender);
         if (sameMachine(source, destination)) {
             double rate = copyEngine ? profile.copyEngineBytesPerSecond() : profile.nvlinkBytesPerSecond();
-            double begin = Math.max(start, nvlinkFree[source]);
-            nvlinkFree[source] = begin + bytes / rate;
-            return nvlinkFree[source];
+            double begin = Math.max(start, nvlinkFree[sender]);
+            nvlinkFree[sender] = begin + bytes / rate;
+            return nvlinkFree[sender];
         }
         InterMachineLink link = profile.link();
         int g = topology.gpusPerMachine();
-        int nic = link.nicOf(sourceMachine, source - sourceMachine * g, g);
+        int nic = link.nicOf(senderMachine, sender - senderMachine * g, g);
         double onNic = Double.isInfinite(link.bytesPerSecond()) ? 0 : bytes / link.bytesPerSecond();
         if (!link.proxyDriven()) {
             nicFree[nic] = Math.max(start, nicFree[nic]) + onNic;
             return nicFree[nic] + link.latencySeconds();
         }
         // The proxy posts the message; then the sender's PCIe and the NIC move it, pipelined, each busy for its own time.
-        double posted = Math.max(start, sendProxyFree[source]) + profile.proxyMessageSeconds();
-        sendProxyFree[source] = posted;
-        pcieFree[source] = Math.max(posted, pcieFree[source]) + bytes / profile.pcieBytesPerSecond();
+        double posted = Math.max(start, sendProxyFree[sender]) + profile.proxyMessageSeconds();
+        sendProxyFree[sender] = posted;
+        pcieFree[sender] = Math.max(posted, pcieFree[sender]) + bytes / profile.pcieBytesPerSecond();
         nicFree[nic] = Math.max(posted, nicFree[nic]) + onNic;
-        return Math.max(pcieFree[source], nicFree[nic]) + link.latencySeconds() + profile.proxyMessageSeconds();
+        return Math.max(pcieFree[sender], nicFree[nic]) + link.latencySeconds() + profile.proxyMessageSeconds();
     }
 
     /** {@return whether two GPUs are in one machine (NVLink between them)} */

@@ -4,6 +4,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.function.IntUnaryOperator;
 import org.streamfusion.WrongBackendException;
 import org.streamfusion.backend.Event;
 import org.streamfusion.backend.Stream;
@@ -254,6 +255,59 @@ final class SimStream implements BackendStream {
     /** Nothing to wait for on the host: virtual time is resolved for all ranks at once, after the layer. */
     @Override
     public void synchronize(String step) {
+    }
+
+    /**
+     * Whether this stream is {@code original}'s image under a rotation that carries each rank {@code p} onto
+     * {@code image.applyAsInt(p)}: the same name and ops in the same order, durations, sizes, lanes and waits the same,
+     * every peer and barrier member carried. Nothing resolved yet on either.
+     */
+    boolean isImageOf(SimStream original, IntUnaryOperator image) {
+        if (size != original.size || !name.equals(original.name) || targets.length != original.targets.length) {
+            return false;
+        }
+        for (int t = 0; t < targets.length; t++) {
+            if (!targets[t].name.equals(original.targets[t].name)) {
+                return false;
+            }
+        }
+        for (int i = 0; i < size; i++) {
+            Op.Kind kind = kind(i);
+            if (kind != original.kind(i)) {
+                return false;
+            }
+            boolean same = switch (kind) {
+                case RECORD, KERNEL, WAIT -> ops[2 * i] == original.ops[2 * i] && longOf(i) == original.longOf(i);
+                case PUT, GET -> transfer(i) == null
+                        ? original.transfer(i) == null && intOf(i) == image.applyAsInt(original.intOf(i))
+                                && longOf(i) == original.longOf(i)
+                        : original.transfer(i) != null && isImage(transfer(i), original.transfer(i), image);
+                case EXCHANGE -> isImage(transfer(i), original.transfer(i), image);
+                case BARRIER -> sameMembers(barrier(i).members(), original.barrier(i).members(), image);
+            };
+            if (!same) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static boolean isImage(Op.Transfer a, Op.Transfer original, IntUnaryOperator image) {
+        if (a.peerCount() != original.peerCount() || a.sendCount() != original.sendCount()
+                || a.lane() != original.lane() || !Arrays.equals(a.bytes(), original.bytes())) {
+            return false;
+        }
+        for (int p = 0; p < a.peerCount(); p++) {
+            if (a.peer(p) != image.applyAsInt(original.peer(p))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** A barrier's members under the rotation: the same ranks, listed in rank order, as every member lists them. */
+    private static boolean sameMembers(int[] members, int[] original, IntUnaryOperator image) {
+        return Arrays.equals(members, Arrays.stream(original).map(image).sorted().toArray());
     }
 
     static SimStream of(Stream s) {

@@ -5,11 +5,10 @@ import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.function.BiConsumer;
+import java.util.stream.IntStream;
 import org.streamfusion.AttentionShape;
 import org.streamfusion.DeviceMesh;
 import org.streamfusion.DistributedAttention;
@@ -34,8 +33,11 @@ public final class Simulator {
     private final int recordingThreads;
     /** Every GPU on one host: the machines are logical, every transfer moves over NVLink. */
     private final boolean oneHost;
+    /** From this many ranks on, layers symmetric under their mesh's machine rotations resolve once per orbit. */
+    private final int symmetricFrom;
 
-    private Simulator(HardwareProfile profile, Topology topology, int recordingThreads, boolean oneHost) {
+    private Simulator(HardwareProfile profile, Topology topology, int recordingThreads, boolean oneHost,
+            int symmetricFrom) {
         if (profile == null || topology == null) {
             throw new InvalidConfigurationException("simulator with profile=" + profile + " topology=" + topology,
                     "profile and topology are given");
@@ -44,11 +46,17 @@ public final class Simulator {
         this.topology = topology;
         this.recordingThreads = recordingThreads;
         this.oneHost = oneHost;
+        this.symmetricFrom = symmetricFrom;
     }
 
     /** The same simulator recording ranks on at most {@code threads} threads (tests: 1 is the sequential order). */
     Simulator withRecordingThreads(int threads) {
-        return new Simulator(profile, topology, threads, oneHost);
+        return new Simulator(profile, topology, threads, oneHost, symmetricFrom);
+    }
+
+    /** The same simulator resolving symmetric layers once per orbit from {@code ranks} on (tests: MAX_VALUE never). */
+    Simulator withSymmetryFrom(int ranks) {
+        return new Simulator(profile, topology, recordingThreads, oneHost, ranks);
     }
 
     /**
@@ -60,7 +68,7 @@ public final class Simulator {
      * @throws InvalidConfigurationException if an argument is null
      */
     public static Simulator of(HardwareProfile profile, Topology topology) {
-        return new Simulator(profile, topology, 0, false);
+        return new Simulator(profile, topology, 0, false, SYMMETRIC_FROM);
     }
 
     /**
@@ -75,7 +83,7 @@ public final class Simulator {
      * @throws InvalidConfigurationException if an argument is null
      */
     public static Simulator onOneHost(HardwareProfile profile, Topology topology) {
-        return new Simulator(profile, topology, 0, true);
+        return new Simulator(profile, topology, 0, true, SYMMETRIC_FROM);
     }
 
     /** {@return the profile the GPUs are simulated with} */
@@ -91,7 +99,10 @@ public final class Simulator {
     /**
      * One layer of {@code plan}: every rank builds the schedule and enqueues the layer, then time is
      * resolved. From 128 ranks on, the ranks are recorded on up to one thread per processor, which are
-     * gone when this returns; the result is the same as with one.
+     * gone when this returns (the result is the same as with one), and a layer symmetric under its mesh's machine
+     * rotations is resolved for one rank per orbit ({@link Symmetry}): its time was the whole layer's in every case
+     * tested, while its critical rank and how that rank's time splits can differ (the whole layer serves transfers
+     * tied in virtual time in rank order, which no rotation keeps).
      *
      * @param plan the plan, for this simulator's topology
      * @return the layer's time and where it went
@@ -120,15 +131,47 @@ public final class Simulator {
     private SimulatedTime simulate(Plan plan, boolean keepSteps) {
         int n = topology.worldSize();
         List<SimStream> streams = new ArrayList<>();
-        SimStream[] compute = enqueueOneLayer(plan, keepSteps, streams);
-        new Engine(profile, new Links(topology, profile, oneHost), n, streams).run();
+        SimStream[] compute = new SimStream[n];
+        Symmetry symmetry = record(plan, keepSteps, streams, compute);
+        new Engine(profile, new Links(topology, profile, oneHost, symmetry), symmetry, n, streams).run();
         double total = streams.stream().mapToDouble(stream -> stream.free).max().orElse(0);
-        // the compute stream that ends last; the lowest rank among equals
-        SimStream critical = Arrays.stream(compute).max(Comparator.comparingDouble(c -> c.free)).orElseThrow();
+        // the compute stream that ends last; the lowest rank among equals (a representative is its orbit's lowest)
+        SimStream critical = Arrays.stream(compute).filter(Objects::nonNull)
+                .max(Comparator.comparingDouble(c -> c.free)).orElseThrow();
         // Whatever another stream runs after the compute stream's end is data movement (none in the schedules).
         double tail = total - critical.free;
         return new SimulatedTime(plan, total, critical.attentionSeconds, critical.waitedOnCommunication + tail,
                 critical.waitedOnSynchronisation, critical.rank);
+    }
+
+    /**
+     * Records one layer of {@code plan} into {@code streams} and {@code compute} (by rank) and returns the symmetry
+     * it is resolved under: from {@link #withSymmetryFrom} ranks on, only the representatives of the rotations the
+     * layer is symmetric under ({@link SymmetryCheck}); otherwise every rank, and {@link Symmetry#NONE}.
+     */
+    Symmetry record(Plan plan, boolean keepSteps, List<SimStream> streams, SimStream[] compute) {
+        int n = topology.worldSize();
+        if (n >= symmetricFrom) {
+            KernelModel model = new KernelModel(profile);
+            Map<String, Integer> sizes = new ConcurrentHashMap<>();
+            SymmetryCheck check = new SymmetryCheck(rank -> {
+                List<SimStream> own = new ArrayList<>();
+                enqueueRank(plan, false, 1, rank, model, own, (r, layer) -> { }, sizes);
+                return own;
+            }, new RankBlocks(recordingThreads));
+            Symmetry symmetry = check.axesThatHold(Symmetry.of(plan.mesh()));
+            if (symmetry.orbitSize() > 1) {
+                List<SimStream> representatives = new ArrayList<>();
+                SimStream[] theirs = recordRanks(plan, keepSteps, symmetry.representatives(), representatives);
+                if (check.holds(symmetry, representatives)) {
+                    streams.addAll(representatives);
+                    System.arraycopy(theirs, 0, compute, 0, n);
+                    return symmetry;
+                }
+            }
+        }
+        System.arraycopy(recordRanks(plan, keepSteps, IntStream.range(0, n).toArray(), streams), 0, compute, 0, n);
+        return Symmetry.NONE;
     }
 
     /**
@@ -148,65 +191,22 @@ public final class Simulator {
         return compute;
     }
 
-    /** Ranks recorded per thread at least: below it a thread costs more than it saves. */
-    private static final int RANKS_PER_THREAD = 64;
+    /**
+     * From this many ranks on, a layer whose schedules are symmetric under its mesh's machine rotations is resolved
+     * for one rank per orbit ({@link Symmetry}); below it the whole layer resolves in milliseconds.
+     */
+    private static final int SYMMETRIC_FROM = 128;
 
     /**
-     * One layer on every rank, as {@link #enqueue}, recorded by up to as many threads as there are processors:
-     * ranks record into their own streams only, so consecutive blocks of ranks record in parallel, each into its
-     * own list, and the lists are joined in rank order, the order a single thread would have made.
+     * One layer on each of {@code ranks} (ascending) into {@code streams}, in rank order, on up to one thread per
+     * processor; returns the compute streams by rank (null for a rank not recorded).
      */
-    private SimStream[] enqueueOneLayer(Plan plan, boolean keepSteps, List<SimStream> streams) {
-        int n = topology.worldSize();
-        int processors = Runtime.getRuntime().availableProcessors();
-        int threads = Math.min(recordingThreads > 0 ? recordingThreads : processors, n / RANKS_PER_THREAD);
-        if (threads < 2) {
-            return enqueue(plan, keepSteps, 1, streams, (rank, layer) -> { });
-        }
+    private SimStream[] recordRanks(Plan plan, boolean keepSteps, int[] ranks, List<SimStream> streams) {
         KernelModel model = new KernelModel(profile);
-        SimStream[] compute = new SimStream[n];
+        SimStream[] compute = new SimStream[topology.worldSize()];
         Map<String, Integer> sizes = new ConcurrentHashMap<>();
-        List<List<SimStream>> blocks = new ArrayList<>();
-        List<Future<?>> done = new ArrayList<>();
-        try (var pool = Executors.newFixedThreadPool(threads,
-                Thread.ofPlatform().name("sf-sim-record-", 0).daemon(true).factory())) {
-            for (int t = 0; t < threads; t++) {
-                int from = (int) ((long) n * t / threads);
-                int to = (int) ((long) n * (t + 1) / threads);
-                List<SimStream> block = new ArrayList<>();
-                blocks.add(block);
-                done.add(pool.submit(() -> {
-                    for (int rank = from; rank < to; rank++) {
-                        compute[rank] = enqueueRank(plan, keepSteps, 1, rank, model, block, (r, layer) -> { }, sizes);
-                    }
-                }));
-            }
-            Throwable first = null;
-            for (Future<?> f : done) {
-                try {
-                    f.get();
-                } catch (ExecutionException e) {
-                    if (first == null) {
-                        first = e.getCause();
-                    } else {
-                        first.addSuppressed(e.getCause());
-                    }
-                }
-            }
-            if (first instanceof RuntimeException r) {
-                throw r;
-            }
-            if (first instanceof Error err) {
-                throw err;
-            }
-            if (first != null) {
-                throw new InvalidStateException("recording " + plan + " failed", first);
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new InvalidStateException("interrupted while recording " + plan, e);
-        }
-        blocks.forEach(streams::addAll);
+        new RankBlocks(recordingThreads).run("recording " + plan, ranks, streams, (rank, block) ->
+                compute[rank] = enqueueRank(plan, keepSteps, 1, rank, model, block, (r, layer) -> { }, sizes));
         return compute;
     }
 

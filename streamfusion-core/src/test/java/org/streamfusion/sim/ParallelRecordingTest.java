@@ -14,9 +14,11 @@ import org.streamfusion.planning.Planner;
 import org.streamfusion.Topology;
 
 /**
- * Recording a layer's ranks on several threads is only faster: every method's meshes on 32x8 and 64x4 (256 ranks, so up to 4 threads)
- * (ragged shards on the second) give the sequential recording's simulated time and parts to the last bit, for
- * 2, 3 and 4 recording threads.
+ * Recording a layer's ranks on several threads is only faster: every method's meshes on 32x8 and 64x4 (256 ranks, so up
+ * to 4 threads; ragged shards on the second) give the sequential recording's simulated time and parts to the last bit,
+ * for 2, 3 and 4 recording threads, whether every rank is recorded or a symmetric layer's representatives are, the
+ * other ranks checked against them on those threads; and a layer resolved once per orbit takes the whole layer's
+ * time.
  */
 class ParallelRecordingTest {
     static Stream<Arguments> plans() {
@@ -38,11 +40,17 @@ class ParallelRecordingTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("plans")
     void parallelRecordingSimulatesExactlyWhatSequentialRecordingDoes(Plan plan) {
-        Simulator sequential = Simulator.of(HardwareProfile.h200(), plan.mesh().topology()).withRecordingThreads(1);
-        SimulatedTime expected = sequential.simulate(plan);
-        for (int threads = 2; threads <= 4; threads++) {
-            SimulatedTime parallel = sequential.withRecordingThreads(threads).simulate(plan);
-            assertEquals(expected, parallel, plan + " recorded on " + threads + " threads");
+        Simulator perOrbit = Simulator.of(HardwareProfile.h200(), plan.mesh().topology()).withRecordingThreads(1);
+        Simulator whole = perOrbit.withSymmetryFrom(Integer.MAX_VALUE);
+        // Every rank recorded, and (where the layer is symmetric) the representatives recorded and the others checked.
+        for (Simulator sequential : List.of(whole, perOrbit)) {
+            SimulatedTime expected = sequential.simulate(plan);
+            for (int threads = 2; threads <= 4; threads++) {
+                SimulatedTime parallel = sequential.withRecordingThreads(threads).simulate(plan);
+                assertEquals(expected, parallel, plan + " recorded on " + threads + " threads");
+            }
         }
+        assertEquals(whole.simulate(plan).totalSeconds(), perOrbit.withRecordingThreads(4).simulate(plan).totalSeconds(),
+                0, plan + ": once per orbit, checked on 4 threads, against every rank");
     }
 }

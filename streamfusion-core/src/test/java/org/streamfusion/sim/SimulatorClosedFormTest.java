@@ -107,7 +107,8 @@ class SimulatorClosedFormTest {
         }
 
         void run() {
-            new Engine(profile, new Links(topology, profile, oneHost), topology.worldSize(), streams).run();
+            new Engine(profile, new Links(topology, profile, oneHost, Symmetry.NONE), Symmetry.NONE, topology.worldSize(),
+                    streams).run();
         }
     }
 
