@@ -120,7 +120,9 @@ final class Engine {
             }
         }
         if (first != null) {
-            throw new ScheduleDeadlockException(first.rank, first.name(), first.step(first.position), stuck);
+            // A representative's stream stands for its orbit's.
+            throw new ScheduleDeadlockException(first.rank, first.name(), first.step(first.position),
+                    stuck * symmetry.orbitSize());
         }
     }
 

@@ -2,6 +2,7 @@ package org.streamfusion.sim;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
@@ -162,6 +163,27 @@ class SymmetryTest {
         new Engine(p, new Links(topo, p, false, ring), ring, 4, once).run();
         assertEquals(whole.get(0).free, once.get(0).free, 0, "rank 0's compute stream");
         assertEquals(whole.get(1).free, once.get(1).free, 0, "rank 0's other stream");
+    }
+
+    @Test
+    void aDeadlockResolvedOncePerOrbitNamesTheStepAndCountsTheStreamsAsTheWholeLayer() {
+        Topology topo = Topology.of(4, 1);
+        Symmetry ring = Symmetry.of(DeviceMesh.of(topo, Method.RING, 1, 1, 4));
+        HardwareProfile p = HardwareProfile.h200();
+        List<String> messages = new ArrayList<>();
+        for (Symmetry symmetry : List.of(Symmetry.NONE, ring)) {
+            List<SimStream> streams = new ArrayList<>();
+            for (int r = 0; r < (symmetry == ring ? 1 : 4); r++) {
+                SimStream s = new SimStream(r, "compute", true);
+                // every rank sends to the next, and none receives
+                s.add(Op.exchange(s, "send to the next", new int[] {(r + 1) % 4}, new long[] {1024}, 1, 0));
+                streams.add(s);
+            }
+            Engine engine = new Engine(p, new Links(topo, p, false, symmetry), symmetry, 4, streams);
+            messages.add(assertThrows(ScheduleDeadlockException.class, engine::run).getMessage());
+        }
+        assertEquals(messages.get(0), messages.get(1));
+        assertTrue(messages.get(0).contains("(4 streams stuck in all"), messages.get(0));
     }
 
     @ParameterizedTest(name = "{0}")
