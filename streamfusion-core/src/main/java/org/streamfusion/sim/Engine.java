@@ -51,7 +51,10 @@ final class Engine {
         }
     }
 
-    /** {@code streams}: every rank's, or under a non-trivial {@code symmetry} its representatives' (so {@code links}). */
+    /**
+     * {@code streams}: every rank's, or under a non-trivial {@code symmetry} its representatives'; {@code links} built
+     * under the same symmetry.
+     */
     Engine(HardwareProfile profile, Links links, Symmetry symmetry, int worldSize, List<SimStream> streams) {
         this.profile = profile;
         this.links = links;

@@ -1,6 +1,7 @@
 package org.streamfusion.sim;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -166,6 +167,22 @@ class SymmetryTest {
     }
 
     @Test
+    void aRankThatDiffersAfterTheFirstCheckStillMakesTheLayerNotSymmetric() {
+        Symmetry ring = Symmetry.of(DeviceMesh.of(Topology.of(4, 1), Method.RING, 1, 1, 4));
+        // Ranks 0 and 1 (the ring's one step) agree; rank 3's kernel is twice as long.
+        SymmetryCheck check = new SymmetryCheck(r -> {
+            SimStream s = new SimStream(r, "compute", false);
+            s.add(Op.kernel(s, "k", r == 3 ? 2.0 : 1.0, true));
+            return List.of(s);
+        }, new RankBlocks(1));
+        Symmetry kept = check.axesThatHold(ring);
+        assertEquals(4, kept.orbitSize(), "the first check passes");
+        SimStream zero = new SimStream(0, "compute", false);
+        zero.add(Op.kernel(zero, "k", 1.0, true));
+        assertFalse(check.holds(kept, List.of(zero)), "rank 3 is not rank 0's image");
+    }
+
+    @Test
     void aDeadlockResolvedOncePerOrbitNamesTheStepAndCountsTheStreamsAsTheWholeLayer() {
         Topology topo = Topology.of(4, 1);
         Symmetry ring = Symmetry.of(DeviceMesh.of(topo, Method.RING, 1, 1, 4));
@@ -199,7 +216,11 @@ class SymmetryTest {
             assertTrue(Arrays.binarySearch(representatives, representative) >= 0, mesh + " rank " + rank);
             assertTrue(representative <= rank, mesh + ": a representative is its orbit's lowest rank");
             var rotation = symmetry.rotation(representative, rank);
-            assertEquals(rank, rotation.applyAsInt(representative), mesh + " carries " + representative + " to " + rank);
+            assertEquals(rank, rotation.applyAsInt(representative),
+                    mesh + " carries " + representative + " to " + rank);
+            // A machine holds representatives only or none: a NIC that GPUs share is a representative's or not.
+            assertEquals(symmetry.isRepresentative(rank), symmetry.isRepresentative(rank - rank % g),
+                    mesh + ": rank " + rank + " and its machine's first GPU");
             int[] image = new int[n];
             int[] machineImage = new int[mesh.topology().machines()];
             Arrays.fill(machineImage, -1);
