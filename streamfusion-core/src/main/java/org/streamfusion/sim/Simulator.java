@@ -151,9 +151,10 @@ public final class Simulator {
      */
     Symmetry record(Plan plan, boolean keepSteps, List<SimStream> streams, SimStream[] compute) {
         int n = topology.worldSize();
+        // One kernel model and one table of stream sizes for every rank recorded, checked or kept.
+        KernelModel model = new KernelModel(profile);
+        Map<String, Integer> sizes = new ConcurrentHashMap<>();
         if (n >= symmetricFrom) {
-            KernelModel model = new KernelModel(profile);
-            Map<String, Integer> sizes = new ConcurrentHashMap<>();
             SymmetryCheck check = new SymmetryCheck(rank -> {
                 List<SimStream> own = new ArrayList<>();
                 enqueueRank(plan, false, 1, rank, model, own, (r, layer) -> { }, sizes);
@@ -162,7 +163,8 @@ public final class Simulator {
             Symmetry symmetry = check.axesThatHold(Symmetry.of(plan.mesh()));
             if (symmetry.orbitSize() > 1) {
                 List<SimStream> representatives = new ArrayList<>();
-                SimStream[] theirs = recordRanks(plan, keepSteps, symmetry.representatives(), representatives);
+                SimStream[] theirs = recordRanks(plan, keepSteps, symmetry.representatives(), representatives,
+                        model, sizes);
                 if (check.holds(symmetry, representatives)) {
                     streams.addAll(representatives);
                     System.arraycopy(theirs, 0, compute, 0, n);
@@ -170,7 +172,8 @@ public final class Simulator {
                 }
             }
         }
-        System.arraycopy(recordRanks(plan, keepSteps, IntStream.range(0, n).toArray(), streams), 0, compute, 0, n);
+        System.arraycopy(recordRanks(plan, keepSteps, IntStream.range(0, n).toArray(), streams, model, sizes), 0, compute,
+                0, n);
         return Symmetry.NONE;
     }
 
@@ -201,10 +204,9 @@ public final class Simulator {
      * One layer on each of {@code ranks} (ascending) into {@code streams}, in rank order, on up to one thread per
      * processor; returns the compute streams by rank (null for a rank not recorded).
      */
-    private SimStream[] recordRanks(Plan plan, boolean keepSteps, int[] ranks, List<SimStream> streams) {
-        KernelModel model = new KernelModel(profile);
+    private SimStream[] recordRanks(Plan plan, boolean keepSteps, int[] ranks, List<SimStream> streams,
+            KernelModel model, Map<String, Integer> sizes) {
         SimStream[] compute = new SimStream[topology.worldSize()];
-        Map<String, Integer> sizes = new ConcurrentHashMap<>();
         new RankBlocks(recordingThreads).run("recording " + plan, ranks, streams, (rank, block) ->
                 compute[rank] = enqueueRank(plan, keepSteps, 1, rank, model, block, (r, layer) -> { }, sizes));
         return compute;
