@@ -26,11 +26,12 @@ import picocli.CommandLine.Parameters;
 /**
  * {@code streamfusion calibrate MEASUREMENTS.csv [--version N] [--out FILE]}: a hardware profile fitted by least
  * squares to measured rows (docs/simulator.md, "Profiles"), written as a profile file with every constant's source.
- * Rows ({@code kind}): {@code constant} (a value taken as given), {@code kernel} (one attention launch: the full-wave
- * tile rate per D through the origin of {@code ceil(tiles/SMs) * 4*128*S*D*SMs}), {@code all-to-all} (bus bandwidth
+ * Rows ({@code kind}): {@code constant} (a value taken as given), {@code kernel} (one attention launch) and
+ * {@code rank-kernels} (one rank's kernels with nothing moved): the full-wave tile rate per D, the launch cost and the
+ * cost per wave ({@link KernelFit}); {@code all-to-all} (bus bandwidth
  * per mover: time = latency + bytes to the others / rate, a line per mover: {@code nccl} gives NVLink's rate and the
  * two-sided op, {@code nvshmem-sm} the one-sided op, {@code nvshmem-ce} the copy engines' rate), {@code layer}
- * (whole layers on one host: the launch cost, the SM contention and attention's factor in a layer that minimise the
+ * (whole layers on one host: the SM contention and attention's factor in a layer that minimise the
  * squared relative errors of the rows keyed {@value LayerFit#LAYER_FITTED}) and {@code speedup} (published speedups:
  * the SM contention, every other constant given). A fit runs where its rows exist; a constant may not also be fitted.
  */
@@ -92,25 +93,7 @@ final class CalibrateCommand implements Callable<Integer> {
         }
         value.put("version", Integer.toString(version));
         source.put("version", "streamfusion calibrate " + origin);
-        int sms = Integer.parseInt(required(value, "streamingMultiprocessors"));
-        for (int d : new int[] {64, 128}) {
-            if (value.containsKey("tileFlopsPerSecondD" + d)) {
-                continue; // given as a constant (a published figure), not fitted
-            }
-            List<Map<String, String>> kernel = rows.stream().filter(r -> r.get("kind").equals("kernel")
-                    && Integer.parseInt(r.get("D")) == d).toList();
-            double xy = 0;
-            double xx = 0;
-            for (Map<String, String> r : kernel) {
-                double x = fullWaveFlops(r, sms);
-                xy += x * Double.parseDouble(r.get("value")) / 1e3;
-                xx += x * x;
-            }
-            String key = "tileFlopsPerSecondD" + d;
-            value.put(key, Double.toString(need(kernel, "kernel rows at D=" + d, xx / xy)));
-            source.put(key, "least squares through the origin over " + kernel.size() + " kernel rows at D=" + d
-                    + " (ms = ceil(tiles/SMs) * 4*128*S*D*SMs / rate): " + sources(kernel));
-        }
+        KernelFit.fit(rows, value, source);
         refuseFittedConstants(rows, value);
         if (has(rows, "all-to-all")) {
             double[] nccl = line(rows, "nccl");
@@ -139,23 +122,26 @@ final class CalibrateCommand implements Callable<Integer> {
     }
 
     /**
-     * What the simulator charges for a {@code kernel}, {@code all-to-all}, {@code layer} or {@code speedup} row on
-     * {@code profile}, in the row's unit: a launch's ms ({@code launch + ceil(tiles/SMs)} full-wave tile times), an
+     * What the simulator charges for a {@code kernel}, {@code rank-kernels}, {@code all-to-all}, {@code layer} or
+     * {@code speedup} row on {@code profile}, in the row's unit: a launch's or a rank's kernels' ms
+     * ({@link KernelFit#counted}, priced by {@link org.streamfusion.sim.RankKernels#seconds}), an
      * all-to-all's bus GB/s (the op's fixed cost plus the bytes to the others at the mover's rate: NVLink's for
      * {@code nccl} and {@code nvshmem-sm}, the copy engines' for {@code nvshmem-ce}), a layer's simulated ms on one
      * host ({@link Simulator#onOneHost}), or a speedup ({@link LayerFit#speedup}).
      *
-     * @param row     a kernel, all-to-all, layer or speedup row
+     * @param row     a kernel, rank-kernels, all-to-all, layer or speedup row
      * @param profile the profile
      * @return the prediction
      * @throws InvalidConfigurationException for another kind of row, or a row whose mesh, shape or methods are refused
      */
     static double predicted(Map<String, String> row, HardwareProfile profile) {
         switch (row.get("kind")) {
-            case "kernel" -> {
-                double rate = Integer.parseInt(row.get("D")) == 64 ? profile.tileFlopsPerSecondD64()
-                        : profile.tileFlopsPerSecondD128();
-                return (profile.launchSeconds() + fullWaveFlops(row, profile.streamingMultiprocessors()) / rate) * 1e3;
+            case "kernel" -> { // one launch timed alone
+                return KernelFit.counted(row, profile.streamingMultiprocessors()).seconds(profile)
+                        * profile.singleLaunchFactor() * 1e3;
+            }
+            case "rank-kernels" -> {
+                return KernelFit.counted(row, profile.streamingMultiprocessors()).seconds(profile) * 1e3;
             }
             case "all-to-all" -> {
                 int ranks = Integer.parseInt(row.get("ranks"));
@@ -181,19 +167,8 @@ final class CalibrateCommand implements Callable<Integer> {
                 return LayerFit.speedup(row, profile);
             }
             default -> throw new InvalidConfigurationException("a " + row.get("kind") + " row",
-                    "kernel, all-to-all, layer or speedup");
+                    "kernel, rank-kernels, all-to-all, layer or speedup");
         }
-    }
-
-    /**
-     * A kernel row's launch as the kernel model charges it, in flops at the full-wave rate: {@code ceil(tiles/SMs)} waves
-     * of every SM's 128-row tile against the whole (tile-rounded) sequence, {@code 4*128*S*D} each.
-     */
-    private static double fullWaveFlops(Map<String, String> row, int sms) {
-        int s = Integer.parseInt(row.get("S"));
-        long tiles = (long) Integer.parseInt(row.get("B")) * Integer.parseInt(row.get("H")) * ((s + 127) / 128);
-        double waves = (tiles + sms - 1) / sms;
-        return waves * 4.0 * 128 * ((s + 127) / 128 * 128) * Integer.parseInt(row.get("D")) * sms;
     }
 
     /** Least squares {@code seconds = a + b * bytes to the others} over one mover's rows: {@code {a, b}}. */
@@ -228,8 +203,7 @@ final class CalibrateCommand implements Callable<Integer> {
     /** A key given as a constant and fitted too would be silently overwritten, and layer and speedup rows both fit the contention. */
     private static void refuseFittedConstants(List<Map<String, String>> rows, Map<String, String> constants) {
         Map<String, List<String>> fitted = Map.of("all-to-all", List.of("nvlinkBytesPerSecond", "copyEngineBytesPerSecond",
-                "twoSidedOpSeconds", "oneSidedOpSeconds"), "layer", List.of("launchSeconds", "smContention",
-                "attentionLayerFactor"), "speedup", List.of("smContention"));
+                "twoSidedOpSeconds", "oneSidedOpSeconds"), "layer", List.of("smContention", "attentionLayerFactor"), "speedup", List.of("smContention"));
         for (var kind : fitted.entrySet()) {
             if (has(rows, kind.getKey())) {
                 for (String key : kind.getValue()) {
@@ -266,8 +240,9 @@ final class CalibrateCommand implements Callable<Integer> {
         String v = map.get(key);
         if (v == null) {
             throw new InvalidConfigurationException("no value for " + key, "the measurements give " + key
-                    + " as a constant row or by the rows that fit it (kernel rows: the tile rates; all-to-all rows: NVLink,"
-                    + " the copy engines and the op costs; layer rows: launch, contention and factor; speedup rows:"
+                    + " as a constant row or by the rows that fit it (kernel and rank-kernels rows: the tile rates, launch"
+                    + " and wave costs; all-to-all rows: NVLink, the copy engines and the op costs; layer rows: contention"
+                    + " and factor; speedup rows:"
                     + " contention)");
         }
         return v;

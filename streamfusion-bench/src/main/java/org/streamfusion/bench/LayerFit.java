@@ -13,8 +13,8 @@ import org.streamfusion.sim.HardwareProfile;
 import org.streamfusion.sim.Simulator;
 
 /**
- * The fits of {@code streamfusion calibrate} that simulate: the layer constants (launch cost, SM contention, the factor
- * of attention inside a layer) from measured {@code layer} rows, and, for a profile of published figures, the SM
+ * The fits of {@code streamfusion calibrate} that simulate: the layer constants (SM contention, the factor of attention
+ * inside a layer) from measured {@code layer} rows, and, for a profile of published figures, the SM
  * contention from published {@code speedup} rows (one method's best mesh over another's, simulated by the planner).
  */
 final class LayerFit {
@@ -31,33 +31,31 @@ final class LayerFit {
     static final int SWEEPS = 5;
 
     /**
-     * The launch cost, the SM contention and the factor of attention inside a layer that minimise the layer rows'
-     * squared relative errors: coordinate descent, each a golden section given the others (launch on [0, 100 us] to
-     * 10 ns, contention on [0, 0.9] to 1e-3, the factor on [0.8, 1.25] to 1e-4), from 0, 0 and 1.
+     * The SM contention and the factor of attention inside a layer that minimise the layer rows' squared relative
+     * errors, every kernel constant given (the launch and wave costs come from the kernel fit, {@link KernelFit}):
+     * coordinate descent, each a golden section given the other (contention on [0, 0.9] to 1e-3, the factor on
+     * [0.8, 1.25] to 1e-4), from 0 and 1.
      */
     static void fitLayers(List<Map<String, String>> rows, Map<String, String> value, Map<String, String> source) {
         List<Map<String, String>> layers = rows.stream().filter(r -> r.get("kind").equals("layer")
                 && r.get("key").equals(LAYER_FITTED)).toList();
         CalibrateCommand.need(layers, "layer rows keyed " + LAYER_FITTED, 0);
-        double[] x = {0, 0, 1};
+        double[] x = {0, 1};
         for (int sweep = 0; sweep < SWEEPS; sweep++) {
-            x[0] = golden(v -> squaredError(layers, profile(value, v, x[1], x[2])), 0, 100e-6, 1e-8);
-            x[1] = golden(v -> squaredError(layers, profile(value, x[0], v, x[2])), 0, 0.9, 1e-3);
-            x[2] = golden(v -> squaredError(layers, profile(value, x[0], x[1], v)), 0.8, 1.25, 1e-4);
+            x[0] = golden(v -> squaredError(layers, profile(value, v, x[1])), 0, 0.9, 1e-3);
+            x[1] = golden(v -> squaredError(layers, profile(value, x[0], v)), 0.8, 1.25, 1e-4);
         }
-        String fit = " (launch, contention and factor together minimise the squared relative errors of " + layers.size()
+        String fit = " (contention and factor together minimise the squared relative errors of " + layers.size()
                 + " layer rows keyed " + LAYER_FITTED + ", simulated on one host with the other constants; " + SWEEPS
                 + " coordinate sweeps of golden sections): " + CalibrateCommand.sources(layers);
-        value.put("launchSeconds", Double.toString(x[0]));
-        source.put("launchSeconds", "the launch cost" + fit);
-        value.put("smContention", Double.toString(x[1]));
+        value.put("smContention", Double.toString(x[0]));
         source.put("smContention", "the share of attention's rate lost beside communication kernels" + fit);
-        value.put("attentionLayerFactor", Double.toString(x[2]));
+        value.put("attentionLayerFactor", Double.toString(x[1]));
         source.put("attentionLayerFactor", "attention's time in a layer over its time alone" + fit);
     }
 
     /** The minimum of {@code f} on [lo, hi] by golden section, one new evaluation per step, to a bracket under {@code tolerance}. */
-    private static double golden(DoubleUnaryOperator f, double lo, double hi, double tolerance) {
+    static double golden(DoubleUnaryOperator f, double lo, double hi, double tolerance) {
         double golden = (Math.sqrt(5) - 1) / 2;
         double a = hi - golden * (hi - lo);
         double b = lo + golden * (hi - lo);
@@ -81,14 +79,16 @@ final class LayerFit {
         return (lo + hi) / 2;
     }
 
-    /** The profile of the constants in {@code value} with these three layer constants. */
-    static HardwareProfile profile(Map<String, String> value, double launch, double contention, double factor) {
+    /** The profile of the constants in {@code value} with these two layer constants. */
+    static HardwareProfile profile(Map<String, String> value, double contention, double factor) {
         return new HardwareProfile(value.get("name"), 1, Integer.parseInt(value.get("streamingMultiprocessors")),
                 CalibrateCommand.number(value, "tileFlopsPerSecondD64"), CalibrateCommand.number(value,
-                "tileFlopsPerSecondD128"), launch, CalibrateCommand.number(value, "memoryBytesPerSecond"),
+                "tileFlopsPerSecondD128"), CalibrateCommand.number(value, "launchSeconds"), CalibrateCommand.number(value,
+                "waveSeconds"), CalibrateCommand.number(value, "memoryBytesPerSecond"),
                 CalibrateCommand.number(value, "nvlinkBytesPerSecond"), CalibrateCommand.number(value,
                 "copyEngineBytesPerSecond"), CalibrateCommand.number(value, "twoSidedOpSeconds"),
                 CalibrateCommand.number(value, "oneSidedOpSeconds"), contention, factor,
+                CalibrateCommand.number(value, "singleLaunchFactor"),
                 CalibrateCommand.number(value, "proxyMessageSeconds"), CalibrateCommand.number(value, "pcieBytesPerSecond"),
                 InterMachineLink.parse(CalibrateCommand.required(value, "link")));
     }
@@ -156,9 +156,8 @@ final class LayerFit {
     static void fitContentionToSpeedups(List<Map<String, String>> rows, Map<String, String> value,
             Map<String, String> source) {
         List<Map<String, String>> speedups = rows.stream().filter(r -> r.get("kind").equals("speedup")).toList();
-        double launch = CalibrateCommand.number(value, "launchSeconds");
         double factor = CalibrateCommand.number(value, "attentionLayerFactor");
-        double contention = golden(c -> squaredError(speedups, profile(value, launch, c, factor)), 0, 0.9, 1e-3);
+        double contention = golden(c -> squaredError(speedups, profile(value, c, factor)), 0, 0.9, 1e-3);
         value.put("smContention", Double.toString(contention));
         source.put("smContention", "the share of attention's rate lost beside communication kernels that minimises the"
                 + " squared relative errors of " + speedups.size() + " published speedups, each method at the planner's"

@@ -26,11 +26,11 @@ class CalibrateCommandTest {
     @Test
     void theShippedH200ProfileIsTheFitOfEveryRowOfTheDocsMeasurementFile(@TempDir Path dir) throws IOException {
         Path out = dir.resolve("h200.properties");
-        Files.writeString(out, CalibrateCommand.profileFile(CalibrateCommand.read(MEASUREMENTS), 4,
+        Files.writeString(out, CalibrateCommand.profileFile(CalibrateCommand.read(MEASUREMENTS), 5,
                 "docs/results/h200-measurements.csv"), StandardCharsets.UTF_8);
         HardwareProfile fitted = HardwareProfile.read(out);
         assertEquals(HardwareProfile.h200(), fitted, "run: streamfusion calibrate docs/results/h200-measurements.csv"
-                + " --version 4 --out streamfusion-core/src/main/resources/org/streamfusion/sim/h200.properties");
+                + " --version 5 --out streamfusion-core/src/main/resources/org/streamfusion/sim/h200.properties");
         String text = Files.readString(out);
         for (String key : HardwareProfile.FILE_KEYS) {
             assertTrue(text.lines().anyMatch(l -> l.startsWith(key + ".source=") && l.length() > key.length() + 12),
@@ -53,7 +53,8 @@ class CalibrateCommandTest {
         List<Map<String, String>> rows = new java.util.ArrayList<>(List.of(
                 row("constant", "name", "test"), row("constant", "streamingMultiprocessors", "100"),
                 row("constant", "memoryBytesPerSecond", "1e12"), row("constant", "proxyMessageSeconds", "1e-5"),
-                row("constant", "pcieBytesPerSecond", "3e10"), row("constant", "link", "rail-400G")));
+                row("constant", "pcieBytesPerSecond", "3e10"), row("constant", "link", "rail-400G"),
+                row("constant", "launchSeconds", "0"), row("constant", "waveSeconds", "0")));
         for (String mover : new String[] {"nccl", "nvshmem-sm", "nvshmem-ce"}) {
             for (double mib : new double[] {1, 16, 256}) {
                 double sent = mib * 1024 * 1024 * 3 / 4;
@@ -96,21 +97,50 @@ class CalibrateCommandTest {
         Path fitted = dir.resolve("fitted.properties");
         Files.writeString(fitted, CalibrateCommand.profileFile(rows, 1, "rows"), StandardCharsets.UTF_8);
         HardwareProfile p = HardwareProfile.read(fitted);
-        double[] truth = {7e-6, 0.3, 1.04};
+        double[] truth = {0.3, 1.04};
         HardwareProfile known = new HardwareProfile(p.name(), 1, p.streamingMultiprocessors(), p.tileFlopsPerSecondD64(),
-                p.tileFlopsPerSecondD128(), truth[0], p.memoryBytesPerSecond(), p.nvlinkBytesPerSecond(),
-                p.copyEngineBytesPerSecond(), p.twoSidedOpSeconds(), p.oneSidedOpSeconds(), truth[1], truth[2],
-                p.proxyMessageSeconds(), p.pcieBytesPerSecond(), p.link());
+                p.tileFlopsPerSecondD128(), p.launchSeconds(), p.waveSeconds(), p.memoryBytesPerSecond(),
+                p.nvlinkBytesPerSecond(), p.copyEngineBytesPerSecond(), p.twoSidedOpSeconds(), p.oneSidedOpSeconds(),
+                truth[0], truth[1], p.singleLaunchFactor(), p.proxyMessageSeconds(), p.pcieBytesPerSecond(), p.link());
         for (Map<String, String> r : rows) {
             if (r.get("kind").equals("layer")) {
                 r.put("value", Double.toString(CalibrateCommand.predicted(r, known)));
             }
         }
         String file = CalibrateCommand.profileFile(rows, 1, "rows");
-        String what = "layers simulated with launch 7 us, contention 0.3, factor 1.04:\n" + file;
-        assertEquals(truth[0], value(file, "launchSeconds"), 0.5e-6, what);
-        assertEquals(truth[1], value(file, "smContention"), 0.02, what);
-        assertEquals(truth[2], value(file, "attentionLayerFactor"), 0.002, what);
+        String what = "layers simulated with contention 0.3, factor 1.04:\n" + file;
+        assertEquals(truth[0], value(file, "smContention"), 0.02, what);
+        assertEquals(truth[1], value(file, "attentionLayerFactor"), 0.002, what);
+    }
+
+    @Test
+    void theKernelFitRecoversRatesLaunchWaveCostsAndTheSingleLaunchFactorFromRowsPricedWithThem() {
+        HardwareProfile h200 = HardwareProfile.h200();
+        HardwareProfile known = new HardwareProfile("known", 1, 132, 4.5e14, 6.0e14, 3e-6, 5e-6, 4.3e12, 3e11, 2e11, 7e-5,
+                3e-5, 0, 1, 1.08, 1e-5, 6.4e10, h200.link());
+        List<Map<String, String>> rows = new java.util.ArrayList<>();
+        String[][] launches = {{"kernel", "64", "16384", ""}, {"kernel", "64", "65536", ""}, {"kernel", "128", "16384", ""},
+            {"rank-kernels", "128", "4608", "1x2/RING:1/1/2"}, {"rank-kernels", "128", "4608", "1x8/ULYSSES:1/8/1"},
+            {"rank-kernels", "128", "4608", "1x4/STREAMFUSION:1/2/2"}};
+        for (String[] l : launches) {
+            Map<String, String> r = row(l[0], "test", "1");
+            r.putAll(Map.of("D", l[1], "S", l[2], "H", "24", "B", "1", "mesh", l[3]));
+            r.put("value", Double.toString(CalibrateCommand.predicted(r, known)));
+            rows.add(r);
+        }
+        Map<String, String> value = new java.util.TreeMap<>(Map.of("streamingMultiprocessors", "132",
+                "memoryBytesPerSecond", "4.3e12"));
+        Map<String, String> source = new java.util.TreeMap<>();
+        KernelFit.fit(rows, value, source);
+        String what = "rows priced at 450/600 TFLOP/s, 3 us a launch, 5 us a wave, single launches 1.08x: " + value;
+        // exact rows; the single-launch factor is a golden section to 1e-7, which bounds how exact the rest comes out
+        assertEquals(4.5e14, Double.parseDouble(value.get("tileFlopsPerSecondD64")), 1e-6 * 4.5e14, what);
+        assertEquals(6.0e14, Double.parseDouble(value.get("tileFlopsPerSecondD128")), 1e-6 * 6.0e14, what);
+        assertEquals(3e-6, Double.parseDouble(value.get("launchSeconds")), 1e-11, what);
+        assertEquals(5e-6, Double.parseDouble(value.get("waveSeconds")), 1e-11, what);
+        assertEquals(1.08, Double.parseDouble(value.get(KernelFit.SINGLE_LAUNCH)), 1e-6, what);
+        assertEquals(new java.util.TreeSet<>(List.of("tileFlopsPerSecondD64", "tileFlopsPerSecondD128", "launchSeconds",
+                "waveSeconds", KernelFit.SINGLE_LAUNCH)), source.keySet(), "every fitted key has a source");
     }
 
     @Test

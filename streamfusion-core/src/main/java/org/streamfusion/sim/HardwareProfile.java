@@ -17,6 +17,8 @@ import org.streamfusion.InvalidConfigurationException;
  * @param tileFlopsPerSecondD64      full-wave attention rate of the whole GPU at {@code D = 64}
  * @param tileFlopsPerSecondD128     the same at {@code D = 128}
  * @param launchSeconds              added to every kernel
+ * @param waveSeconds                added to every wave of an attention launch: what a block costs beside its KV tiles
+ *                                   (its Q tile in, its epilogue out) and a wave's uneven end
  * @param memoryBytesPerSecond       device memory; a copy kernel reads and writes its bytes
  * @param nvlinkBytesPerSecond       one GPU's NVLink/NVSwitch send rate for SM stores and NCCL
  * @param copyEngineBytesPerSecond   one GPU's NVLink rate for copy-engine gets (GatherPull)
@@ -27,6 +29,9 @@ import org.streamfusion.InvalidConfigurationException;
  * @param attentionLayerFactor       an attention kernel inside a layer takes this many times its time alone (the
  *                                   rates above are fitted on kernels alone; a layer's kernels run beside other GPUs'
  *                                   traffic, clocks and transfers), positive
+ * @param singleLaunchFactor         a kernel timed alone as one launch (CUDA events around it, the median of many) takes
+ *                                   this many times its time among a rank's kernels replayed as a graph, positive; the
+ *                                   simulator does not use it: it lets {@code calibrate} fit both kinds of kernel rows
  * @param proxyMessageSeconds        on a proxy-driven link ({@link InterMachineLink#proxyDriven}), the CPU time a
  *                                   GPU's proxy thread spends on one message, at each end
  * @param pcieBytesPerSecond         one GPU's PCIe rate to host memory per direction, which a proxy-driven link's
@@ -34,15 +39,16 @@ import org.streamfusion.InvalidConfigurationException;
  * @param link                       the network between machines
  */
 public record HardwareProfile(String name, int version, int streamingMultiprocessors, double tileFlopsPerSecondD64,
-        double tileFlopsPerSecondD128, double launchSeconds, double memoryBytesPerSecond, double nvlinkBytesPerSecond,
-        double copyEngineBytesPerSecond, double twoSidedOpSeconds, double oneSidedOpSeconds, double smContention, double attentionLayerFactor, double proxyMessageSeconds,
+        double tileFlopsPerSecondD128, double launchSeconds, double waveSeconds, double memoryBytesPerSecond,
+        double nvlinkBytesPerSecond, double copyEngineBytesPerSecond, double twoSidedOpSeconds, double oneSidedOpSeconds,
+        double smContention, double attentionLayerFactor, double singleLaunchFactor, double proxyMessageSeconds,
         double pcieBytesPerSecond, InterMachineLink link) {
 
     /** Every key of a profile file ({@link #read}), in the order a written one lists them; each has a {@code KEY.source}. */
     public static final List<String> FILE_KEYS = List.of("name", "version", "streamingMultiprocessors",
-            "tileFlopsPerSecondD64", "tileFlopsPerSecondD128", "launchSeconds", "memoryBytesPerSecond",
+            "tileFlopsPerSecondD64", "tileFlopsPerSecondD128", "launchSeconds", "waveSeconds", "memoryBytesPerSecond",
             "nvlinkBytesPerSecond", "copyEngineBytesPerSecond", "twoSidedOpSeconds", "oneSidedOpSeconds",
-            "smContention", "attentionLayerFactor", "proxyMessageSeconds", "pcieBytesPerSecond", "link");
+            "smContention", "attentionLayerFactor", "singleLaunchFactor", "proxyMessageSeconds", "pcieBytesPerSecond", "link");
 
     /**
      * Checks the numbers.
@@ -66,7 +72,8 @@ public record HardwareProfile(String name, int version, int streamingMultiproces
         positive(name, "copyEngineBytesPerSecond", copyEngineBytesPerSecond);
         positive(name, "pcieBytesPerSecond", pcieBytesPerSecond);
         positive(name, "attentionLayerFactor", attentionLayerFactor);
-        for (double cost : new double[] {launchSeconds, twoSidedOpSeconds, oneSidedOpSeconds, proxyMessageSeconds}) {
+        positive(name, "singleLaunchFactor", singleLaunchFactor);
+        for (double cost : new double[] {launchSeconds, waveSeconds, twoSidedOpSeconds, oneSidedOpSeconds, proxyMessageSeconds}) {
             if (!(cost >= 0) || Double.isInfinite(cost)) {
                 throw new InvalidConfigurationException("profile " + name + ": a fixed cost of " + cost + " s",
                         "0 <= fixed cost < Infinity");
@@ -151,8 +158,9 @@ public record HardwareProfile(String name, int version, int streamingMultiproces
      */
     public HardwareProfile withLink(InterMachineLink other) {
         return new HardwareProfile(name, version, streamingMultiprocessors, tileFlopsPerSecondD64, tileFlopsPerSecondD128,
-                launchSeconds, memoryBytesPerSecond, nvlinkBytesPerSecond, copyEngineBytesPerSecond, twoSidedOpSeconds,
-                oneSidedOpSeconds, smContention, attentionLayerFactor, proxyMessageSeconds, pcieBytesPerSecond, other);
+                launchSeconds, waveSeconds, memoryBytesPerSecond, nvlinkBytesPerSecond, copyEngineBytesPerSecond, twoSidedOpSeconds,
+                oneSidedOpSeconds, smContention, attentionLayerFactor, singleLaunchFactor, proxyMessageSeconds, pcieBytesPerSecond,
+                other);
     }
 
     /**

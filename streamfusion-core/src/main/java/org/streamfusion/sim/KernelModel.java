@@ -9,15 +9,31 @@ import org.streamfusion.spi.QChunk;
  * Durations of the kernels of {@code csrc/} (docs/kernels.md): the fused attention runs one block per
  * 128-row Q tile of one (batch, head) and one block per SM at a time, walking every KV chunk in tiles of
  * 128 rows (a ragged last tile costs a whole one: its rows are zero-filled). So a launch takes
- * {@code ceil(tiles / SMs)} waves of one tile's time, times the profile's factor for a kernel inside a layer, plus
- * the launch cost; a copy moves its bytes in and out of device memory.
+ * {@code ceil(tiles / SMs)} waves of one tile's time and the profile's cost per wave, times its factor for a kernel
+ * inside a layer, plus the launch cost; a copy moves its bytes in and out of device memory.
  */
 final class KernelModel {
     static final int TILE_ROWS = 128;
     private final HardwareProfile profile;
+    /** Whether every kernel is also counted ({@link RankKernels}); only for one rank on one thread. */
+    private final boolean tallying;
+    long launches;
+    long waves;
+    double fullWaveFlops;
+    double memoryBytes;
 
     KernelModel(HardwareProfile profile) {
+        this(profile, false);
+    }
+
+    private KernelModel(HardwareProfile profile, boolean tallying) {
         this.profile = profile;
+        this.tallying = tallying;
+    }
+
+    /** A model that also counts the kernels it prices, for one rank recorded on one thread. */
+    static KernelModel tallying(HardwareProfile profile) {
+        return new KernelModel(profile, true);
     }
 
     double attentionSeconds(List<QChunk> q, List<KvChunk> kv) {
@@ -39,8 +55,19 @@ final class KernelModel {
         int sms = profile.streamingMultiprocessors();
         double perSm = profile.tileFlopsPerSecond(dim) / sms;
         double tileSeconds = 4.0 * TILE_ROWS * keyRows * dim / perSm;
-        long waves = (tiles + sms - 1) / sms;
-        return profile.launchSeconds() + waves * tileSeconds * profile.attentionLayerFactor();
+        long waveCount = (tiles + sms - 1) / sms;
+        if (tallying) {
+            launches++;
+            waves += waveCount;
+            fullWaveFlops += waveCount * 4.0 * TILE_ROWS * keyRows * dim * sms;
+        }
+        return profile.launchSeconds()
+                + waveCount * (tileSeconds + profile.waveSeconds()) * profile.attentionLayerFactor();
+    }
+
+    /** Throws if the profile cannot price attention at head width {@code dim}; counts nothing. */
+    void checkWidth(int dim) {
+        profile.tileFlopsPerSecond(dim);
     }
 
     double copySeconds(TensorView src) {
@@ -49,6 +76,10 @@ final class KernelModel {
 
     /** A memory-bound kernel that reads and writes {@code bytes} in all (fp8 quantize, dequantize). */
     double trafficSeconds(double bytes) {
+        if (tallying) {
+            launches++;
+            memoryBytes += bytes;
+        }
         return profile.launchSeconds() + bytes / profile.memoryBytesPerSecond();
     }
 

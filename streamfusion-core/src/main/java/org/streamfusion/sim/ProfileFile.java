@@ -60,10 +60,10 @@ final class ProfileFile {
         return new HardwareProfile(p.getProperty("name").trim(), whole(p, "version", origin),
                 whole(p, "streamingMultiprocessors", origin), number(p, "tileFlopsPerSecondD64", origin),
                 number(p, "tileFlopsPerSecondD128", origin), number(p, "launchSeconds", origin),
-                number(p, "memoryBytesPerSecond", origin), number(p, "nvlinkBytesPerSecond", origin),
+                number(p, "waveSeconds", origin), number(p, "memoryBytesPerSecond", origin), number(p, "nvlinkBytesPerSecond", origin),
                 number(p, "copyEngineBytesPerSecond", origin), number(p, "twoSidedOpSeconds", origin),
                 number(p, "oneSidedOpSeconds", origin), number(p, "smContention", origin),
-                number(p, "attentionLayerFactor", origin),
+                number(p, "attentionLayerFactor", origin), number(p, "singleLaunchFactor", origin),
                 number(p, "proxyMessageSeconds", origin),
                 number(p, "pcieBytesPerSecond", origin), InterMachineLink.parse(p.getProperty("link")));
     }

@@ -155,7 +155,7 @@ final class SimRankDevice implements RankBackend {
 
         @Override
         public void checkSupported(AttentionShape shape) {
-            model.attentionSeconds(1, KernelModel.TILE_ROWS, shape.headDim()); // throws for a width the profile lacks
+            model.checkWidth(shape.headDim()); // throws for a width the profile cannot price
         }
 
         @Override

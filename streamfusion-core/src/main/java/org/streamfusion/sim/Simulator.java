@@ -145,6 +145,27 @@ public final class Simulator {
     }
 
     /**
+     * One rank's kernels for one layer of {@code plan}, counted: every kernel its schedule enqueues (attention, packing
+     * and unpacking copies, format conversions), nothing moved and nothing waited for. Priced by
+     * {@link RankKernels#seconds}, this is what the one-GPU floor check measures (docs/graphs.md, "Floors": the rank's
+     * kernels replayed with a communicator that moves nothing), each kernel as it runs alone.
+     *
+     * @param plan the plan, for this simulator's topology
+     * @param rank the rank, {@code 0 <= rank < worldSize}
+     * @return the rank's kernels
+     * @throws InvalidConfigurationException if the plan is for another topology or the rank is outside the world
+     */
+    public RankKernels rankKernels(Plan plan, int rank) {
+        if (!plan.mesh().topology().equals(topology) || rank < 0 || rank >= topology.worldSize()) {
+            throw new InvalidConfigurationException("rank " + rank + " of a plan for " + plan.mesh().topology()
+                    + " on a simulated " + topology, "mesh topology == simulated topology and 0 <= rank < world size");
+        }
+        KernelModel model = KernelModel.tallying(profile);
+        enqueueRank(plan, false, 1, rank, model, new ArrayList<>(), (r, layer) -> { }, new ConcurrentHashMap<>());
+        return RankKernels.of(plan.shape().headDim(), model);
+    }
+
+    /**
      * Records one layer of {@code plan} into {@code streams} and {@code compute} (by rank) and returns the symmetry
      * it is resolved under: from {@link #withSymmetryFrom} ranks on, only the representatives of the rotations the
      * layer is symmetric under ({@link SymmetryCheck}); otherwise every rank, and {@link Symmetry#NONE}.

@@ -20,7 +20,7 @@ class ProfileFileTest {
     void theShippedProfilesLoadWithTheirNamesVersionsAndLinks() {
         HardwareProfile h200 = HardwareProfile.h200();
         assertEquals("h200", h200.name());
-        assertEquals(4, h200.version());
+        assertEquals(5, h200.version());
         assertEquals(InterMachineLink.rail400G(), h200.link());
         HardwareProfile a100 = HardwareProfile.a100();
         assertEquals(List.of("a100", 2, 108, InterMachineLink.p4de400G()), List.of(a100.name(), a100.version(),
@@ -31,7 +31,7 @@ class ProfileFileTest {
     @Test
     void aFileIsReadByNameAndOneMissingASourceIsRefusedNamingTheKey(@TempDir Path dir) throws IOException {
         StringBuilder text = new StringBuilder();
-        Object[] values = {"mine", 3, 100, 4e14, 6e14, 2e-6, 3e12, 300e9, 200e9, 50e-6, 25e-6, 0.25, 1.05, 8e-6, 30e9,
+        Object[] values = {"mine", 3, 100, 4e14, 6e14, 2e-6, 5e-6, 3e12, 300e9, 200e9, 50e-6, 25e-6, 0.25, 1.05, 1.1, 8e-6, 30e9,
             "eth-100G,proxy"};
         for (int i = 0; i < values.length; i++) {
             String key = HardwareProfile.FILE_KEYS.get(i);
@@ -41,9 +41,9 @@ class ProfileFileTest {
         Path file = dir.resolve("mine.properties");
         Files.writeString(file, text, StandardCharsets.UTF_8);
         HardwareProfile mine = HardwareProfile.named(file.toString());
-        assertEquals(new HardwareProfile("mine", 3, 100, 4e14, 6e14, 2e-6, 3e12, 300e9, 200e9, 50e-6, 25e-6, 0.25, 1.05, 8e-6, 30e9,
-                InterMachineLink.ethernet100G().withProxyDriven(true)), mine);
-        Files.writeString(file, text.toString().replace("twoSidedOpSeconds.source=measured here, row 9\n", ""));
+        assertEquals(new HardwareProfile("mine", 3, 100, 4e14, 6e14, 2e-6, 5e-6, 3e12, 300e9, 200e9, 50e-6, 25e-6, 0.25,
+                1.05, 1.1, 8e-6, 30e9, InterMachineLink.ethernet100G().withProxyDriven(true)), mine);
+        Files.writeString(file, text.toString().replace("twoSidedOpSeconds.source=measured here, row 10\n", ""));
         InvalidConfigurationException e = assertThrows(InvalidConfigurationException.class, () -> HardwareProfile.read(file));
         assertTrue(e.getMessage().contains("twoSidedOpSeconds.source=null"), e.getMessage());
         InvalidConfigurationException unknown = assertThrows(InvalidConfigurationException.class,

@@ -26,9 +26,9 @@ class SmShareTest {
     static HardwareProfile withContention(double contention) {
         HardwareProfile p = SimulatorClosedFormTest.testProfile(100e9, InterMachineLink.rail400G());
         return new HardwareProfile(p.name(), p.version(), p.streamingMultiprocessors(), p.tileFlopsPerSecondD64(),
-                p.tileFlopsPerSecondD128(), p.launchSeconds(), p.memoryBytesPerSecond(), p.nvlinkBytesPerSecond(),
+                p.tileFlopsPerSecondD128(), p.launchSeconds(), p.waveSeconds(), p.memoryBytesPerSecond(), p.nvlinkBytesPerSecond(),
                 p.copyEngineBytesPerSecond(), p.twoSidedOpSeconds(), p.oneSidedOpSeconds(), contention,
-                p.attentionLayerFactor(), p.proxyMessageSeconds(), p.pcieBytesPerSecond(), p.link());
+                p.attentionLayerFactor(), p.singleLaunchFactor(), p.proxyMessageSeconds(), p.pcieBytesPerSecond(), p.link());
     }
 
     /** Rank 0 runs {@code before} seconds of non-attention work, then the attention; its other stream exchanges {@code count} times. */
@@ -134,9 +134,9 @@ class SmShareTest {
 
     private static HardwareProfile with(HardwareProfile p, double contention) {
         return new HardwareProfile(p.name(), p.version(), p.streamingMultiprocessors(), p.tileFlopsPerSecondD64(),
-                p.tileFlopsPerSecondD128(), p.launchSeconds(), p.memoryBytesPerSecond(), p.nvlinkBytesPerSecond(),
+                p.tileFlopsPerSecondD128(), p.launchSeconds(), p.waveSeconds(), p.memoryBytesPerSecond(), p.nvlinkBytesPerSecond(),
                 p.copyEngineBytesPerSecond(), p.twoSidedOpSeconds(), p.oneSidedOpSeconds(), contention,
-                p.attentionLayerFactor(), p.proxyMessageSeconds(), p.pcieBytesPerSecond(), p.link());
+                p.attentionLayerFactor(), p.singleLaunchFactor(), p.proxyMessageSeconds(), p.pcieBytesPerSecond(), p.link());
     }
 
     @Test
