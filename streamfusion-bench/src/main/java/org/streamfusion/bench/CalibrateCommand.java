@@ -83,8 +83,20 @@ final class CalibrateCommand implements Callable<Integer> {
         return rows;
     }
 
+    /**
+     * A fit: the profile file, and the factor by which a kernel launch timed alone exceeded the same kernels replayed
+     * (a figure of how the kernel rows were measured, not of the GPU: the file states it in a comment).
+     */
+    record Fitted(String profileFile, double singleLaunchFactor) {
+    }
+
     /** The fitted profile file: every constant, then its source, in the profile file's order. */
     static String profileFile(List<Map<String, String>> rows, int version, String origin) {
+        return fit(rows, version, origin).profileFile();
+    }
+
+    /** The fit of {@code rows}: the profile file and the single-launch factor. */
+    static Fitted fit(List<Map<String, String>> rows, int version, String origin) {
         Map<String, String> value = new TreeMap<>();
         Map<String, String> source = new TreeMap<>();
         for (Map<String, String> r : rows.stream().filter(r -> r.get("kind").equals("constant")).toList()) {
@@ -93,7 +105,7 @@ final class CalibrateCommand implements Callable<Integer> {
         }
         value.put("version", Integer.toString(version));
         source.put("version", "streamfusion calibrate " + origin);
-        KernelFit.fit(rows, value, source);
+        double singleLaunch = KernelFit.fit(rows, value, source);
         refuseFittedConstants(rows, value);
         if (has(rows, "all-to-all")) {
             double[] nccl = line(rows, "nccl");
@@ -114,31 +126,48 @@ final class CalibrateCommand implements Callable<Integer> {
         }
         StringBuilder sb = new StringBuilder("# Hardware profile " + value.get("name") + ", written by streamfusion"
                 + " calibrate " + origin + "\n# (docs/simulator.md, \"Profiles\"). Every constant has a KEY.source.\n");
+        if (rows.stream().anyMatch(r -> r.get("kind").equals("kernel"))) {
+            sb.append(String.format(Locale.ROOT, "# Not a constant: a kernel launch timed alone (the kernel rows) took"
+                    + " %s times its kernels' time as replayed (the rank-kernels rows).\n", singleLaunch));
+        }
         for (String key : HardwareProfile.FILE_KEYS) {
             sb.append(key).append('=').append(escape(required(value, key))).append('\n');
             sb.append(key).append(".source=").append(escape(required(source, key))).append('\n');
         }
-        return sb.toString();
+        return new Fitted(sb.toString(), singleLaunch);
     }
 
     /**
-     * What the simulator charges for a {@code kernel}, {@code rank-kernels}, {@code all-to-all}, {@code layer} or
-     * {@code speedup} row on {@code profile}, in the row's unit: a launch's or a rank's kernels' ms
-     * ({@link KernelFit#counted}, priced by {@link org.streamfusion.sim.RankKernels#seconds}), an
+     * What the simulator charges for a {@code rank-kernels}, {@code all-to-all}, {@code layer} or {@code speedup} row
+     * on {@code profile}, in the row's unit: a rank's kernels' ms ({@link KernelFit#counted}, priced by
+     * {@link org.streamfusion.sim.RankKernels#seconds}), an
      * all-to-all's bus GB/s (the op's fixed cost plus the bytes to the others at the mover's rate: NVLink's for
      * {@code nccl} and {@code nvshmem-sm}, the copy engines' for {@code nvshmem-ce}), a layer's simulated ms on one
      * host ({@link Simulator#onOneHost}), or a speedup ({@link LayerFit#speedup}).
      *
-     * @param row     a kernel, rank-kernels, all-to-all, layer or speedup row
+     * @param row     a rank-kernels, all-to-all, layer or speedup row
      * @param profile the profile
      * @return the prediction
-     * @throws InvalidConfigurationException for another kind of row, or a row whose mesh, shape or methods are refused
+     * @throws InvalidConfigurationException for a kernel row (it needs the single-launch factor: the three-argument
+     *                                       form) or another kind, or a row whose mesh, shape or methods are refused
      */
     static double predicted(Map<String, String> row, HardwareProfile profile) {
+        if (row.get("kind").equals("kernel")) {
+            throw new InvalidConfigurationException("a kernel row priced without the single-launch factor",
+                    "kernel rows are priced with the factor calibrate fits beside the profile (Fitted)");
+        }
+        return predicted(row, profile, Double.NaN);
+    }
+
+    /**
+     * {@link #predicted(Map, HardwareProfile)} for any row: a kernel row (one launch timed alone) is its kernels' time
+     * times {@code singleLaunchFactor}.
+     */
+    static double predicted(Map<String, String> row, HardwareProfile profile, double singleLaunchFactor) {
         switch (row.get("kind")) {
-            case "kernel" -> { // one launch timed alone
-                return KernelFit.counted(row, profile.streamingMultiprocessors()).seconds(profile)
-                        * profile.singleLaunchFactor() * 1e3;
+            case "kernel" -> {
+                return KernelFit.counted(row, profile.streamingMultiprocessors()).seconds(profile) * singleLaunchFactor
+                        * 1e3;
             }
             case "rank-kernels" -> {
                 return KernelFit.counted(row, profile.streamingMultiprocessors()).seconds(profile) * 1e3;

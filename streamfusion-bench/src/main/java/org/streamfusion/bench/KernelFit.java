@@ -2,6 +2,7 @@ package org.streamfusion.bench;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import org.streamfusion.AttentionShape;
 import org.streamfusion.InterMachineLink;
@@ -14,10 +15,13 @@ import org.streamfusion.sim.Simulator;
 
 /**
  * The kernel fit of {@code streamfusion calibrate}: the full-wave tile rate per D, the launch cost and the cost per wave,
- * from {@code kernel} rows (one attention launch alone) and {@code rank-kernels} rows (one rank's kernels of a plan
- * with nothing moved: the one-GPU floor check). Each row's kernels are counted once ({@link RankKernels}); its time is
- * linear in the constants ({@code launches*launch + waves*wave + flops/rate + bytes/memory}), so the constants that
- * minimise the rows' squared relative errors solve one small linear system. A constant given as a row is not fitted.
+ * from {@code kernel} rows (one attention launch timed alone) and {@code rank-kernels} rows (one rank's kernels of a
+ * plan with nothing moved, replayed: the one-GPU floor check). Each row's kernels are counted once
+ * ({@link RankKernels}); its time is linear in the constants ({@code launches*launch + waves*wave + flops/rate +
+ * bytes/memory}), so the constants that minimise the rows' squared relative errors solve one small linear system.
+ * A single launch is timed differently from a replay: it is priced as the fitted single-launch factor times its
+ * kernels' time, a figure of the measurements rather than of the GPU, so it is not a profile constant. A constant
+ * given as a row is not fitted.
  */
 final class KernelFit {
     private KernelFit() {
@@ -27,8 +31,8 @@ final class KernelFit {
     static final List<String> KEYS = List.of("tileFlopsPerSecondD64", "tileFlopsPerSecondD128", "launchSeconds",
             "waveSeconds");
 
-    /** The factor of single launches, fitted by a golden section around the linear system where both kinds of rows exist. */
-    static final String SINGLE_LAUNCH = "singleLaunchFactor";
+    /** Where the single-launch factor is searched; a minimum at either end is refused. */
+    private static final double[] SINGLE_LAUNCH_RANGE = {0.8, 1.3};
 
     /** Whether {@code row} is one this fit reads. */
     static boolean reads(Map<String, String> row) {
@@ -36,56 +40,68 @@ final class KernelFit {
     }
 
     /**
-     * Fits the keys of {@link #KEYS} and {@link #SINGLE_LAUNCH} not given in {@code value} to the kernel and
-     * rank-kernels rows. A kernel row (one launch timed alone) is priced as {@code singleLaunchFactor} times its kernels'
-     * time; the factor is fitted only where rank-kernels rows exist beside kernel rows (else it is 1).
+     * Fits the keys of {@link #KEYS} not given in {@code value} to the kernel and rank-kernels rows and returns the
+     * single-launch factor (1 unless both kinds of rows exist). Without rank-kernels rows the launch and wave costs are
+     * 0 unless given: one launch per row cannot tell them from the rate.
      */
-    static void fit(List<Map<String, String>> rows, Map<String, String> value, Map<String, String> source) {
+    static double fit(List<Map<String, String>> rows, Map<String, String> value, Map<String, String> source) {
         List<Map<String, String>> used = rows.stream().filter(KernelFit::reads).toList();
+        if (used.isEmpty()) {
+            return 1;
+        }
+        boolean replayed = used.stream().anyMatch(r -> r.get("kind").equals("rank-kernels"));
+        boolean single = used.stream().anyMatch(r -> r.get("kind").equals("kernel"));
+        if (!replayed) {
+            for (String key : List.of("launchSeconds", "waveSeconds")) {
+                if (!value.containsKey(key)) {
+                    value.put(key, "0");
+                    source.put(key, "0: single launches alone (no rank-kernels rows) do not tell it from the rate");
+                }
+            }
+        }
         List<Integer> free = new ArrayList<>();
         for (int k = 0; k < KEYS.size(); k++) {
             if (!value.containsKey(KEYS.get(k))) {
                 free.add(k);
             }
         }
-        if (used.isEmpty() || free.isEmpty() && value.containsKey(SINGLE_LAUNCH)) {
-            return;
-        }
         int sms = Integer.parseInt(CalibrateCommand.required(value, "streamingMultiprocessors"));
         double memory = CalibrateCommand.number(value, "memoryBytesPerSecond");
-        // Row i: measured seconds y, and its time as given part + a . unknowns; relative errors weigh by 1/y.
-        double[][] a = new double[used.size()][];
-        double[] rest = new double[used.size()];
-        double[] y = new double[used.size()];
-        boolean[] single = new boolean[used.size()];
+        Rows system = new Rows(used.size());
         for (int i = 0; i < used.size(); i++) {
             RankKernels counted = counted(used.get(i), sms);
-            a[i] = new double[] {counted.headDim() == 64 ? counted.fullWaveFlops() : 0,
+            system.a[i] = new double[] {counted.headDim() == 64 ? counted.fullWaveFlops() : 0,
                     counted.headDim() == 128 ? counted.fullWaveFlops() : 0, counted.launches(), counted.waves()};
-            rest[i] = counted.memoryBytes() / memory;
-            y[i] = Double.parseDouble(used.get(i).get("value")) / 1e3;
-            single[i] = used.get(i).get("kind").equals("kernel");
+            system.rest[i] = counted.memoryBytes() / memory;
+            system.y[i] = Double.parseDouble(used.get(i).get("value")) / 1e3;
+            system.single[i] = used.get(i).get("kind").equals("kernel");
             for (int k = 0; k < KEYS.size(); k++) {
                 if (!free.contains(k)) {
                     double given = CalibrateCommand.number(value, KEYS.get(k));
-                    rest[i] += a[i][k] * (k < 2 ? 1 / given : given);
+                    system.rest[i] += system.a[i][k] * (k < 2 ? 1 / given : given);
                 }
             }
         }
-        boolean bothKinds = used.stream().anyMatch(r -> r.get("kind").equals("kernel"))
-                && used.stream().anyMatch(r -> r.get("kind").equals("rank-kernels"));
-        double factor = value.containsKey(SINGLE_LAUNCH) ? CalibrateCommand.number(value, SINGLE_LAUNCH)
-                : !bothKinds ? 1 : LayerFit.golden(f -> squaredError(a, rest, scaled(y, single, f),
-                        solve(a, rest, scaled(y, single, f), free)), 0.8, 1.3, 1e-7);
-        double[] x = solve(a, rest, scaled(y, single, factor), free);
-        String how = " (least squares of the relative errors of " + used.size() + " kernel and rank-kernels rows, time ="
-                + " launches*launchSeconds + waves*waveSeconds + full-wave flops/rate + copied bytes/memory rate, times"
-                + " singleLaunchFactor for a single launch): " + CalibrateCommand.sources(used);
         for (int k : free) {
-            if (k < 2 && !(x[k] > 0)) {
-                throw new InvalidConfigurationException("kernel rows that fit " + KEYS.get(k) + " to 1/" + x[k],
-                        "kernel or rank-kernels rows at D=" + (k == 0 ? 64 : 128));
+            if (k < 2 && used.stream().noneMatch(r -> Integer.parseInt(r.get("D")) == (k == 0 ? 64 : 128))) {
+                throw new InvalidConfigurationException("no kernel or rank-kernels rows at D=" + (k == 0 ? 64 : 128),
+                        "the measurements hold kernel or rank-kernels rows at D=64 and D=128, or give the rate");
             }
+        }
+        double factor = 1;
+        if (single && replayed) {
+            factor = LayerFit.golden(f -> system.squaredError(f, solve(system.scaled(f), free)),
+                    SINGLE_LAUNCH_RANGE[0], SINGLE_LAUNCH_RANGE[1], 1e-7);
+            if (factor - SINGLE_LAUNCH_RANGE[0] < 1e-6 || SINGLE_LAUNCH_RANGE[1] - factor < 1e-6) {
+                throw new InvalidConfigurationException("a single-launch factor of " + factor + " at the end of its"
+                        + " search", "single launches take 0.8 to 1.3 times the replayed kernels' time");
+            }
+        }
+        double[] x = solve(system.scaled(factor), free);
+        String how = " (least squares of the relative errors of " + used.size() + " kernel and rank-kernels rows, time ="
+                + " launches*launchSeconds + waves*waveSeconds + full-wave flops/rate + copied bytes/memory rate, a single"
+                + String.format(Locale.ROOT, " launch %.4f times that): ", factor) + CalibrateCommand.sources(used);
+        for (int k : free) {
             value.put(KEYS.get(k), Double.toString(k < 2 ? 1 / x[k] : x[k]));
             source.put(KEYS.get(k), switch (k) {
                 case 0, 1 -> "the full-wave attention rate";
@@ -93,85 +109,91 @@ final class KernelFit {
                 default -> "the cost of one wave of an attention launch beside its KV tiles";
             } + how);
         }
-        if (!value.containsKey(SINGLE_LAUNCH)) {
-            value.put(SINGLE_LAUNCH, Double.toString(factor));
-            source.put(SINGLE_LAUNCH, bothKinds ? "a single launch timed alone over the same kernels replayed among a"
-                    + " rank's kernels (golden section to 1e-7 around the same fit)" + how
-                    : "1: no rank-kernels row to compare the single launches with");
-        }
-    }
-
-    /** {@code y}, the single launches' divided by {@code factor}: their kernels' time if they ran as the others did. */
-    private static double[] scaled(double[] y, boolean[] single, double factor) {
-        double[] out = y.clone();
-        for (int i = 0; i < out.length; i++) {
-            out[i] = single[i] ? y[i] / factor : y[i];
-        }
-        return out;
-    }
-
-    private static double squaredError(double[][] a, double[] rest, double[] y, double[] x) {
-        double sum = 0;
-        for (int i = 0; i < a.length; i++) {
-            double predicted = rest[i];
-            for (int k = 0; k < x.length; k++) {
-                predicted += a[i][k] * x[k];
-            }
-            sum += (predicted / y[i] - 1) * (predicted / y[i] - 1);
-        }
-        return sum;
-    }
-
-    /** {@link #solveAll}, with a cost that comes out negative set to 0 and the others refitted (it is not a cost). */
-    private static double[] solve(double[][] a, double[] rest, double[] y, List<Integer> free) {
-        List<Integer> kept = new ArrayList<>(free);
-        double[] x = solveAll(a, rest, y, kept);
-        for (int k : List.copyOf(kept)) {
-            if (k >= 2 && x[k] < 0) {
-                kept.remove(Integer.valueOf(k));
-                x = solveAll(a, rest, y, kept);
-            }
-        }
-        return x;
+        return factor;
     }
 
     /** A kernel row's one launch, or a rank-kernels row's rank 0 of its plan (B, S, H, D; mesh {@code MxG/METHOD:t/u/r}). */
     static RankKernels counted(Map<String, String> row, int sms) {
-        int b = Integer.parseInt(row.get("B"));
-        int s = Integer.parseInt(row.get("S"));
-        int h = Integer.parseInt(row.get("H"));
-        int d = Integer.parseInt(row.get("D"));
+        AttentionShape shape = AttentionShape.of(Integer.parseInt(row.get("B")), Integer.parseInt(row.get("S")),
+                Integer.parseInt(row.get("H")), Integer.parseInt(row.get("D")));
         if (row.get("kind").equals("kernel")) {
-            long tiles = (long) b * h * ((s + 127) / 128);
-            long waves = (tiles + sms - 1) / sms;
-            return new RankKernels(d, 1, waves, waves * 4.0 * 128 * ((s + 127) / 128 * 128) * d * sms, 0);
+            return RankKernels.oneLaunch(shape, sms);
         }
         String[] at = row.get("mesh").split("/", 2);
         Topology topology = Topology.parse(at[0]);
-        Plan plan = Plan.of(AttentionShape.of(b, s, h, d), MeshOption.mesh(topology, at[1]));
-        return Simulator.of(counting(sms), topology).rankKernels(plan, 0);
+        return Simulator.of(counting(sms), topology).rankKernels(Plan.of(shape, MeshOption.mesh(topology, at[1])), 0);
     }
 
     /** A profile for counting kernels: the counts depend on the SM count alone, so every other number is a placeholder. */
     private static HardwareProfile counting(int sms) {
-        return new HardwareProfile("counting", 1, sms, 1, 1, 0, 0, 1, 1, 1, 0, 0, 0, 1, 1, 0, 1,
+        return new HardwareProfile("counting", 1, sms, 1, 1, 0, 0, 1, 1, 1, 0, 0, 0, 1, 0, 1,
                 InterMachineLink.parse("rail-400G"));
+    }
+
+    /** The rows as a linear system: row i's time is {@code rest[i] + a[i] . x}, measured {@code y[i]} seconds. */
+    record Rows(double[][] a, double[] rest, double[] y, boolean[] single) {
+        Rows(int n) {
+            this(new double[n][], new double[n], new double[n], new boolean[n]);
+        }
+
+        /** The system with the single launches' times divided by {@code factor}: their kernels' time if replayed. */
+        Rows scaled(double factor) {
+            double[] out = y.clone();
+            for (int i = 0; i < out.length; i++) {
+                out[i] = single[i] ? y[i] / factor : y[i];
+            }
+            return new Rows(a, rest, out, single);
+        }
+
+        double squaredError(double factor, double[] x) {
+            double sum = 0;
+            for (int i = 0; i < a.length; i++) {
+                double predicted = rest[i];
+                for (int k = 0; k < x.length; k++) {
+                    predicted += a[i][k] * x[k];
+                }
+                double error = predicted * (single[i] ? factor : 1) / y[i] - 1;
+                sum += error * error;
+            }
+            return sum;
+        }
+    }
+
+    /**
+     * The unknowns {@code free} minimising the squared relative errors, with the costs kept at or above 0: while a
+     * cost comes out negative, the most negative is set to 0 and the rest refitted (a cost below 0 is not a cost).
+     */
+    static double[] solve(Rows system, List<Integer> free) {
+        List<Integer> kept = new ArrayList<>(free);
+        while (true) {
+            double[] x = solveAll(system, kept);
+            int worst = -1;
+            for (int k : kept) {
+                if (k >= 2 && x[k] < 0 && (worst < 0 || x[k] < x[worst])) {
+                    worst = k;
+                }
+            }
+            if (worst < 0) {
+                return x;
+            }
+            kept.remove(Integer.valueOf(worst));
+        }
     }
 
     /**
      * The unknowns {@code free} minimising {@code sum_i ((rest_i + a_i . x) / y_i - 1)^2}, the others 0: the normal
      * equations, solved by Gaussian elimination with partial pivoting (at most four unknowns).
      */
-    private static double[] solveAll(double[][] a, double[] rest, double[] y, List<Integer> free) {
+    private static double[] solveAll(Rows s, List<Integer> free) {
         int n = free.size();
         double[][] m = new double[n][n + 1];
-        for (int i = 0; i < a.length; i++) {
+        for (int i = 0; i < s.a.length; i++) {
             for (int p = 0; p < n; p++) {
-                double ap = a[i][free.get(p)] / y[i];
+                double ap = s.a[i][free.get(p)] / s.y[i];
                 for (int q = 0; q < n; q++) {
-                    m[p][q] += ap * a[i][free.get(q)] / y[i];
+                    m[p][q] += ap * s.a[i][free.get(q)] / s.y[i];
                 }
-                m[p][n] += ap * (1 - rest[i] / y[i]);
+                m[p][n] += ap * (1 - s.rest[i] / s.y[i]);
             }
         }
         // Columns scaled to their diagonal: a flop's seconds and a launch's differ by twelve orders of magnitude.
@@ -197,7 +219,7 @@ final class KernelFit {
             m[pivot] = t;
             if (Math.abs(m[col][col]) < 1e-12) {
                 throw new InvalidConfigurationException("kernel rows that do not determine " + KEYS.get(free.get(col)),
-                        "rows with different launch and wave counts");
+                        "rows whose launch and wave counts differ beside their work (rank-kernels rows of several meshes)");
             }
             for (int r = 0; r < n; r++) {
                 if (r != col) {

@@ -88,7 +88,6 @@ final class LayerFit {
                 CalibrateCommand.number(value, "nvlinkBytesPerSecond"), CalibrateCommand.number(value,
                 "copyEngineBytesPerSecond"), CalibrateCommand.number(value, "twoSidedOpSeconds"),
                 CalibrateCommand.number(value, "oneSidedOpSeconds"), contention, factor,
-                CalibrateCommand.number(value, "singleLaunchFactor"),
                 CalibrateCommand.number(value, "proxyMessageSeconds"), CalibrateCommand.number(value, "pcieBytesPerSecond"),
                 InterMachineLink.parse(CalibrateCommand.required(value, "link")));
     }

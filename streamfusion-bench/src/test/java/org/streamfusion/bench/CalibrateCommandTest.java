@@ -53,8 +53,7 @@ class CalibrateCommandTest {
         List<Map<String, String>> rows = new java.util.ArrayList<>(List.of(
                 row("constant", "name", "test"), row("constant", "streamingMultiprocessors", "100"),
                 row("constant", "memoryBytesPerSecond", "1e12"), row("constant", "proxyMessageSeconds", "1e-5"),
-                row("constant", "pcieBytesPerSecond", "3e10"), row("constant", "link", "rail-400G"),
-                row("constant", "launchSeconds", "0"), row("constant", "waveSeconds", "0")));
+                row("constant", "pcieBytesPerSecond", "3e10"), row("constant", "link", "rail-400G")));
         for (String mover : new String[] {"nccl", "nvshmem-sm", "nvshmem-ce"}) {
             for (double mib : new double[] {1, 16, 256}) {
                 double sent = mib * 1024 * 1024 * 3 / 4;
@@ -101,7 +100,7 @@ class CalibrateCommandTest {
         HardwareProfile known = new HardwareProfile(p.name(), 1, p.streamingMultiprocessors(), p.tileFlopsPerSecondD64(),
                 p.tileFlopsPerSecondD128(), p.launchSeconds(), p.waveSeconds(), p.memoryBytesPerSecond(),
                 p.nvlinkBytesPerSecond(), p.copyEngineBytesPerSecond(), p.twoSidedOpSeconds(), p.oneSidedOpSeconds(),
-                truth[0], truth[1], p.singleLaunchFactor(), p.proxyMessageSeconds(), p.pcieBytesPerSecond(), p.link());
+                truth[0], truth[1], p.proxyMessageSeconds(), p.pcieBytesPerSecond(), p.link());
         for (Map<String, String> r : rows) {
             if (r.get("kind").equals("layer")) {
                 r.put("value", Double.toString(CalibrateCommand.predicted(r, known)));
@@ -117,7 +116,7 @@ class CalibrateCommandTest {
     void theKernelFitRecoversRatesLaunchWaveCostsAndTheSingleLaunchFactorFromRowsPricedWithThem() {
         HardwareProfile h200 = HardwareProfile.h200();
         HardwareProfile known = new HardwareProfile("known", 1, 132, 4.5e14, 6.0e14, 3e-6, 5e-6, 4.3e12, 3e11, 2e11, 7e-5,
-                3e-5, 0, 1, 1.08, 1e-5, 6.4e10, h200.link());
+                3e-5, 0, 1, 1e-5, 6.4e10, h200.link());
         List<Map<String, String>> rows = new java.util.ArrayList<>();
         String[][] launches = {{"kernel", "64", "16384", ""}, {"kernel", "64", "65536", ""}, {"kernel", "128", "16384", ""},
             {"rank-kernels", "128", "4608", "1x2/RING:1/1/2"}, {"rank-kernels", "128", "4608", "1x8/ULYSSES:1/8/1"},
@@ -125,22 +124,43 @@ class CalibrateCommandTest {
         for (String[] l : launches) {
             Map<String, String> r = row(l[0], "test", "1");
             r.putAll(Map.of("D", l[1], "S", l[2], "H", "24", "B", "1", "mesh", l[3]));
-            r.put("value", Double.toString(CalibrateCommand.predicted(r, known)));
+            r.put("value", Double.toString(CalibrateCommand.predicted(r, known, 1.08)));
             rows.add(r);
         }
         Map<String, String> value = new java.util.TreeMap<>(Map.of("streamingMultiprocessors", "132",
                 "memoryBytesPerSecond", "4.3e12"));
         Map<String, String> source = new java.util.TreeMap<>();
-        KernelFit.fit(rows, value, source);
+        double singleLaunch = KernelFit.fit(rows, value, source);
         String what = "rows priced at 450/600 TFLOP/s, 3 us a launch, 5 us a wave, single launches 1.08x: " + value;
         // exact rows; the single-launch factor is a golden section to 1e-7, which bounds how exact the rest comes out
         assertEquals(4.5e14, Double.parseDouble(value.get("tileFlopsPerSecondD64")), 1e-6 * 4.5e14, what);
         assertEquals(6.0e14, Double.parseDouble(value.get("tileFlopsPerSecondD128")), 1e-6 * 6.0e14, what);
         assertEquals(3e-6, Double.parseDouble(value.get("launchSeconds")), 1e-11, what);
         assertEquals(5e-6, Double.parseDouble(value.get("waveSeconds")), 1e-11, what);
-        assertEquals(1.08, Double.parseDouble(value.get(KernelFit.SINGLE_LAUNCH)), 1e-6, what);
-        assertEquals(new java.util.TreeSet<>(List.of("tileFlopsPerSecondD64", "tileFlopsPerSecondD128", "launchSeconds",
-                "waveSeconds", KernelFit.SINGLE_LAUNCH)), source.keySet(), "every fitted key has a source");
+        assertEquals(1.08, singleLaunch, 1e-6, what);
+        assertEquals(new java.util.TreeSet<>(KernelFit.KEYS), source.keySet(), "every fitted key has a source");
+        // without the replayed rows, single launches cannot tell a launch's or a wave's cost from the rate: both 0
+        Map<String, String> alone = new java.util.TreeMap<>(Map.of("streamingMultiprocessors", "132",
+                "memoryBytesPerSecond", "4.3e12"));
+        List<Map<String, String>> single = rows.stream().filter(r -> r.get("kind").equals("kernel")).toList();
+        assertEquals(1, KernelFit.fit(single, alone, new java.util.TreeMap<>()), "no factor without replayed rows");
+        assertEquals(List.of("0", "0"), List.of(alone.get("launchSeconds"), alone.get("waveSeconds")), alone.toString());
+    }
+
+    @Test
+    void aCostThatComesOutNegativeIsZeroAndTheOthersRefittedUntilNoneIs() {
+        // launch + wave: rows (1, 1) -> 1 s and (1, 3) -> 1 s beside given parts of 2 s and 5 s. Unconstrained, the
+        // launch cost is 0.5 s and the wave cost -1.5 s; with the wave cost dropped, the launch cost comes out -2.5 s.
+        KernelFit.Rows rows = new KernelFit.Rows(new double[][] {{0, 0, 1, 1}, {0, 0, 1, 3}}, new double[] {2, 5},
+                new double[] {1, 1}, new boolean[2]);
+        double[] x = KernelFit.solve(rows, List.of(2, 3));
+        assertEquals(List.of(0.0, 0.0), List.of(x[2], x[3]), java.util.Arrays.toString(x));
+        // a cost that is positive stays fitted: 2 s launches and 3 s waves, exactly
+        KernelFit.Rows exact = new KernelFit.Rows(new double[][] {{0, 0, 1, 1}, {0, 0, 1, 3}}, new double[] {0, 0},
+                new double[] {5, 11}, new boolean[2]);
+        double[] fitted = KernelFit.solve(exact, List.of(2, 3));
+        assertEquals(2, fitted[2], 1e-12, java.util.Arrays.toString(fitted));
+        assertEquals(3, fitted[3], 1e-12, java.util.Arrays.toString(fitted));
     }
 
     @Test

@@ -29,9 +29,6 @@ import org.streamfusion.InvalidConfigurationException;
  * @param attentionLayerFactor       an attention kernel inside a layer takes this many times its time alone (the
  *                                   rates above are fitted on kernels alone; a layer's kernels run beside other GPUs'
  *                                   traffic, clocks and transfers), positive
- * @param singleLaunchFactor         a kernel timed alone as one launch (CUDA events around it, the median of many) takes
- *                                   this many times its time among a rank's kernels replayed as a graph, positive; the
- *                                   simulator does not use it: it lets {@code calibrate} fit both kinds of kernel rows
  * @param proxyMessageSeconds        on a proxy-driven link ({@link InterMachineLink#proxyDriven}), the CPU time a
  *                                   GPU's proxy thread spends on one message, at each end
  * @param pcieBytesPerSecond         one GPU's PCIe rate to host memory per direction, which a proxy-driven link's
@@ -41,14 +38,14 @@ import org.streamfusion.InvalidConfigurationException;
 public record HardwareProfile(String name, int version, int streamingMultiprocessors, double tileFlopsPerSecondD64,
         double tileFlopsPerSecondD128, double launchSeconds, double waveSeconds, double memoryBytesPerSecond,
         double nvlinkBytesPerSecond, double copyEngineBytesPerSecond, double twoSidedOpSeconds, double oneSidedOpSeconds,
-        double smContention, double attentionLayerFactor, double singleLaunchFactor, double proxyMessageSeconds,
-        double pcieBytesPerSecond, InterMachineLink link) {
+        double smContention, double attentionLayerFactor, double proxyMessageSeconds, double pcieBytesPerSecond,
+        InterMachineLink link) {
 
     /** Every key of a profile file ({@link #read}), in the order a written one lists them; each has a {@code KEY.source}. */
     public static final List<String> FILE_KEYS = List.of("name", "version", "streamingMultiprocessors",
             "tileFlopsPerSecondD64", "tileFlopsPerSecondD128", "launchSeconds", "waveSeconds", "memoryBytesPerSecond",
             "nvlinkBytesPerSecond", "copyEngineBytesPerSecond", "twoSidedOpSeconds", "oneSidedOpSeconds",
-            "smContention", "attentionLayerFactor", "singleLaunchFactor", "proxyMessageSeconds", "pcieBytesPerSecond", "link");
+            "smContention", "attentionLayerFactor", "proxyMessageSeconds", "pcieBytesPerSecond", "link");
 
     /**
      * Checks the numbers.
@@ -72,7 +69,6 @@ public record HardwareProfile(String name, int version, int streamingMultiproces
         positive(name, "copyEngineBytesPerSecond", copyEngineBytesPerSecond);
         positive(name, "pcieBytesPerSecond", pcieBytesPerSecond);
         positive(name, "attentionLayerFactor", attentionLayerFactor);
-        positive(name, "singleLaunchFactor", singleLaunchFactor);
         for (double cost : new double[] {launchSeconds, waveSeconds, twoSidedOpSeconds, oneSidedOpSeconds, proxyMessageSeconds}) {
             if (!(cost >= 0) || Double.isInfinite(cost)) {
                 throw new InvalidConfigurationException("profile " + name + ": a fixed cost of " + cost + " s",
@@ -159,8 +155,7 @@ public record HardwareProfile(String name, int version, int streamingMultiproces
     public HardwareProfile withLink(InterMachineLink other) {
         return new HardwareProfile(name, version, streamingMultiprocessors, tileFlopsPerSecondD64, tileFlopsPerSecondD128,
                 launchSeconds, waveSeconds, memoryBytesPerSecond, nvlinkBytesPerSecond, copyEngineBytesPerSecond, twoSidedOpSeconds,
-                oneSidedOpSeconds, smContention, attentionLayerFactor, singleLaunchFactor, proxyMessageSeconds, pcieBytesPerSecond,
-                other);
+                oneSidedOpSeconds, smContention, attentionLayerFactor, proxyMessageSeconds, pcieBytesPerSecond, other);
     }
 
     /**

@@ -15,25 +15,17 @@ import org.streamfusion.spi.QChunk;
 final class KernelModel {
     static final int TILE_ROWS = 128;
     private final HardwareProfile profile;
-    /** Whether every kernel is also counted ({@link RankKernels}); only for one rank on one thread. */
-    private final boolean tallying;
-    long launches;
-    long waves;
-    double fullWaveFlops;
-    double memoryBytes;
+    /** What every kernel priced adds to, or null (a model shared by the threads recording a layer counts nothing). */
+    private final RankKernels.Tally tally;
 
     KernelModel(HardwareProfile profile) {
-        this(profile, false);
+        this(profile, null);
     }
 
-    private KernelModel(HardwareProfile profile, boolean tallying) {
+    /** A model that also counts every kernel it prices into {@code tally} (one rank, recorded on one thread). */
+    KernelModel(HardwareProfile profile, RankKernels.Tally tally) {
         this.profile = profile;
-        this.tallying = tallying;
-    }
-
-    /** A model that also counts the kernels it prices, for one rank recorded on one thread. */
-    static KernelModel tallying(HardwareProfile profile) {
-        return new KernelModel(profile, true);
+        this.tally = tally;
     }
 
     double attentionSeconds(List<QChunk> q, List<KvChunk> kv) {
@@ -53,16 +45,23 @@ final class KernelModel {
     /** {@code tiles} Q tiles, each against {@code keyRows} (already rounded up to whole KV tiles). */
     double attentionSeconds(long tiles, long keyRows, int dim) {
         int sms = profile.streamingMultiprocessors();
-        double perSm = profile.tileFlopsPerSecond(dim) / sms;
-        double tileSeconds = 4.0 * TILE_ROWS * keyRows * dim / perSm;
-        long waveCount = (tiles + sms - 1) / sms;
-        if (tallying) {
-            launches++;
-            waves += waveCount;
-            fullWaveFlops += waveCount * 4.0 * TILE_ROWS * keyRows * dim * sms;
+        long waves = waves(tiles, sms);
+        if (tally != null) {
+            tally.attention(waves, fullWaveFlops(waves, keyRows, dim, sms));
         }
-        return profile.launchSeconds()
-                + waveCount * (tileSeconds + profile.waveSeconds()) * profile.attentionLayerFactor();
+        // one tile's time on one SM, as the pinned times were computed (the same number as fullWaveFlops / rate)
+        double tileSeconds = 4.0 * TILE_ROWS * keyRows * dim / (profile.tileFlopsPerSecond(dim) / sms);
+        return profile.launchSeconds() + waves * (tileSeconds + profile.waveSeconds()) * profile.attentionLayerFactor();
+    }
+
+    /** {@code ceil(tiles / sms)}: a partly empty last wave costs a whole one. */
+    static long waves(long tiles, int sms) {
+        return (tiles + sms - 1) / sms;
+    }
+
+    /** The work of {@code waves} waves at the full-wave rate: every SM runs one Q tile against {@code keyRows} keys. */
+    static double fullWaveFlops(long waves, long keyRows, int dim, int sms) {
+        return waves * 4.0 * TILE_ROWS * keyRows * dim * sms;
     }
 
     /** Throws if the profile cannot price attention at head width {@code dim}; counts nothing. */
@@ -76,9 +75,8 @@ final class KernelModel {
 
     /** A memory-bound kernel that reads and writes {@code bytes} in all (fp8 quantize, dequantize). */
     double trafficSeconds(double bytes) {
-        if (tallying) {
-            launches++;
-            memoryBytes += bytes;
+        if (tally != null) {
+            tally.memory(bytes);
         }
         return profile.launchSeconds() + bytes / profile.memoryBytesPerSecond();
     }

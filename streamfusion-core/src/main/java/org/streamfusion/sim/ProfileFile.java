@@ -9,6 +9,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.Properties;
 import org.streamfusion.InterMachineLink;
 import org.streamfusion.InvalidConfigurationException;
@@ -16,10 +17,13 @@ import org.streamfusion.InvalidConfigurationException;
 /**
  * A {@link HardwareProfile} as a file ({@link Properties}): one key per constant, each with a {@code KEY.source}
  * saying where its value comes from; {@code link} is an {@link InterMachineLink#parse} form. The shipped
- * profiles are the module's resources {@code h200.properties} and {@code a100.properties}.
+ * profiles are the module's resources {@code h200.properties} and {@code a100.properties}. A file written before
+ * the wave cost existed lacks {@code waveSeconds}: it reads as 0, which prices its kernels as that file's version did.
  */
 final class ProfileFile {
     private static final List<String> KEYS = HardwareProfile.FILE_KEYS;
+    /** Keys a file may lack, with the value that reproduces the model of the files written before they existed. */
+    private static final Map<String, String> ADDED_LATER = Map.of("waveSeconds", "0");
 
     private ProfileFile() {
     }
@@ -48,7 +52,15 @@ final class ProfileFile {
         return of(p, "profile file " + file);
     }
 
-    static HardwareProfile of(Properties p, String origin) {
+    static HardwareProfile of(Properties given, String origin) {
+        Properties p = new Properties();
+        p.putAll(given);
+        ADDED_LATER.forEach((key, value) -> {
+            if (p.getProperty(key) == null && p.getProperty(key + ".source") == null) {
+                p.setProperty(key, value);
+                p.setProperty(key + ".source", "absent: a file written before " + key + " existed");
+            }
+        });
         for (String key : KEYS) {
             String value = p.getProperty(key);
             String source = p.getProperty(key + ".source");
@@ -63,7 +75,7 @@ final class ProfileFile {
                 number(p, "waveSeconds", origin), number(p, "memoryBytesPerSecond", origin), number(p, "nvlinkBytesPerSecond", origin),
                 number(p, "copyEngineBytesPerSecond", origin), number(p, "twoSidedOpSeconds", origin),
                 number(p, "oneSidedOpSeconds", origin), number(p, "smContention", origin),
-                number(p, "attentionLayerFactor", origin), number(p, "singleLaunchFactor", origin),
+                number(p, "attentionLayerFactor", origin),
                 number(p, "proxyMessageSeconds", origin),
                 number(p, "pcieBytesPerSecond", origin), InterMachineLink.parse(p.getProperty("link")));
     }

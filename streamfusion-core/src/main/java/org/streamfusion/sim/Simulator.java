@@ -160,9 +160,10 @@ public final class Simulator {
             throw new InvalidConfigurationException("rank " + rank + " of a plan for " + plan.mesh().topology()
                     + " on a simulated " + topology, "mesh topology == simulated topology and 0 <= rank < world size");
         }
-        KernelModel model = KernelModel.tallying(profile);
-        enqueueRank(plan, false, 1, rank, model, new ArrayList<>(), (r, layer) -> { }, new ConcurrentHashMap<>());
-        return RankKernels.of(plan.shape().headDim(), model);
+        RankKernels.Tally tally = new RankKernels.Tally();
+        enqueueRank(plan, false, 1, rank, new KernelModel(profile, tally), new ArrayList<>(), (r, layer) -> { },
+                new ConcurrentHashMap<>());
+        return tally.of(plan.shape().headDim());
     }
 
     /**

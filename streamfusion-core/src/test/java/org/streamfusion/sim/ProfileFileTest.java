@@ -29,9 +29,9 @@ class ProfileFileTest {
     }
 
     @Test
-    void aFileIsReadByNameAndOneMissingASourceIsRefusedNamingTheKey(@TempDir Path dir) throws IOException {
+    void aFileIsReadByNameOneMissingASourceIsRefusedNamingTheKeyAndOneWithoutTheWaveCostReadsAsNone(@TempDir Path dir) throws IOException {
         StringBuilder text = new StringBuilder();
-        Object[] values = {"mine", 3, 100, 4e14, 6e14, 2e-6, 5e-6, 3e12, 300e9, 200e9, 50e-6, 25e-6, 0.25, 1.05, 1.1, 8e-6, 30e9,
+        Object[] values = {"mine", 3, 100, 4e14, 6e14, 2e-6, 5e-6, 3e12, 300e9, 200e9, 50e-6, 25e-6, 0.25, 1.05, 8e-6, 30e9,
             "eth-100G,proxy"};
         for (int i = 0; i < values.length; i++) {
             String key = HardwareProfile.FILE_KEYS.get(i);
@@ -42,12 +42,19 @@ class ProfileFileTest {
         Files.writeString(file, text, StandardCharsets.UTF_8);
         HardwareProfile mine = HardwareProfile.named(file.toString());
         assertEquals(new HardwareProfile("mine", 3, 100, 4e14, 6e14, 2e-6, 5e-6, 3e12, 300e9, 200e9, 50e-6, 25e-6, 0.25,
-                1.05, 1.1, 8e-6, 30e9, InterMachineLink.ethernet100G().withProxyDriven(true)), mine);
+                1.05, 8e-6, 30e9, InterMachineLink.ethernet100G().withProxyDriven(true)), mine);
         Files.writeString(file, text.toString().replace("twoSidedOpSeconds.source=measured here, row 10\n", ""));
         InvalidConfigurationException e = assertThrows(InvalidConfigurationException.class, () -> HardwareProfile.read(file));
         assertTrue(e.getMessage().contains("twoSidedOpSeconds.source=null"), e.getMessage());
         InvalidConfigurationException unknown = assertThrows(InvalidConfigurationException.class,
                 () -> HardwareProfile.named("b200"));
         assertTrue(unknown.rule().contains("h200, a100, or a profile file"), unknown.getMessage());
+        // a file written before the wave cost existed reads with none, as its own version priced kernels
+        Files.writeString(file, text.toString().replace("waveSeconds=5.0E-6\n", "")
+                .replace("waveSeconds.source=measured here, row 6\n", ""));
+        assertEquals(new HardwareProfile("mine", 3, 100, 4e14, 6e14, 2e-6, 0, 3e12, 300e9, 200e9, 50e-6, 25e-6, 0.25,
+                1.05, 8e-6, 30e9, InterMachineLink.ethernet100G().withProxyDriven(true)), HardwareProfile.read(file));
+        Files.writeString(file, text.toString().replace("waveSeconds.source=measured here, row 6\n", ""));
+        assertThrows(InvalidConfigurationException.class, () -> HardwareProfile.read(file), "a wave cost without its source");
     }
 }

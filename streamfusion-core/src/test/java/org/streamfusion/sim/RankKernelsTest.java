@@ -25,11 +25,11 @@ class RankKernelsTest {
         return new HardwareProfile(p.name(), p.version(), p.streamingMultiprocessors(), p.tileFlopsPerSecondD64(),
                 p.tileFlopsPerSecondD128(), p.launchSeconds(), p.waveSeconds(), p.memoryBytesPerSecond(),
                 p.nvlinkBytesPerSecond(), p.copyEngineBytesPerSecond(), p.twoSidedOpSeconds(), p.oneSidedOpSeconds(),
-                p.smContention(), 1, p.singleLaunchFactor(), p.proxyMessageSeconds(), p.pcieBytesPerSecond(), p.link());
+                p.smContention(), 1, p.proxyMessageSeconds(), p.pcieBytesPerSecond(), p.link());
     }
 
     @Test
-    void countedKernelsPriceToTheKernelTimeEveryRankEnqueuesOnEveryMeshAndShape() {
+    void countedKernelsPriceToTheKernelTimeEveryRankEnqueuesOnEveryMeshOfATwoByTwoClusterAtTwoShapesWithAndWithoutFp8() {
         HardwareProfile profile = alone(HardwareProfile.h200());
         Topology topology = Topology.of(2, 2);
         List<String> checked = new ArrayList<>();
@@ -82,6 +82,8 @@ class RankKernelsTest {
                 () -> simulator.rankKernels(plan, 2));
         assertTrue(outside.getMessage().contains("rank 2"), outside.getMessage());
         Plan other = Plan.of(AttentionShape.of(1, 4608, 24, 128), DeviceMesh.of(Topology.of(1, 4), Method.RING, 1, 1, 4));
-        assertThrows(InvalidConfigurationException.class, () -> simulator.rankKernels(other, 0));
+        InvalidConfigurationException elsewhere = assertThrows(InvalidConfigurationException.class,
+                () -> simulator.rankKernels(other, 0));
+        assertTrue(elsewhere.getMessage().contains("1x4"), elsewhere.getMessage());
     }
 }

@@ -24,7 +24,7 @@ class SimulatorClosedFormTest {
 
     static HardwareProfile testProfile(double nvlink, InterMachineLink link) {
         return new HardwareProfile("closed-form", 1, SMS, TILE_FLOPS * SMS / 1e-3, TILE_FLOPS * 2 * SMS / 1e-3, 2e-6, 0, 1e12,
-                nvlink, nvlink / 2, 30e-6, 10e-6, 0, 1, 1, 10e-6, 32e9, link);
+                nvlink, nvlink / 2, 30e-6, 10e-6, 0, 1, 10e-6, 32e9, link);
     }
 
     static HardwareProfile testProfile() {

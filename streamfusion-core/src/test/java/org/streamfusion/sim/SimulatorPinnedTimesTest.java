@@ -26,7 +26,7 @@ class SimulatorPinnedTimesTest {
     /** The shipped h200 profile as it was when these were pinned (version 2): the pins test the engine, not the fit. */
     static final HardwareProfile H200_VERSION_2 = new HardwareProfile("h200", 2, 132, 4.711859412203963E14,
             6.546057844130025E14, 2.0197965815069267E-6, 0, 4.3e12, 3.3929984013788495E11, 2.019679896092039E11,
-            6.821945562265609E-5, 3.383396823557146E-5, 0, 1, 1, 10e-6, 64e9, InterMachineLink.rail400G());
+            6.821945562265609E-5, 3.383396823557146E-5, 0, 1, 10e-6, 64e9, InterMachineLink.rail400G());
 
     /** topology, S, D, FP8, method, t/u/r, then total, compute, exposed, sync (hex doubles), critical rank. */
     private static final String ROWS = """

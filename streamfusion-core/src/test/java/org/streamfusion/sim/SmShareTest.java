@@ -28,7 +28,7 @@ class SmShareTest {
         return new HardwareProfile(p.name(), p.version(), p.streamingMultiprocessors(), p.tileFlopsPerSecondD64(),
                 p.tileFlopsPerSecondD128(), p.launchSeconds(), p.waveSeconds(), p.memoryBytesPerSecond(), p.nvlinkBytesPerSecond(),
                 p.copyEngineBytesPerSecond(), p.twoSidedOpSeconds(), p.oneSidedOpSeconds(), contention,
-                p.attentionLayerFactor(), p.singleLaunchFactor(), p.proxyMessageSeconds(), p.pcieBytesPerSecond(), p.link());
+                p.attentionLayerFactor(), p.proxyMessageSeconds(), p.pcieBytesPerSecond(), p.link());
     }
 
     /** Rank 0 runs {@code before} seconds of non-attention work, then the attention; its other stream exchanges {@code count} times. */
@@ -136,7 +136,7 @@ class SmShareTest {
         return new HardwareProfile(p.name(), p.version(), p.streamingMultiprocessors(), p.tileFlopsPerSecondD64(),
                 p.tileFlopsPerSecondD128(), p.launchSeconds(), p.waveSeconds(), p.memoryBytesPerSecond(), p.nvlinkBytesPerSecond(),
                 p.copyEngineBytesPerSecond(), p.twoSidedOpSeconds(), p.oneSidedOpSeconds(), contention,
-                p.attentionLayerFactor(), p.singleLaunchFactor(), p.proxyMessageSeconds(), p.pcieBytesPerSecond(), p.link());
+                p.attentionLayerFactor(), p.proxyMessageSeconds(), p.pcieBytesPerSecond(), p.link());
     }
 
     @Test
