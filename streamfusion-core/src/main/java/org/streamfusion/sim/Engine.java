@@ -92,7 +92,7 @@ final class Engine {
      * ends of an exchange, and the SM kernel copies a ScatterPush over NVLink; pulls and NIC transfers take none.
      */
     private boolean holdsSms(Op.Kind kind, int self, int peer) {
-        return self != peer && (kind == Op.Kind.EXCHANGE || kind == Op.Kind.PUT && links.sameMachine(self, peer));
+        return kind == Op.Kind.EXCHANGE || self != peer && kind == Op.Kind.PUT && links.sameMachine(self, peer);
     }
 
     void run() {
@@ -275,7 +275,8 @@ final class Engine {
             if (waiting != null && !waiting.isEmpty()) {
                 SimStream other = waiting.poll();
                 long bytes = op.bytes(i);
-                double start = time + profile.twoSidedOpSeconds();
+                // A piece to itself meets no peer: NCCL's kernel copies it in device memory, no rendezvous.
+                double start = time + (source == destination ? profile.launchSeconds() : profile.twoSidedOpSeconds());
                 double end = links.transfer(source, destination, bytes, start, false);
                 if (holdsSms(Op.Kind.EXCHANGE, source, destination)) {
                     shareSms(symmetry.representative(source), time, start, end);
