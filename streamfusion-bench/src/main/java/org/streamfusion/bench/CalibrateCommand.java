@@ -126,7 +126,7 @@ final class CalibrateCommand implements Callable<Integer> {
         }
         StringBuilder sb = new StringBuilder("# Hardware profile " + value.get("name") + ", written by streamfusion"
                 + " calibrate " + origin + "\n# (docs/simulator.md, \"Profiles\"). Every constant has a KEY.source.\n");
-        if (rows.stream().anyMatch(r -> r.get("kind").equals("kernel"))) {
+        if (has(rows, "kernel") && has(rows, "rank-kernels")) {
             sb.append(String.format(Locale.ROOT, "# Not a constant: a kernel launch timed alone (the kernel rows) took"
                     + " %s times its kernels' time as replayed (the rank-kernels rows).\n", singleLaunch));
         }

@@ -82,6 +82,12 @@ final class KernelFit {
                 }
             }
         }
+        for (Map<String, String> r : used) {
+            if (!r.get("D").equals("64") && !r.get("D").equals("128")) {
+                throw new InvalidConfigurationException("a " + r.get("kind") + " row at D=" + r.get("D"),
+                        "kernel and rank-kernels rows are at D=64 or D=128, the widths a profile holds rates for");
+            }
+        }
         for (int k : free) {
             if (k < 2 && used.stream().noneMatch(r -> Integer.parseInt(r.get("D")) == (k == 0 ? 64 : 128))) {
                 throw new InvalidConfigurationException("no kernel or rank-kernels rows at D=" + (k == 0 ? 64 : 128),
@@ -102,6 +108,10 @@ final class KernelFit {
                 + " launches*launchSeconds + waves*waveSeconds + full-wave flops/rate + copied bytes/memory rate, a single"
                 + String.format(Locale.ROOT, " launch %.4f times that): ", factor) + CalibrateCommand.sources(used);
         for (int k : free) {
+            if (k < 2 && !(x[k] > 0)) {
+                throw new InvalidConfigurationException("kernel rows that fit " + KEYS.get(k) + " to 1/" + x[k],
+                        "the rows' times grow with their work (a positive rate)");
+            }
             value.put(KEYS.get(k), Double.toString(k < 2 ? 1 / x[k] : x[k]));
             source.put(KEYS.get(k), switch (k) {
                 case 0, 1 -> "the full-wave attention rate";
@@ -160,24 +170,31 @@ final class KernelFit {
     }
 
     /**
-     * The unknowns {@code free} minimising the squared relative errors, with the costs kept at or above 0: while a
-     * cost comes out negative, the most negative is set to 0 and the rest refitted (a cost below 0 is not a cost).
+     * The unknowns {@code free} minimising the squared relative errors with the costs (launch, wave) at or above 0:
+     * every subset of the free costs is fitted with the others at 0, and the best whose costs all come out at or above
+     * 0 is kept (two costs: four small systems; a cost below 0 is not a cost).
      */
     static double[] solve(Rows system, List<Integer> free) {
-        List<Integer> kept = new ArrayList<>(free);
-        while (true) {
-            double[] x = solveAll(system, kept);
-            int worst = -1;
-            for (int k : kept) {
-                if (k >= 2 && x[k] < 0 && (worst < 0 || x[k] < x[worst])) {
-                    worst = k;
+        List<Integer> rates = free.stream().filter(k -> k < 2).toList();
+        List<Integer> costs = free.stream().filter(k -> k >= 2).toList();
+        double[] best = null;
+        double bestError = Double.POSITIVE_INFINITY;
+        for (int mask = 0; mask < 1 << costs.size(); mask++) {
+            List<Integer> kept = new ArrayList<>(rates);
+            for (int c = 0; c < costs.size(); c++) {
+                if ((mask & 1 << c) != 0) {
+                    kept.add(costs.get(c));
                 }
             }
-            if (worst < 0) {
-                return x;
+            double[] x = solveAll(system, kept);
+            boolean feasible = kept.stream().allMatch(k -> k < 2 || x[k] >= 0);
+            double error = system.squaredError(1, x);
+            if (feasible && error < bestError) {
+                best = x;
+                bestError = error;
             }
-            kept.remove(Integer.valueOf(worst));
         }
+        return best;
     }
 
     /**

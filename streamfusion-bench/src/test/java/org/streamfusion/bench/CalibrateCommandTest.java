@@ -26,11 +26,11 @@ class CalibrateCommandTest {
     @Test
     void theShippedH200ProfileIsTheFitOfEveryRowOfTheDocsMeasurementFile(@TempDir Path dir) throws IOException {
         Path out = dir.resolve("h200.properties");
-        Files.writeString(out, CalibrateCommand.profileFile(CalibrateCommand.read(MEASUREMENTS), 5,
+        Files.writeString(out, CalibrateCommand.profileFile(CalibrateCommand.read(MEASUREMENTS), 6,
                 "docs/results/h200-measurements.csv"), StandardCharsets.UTF_8);
         HardwareProfile fitted = HardwareProfile.read(out);
         assertEquals(HardwareProfile.h200(), fitted, "run: streamfusion calibrate docs/results/h200-measurements.csv"
-                + " --version 5 --out streamfusion-core/src/main/resources/org/streamfusion/sim/h200.properties");
+                + " --version 6 --out streamfusion-core/src/main/resources/org/streamfusion/sim/h200.properties");
         String text = Files.readString(out);
         for (String key : HardwareProfile.FILE_KEYS) {
             assertTrue(text.lines().anyMatch(l -> l.startsWith(key + ".source=") && l.length() > key.length() + 12),

@@ -89,7 +89,9 @@ final class Engine {
 
     /**
      * Whether moving bytes between {@code self} and {@code peer} holds {@code self}'s SMs: NCCL's kernels run at both
-     * ends of an exchange, and the SM kernel copies a ScatterPush over NVLink; pulls and NIC transfers take none.
+     * ends of an exchange (its piece to the rank itself too: the group's kernel copies it), and the SM kernel copies a
+     * ScatterPush over NVLink; pulls, NIC transfers and a put to oneself (a launch and a copy in device memory, modelled
+     * like the schedules' own copy kernels, which share no SMs either) take none.
      */
     private boolean holdsSms(Op.Kind kind, int self, int peer) {
         return kind == Op.Kind.EXCHANGE || self != peer && kind == Op.Kind.PUT && links.sameMachine(self, peer);

@@ -20,7 +20,7 @@ class ProfileFileTest {
     void theShippedProfilesLoadWithTheirNamesVersionsAndLinks() {
         HardwareProfile h200 = HardwareProfile.h200();
         assertEquals("h200", h200.name());
-        assertEquals(5, h200.version());
+        assertEquals(6, h200.version());
         assertEquals(InterMachineLink.rail400G(), h200.link());
         HardwareProfile a100 = HardwareProfile.a100();
         assertEquals(List.of("a100", 2, 108, InterMachineLink.p4de400G()), List.of(a100.name(), a100.version(),
