@@ -49,6 +49,13 @@ final class KernelFit {
         if (used.isEmpty()) {
             return 1;
         }
+        // before any row is counted: a rank-kernels row is a simulated layer
+        for (Map<String, String> r : used) {
+            if (!r.get("D").equals("64") && !r.get("D").equals("128")) {
+                throw new InvalidConfigurationException("a " + r.get("kind") + " row at D=" + r.get("D"),
+                        "kernel and rank-kernels rows are at D=64 or D=128, the widths a profile holds rates for");
+            }
+        }
         boolean replayed = used.stream().anyMatch(r -> r.get("kind").equals("rank-kernels"));
         boolean single = used.stream().anyMatch(r -> r.get("kind").equals("kernel"));
         if (!replayed) {
@@ -80,12 +87,6 @@ final class KernelFit {
                     double given = CalibrateCommand.number(value, KEYS.get(k));
                     system.rest[i] += system.a[i][k] * (k < 2 ? 1 / given : given);
                 }
-            }
-        }
-        for (Map<String, String> r : used) {
-            if (!r.get("D").equals("64") && !r.get("D").equals("128")) {
-                throw new InvalidConfigurationException("a " + r.get("kind") + " row at D=" + r.get("D"),
-                        "kernel and rank-kernels rows are at D=64 or D=128, the widths a profile holds rates for");
             }
         }
         for (int k : free) {
